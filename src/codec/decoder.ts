@@ -1,0 +1,466 @@
+/**
+ * Decodes AMQP values from one contiguous buffer. Dispatch is a dense switch on the constructor
+ * byte (a jump table). Every size and count is checked against the bytes that are actually there
+ * before anything is allocated; binary values are zero-copy views of the input.
+ */
+import { isUtf8 } from 'node:buffer';
+import { DecodeError, type DecodeErrorCode } from './errors.js';
+import { Code } from './format-codes.js';
+import {
+  AmqpArray,
+  AmqpSymbol,
+  Described,
+  Typed,
+  uuidToString,
+  type AmqpValue,
+  type ElementType,
+} from './values.js';
+
+export const DEFAULT_MAX_DEPTH = 64;
+const MAX_DATE_MS = 8.64e15;
+
+export class Decoder {
+  buf: Buffer;
+  pos: number;
+  end: number;
+  depth = 0;
+  maxDepth: number;
+
+  constructor(buf: Buffer, pos = 0, end = buf.length, maxDepth = DEFAULT_MAX_DEPTH) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.maxDepth = maxDepth;
+  }
+
+  fail(code: DecodeErrorCode, message: string, at = this.pos): never {
+    throw new DecodeError(code, message, at);
+  }
+
+  /** Checks that `n` more bytes are there. */
+  need(n: number): void {
+    if (this.pos + n > this.end)
+      this.fail('AMQP_DECODE_TRUNCATED', `need ${n} bytes, ${this.end - this.pos} left`);
+  }
+
+  u8(): number {
+    if (this.pos >= this.end) this.fail('AMQP_DECODE_TRUNCATED', 'unexpected end of input');
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A view of the next `n` bytes. */
+  slice(n: number): Buffer {
+    this.need(n);
+    const s = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  /** Decodes `n` bytes of UTF-8, rejecting invalid sequences. */
+  utf8(n: number): string {
+    this.need(n);
+    const buf = this.buf;
+    const start = this.pos;
+    const end = start + n;
+    this.pos = end;
+    if (n < 24) {
+      let s = '';
+      for (let i = start; i < end; i++) {
+        const c = buf[i]!;
+        if (c >= 0x80) return this.utf8Slow(start, end);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return this.utf8Slow(start, end);
+    return buf.toString('latin1', start, end);
+  }
+
+  private utf8Slow(start: number, end: number): string {
+    if (!isUtf8(this.buf.subarray(start, end))) this.fail('AMQP_DECODE_INVALID_UTF8', 'invalid UTF-8', start);
+    return this.buf.toString('utf8', start, end);
+  }
+
+  enter(): void {
+    if (++this.depth > this.maxDepth)
+      this.fail('AMQP_DECODE_TOO_DEEP', `nesting deeper than ${this.maxDepth}`);
+  }
+
+  /** Reads a compound's size and count; returns the offset where it must end. */
+  compoundHeader(wide: boolean, minItemBytes: number): { end: number; count: number } {
+    const at = this.pos;
+    const size = wide ? this.u32() : this.u8();
+    const sizeEnd = this.pos + size;
+    if (sizeEnd > this.end)
+      this.fail('AMQP_DECODE_BAD_SIZE', `size ${size} exceeds the ${this.end - this.pos} bytes left`, at);
+    const widthOfCount = wide ? 4 : 1;
+    if (size < widthOfCount) this.fail('AMQP_DECODE_BAD_SIZE', `size ${size} too small for its count`, at);
+    const count = wide ? this.u32() : this.u8();
+    if (count * minItemBytes > sizeEnd - this.pos) {
+      this.fail('AMQP_DECODE_BAD_SIZE', `count ${count} does not fit in size ${size}`, at);
+    }
+    return { end: sizeEnd, count };
+  }
+
+  readValue(): AmqpValue {
+    if (this.pos >= this.end) this.fail('AMQP_DECODE_TRUNCATED', 'unexpected end of input');
+    return this.readBody(this.buf[this.pos++]!);
+  }
+
+  /** Reads the value after constructor `code`. */
+  readBody(code: number): AmqpValue {
+    const buf = this.buf;
+    switch (code) {
+      case Code.Null:
+        return null;
+      case Code.BooleanTrue:
+        return true;
+      case Code.BooleanFalse:
+        return false;
+      case Code.Boolean: {
+        const b = this.u8();
+        if (b > 1) this.fail('AMQP_DECODE_INVALID_VALUE', `boolean byte ${b}`, this.pos - 1);
+        return b === 1;
+      }
+      case Code.Uint0:
+        return new Typed('uint', 0);
+      case Code.Ulong0:
+        return new Typed('ulong', 0n);
+      case Code.List0:
+        return [];
+      case Code.Ubyte:
+        return new Typed('ubyte', this.u8());
+      case Code.Byte:
+        return new Typed('byte', (this.u8() << 24) >> 24);
+      case Code.SmallUint:
+        return new Typed('uint', this.u8());
+      case Code.SmallUlong:
+        return new Typed('ulong', BigInt(this.u8()));
+      case Code.SmallInt:
+        return (this.u8() << 24) >> 24;
+      case Code.SmallLong:
+        return BigInt((this.u8() << 24) >> 24);
+      case Code.Ushort:
+        return new Typed('ushort', this.u16());
+      case Code.Short:
+        return new Typed('short', (this.u16() << 16) >> 16);
+      case Code.Uint:
+        return new Typed('uint', this.u32());
+      case Code.Int:
+        this.need(4);
+        this.pos += 4;
+        return buf.readInt32BE(this.pos - 4);
+      case Code.Float:
+        this.need(4);
+        this.pos += 4;
+        return new Typed('float', buf.readFloatBE(this.pos - 4));
+      case Code.Char:
+        return new Typed('char', this.char());
+      case Code.Decimal32:
+        return new Typed('decimal32', this.slice(4));
+      case Code.Ulong:
+        this.need(8);
+        this.pos += 8;
+        return new Typed('ulong', buf.readBigUInt64BE(this.pos - 8));
+      case Code.Long:
+        this.need(8);
+        this.pos += 8;
+        return buf.readBigInt64BE(this.pos - 8);
+      case Code.Double: {
+        this.need(8);
+        this.pos += 8;
+        const d = buf.readDoubleBE(this.pos - 8);
+        // An integral double would come back as an int: keep its type.
+        return (d | 0) === d ? new Typed('double', d) : d;
+      }
+      case Code.Timestamp:
+        return this.timestamp();
+      case Code.Decimal64:
+        return new Typed('decimal64', this.slice(8));
+      case Code.Decimal128:
+        return new Typed('decimal128', this.slice(16));
+      case Code.Uuid:
+        this.need(16);
+        this.pos += 16;
+        return new Typed('uuid', uuidToString(buf, this.pos - 16));
+      case Code.Vbin8:
+        return this.slice(this.u8());
+      case Code.Vbin32:
+        return this.slice(this.u32());
+      case Code.Str8:
+        return this.utf8(this.u8());
+      case Code.Str32:
+        return this.utf8(this.u32());
+      case Code.Sym8:
+        return new AmqpSymbol(this.utf8(this.u8()));
+      case Code.Sym32:
+        return new AmqpSymbol(this.utf8(this.u32()));
+      case Code.List8:
+        return this.list(false);
+      case Code.List32:
+        return this.list(true);
+      case Code.Map8:
+        return this.map(false);
+      case Code.Map32:
+        return this.map(true);
+      case Code.Array8:
+        return this.array(false);
+      case Code.Array32:
+        return this.array(true);
+      case Code.Described: {
+        this.enter();
+        const descriptor = this.readValue();
+        const value = this.readValue();
+        this.depth--;
+        return new Described(descriptor, value);
+      }
+      default:
+        return this.fail(
+          'AMQP_DECODE_UNKNOWN_CONSTRUCTOR',
+          `unknown constructor 0x${code.toString(16)}`,
+          this.pos - 1,
+        );
+    }
+  }
+
+  char(): string {
+    const at = this.pos;
+    const cp = this.u32();
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      this.fail('AMQP_DECODE_INVALID_VALUE', `char ${cp}`, at);
+    return String.fromCodePoint(cp);
+  }
+
+  timestamp(): Date | Typed<bigint> {
+    this.need(8);
+    const ms = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    const n = Number(ms);
+    return n >= -MAX_DATE_MS && n <= MAX_DATE_MS ? new Date(n) : new Typed('timestamp', ms);
+  }
+
+  /** Runs `body` with `end` narrowed to a compound's declared size, and checks it was used exactly. */
+  private within<T>(end: number, body: () => T): T {
+    const outer = this.end;
+    this.end = end;
+    this.enter();
+    const v = body();
+    if (this.pos !== end)
+      this.fail('AMQP_DECODE_BAD_SIZE', `compound has ${end - this.pos} bytes past its items`);
+    this.depth--;
+    this.end = outer;
+    return v;
+  }
+
+  list(wide: boolean): AmqpValue[] {
+    const { end, count } = this.compoundHeader(wide, 1);
+    return this.within(end, () => {
+      const items: AmqpValue[] = new Array(count);
+      for (let i = 0; i < count; i++) items[i] = this.readValue();
+      return items;
+    });
+  }
+
+  map(wide: boolean): Map<AmqpValue, AmqpValue> {
+    const at = this.pos;
+    const { end, count } = this.compoundHeader(wide, 1);
+    if (count % 2 !== 0) this.fail('AMQP_DECODE_BAD_SIZE', `map with odd count ${count}`, at);
+    return this.within(end, () => {
+      const m = new Map<AmqpValue, AmqpValue>();
+      for (let i = 0; i < count; i += 2) {
+        const k = this.readValue();
+        m.set(k, this.readValue());
+      }
+      return m;
+    });
+  }
+
+  /**
+   * A map whose keys should all be symbols (annotations, fields) or all strings (application
+   * properties), as a plain object. A key of any other type turns it back into a Map, so nothing
+   * the peer sent is lost.
+   */
+  keyedMap(wide: boolean, symbolKeys: boolean): Record<string, AmqpValue> | Map<AmqpValue, AmqpValue> {
+    const at = this.pos;
+    const { end, count } = this.compoundHeader(wide, 1);
+    if (count % 2 !== 0) this.fail('AMQP_DECODE_BAD_SIZE', `map with odd count ${count}`, at);
+    const code8 = symbolKeys ? Code.Sym8 : Code.Str8;
+    const code32 = symbolKeys ? Code.Sym32 : Code.Str32;
+    return this.within(end, () => {
+      const o: Record<string, AmqpValue> = {};
+      for (let i = 0; i < count; i += 2) {
+        const code = this.u8();
+        if (code !== code8 && code !== code32) {
+          // Not the key type we expected: keep what we have in a Map and go on generically.
+          const m = new Map<AmqpValue, AmqpValue>();
+          for (const k of Object.keys(o)) m.set(symbolKeys ? new AmqpSymbol(k) : k, o[k]);
+          m.set(this.readBody(code), this.readValue());
+          for (let j = i + 2; j < count; j += 2) {
+            const k = this.readValue();
+            m.set(k, this.readValue());
+          }
+          return m;
+        }
+        const key = this.utf8(code === code8 ? this.u8() : this.u32());
+        const v = this.readValue();
+        if (Object.prototype.hasOwnProperty.call(o, key))
+          this.fail('AMQP_DECODE_INVALID_VALUE', `duplicate map key ${key}`);
+        // Own property even for '__proto__', which plain assignment would treat as the prototype.
+        if (key === '__proto__')
+          Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+        else o[key] = v;
+      }
+      return o;
+    });
+  }
+
+  array(wide: boolean): AmqpArray {
+    const at = this.pos;
+    const { end, count } = this.compoundHeader(wide, 0);
+    return this.within(end, () => {
+      let descriptor: AmqpValue | undefined;
+      let code = this.u8();
+      if (code === Code.Described) {
+        descriptor = this.readValue();
+        code = this.u8();
+        if (code === Code.Described)
+          this.fail('AMQP_DECODE_INVALID_VALUE', 'array of doubly described values');
+      }
+      const el = ELEMENT_OF_CODE[code];
+      if (el === undefined)
+        this.fail('AMQP_DECODE_UNKNOWN_CONSTRUCTOR', `0x${code.toString(16)} as array element`);
+      const [elementType, width] = el;
+      // Zero-width elements cost no bytes: bound their count by the array's size, so that a few
+      // bytes cannot make us build billions of items.
+      if (width === 0 ? count > end - at : count * width > end - this.pos) {
+        this.fail('AMQP_DECODE_BAD_SIZE', `array count ${count} does not fit in its size`, at);
+      }
+      const items: AmqpValue[] = new Array(count);
+      for (let i = 0; i < count; i++) items[i] = this.element(code);
+      return new AmqpArray(elementType, items, descriptor);
+    });
+  }
+
+  /** An array element in its plain form (no wrapper: the type lives on the array). */
+  element(code: number): AmqpValue {
+    switch (code) {
+      case Code.Uint0:
+        return 0;
+      case Code.Ulong0:
+        return 0n;
+      case Code.Ubyte:
+      case Code.SmallUint:
+        return this.u8();
+      case Code.Byte:
+        return (this.u8() << 24) >> 24;
+      case Code.Ushort:
+        return this.u16();
+      case Code.Short:
+        return (this.u16() << 16) >> 16;
+      case Code.Uint:
+        return this.u32();
+      case Code.SmallUlong:
+        return BigInt(this.u8());
+      case Code.Ulong:
+        this.need(8);
+        this.pos += 8;
+        return this.buf.readBigUInt64BE(this.pos - 8);
+      case Code.Float:
+        this.need(4);
+        this.pos += 4;
+        return this.buf.readFloatBE(this.pos - 4);
+      case Code.Double:
+        this.need(8);
+        this.pos += 8;
+        return this.buf.readDoubleBE(this.pos - 8);
+      case Code.Char:
+        return this.char();
+      case Code.Timestamp: {
+        const t = this.timestamp();
+        return t instanceof Typed ? t.value : t;
+      }
+      case Code.Decimal32:
+        return this.slice(4);
+      case Code.Decimal64:
+        return this.slice(8);
+      case Code.Decimal128:
+        return this.slice(16);
+      case Code.Uuid:
+        this.need(16);
+        this.pos += 16;
+        return uuidToString(this.buf, this.pos - 16);
+      case Code.Sym8:
+        return this.utf8(this.u8());
+      case Code.Sym32:
+        return this.utf8(this.u32());
+      default:
+        return this.readBody(code);
+    }
+  }
+}
+
+/** Element type and fixed width (0 for zero-width, 1 as the minimum for variable ones) per code. */
+const ELEMENT_OF_CODE: Partial<Record<number, readonly [ElementType, number]>> = {
+  [Code.BooleanTrue]: ['boolean', 0],
+  [Code.BooleanFalse]: ['boolean', 0],
+  [Code.Boolean]: ['boolean', 1],
+  [Code.Uint0]: ['uint', 0],
+  [Code.Ulong0]: ['ulong', 0],
+  [Code.List0]: ['list', 0],
+  [Code.Ubyte]: ['ubyte', 1],
+  [Code.Byte]: ['byte', 1],
+  [Code.SmallUint]: ['uint', 1],
+  [Code.SmallUlong]: ['ulong', 1],
+  [Code.SmallInt]: ['int', 1],
+  [Code.SmallLong]: ['long', 1],
+  [Code.Ushort]: ['ushort', 2],
+  [Code.Short]: ['short', 2],
+  [Code.Uint]: ['uint', 4],
+  [Code.Int]: ['int', 4],
+  [Code.Float]: ['float', 4],
+  [Code.Char]: ['char', 4],
+  [Code.Decimal32]: ['decimal32', 4],
+  [Code.Ulong]: ['ulong', 8],
+  [Code.Long]: ['long', 8],
+  [Code.Double]: ['double', 8],
+  [Code.Timestamp]: ['timestamp', 8],
+  [Code.Decimal64]: ['decimal64', 8],
+  [Code.Decimal128]: ['decimal128', 16],
+  [Code.Uuid]: ['uuid', 16],
+  [Code.Vbin8]: ['binary', 1],
+  [Code.Vbin32]: ['binary', 4],
+  [Code.Str8]: ['string', 1],
+  [Code.Str32]: ['string', 4],
+  [Code.Sym8]: ['symbol', 1],
+  [Code.Sym32]: ['symbol', 4],
+  [Code.List8]: ['list', 2],
+  [Code.List32]: ['list', 8],
+  [Code.Map8]: ['map', 2],
+  [Code.Map32]: ['map', 8],
+  [Code.Array8]: ['array', 3],
+  [Code.Array32]: ['array', 9],
+};
+
+/** Decodes exactly one value from `bytes`. */
+export function decodeValue(bytes: Uint8Array, maxDepth = DEFAULT_MAX_DEPTH): AmqpValue {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const d = new Decoder(buf, 0, buf.length, maxDepth);
+  const v = d.readValue();
+  if (d.pos !== buf.length)
+    d.fail('AMQP_DECODE_TRAILING_BYTES', `${buf.length - d.pos} bytes after the value`);
+  return v;
+}

@@ -1,0 +1,23 @@
+/** amqp-one/codec: the AMQP 1.0 type system, composite types and messages. */
+export * from './values.js';
+export { AmqpOneError, DecodeError, EncodeError, type DecodeErrorCode } from './errors.js';
+export { ByteWriter } from './byte-writer.js';
+export { encodeValue } from './encoder.js';
+export { Decoder, decodeValue, DEFAULT_MAX_DEPTH } from './decoder.js';
+export { compositeTypes, restrictedTypes, compositeByCode } from './spec-types.js';
+export type { CompositeType, FieldSpec, RestrictedType } from './spec-types.js';
+export { encodeComposite, decodeComposite, readComposite, compositeForCode } from './composite.js';
+export type * from './records.js';
+export { encodeMessage, decodeMessage, writeMessage } from './message.js';
+export type { Message, MessageHeader, MessageProperties, Annotations } from './message.js';
+
+import { ByteWriter } from './byte-writer.js';
+import { encodeValue } from './encoder.js';
+import type { AmqpValue } from './values.js';
+
+/** Encodes one value into a new Buffer. */
+export function encode(v: AmqpValue): Buffer {
+  const w = new ByteWriter(64);
+  encodeValue(w, v);
+  return w.copy();
+}

@@ -1,0 +1,228 @@
+/**
+ * AMQP messages (spec 3.2): sections in spec order, each a described value. Sections that are
+ * absent are not written at all. A Buffer body is one data section and decodes back as a zero-copy
+ * view of the input.
+ */
+import { ByteWriter } from './byte-writer.js';
+import { readCompositeListAs, encodeCompositeAs } from './composite.js';
+import { Decoder } from './decoder.js';
+import { encodeBinary, encodeList, encodeMap, encodeObjectMap, encodeValue } from './encoder.js';
+import { DecodeError, EncodeError } from './errors.js';
+import { Code } from './format-codes.js';
+import type { Header, Properties } from './records.js';
+import { isPlainObject, type AmqpValue } from './values.js';
+
+export type Annotations = { [key: string]: AmqpValue } | Map<AmqpValue, AmqpValue>;
+export type MessageHeader = Omit<Header, 'type'>;
+export type MessageProperties = Omit<Properties, 'type'>;
+
+export interface Message {
+  header?: MessageHeader;
+  deliveryAnnotations?: Annotations;
+  messageAnnotations?: Annotations;
+  properties?: MessageProperties;
+  applicationProperties?: { [key: string]: AmqpValue } | Map<AmqpValue, AmqpValue>;
+  /**
+   * 'data': a Buffer (one section) or Buffer[] (one section each); 'sequence': an array of lists,
+   * one amqp-sequence section each; 'value': one amqp-value. Without bodyType, a Buffer or
+   * Uint8Array is data and anything else is an amqp-value.
+   */
+  body?: AmqpValue;
+  bodyType?: 'data' | 'sequence' | 'value';
+  footer?: Annotations;
+}
+
+/** Section descriptor codes, spec 3.2. */
+const enum Section {
+  Header = 0x70,
+  DeliveryAnnotations = 0x71,
+  MessageAnnotations = 0x72,
+  Properties = 0x73,
+  ApplicationProperties = 0x74,
+  Data = 0x75,
+  AmqpSequence = 0x76,
+  AmqpValue = 0x77,
+  Footer = 0x78,
+}
+
+const SECTION_BY_NAME: Record<string, number> = {
+  'amqp:header:list': Section.Header,
+  'amqp:delivery-annotations:map': Section.DeliveryAnnotations,
+  'amqp:message-annotations:map': Section.MessageAnnotations,
+  'amqp:properties:list': Section.Properties,
+  'amqp:application-properties:map': Section.ApplicationProperties,
+  'amqp:data:binary': Section.Data,
+  'amqp:amqp-sequence:list': Section.AmqpSequence,
+  'amqp:amqp-value:*': Section.AmqpValue,
+  'amqp:footer:map': Section.Footer,
+};
+
+function sectionHeader(w: ByteWriter, code: number): void {
+  w.ensure(3);
+  w.buf[w.pos] = Code.Described;
+  w.buf[w.pos + 1] = Code.SmallUlong;
+  w.buf[w.pos + 2] = code;
+  w.pos += 3;
+}
+
+function encodeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
+  sectionHeader(w, code);
+  if (a instanceof Map) encodeMap(w, a);
+  else if (isPlainObject(a)) encodeObjectMap(w, a, 0, true);
+  else throw new EncodeError('annotations must be an object or a Map');
+}
+
+/** Appends the encoded message to `w` (the hot path: no intermediate buffers). */
+export function writeMessage(w: ByteWriter, m: Message): void {
+  if (m.header) encodeCompositeAs(w, 'header', m.header);
+  if (m.deliveryAnnotations) encodeAnnotations(w, Section.DeliveryAnnotations, m.deliveryAnnotations);
+  if (m.messageAnnotations) encodeAnnotations(w, Section.MessageAnnotations, m.messageAnnotations);
+  if (m.properties) encodeCompositeAs(w, 'properties', m.properties);
+  const ap = m.applicationProperties;
+  if (ap) {
+    sectionHeader(w, Section.ApplicationProperties);
+    if (ap instanceof Map) encodeMap(w, ap);
+    else if (isPlainObject(ap)) encodeObjectMap(w, ap, 0, false);
+    else throw new EncodeError('applicationProperties must be an object or a Map');
+  }
+  writeBody(w, m);
+  if (m.footer) encodeAnnotations(w, Section.Footer, m.footer);
+}
+
+function writeBody(w: ByteWriter, m: Message): void {
+  const body = m.body;
+  const type = m.bodyType ?? (body instanceof Uint8Array ? 'data' : 'value');
+  if (type === 'value') {
+    if (body === undefined && m.bodyType === undefined) return;
+    sectionHeader(w, Section.AmqpValue);
+    return encodeValue(w, body);
+  }
+  if (type === 'data') {
+    const parts = Array.isArray(body) ? body : [body];
+    for (const p of parts) {
+      if (!(p instanceof Uint8Array))
+        throw new EncodeError('a data body must be a Buffer/Uint8Array or an array of them');
+      sectionHeader(w, Section.Data);
+      encodeBinary(w, p);
+    }
+    return;
+  }
+  if (type === 'sequence') {
+    if (!Array.isArray(body) || !body.every(Array.isArray)) {
+      throw new EncodeError('a sequence body must be an array of lists');
+    }
+    for (const list of body as AmqpValue[][]) {
+      sectionHeader(w, Section.AmqpSequence);
+      encodeList(w, list);
+    }
+    return;
+  }
+  throw new EncodeError(`unknown bodyType ${String(type)}`);
+}
+
+let scratch: ByteWriter | undefined;
+
+/** Encodes a message into a new Buffer. */
+export function encodeMessage(m: Message): Buffer {
+  scratch ??= new ByteWriter(1024);
+  scratch.reset();
+  writeMessage(scratch, m);
+  return scratch.copy();
+}
+
+/** Reads a section's descriptor and returns its code, or fails. */
+function readSectionCode(d: Decoder): number {
+  const at = d.pos;
+  if (d.u8() !== Code.Described)
+    d.fail('AMQP_DECODE_WRONG_TYPE', 'a message section must be a described type', at);
+  const code = d.u8();
+  let n = -1;
+  if (code === Code.SmallUlong) n = d.u8();
+  else if (code === Code.Ulong) {
+    d.need(8);
+    n = d.buf.readUInt32BE(d.pos) === 0 ? d.buf.readUInt32BE(d.pos + 4) : -1;
+    d.pos += 8;
+  } else if (code === Code.Sym8 || code === Code.Sym32) {
+    n = SECTION_BY_NAME[d.utf8(code === Code.Sym8 ? d.u8() : d.u32())] ?? -1;
+  }
+  if (n < Section.Header || n > Section.Footer) d.fail('AMQP_DECODE_WRONG_TYPE', 'not a message section', at);
+  return n;
+}
+
+function readMapSection(d: Decoder, symbolKeys: boolean): Annotations {
+  const code = d.u8();
+  if (code === Code.Map8 || code === Code.Map32) return d.keyedMap(code === Code.Map32, symbolKeys);
+  if (code === Code.Null) return {};
+  return d.fail('AMQP_DECODE_WRONG_TYPE', 'section must be a map', d.pos - 1);
+}
+
+/** Decodes a whole message. Sections must come in spec order; body sections must be of one kind. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const d = new Decoder(buf);
+  const m: Message = {};
+  let last = 0;
+  let data: Buffer[] | undefined;
+  let seq: AmqpValue[][] | undefined;
+  while (d.pos < d.end) {
+    const at = d.pos;
+    const s = readSectionCode(d);
+    const repeatable = (s === Section.Data || s === Section.AmqpSequence) && s === last;
+    const bodyAgain =
+      s >= Section.Data && s <= Section.AmqpValue && last >= Section.Data && last <= Section.AmqpValue;
+    if ((s <= last && !repeatable) || (bodyAgain && !repeatable)) {
+      throw new DecodeError(
+        'AMQP_DECODE_INVALID_VALUE',
+        `message section 0x${s.toString(16)} out of order`,
+        at,
+      );
+    }
+    last = s;
+    switch (s) {
+      case Section.Header:
+        m.header = readCompositeListAs(d, 'header', false) as MessageHeader;
+        break;
+      case Section.DeliveryAnnotations:
+        m.deliveryAnnotations = readMapSection(d, true);
+        break;
+      case Section.MessageAnnotations:
+        m.messageAnnotations = readMapSection(d, true);
+        break;
+      case Section.Properties:
+        m.properties = readCompositeListAs(d, 'properties', false) as MessageProperties;
+        break;
+      case Section.ApplicationProperties:
+        m.applicationProperties = readMapSection(d, false);
+        break;
+      case Section.Data: {
+        const code = d.u8();
+        if (code !== Code.Vbin8 && code !== Code.Vbin32)
+          d.fail('AMQP_DECODE_WRONG_TYPE', 'data section must be binary', d.pos - 1);
+        (data ??= []).push(d.slice(code === Code.Vbin8 ? d.u8() : d.u32()));
+        break;
+      }
+      case Section.AmqpSequence: {
+        const v = d.readValue();
+        if (!Array.isArray(v))
+          return d.fail('AMQP_DECODE_WRONG_TYPE', 'amqp-sequence section must be a list', at);
+        (seq ??= []).push(v);
+        break;
+      }
+      case Section.AmqpValue:
+        m.body = d.readValue();
+        m.bodyType = 'value';
+        break;
+      case Section.Footer:
+        m.footer = readMapSection(d, true);
+        break;
+    }
+  }
+  if (data) {
+    m.body = data.length === 1 ? data[0] : data;
+    m.bodyType = 'data';
+  } else if (seq) {
+    m.body = seq;
+    m.bodyType = 'sequence';
+  }
+  return m;
+}

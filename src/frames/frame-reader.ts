@@ -1,0 +1,206 @@
+import { FramingError } from './errors.js';
+import {
+  FRAME_HEADER_SIZE,
+  MAX_FRAME_SIZE_LIMIT,
+  MIN_MAX_FRAME_SIZE,
+  type FrameType,
+} from './frame-writer.js';
+import { PROTOCOL_HEADER_SIZE, parseProtocolHeader, type ProtocolHeader } from './protocol-header.js';
+
+/** One frame off the wire. `body` follows the (possibly extended) header; empty means heartbeat. */
+export interface Frame {
+  readonly kind: 'frame';
+  readonly type: FrameType;
+  /** The channel for AMQP frames; for SASL frames the spec says these bytes are ignored. */
+  readonly channel: number;
+  readonly body: Buffer;
+}
+
+export interface FrameReaderOptions {
+  /** Our max-frame-size; larger frames are refused from their size field. Default 4294967295. */
+  maxFrameSize?: number;
+  /** Read an 8-byte protocol header before any frame. Default false. */
+  expectHeader?: boolean;
+}
+
+// Shared so empty bodies do not pin the chunk they came from.
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Streaming frame parser. `push()` received chunks, then call `next()` until it returns undefined.
+ * Chunks stay in a list: a frame inside one chunk is a zero-copy subarray; a frame spanning chunks
+ * is copied once into an exactly-sized body buffer. The first error is sticky: the connection is
+ * broken, so later calls rethrow it and later pushes are dropped.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private head = 0; // index of the first unconsumed chunk
+  private offset = 0; // read position in chunks[head]
+  private buffered = 0;
+  private max: number;
+  private headerMode: boolean;
+  private failed: FramingError | undefined;
+  private readonly scratch = Buffer.alloc(FRAME_HEADER_SIZE);
+  private peekAt = 0; // set by peek(): where the peeked bytes start in the returned buffer
+  private copies = 0;
+  private copyBytes = 0;
+
+  constructor(options: FrameReaderOptions = {}) {
+    this.max = checkMaxFrameSize(options.maxFrameSize ?? MAX_FRAME_SIZE_LIMIT);
+    this.headerMode = options.expectHeader ?? false;
+  }
+
+  /** Bytes received and not yet returned as frames or headers; lets the engine bound memory. */
+  get bytesBuffered(): number {
+    return this.buffered;
+  }
+
+  /** Frames assembled across chunks (each copied exactly once); for tests and metrics. */
+  get copiedFrames(): number {
+    return this.copies;
+  }
+
+  /** Body bytes copied while assembling those frames. */
+  get copiedBytes(): number {
+    return this.copyBytes;
+  }
+
+  get maxFrameSize(): number {
+    return this.max;
+  }
+
+  /** Set after open negotiation; applies from the next frame not yet returned. */
+  set maxFrameSize(value: number) {
+    this.max = checkMaxFrameSize(value);
+  }
+
+  /** The next item read will be an 8-byte protocol header (connection start, and again after SASL). */
+  expectHeader(): void {
+    this.headerMode = true;
+  }
+
+  get expectingHeader(): boolean {
+    return this.headerMode;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0 || this.failed !== undefined) return;
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    this.chunks.push(b);
+    this.buffered += b.length;
+  }
+
+  /** The next complete header or frame, or undefined until more bytes arrive. Throws FramingError. */
+  next(): Frame | ProtocolHeader | undefined {
+    if (this.failed !== undefined) throw this.failed;
+    try {
+      return this.headerMode ? this.readHeader() : this.readFrame();
+    } catch (err) {
+      if (err instanceof FramingError) this.failed = err;
+      throw err;
+    }
+  }
+
+  private readHeader(): ProtocolHeader | undefined {
+    if (this.buffered < PROTOCOL_HEADER_SIZE) return undefined;
+    const src = this.peek(PROTOCOL_HEADER_SIZE);
+    const header = parseProtocolHeader(src.subarray(this.peekAt, this.peekAt + PROTOCOL_HEADER_SIZE));
+    this.take(PROTOCOL_HEADER_SIZE, PROTOCOL_HEADER_SIZE);
+    this.headerMode = false;
+    return header;
+  }
+
+  private readFrame(): Frame | undefined {
+    if (this.buffered < 4) return undefined;
+    // Check the size as soon as its 4 bytes are here, before waiting for (or allocating) the body.
+    const src = this.peek(this.buffered < FRAME_HEADER_SIZE ? 4 : FRAME_HEADER_SIZE);
+    const at = this.peekAt;
+    const size = src.readUInt32BE(at);
+    if (size < FRAME_HEADER_SIZE) throw new FramingError('AMQP_FRAME_BAD_SIZE', `frame size ${size} < 8`);
+    if (size > this.max) {
+      throw new FramingError('AMQP_FRAME_TOO_LARGE', `frame size ${size} exceeds max-frame-size ${this.max}`);
+    }
+    if (this.buffered < FRAME_HEADER_SIZE) return undefined;
+    const doff = src[at + 4];
+    const headerSize = doff * 4;
+    if (doff < 2 || headerSize > size) {
+      throw new FramingError('AMQP_FRAME_BAD_DOFF', `frame doff ${doff} invalid for size ${size}`);
+    }
+    const type = src[at + 5];
+    if (type > 1) throw new FramingError('AMQP_FRAME_BAD_TYPE', `unknown frame type ${type}`);
+    const channel = src.readUInt16BE(at + 6);
+    if (this.buffered < size) return undefined;
+    return { kind: 'frame', type: type as FrameType, channel, body: this.take(size, headerSize) };
+  }
+
+  /** The first `n` (<= 8) buffered bytes at `this.peekAt` of the result, copying only if they span chunks. */
+  private peek(n: number): Buffer {
+    const first = this.chunks[this.head];
+    if (first.length - this.offset >= n) {
+      this.peekAt = this.offset;
+      return first;
+    }
+    let i = this.head;
+    let off = this.offset;
+    for (let k = 0; k < n; k++) {
+      while (off === this.chunks[i].length) {
+        i++;
+        off = 0;
+      }
+      this.scratch[k] = this.chunks[i][off++];
+    }
+    this.peekAt = 0;
+    return this.scratch;
+  }
+
+  /** Consumes `size` bytes and returns all but the first `skip` of them. */
+  private take(size: number, skip: number): Buffer {
+    this.buffered -= size;
+    const first = this.chunks[this.head];
+    const start = this.offset;
+    if (first.length - start >= size) {
+      this.offset += size;
+      if (this.offset === first.length) this.advance();
+      return size === skip ? EMPTY : first.subarray(start + skip, start + size);
+    }
+    // Spans chunks: one exactly-sized copy of the body, header bytes skipped in place.
+    const bodyLen = size - skip;
+    const body = bodyLen === 0 ? EMPTY : Buffer.allocUnsafe(bodyLen);
+    if (bodyLen > 0) {
+      this.copies++;
+      this.copyBytes += bodyLen;
+    }
+    let pos = 0; // position within the frame
+    while (pos < size) {
+      const c = this.chunks[this.head];
+      const n = Math.min(c.length - this.offset, size - pos);
+      const from = Math.max(pos, skip);
+      if (from < pos + n) c.copy(body, from - skip, this.offset + (from - pos), this.offset + n);
+      pos += n;
+      this.offset += n;
+      if (this.offset === c.length) this.advance();
+    }
+    return body;
+  }
+
+  /** Drops the head chunk; compacts the list now and then so consuming stays O(1) amortised. */
+  private advance(): void {
+    this.chunks[this.head] = EMPTY; // let GC reclaim it before compaction
+    this.head++;
+    this.offset = 0;
+    if (this.head === this.chunks.length) {
+      this.chunks.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+function checkMaxFrameSize(v: number): number {
+  if (!Number.isInteger(v) || v < MIN_MAX_FRAME_SIZE || v > MAX_FRAME_SIZE_LIMIT) {
+    throw new RangeError(`maxFrameSize must be an integer in [512, 4294967295], got ${v}`);
+  }
+  return v;
+}
