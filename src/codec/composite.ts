@@ -158,6 +158,9 @@ function writeComposite(w: ByteWriter, c: CompiledType, rec: Record<string, unkn
     } else if (f.multiple) writeMultiple(w, f, v);
     else writeField(w, f, v);
   }
+  for (let i = last + 1; i < fields.length; i++) {
+    if (fields[i]!.mandatory) throw new EncodeError(`${c.type.name}: ${fields[i]!.name} is mandatory`);
+  }
   const count = last + 1;
   const size = w.pos - at - 2;
   if (size <= 255) {

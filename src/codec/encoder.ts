@@ -19,7 +19,7 @@ const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
 
-/** Writes `str` as UTF-8 at w.pos (capacity must be ensured) and returns the byte count. */
+/** Writes `str` as UTF-8 at `at` (capacity must be ensured) and returns the byte count. */
 function writeUtf8(w: ByteWriter, str: string, at: number): number {
   const n = str.length;
   // Short ASCII strings are faster in JS than through the native call.
@@ -33,7 +33,20 @@ function writeUtf8(w: ByteWriter, str: string, at: number): number {
     }
     if (i === n) return n;
   }
+  return writeUtf8Native(w, str, at);
+}
+
+function writeUtf8Native(w: ByteWriter, str: string, at: number): number {
+  // Buffer.write would turn a lone surrogate into U+FFFD: refuse it instead of changing the text.
+  if (!str.isWellFormed()) throw new EncodeError('string has a lone surrogate: not valid Unicode');
   return w.buf.write(str, at);
+}
+
+/** Symbols are ASCII (spec 1.6.21). */
+function checkAscii(s: string): void {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) throw new EncodeError(`symbol ${JSON.stringify(s)} is not ASCII`);
+  }
 }
 
 /** Writes a string or symbol with its str8/str32 (or sym8/sym32) constructor. */
@@ -44,23 +57,25 @@ export function encodeString(w: ByteWriter, str: string, code8: number, code32: 
     w.ensure(2 + n * 3);
     const at = w.pos;
     const len = writeUtf8(w, str, at + 2);
+    if (len !== n && code8 === Code.Sym8) checkAscii(str);
     w.buf[at] = code8;
     w.buf[at + 1] = len;
     w.pos = at + 2 + len;
     return;
   }
+  if (code8 === Code.Sym8) checkAscii(str);
   const len = n > 255 ? -1 : Buffer.byteLength(str, 'utf8');
   if (len >= 0 && len <= 255) {
     w.ensure(2 + len);
     w.buf[w.pos] = code8;
     w.buf[w.pos + 1] = len;
-    w.buf.write(str, w.pos + 2);
+    writeUtf8Native(w, str, w.pos + 2);
     w.pos += 2 + len;
     return;
   }
   w.ensure(5 + n * 3);
   const at = w.pos;
-  const written = w.buf.write(str, at + 5);
+  const written = writeUtf8Native(w, str, at + 5);
   w.buf[at] = code32;
   w.buf.writeUInt32BE(written, at + 1);
   w.pos = at + 5 + written;
@@ -454,7 +469,13 @@ const ELEMENT_CODECS: Record<ElementType, ElementCodec> = {
     body: (w, v, code) => writeSized(w, Buffer.from(strOf(v), 'utf8'), code === Code.Str8),
   },
   symbol: {
-    code: (items) => (items.every((v) => Buffer.byteLength(strOf(v)) <= 255) ? Code.Sym8 : Code.Sym32),
+    code: (items) =>
+      items.every((v) => {
+        checkAscii(strOf(v));
+        return strOf(v).length <= 255;
+      })
+        ? Code.Sym8
+        : Code.Sym32,
     body: (w, v, code) => writeSized(w, Buffer.from(strOf(v), 'utf8'), code === Code.Sym8),
   },
   // Compound elements use the 32-bit forms: an element's size is not known before it is written.
