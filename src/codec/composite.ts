@@ -20,7 +20,7 @@ import { DecodeError, EncodeError } from './errors.js';
 import { Code } from './format-codes.js';
 import { compositeTypes, restrictedTypes, type CompositeType, type FieldSpec } from './spec-types.js';
 import type { CompositeRecord } from './records.js';
-import { AmqpArray, AmqpSymbol, isPlainObject, type AmqpValue } from './values.js';
+import { AmqpArray, AmqpSymbol, Typed, isPlainObject, type AmqpValue } from './values.js';
 
 /** How a field's value is written and read, by its resolved spec type. */
 type Kind =
@@ -221,8 +221,10 @@ function writeField(w: ByteWriter, f: FieldCodec, v: unknown): void {
       if (!(v instanceof Uint8Array)) throw fieldError(f, v);
       return encodeBinary(w, v);
     case 'timestamp':
-      if (v instanceof Date) return encodeTimestamp(w, v.getTime());
+      if (v instanceof Date && !Number.isNaN(v.getTime())) return encodeTimestamp(w, v.getTime());
       if (typeof v === 'number') return encodeTimestamp(w, v);
+      // A timestamp outside Date's range decodes as Typed('timestamp', bigint): write it back as it came.
+      if (v instanceof Typed && v.type === 'timestamp' && typeof v.value === 'bigint') return encodeTimestamp(w, v.value);
       throw fieldError(f, v);
     case 'fields':
       if (isPlainObject(v)) return encodeObjectMap(w, v, 0, true);

@@ -17,6 +17,9 @@ import {
 } from './values.js';
 
 export const DEFAULT_MAX_DEPTH = 64;
+const KEY_CACHE_SIZE = 256;
+const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
+const keyCacheStrings: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
 const MAX_DATE_MS = 8.64e15;
 
 export class Decoder {
@@ -247,46 +250,50 @@ export class Decoder {
 
   timestamp(): Date | Typed<bigint> {
     this.need(8);
-    const ms = this.buf.readBigInt64BE(this.pos);
+    // Two 32-bit halves: exact for every Date, and much cheaper than a BigInt.
+    const hi = this.buf.readInt32BE(this.pos);
+    const n = hi * 4294967296 + this.buf.readUInt32BE(this.pos + 4);
     this.pos += 8;
-    const n = Number(ms);
-    return n >= -MAX_DATE_MS && n <= MAX_DATE_MS ? new Date(n) : new Typed('timestamp', ms);
+    if (n >= -MAX_DATE_MS && n <= MAX_DATE_MS) return new Date(n);
+    return new Typed('timestamp', this.buf.readBigInt64BE(this.pos - 8));
   }
 
-  /** Runs `body` with `end` narrowed to a compound's declared size, and checks it was used exactly. */
-  private within<T>(end: number, body: () => T): T {
+  /** Narrows `end` to a compound's declared size; returns the outer end for `leave`. */
+  private enterCompound(end: number): number {
     const outer = this.end;
     this.end = end;
     this.enter();
-    const v = body();
-    if (this.pos !== end)
-      this.fail('AMQP_DECODE_BAD_SIZE', `compound has ${end - this.pos} bytes past its items`);
+    return outer;
+  }
+
+  /** Checks the compound's declared size was used exactly, and restores the outer end. */
+  private leaveCompound(end: number, outer: number): void {
+    if (this.pos !== end) this.fail('AMQP_DECODE_BAD_SIZE', `compound has ${end - this.pos} bytes past its items`);
     this.depth--;
     this.end = outer;
-    return v;
   }
 
   list(wide: boolean): AmqpValue[] {
     const { end, count } = this.compoundHeader(wide, 1);
-    return this.within(end, () => {
-      const items: AmqpValue[] = new Array(count);
-      for (let i = 0; i < count; i++) items[i] = this.readValue();
-      return items;
-    });
+    const outer = this.enterCompound(end);
+    const items: AmqpValue[] = new Array(count);
+    for (let i = 0; i < count; i++) items[i] = this.readValue();
+    this.leaveCompound(end, outer);
+    return items;
   }
 
   map(wide: boolean): Map<AmqpValue, AmqpValue> {
     const at = this.pos;
     const { end, count } = this.compoundHeader(wide, 1);
     if (count % 2 !== 0) this.fail('AMQP_DECODE_BAD_SIZE', `map with odd count ${count}`, at);
-    return this.within(end, () => {
-      const m = new Map<AmqpValue, AmqpValue>();
-      for (let i = 0; i < count; i += 2) {
-        const k = this.readValue();
-        m.set(k, this.readValue());
-      }
-      return m;
-    });
+    const outer = this.enterCompound(end);
+    const m = new Map<AmqpValue, AmqpValue>();
+    for (let i = 0; i < count; i += 2) {
+      const k = this.readValue();
+      m.set(k, this.readValue());
+    }
+    this.leaveCompound(end, outer);
+    return m;
   }
 
   /**
@@ -300,59 +307,86 @@ export class Decoder {
     if (count % 2 !== 0) this.fail('AMQP_DECODE_BAD_SIZE', `map with odd count ${count}`, at);
     const code8 = symbolKeys ? Code.Sym8 : Code.Str8;
     const code32 = symbolKeys ? Code.Sym32 : Code.Str32;
-    return this.within(end, () => {
-      const o: Record<string, AmqpValue> = {};
-      for (let i = 0; i < count; i += 2) {
-        const code = this.u8();
-        if (code !== code8 && code !== code32) {
-          // Not the key type we expected: keep what we have in a Map and go on generically.
-          const m = new Map<AmqpValue, AmqpValue>();
-          for (const k of Object.keys(o)) m.set(symbolKeys ? new AmqpSymbol(k) : k, o[k]);
-          m.set(this.readBody(code), this.readValue());
-          for (let j = i + 2; j < count; j += 2) {
-            const k = this.readValue();
-            m.set(k, this.readValue());
-          }
-          return m;
+    const outer = this.enterCompound(end);
+    const first = this.pos;
+    const o: Record<string, AmqpValue> = {};
+    for (let i = 0; i < count; i += 2) {
+      const code = this.u8();
+      const key = code === code8 || code === code32 ? this.mapKey(code === code8 ? this.u8() : this.u32()) : undefined;
+      // A key of another type: the map stays a Map, decoded again from its first entry so that
+      // the entries keep their wire order and nothing is lost.
+      if (key === undefined) {
+        this.pos = first;
+        const m = new Map<AmqpValue, AmqpValue>();
+        for (let j = 0; j < count; j += 2) {
+          const k = this.readValue();
+          m.set(k, this.readValue());
         }
-        const key = this.utf8(code === code8 ? this.u8() : this.u32());
-        const v = this.readValue();
-        if (Object.prototype.hasOwnProperty.call(o, key))
-          this.fail('AMQP_DECODE_INVALID_VALUE', `duplicate map key ${key}`);
-        // Own property even for '__proto__', which plain assignment would treat as the prototype.
-        if (key === '__proto__')
-          Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
-        else o[key] = v;
+        this.leaveCompound(end, outer);
+        return m;
       }
-      return o;
-    });
+      const v = this.readValue();
+      // Decoded values are never undefined, so this is a cheap first test for a repeated key.
+      if (o[key] !== undefined && Object.prototype.hasOwnProperty.call(o, key)) {
+        this.fail('AMQP_DECODE_INVALID_VALUE', `duplicate map key ${key}`);
+      }
+      // Own property even for '__proto__', which plain assignment would treat as the prototype.
+      if (key === '__proto__') {
+        Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+      } else o[key] = v;
+    }
+    this.leaveCompound(end, outer);
+    return o;
+  }
+
+  /**
+   * A map key of `n` bytes. Maps in messages repeat the same few keys, so recent keys are kept in a
+   * small table and compared byte by byte: a hit costs no string building or UTF-8 check.
+   */
+  private mapKey(n: number): string {
+    if (n === 0 || n > 32) return this.utf8(n);
+    this.need(n);
+    const buf = this.buf;
+    const s = this.pos;
+    const slot = (n * 31 + buf[s]! * 7 + buf[s + n - 1]! * 13 + buf[s + (n >> 1)]!) & (KEY_CACHE_SIZE - 1);
+    const cached = keyCacheBytes[slot];
+    if (cached !== undefined && cached.length === n) {
+      let i = 0;
+      while (i < n && cached[i] === buf[s + i]) i++;
+      if (i === n) {
+        this.pos += n;
+        return keyCacheStrings[slot]!;
+      }
+    }
+    const str = this.utf8(n);
+    keyCacheBytes[slot] = Uint8Array.prototype.slice.call(buf, s, s + n);
+    keyCacheStrings[slot] = str;
+    return str;
   }
 
   array(wide: boolean): AmqpArray {
     const at = this.pos;
     const { end, count } = this.compoundHeader(wide, 0);
-    return this.within(end, () => {
-      let descriptor: AmqpValue | undefined;
-      let code = this.u8();
-      if (code === Code.Described) {
-        descriptor = this.readValue();
-        code = this.u8();
-        if (code === Code.Described)
-          this.fail('AMQP_DECODE_INVALID_VALUE', 'array of doubly described values');
-      }
-      const el = ELEMENT_OF_CODE[code];
-      if (el === undefined)
-        this.fail('AMQP_DECODE_UNKNOWN_CONSTRUCTOR', `0x${code.toString(16)} as array element`);
-      const [elementType, width] = el;
-      // Zero-width elements cost no bytes: bound their count by the array's size, so that a few
-      // bytes cannot make us build billions of items.
-      if (width === 0 ? count > end - at : count * width > end - this.pos) {
-        this.fail('AMQP_DECODE_BAD_SIZE', `array count ${count} does not fit in its size`, at);
-      }
-      const items: AmqpValue[] = new Array(count);
-      for (let i = 0; i < count; i++) items[i] = this.element(code);
-      return new AmqpArray(elementType, items, descriptor);
-    });
+    const outer = this.enterCompound(end);
+    let descriptor: AmqpValue | undefined;
+    let code = this.u8();
+    if (code === Code.Described) {
+      descriptor = this.readValue();
+      code = this.u8();
+      if (code === Code.Described) this.fail('AMQP_DECODE_INVALID_VALUE', 'array of doubly described values');
+    }
+    const el = ELEMENT_OF_CODE[code];
+    if (el === undefined) this.fail('AMQP_DECODE_UNKNOWN_CONSTRUCTOR', `0x${code.toString(16)} as array element`);
+    const [elementType, width] = el;
+    // Zero-width elements cost no bytes: bound their count by the array's size, so that a few
+    // bytes cannot make us build billions of items.
+    if (width === 0 ? count > end - at : count * width > end - this.pos) {
+      this.fail('AMQP_DECODE_BAD_SIZE', `array count ${count} does not fit in its size`, at);
+    }
+    const items: AmqpValue[] = new Array(count);
+    for (let i = 0; i < count; i++) items[i] = this.element(code);
+    this.leaveCompound(end, outer);
+    return new AmqpArray(elementType, items, descriptor);
   }
 
   /** An array element in its plain form (no wrapper: the type lives on the array). */

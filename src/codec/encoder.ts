@@ -161,12 +161,19 @@ export function encodeLong(w: ByteWriter, n: bigint): void {
 }
 
 export function encodeTimestamp(w: ByteWriter, ms: number | bigint): void {
-  w.u8(Code.Timestamp);
-  if (typeof ms === 'bigint') w.i64(ms);
-  else {
-    if (!Number.isInteger(ms)) throw new EncodeError('invalid timestamp');
-    w.i64(BigInt(ms));
+  if (typeof ms === 'bigint') {
+    w.u8(Code.Timestamp);
+    return w.i64(ms);
   }
+  if (!Number.isSafeInteger(ms)) throw new EncodeError('invalid timestamp');
+  // Two 32-bit halves: exact for safe integers, and much cheaper than a BigInt.
+  const hi = Math.floor(ms / 4294967296);
+  w.ensure(9);
+  const b = w.buf;
+  b[w.pos] = Code.Timestamp;
+  b.writeInt32BE(hi, w.pos + 1);
+  b.writeUInt32BE(ms - hi * 4294967296, w.pos + 5);
+  w.pos += 9;
 }
 
 export function encodeBoolean(w: ByteWriter, b: boolean): void {

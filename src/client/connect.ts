@@ -1,0 +1,289 @@
+/**
+ * `connect(url | options)`: a client connection with implicit (or explicit) sessions, senders and
+ * receivers, and opt-in reconnect with exponential backoff and jitter.
+ */
+import { Connection, type ConnectionOptions } from '../connection/connection.js';
+import { DisconnectedError } from '../connection/errors.js';
+import type { EngineEvent } from '../connection/events.js';
+import type { LinkOptions, SourceOptions, TargetOptions } from '../link/link.js';
+import type { Receiver } from '../link/receiver.js';
+import type { Sender } from '../link/sender.js';
+import { anonymousClient, externalClient, plainClient, type SaslClientMechanism } from '../sasl/mechanisms.js';
+import type { Session, SessionOptions } from '../session/session.js';
+import { openSocket, type TlsOptions } from '../transport/open-socket.js';
+import { parseAmqpUrl } from '../transport/url.js';
+import { ConnectionCore } from './connection-core.js';
+import { deferred, type Deferred } from './link-host.js';
+import type { MessageReceiver, ReceiverCreditOptions } from './receiver.js';
+import type { MessageSender, ResendPolicy } from './sender.js';
+import type { Timers } from './timers.js';
+
+export interface ReconnectOptions {
+  /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Give up after this many failed attempts (default: never). */
+  maxAttempts?: number;
+  /** In-flight sends: re-send them (at-least-once) or fail them (default 'fail'). */
+  resend?: ResendPolicy;
+}
+
+export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' | 'saslServer'> {
+  url?: string;
+  host?: string;
+  port?: number;
+  /** true or TLS options for amqps. */
+  tls?: boolean | TlsOptions;
+  username?: string;
+  password?: string;
+  /** SASL: a mechanism, a name, or 'none' to skip SASL. Default PLAIN with a username, else ANONYMOUS. */
+  sasl?: SaslClientMechanism | 'ANONYMOUS' | 'PLAIN' | 'EXTERNAL' | 'none';
+  connectTimeoutMs?: number;
+  reconnect?: boolean | ReconnectOptions;
+  /** Defaults for senders on this connection. */
+  sendTimeoutMs?: number;
+  maxQueued?: number;
+  timers?: Timers;
+}
+
+export interface SenderOptions extends LinkOptions {
+  /** The target address (shorthand for target.address). */
+  address?: string;
+  /** Send every message presettled (snd-settle-mode settled). */
+  presettled?: boolean;
+  maxQueued?: number;
+  sendTimeoutMs?: number;
+  session?: AmqpSession;
+}
+
+export interface ReceiverOptions extends LinkOptions, ReceiverCreditOptions {
+  /** The source address (shorthand for source.address). */
+  address?: string;
+  /** Ask for presettled delivery (snd-settle-mode settled). */
+  presettled?: boolean;
+  session?: AmqpSession;
+}
+
+/** An explicit session. */
+export class AmqpSession {
+  constructor(
+    public engine: Session,
+    readonly options: SessionOptions,
+  ) {}
+}
+
+interface LinkRecord {
+  kind: 'sender' | 'receiver';
+  options: LinkOptions;
+  session: AmqpSession;
+  wrapper: MessageSender | MessageReceiver;
+}
+
+function resolveOptions(options: ConnectOptions | string): ConnectOptions & { host: string; port: number } {
+  const o: ConnectOptions = typeof options === 'string' ? { url: options } : { ...options };
+  if (o.url) {
+    const u = parseAmqpUrl(o.url);
+    o.host ??= u.host;
+    o.port ??= u.port;
+    if (o.tls === undefined && u.tls) o.tls = true;
+    o.username ??= u.username;
+    o.password ??= u.password;
+  }
+  return { ...o, host: o.host ?? 'localhost', port: o.port ?? (o.tls ? 5671 : 5672) };
+}
+
+function saslFor(o: ConnectOptions): SaslClientMechanism | undefined {
+  const s = o.sasl;
+  if (s === 'none') return undefined;
+  if (typeof s === 'object') return s;
+  if (s === 'EXTERNAL') return externalClient();
+  if (s === 'PLAIN' || (s === undefined && o.username !== undefined)) return plainClient(o.username ?? '', o.password ?? '');
+  return anonymousClient();
+}
+
+export class AmqpConnection extends ConnectionCore {
+  private readonly opts: ConnectOptions & { host: string; port: number };
+  private readonly sessionsList: AmqpSession[] = [];
+  private readonly links: LinkRecord[] = [];
+  private opened: Deferred<void> | undefined;
+  private closingByUs = false;
+  private established = false;
+  private attempt = 0;
+  defaultSession!: AmqpSession;
+
+  private constructor(options: ConnectOptions & { host: string; port: number }) {
+    super(options.timers);
+    this.opts = options;
+  }
+
+  /** Opens a connection and waits for the peer's open. */
+  static async connect(options: ConnectOptions | string): Promise<AmqpConnection> {
+    const c = new AmqpConnection(resolveOptions(options));
+    await c.establish();
+    return c;
+  }
+
+  get remoteOpen() {
+    return this.engine.remoteOpen;
+  }
+
+  private async establish(): Promise<void> {
+    const o = this.opts;
+    const socket = await openSocket({ host: o.host, port: o.port, tls: o.tls, connectTimeoutMs: o.connectTimeoutMs });
+    const engine = new Connection({ ...o, role: 'client', hostname: o.hostname ?? o.host, sasl: saslFor(o) });
+    this.opened = deferred<void>();
+    this.bind(engine, socket);
+    engine.open();
+    // Sessions and links are begun at once: they go out with the open (pipelining).
+    if (this.sessionsList.length === 0) {
+      this.defaultSession = new AmqpSession(engine.beginSession(), {});
+      this.sessionsList.push(this.defaultSession);
+    } else {
+      for (const s of this.sessionsList) s.engine = engine.beginSession(s.options);
+    }
+    this.schedule();
+    await this.opened.promise;
+    this.opened = undefined;
+    this.established = true;
+  }
+
+  protected override onOtherEvent(e: EngineEvent): void {
+    if (e.type === 'connection-remote-open') {
+      this.opened?.resolve();
+    } else if (e.type === 'transport-done' || e.type === 'connection-closed') {
+      if (e.error) this.opened?.reject(e.error);
+    }
+  }
+
+  protected onTransportClosed(err: Error | undefined): void {
+    this.opened?.reject(err ?? new DisconnectedError('the connection closed during open'));
+    if (this.reconnecting) return; // a failed attempt: the reconnect loop goes on
+    if (!this.closingByUs && this.opts.reconnect && this.established) {
+      void this.reconnect(err);
+      return;
+    }
+    this.failAll(err ?? (this.closingByUs ? undefined : new DisconnectedError('the peer closed the connection')));
+    this.closedDeferred.resolve();
+    if (!this.closingByUs) this.emit('disconnected', err);
+    this.emit('close', err);
+  }
+
+  private reconnectOptions(): Required<ReconnectOptions> {
+    const r = this.opts.reconnect === true ? {} : (this.opts.reconnect as ReconnectOptions);
+    return {
+      initialDelayMs: r.initialDelayMs ?? 100,
+      maxDelayMs: r.maxDelayMs ?? 30_000,
+      maxAttempts: r.maxAttempts ?? Infinity,
+      resend: r.resend ?? 'fail',
+    };
+  }
+
+  private async reconnect(err: Error | undefined): Promise<void> {
+    this.reconnecting = true;
+    this.emit('disconnected', err);
+    for (const l of this.links) {
+      if (l.kind === 'sender') (l.wrapper as MessageSender).onDisconnected();
+    }
+    const r = this.reconnectOptions();
+    for (;;) {
+      if (this.closingByUs) return;
+      if (this.attempt >= r.maxAttempts) {
+        this.reconnecting = false;
+        this.failAll(err ?? new DisconnectedError('gave up reconnecting'));
+        this.closedDeferred.resolve();
+        this.emit('close', err);
+        return;
+      }
+      const base = Math.min(r.maxDelayMs, r.initialDelayMs * 2 ** this.attempt);
+      const delay = base / 2 + Math.random() * (base / 2);
+      this.attempt++;
+      await new Promise<void>((res) => this.timers.setTimeout(res, delay));
+      try {
+        await this.establish();
+        await this.reattachAll();
+        this.attempt = 0;
+        this.reconnecting = false;
+        for (const l of this.links) {
+          if (l.kind === 'sender') (l.wrapper as MessageSender).onReattached((l.wrapper as MessageSender).link);
+        }
+        this.emit('reconnected');
+        return;
+      } catch (e) {
+        this.opened = undefined;
+        err = e as Error;
+        this.engine.close();
+        this.driver.destroy();
+      }
+    }
+  }
+
+  private async reattachAll(): Promise<void> {
+    for (const l of this.links) {
+      const link = await this.attach<Sender | Receiver>(l.session.engine, l.kind, { ...l.options, name: undefined });
+      if (l.kind === 'sender') (l.wrapper as MessageSender).link = link as Sender;
+      else (l.wrapper as MessageReceiver).onReattached(link as Receiver);
+      link.context = l.wrapper;
+    }
+  }
+
+  async openSession(options: SessionOptions = {}): Promise<AmqpSession> {
+    const s = new AmqpSession(this.engine.beginSession(options), options);
+    this.sessionsList.push(s);
+    this.schedule();
+    return s;
+  }
+
+  /** Opens a sender; resolves once the peer has attached (and created the target). */
+  async openSender(addressOrOptions: string | SenderOptions): Promise<MessageSender> {
+    const o: SenderOptions = typeof addressOrOptions === 'string' ? { address: addressOrOptions } : addressOrOptions;
+    const session = o.session ?? this.defaultSession;
+    const target: TargetOptions | undefined =
+      o.target === null ? undefined : { ...(o.target as TargetOptions | undefined), address: o.address ?? (o.target as TargetOptions | undefined)?.address };
+    const options: LinkOptions = {
+      ...o,
+      target,
+      source: o.source ?? {},
+      sndSettleMode: o.sndSettleMode ?? (o.presettled ? 1 : undefined),
+    };
+    const link = await this.attach<Sender>(session.engine, 'sender', options);
+    const s = this.wrapSender(link, {
+      maxQueued: o.maxQueued ?? this.opts.maxQueued,
+      sendTimeoutMs: o.sendTimeoutMs ?? this.opts.sendTimeoutMs,
+      resend: this.opts.reconnect ? this.reconnectOptions().resend : 'fail',
+    });
+    this.links.push({ kind: 'sender', options, session, wrapper: s });
+    return s;
+  }
+
+  /** Opens a receiver; resolves once the peer has attached (and created the source). */
+  async openReceiver(addressOrOptions: string | ReceiverOptions): Promise<MessageReceiver> {
+    const o: ReceiverOptions = typeof addressOrOptions === 'string' ? { address: addressOrOptions } : addressOrOptions;
+    const session = o.session ?? this.defaultSession;
+    const source: SourceOptions = { ...(o.source ?? {}), address: o.address ?? o.source?.address };
+    const options: LinkOptions = {
+      ...o,
+      source,
+      target: o.target ?? {},
+      sndSettleMode: o.sndSettleMode ?? (o.presettled ? 1 : undefined),
+    };
+    const link = await this.attach<Receiver>(session.engine, 'receiver', options);
+    const r = this.wrapReceiver(link, { credit: o.credit, autoAccept: o.autoAccept });
+    this.links.push({ kind: 'receiver', options, session, wrapper: r });
+    return r;
+  }
+
+  override async close(error?: Parameters<ConnectionCore['close']>[0]): Promise<void> {
+    this.closingByUs = true;
+    if (this.reconnecting) {
+      this.failAll(new DisconnectedError('closed while reconnecting'));
+      this.closedDeferred.resolve();
+      return;
+    }
+    await super.close(error);
+  }
+}
+
+/** Opens a client connection. */
+export function connect(options: ConnectOptions | string): Promise<AmqpConnection> {
+  return AmqpConnection.connect(options);
+}

@@ -1,0 +1,173 @@
+/**
+ * What client and server connections share: an engine bound to a socket, and the routing of
+ * engine events to the promise-API objects (senders, receivers, pending attaches).
+ */
+import { EventEmitter } from 'node:events';
+import type { Connection } from '../connection/connection.js';
+import { ConnectionError, LinkError, type AmqpError } from '../connection/errors.js';
+import type { EngineEvent } from '../connection/events.js';
+import type { Link, LinkOptions } from '../link/link.js';
+import { Receiver } from '../link/receiver.js';
+import { Sender } from '../link/sender.js';
+import type { Session } from '../session/session.js';
+import { SocketDriver } from '../transport/socket-driver.js';
+import type { Socket } from 'node:net';
+import { ClosedError } from './errors.js';
+import { deferred, type Deferred, type LinkHost } from './link-host.js';
+import { MessageReceiver } from './receiver.js';
+import { MessageSender } from './sender.js';
+import { realTimers, type Timers } from './timers.js';
+
+export abstract class ConnectionCore extends EventEmitter implements LinkHost {
+  engine!: Connection;
+  driver!: SocketDriver;
+  readonly timers: Timers;
+  reconnecting = false;
+  protected readonly senders = new Set<MessageSender>();
+  protected readonly receivers = new Set<MessageReceiver>();
+  private readonly pendingAttach = new Map<Link, Deferred<void>>();
+  protected closedDeferred = deferred<void>();
+
+  constructor(timers: Timers = realTimers) {
+    super();
+    this.timers = timers;
+  }
+
+  protected bind(engine: Connection, socket: Socket): void {
+    this.engine = engine;
+    this.driver = new SocketDriver(
+      engine,
+      socket,
+      {
+        onEvent: (e) => this.onEngineEvent(e),
+        onClosed: (err) => this.onTransportClosed(err),
+        onFlushed: () => {
+          for (const s of this.senders) s.onFlushed();
+        },
+      },
+      () => this.timers.now(),
+    );
+  }
+
+  schedule(): void {
+    this.driver?.schedule();
+  }
+
+  /** Attaches a link and waits for the peer's answer; a refusal rejects with the peer's LinkError. */
+  protected async attach<T extends Link>(session: Session, role: 'sender' | 'receiver', options: LinkOptions): Promise<T> {
+    const link = (role === 'sender' ? session.openSender(options) : session.openReceiver(options)) as unknown as T;
+    const d = deferred<void>();
+    this.pendingAttach.set(link, d);
+    this.schedule();
+    await d.promise;
+    return link;
+  }
+
+  protected onEngineEvent(e: EngineEvent): void {
+    switch (e.type) {
+      case 'link-opened': {
+        const d = this.pendingAttach.get(e.link);
+        if (!d) break;
+        // A refusal is an attach without the terminus, then a detach with the error (spec 2.6.3).
+        const a = e.link.remoteAttach!;
+        const refused = e.link.role === 'sender' ? !a.target : !a.source;
+        if (!refused) {
+          this.pendingAttach.delete(e.link);
+          d.resolve();
+        }
+        break;
+      }
+      case 'link-flow':
+        if (e.link.context instanceof MessageSender) e.link.context.onFlow();
+        break;
+      case 'link-drained':
+        if (e.link.context instanceof MessageReceiver) e.link.context.onDrained();
+        break;
+      case 'delivery':
+        if (e.delivery.link.context instanceof MessageReceiver) e.delivery.link.context.onDelivery(e.delivery);
+        break;
+      case 'delivery-updated':
+        if (e.delivery.link.context instanceof MessageSender) e.delivery.link.context.onDeliveryUpdated(e.delivery);
+        break;
+      case 'link-closed':
+        this.linkGone(e.link, e.link.error);
+        break;
+      case 'session-closed':
+        for (const l of e.session.allLinks) this.linkGone(l, l.error ?? e.session.error);
+        break;
+      case 'transport-done':
+      case 'connection-closed':
+        break;
+      default:
+        break;
+    }
+    this.onOtherEvent(e);
+  }
+
+  /** Hook for the subclass (server: remote opens; client: nothing). */
+  protected onOtherEvent(_e: EngineEvent): void {}
+
+  private linkGone(link: Link, err: unknown): void {
+    const d = this.pendingAttach.get(link);
+    if (d) {
+      this.pendingAttach.delete(link);
+      d.reject(err ?? new LinkError({ condition: 'amqp:internal-error', description: 'the link closed while attaching' }, true));
+    }
+    const w = link.context;
+    if (w instanceof MessageSender) {
+      this.senders.delete(w);
+      w.onClosed(err ?? new ClosedError('the sender'));
+    } else if (w instanceof MessageReceiver) {
+      this.receivers.delete(w);
+      w.onClosed(err);
+    }
+  }
+
+  /**
+   * The connection is gone for good. Pending attaches and sends fail with `err` (or ClosedError
+   * after a clean close); receivers end, cleanly when the close was clean.
+   */
+  protected failAll(err: unknown): void {
+    const e = err ?? new ClosedError('the connection');
+    for (const [, d] of this.pendingAttach) d.reject(e);
+    this.pendingAttach.clear();
+    for (const s of this.senders) s.onClosed(e);
+    for (const r of this.receivers) r.onClosed(err);
+    this.senders.clear();
+    this.receivers.clear();
+  }
+
+  protected abstract onTransportClosed(err: Error | undefined): void;
+
+  protected wrapSender(link: Sender, options: ConstructorParameters<typeof MessageSender>[2]): MessageSender {
+    const s = new MessageSender(link, this, options);
+    this.senders.add(s);
+    return s;
+  }
+
+  protected wrapReceiver(link: Receiver, options: ConstructorParameters<typeof MessageReceiver>[2]): MessageReceiver {
+    const r = new MessageReceiver(link, this, options);
+    this.receivers.add(r);
+    r.start();
+    return r;
+  }
+
+  /** Closes the connection (with an error, if given) and waits for the peer's close. */
+  async close(error?: AmqpError): Promise<void> {
+    if (!this.engine.finished) {
+      this.engine.close(error);
+      this.schedule();
+    }
+    await this.closedDeferred.promise;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  protected static connectionError(err: unknown): Error {
+    return err instanceof Error ? err : new ConnectionError({ condition: 'amqp:internal-error', description: String(err) }, false);
+  }
+}
+
+export { Receiver, Sender };

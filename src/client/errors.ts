@@ -1,0 +1,23 @@
+/** Errors of the promise API: each has a stable code. */
+import { AmqpOneError } from '../codec/errors.js';
+
+/** A send or request did not finish in time. */
+export class TimeoutError extends AmqpOneError {
+  constructor(message: string) {
+    super('AMQP_TIMEOUT', message);
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortError extends AmqpOneError {
+  constructor(reason?: unknown) {
+    super('AMQP_ABORTED', `aborted${reason instanceof Error ? `: ${reason.message}` : ''}`, undefined, { cause: reason });
+  }
+}
+
+/** The link, session or connection was closed by us while the operation was pending. */
+export class ClosedError extends AmqpOneError {
+  constructor(what: string) {
+    super('AMQP_CLOSED', `${what} is closed`);
+  }
+}

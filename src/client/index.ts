@@ -1,0 +1,7 @@
+export { connect, AmqpConnection, AmqpSession, type ConnectOptions, type SenderOptions, type ReceiverOptions, type ReconnectOptions } from './connect.js';
+export { MessageSender, type SendOptions, type ResendPolicy } from './sender.js';
+export { MessageReceiver, type ReceiverCreditOptions } from './receiver.js';
+export { ReceivedMessage, type ModifyOptions } from './received-message.js';
+export { TimeoutError, AbortError, ClosedError } from './errors.js';
+export { realTimers, type Timers } from './timers.js';
+export { RequestResponseLink, idKey, type RequestResponseOptions } from './request-response.js';

@@ -1,0 +1,80 @@
+/** A message that arrived on a receiver, with the ways to settle it. */
+import { decodeMessage, type Message } from '../codec/message.js';
+import type { DeliveryState, Fields } from '../codec/records.js';
+import type { AmqpError } from '../connection/errors.js';
+import { toErrorRecord } from '../connection/errors.js';
+import type { Delivery } from '../link/delivery.js';
+import { ACCEPTED, RELEASED, type Receiver } from '../link/receiver.js';
+import { AmqpOneError } from '../codec/errors.js';
+
+export interface ModifyOptions {
+  deliveryFailed?: boolean;
+  undeliverableHere?: boolean;
+  messageAnnotations?: Fields;
+}
+
+export class ReceivedMessage {
+  private decoded: Message | undefined;
+
+  constructor(
+    readonly delivery: Delivery,
+    private readonly onSettled: (m: ReceivedMessage) => void,
+  ) {}
+
+  /** The encoded bytes, as they came (zero-copy where the transfer was one frame). */
+  get payload(): Buffer {
+    return this.delivery.payload;
+  }
+
+  /** The decoded message (decoded once, on first use). Throws DecodeError for a malformed one. */
+  get message(): Message {
+    return (this.decoded ??= decodeMessage(this.delivery.payload));
+  }
+
+  get tag(): Buffer {
+    return this.delivery.tag;
+  }
+
+  /** Settled by us, or presettled by the sender. */
+  get settled(): boolean {
+    return this.delivery.settled || this.delivery.remoteSettled;
+  }
+
+  accept(): void {
+    this.settle(ACCEPTED);
+  }
+
+  /** Rejects the message: it is invalid and must not be redelivered as is. */
+  reject(error?: AmqpError): void {
+    this.settle({ type: 'rejected', error: error ? toErrorRecord(error) : undefined });
+  }
+
+  /** Gives the message back unprocessed: the sender may deliver it again, to us or others. */
+  release(): void {
+    this.settle(RELEASED);
+  }
+
+  modify(o: ModifyOptions = {}): void {
+    this.settle({
+      type: 'modified',
+      deliveryFailed: o.deliveryFailed,
+      undeliverableHere: o.undeliverableHere,
+      messageAnnotations: o.messageAnnotations,
+    });
+  }
+
+  /** Settles with any delivery state. */
+  settle(state: DeliveryState): void {
+    const d = this.delivery;
+    if (d.settled) return;
+    const link = d.link as Receiver;
+    if (link.local === 'detached' || link.session.local === 'detached') {
+      throw new AmqpOneError('AMQP_LINK_DETACHED', 'cannot settle: the link that received this message is gone');
+    }
+    if (d.remoteSettled) {
+      d.settled = true;
+      d.state = state;
+    } else link.settle(d, state);
+    this.onSettled(this);
+  }
+}

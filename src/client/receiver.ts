@@ -1,0 +1,173 @@
+/**
+ * The promise API of a receiver: `for await (const m of receiver)`, with automatic credit (a
+ * prefetch window refilled as messages are consumed, so memory stays bounded however slow the
+ * consumer) or manual credit, and drain.
+ */
+import type { Delivery } from '../link/delivery.js';
+import type { Receiver } from '../link/receiver.js';
+import { AbortError, ClosedError, TimeoutError } from './errors.js';
+import { deferred, type Deferred, type LinkHost } from './link-host.js';
+import { ReceivedMessage } from './received-message.js';
+
+export interface ReceiverCreditOptions {
+  /** Prefetch window (default 100), or 'manual' to grant credit yourself with addCredit(). */
+  credit?: number | 'manual';
+  /** Accept each message when the iterator moves past it, unless it was settled (default false). */
+  autoAccept?: boolean;
+}
+
+export class MessageReceiver implements AsyncIterable<ReceivedMessage> {
+  readonly window: number;
+  readonly autoAccept: boolean;
+  private readonly buffer: ReceivedMessage[] = [];
+  private head = 0;
+  private readers: Deferred<ReceivedMessage | undefined>[] = [];
+  private drainWaiters: Deferred<void>[] = [];
+  private ended: unknown;
+  private last: ReceivedMessage | undefined;
+
+  constructor(
+    public link: Receiver,
+    private readonly host: LinkHost,
+    options: ReceiverCreditOptions = {},
+  ) {
+    this.window = options.credit === 'manual' ? 0 : Math.max(1, options.credit ?? 100);
+    this.autoAccept = options.autoAccept ?? false;
+    link.context = this;
+  }
+
+  get address(): string | undefined {
+    return this.link.options.source?.address as string | undefined;
+  }
+
+  /** Messages received and not yet taken by the application. */
+  get buffered(): number {
+    return this.buffer.length - this.head;
+  }
+
+  /** Grants the initial window (called once the link is attached). */
+  start(): void {
+    if (this.window > 0) this.refill();
+  }
+
+  private refill(): void {
+    if (this.window === 0 || this.link.local !== 'attached' || this.link.drain) return;
+    const want = this.window - this.buffered;
+    // Top up once a quarter of the window is used, not per message.
+    if (want - this.link.linkCredit >= Math.max(1, this.window >> 2)) {
+      this.link.setCredit(want);
+      this.host.schedule();
+    }
+  }
+
+  addCredit(n: number): void {
+    this.link.addCredit(n);
+    this.host.schedule();
+  }
+
+  /** Asks the sender to use up its credit now; resolves when it has (spec 2.6.7 drain). */
+  drain(): Promise<void> {
+    const d = deferred<void>();
+    if (this.link.linkCredit === 0) {
+      d.resolve();
+      return d.promise;
+    }
+    this.drainWaiters.push(d);
+    this.link.drainCredit();
+    this.host.schedule();
+    return d.promise;
+  }
+
+  onDelivery(d: Delivery): void {
+    const m = new ReceivedMessage(d, () => this.refill());
+    const reader = this.readers.shift();
+    if (reader) {
+      this.last = m;
+      reader.resolve(m);
+    } else this.buffer.push(m);
+  }
+
+  onDrained(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const d of w) d.resolve();
+    this.refill();
+  }
+
+  /** The next message, or undefined once the link is closed. */
+  receive(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ReceivedMessage | undefined> {
+    this.settleLast();
+    if (this.head < this.buffer.length) {
+      const m = this.buffer[this.head]!;
+      this.buffer[this.head++] = undefined as never;
+      if (this.head === this.buffer.length) {
+        this.buffer.length = 0;
+        this.head = 0;
+      }
+      this.last = m;
+      this.refill();
+      return Promise.resolve(m);
+    }
+    if (this.ended !== undefined) {
+      return this.ended === true ? Promise.resolve(undefined) : Promise.reject(this.ended);
+    }
+    const d = deferred<ReceivedMessage | undefined>();
+    this.readers.push(d);
+    this.refill();
+    const { timeoutMs, signal } = options;
+    if (timeoutMs !== undefined || signal) {
+      const drop = (e: unknown): void => {
+        const i = this.readers.indexOf(d);
+        if (i >= 0) this.readers.splice(i, 1);
+        d.reject(e);
+      };
+      const t =
+        timeoutMs !== undefined
+          ? this.host.timers.setTimeout(() => drop(new TimeoutError(`no message within ${timeoutMs} ms`)), timeoutMs)
+          : undefined;
+      const onAbort = (): void => drop(new AbortError(signal?.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      d.promise.finally(() => {
+        if (t !== undefined) this.host.timers.clearTimeout(t);
+        signal?.removeEventListener('abort', onAbort);
+      }).catch(() => undefined);
+    }
+    return d.promise;
+  }
+
+  private settleLast(): void {
+    const m = this.last;
+    this.last = undefined;
+    if (m && this.autoAccept && !m.settled && this.link.local === 'attached') m.accept();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
+    for (;;) {
+      const m = await this.receive();
+      if (m === undefined) return;
+      yield m;
+    }
+  }
+
+  /** The link closed: readers get `undefined` (clean) or the error. */
+  onClosed(err?: unknown): void {
+    this.ended = err ?? true;
+    const r = this.readers;
+    this.readers = [];
+    for (const d of r) (err ? d.reject(err) : d.resolve(undefined));
+    for (const d of this.drainWaiters) d.reject(err ?? new ClosedError('the receiver'));
+    this.drainWaiters = [];
+  }
+
+  onReattached(link: Receiver): void {
+    this.link = link;
+    link.context = this;
+    this.start();
+  }
+
+  async close(): Promise<void> {
+    if (this.link.local !== 'detached') this.link.detach();
+    this.host.schedule();
+    this.onClosed();
+  }
+}

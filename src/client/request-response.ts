@@ -1,0 +1,115 @@
+/**
+ * Request/response over a sender and receiver pair (the pattern of CBS and `$management`):
+ * requests carry a message-id and a reply-to; responses are matched by correlation-id, compared
+ * with its AMQP type (a string id and a ulong id never match each other).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Message } from '../codec/message.js';
+import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
+import { AmqpOneError } from '../codec/errors.js';
+import type { AmqpConnection, AmqpSession } from './connect.js';
+import { ClosedError, TimeoutError } from './errors.js';
+import { deferred, type Deferred } from './link-host.js';
+import type { MessageReceiver } from './receiver.js';
+import type { MessageSender } from './sender.js';
+
+export interface RequestResponseOptions {
+  /** The node requests go to ('$cbs', '$management', ...). */
+  address: string;
+  /** A fixed reply-to address; without it a dynamic node is asked for (falling back to a generated name). */
+  replyTo?: string;
+  /** Ask the peer for a dynamic reply node (default false: many services, IoT Hub's CBS among them, expect a fixed name). */
+  dynamic?: boolean;
+  session?: AmqpSession;
+  timeoutMs?: number;
+  /** How request ids are made (default a uuid string). */
+  messageId?: () => AmqpValue;
+}
+
+/** A key that keeps the AMQP type of an id: 'string:abc' and 'ulong:1' differ. */
+export function idKey(id: AmqpValue): string {
+  if (typeof id === 'string') return `string:${id}`;
+  if (id instanceof Typed) return `${id.type}:${String(id.value)}`;
+  if (id instanceof AmqpSymbol) return `symbol:${id.value}`;
+  if (Buffer.isBuffer(id) || id instanceof Uint8Array) return `binary:${Buffer.from(id).toString('hex')}`;
+  return `${typeof id}:${String(id)}`;
+}
+
+export class RequestResponseLink {
+  private readonly pending = new Map<string, Deferred<Message>>();
+  private closed = false;
+
+  private constructor(
+    readonly sender: MessageSender,
+    readonly receiver: MessageReceiver,
+    readonly replyTo: string,
+    private readonly options: RequestResponseOptions,
+  ) {
+    void this.readResponses();
+  }
+
+  static async open(conn: AmqpConnection, options: RequestResponseOptions): Promise<RequestResponseLink> {
+    const session = options.session;
+    let replyTo = options.replyTo ?? `${options.address}-reply-${randomUUID()}`;
+    const receiver = options.dynamic
+      ? await conn.openReceiver({ source: { dynamic: true }, session, credit: 50 })
+      : await conn.openReceiver({ address: replyTo, target: { address: replyTo }, session, credit: 50 });
+    if (options.dynamic) {
+      const a = receiver.link.remoteAttach?.source;
+      const addr = a && a.type === 'source' ? a.address : undefined;
+      if (typeof addr !== 'string') throw new AmqpOneError('AMQP_NO_DYNAMIC_ADDRESS', 'the peer gave the dynamic reply node no address');
+      replyTo = addr;
+    }
+    const sender = await conn.openSender({ address: options.address, source: { address: replyTo }, session });
+    return new RequestResponseLink(sender, receiver, replyTo, options);
+  }
+
+  private async readResponses(): Promise<void> {
+    try {
+      for await (const m of this.receiver) {
+        m.accept();
+        const id = m.message.properties?.correlationId;
+        const d = id === undefined || id === null ? undefined : this.pending.get(idKey(id));
+        if (d) {
+          this.pending.delete(idKey(id));
+          d.resolve(m.message);
+        }
+      }
+    } catch (e) {
+      this.failAll(e);
+      return;
+    }
+    this.failAll(new ClosedError('the response link'));
+  }
+
+  private failAll(e: unknown): void {
+    for (const d of this.pending.values()) d.reject(e);
+    this.pending.clear();
+  }
+
+  /** Sends a request and resolves with the matching response. */
+  async request(message: Message, options: { timeoutMs?: number } = {}): Promise<Message> {
+    if (this.closed) throw new ClosedError('the request/response link');
+    const id = message.properties?.messageId ?? this.options.messageId?.() ?? randomUUID();
+    const key = idKey(id);
+    const d = deferred<Message>();
+    this.pending.set(key, d);
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000;
+    const timers = this.sender.timers;
+    const t = timers.setTimeout(() => {
+      if (this.pending.delete(key)) d.reject(new TimeoutError(`no response to ${this.options.address} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    try {
+      await this.sender.send({ ...message, properties: { ...message.properties, messageId: id, replyTo: this.replyTo } });
+      return await d.promise;
+    } finally {
+      timers.clearTimeout(t);
+      this.pending.delete(key);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([this.sender.close(), this.receiver.close()]);
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The promise API of a sender: `await sender.send(message)` gives the peer's outcome.
+ * Sends wait for credit in a bounded queue (`maxQueued`, configurable); past it, send() still
+ * accepts the call but its message waits outside the engine, and `ready()` lets a producer wait
+ * for room instead. Nothing handed over is dropped: each send resolves with an outcome or
+ * rejects with a typed error.
+ */
+import type { DeliveryState } from '../codec/records.js';
+import { encodeMessage, type Message } from '../codec/message.js';
+import { AmqpOneError } from '../codec/errors.js';
+import { DisconnectedError } from '../connection/errors.js';
+import type { Delivery } from '../link/delivery.js';
+import type { Sender } from '../link/sender.js';
+import { AbortError, ClosedError, TimeoutError } from './errors.js';
+import { deferred, type Deferred, type LinkHost } from './link-host.js';
+import type { Timers } from './timers.js';
+
+export interface SendOptions {
+  /** Reject with a TimeoutError if no outcome arrives in time (ms). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Per-message override of presettled sending. */
+  presettled?: boolean;
+  /** An explicit delivery tag. */
+  tag?: Buffer;
+}
+
+/** What to do with sends that were in flight (no outcome yet) when the connection was lost. */
+export type ResendPolicy = 'at-least-once' | 'fail';
+
+interface PendingSend {
+  payload: Buffer;
+  presettled: boolean;
+  tag?: Buffer;
+  result: Deferred<DeliveryState | undefined>;
+  delivery?: Delivery;
+  timer?: unknown;
+  cleanup?: () => void;
+  done: boolean;
+}
+
+export class MessageSender {
+  /** Messages handed to the engine but not yet sent, beyond which sends wait here. */
+  readonly maxQueued: number;
+  private readonly waiting: PendingSend[] = [];
+  private readonly inflight = new Set<PendingSend>();
+  private presettledUnwritten: PendingSend[] = [];
+  private roomWaiters: Deferred<void>[] = [];
+  private closing = false;
+  private closedError: unknown;
+
+  constructor(
+    public link: Sender,
+    private readonly host: LinkHost,
+    options: { maxQueued?: number; sendTimeoutMs?: number; resend?: ResendPolicy } = {},
+    readonly defaults: { sendTimeoutMs?: number; resend: ResendPolicy } = {
+      sendTimeoutMs: options.sendTimeoutMs,
+      resend: options.resend ?? 'fail',
+    },
+  ) {
+    this.maxQueued = Math.max(1, options.maxQueued ?? 1024);
+    link.context = this;
+  }
+
+  /** The clock and timers of the connection (shared with helpers built on this sender). */
+  get timers(): Timers {
+    return this.host.timers;
+  }
+
+  get address(): string | undefined {
+    const t = this.link.options.target;
+    return t && 'address' in t ? (t.address as string | undefined) : undefined;
+  }
+
+  /** Credit the peer has granted beyond what is already queued. */
+  get sendable(): number {
+    return this.link.sendable;
+  }
+
+  /** Sends not yet settled by an outcome (or, presettled, not yet written). */
+  get pending(): number {
+    return this.inflight.size + this.waiting.length;
+  }
+
+  /** Resolves when a send would go straight to the engine's queue. */
+  ready(): Promise<void> {
+    if (this.waiting.length === 0 && this.link.queued < this.maxQueued) return Promise.resolve();
+    const d = deferred<void>();
+    this.roomWaiters.push(d);
+    return d.promise;
+  }
+
+  /**
+   * Sends a message. Resolves with the peer's outcome (accepted, rejected, released, modified),
+   * or with undefined once a presettled message is written to the transport.
+   */
+  send(message: Message | Buffer, options: SendOptions = {}): Promise<DeliveryState | undefined> {
+    if (this.closing || this.link.local === 'detached') {
+      return Promise.reject(this.closedError ?? this.link.error ?? new ClosedError('the sender'));
+    }
+    let payload: Buffer;
+    try {
+      payload = Buffer.isBuffer(message) ? message : encodeMessage(message);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const ps: PendingSend = {
+      payload,
+      presettled: options.presettled ?? this.link.options.sndSettleMode === 1,
+      tag: options.tag,
+      result: deferred(),
+      done: false,
+    };
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
+    const timeoutMs = options.timeoutMs ?? this.defaults.sendTimeoutMs;
+    if (timeoutMs !== undefined && timeoutMs > 0) {
+      ps.timer = this.host.timers.setTimeout(
+        () => this.fail(ps, new TimeoutError(`no outcome within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }
+    if (signal) {
+      const onAbort = (): void => this.fail(ps, new AbortError(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      ps.cleanup = () => signal.removeEventListener('abort', onAbort);
+    }
+    if (this.waiting.length === 0 && this.link.queued < this.maxQueued && this.canHand()) this.hand(ps);
+    else this.waiting.push(ps);
+    return ps.result.promise;
+  }
+
+  private canHand(): boolean {
+    return this.link.local === 'attached' && !this.host.reconnecting;
+  }
+
+  private hand(ps: PendingSend): void {
+    try {
+      ps.delivery = this.link.send(ps.payload, { settled: ps.presettled, tag: ps.tag });
+    } catch (e) {
+      return this.fail(ps, e as Error);
+    }
+    ps.delivery.context = ps;
+    this.inflight.add(ps);
+    if (ps.presettled) this.presettledUnwritten.push(ps);
+    this.host.schedule();
+  }
+
+  /** Moves waiting sends into the engine as room appears. */
+  private admit(): void {
+    while (this.waiting.length > 0 && this.link.queued < this.maxQueued && this.canHand()) {
+      this.hand(this.waiting.shift()!);
+    }
+    if (this.waiting.length === 0 && this.link.queued < this.maxQueued && this.roomWaiters.length > 0) {
+      const w = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const d of w) d.resolve();
+    }
+  }
+
+  private finish(ps: PendingSend): boolean {
+    if (ps.done) return false;
+    ps.done = true;
+    this.inflight.delete(ps);
+    if (ps.timer !== undefined) this.host.timers.clearTimeout(ps.timer);
+    ps.cleanup?.();
+    return true;
+  }
+
+  private fail(ps: PendingSend, err: unknown): void {
+    if (!this.finish(ps)) return;
+    const i = this.waiting.indexOf(ps);
+    if (i >= 0) this.waiting.splice(i, 1);
+    // Not yet on the wire: take it back so that a failed send is never delivered later.
+    if (ps.delivery && ps.delivery.id < 0) this.link.cancel(ps.delivery);
+    ps.result.reject(err);
+  }
+
+  /** The peer's disposition arrived. */
+  onDeliveryUpdated(d: Delivery): void {
+    const ps = d.context as PendingSend | undefined;
+    const state = d.remoteState;
+    const terminal = state !== undefined && state.type !== 'received';
+    if (!terminal && !d.remoteSettled) return;
+    if (!d.settled) this.link.settle(d, state);
+    if (ps && this.finish(ps)) ps.result.resolve(state);
+    this.admit();
+  }
+
+  /** Called after each flush of the transport: presettled sends are done once written. */
+  onFlushed(): void {
+    const list = this.presettledUnwritten;
+    if (list.length === 0) return;
+    let i = 0;
+    while (i < list.length) {
+      const ps = list[i]!;
+      const d = ps.delivery!;
+      if (d.id < 0 || d.offset < d.payload.length) break;
+      if (this.finish(ps)) ps.result.resolve(undefined);
+      i++;
+    }
+    if (i > 0) this.presettledUnwritten = list.slice(i);
+    this.admit();
+  }
+
+  onFlow(): void {
+    this.admit();
+  }
+
+  /** The link is gone for good: fail everything pending with `err`. */
+  onClosed(err: unknown): void {
+    this.closing = true;
+    this.closedError ??= err;
+    const all = [...this.inflight, ...this.waiting];
+    this.waiting.length = 0;
+    for (const ps of all) this.fail(ps, err);
+    for (const d of this.roomWaiters) d.reject(err);
+    this.roomWaiters = [];
+  }
+
+  /**
+   * The connection was lost and is coming back. Sends without an outcome are kept to be sent again
+   * (at-least-once) or failed with DisconnectedError, as the policy says; unsent ones wait.
+   */
+  onDisconnected(): void {
+    const unsent: PendingSend[] = [];
+    for (const ps of this.inflight) {
+      const d = ps.delivery!;
+      const onWire = d.id >= 0;
+      if (ps.presettled && onWire && d.offset >= d.payload.length) {
+        if (this.finish(ps)) ps.result.resolve(undefined);
+      } else if (onWire && this.defaults.resend === 'fail') {
+        this.fail(ps, new DisconnectedError('the connection was lost before the outcome arrived'));
+      } else {
+        this.inflight.delete(ps);
+        ps.delivery = undefined;
+        unsent.push(ps);
+      }
+    }
+    this.presettledUnwritten = [];
+    this.waiting.unshift(...unsent);
+  }
+
+  /** After a reconnect: the new engine link takes over the waiting sends. */
+  onReattached(link: Sender): void {
+    this.link = link;
+    link.context = this;
+    this.admit();
+  }
+
+  /** Detaches the link; pending sends fail with ClosedError. */
+  async close(): Promise<void> {
+    if (this.link.local !== 'detached') this.link.detach();
+    this.host.schedule();
+    this.onClosed(new ClosedError('the sender'));
+  }
+
+  /** For errors that have no delivery (the message could not even be queued). */
+  static isTooLarge(e: unknown): boolean {
+    return e instanceof AmqpOneError && e.code === 'AMQP_MESSAGE_TOO_LARGE';
+  }
+}

@@ -1,0 +1,58 @@
+/** Opens a TCP or TLS socket. TLS verifies the server by default, with SNI, a custom CA and client certificates. */
+import net from 'node:net';
+import tls from 'node:tls';
+import { AmqpOneError } from '../codec/errors.js';
+
+export interface TlsOptions {
+  /** Trusted CA(s), PEM. Defaults to Node's bundle. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Client certificate and key (for SASL EXTERNAL / X.509). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** SNI and certificate host name; defaults to the host. */
+  servername?: string;
+  /** Verify the server certificate (default true). */
+  rejectUnauthorized?: boolean;
+}
+
+export interface SocketOptions {
+  host: string;
+  port: number;
+  tls?: boolean | TlsOptions;
+  /** Give up connecting after this long (ms, default 30 s). */
+  connectTimeoutMs?: number;
+}
+
+export function openSocket(o: SocketOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket;
+    const fail = (err: Error): void => {
+      socket.destroy();
+      reject(new AmqpOneError('AMQP_CONNECT_FAILED', `cannot connect to ${o.host}:${o.port}: ${err.message}`, undefined, { cause: err }));
+    };
+    if (o.tls) {
+      const t: TlsOptions = o.tls === true ? {} : o.tls;
+      socket = tls.connect({
+        host: o.host,
+        port: o.port,
+        ca: t.ca,
+        cert: t.cert,
+        key: t.key,
+        servername: t.servername ?? (net.isIP(o.host) ? undefined : o.host),
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+      });
+      socket.once('secureConnect', done);
+    } else {
+      socket = net.connect({ host: o.host, port: o.port });
+      socket.once('connect', done);
+    }
+    socket.once('error', fail);
+    socket.setTimeout(o.connectTimeoutMs ?? 30_000, () => fail(new Error('connect timed out')));
+    function done(): void {
+      socket.off('error', fail);
+      socket.setTimeout(0);
+      socket.setNoDelay(true);
+      resolve(socket);
+    }
+  });
+}

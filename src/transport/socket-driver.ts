@@ -1,0 +1,125 @@
+/**
+ * Moves an engine's bytes over a Node socket (net or tls). The only place where sockets, timers and
+ * the event loop meet the engine:
+ * - input: each chunk goes to `receive`, then the engine's events are dispatched;
+ * - output: gathered once per event-loop turn (setImmediate) into one socket write;
+ * - time: one timer, set to the deadline the engine's `tick` returns;
+ * - backpressure: while the socket's buffer is full, output is not taken, so queued messages wait
+ *   in their senders (bounded by the API) instead of piling up in memory.
+ */
+import type { Socket } from 'node:net';
+import type { Connection } from '../connection/connection.js';
+import { DisconnectedError } from '../connection/errors.js';
+import type { EngineEvent } from '../connection/events.js';
+
+export interface DriverHooks {
+  onEvent(e: EngineEvent): void;
+  /** The socket closed; `error` when it was not a clean AMQP close. */
+  onClosed(error: Error | undefined): void;
+  /** Output was handed to the socket. */
+  onFlushed?(): void;
+}
+
+export type Clock = () => number;
+
+export class SocketDriver {
+  private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  private closed = false;
+  private socketError: Error | undefined;
+
+  constructor(
+    readonly engine: Connection,
+    readonly socket: Socket,
+    private readonly hooks: DriverHooks,
+    private readonly clock: Clock = Date.now,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.schedule());
+    socket.on('error', (err) => {
+      this.socketError ??= err;
+    });
+    socket.on('close', () => this.onSocketClose());
+    this.tick();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.engine.tick(this.clock());
+    this.engine.receive(chunk);
+    this.dispatch();
+    this.schedule();
+  }
+
+  /** Delivers engine events to the layer above (which may call the engine again). */
+  dispatch(): void {
+    for (let events = this.engine.takeEvents(); events.length > 0; events = this.engine.takeEvents()) {
+      for (const e of events) this.hooks.onEvent(e);
+    }
+  }
+
+  /** Asks for a flush at the end of this event-loop turn. */
+  schedule(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes all pending output in one socket write. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    if (this.socket.writableNeedDrain) return; // wait for 'drain'
+    const out = this.engine.takeOutput();
+    if (out) {
+      this.socket.write(out);
+      this.hooks.onFlushed?.();
+    }
+    this.dispatch();
+    if (this.engine.finished) {
+      const rest = this.engine.takeOutput();
+      if (rest) this.socket.write(rest);
+      this.socket.end();
+      this.closed = true;
+      clearTimeout(this.timer);
+      return;
+    }
+    if (this.engine.hasOutput) this.schedule();
+    this.tick();
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const next = this.engine.tick(this.clock());
+    if (this.engine.hasOutput) this.schedule();
+    if (next === undefined) return;
+    if (this.timer && this.timerAt <= next) return;
+    clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.tick();
+        this.dispatch();
+      },
+      Math.max(0, next - this.clock()),
+    );
+    this.timer.unref?.();
+  }
+
+  private onSocketClose(): void {
+    clearTimeout(this.timer);
+    const clean = this.engine.finished && !this.engine.error;
+    this.closed = true;
+    const error = clean
+      ? undefined
+      : (this.engine.error ?? new DisconnectedError('the socket closed before the AMQP connection did', { cause: this.socketError }));
+    this.hooks.onClosed(error);
+  }
+
+  /** Drops the socket now (used when giving up on a peer). */
+  destroy(err?: Error): void {
+    this.socket.destroy(err);
+  }
+}

@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { connect, type AmqpConnection } from '../../src/client/index.js';
+import type { MessageSender } from '../../src/client/sender.js';
+import { RequestResponseLink } from '../../src/client/request-response.js';
+import { listen, type AmqpServer } from '../../src/server/index.js';
+import { ulong } from '../../src/codec/values.js';
+import { ConnectionError } from '../../src/connection/errors.js';
+import { until } from './support.js';
+
+let server: AmqpServer | undefined;
+let conn: AmqpConnection | undefined;
+afterEach(async () => {
+  await conn?.close().catch(() => undefined);
+  await server?.close();
+  server = undefined;
+  conn = undefined;
+});
+
+/** A server that hands every client receiver a sender, for the test to drive. */
+async function sourceServer(): Promise<{ senders: MessageSender[] }> {
+  const senders: MessageSender[] = [];
+  server = await listen({ port: 0, onLink: (l) => void senders.push(l.acceptSender()) });
+  return { senders };
+}
+
+describe('MessageReceiver', () => {
+  test('for await gets messages in order; settling each gives the sender its outcome', async () => {
+    const src = await sourceServer();
+    conn = await connect({ host: '127.0.0.1', port: server!.port });
+    const r = await conn.openReceiver({ address: 'src', credit: 10 });
+    await until(() => src.senders.length === 1 && src.senders[0]!.sendable > 0);
+    const outcomes = Array.from({ length: 50 }, (_, i) => src.senders[0]!.send({ body: `v${i}` }));
+    const seen: unknown[] = [];
+    for await (const m of r) {
+      seen.push(m.message.body);
+      if (seen.length % 2 === 0) m.accept();
+      else m.release();
+      if (seen.length === 50) break;
+    }
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => `v${i}`));
+    const results = await Promise.all(outcomes);
+    expect(results.filter((o) => o?.type === 'accepted')).toHaveLength(25);
+    expect(results.filter((o) => o?.type === 'released')).toHaveLength(25);
+  });
+
+  test('the prefetch window bounds what a slow consumer buffers', async () => {
+    const src = await sourceServer();
+    conn = await connect({ host: '127.0.0.1', port: server!.port });
+    const r = await conn.openReceiver({ address: 'src', credit: 8 });
+    await until(() => src.senders.length === 1 && src.senders[0]!.sendable > 0);
+    const s = src.senders[0]!;
+    for (let i = 0; i < 100; i++) void s.send({ body: i }).catch(() => undefined);
+    await until(() => r.buffered === 8);
+    expect(r.link.linkCredit).toBe(0);
+    expect(s.link.queued).toBe(92);
+    for (let i = 0; i < 100; i++) (await r.receive())!.accept();
+    expect(s.link.queued).toBe(0);
+  });
+
+  test('manual credit and drain: the sender with nothing to send gives the credit back', async () => {
+    const src = await sourceServer();
+    conn = await connect({ host: '127.0.0.1', port: server!.port });
+    const r = await conn.openReceiver({ address: 'src', credit: 'manual' });
+    await until(() => src.senders.length === 1);
+    const s = src.senders[0]!;
+    void s.send({ body: 'one' });
+    r.addCredit(5);
+    const m = await r.receive();
+    expect(m!.message.body).toBe('one');
+    m!.accept();
+    expect(r.link.linkCredit).toBe(4);
+    await r.drain();
+    expect(r.link.linkCredit).toBe(0);
+    expect(s.link.linkCredit).toBe(0);
+    expect(s.link.deliveryCount).toBe(r.link.deliveryCount);
+  });
+
+  test('request/response correlates by message id with its AMQP type', async () => {
+    server = await listen({
+      port: 0,
+      onLink(l) {
+        if (l.role === 'sender') {
+          replyLinks.set(l.address!, l.acceptSender());
+          return;
+        }
+        const r = l.acceptReceiver();
+        void (async () => {
+          for await (const m of r) {
+            m.accept();
+            const p = m.message.properties!;
+            await replyLinks.get(String(p.replyTo))!.send({
+              properties: { correlationId: p.messageId },
+              applicationProperties: { 'status-code': 200 },
+              body: `echo ${String(m.message.body)}`,
+            });
+          }
+        })().catch(() => undefined);
+      },
+    });
+    const replyLinks = new Map<string, MessageSender>();
+    conn = await connect({ host: '127.0.0.1', port: server.port });
+    const rr = await RequestResponseLink.open(conn, { address: '$cbs', replyTo: 'cbs-reply' });
+    const a = await rr.request({ body: 'hello' });
+    expect(a.body).toBe('echo hello');
+    const b = await rr.request({ properties: { messageId: ulong(7) }, body: 'typed' });
+    expect(b.body).toBe('echo typed');
+    expect(b.properties?.correlationId).toEqual(ulong(7));
+    await rr.close();
+  });
+
+  test('a close with an error reaches the other side as a ConnectionError', async () => {
+    let serverSide: import('../../src/server/index.js').ServerConnection | undefined;
+    server = await listen({ port: 0, onConnection: (c) => void (serverSide = c), onLink: (l) => void l.acceptReceiver() });
+    conn = await connect({ host: '127.0.0.1', port: server.port });
+    const s = await conn.openSender('q');
+    await until(() => serverSide !== undefined);
+    const disconnected = new Promise<unknown>((res) => conn!.once('disconnected', res));
+    await serverSide!.close({ condition: 'amqp:connection:forced', description: 'maintenance' });
+    const err = await disconnected;
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err).toMatchObject({ condition: 'amqp:connection:forced', description: 'maintenance', code: 'AMQP_CONNECTION_FORCED' });
+    await expect(s.send({ body: 'late' })).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  test('the client closing with an error is seen by the server', async () => {
+    let closedWith: unknown;
+    server = await listen({ port: 0 });
+    server.on('connection', (c: import('../../src/server/index.js').ServerConnection) =>
+      c.on('close', () => (closedWith = c.engine.error)),
+    );
+    conn = await connect({ host: '127.0.0.1', port: server.port });
+    await conn.close({ condition: 'amqp:internal-error', description: 'client bug' });
+    await until(() => closedWith !== undefined);
+    expect(closedWith).toMatchObject({ condition: 'amqp:internal-error', description: 'client bug', remote: true });
+    conn = undefined;
+  });
+});
