@@ -3,7 +3,14 @@ export * from './codec/index.js';
 export * from './frames/index.js';
 export * from './connection/index.js';
 export { Session, type SessionOptions } from './session/session.js';
-export { Link, SenderSettleMode, ReceiverSettleMode, type LinkOptions, type SourceOptions, type TargetOptions } from './link/link.js';
+export {
+  Link,
+  SenderSettleMode,
+  ReceiverSettleMode,
+  type LinkOptions,
+  type SourceOptions,
+  type TargetOptions,
+} from './link/link.js';
 export { Sender, type SendOptions as EngineSendOptions } from './link/sender.js';
 export { Receiver, ACCEPTED, RELEASED } from './link/receiver.js';
 export { Delivery } from './link/delivery.js';

@@ -8,7 +8,12 @@ import type { EngineEvent } from '../connection/events.js';
 import type { LinkOptions, SourceOptions, TargetOptions } from '../link/link.js';
 import type { Receiver } from '../link/receiver.js';
 import type { Sender } from '../link/sender.js';
-import { anonymousClient, externalClient, plainClient, type SaslClientMechanism } from '../sasl/mechanisms.js';
+import {
+  anonymousClient,
+  externalClient,
+  plainClient,
+  type SaslClientMechanism,
+} from '../sasl/mechanisms.js';
 import type { Session, SessionOptions } from '../session/session.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { parseAmqpUrl } from '../transport/url.js';
@@ -97,7 +102,8 @@ function saslFor(o: ConnectOptions): SaslClientMechanism | undefined {
   if (s === 'none') return undefined;
   if (typeof s === 'object') return s;
   if (s === 'EXTERNAL') return externalClient();
-  if (s === 'PLAIN' || (s === undefined && o.username !== undefined)) return plainClient(o.username ?? '', o.password ?? '');
+  if (s === 'PLAIN' || (s === undefined && o.username !== undefined))
+    return plainClient(o.username ?? '', o.password ?? '');
   return anonymousClient();
 }
 
@@ -129,7 +135,12 @@ export class AmqpConnection extends ConnectionCore {
 
   private async establish(): Promise<void> {
     const o = this.opts;
-    const socket = await openSocket({ host: o.host, port: o.port, tls: o.tls, connectTimeoutMs: o.connectTimeoutMs });
+    const socket = await openSocket({
+      host: o.host,
+      port: o.port,
+      tls: o.tls,
+      connectTimeoutMs: o.connectTimeoutMs,
+    });
     const engine = new Connection({ ...o, role: 'client', hostname: o.hostname ?? o.host, sasl: saslFor(o) });
     this.opened = deferred<void>();
     this.bind(engine, socket);
@@ -162,7 +173,9 @@ export class AmqpConnection extends ConnectionCore {
       void this.reconnect(err);
       return;
     }
-    this.failAll(err ?? (this.closingByUs ? undefined : new DisconnectedError('the peer closed the connection')));
+    this.failAll(
+      err ?? (this.closingByUs ? undefined : new DisconnectedError('the peer closed the connection')),
+    );
     this.closedDeferred.resolve();
     if (!this.closingByUs) this.emit('disconnected', err);
     this.emit('close', err);
@@ -204,7 +217,8 @@ export class AmqpConnection extends ConnectionCore {
         this.attempt = 0;
         this.reconnecting = false;
         for (const l of this.links) {
-          if (l.kind === 'sender') (l.wrapper as MessageSender).onReattached((l.wrapper as MessageSender).link);
+          if (l.kind === 'sender')
+            (l.wrapper as MessageSender).onReattached((l.wrapper as MessageSender).link);
         }
         this.emit('reconnected');
         return;
@@ -219,7 +233,10 @@ export class AmqpConnection extends ConnectionCore {
 
   private async reattachAll(): Promise<void> {
     for (const l of this.links) {
-      const link = await this.attach<Sender | Receiver>(l.session.engine, l.kind, { ...l.options, name: undefined });
+      const link = await this.attach<Sender | Receiver>(l.session.engine, l.kind, {
+        ...l.options,
+        name: undefined,
+      });
       if (l.kind === 'sender') (l.wrapper as MessageSender).link = link as Sender;
       else (l.wrapper as MessageReceiver).onReattached(link as Receiver);
       link.context = l.wrapper;
@@ -235,10 +252,16 @@ export class AmqpConnection extends ConnectionCore {
 
   /** Opens a sender; resolves once the peer has attached (and created the target). */
   async openSender(addressOrOptions: string | SenderOptions): Promise<MessageSender> {
-    const o: SenderOptions = typeof addressOrOptions === 'string' ? { address: addressOrOptions } : addressOrOptions;
+    const o: SenderOptions =
+      typeof addressOrOptions === 'string' ? { address: addressOrOptions } : addressOrOptions;
     const session = o.session ?? this.defaultSession;
     const target: TargetOptions | undefined =
-      o.target === null ? undefined : { ...(o.target as TargetOptions | undefined), address: o.address ?? (o.target as TargetOptions | undefined)?.address };
+      o.target === null
+        ? undefined
+        : {
+            ...(o.target as TargetOptions | undefined),
+            address: o.address ?? (o.target as TargetOptions | undefined)?.address,
+          };
     const options: LinkOptions = {
       ...o,
       target,
@@ -257,7 +280,8 @@ export class AmqpConnection extends ConnectionCore {
 
   /** Opens a receiver; resolves once the peer has attached (and created the source). */
   async openReceiver(addressOrOptions: string | ReceiverOptions): Promise<MessageReceiver> {
-    const o: ReceiverOptions = typeof addressOrOptions === 'string' ? { address: addressOrOptions } : addressOrOptions;
+    const o: ReceiverOptions =
+      typeof addressOrOptions === 'string' ? { address: addressOrOptions } : addressOrOptions;
     const session = o.session ?? this.defaultSession;
     const source: SourceOptions = { ...(o.source ?? {}), address: o.address ?? o.source?.address };
     const options: LinkOptions = {

@@ -27,6 +27,8 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   protected readonly receivers = new Set<MessageReceiver>();
   private readonly pendingAttach = new Map<Link, Deferred<void>>();
   protected closedDeferred = deferred<void>();
+  /** Set once the connection is gone for good (see failAll): new attaches fail with its error. */
+  private gone: { error: unknown } | undefined;
 
   constructor(timers: Timers = realTimers) {
     super();
@@ -54,8 +56,21 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   }
 
   /** Attaches a link and waits for the peer's answer; a refusal rejects with the peer's LinkError. */
-  protected async attach<T extends Link>(session: Session, role: 'sender' | 'receiver', options: LinkOptions): Promise<T> {
-    const link = (role === 'sender' ? session.openSender(options) : session.openReceiver(options)) as unknown as T;
+  protected async attach<T extends Link>(
+    session: Session,
+    role: 'sender' | 'receiver',
+    options: LinkOptions,
+  ): Promise<T> {
+    // Fix: on a session that has ended (e.g. RabbitMQ ends it to refuse rcv-settle-mode second)
+    // the attach is never written nor answered, so this waited for ever: fail at once instead.
+    if (session.local === 'detached' || session.remote === 'detached') {
+      throw session.error ?? new ClosedError('the session');
+    }
+    // Fix: likewise once the connection is gone (the attach waited for ever after a lost socket).
+    if (this.gone) throw this.gone.error;
+    const link = (role === 'sender'
+      ? session.openSender(options)
+      : session.openReceiver(options)) as unknown as T;
     const d = deferred<void>();
     this.pendingAttach.set(link, d);
     this.schedule();
@@ -84,10 +99,12 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
         if (e.link.context instanceof MessageReceiver) e.link.context.onDrained();
         break;
       case 'delivery':
-        if (e.delivery.link.context instanceof MessageReceiver) e.delivery.link.context.onDelivery(e.delivery);
+        if (e.delivery.link.context instanceof MessageReceiver)
+          e.delivery.link.context.onDelivery(e.delivery);
         break;
       case 'delivery-updated':
-        if (e.delivery.link.context instanceof MessageSender) e.delivery.link.context.onDeliveryUpdated(e.delivery);
+        if (e.delivery.link.context instanceof MessageSender)
+          e.delivery.link.context.onDeliveryUpdated(e.delivery);
         break;
       case 'link-closed':
         this.linkGone(e.link, e.link.error);
@@ -111,7 +128,13 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     const d = this.pendingAttach.get(link);
     if (d) {
       this.pendingAttach.delete(link);
-      d.reject(err ?? new LinkError({ condition: 'amqp:internal-error', description: 'the link closed while attaching' }, true));
+      d.reject(
+        err ??
+          new LinkError(
+            { condition: 'amqp:internal-error', description: 'the link closed while attaching' },
+            true,
+          ),
+      );
     }
     const w = link.context;
     if (w instanceof MessageSender) {
@@ -129,6 +152,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
    */
   protected failAll(err: unknown): void {
     const e = err ?? new ClosedError('the connection');
+    this.gone = { error: e };
     for (const [, d] of this.pendingAttach) d.reject(e);
     this.pendingAttach.clear();
     for (const s of this.senders) s.onClosed(e);
@@ -145,7 +169,10 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     return s;
   }
 
-  protected wrapReceiver(link: Receiver, options: ConstructorParameters<typeof MessageReceiver>[2]): MessageReceiver {
+  protected wrapReceiver(
+    link: Receiver,
+    options: ConstructorParameters<typeof MessageReceiver>[2],
+  ): MessageReceiver {
     const r = new MessageReceiver(link, this, options);
     this.receivers.add(r);
     r.start();
@@ -166,7 +193,9 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   }
 
   protected static connectionError(err: unknown): Error {
-    return err instanceof Error ? err : new ConnectionError({ condition: 'amqp:internal-error', description: String(err) }, false);
+    return err instanceof Error
+      ? err
+      : new ConnectionError({ condition: 'amqp:internal-error', description: String(err) }, false);
   }
 }
 

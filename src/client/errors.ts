@@ -11,7 +11,9 @@ export class TimeoutError extends AmqpOneError {
 /** The caller's AbortSignal fired. */
 export class AbortError extends AmqpOneError {
   constructor(reason?: unknown) {
-    super('AMQP_ABORTED', `aborted${reason instanceof Error ? `: ${reason.message}` : ''}`, undefined, { cause: reason });
+    super('AMQP_ABORTED', `aborted${reason instanceof Error ? `: ${reason.message}` : ''}`, undefined, {
+      cause: reason,
+    });
   }
 }
 

@@ -1,4 +1,12 @@
-export { connect, AmqpConnection, AmqpSession, type ConnectOptions, type SenderOptions, type ReceiverOptions, type ReconnectOptions } from './connect.js';
+export {
+  connect,
+  AmqpConnection,
+  AmqpSession,
+  type ConnectOptions,
+  type SenderOptions,
+  type ReceiverOptions,
+  type ReconnectOptions,
+} from './connect.js';
 export { MessageSender, type SendOptions, type ResendPolicy } from './sender.js';
 export { MessageReceiver, type ReceiverCreditOptions } from './receiver.js';
 export { ReceivedMessage, type ModifyOptions } from './received-message.js';

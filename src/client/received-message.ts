@@ -68,13 +68,21 @@ export class ReceivedMessage {
     const d = this.delivery;
     if (d.settled) return;
     const link = d.link as Receiver;
-    if (link.local === 'detached' || link.session.local === 'detached') {
-      throw new AmqpOneError('AMQP_LINK_DETACHED', 'cannot settle: the link that received this message is gone');
-    }
+    // Fix: a presettled message needs nothing on the wire, so settling it must not fail once its
+    // link is gone (it threw AMQP_LINK_DETACHED when the sender detached right after sending).
     if (d.remoteSettled) {
       d.settled = true;
       d.state = state;
-    } else link.settle(d, state);
+      this.onSettled(this);
+      return;
+    }
+    if (link.local === 'detached' || link.session.local === 'detached') {
+      throw new AmqpOneError(
+        'AMQP_LINK_DETACHED',
+        'cannot settle: the link that received this message is gone',
+      );
+    }
+    link.settle(d, state);
     this.onSettled(this);
   }
 }

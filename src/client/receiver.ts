@@ -123,14 +123,19 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage> {
       };
       const t =
         timeoutMs !== undefined
-          ? this.host.timers.setTimeout(() => drop(new TimeoutError(`no message within ${timeoutMs} ms`)), timeoutMs)
+          ? this.host.timers.setTimeout(
+              () => drop(new TimeoutError(`no message within ${timeoutMs} ms`)),
+              timeoutMs,
+            )
           : undefined;
       const onAbort = (): void => drop(new AbortError(signal?.reason));
       signal?.addEventListener('abort', onAbort, { once: true });
-      d.promise.finally(() => {
-        if (t !== undefined) this.host.timers.clearTimeout(t);
-        signal?.removeEventListener('abort', onAbort);
-      }).catch(() => undefined);
+      d.promise
+        .finally(() => {
+          if (t !== undefined) this.host.timers.clearTimeout(t);
+          signal?.removeEventListener('abort', onAbort);
+        })
+        .catch(() => undefined);
     }
     return d.promise;
   }
@@ -154,7 +159,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage> {
     this.ended = err ?? true;
     const r = this.readers;
     this.readers = [];
-    for (const d of r) (err ? d.reject(err) : d.resolve(undefined));
+    for (const d of r) err ? d.reject(err) : d.resolve(undefined);
     for (const d of this.drainWaiters) d.reject(err ?? new ClosedError('the receiver'));
     this.drainWaiters = [];
   }

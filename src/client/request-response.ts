@@ -57,7 +57,8 @@ export class RequestResponseLink {
     if (options.dynamic) {
       const a = receiver.link.remoteAttach?.source;
       const addr = a && a.type === 'source' ? a.address : undefined;
-      if (typeof addr !== 'string') throw new AmqpOneError('AMQP_NO_DYNAMIC_ADDRESS', 'the peer gave the dynamic reply node no address');
+      if (typeof addr !== 'string')
+        throw new AmqpOneError('AMQP_NO_DYNAMIC_ADDRESS', 'the peer gave the dynamic reply node no address');
       replyTo = addr;
     }
     const sender = await conn.openSender({ address: options.address, source: { address: replyTo }, session });
@@ -97,10 +98,14 @@ export class RequestResponseLink {
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000;
     const timers = this.sender.timers;
     const t = timers.setTimeout(() => {
-      if (this.pending.delete(key)) d.reject(new TimeoutError(`no response to ${this.options.address} within ${timeoutMs} ms`));
+      if (this.pending.delete(key))
+        d.reject(new TimeoutError(`no response to ${this.options.address} within ${timeoutMs} ms`));
     }, timeoutMs);
     try {
-      await this.sender.send({ ...message, properties: { ...message.properties, messageId: id, replyTo: this.replyTo } });
+      await this.sender.send({
+        ...message,
+        properties: { ...message.properties, messageId: id, replyTo: this.replyTo },
+      });
       return await d.promise;
     } finally {
       timers.clearTimeout(t);

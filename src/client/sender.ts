@@ -5,6 +5,7 @@
  * for room instead. Nothing handed over is dropped: each send resolves with an outcome or
  * rejects with a typed error.
  */
+import { EventEmitter } from 'node:events';
 import type { DeliveryState } from '../codec/records.js';
 import { encodeMessage, type Message } from '../codec/message.js';
 import { AmqpOneError } from '../codec/errors.js';
@@ -39,7 +40,12 @@ interface PendingSend {
   done: boolean;
 }
 
-export class MessageSender {
+/**
+ * Events: 'credit' after each flow from the receiver (credit granted or drained), 'close' (err) once
+ * the link is gone for good. (Fix: without them a server-side sender, from acceptSender(), could not
+ * learn that a client granted credit or went away, so a broker could not deliver on credit.)
+ */
+export class MessageSender extends EventEmitter {
   /** Messages handed to the engine but not yet sent, beyond which sends wait here. */
   readonly maxQueued: number;
   private readonly waiting: PendingSend[] = [];
@@ -58,6 +64,7 @@ export class MessageSender {
       resend: options.resend ?? 'fail',
     },
   ) {
+    super();
     this.maxQueued = Math.max(1, options.maxQueued ?? 1024);
     link.context = this;
   }
@@ -205,10 +212,12 @@ export class MessageSender {
 
   onFlow(): void {
     this.admit();
+    this.emit('credit');
   }
 
   /** The link is gone for good: fail everything pending with `err`. */
   onClosed(err: unknown): void {
+    const first = !this.closing;
     this.closing = true;
     this.closedError ??= err;
     const all = [...this.inflight, ...this.waiting];
@@ -216,6 +225,7 @@ export class MessageSender {
     for (const ps of all) this.fail(ps, err);
     for (const d of this.roomWaiters) d.reject(err);
     this.roomWaiters = [];
+    if (first) this.emit('close', err);
   }
 
   /**

@@ -86,7 +86,16 @@ export class AmqpServer extends EventEmitter {
     const o = this.options;
     const onSocket = (socket: net.Socket): void => this.onSocket(socket);
     this.listener = o.tls
-      ? tls.createServer({ cert: o.tls.cert, key: o.tls.key, ca: o.tls.ca, requestCert: o.tls.requestCert ?? false, rejectUnauthorized: false }, onSocket)
+      ? tls.createServer(
+          {
+            cert: o.tls.cert,
+            key: o.tls.key,
+            ca: o.tls.ca,
+            requestCert: o.tls.requestCert ?? false,
+            rejectUnauthorized: false,
+          },
+          onSocket,
+        )
       : net.createServer(onSocket);
     this.listener.on('tlsClientError', (err) => this.emit('clientError', err));
     await new Promise<void>((resolve, reject) => {
@@ -144,7 +153,10 @@ export class AmqpServer extends EventEmitter {
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     const closing = [...this.connections].map((c) =>
-      Promise.race([c.close({ condition: Condition.ConnectionForced, description: 'server shutting down' }), new Promise((r) => setTimeout(r, 2000).unref())]).finally(() => c.driver.destroy()),
+      Promise.race([
+        c.close({ condition: Condition.ConnectionForced, description: 'server shutting down' }),
+        new Promise((r) => setTimeout(r, 2000).unref()),
+      ]).finally(() => c.driver.destroy()),
     );
     await Promise.all(closing);
     await new Promise<void>((resolve) => this.listener.close(() => resolve()));

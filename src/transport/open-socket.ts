@@ -28,7 +28,14 @@ export function openSocket(o: SocketOptions): Promise<net.Socket> {
     let socket: net.Socket;
     const fail = (err: Error): void => {
       socket.destroy();
-      reject(new AmqpOneError('AMQP_CONNECT_FAILED', `cannot connect to ${o.host}:${o.port}: ${err.message}`, undefined, { cause: err }));
+      reject(
+        new AmqpOneError(
+          'AMQP_CONNECT_FAILED',
+          `cannot connect to ${o.host}:${o.port}: ${err.message}`,
+          undefined,
+          { cause: err },
+        ),
+      );
     };
     if (o.tls) {
       const t: TlsOptions = o.tls === true ? {} : o.tls;

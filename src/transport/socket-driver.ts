@@ -114,7 +114,10 @@ export class SocketDriver {
     this.closed = true;
     const error = clean
       ? undefined
-      : (this.engine.error ?? new DisconnectedError('the socket closed before the AMQP connection did', { cause: this.socketError }));
+      : (this.engine.error ??
+        new DisconnectedError('the socket closed before the AMQP connection did', {
+          cause: this.socketError,
+        }));
     this.hooks.onClosed(error);
   }
 

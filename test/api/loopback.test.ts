@@ -27,7 +27,9 @@ describe('client and server over TCP', () => {
     });
     const c = await connect({ host: '127.0.0.1', port: server.port });
     const s = await c.openSender('q1');
-    const outcomes = await Promise.all(Array.from({ length: 1000 }, (_, i) => s.send({ body: Buffer.from(`m${i}`) })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => s.send({ body: Buffer.from(`m${i}`) })),
+    );
     expect(outcomes.every((o) => o?.type === 'accepted')).toBe(true);
     expect(got).toHaveLength(1000);
     expect(got[999]).toBe('m999');

@@ -110,7 +110,11 @@ describe('MessageReceiver', () => {
 
   test('a close with an error reaches the other side as a ConnectionError', async () => {
     let serverSide: import('../../src/server/index.js').ServerConnection | undefined;
-    server = await listen({ port: 0, onConnection: (c) => void (serverSide = c), onLink: (l) => void l.acceptReceiver() });
+    server = await listen({
+      port: 0,
+      onConnection: (c) => void (serverSide = c),
+      onLink: (l) => void l.acceptReceiver(),
+    });
     conn = await connect({ host: '127.0.0.1', port: server.port });
     const s = await conn.openSender('q');
     await until(() => serverSide !== undefined);
@@ -118,7 +122,11 @@ describe('MessageReceiver', () => {
     await serverSide!.close({ condition: 'amqp:connection:forced', description: 'maintenance' });
     const err = await disconnected;
     expect(err).toBeInstanceOf(ConnectionError);
-    expect(err).toMatchObject({ condition: 'amqp:connection:forced', description: 'maintenance', code: 'AMQP_CONNECTION_FORCED' });
+    expect(err).toMatchObject({
+      condition: 'amqp:connection:forced',
+      description: 'maintenance',
+      code: 'AMQP_CONNECTION_FORCED',
+    });
     await expect(s.send({ body: 'late' })).rejects.toBeInstanceOf(ConnectionError);
   });
 
@@ -131,7 +139,11 @@ describe('MessageReceiver', () => {
     conn = await connect({ host: '127.0.0.1', port: server.port });
     await conn.close({ condition: 'amqp:internal-error', description: 'client bug' });
     await until(() => closedWith !== undefined);
-    expect(closedWith).toMatchObject({ condition: 'amqp:internal-error', description: 'client bug', remote: true });
+    expect(closedWith).toMatchObject({
+      condition: 'amqp:internal-error',
+      description: 'client bug',
+      remote: true,
+    });
     conn = undefined;
   });
 });

@@ -26,7 +26,10 @@ describe('MessageSender', () => {
     const r = await s.send(body('b'));
     const rel = await s.send(body('c'));
     expect(a).toEqual({ type: 'accepted' });
-    expect(r).toMatchObject({ type: 'rejected', error: { condition: 'amqp:precondition-failed', description: 'no thanks' } });
+    expect(r).toMatchObject({
+      type: 'rejected',
+      error: { condition: 'amqp:precondition-failed', description: 'no thanks' },
+    });
     expect(rel).toEqual({ type: 'released' });
   });
 
@@ -120,7 +123,9 @@ describe('MessageSender', () => {
     const p = s.send(body('x'), { signal: ac.signal });
     ac.abort(new Error('user gave up'));
     await expect(p).rejects.toBeInstanceOf(AbortError);
-    await expect(s.send(body('y'), { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'AMQP_ABORTED' });
+    await expect(s.send(body('y'), { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'AMQP_ABORTED',
+    });
   });
 
   test('a refused attach rejects with the peer LinkError', async () => {
@@ -133,7 +138,11 @@ describe('MessageSender', () => {
     conn = await connect({ host: '127.0.0.1', port: server.port });
     const err = await conn.openSender('nowhere').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LinkError);
-    expect(err).toMatchObject({ code: 'AMQP_NOT_FOUND', condition: 'amqp:not-found', description: 'no node nowhere' });
+    expect(err).toMatchObject({
+      code: 'AMQP_NOT_FOUND',
+      condition: 'amqp:not-found',
+      description: 'no node nowhere',
+    });
   });
 
   test('a message over the peer max-message-size fails at once with a typed error', async () => {

@@ -61,7 +61,8 @@ export async function sinkServer(
             received.push(m);
             const d = decide(m);
             if (d === 'accept') m.accept();
-            else if (d === 'reject') m.reject({ condition: 'amqp:precondition-failed', description: 'no thanks' });
+            else if (d === 'reject')
+              m.reject({ condition: 'amqp:precondition-failed', description: 'no thanks' });
             else if (d === 'release') m.release();
           }
         } catch {

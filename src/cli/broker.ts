@@ -1,0 +1,51 @@
+/** `amqp-one broker`: the in-memory queue broker. */
+import { readFileSync } from 'node:fs';
+import { startBroker } from '../broker/index.js';
+import { int, out, parse, UsageError } from './args.js';
+
+export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
+  An in-memory queue broker: one queue per address, dynamic nodes, presettled and unsettled
+  delivery, rcv-settle-mode second, drain, and every outcome (released and modified messages are
+  redelivered). With --user, SASL PLAIN is required; without, ANONYMOUS and bare AMQP are accepted.`;
+
+export async function brokerCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    host: { type: 'string' },
+    port: { type: 'string', short: 'p' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    user: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
+  if (v.help) return (console.log(BROKER_HELP), 0);
+  if (Boolean(v['tls-cert']) !== Boolean(v['tls-key']))
+    throw new UsageError('--tls-cert and --tls-key go together');
+  const users: Record<string, string> = {};
+  for (const u of v.user ?? []) {
+    const i = u.indexOf(':');
+    if (i <= 0) throw new UsageError(`--user must be name:password, got ${u}`);
+    users[u.slice(0, i)] = u.slice(i + 1);
+  }
+  const broker = await startBroker({
+    host: v.host ?? '127.0.0.1',
+    port: int(v.port, 'port', 5672),
+    tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']!) } : undefined,
+    users: Object.keys(users).length > 0 ? users : undefined,
+  });
+  out(
+    v.json ?? false,
+    `amqp-one broker listening on ${v['tls-cert'] ? 'amqps' : 'amqp'}://${v.host ?? '127.0.0.1'}:${broker.port}`,
+    {
+      event: 'listening',
+      port: broker.port,
+      tls: Boolean(v['tls-cert']),
+    },
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await broker.close();
+  return 0;
+}

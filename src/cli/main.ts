@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/** The `amqp-one` command: one entry point, one file per command. */
+import { UsageError } from './args.js';
+import { brokerCommand, BROKER_HELP } from './broker.js';
+import { receiveCommand, RECEIVE_HELP, sendCommand, SEND_HELP } from './send-receive.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  broker: { run: brokerCommand, help: BROKER_HELP },
+  send: { run: sendCommand, help: SEND_HELP },
+  receive: { run: receiveCommand, help: RECEIVE_HELP },
+};
+
+function usage(): string {
+  return `amqp-one: AMQP 1.0 tools\n\nCommands:\n${Object.values(COMMANDS)
+    .map((c) => '  ' + c.help.split('\n')[0])
+    .join('\n')}\n\nRun "amqp-one <command> --help" for details.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`amqp-one: unknown command ${name}\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`amqp-one ${name}: ${e.message}\n\n${cmd.help}`);
+      return 2;
+    }
+    const err = e as { code?: string; message?: string };
+    console.error(`amqp-one ${name}: ${err.code ? `[${err.code}] ` : ''}${err.message ?? String(e)}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

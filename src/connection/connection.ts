@@ -1,0 +1,577 @@
+/**
+ * The IO-free AMQP connection engine. Bytes in (`receive`), bytes out (`takeOutput`), time in
+ * (`tick`, which returns the next deadline), typed events out (`takeEvents`). No sockets, timers
+ * or promises: the same engine runs over TCP, TLS or in memory against another engine.
+ */
+import { randomUUID } from 'node:crypto';
+import { decodeComposite } from '../codec/composite.js';
+import { AmqpOneError, DecodeError } from '../codec/errors.js';
+import type { Begin, Close, Fields, Open, Performative, Transfer } from '../codec/records.js';
+import { FramingError, ProtocolHeaderMismatchError } from '../frames/errors.js';
+import { FrameReader, type Frame } from '../frames/frame-reader.js';
+import { MIN_MAX_FRAME_SIZE } from '../frames/frame-writer.js';
+import { PROTOCOL_ID_AMQP, PROTOCOL_ID_SASL, type ProtocolHeader } from '../frames/protocol-header.js';
+import type { SaslClientMechanism, SaslServerMechanism } from '../sasl/mechanisms.js';
+import { SaslClient } from '../sasl/sasl-client.js';
+import { SaslServer } from '../sasl/sasl-server.js';
+import { Session, type SessionOptions } from '../session/session.js';
+import { Condition } from './conditions.js';
+import { ConnectionError, remoteError, toErrorRecord, type AmqpError } from './errors.js';
+import type { EngineEvent } from './events.js';
+import { FrameOutput } from './output.js';
+import { traceFrame, traceFrames } from './trace.js';
+
+export interface ConnectionOptions {
+  role?: 'client' | 'server';
+  containerId?: string;
+  /** The virtual host we ask for (client) or the host name we answer with. */
+  hostname?: string;
+  /** The largest frame we accept (default 256 KiB, at least 512). */
+  maxFrameSize?: number;
+  /** The highest channel number we accept (default 255). */
+  channelMax?: number;
+  /** Close the connection when the peer is silent this long (ms); also announced to it. 0 = never. */
+  idleTimeoutMs?: number;
+  /** After we sent close, give up waiting for the peer's close after this long (ms, default 5000). */
+  closeTimeoutMs?: number;
+  properties?: Fields;
+  offeredCapabilities?: string[];
+  desiredCapabilities?: string[];
+  /** Client: authenticate with this mechanism. Without it, no SASL layer is used. */
+  sasl?: SaslClientMechanism;
+  /** Server: the mechanisms offered. Without it, only bare AMQP connections are accepted. */
+  saslServer?: {
+    mechanisms: SaslServerMechanism[];
+    /** Refuse clients that skip SASL (default false: Azure's Node IoT SDKs skip it). */
+    required?: boolean;
+  };
+  /** The TLS client certificate identity, for SASL EXTERNAL. */
+  externalIdentity?: string;
+  /** Default options for sessions the peer begins. */
+  sessionDefaults?: SessionOptions;
+}
+
+type Phase = 'start' | 'header' | 'sasl' | 'amqp-header' | 'frames' | 'done';
+
+const DEFAULT_MAX_FRAME = 256 * 1024;
+
+export class Connection {
+  readonly role: 'client' | 'server';
+  readonly containerId: string;
+  local: 'unopened' | 'open' | 'closed' = 'unopened';
+  remote: 'unopened' | 'open' | 'closed' = 'unopened';
+  remoteOpen: Open | undefined;
+  /** Why the connection ended badly, if it did. */
+  error: AmqpOneError | undefined;
+  /** The identity SASL authenticated (server) or the mechanism used (client). */
+  saslIdentity: string | undefined;
+  context: unknown;
+
+  readonly maxFrameSize: number;
+  readonly channelMax: number;
+  readonly idleTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+  /** Until the peer's open, frames larger than 512 bytes wait (spec 2.4.1). */
+  remoteMaxFrameSize = 0xffffffff;
+  remoteChannelMax = 0xffff;
+  remoteIdleTimeoutMs = 0;
+
+  private phase: Phase = 'start';
+  private readonly reader: FrameReader;
+  private readonly output: FrameOutput;
+  /** When our close was written: the peer's close is awaited until closeTimeoutMs later. */
+  private closeSentAt: number | undefined;
+  private readonly sessions: (Session | undefined)[] = [];
+  private readonly byRemoteChannel = new Map<number, Session>();
+  private events: EngineEvent[] = [];
+  private saslClient: SaslClient | undefined;
+  private saslServer: SaslServer | undefined;
+  private clockStarted = false;
+  private now = 0;
+  private lastReceived = 0;
+  private lastSent = 0;
+  private readonly id: string;
+
+  constructor(readonly options: ConnectionOptions = {}) {
+    this.role = options.role ?? 'client';
+    this.containerId = options.containerId ?? randomUUID();
+    this.maxFrameSize = Math.min(
+      0xffffffff,
+      Math.max(MIN_MAX_FRAME_SIZE, options.maxFrameSize ?? DEFAULT_MAX_FRAME),
+    );
+    this.channelMax = Math.max(0, Math.min(0xffff, options.channelMax ?? 255));
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    this.reader = new FrameReader({ maxFrameSize: this.maxFrameSize, expectHeader: true });
+    this.id = `${this.role}:${this.containerId.slice(0, 8)}`;
+    this.output = new FrameOutput(this.id, (rec) =>
+      // Our performative cannot fit the peer's frame size: nothing else can be said here.
+      this.close({
+        condition: Condition.FrameSizeTooSmall,
+        description: `${rec.type} does not fit in ${this.remoteMaxFrameSize} bytes`,
+      }),
+    );
+    if (this.role === 'server') {
+      this.phase = 'header';
+      this.output.hold(); // nothing may precede our protocol header, which answers the client's
+    }
+  }
+
+  /** True once nothing more will be read or written. */
+  get finished(): boolean {
+    return this.phase === 'done';
+  }
+
+  get isOpen(): boolean {
+    return this.local === 'open' && this.remote === 'open';
+  }
+
+  // ------------------------------------------------------------------ API
+
+  /** Client: starts the connection (header, SASL, open). Server: answers the peer's open. */
+  open(): void {
+    if (this.local !== 'unopened' || this.phase === 'done') return;
+    this.local = 'open';
+    if (this.role === 'client' && this.phase === 'start') {
+      if (this.options.sasl) {
+        this.saslClient = new SaslClient(this.options.sasl, this.options.hostname);
+        this.output.header(PROTOCOL_ID_SASL);
+        this.output.hold(); // open, begin, attach wait for the SASL outcome
+      } else {
+        this.output.header(PROTOCOL_ID_AMQP);
+      }
+      this.phase = 'header';
+    }
+    const o = this.options;
+    this.writeFrame(0, {
+      type: 'open',
+      containerId: this.containerId,
+      hostname: o.hostname,
+      maxFrameSize: this.maxFrameSize,
+      channelMax: this.channelMax,
+      idleTimeOut: this.idleTimeoutMs > 0 ? this.idleTimeoutMs : undefined,
+      offeredCapabilities: o.offeredCapabilities,
+      desiredCapabilities: o.desiredCapabilities,
+      properties: o.properties,
+    });
+  }
+
+  /** Closes the connection, with an error if given. Sessions get their pending output out first. */
+  close(error?: AmqpError): void {
+    if (this.local === 'closed' || this.phase === 'done') return;
+    if (this.local === 'unopened') this.open();
+    this.local = 'closed';
+    if (error && !this.error) this.error = new ConnectionError(error, false);
+    try {
+      for (const s of this.sessions) s?.flush();
+    } catch {
+      // We are closing anyway; the close frame below still goes out.
+    }
+    this.writeFrame(0, { type: 'close', error: error ? toErrorRecord(error) : undefined });
+    this.output.closed = true;
+    this.closeSentAt = this.now;
+    if (this.remote === 'closed') this.finish();
+  }
+
+  /** Begins a session (pipelined: it goes out before the peer answers our open). */
+  beginSession(options: SessionOptions = {}): Session {
+    const s = new Session(this, this.allocateChannel(), options);
+    this.sessions[s.channel] = s;
+    s.begin();
+    return s;
+  }
+
+  private allocateChannel(): number {
+    const limit = Math.min(this.channelMax, this.remoteChannelMax);
+    for (let c = 0; c <= limit; c++) if (this.sessions[c] === undefined) return c;
+    throw new AmqpOneError(
+      'AMQP_CHANNELS_EXHAUSTED',
+      `no free channel (channel-max ${limit})`,
+      Condition.ResourceLimitExceeded,
+    );
+  }
+
+  get allSessions(): Session[] {
+    return this.sessions.filter((s): s is Session => s !== undefined);
+  }
+
+  // ------------------------------------------------------------------ IO
+
+  /** Feeds bytes from the peer. Never throws: bad input closes the connection with a condition. */
+  receive(bytes: Uint8Array): void {
+    if (this.phase === 'done') return;
+    this.lastReceived = this.now;
+    this.reader.push(bytes);
+    try {
+      this.readFrames();
+    } catch (e) {
+      this.onInputError(e);
+    }
+  }
+
+  /** The bytes to send now, or undefined. One call per event-loop turn gives one socket write. */
+  takeOutput(): Buffer | undefined {
+    if (this.phase === 'frames' && !this.output.holding && this.local === 'open') {
+      try {
+        for (const s of this.sessions) s?.flush();
+      } catch (e) {
+        this.onInputError(e);
+      }
+    }
+    const bytes = this.output.take();
+    if (bytes) this.lastSent = this.now;
+    return bytes;
+  }
+
+  /** True when takeOutput() has something (or may, after flushing sessions). */
+  get hasOutput(): boolean {
+    return this.output.dirty || this.output.pending > 0;
+  }
+
+  /** Marks that output is waiting (the layer above schedules a flush). */
+  outputPending(): void {
+    this.output.dirty = true;
+  }
+
+  /**
+   * Advances time: sends heartbeats, enforces our idle timeout and the close timeout. Returns the
+   * next deadline (ms), or undefined when there is none.
+   */
+  tick(nowMs: number): number | undefined {
+    if (!this.clockStarted) {
+      this.clockStarted = true;
+      this.lastReceived = nowMs;
+      this.lastSent = nowMs;
+      if (this.closeSentAt !== undefined) this.closeSentAt = nowMs;
+    }
+    this.now = nowMs;
+    if (this.phase === 'done') return undefined;
+    let next: number | undefined;
+    const soonest = (t: number): void => {
+      next = next === undefined ? t : Math.min(next, t);
+    };
+    if (this.idleTimeoutMs > 0 && this.phase !== 'start') {
+      const deadline = this.lastReceived + this.idleTimeoutMs;
+      if (nowMs >= deadline) {
+        this.violation(
+          Condition.ResourceLimitExceeded,
+          `no frame from the peer for ${this.idleTimeoutMs} ms`,
+        );
+        this.finish();
+        return undefined;
+      }
+      soonest(deadline);
+    }
+    if (this.closeSentAt !== undefined) {
+      // Spec 2.4.3: read on for the peer's close, but not for ever.
+      const deadline = this.closeSentAt + this.closeTimeoutMs;
+      if (nowMs >= deadline) {
+        this.finish();
+        return undefined;
+      }
+      soonest(deadline);
+    }
+    if (
+      this.remoteIdleTimeoutMs > 0 &&
+      this.phase === 'frames' &&
+      this.remote === 'open' &&
+      !this.output.closed
+    ) {
+      // Spec 2.4.5: send something at least every half of the peer's idle timeout.
+      const half = Math.max(1, Math.floor(this.remoteIdleTimeoutMs / 2));
+      if (this.output.pending > 0) {
+        soonest(nowMs + half); // output is waiting to be taken: that is traffic enough
+      } else {
+        if (nowMs - this.lastSent >= half) {
+          this.output.heartbeat();
+          this.lastSent = nowMs;
+        }
+        soonest(this.lastSent + half);
+      }
+    }
+    return next;
+  }
+
+  emit(e: EngineEvent): void {
+    this.events.push(e);
+  }
+
+  takeEvents(): EngineEvent[] {
+    const e = this.events;
+    if (e.length === 0) return e;
+    this.events = [];
+    return e;
+  }
+
+  // ------------------------------------------------------------------ output
+
+  /** Writes one performative frame (held back while the connection cannot carry it yet). */
+  writeFrame(channel: number, rec: Performative, payload?: Uint8Array): void {
+    if (this.phase !== 'done') this.output.frame(channel, rec, payload);
+  }
+
+  /** Writes one transfer frame, as much of `payload` from `offset` as fits; returns the bytes written. */
+  writeTransfer(channel: number, t: Transfer, payload: Buffer, offset: number): number {
+    return this.output.transfer(channel, t, payload, offset);
+  }
+
+  // ------------------------------------------------------------------ input
+
+  private readFrames(): void {
+    while (this.phase !== 'done') {
+      const item = this.reader.next();
+      if (item === undefined) return;
+      if (item.kind === 'header') this.onHeader(item);
+      else if (item.type === 1) this.onSaslFrame(item);
+      else this.onAmqpFrame(item);
+    }
+  }
+
+  private onInputError(e: unknown): void {
+    if (e instanceof ProtocolHeaderMismatchError) {
+      this.headerMismatch(e);
+    } else if (e instanceof FramingError) {
+      this.violation(e.condition ?? Condition.FramingError, e.message, e);
+      this.finish(); // the byte stream is unusable: nothing more can be read
+    } else if (e instanceof DecodeError) {
+      this.violation(Condition.DecodeError, e.message, e);
+    } else {
+      this.violation(Condition.InternalError, e instanceof Error ? e.message : String(e), e);
+    }
+  }
+
+  private onHeader(h: ProtocolHeader): void {
+    if (this.role === 'server') return this.onServerHeader(h);
+    const expected = this.saslClient && this.phase === 'header' ? PROTOCOL_ID_SASL : PROTOCOL_ID_AMQP;
+    if (h.protocolId !== expected) return this.headerMismatch(mismatch(h));
+    this.phase = expected === PROTOCOL_ID_SASL ? 'sasl' : 'frames';
+  }
+
+  private onServerHeader(h: ProtocolHeader): void {
+    const sasl = this.options.saslServer;
+    if (this.phase === 'amqp-header') {
+      // After SASL: the AMQP header.
+      if (h.protocolId !== PROTOCOL_ID_AMQP) return this.headerMismatch(mismatch(h));
+      return this.startFrames();
+    }
+    if (h.protocolId === PROTOCOL_ID_SASL && sasl) {
+      this.output.header(PROTOCOL_ID_SASL);
+      this.saslServer = new SaslServer(sasl.mechanisms, { externalIdentity: this.options.externalIdentity });
+      this.output.sasl(this.saslServer.mechanismsFrame());
+      this.phase = 'sasl';
+      return;
+    }
+    if (h.protocolId === PROTOCOL_ID_AMQP && !sasl?.required) return this.startFrames();
+    this.headerMismatch(mismatch(h));
+  }
+
+  /** Server: answer with the AMQP header; what was held (an early open) follows it. */
+  private startFrames(): void {
+    this.output.header(PROTOCOL_ID_AMQP);
+    this.phase = 'frames';
+    this.output.release();
+  }
+
+  /** Spec 2.2: a server answers a header it does not speak with the one it does, then closes. */
+  private headerMismatch(e: ProtocolHeaderMismatchError): void {
+    if (this.role === 'server') {
+      const sasl = this.options.saslServer && this.phase === 'header';
+      this.output.header(sasl ? PROTOCOL_ID_SASL : PROTOCOL_ID_AMQP);
+    }
+    if (!this.error) this.error = e;
+    this.emit({
+      type: 'protocol-violation',
+      scope: 'connection',
+      condition: Condition.FramingError,
+      description: e.message,
+    });
+    this.finish();
+  }
+
+  private onSaslFrame(f: Frame): void {
+    if (this.phase !== 'sasl')
+      return this.violation(Condition.NotAllowed, 'SASL frame outside SASL negotiation');
+    const rec = decodeComposite(f.body, 0, f.body.length).value;
+    if (traceFrames) traceFrame(this.id, '<-', 0, rec);
+    if (this.saslServer) {
+      const r = this.saslServer.onFrame(rec);
+      if (r.reply) this.output.sasl(r.reply);
+      if (r.done === 'ok') {
+        this.saslIdentity = r.identity;
+        this.emit({ type: 'sasl-done', mechanism: r.mechanism!, identity: r.identity! });
+        this.phase = 'amqp-header';
+        this.reader.expectHeader();
+      } else if (r.done === 'fail') {
+        this.error = r.error;
+        this.finish();
+      }
+      return;
+    }
+    const r = this.saslClient!.onFrame(rec);
+    if (r.reply) this.output.sasl(r.reply);
+    if (r.done === 'ok') {
+      this.saslIdentity = r.mechanism;
+      this.emit({ type: 'sasl-done', mechanism: r.mechanism!, identity: r.mechanism! });
+      this.output.header(PROTOCOL_ID_AMQP);
+      this.reader.expectHeader();
+      // The AMQP header is sent: open, begin and attach follow at once (pipelined).
+      this.phase = 'header';
+      this.saslClient = undefined;
+      this.output.release();
+    } else if (r.done === 'fail') {
+      this.error = r.error;
+      this.finish();
+    }
+  }
+
+  private onAmqpFrame(f: Frame): void {
+    if (this.phase !== 'frames')
+      return this.violation(Condition.NotAllowed, 'AMQP frame before the AMQP header');
+    const body = f.body;
+    if (body.length === 0) return; // heartbeat
+    const { value: rec, offset } = decodeComposite(body, 0, body.length);
+    const payload = offset < body.length ? body.subarray(offset) : EMPTY;
+    if (traceFrames) traceFrame(this.id, '<-', f.channel, rec, payload.length);
+    // After we sent close, only the peer's close matters (spec 2.4.3); and its open, which
+    // releases frames (our close among them) that waited for its max-frame-size.
+    if (this.local === 'closed' && rec.type !== 'close' && rec.type !== 'open') return;
+    switch (rec.type) {
+      case 'open':
+        return this.onOpen(rec);
+      case 'close':
+        return this.onClose(rec);
+      case 'begin':
+        return this.onBegin(f.channel, rec);
+      case 'attach':
+      case 'flow':
+      case 'transfer':
+      case 'disposition':
+      case 'detach':
+      case 'end':
+        break;
+      default:
+        return this.violation(Condition.NotAllowed, `${rec.type} is not a performative`);
+    }
+    if (this.remote !== 'open') return this.violation(Condition.NotAllowed, `${rec.type} before open`);
+    const s = this.byRemoteChannel.get(f.channel);
+    if (!s) {
+      // Spec 2.7.1: a channel beyond our channel-max is a framing error; an unused one is not allowed.
+      const condition = f.channel > this.channelMax ? Condition.FramingError : Condition.NotAllowed;
+      return this.violation(condition, `${rec.type} on channel ${f.channel}, which has no session`);
+    }
+    if (rec.type === 'end') {
+      this.byRemoteChannel.delete(f.channel);
+      return s.onEnd(rec);
+    }
+    if (s.local === 'detached') return; // we ended it: only the peer's end matters now
+    switch (rec.type) {
+      case 'attach':
+        return s.onAttach(rec);
+      case 'flow':
+        return s.onFlow(rec);
+      case 'transfer':
+        return s.onTransfer(rec, payload);
+      case 'disposition':
+        return s.onDisposition(rec);
+      case 'detach':
+        return s.onDetach(rec);
+    }
+  }
+
+  private onOpen(o: Open): void {
+    if (this.remote !== 'unopened') return this.violation(Condition.NotAllowed, 'a second open');
+    this.remoteOpen = o;
+    this.remote = 'open';
+    this.remoteChannelMax = o.channelMax ?? 0xffff;
+    this.remoteIdleTimeoutMs = o.idleTimeOut ?? 0;
+    const mfs = o.maxFrameSize ?? 0xffffffff;
+    if (mfs < MIN_MAX_FRAME_SIZE) {
+      // Frames waiting for the peer's limit can never fit it; only our close goes out.
+      this.remoteMaxFrameSize = MIN_MAX_FRAME_SIZE;
+      this.output.dropHeld();
+      this.output.peerOpened(MIN_MAX_FRAME_SIZE);
+      return this.violation(Condition.InvalidField, `max-frame-size ${mfs} is below the minimum of 512`);
+    }
+    this.remoteMaxFrameSize = mfs;
+    this.emit({ type: 'connection-remote-open' });
+    this.output.peerOpened(mfs);
+  }
+
+  private onClose(c: Close): void {
+    this.remote = 'closed';
+    const err = c.error ? remoteError('connection', c.error) : undefined;
+    if (err && !this.error) this.error = err;
+    if (this.local !== 'closed') this.close();
+    this.emit({ type: 'connection-closed', error: err });
+    this.finish();
+  }
+
+  private onBegin(channel: number, b: Begin): void {
+    if (this.remote !== 'open') return this.violation(Condition.NotAllowed, 'begin before open');
+    if (channel > this.channelMax) {
+      return this.violation(
+        Condition.FramingError,
+        `channel ${channel} exceeds channel-max ${this.channelMax}`,
+      );
+    }
+    if (this.byRemoteChannel.has(channel))
+      return this.violation(Condition.NotAllowed, `channel ${channel} is in use`);
+    let s: Session | undefined;
+    if (b.remoteChannel !== undefined) {
+      s = this.sessions[b.remoteChannel];
+      if (!s || s.remote !== 'unattached') {
+        return this.violation(
+          Condition.NotAllowed,
+          `begin answers channel ${b.remoteChannel}, where we began no session`,
+        );
+      }
+    } else {
+      let ch: number;
+      try {
+        ch = this.allocateChannel();
+      } catch {
+        return this.violation(Condition.ResourceLimitExceeded, 'no channel left for another session');
+      }
+      s = new Session(this, ch, this.options.sessionDefaults);
+      this.sessions[ch] = s;
+    }
+    s.remoteChannel = channel;
+    this.byRemoteChannel.set(channel, s);
+    s.onBegin(b);
+    this.emit({ type: b.remoteChannel === undefined ? 'session-remote-open' : 'session-opened', session: s });
+  }
+
+  sessionEnded(s: Session): void {
+    if (s.local === 'detached' && s.remote === 'detached') {
+      if (this.sessions[s.channel] === s) this.sessions[s.channel] = undefined;
+      this.emit({ type: 'session-closed', session: s });
+    }
+  }
+
+  /** The peer broke a connection rule: close with the condition (spec 2.8.15). */
+  violation(condition: string, description: string, cause?: unknown): void {
+    if (this.phase === 'done') return;
+    this.emit({ type: 'protocol-violation', scope: 'connection', condition, description });
+    if (!this.error) this.error = new ConnectionError({ condition, description }, false, { cause });
+    if (this.phase === 'frames') this.close({ condition, description });
+    else this.finish(); // no AMQP frames can be exchanged yet: just stop
+  }
+
+  private finish(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.output.dropHeld();
+    this.output.dirty = true;
+    this.emit({ type: 'transport-done', error: this.error });
+  }
+}
+
+/** A valid protocol header we do not accept here, as the typed mismatch error. */
+function mismatch(h: ProtocolHeader): ProtocolHeaderMismatchError {
+  return new ProtocolHeaderMismatchError(
+    Buffer.from([0x41, 0x4d, 0x51, 0x50, h.protocolId, 1, 0, 0]),
+    'protocol-id',
+  );
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,37 @@
+/**
+ * A delivery: one message moving over a link, from its first transfer to its settlement.
+ */
+import type { AmqpOneError } from '../codec/errors.js';
+import type { DeliveryState } from '../codec/records.js';
+import type { Link } from './link.js';
+
+export class Delivery {
+  /** Session-scoped delivery-id; -1 until the first transfer frame is written. */
+  id = -1;
+  /** Our settlement state and outcome. */
+  settled = false;
+  state: DeliveryState | undefined;
+  /** The peer's settlement state and outcome, from its dispositions. */
+  remoteSettled = false;
+  remoteState: DeliveryState | undefined;
+  /** Sender side: how many payload bytes have gone out so far. */
+  offset = 0;
+  /** The transfer was aborted: its partial payload is gone. */
+  aborted = false;
+  /** Why the engine gave up on sending it (see the `delivery-failed` event). */
+  error: AmqpOneError | undefined;
+  /** For the layer above: a promise's resolver, a message, anything. */
+  context: unknown;
+
+  constructor(
+    readonly link: Link,
+    readonly tag: Buffer,
+    /** Sender: the encoded message to send; receiver: the complete message received. */
+    public payload: Buffer,
+    readonly messageFormat = 0,
+  ) {}
+
+  get done(): boolean {
+    return this.settled && this.remoteSettled;
+  }
+}

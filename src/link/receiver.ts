@@ -1,0 +1,181 @@
+/**
+ * The receiving end of a link: grants credit, reassembles multi-frame transfers (one copy at the
+ * end, never per frame), enforces our max-message-size and settles deliveries.
+ */
+import type { DeliveryState, Disposition, Flow, Transfer } from '../codec/records.js';
+import { Condition } from '../connection/conditions.js';
+import { Delivery } from './delivery.js';
+import { Link, ReceiverSettleMode } from './link.js';
+
+export const ACCEPTED: DeliveryState = Object.freeze({ type: 'accepted' }) as DeliveryState;
+export const RELEASED: DeliveryState = Object.freeze({ type: 'released' }) as DeliveryState;
+
+export class Receiver extends Link {
+  readonly role = 'receiver' as const;
+  /** The delivery being reassembled from several frames. */
+  private partial: { delivery: Delivery; chunks: Buffer[]; size: number } | undefined;
+
+  /** Our max-message-size, 0 meaning none. */
+  get maxMessageSize(): number {
+    const m = this.options.maxMessageSize;
+    return m === undefined ? 0 : Number(m);
+  }
+
+  /**
+   * rcv-settle-mode second: we send the outcome, the sender settles, then we settle. The mode is
+   * the receiver's to choose (spec 2.7.3): our own option, not what the sender's attach proposed.
+   */
+  get settlesSecond(): boolean {
+    return this.options.rcvSettleMode === ReceiverSettleMode.Second;
+  }
+
+  /** Sets the credit (the number of messages the sender may send now); sent with the next output. */
+  setCredit(credit: number): void {
+    this.linkCredit = Math.min(0xffffffff, Math.max(0, Math.floor(credit))); // a uint on the wire
+    this.flowPending = true;
+    this.session.connection.outputPending();
+  }
+
+  addCredit(n: number): void {
+    this.setCredit(this.linkCredit + n);
+  }
+
+  /** Keeps a prefetch window: tops the credit back up once a quarter of it is used. */
+  topUp(window: number): void {
+    if (this.linkCredit * 4 <= window * 3 && !this.drain) this.setCredit(window);
+  }
+
+  /** Asks the sender to use up or give back all credit (spec 2.6.7 drain). */
+  drainCredit(): void {
+    this.drain = true;
+    this.flowPending = true;
+    this.session.connection.outputPending();
+  }
+
+  onFlow(f: Flow): void {
+    // The sender's delivery-count tells how much of our credit it has used (or drained).
+    if (f.deliveryCount !== undefined) {
+      const used = (f.deliveryCount - this.deliveryCount) | 0;
+      if (used > 0) {
+        this.deliveryCount = f.deliveryCount;
+        this.linkCredit = Math.max(0, this.linkCredit - used);
+      }
+    }
+    if (f.available !== undefined) this.available = f.available;
+    this.checkDrained();
+    this.session.connection.emit({ type: 'link-flow', link: this });
+    if (f.echo) this.echoPending = true;
+  }
+
+  /** A drain is complete once the credit is used up, by transfers or by the sender's flow. */
+  private checkDrained(): void {
+    if (this.drain && this.linkCredit === 0) {
+      this.drain = false;
+      this.session.connection.emit({ type: 'link-drained', link: this });
+    }
+  }
+
+  /** A transfer frame for this link. Returns the delivery once it is complete. */
+  onTransfer(t: Transfer, payload: Buffer): void {
+    const conn = this.session.connection;
+    let p = this.partial;
+    if (!p) {
+      if (t.deliveryId === undefined || t.deliveryTag === undefined) {
+        return conn.violation(
+          Condition.InvalidField,
+          'the first transfer of a delivery needs delivery-id and delivery-tag',
+        );
+      }
+      if (this.linkCredit <= 0) {
+        return this.detach({
+          error: { condition: Condition.TransferLimitExceeded, description: 'transfer without link credit' },
+        });
+      }
+      this.linkCredit--;
+      this.deliveryCount = (this.deliveryCount + 1) >>> 0;
+      const d = new Delivery(this, t.deliveryTag, payload, t.messageFormat ?? 0);
+      d.id = t.deliveryId;
+      p = { delivery: d, chunks: [], size: 0 };
+      this.session.trackIncoming(d, t.deliveryId);
+    } else if (t.deliveryId !== undefined && t.deliveryId !== p.delivery.id) {
+      return conn.violation(
+        Condition.InvalidField,
+        `transfer for delivery ${t.deliveryId} inside delivery ${p.delivery.id}`,
+      );
+    }
+    const d = p.delivery;
+    if (t.settled) d.remoteSettled = true;
+    if (t.state) d.remoteState = t.state;
+    if (t.aborted) {
+      // The sender gave up: drop what came so far; the delivery is settled (spec 2.6.14).
+      this.partial = undefined;
+      d.aborted = true;
+      d.settled = true;
+      d.remoteSettled = true;
+      this.session.forgetIncoming(d);
+      conn.emit({ type: 'delivery-aborted', delivery: d });
+      return this.checkDrained();
+    }
+    p.size += payload.length;
+    const max = this.maxMessageSize;
+    if (max > 0 && p.size > max) {
+      this.partial = undefined;
+      this.session.forgetIncoming(d);
+      return this.detach({
+        error: { condition: Condition.MessageSizeExceeded, description: `message larger than ${max} bytes` },
+      });
+    }
+    if (t.more) {
+      p.chunks.push(payload);
+      this.partial = p;
+      return;
+    }
+    this.partial = undefined;
+    if (p.chunks.length > 0) {
+      p.chunks.push(payload);
+      d.payload = Buffer.concat(p.chunks, p.size);
+    } else d.payload = payload;
+    if (d.remoteSettled) {
+      this.session.forgetIncoming(d);
+    }
+    conn.emit({ type: 'delivery', delivery: d });
+    this.checkDrained();
+  }
+
+  /** The sender's disposition (it settled, or sent its state). */
+  onDisposition(d: Delivery, disp: Disposition): void {
+    if (disp.state) d.remoteState = disp.state;
+    if (disp.settled) {
+      d.remoteSettled = true;
+      // In mode second, the sender settling lets us settle too.
+      if (!d.settled && d.state) this.settle(d, d.state);
+      else if (d.settled) this.session.forgetIncoming(d);
+    }
+    this.session.connection.emit({ type: 'delivery-updated', delivery: d });
+  }
+
+  /**
+   * Gives a delivery its outcome. In rcv-settle-mode first we settle at once; in second we send the
+   * outcome unsettled and settle when the sender does.
+   */
+  settle(d: Delivery, state: DeliveryState = ACCEPTED): void {
+    if (d.settled) return;
+    d.state = state;
+    if (d.remoteSettled) {
+      d.settled = true;
+      this.session.forgetIncoming(d);
+      return;
+    }
+    d.settled = !this.settlesSecond;
+    this.session.queueDisposition(d, 'receiver');
+    if (d.settled) this.session.forgetIncoming(d);
+  }
+
+  /** Sends a state without settling (e.g. `received`). */
+  disposition(d: Delivery, state: DeliveryState, settled: boolean): void {
+    d.state = state;
+    d.settled = settled;
+    this.session.queueDisposition(d, 'receiver');
+    if (settled) this.session.forgetIncoming(d);
+  }
+}

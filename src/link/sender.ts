@@ -1,0 +1,213 @@
+/**
+ * The sending end of a link. Messages queue here and go out as the peer's link credit and the
+ * session's window allow, split into frames of the peer's max-frame-size.
+ */
+import type { Attach, DeliveryState, Disposition, Flow } from '../codec/records.js';
+import { AmqpOneError } from '../codec/errors.js';
+import { Condition } from '../connection/conditions.js';
+import { Delivery } from './delivery.js';
+import { Link, ReceiverSettleMode, SenderSettleMode } from './link.js';
+
+export interface SendOptions {
+  /** The delivery tag; a counter when absent. */
+  tag?: Buffer;
+  /** Send presettled (fire and forget). Defaults to the link's snd-settle-mode. */
+  settled?: boolean;
+  messageFormat?: number;
+}
+
+function tooLarge(size: number, max: number): AmqpOneError {
+  return new AmqpOneError(
+    'AMQP_MESSAGE_TOO_LARGE',
+    `message of ${size} bytes exceeds the link's max-message-size ${max}`,
+    Condition.MessageSizeExceeded,
+  );
+}
+
+export class Sender extends Link {
+  readonly role = 'sender' as const;
+  /** Deliveries not yet (fully) written, oldest first. */
+  readonly queue: Delivery[] = [];
+  private queueHead = 0;
+  private tagCounter = 0;
+  /** The receiver asked to drain: answer with a flow once nothing more can go (spec 2.6.7). */
+  private drainAnswer = false;
+
+  /** Messages waiting for credit or window. */
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** Credit left after what is already queued. */
+  get sendable(): number {
+    return Math.max(0, this.linkCredit - this.queued);
+  }
+
+  /** The receiver chose rcv-settle-mode second: settle a delivery after its outcome arrives. */
+  get receiverSettlesSecond(): boolean {
+    return this.remoteAttach?.rcvSettleMode === ReceiverSettleMode.Second;
+  }
+
+  /** The largest message that may go: ours and the receiver's max-message-size; 0 means none. */
+  get messageSizeLimit(): number {
+    const ours = Number(this.options.maxMessageSize ?? 0);
+    const theirs = this.remoteMaxMessageSize;
+    if (!ours || !theirs) return ours || theirs;
+    return Math.min(ours, theirs);
+  }
+
+  /** The delivery tags must be unique among unsettled deliveries: a 4-byte counter is. */
+  private nextTag(): Buffer {
+    const t = Buffer.allocUnsafe(4);
+    t.writeUInt32BE(this.tagCounter++ >>> 0);
+    return t;
+  }
+
+  /**
+   * Queues an encoded message. It goes out when credit allows; the returned delivery tracks it.
+   * Fails at once, with nothing sent, if the message is larger than either side accepts.
+   */
+  send(payload: Buffer, options: SendOptions = {}): Delivery {
+    if (this.local !== 'attached')
+      throw new AmqpOneError('AMQP_LINK_NOT_ATTACHED', 'the sender is not attached');
+    const max = this.messageSizeLimit;
+    if (max > 0 && payload.length > max) throw tooLarge(payload.length, max);
+    const d = new Delivery(this, options.tag ?? this.nextTag(), payload, options.messageFormat ?? 0);
+    const mode = this.options.sndSettleMode;
+    d.settled = options.settled ?? mode === SenderSettleMode.Settled;
+    this.queue.push(d);
+    this.session.wantsPump(this);
+    return d;
+  }
+
+  /**
+   * Gives up on a delivery not fully written: unsent, it is dropped; partly sent, a transfer with
+   * aborted=true ends it (spec 2.6.14: the receiver discards it; it counts as settled).
+   * Returns false when it is too late (the delivery is fully written: settle it instead).
+   */
+  abort(d: Delivery): boolean {
+    const i = this.queue.indexOf(d, this.queueHead);
+    if (i < 0 || d.aborted) return false;
+    d.aborted = true;
+    d.settled = true;
+    if (d.id < 0) {
+      this.queue.splice(i, 1); // no frame, no credit used
+    } else {
+      this.session.forgetOutgoing(d);
+      this.session.wantsPump(this); // the session writes the aborted transfer
+    }
+    return true;
+  }
+
+  /** Takes back a delivery not yet on the wire (no credit used). False once it has started. */
+  cancel(d: Delivery): boolean {
+    if (d.id >= 0) return false;
+    const i = this.queue.indexOf(d, this.queueHead);
+    if (i < 0) return false;
+    this.queue.splice(i, 1);
+    return true;
+  }
+
+  private dropHead(): void {
+    this.queue[this.queueHead++] = undefined as never;
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  /**
+   * Writes transfer frames for queued deliveries while credit (for a new delivery) and the session
+   * window (for every frame) last. Returns false when the window ran out.
+   */
+  pump(): boolean {
+    const s = this.session;
+    while (this.queueHead < this.queue.length) {
+      const d = this.queue[this.queueHead]!;
+      if (d.id < 0) {
+        if (this.linkCredit <= 0 || !this.isOpenForTransfer()) break;
+        const max = this.messageSizeLimit;
+        if (max > 0 && d.payload.length > max) {
+          // Queued before the receiver's attach told its limit: it fails here, unsent.
+          this.dropHead();
+          d.error = tooLarge(d.payload.length, max);
+          s.connection.emit({ type: 'delivery-failed', delivery: d, error: d.error });
+          continue;
+        }
+        this.linkCredit--;
+        this.deliveryCount = (this.deliveryCount + 1) >>> 0;
+        s.assignDeliveryId(d);
+      }
+      if (!s.writeTransferFrames(this, d)) return false;
+      this.dropHead();
+    }
+    if (this.drainAnswer && this.isOpenForTransfer() && (this.queued === 0 || this.linkCredit === 0)) {
+      // Drain: nothing more to send, so use up the credit and tell the receiver (spec 2.6.7).
+      this.drainAnswer = false;
+      this.deliveryCount = (this.deliveryCount + this.linkCredit) >>> 0;
+      this.linkCredit = 0;
+      this.flowPending = true; // the session writes it after the transfers
+      s.connection.emit({ type: 'link-drained', link: this });
+    }
+    return true;
+  }
+
+  /** Never a transfer before our attach went out, nor before the peer attached (Proton refuses it). */
+  private isOpenForTransfer(): boolean {
+    return this.local === 'attached' && this.remote === 'attached';
+  }
+
+  onFlow(f: Flow): void {
+    // Spec 2.6.7: credit = receiver's delivery-count + its link-credit - our delivery-count. Until
+    // the receiver saw our attach, its delivery-count is our initial-delivery-count.
+    if (f.linkCredit !== undefined) {
+      const theirCount = f.deliveryCount ?? this.initialDeliveryCount;
+      const lag = (theirCount - this.deliveryCount) | 0; // serial arithmetic: transfers in flight
+      // A receiver count ahead of ours is the peer's error: keep credit a valid uint anyway.
+      this.linkCredit = Math.min(0xffffffff, Math.max(0, f.linkCredit + lag));
+    }
+    this.drain = f.drain ?? false;
+    this.drainAnswer = this.drain;
+    this.session.wantsPump(this);
+    this.session.connection.emit({ type: 'link-flow', link: this });
+    if (f.echo) this.echoPending = true;
+  }
+
+  /** Our flow state; `available` is what is queued. */
+  override flowFields(): ReturnType<Link['flowFields']> {
+    return { ...super.flowFields(), available: this.queued };
+  }
+
+  /** The peer's disposition for one of our deliveries. */
+  onDisposition(d: Delivery, disp: Disposition): void {
+    if (disp.state) d.remoteState = disp.state;
+    if (disp.settled) d.remoteSettled = true;
+    this.session.connection.emit({ type: 'delivery-updated', delivery: d });
+  }
+
+  /** Settles a delivery on our side (after the peer's outcome, in rcv-settle-mode second). */
+  settle(d: Delivery, state?: DeliveryState): void {
+    if (d.settled) return;
+    d.settled = true;
+    if (state) d.state = state;
+    if (d.id < 0) return; // never sent: nothing to tell
+    this.session.forgetOutgoing(d);
+    // In mode first the receiver settled already: it needs no disposition from us.
+    if (!d.remoteSettled) this.session.queueDisposition(d, 'sender');
+  }
+
+  /** Sending stops when the link detaches: what is still queued is handed back unsent. */
+  takeUnsent(): Delivery[] {
+    const rest = this.queue.slice(this.queueHead);
+    this.queue.length = 0;
+    this.queueHead = 0;
+    return rest;
+  }
+
+  protected override onRemoteAttachState(_a: Attach): void {
+    this.session.wantsPump(this);
+  }
+}

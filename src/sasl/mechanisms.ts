@@ -1,0 +1,85 @@
+/**
+ * SASL mechanisms (spec 5.3, RFC 4422). A client mechanism produces the initial response and
+ * answers challenges; a server mechanism judges responses. The IoT Hub layer adds MSSBCBS through
+ * the same interfaces.
+ */
+
+export interface SaslClientMechanism {
+  readonly name: string;
+  /** The initial response sent in sasl-init, if the mechanism has one. */
+  initialResponse(): Buffer | undefined;
+  /** Answers a sasl-challenge. */
+  challenge?(challenge: Buffer): Buffer;
+}
+
+/** A server mechanism's verdict on a step. */
+export type SaslServerStep =
+  | { outcome: 'ok'; identity: string }
+  | { outcome: 'fail'; code?: 1 | 2 | 3 | 4; reason?: string }
+  | { outcome: 'challenge'; challenge: Buffer };
+
+/** What a server mechanism knows of the connection when judging. */
+export interface SaslServerContext {
+  hostname?: string;
+  /** The TLS client certificate identity, when the transport has one (for EXTERNAL). */
+  externalIdentity?: string;
+}
+
+export interface SaslServerMechanism {
+  readonly name: string;
+  start(initialResponse: Buffer | undefined, ctx: SaslServerContext): SaslServerStep;
+  response?(response: Buffer, ctx: SaslServerContext): SaslServerStep;
+}
+
+export function anonymousClient(trace = ''): SaslClientMechanism {
+  return { name: 'ANONYMOUS', initialResponse: () => Buffer.from(trace, 'utf8') };
+}
+
+/** PLAIN: authzid NUL authcid NUL password. */
+export function plainClient(username: string, password: string, authzid = ''): SaslClientMechanism {
+  return {
+    name: 'PLAIN',
+    initialResponse: () => Buffer.from(`${authzid}\0${username}\0${password}`, 'utf8'),
+  };
+}
+
+/** EXTERNAL: the identity comes from the TLS client certificate; an optional authzid is sent. */
+export function externalClient(authzid = ''): SaslClientMechanism {
+  return { name: 'EXTERNAL', initialResponse: () => Buffer.from(authzid, 'utf8') };
+}
+
+export function anonymousServer(): SaslServerMechanism {
+  return { name: 'ANONYMOUS', start: () => ({ outcome: 'ok', identity: 'anonymous' }) };
+}
+
+/** The server side of PLAIN: `authenticate` decides. */
+export function plainServer(
+  authenticate: (username: string, password: string, ctx: SaslServerContext & { authzid: string }) => boolean,
+): SaslServerMechanism {
+  return {
+    name: 'PLAIN',
+    start(resp, ctx) {
+      if (!resp) return { outcome: 'fail', code: 1, reason: 'PLAIN needs an initial response' };
+      const parts = resp.toString('utf8').split('\0');
+      if (parts.length !== 3) return { outcome: 'fail', code: 1, reason: 'malformed PLAIN response' };
+      const [authzid, username, password] = parts as [string, string, string];
+      return authenticate(username, password, { ...ctx, authzid })
+        ? { outcome: 'ok', identity: username }
+        : { outcome: 'fail', code: 1, reason: 'bad credentials' };
+    },
+  };
+}
+
+/** The server side of EXTERNAL: accepts when the transport has a verified client certificate. */
+export function externalServer(): SaslServerMechanism {
+  return {
+    name: 'EXTERNAL',
+    start(resp, ctx) {
+      if (!ctx.externalIdentity) return { outcome: 'fail', code: 1, reason: 'no client certificate' };
+      const authzid = resp?.toString('utf8') ?? '';
+      if (authzid && authzid !== ctx.externalIdentity)
+        return { outcome: 'fail', code: 1, reason: 'authzid mismatch' };
+      return { outcome: 'ok', identity: ctx.externalIdentity };
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Dispositions in ranges (spec 2.7.6): what we send is coalesced into first..last runs; what we
+ * receive may name a huge range, so it is walked by whichever is smaller, the range or our map.
+ */
+import type { DeliveryState, Disposition } from '../codec/records.js';
+import type { Delivery } from '../link/delivery.js';
+
+export type PendingDisposition = { d: Delivery; role: 'sender' | 'receiver' };
+
+/** True when `id` lies in the serial-number range first..last (both inclusive, mod 2^32). */
+export function inRange(id: number, first: number, last: number): boolean {
+  return (id - first) >>> 0 <= (last - first) >>> 0;
+}
+
+/** The deliveries of `map` (keyed by delivery-id) within first..last, in bounded time. */
+export function deliveriesInRange(map: Map<number, Delivery>, first: number, last: number): Delivery[] {
+  const span = ((last - first) >>> 0) + 1;
+  const hits: Delivery[] = [];
+  if (span <= map.size) {
+    for (let i = 0; i < span; i++) {
+      const d = map.get((first + i) >>> 0);
+      if (d) hits.push(d);
+    }
+  } else {
+    for (const [id, d] of map) if (inRange(id, first, last)) hits.push(d);
+  }
+  return hits;
+}
+
+/**
+ * The disposition frames for what was queued: a delivery queued twice goes out once (its state is
+ * the latest), and ids sorted per role form ranges of the same settlement and outcome.
+ */
+export function coalesce(queued: PendingDisposition[]): Disposition[] {
+  const seen = new Set<Delivery>();
+  const pending: PendingDisposition[] = [];
+  for (let k = queued.length - 1; k >= 0; k--) {
+    const q = queued[k]!;
+    if (!seen.has(q.d)) {
+      seen.add(q.d);
+      pending.push(q);
+    }
+  }
+  pending.sort((a, b) => (a.role === b.role ? a.d.id - b.d.id : a.role === 'sender' ? -1 : 1));
+  const out: Disposition[] = [];
+  let i = 0;
+  while (i < pending.length) {
+    const { d, role } = pending[i]!;
+    let last = d.id;
+    let j = i + 1;
+    for (; j < pending.length; j++) {
+      const n = pending[j]!;
+      const joins =
+        n.role === role &&
+        n.d.id === (last + 1) >>> 0 &&
+        n.d.settled === d.settled &&
+        sameState(n.d.state, d.state);
+      if (!joins) break;
+      last = n.d.id;
+    }
+    out.push({
+      type: 'disposition',
+      role: role === 'receiver',
+      first: d.id,
+      last: last === d.id ? undefined : last,
+      settled: d.settled || undefined,
+      state: d.state,
+    });
+    i = j;
+  }
+  return out;
+}
+
+function sameState(a: DeliveryState | undefined, b: DeliveryState | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.type !== b.type) return false;
+  // Outcomes without fields are interchangeable; others only when they are the same object.
+  return Object.keys(a).length === 1 && Object.keys(b).length === 1;
+}

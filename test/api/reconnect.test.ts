@@ -1,0 +1,132 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { connect, type AmqpConnection } from '../../src/client/index.js';
+import { DisconnectedError } from '../../src/connection/errors.js';
+import { listen, type AmqpServer } from '../../src/server/index.js';
+import { ManualTimers, until } from './support.js';
+
+let server: AmqpServer | undefined;
+let conn: AmqpConnection | undefined;
+afterEach(async () => {
+  await conn?.close().catch(() => undefined);
+  await server?.close();
+  server = undefined;
+  conn = undefined;
+});
+
+/** A sink that records bodies; `hold` keeps messages unsettled (so their sends stay in flight). */
+async function sink(port: number, bodies: string[], hold = false): Promise<AmqpServer> {
+  return listen({
+    port,
+    onLink(l) {
+      const r = l.acceptReceiver();
+      void (async () => {
+        for await (const m of r) {
+          bodies.push(String(m.message.body));
+          if (!hold) m.accept();
+        }
+      })().catch(() => undefined);
+    },
+  });
+}
+
+/** Drops every connection as a crash would: no AMQP close, sockets destroyed. */
+async function crash(s: AmqpServer): Promise<void> {
+  for (const c of s.connections) c.driver.destroy();
+  await new Promise<void>((r) =>
+    (s as unknown as { listener: import('node:net').Server }).listener.close(() => r()),
+  );
+}
+
+async function advanceUntil(timers: ManualTimers, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !cond(); i++) {
+    timers.advance(50);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  expect(cond()).toBe(true);
+}
+
+describe('reconnect', () => {
+  test('links come back after a crash; queued sends go out on the new connection', async () => {
+    const timers = new ManualTimers();
+    const first: string[] = [];
+    server = await sink(0, first);
+    const port = server.port;
+    conn = await connect({ host: '127.0.0.1', port, timers, reconnect: { initialDelayMs: 100 } });
+    const events: string[] = [];
+    conn.on('disconnected', () => events.push('disconnected'));
+    conn.on('reconnected', () => events.push('reconnected'));
+    const s = await conn.openSender('q');
+    expect(await s.send({ body: 'before' })).toEqual({ type: 'accepted' });
+    await crash(server);
+    await until(() => events.includes('disconnected'));
+    const during = s.send({ body: 'during' });
+    const second: string[] = [];
+    server = await sink(port, second);
+    await advanceUntil(timers, () => events.includes('reconnected'));
+    expect(await during).toEqual({ type: 'accepted' });
+    expect(second).toEqual(['during']);
+    expect(first).toEqual(['before']);
+  });
+
+  test('in-flight sends are re-sent under at-least-once', async () => {
+    const timers = new ManualTimers();
+    const first: string[] = [];
+    server = await sink(0, first, true);
+    const port = server.port;
+    conn = await connect({
+      host: '127.0.0.1',
+      port,
+      timers,
+      reconnect: { initialDelayMs: 100, resend: 'at-least-once' },
+    });
+    const s = await conn.openSender('q');
+    const p = s.send({ body: 'in-flight' });
+    await until(() => first.length === 1);
+    await crash(server);
+    const second: string[] = [];
+    server = await sink(port, second);
+    await advanceUntil(timers, () => second.length === 1);
+    expect(await p).toEqual({ type: 'accepted' });
+    expect(second).toEqual(['in-flight']);
+  });
+
+  test('in-flight sends fail with DisconnectedError under the fail policy', async () => {
+    const timers = new ManualTimers();
+    const first: string[] = [];
+    server = await sink(0, first, true);
+    const port = server.port;
+    conn = await connect({
+      host: '127.0.0.1',
+      port,
+      timers,
+      reconnect: { initialDelayMs: 100, resend: 'fail' },
+    });
+    const s = await conn.openSender('q');
+    const p = s.send({ body: 'in-flight' });
+    await until(() => first.length === 1);
+    await crash(server);
+    await expect(p).rejects.toBeInstanceOf(DisconnectedError);
+    server = await sink(port, []);
+  });
+
+  test('giving up after maxAttempts fails pending sends and closes', async () => {
+    const timers = new ManualTimers();
+    server = await sink(0, [], true);
+    const port = server.port;
+    conn = await connect({
+      host: '127.0.0.1',
+      port,
+      timers,
+      reconnect: { initialDelayMs: 10, maxAttempts: 2 },
+    });
+    const s = await conn.openSender('q');
+    await crash(server);
+    server = undefined;
+    const closed = new Promise((r) => conn!.once('close', r));
+    const p = s.send({ body: 'never' }).catch((e: unknown) => e);
+    let done = false;
+    void closed.then(() => (done = true));
+    await advanceUntil(timers, () => done);
+    expect(await p).toBeInstanceOf(Error);
+  });
+});
