@@ -189,108 +189,126 @@ function check(run: () => void): void {
 }
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
+// Big FUZZ_RUNS need more than the default 60 s per test.
+const TIMEOUT = Math.max(60_000, RUNS * 15);
 
 describe('engine fuzzing (fast-check)', () => {
-  test('random frames into a server engine', () => {
-    fc.assert(
-      fc.property(
-        fc.nat(serverPrefixes.length - 1),
-        fc.array(step, { maxLength: 25 }),
-        fc.integer({ min: 1, max: 64 }),
-        (pre, steps, cut) =>
-          check(() => {
-            const driver = new EngineDriver(fuzzServer());
-            play(driver, serverPrefixes[pre]!, steps, cut);
-            driver.finish();
-          }),
-      ),
-      { numRuns: RUNS },
-    );
-  });
+  test(
+    'random frames into a server engine',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.nat(serverPrefixes.length - 1),
+          fc.array(step, { maxLength: 25 }),
+          fc.integer({ min: 1, max: 64 }),
+          (pre, steps, cut) =>
+            check(() => {
+              const driver = new EngineDriver(fuzzServer());
+              play(driver, serverPrefixes[pre]!, steps, cut);
+              driver.finish();
+            }),
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
-  test('random frames into a client engine with a receiver', () => {
-    fc.assert(
-      fc.property(
-        fc.boolean(),
-        fc.array(step, { maxLength: 25 }),
-        fc.integer({ min: 1, max: 64 }),
-        (withPrefix, steps, cut) =>
+  test(
+    'random frames into a client engine with a receiver',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.boolean(),
+          fc.array(step, { maxLength: 25 }),
+          fc.integer({ min: 1, max: 64 }),
+          (withPrefix, steps, cut) =>
+            check(() => {
+              const { driver } = fuzzClientReceiver();
+              play(driver, withPrefix ? clientPrefix : (p) => p.header(), steps, cut);
+              driver.finish();
+            }),
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'random bytes into both',
+    () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 2000 }), fc.boolean(), (bytes, header) =>
           check(() => {
+            const amqp = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]);
+            const input = header ? Buffer.concat([amqp, bytes]) : Buffer.from(bytes);
+            const server = new EngineDriver(fuzzServer());
+            server.feed(input);
+            server.finish();
             const { driver } = fuzzClientReceiver();
-            play(driver, withPrefix ? clientPrefix : (p) => p.header(), steps, cut);
+            driver.feed(input);
             driver.finish();
           }),
-      ),
-      { numRuns: RUNS },
-    );
-  });
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 
-  test('random bytes into both', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.boolean(), (bytes, header) =>
-        check(() => {
-          const amqp = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]);
-          const input = header ? Buffer.concat([amqp, bytes]) : Buffer.from(bytes);
-          const server = new EngineDriver(fuzzServer());
-          server.feed(input);
-          server.finish();
-          const { driver } = fuzzClientReceiver();
-          driver.feed(input);
-          driver.finish();
+  test(
+    'mutated real streams (a full client conversation) into a server, and the reply into a client',
+    () => {
+      // Record a real conversation: SASL, open, session, links both ways, multi-frame transfers, settle, close.
+      const p = linkedPair(
+        'sender',
+        { target: { address: 'q' } },
+        { maxFrameSize: 600 },
+        { maxFrameSize: 700 },
+      );
+      const rcv = p.session.openReceiver({ source: { address: 'r' } });
+      p.pump();
+      p.peer.setCredit(10);
+      rcv.setCredit(10);
+      p.pump();
+      p.link.send(Buffer.alloc(2000, 1));
+      p.link.send(Buffer.from('small'));
+      (p.server.allSessions[0]!.allLinks[1] as import('../../src/link/sender.js').Sender).send(
+        Buffer.alloc(900, 2),
+      );
+      p.pump();
+      p.client.close();
+      p.pump();
+      const clientStream = Buffer.concat(p.toServer.batches.map((b) => encodeItems(b)));
+      const serverStream = Buffer.concat(p.toClient.batches.map((b) => encodeItems(b)));
+      const mutation = fc.array(
+        fc.record({
+          at: fc.nat(),
+          op: fc.constantFrom('flip', 'set', 'insert', 'delete', 'dup'),
+          v: fc.nat(255),
+          n: fc.integer({ min: 1, max: 16 }),
         }),
-      ),
-      { numRuns: RUNS },
-    );
-  });
-
-  test('mutated real streams (a full client conversation) into a server, and the reply into a client', () => {
-    // Record a real conversation: SASL, open, session, links both ways, multi-frame transfers, settle, close.
-    const p = linkedPair(
-      'sender',
-      { target: { address: 'q' } },
-      { maxFrameSize: 600 },
-      { maxFrameSize: 700 },
-    );
-    const rcv = p.session.openReceiver({ source: { address: 'r' } });
-    p.pump();
-    p.peer.setCredit(10);
-    rcv.setCredit(10);
-    p.pump();
-    p.link.send(Buffer.alloc(2000, 1));
-    p.link.send(Buffer.from('small'));
-    (p.server.allSessions[0]!.allLinks[1] as import('../../src/link/sender.js').Sender).send(
-      Buffer.alloc(900, 2),
-    );
-    p.pump();
-    p.client.close();
-    p.pump();
-    const clientStream = Buffer.concat(p.toServer.batches.map((b) => encodeItems(b)));
-    const serverStream = Buffer.concat(p.toClient.batches.map((b) => encodeItems(b)));
-    const mutation = fc.array(
-      fc.record({
-        at: fc.nat(),
-        op: fc.constantFrom('flip', 'set', 'insert', 'delete', 'dup'),
-        v: fc.nat(255),
-        n: fc.integer({ min: 1, max: 16 }),
-      }),
-      { minLength: 1, maxLength: 6 },
-    );
-    fc.assert(
-      fc.property(mutation, fc.integer({ min: 1, max: 200 }), (muts, cut) =>
-        check(() => {
-          const server = new EngineDriver(fuzzServer({ saslServer: undefined }));
-          const a = mutate(clientStream, muts);
-          for (let i = 0; i < a.length; i += cut) server.feed(a.subarray(i, i + cut));
-          server.finish();
-          const { driver } = fuzzClientReceiver();
-          const b = mutate(serverStream, muts);
-          for (let i = 0; i < b.length; i += cut) driver.feed(b.subarray(i, i + cut));
-          driver.finish();
-        }),
-      ),
-      { numRuns: RUNS },
-    );
-  });
+        { minLength: 1, maxLength: 6 },
+      );
+      fc.assert(
+        fc.property(mutation, fc.integer({ min: 1, max: 200 }), (muts, cut) =>
+          check(() => {
+            const server = new EngineDriver(fuzzServer({ saslServer: undefined }));
+            const a = mutate(clientStream, muts);
+            for (let i = 0; i < a.length; i += cut) server.feed(a.subarray(i, i + cut));
+            server.finish();
+            const { driver } = fuzzClientReceiver();
+            const b = mutate(serverStream, muts);
+            for (let i = 0; i < b.length; i += cut) driver.feed(b.subarray(i, i + cut));
+            driver.finish();
+          }),
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 /** Re-encodes what a wire tap decoded (headers, frames with their payloads). */
