@@ -26,6 +26,8 @@ export interface SendOptions {
   tag?: Buffer;
 }
 
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
 /** What to do with sends that were in flight (no outcome yet) when the connection was lost. */
 export type ResendPolicy = 'at-least-once' | 'fail';
 
@@ -33,7 +35,8 @@ interface PendingSend {
   payload: Buffer;
   presettled: boolean;
   tag?: Buffer;
-  result: Deferred<DeliveryState | undefined>;
+  resolve: (v: DeliveryState | undefined) => void;
+  reject: (e: unknown) => void;
   delivery?: Delivery;
   timer?: unknown;
   cleanup?: () => void;
@@ -101,10 +104,11 @@ export class MessageSender extends EventEmitter {
    * Sends a message. Resolves with the peer's outcome (accepted, rejected, released, modified),
    * or with undefined once a presettled message is written to the transport.
    */
-  send(message: Message | Buffer, options: SendOptions = {}): Promise<DeliveryState | undefined> {
+  send(message: Message | Buffer, options: SendOptions = NO_OPTIONS): Promise<DeliveryState | undefined> {
     if (this.closing || this.link.local === 'detached') {
       return Promise.reject(this.closedError ?? this.link.error ?? new ClosedError('the sender'));
     }
+    if (options.signal?.aborted) return Promise.reject(new AbortError(options.signal.reason));
     let payload: Buffer;
     try {
       payload = Buffer.isBuffer(message) ? message : encodeMessage(message);
@@ -115,11 +119,17 @@ export class MessageSender extends EventEmitter {
       payload,
       presettled: options.presettled ?? this.link.options.sndSettleMode === 1,
       tag: options.tag,
-      result: deferred(),
+      resolve: undefined as never,
+      reject: undefined as never,
       done: false,
     };
+    // A plain promise, with no catch handler of ours: a failed send nobody awaits is reported as
+    // an unhandled rejection rather than lost silently.
+    const promise = new Promise<DeliveryState | undefined>((resolve, reject) => {
+      ps.resolve = resolve;
+      ps.reject = reject;
+    });
     const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     const timeoutMs = options.timeoutMs ?? this.defaults.sendTimeoutMs;
     if (timeoutMs !== undefined && timeoutMs > 0) {
       ps.timer = this.host.timers.setTimeout(
@@ -134,7 +144,7 @@ export class MessageSender extends EventEmitter {
     }
     if (this.waiting.length === 0 && this.link.queued < this.maxQueued && this.canHand()) this.hand(ps);
     else this.waiting.push(ps);
-    return ps.result.promise;
+    return promise;
   }
 
   private canHand(): boolean {
@@ -180,7 +190,7 @@ export class MessageSender extends EventEmitter {
     if (i >= 0) this.waiting.splice(i, 1);
     // Not yet on the wire: take it back so that a failed send is never delivered later.
     if (ps.delivery && ps.delivery.id < 0) this.link.cancel(ps.delivery);
-    ps.result.reject(err);
+    ps.reject(err);
   }
 
   /** The peer's disposition arrived. */
@@ -190,7 +200,7 @@ export class MessageSender extends EventEmitter {
     const terminal = state !== undefined && state.type !== 'received';
     if (!terminal && !d.remoteSettled) return;
     if (!d.settled) this.link.settle(d, state);
-    if (ps && this.finish(ps)) ps.result.resolve(state);
+    if (ps && this.finish(ps)) ps.resolve(state);
     this.admit();
   }
 
@@ -203,7 +213,7 @@ export class MessageSender extends EventEmitter {
       const ps = list[i]!;
       const d = ps.delivery!;
       if (d.id < 0 || d.offset < d.payload.length) break;
-      if (this.finish(ps)) ps.result.resolve(undefined);
+      if (this.finish(ps)) ps.resolve(undefined);
       i++;
     }
     if (i > 0) this.presettledUnwritten = list.slice(i);
@@ -238,7 +248,7 @@ export class MessageSender extends EventEmitter {
       const d = ps.delivery!;
       const onWire = d.id >= 0;
       if (ps.presettled && onWire && d.offset >= d.payload.length) {
-        if (this.finish(ps)) ps.result.resolve(undefined);
+        if (this.finish(ps)) ps.resolve(undefined);
       } else if (onWire && this.defaults.resend === 'fail') {
         this.fail(ps, new DisconnectedError('the connection was lost before the outcome arrived'));
       } else {
