@@ -331,9 +331,9 @@ function readDescriptor(d: Decoder): CompiledType | undefined {
     case Code.Ulong0:
       return undefined;
     case Code.Sym8:
-      return bySymbol.get(d.utf8(d.u8()));
+      return bySymbol.get(d.utf8(d.u8(), true));
     case Code.Sym32:
-      return bySymbol.get(d.utf8(d.u32()));
+      return bySymbol.get(d.utf8(d.u32(), true));
     default:
       d.readBody(code);
       return undefined;
@@ -425,8 +425,8 @@ function readField(d: Decoder, f: FieldCodec, code: number): unknown {
       }
       return wrongType(d, f, code);
     case 'symbol':
-      if (code === Code.Sym8) return d.utf8(d.u8());
-      if (code === Code.Sym32) return d.utf8(d.u32());
+      if (code === Code.Sym8) return d.utf8(d.u8(), true);
+      if (code === Code.Sym32) return d.utf8(d.u32(), true);
       return wrongType(d, f, code);
     case 'string':
       if (code === Code.Str8) return d.utf8(d.u8());

@@ -17,6 +17,7 @@ import {
 } from './values.js';
 
 export const DEFAULT_MAX_DEPTH = 64;
+const MAX_DEPTH_LIMIT = 1000;
 const KEY_CACHE_SIZE = 256;
 const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
 const keyCacheStrings: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
@@ -33,7 +34,8 @@ export class Decoder {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
-    this.maxDepth = maxDepth;
+    // Deeper than this, recursion would exhaust the stack before the limit could speak.
+    this.maxDepth = Math.min(maxDepth, MAX_DEPTH_LIMIT);
   }
 
   fail(code: DecodeErrorCode, message: string, at = this.pos): never {
@@ -73,8 +75,8 @@ export class Decoder {
     return s;
   }
 
-  /** Decodes `n` bytes of UTF-8, rejecting invalid sequences. */
-  utf8(n: number): string {
+  /** Decodes `n` bytes of UTF-8, rejecting invalid sequences; `ascii` (symbols) allows ASCII only. */
+  utf8(n: number, ascii = false): string {
     this.need(n);
     const buf = this.buf;
     const start = this.pos;
@@ -84,17 +86,19 @@ export class Decoder {
       let s = '';
       for (let i = start; i < end; i++) {
         const c = buf[i]!;
-        if (c >= 0x80) return this.utf8Slow(start, end);
+        if (c >= 0x80) return this.utf8Slow(start, end, ascii);
         s += String.fromCharCode(c);
       }
       return s;
     }
-    for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return this.utf8Slow(start, end);
+    for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return this.utf8Slow(start, end, ascii);
     return buf.toString('latin1', start, end);
   }
 
-  private utf8Slow(start: number, end: number): string {
+  private utf8Slow(start: number, end: number, ascii: boolean): string {
     if (!isUtf8(this.buf.subarray(start, end))) this.fail('AMQP_DECODE_INVALID_UTF8', 'invalid UTF-8', start);
+    // Symbols are ASCII (spec 1.6.21): a valid but non-ASCII one would not encode back either.
+    if (ascii) this.fail('AMQP_DECODE_INVALID_VALUE', 'symbol is not ASCII', start);
     return this.buf.toString('utf8', start, end);
   }
 
@@ -209,9 +213,9 @@ export class Decoder {
       case Code.Str32:
         return this.utf8(this.u32());
       case Code.Sym8:
-        return new AmqpSymbol(this.utf8(this.u8()));
+        return new AmqpSymbol(this.utf8(this.u8(), true));
       case Code.Sym32:
-        return new AmqpSymbol(this.utf8(this.u32()));
+        return new AmqpSymbol(this.utf8(this.u32(), true));
       case Code.List8:
         return this.list(false);
       case Code.List32:
@@ -268,7 +272,8 @@ export class Decoder {
 
   /** Checks the compound's declared size was used exactly, and restores the outer end. */
   private leaveCompound(end: number, outer: number): void {
-    if (this.pos !== end) this.fail('AMQP_DECODE_BAD_SIZE', `compound has ${end - this.pos} bytes past its items`);
+    if (this.pos !== end)
+      this.fail('AMQP_DECODE_BAD_SIZE', `compound has ${end - this.pos} bytes past its items`);
     this.depth--;
     this.end = outer;
   }
@@ -312,7 +317,10 @@ export class Decoder {
     const o: Record<string, AmqpValue> = {};
     for (let i = 0; i < count; i += 2) {
       const code = this.u8();
-      const key = code === code8 || code === code32 ? this.mapKey(code === code8 ? this.u8() : this.u32()) : undefined;
+      const key =
+        code === code8 || code === code32
+          ? this.mapKey(code === code8 ? this.u8() : this.u32(), symbolKeys)
+          : undefined;
       // A key of another type: the map stays a Map, decoded again from its first entry so that
       // the entries keep their wire order and nothing is lost.
       if (key === undefined) {
@@ -343,8 +351,8 @@ export class Decoder {
    * A map key of `n` bytes. Maps in messages repeat the same few keys, so recent keys are kept in a
    * small table and compared byte by byte: a hit costs no string building or UTF-8 check.
    */
-  private mapKey(n: number): string {
-    if (n === 0 || n > 32) return this.utf8(n);
+  private mapKey(n: number, ascii: boolean): string {
+    if (n === 0 || n > 32) return this.utf8(n, ascii);
     this.need(n);
     const buf = this.buf;
     const s = this.pos;
@@ -358,9 +366,12 @@ export class Decoder {
         return keyCacheStrings[slot]!;
       }
     }
-    const str = this.utf8(n);
-    keyCacheBytes[slot] = Uint8Array.prototype.slice.call(buf, s, s + n);
-    keyCacheStrings[slot] = str;
+    const str = this.utf8(n, ascii);
+    // Only ASCII keys are cached, so that a hit is valid for symbol and string keys alike.
+    if (str.length === n) {
+      keyCacheBytes[slot] = Uint8Array.prototype.slice.call(buf, s, s + n);
+      keyCacheStrings[slot] = str;
+    }
     return str;
   }
 
@@ -376,11 +387,12 @@ export class Decoder {
       if (code === Code.Described) this.fail('AMQP_DECODE_INVALID_VALUE', 'array of doubly described values');
     }
     const el = ELEMENT_OF_CODE[code];
-    if (el === undefined) this.fail('AMQP_DECODE_UNKNOWN_CONSTRUCTOR', `0x${code.toString(16)} as array element`);
+    if (el === undefined)
+      this.fail('AMQP_DECODE_UNKNOWN_CONSTRUCTOR', `0x${code.toString(16)} as array element`);
     const [elementType, width] = el;
-    // Zero-width elements cost no bytes: bound their count by the array's size, so that a few
-    // bytes cannot make us build billions of items.
-    if (width === 0 ? count > end - at : count * width > end - this.pos) {
+    // Zero-width elements cost no bytes: bound their count by the input's size (8 per byte, and
+    // any array8), so that a few bytes cannot make us build billions of items.
+    if (width === 0 ? count > 255 && count > 8 * this.buf.length : count * width > end - this.pos) {
       this.fail('AMQP_DECODE_BAD_SIZE', `array count ${count} does not fit in its size`, at);
     }
     const items: AmqpValue[] = new Array(count);
@@ -438,9 +450,9 @@ export class Decoder {
         this.pos += 16;
         return uuidToString(this.buf, this.pos - 16);
       case Code.Sym8:
-        return this.utf8(this.u8());
+        return this.utf8(this.u8(), true);
       case Code.Sym32:
-        return this.utf8(this.u32());
+        return this.utf8(this.u32(), true);
       default:
         return this.readBody(code);
     }

@@ -143,7 +143,7 @@ function readSectionCode(d: Decoder): number {
     n = d.buf.readUInt32BE(d.pos) === 0 ? d.buf.readUInt32BE(d.pos + 4) : -1;
     d.pos += 8;
   } else if (code === Code.Sym8 || code === Code.Sym32) {
-    n = SECTION_BY_NAME[d.utf8(code === Code.Sym8 ? d.u8() : d.u32())] ?? -1;
+    n = SECTION_BY_NAME[d.utf8(code === Code.Sym8 ? d.u8() : d.u32(), true)] ?? -1;
   }
   if (n < Section.Header || n > Section.Footer) d.fail('AMQP_DECODE_WRONG_TYPE', 'not a message section', at);
   return n;

@@ -7,7 +7,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DecodeError, decodeComposite, decodeMessage, decodeValue, encodeMessage, type Message } from '../../src/codec/index.js';
+import {
+  DecodeError,
+  decodeComposite,
+  decodeMessage,
+  decodeValue,
+  encodeMessage,
+  type Message,
+} from '../../src/codec/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CORPUS_ROOT = path.resolve(here, '../../../shared/fuzz/qpid-proton/fuzz-message-decode');
@@ -69,7 +76,11 @@ describe('Qpid Proton fuzz-message-decode corpus', () => {
           roundTrips.push(`${name}: ${(e as Error).message}`);
         }
       } catch (e) {
-        if (e instanceof DecodeError && e.code.startsWith('AMQP_DECODE_') && e.condition === 'amqp:decode-error') {
+        if (
+          e instanceof DecodeError &&
+          e.code.startsWith('AMQP_DECODE_') &&
+          e.condition === 'amqp:decode-error'
+        ) {
           errored++;
           codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
         } else {
@@ -79,7 +90,10 @@ describe('Qpid Proton fuzz-message-decode corpus', () => {
       const ms = performance.now() - t0;
       if (ms > 1000) failures.push(`${name}: took ${ms.toFixed(0)} ms`);
     }
-    const summary = [...codes].sort().map(([c, n]) => `${c}=${n}`).join(', ');
+    const summary = [...codes]
+      .sort()
+      .map(([c, n]) => `${c}=${n}`)
+      .join(', ');
     console.log(
       `proton fuzz-message-decode: ${inputs.length} inputs, ${decoded} decoded, ${errored} DecodeError (${summary})` +
         (roundTrips.length ? `; ${roundTrips.length} decoded but did not re-encode` : ''),
@@ -111,7 +125,9 @@ describe('Qpid Proton fuzz-message-decode corpus', () => {
             decoded++;
           } catch (e) {
             if (!(e instanceof DecodeError) || !e.code.startsWith('AMQP_DECODE_')) {
-              failures.push(`${dname}(${name} @${off}): ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`);
+              failures.push(
+                `${dname}(${name} @${off}): ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`,
+              );
             }
           }
           const ms = performance.now() - t0;
@@ -119,7 +135,9 @@ describe('Qpid Proton fuzz-message-decode corpus', () => {
         }
       }
     }
-    console.log(`proton corpus at every offset: ${calls} decoder calls, ${decoded} decoded, ${calls - decoded} DecodeError`);
+    console.log(
+      `proton corpus at every offset: ${calls} decoder calls, ${decoded} decoded, ${calls - decoded} DecodeError`,
+    );
     expect(failures).toStrictEqual([]);
   });
 

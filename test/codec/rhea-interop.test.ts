@@ -27,7 +27,6 @@ import {
 import { amqpValue, canonicalDouble } from './arbitraries.js';
 
 // rhea is CommonJS without bundled types for its lib/ modules: load it with require, typed loosely.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
 const require = createRequire(import.meta.url);
 const rhea: Any = require('rhea');
@@ -36,7 +35,8 @@ const frames: Any = require('rhea/lib/frames.js');
 const terminus: Any = require('rhea/lib/terminus.js');
 const rmessage: Any = rhea.message;
 
-const RUNS = Number(process.env.FC_RUNS ?? 500);
+/** Property runs; FC_RUNS=20000 for a longer hunt. */
+const RUNS = Math.max(1, Math.round(Number(process.env.FC_RUNS ?? 500)));
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -85,6 +85,7 @@ const i64Bytes = (v: bigint): Buffer => {
 };
 
 /** Element type of an array by its element constructor (what amqp-one reports). */
+// prettier-ignore
 const ELEMENT_TYPE: Record<number, ElementType> = {
   0x41: 'boolean', 0x42: 'boolean', 0x56: 'boolean', 0x50: 'ubyte', 0x60: 'ushort', 0x43: 'uint', 0x52: 'uint',
   0x70: 'uint', 0x44: 'ulong', 0x53: 'ulong', 0x80: 'ulong', 0x51: 'byte', 0x61: 'short', 0x54: 'int', 0x71: 'int',
@@ -101,7 +102,10 @@ const ELEMENT_TYPE: Record<number, ElementType> = {
 function fromRhea(t: Any): AmqpValue {
   if (t.descriptor !== undefined) {
     const { descriptor, ...rest } = t;
-    return new Described(fromRhea(descriptor), fromRhea(Object.assign(Object.create(Object.getPrototypeOf(t)), rest)));
+    return new Described(
+      fromRhea(descriptor),
+      fromRhea(Object.assign(Object.create(Object.getPrototypeOf(t)), rest)),
+    );
   }
   const v = t.value;
   switch (t.type.name as string) {
@@ -172,7 +176,11 @@ function fromRhea(t: Any): AmqpValue {
     case 'Array32': {
       const code: number = t.array_constructor.typecode;
       const d = t.array_constructor.descriptor;
-      return new AmqpArray(ELEMENT_TYPE[code]!, (v as Any[]).map((x) => plainItem(fromRhea(x))), d === undefined ? undefined : fromRhea(d));
+      return new AmqpArray(
+        ELEMENT_TYPE[code]!,
+        (v as Any[]).map((x) => plainItem(fromRhea(x))),
+        d === undefined ? undefined : fromRhea(d),
+      );
     }
   }
   throw new Error(`rhea type ${t.type.name} not handled`);
@@ -186,6 +194,7 @@ function plainItem(v: AmqpValue): AmqpValue {
 }
 
 /** rhea element typecodes per amqp-one element type (the explicit, full-width encodings). */
+// prettier-ignore
 const RHEA_CODE: Partial<Record<ElementType, number>> = {
   boolean: 0x56, ubyte: 0x50, ushort: 0x60, uint: 0x70, ulong: 0x80, byte: 0x51, short: 0x61, int: 0x71, long: 0x81,
   float: 0x72, double: 0x82, decimal32: 0x74, decimal64: 0x84, decimal128: 0x94, char: 0x73, timestamp: 0x83,
@@ -242,7 +251,11 @@ function toRhea(v: AmqpValue): Any {
     const code = RHEA_CODE[v.elementType];
     if (code === undefined) throw new Error(`rhea cannot write arrays of ${v.elementType}`);
     const d = v.descriptor === undefined ? undefined : toRhea(v.descriptor);
-    return types.Array32(v.items.map((x) => rheaItem(v.elementType, x)), code, d);
+    return types.Array32(
+      v.items.map((x) => rheaItem(v.elementType, x)),
+      code,
+      d,
+    );
   }
   throw new Error(`cannot convert ${String(v)} for rhea`);
 }
@@ -281,7 +294,9 @@ function rheaCanCarry(v: AmqpValue, writer: boolean): boolean {
   if (Array.isArray(v)) return v.every((x) => rheaCanCarry(x, writer));
   if (v instanceof Map) return [...v].every(([k, x]) => rheaCanCarry(k, writer) && rheaCanCarry(x, writer));
   if (v instanceof Described) {
-    return !(v.value instanceof Described) && rheaCanCarry(v.descriptor, writer) && rheaCanCarry(v.value, writer);
+    return (
+      !(v.value instanceof Described) && rheaCanCarry(v.descriptor, writer) && rheaCanCarry(v.value, writer)
+    );
   }
   if (v instanceof AmqpArray) {
     if (writer && v.elementType === 'array') return false;
@@ -300,7 +315,11 @@ describe('messages: amqp-one → rhea', () => {
   const full: Message = {
     header: { durable: true, priority: 7, ttl: 60_000, firstAcquirer: true, deliveryCount: 3 },
     deliveryAnnotations: { 'x-opt-lock-token': 'tok' },
-    messageAnnotations: { 'x-opt-partition-key': 'pk', 'x-opt-sequence-number': 42n, 'x-opt-enqueued': created },
+    messageAnnotations: {
+      'x-opt-partition-key': 'pk',
+      'x-opt-sequence-number': 42n,
+      'x-opt-enqueued': created,
+    },
     properties: {
       messageId: 'msg-1',
       userId: Buffer.from('user'),
@@ -345,7 +364,14 @@ describe('messages: amqp-one → rhea', () => {
     expect(r.group_id).toBe('g');
     expect(r.group_sequence).toBe(12);
     expect(r.reply_to_group_id).toBe('rg');
-    expect(r.application_properties).toStrictEqual({ str: 'v', int: -5, big: 2 ** 40, dbl: 2.5, yes: true, none: null });
+    expect(r.application_properties).toStrictEqual({
+      str: 'v',
+      int: -5,
+      big: 2 ** 40,
+      dbl: 2.5,
+      yes: true,
+      none: null,
+    });
     expect(r.body.typecode).toBe(0x75);
     expect(Buffer.from(r.body.content).toString()).toBe('{"a":1}');
     expect(r.footer).toStrictEqual({ 'x-checksum': 'abc' });
@@ -358,8 +384,17 @@ describe('messages: amqp-one → rhea', () => {
       [-1.25, -1.25],
       [null, null],
       [true, true],
-      [[1, 'two', [3]], [1, 'two', [3]]],
-      [new Map<AmqpValue, AmqpValue>([['k', 'v'], ['n', 1]]), { k: 'v', n: 1 }],
+      [
+        [1, 'two', [3]],
+        [1, 'two', [3]],
+      ],
+      [
+        new Map<AmqpValue, AmqpValue>([
+          ['k', 'v'],
+          ['n', 1],
+        ]),
+        { k: 'v', n: 1 },
+      ],
       [new AmqpSymbol('sym'), 'sym'],
       [Buffer.from([1, 2, 3]), Buffer.from([1, 2, 3])],
     ];
@@ -370,7 +405,9 @@ describe('messages: amqp-one → rhea', () => {
   });
 
   it('several data sections and amqp-sequence sections', () => {
-    const data = rmessage.decode(encodeMessage({ body: [Buffer.from('a'), Buffer.from('bc')], bodyType: 'data' }));
+    const data = rmessage.decode(
+      encodeMessage({ body: [Buffer.from('a'), Buffer.from('bc')], bodyType: 'data' }),
+    );
     expect(data.body.typecode).toBe(0x75);
     expect(data.body.multiple).toBe(true);
     expect(data.body.content.map((b: Buffer) => b.toString())).toStrictEqual(['a', 'bc']);
@@ -382,7 +419,10 @@ describe('messages: amqp-one → rhea', () => {
   it('a uuid message id and a binary correlation id', () => {
     const id = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
     const r = rmessage.decode(
-      encodeMessage({ properties: { messageId: new Typed('uuid', id), correlationId: Buffer.from('corr') }, body: 'x' }),
+      encodeMessage({
+        properties: { messageId: new Typed('uuid', id), correlationId: Buffer.from('corr') },
+        body: 'x',
+      }),
     );
     expect(Buffer.from(r.message_id).toString('hex')).toBe(id.replace(/-/g, ''));
     expect(Buffer.from(r.correlation_id).toString()).toBe('corr');
@@ -433,7 +473,13 @@ describe('messages: rhea → amqp-one', () => {
       body: { nested: ['list', 1] },
     });
     const m = decodeMessage(bytes);
-    expect(m.header).toStrictEqual({ durable: true, priority: 3, ttl: 5000, firstAcquirer: false, deliveryCount: 2 });
+    expect(m.header).toStrictEqual({
+      durable: true,
+      priority: 3,
+      ttl: 5000,
+      firstAcquirer: false,
+      deliveryCount: 2,
+    });
     expect(m.deliveryAnnotations).toStrictEqual({ 'x-d': 'd' });
     expect(m.messageAnnotations).toStrictEqual({ 'x-opt-a': 'a', 'x-opt-n': new Typed('uint', 7) });
     expect(m.properties).toStrictEqual({
@@ -480,7 +526,9 @@ describe('messages: rhea → amqp-one', () => {
     const one = decodeMessage(rmessage.encode({ body: rmessage.data_section(Buffer.from('raw')) }));
     expect(one.bodyType).toBe('data');
     expect(one.body).toStrictEqual(Buffer.from('raw'));
-    const many = decodeMessage(rmessage.encode({ body: rmessage.data_sections([Buffer.from('a'), Buffer.alloc(300, 7)]) }));
+    const many = decodeMessage(
+      rmessage.encode({ body: rmessage.data_sections([Buffer.from('a'), Buffer.alloc(300, 7)]) }),
+    );
     expect(many.bodyType).toBe('data');
     expect(many.body).toStrictEqual([Buffer.from('a'), Buffer.alloc(300, 7)]);
     const seq = decodeMessage(rmessage.encode({ body: rmessage.sequence_sections([['a', -1], []]) }));
@@ -490,7 +538,9 @@ describe('messages: rhea → amqp-one', () => {
 
   it('a uuid message id and a binary correlation id', () => {
     const raw = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
-    const m = decodeMessage(rmessage.encode({ message_id: raw, correlation_id: types.wrap_binary(Buffer.from('c')), body: null }));
+    const m = decodeMessage(
+      rmessage.encode({ message_id: raw, correlation_id: types.wrap_binary(Buffer.from('c')), body: null }),
+    );
     expect(m.properties?.messageId).toStrictEqual(new Typed('uuid', '00112233-4455-6677-8899-aabbccddeeff'));
     expect(m.properties?.correlationId).toStrictEqual(Buffer.from('c'));
   });
@@ -542,7 +592,14 @@ describe('performatives: amqp-one → rhea frame reader', () => {
 
   it('begin', () => {
     const p = rheaReadPerformative(
-      { type: 'begin', remoteChannel: 4, nextOutgoingId: 0, incomingWindow: 2048, outgoingWindow: 0xffffffff, handleMax: 63 },
+      {
+        type: 'begin',
+        remoteChannel: 4,
+        nextOutgoingId: 0,
+        incomingWindow: 2048,
+        outgoingWindow: 0xffffffff,
+        handleMax: 63,
+      },
       4,
     );
     expect(p.constructor.toString()).toBe('begin#11');
@@ -561,7 +618,15 @@ describe('performatives: amqp-one → rhea frame reader', () => {
       role: false,
       sndSettleMode: 2,
       rcvSettleMode: 0,
-      source: { type: 'source', address: 'src', durable: 1, expiryPolicy: 'never', timeout: 10, dynamic: false, outcomes: ['amqp:accepted:list'] },
+      source: {
+        type: 'source',
+        address: 'src',
+        durable: 1,
+        expiryPolicy: 'never',
+        timeout: 10,
+        dynamic: false,
+        outcomes: ['amqp:accepted:list'],
+      },
       target: { type: 'target', address: 'tgt', capabilities: ['queue'] },
       initialDeliveryCount: 0,
       maxMessageSize: 1n << 20n,
@@ -606,7 +671,9 @@ describe('performatives: amqp-one → rhea frame reader', () => {
       properties: { k: 'v' },
     });
     expect(p.constructor.toString()).toBe('flow#13');
-    expect([p.next_incoming_id, p.incoming_window, p.next_outgoing_id, p.outgoing_window]).toStrictEqual([10, 100, 20, 200]);
+    expect([p.next_incoming_id, p.incoming_window, p.next_outgoing_id, p.outgoing_window]).toStrictEqual([
+      10, 100, 20, 200,
+    ]);
     expect([p.handle, p.delivery_count, p.link_credit, p.available]).toStrictEqual([3, 5, 50, 7]);
     expect(p.drain).toBe(true);
     expect(p.echo).toBe(false);
@@ -643,16 +710,31 @@ describe('performatives: amqp-one → rhea frame reader', () => {
   });
 
   it('disposition with accepted, rejected and modified outcomes', () => {
-    const accepted = rheaReadPerformative({ type: 'disposition', role: true, first: 1, last: 9, settled: true, state: { type: 'accepted' } });
+    const accepted = rheaReadPerformative({
+      type: 'disposition',
+      role: true,
+      first: 1,
+      last: 9,
+      settled: true,
+      state: { type: 'accepted' },
+    });
     expect(accepted.constructor.toString()).toBe('disposition#15');
-    expect([accepted.role, accepted.first, accepted.last, accepted.settled]).toStrictEqual([true, 1, 9, true]);
+    expect([accepted.role, accepted.first, accepted.last, accepted.settled]).toStrictEqual([
+      true,
+      1,
+      9,
+      true,
+    ]);
     expect(rmessage.is_accepted(accepted.state)).toBe(true);
 
     const rejected = rheaReadPerformative({
       type: 'disposition',
       role: true,
       first: 3,
-      state: { type: 'rejected', error: { type: 'error', condition: 'amqp:not-found', description: 'no such node', info: { n: 1 } } },
+      state: {
+        type: 'rejected',
+        error: { type: 'error', condition: 'amqp:not-found', description: 'no such node', info: { n: 1 } },
+      },
       batchable: false,
     });
     expect(rmessage.is_rejected(rejected.state)).toBe(true);
@@ -665,7 +747,12 @@ describe('performatives: amqp-one → rhea frame reader', () => {
       type: 'disposition',
       role: false,
       first: 4,
-      state: { type: 'modified', deliveryFailed: true, undeliverableHere: false, messageAnnotations: { 'x-opt-m': 'm' } },
+      state: {
+        type: 'modified',
+        deliveryFailed: true,
+        undeliverableHere: false,
+        messageAnnotations: { 'x-opt-m': 'm' },
+      },
     });
     const mod = rmessage.unwrap_outcome(modified.state);
     expect(rmessage.is_modified(modified.state)).toBe(true);
@@ -679,7 +766,12 @@ describe('performatives: amqp-one → rhea frame reader', () => {
       type: 'detach',
       handle: 7,
       closed: true,
-      error: { type: 'error', condition: 'amqp:link:detach-forced', description: 'forced', info: { reason: 'test' } },
+      error: {
+        type: 'error',
+        condition: 'amqp:link:detach-forced',
+        description: 'forced',
+        info: { reason: 'test' },
+      },
     });
     expect(p.constructor.toString()).toBe('detach#16');
     expect(p.handle).toBe(7);
@@ -693,7 +785,10 @@ describe('performatives: amqp-one → rhea frame reader', () => {
     const end = rheaReadPerformative({ type: 'end' });
     expect(end.constructor.toString()).toBe('end#17');
     expect(end.error).toBeUndefined();
-    const close = rheaReadPerformative({ type: 'close', error: { type: 'error', condition: 'amqp:connection:forced', description: 'bye' } });
+    const close = rheaReadPerformative({
+      type: 'close',
+      error: { type: 'error', condition: 'amqp:connection:forced', description: 'bye' },
+    });
     expect(close.constructor.toString()).toBe('close#18');
     expect(close.error.condition).toBe('amqp:connection:forced');
     expect(close.error.description).toBe('bye');
@@ -708,11 +803,15 @@ describe('performatives: amqp-one → rhea frame reader', () => {
       f[5] = 1; // SASL frame type
       return frames.read_frame(f).performative;
     };
-    expect(read({ type: 'sasl-mechanisms', saslServerMechanisms: ['PLAIN', 'ANONYMOUS'] }).sasl_server_mechanisms).toStrictEqual([
-      'PLAIN',
-      'ANONYMOUS',
-    ]);
-    const init = read({ type: 'sasl-init', mechanism: 'PLAIN', initialResponse: Buffer.from('\0u\0p'), hostname: 'h' });
+    expect(
+      read({ type: 'sasl-mechanisms', saslServerMechanisms: ['PLAIN', 'ANONYMOUS'] }).sasl_server_mechanisms,
+    ).toStrictEqual(['PLAIN', 'ANONYMOUS']);
+    const init = read({
+      type: 'sasl-init',
+      mechanism: 'PLAIN',
+      initialResponse: Buffer.from('\0u\0p'),
+      hostname: 'h',
+    });
     expect(init.mechanism).toBe('PLAIN');
     expect(Buffer.from(init.initial_response)).toStrictEqual(Buffer.from('\0u\0p'));
     expect(init.hostname).toBe('h');
@@ -746,8 +845,23 @@ describe('performatives: rhea → amqp-one decodeComposite', () => {
   });
 
   it('begin', () => {
-    const rec = fromRheaFrame(frames.begin({ remote_channel: 1, next_outgoing_id: 5, incoming_window: 100, outgoing_window: 200, handle_max: 9 }));
-    expect(rec).toStrictEqual({ type: 'begin', remoteChannel: 1, nextOutgoingId: 5, incomingWindow: 100, outgoingWindow: 200, handleMax: 9 });
+    const rec = fromRheaFrame(
+      frames.begin({
+        remote_channel: 1,
+        next_outgoing_id: 5,
+        incoming_window: 100,
+        outgoing_window: 200,
+        handle_max: 9,
+      }),
+    );
+    expect(rec).toStrictEqual({
+      type: 'begin',
+      remoteChannel: 1,
+      nextOutgoingId: 5,
+      incomingWindow: 100,
+      outgoingWindow: 200,
+      handleMax: 9,
+    });
   });
 
   it('attach with source (filter, outcomes) and target', () => {
@@ -829,7 +943,14 @@ describe('performatives: rhea → amqp-one decodeComposite', () => {
 
   it('transfer', () => {
     const rec = fromRheaFrame(
-      frames.transfer({ handle: 1, delivery_id: 2, delivery_tag: Buffer.from('tag'), message_format: 0, settled: true, more: false }),
+      frames.transfer({
+        handle: 1,
+        delivery_id: 2,
+        delivery_tag: Buffer.from('tag'),
+        message_format: 0,
+        settled: true,
+        more: false,
+      }),
     );
     expect(rec).toStrictEqual({
       type: 'transfer',
@@ -844,23 +965,45 @@ describe('performatives: rhea → amqp-one decodeComposite', () => {
 
   it('disposition with accepted, rejected (error) and released states', () => {
     expect(
-      fromRheaFrame(frames.disposition({ role: true, first: 1, last: 2, settled: true, state: rmessage.accepted().described() })),
-    ).toStrictEqual({ type: 'disposition', role: true, first: 1, last: 2, settled: true, state: { type: 'accepted' } });
+      fromRheaFrame(
+        frames.disposition({
+          role: true,
+          first: 1,
+          last: 2,
+          settled: true,
+          state: rmessage.accepted().described(),
+        }),
+      ),
+    ).toStrictEqual({
+      type: 'disposition',
+      role: true,
+      first: 1,
+      last: 2,
+      settled: true,
+      state: { type: 'accepted' },
+    });
     expect(
       fromRheaFrame(
         frames.disposition({
           role: true,
           first: 5,
-          state: rmessage.rejected({ error: { condition: 'amqp:internal-error', description: 'oops' } }).described(),
+          state: rmessage
+            .rejected({ error: { condition: 'amqp:internal-error', description: 'oops' } })
+            .described(),
         }),
       ),
     ).toStrictEqual({
       type: 'disposition',
       role: true,
       first: 5,
-      state: { type: 'rejected', error: { type: 'error', condition: 'amqp:internal-error', description: 'oops' } },
+      state: {
+        type: 'rejected',
+        error: { type: 'error', condition: 'amqp:internal-error', description: 'oops' },
+      },
     });
-    expect(fromRheaFrame(frames.disposition({ role: false, first: 0, state: rmessage.released().described() }))).toStrictEqual({
+    expect(
+      fromRheaFrame(frames.disposition({ role: false, first: 0, state: rmessage.released().described() })),
+    ).toStrictEqual({
       type: 'disposition',
       role: false,
       first: 0,
@@ -871,7 +1014,9 @@ describe('performatives: rhea → amqp-one decodeComposite', () => {
         frames.disposition({
           role: false,
           first: 0,
-          state: rmessage.modified({ delivery_failed: true, message_annotations: { 'x-a': 'b' } }).described(),
+          state: rmessage
+            .modified({ delivery_failed: true, message_annotations: { 'x-a': 'b' } })
+            .described(),
         }),
       ),
     ).toStrictEqual({
@@ -884,17 +1029,28 @@ describe('performatives: rhea → amqp-one decodeComposite', () => {
 
   it('detach with an error (info map)', () => {
     const rec = fromRheaFrame(
-      frames.detach({ handle: 3, closed: true, error: { condition: 'amqp:link:stolen', description: 'taken', info: { by: 'other' } } }),
+      frames.detach({
+        handle: 3,
+        closed: true,
+        error: { condition: 'amqp:link:stolen', description: 'taken', info: { by: 'other' } },
+      }),
     );
     // rhea writes error.info as a map with string keys (its 'map' type); amqp-one reads fields, keyed by symbols.
-    expect(rec).toMatchObject({ type: 'detach', handle: 3, closed: true, error: { type: 'error', condition: 'amqp:link:stolen', description: 'taken' } });
+    expect(rec).toMatchObject({
+      type: 'detach',
+      handle: 3,
+      closed: true,
+      error: { type: 'error', condition: 'amqp:link:stolen', description: 'taken' },
+    });
     const info = (rec.error as { info: unknown }).info;
     expect(info instanceof Map ? Object.fromEntries(info) : info).toStrictEqual({ by: 'other' });
   });
 
   it('end and close with an error', () => {
     expect(fromRheaFrame(frames.end({}))).toStrictEqual({ type: 'end' });
-    expect(fromRheaFrame(frames.close({ error: { condition: 'amqp:connection:forced', description: 'x' } }))).toStrictEqual({
+    expect(
+      fromRheaFrame(frames.close({ error: { condition: 'amqp:connection:forced', description: 'x' } })),
+    ).toStrictEqual({
       type: 'close',
       error: { type: 'error', condition: 'amqp:connection:forced', description: 'x' },
     });
@@ -974,7 +1130,11 @@ describe('primitive values: amqp-one → rhea reader', () => {
     const uuid = read(new Typed('uuid', '01234567-89ab-cdef-0123-456789abcdef'));
     expect(uuid.type.name).toBe('Uuid');
     expect(Buffer.from(uuid.value).toString('hex')).toBe('0123456789abcdef0123456789abcdef');
-    for (const [type, width, name] of [['decimal32', 4, 'Decimal32'], ['decimal64', 8, 'Decimal64'], ['decimal128', 16, 'Decimal128']] as const) {
+    for (const [type, width, name] of [
+      ['decimal32', 4, 'Decimal32'],
+      ['decimal64', 8, 'Decimal64'],
+      ['decimal128', 16, 'Decimal128'],
+    ] as const) {
       const bytes = Buffer.from(Array.from({ length: width }, (_, i) => i + 1));
       const t = read(new Typed(type, bytes));
       expect(t.type.name).toBe(name);
@@ -1033,7 +1193,9 @@ describe('primitive values: rhea writer → amqp-one', () => {
     expect(write(types.Ulong0())).toStrictEqual(new Typed('ulong', 0n));
     expect(write(types.SmallUlong(3))).toStrictEqual(new Typed('ulong', 3n));
     expect(write(types.Ulong(2 ** 50))).toStrictEqual(new Typed('ulong', 2n ** 50n));
-    expect(write(types.Ulong(Buffer.from('ffffffffffffffff', 'hex')))).toStrictEqual(new Typed('ulong', 2n ** 64n - 1n));
+    expect(write(types.Ulong(Buffer.from('ffffffffffffffff', 'hex')))).toStrictEqual(
+      new Typed('ulong', 2n ** 64n - 1n),
+    );
     expect(write(types.Byte(-1))).toStrictEqual(new Typed('byte', -1));
     expect(write(types.Short(-300))).toStrictEqual(new Typed('short', -300));
     expect(write(types.SmallInt(-128))).toBe(-128);
@@ -1050,7 +1212,9 @@ describe('primitive values: rhea writer → amqp-one', () => {
     expect(write(types.Uuid(Buffer.from('ffeeddccbbaa99887766554433221100', 'hex')))).toStrictEqual(
       new Typed('uuid', 'ffeeddcc-bbaa-9988-7766-554433221100'),
     );
-    expect(write(types.Decimal64(Buffer.alloc(8, 0x22)))).toStrictEqual(new Typed('decimal64', Buffer.alloc(8, 0x22)));
+    expect(write(types.Decimal64(Buffer.alloc(8, 0x22)))).toStrictEqual(
+      new Typed('decimal64', Buffer.alloc(8, 0x22)),
+    );
     expect(write(types.Vbin8(Buffer.from('ab')))).toStrictEqual(Buffer.from('ab'));
     expect(write(types.Vbin32(Buffer.from('cd')))).toStrictEqual(Buffer.from('cd'));
     expect(write(types.Str8('ünï'))).toBe('ünï');
@@ -1073,7 +1237,9 @@ describe('primitive values: rhea writer → amqp-one', () => {
     expect(write(types.wrap_described(true, 'com.example:flag'))).toStrictEqual(
       new Described(new AmqpSymbol('com.example:flag'), true),
     );
-    expect(write(types.wrap_described('v', 0x1234))).toStrictEqual(new Described(new Typed('ulong', 0x1234n), 'v'));
+    expect(write(types.wrap_described('v', 0x1234))).toStrictEqual(
+      new Described(new Typed('ulong', 0x1234n), 'v'),
+    );
   });
 
   it('arbitrary values written by rhea decode the same in amqp-one', () => {
