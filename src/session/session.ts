@@ -137,8 +137,23 @@ export class Session {
     );
   }
 
+  /** A link needs a session that has not ended (on either side). */
+  private checkOpenForLinks(): void {
+    if (this.local === 'detached' || this.remote === 'detached') {
+      throw (
+        this.error ??
+        new AmqpOneError(
+          'AMQP_SESSION_ENDED',
+          'the session has ended: no link can be attached on it',
+          Condition.IllegalState,
+        )
+      );
+    }
+  }
+
   /** Creates a sender and writes its attach. */
   openSender(options: LinkOptions = {}): Sender {
+    this.checkOpenForLinks();
     const s = new Sender(this, this.allocateHandle(), options);
     this.links[s.handle] = s;
     s.attach();
@@ -147,6 +162,7 @@ export class Session {
 
   /** Creates a receiver and writes its attach. Give it credit with setCredit. */
   openReceiver(options: LinkOptions = {}): Receiver {
+    this.checkOpenForLinks();
     const r = new Receiver(this, this.allocateHandle(), options);
     this.links[r.handle] = r;
     r.attach();

@@ -1,0 +1,209 @@
+/**
+ * An in-memory queue broker on `listen`: one queue per address, created on first use. A client's
+ * sender puts messages on the queue its target names; a client's receiver takes them from the
+ * queue its source names, in order, as its credit allows, round-robin with the other receivers.
+ * Dynamic termini get a generated address and a queue that ends with the link (delete-on-close).
+ * Settle modes are granted as the client asks (presettled delivery, rcv-settle-mode second).
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { ReceivedMessage } from '../client/received-message.js';
+import { Condition } from '../connection/conditions.js';
+import type { AmqpError } from '../connection/errors.js';
+import { listen, type AmqpServer, type ServerOptions, type ServerSaslOptions } from '../server/server.js';
+import type { IncomingLink } from '../server/incoming-link.js';
+import type { ServerConnection } from '../server/server-connection.js';
+import { Consumer } from './consumer.js';
+import { Producer, type Route } from './producer.js';
+import { Queue } from './queue.js';
+import { saslOptions } from './users.js';
+
+export interface BrokerOptions {
+  /** Default 5672; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  tls?: ServerOptions['tls'];
+  /** SASL as `listen` takes it (default: ANONYMOUS, and bare AMQP allowed), or false for none. */
+  sasl?: ServerSaslOptions | false;
+  /** Users for SASL PLAIN (name to password); with it, ANONYMOUS is off unless sasl.anonymous says so. */
+  users?: Record<string, string>;
+  containerId?: string;
+  /** The credit window each client sender gets (default 100). */
+  credit?: number;
+  maxFrameSize?: number;
+  idleTimeoutMs?: number;
+  limits?: ServerOptions['limits'];
+}
+
+/** The queue a link is attached to, and whether the link created it (a dynamic node). */
+interface Attachment {
+  queue: Queue;
+  creator: boolean;
+}
+
+export class Broker extends EventEmitter {
+  private readonly queueMap = new Map<string, Queue>();
+  /** The links on each queue: a deleted dynamic queue detaches them. */
+  private readonly links = new Map<Queue, Set<IncomingLink>>();
+  private server!: AmqpServer;
+  private readonly credit: number;
+
+  constructor(readonly options: BrokerOptions = {}) {
+    super();
+    this.credit = Math.max(1, options.credit ?? 100);
+  }
+
+  /** The queues by address (inspect only: they change as clients come and go). */
+  get queues(): ReadonlyMap<string, Queue> {
+    return this.queueMap;
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  get host(): string {
+    return this.server.host;
+  }
+
+  /** The client connections open now. */
+  get connections(): ReadonlySet<ServerConnection> {
+    return this.server.connections;
+  }
+
+  async start(): Promise<this> {
+    const o = this.options;
+    this.server = await listen({
+      port: o.port ?? 5672,
+      host: o.host ?? '127.0.0.1',
+      tls: o.tls,
+      sasl: saslOptions(o),
+      containerId: o.containerId ?? `amqp-one-broker-${randomUUID()}`,
+      maxFrameSize: o.maxFrameSize,
+      idleTimeoutMs: o.idleTimeoutMs,
+      limits: o.limits,
+      onLink: (l) => this.onLink(l),
+    });
+    // 'disconnect' carries the error the client closed with (or the transport failure), if any.
+    this.server.on('connection', (c: ServerConnection) => {
+      this.emit('connection', c);
+      c.on('close', (err: Error | undefined) => this.emit('disconnect', c, err));
+    });
+    return this;
+  }
+
+  /** The queue at `address`, created if there is none. */
+  queue(address: string): Queue {
+    let q = this.queueMap.get(address);
+    if (!q) {
+      q = new Queue(address);
+      this.queueMap.set(address, q);
+    }
+    return q;
+  }
+
+  /** Closes every connection (amqp:connection:forced) and stops listening. Queues stay inspectable. */
+  async close(): Promise<void> {
+    await this.server.close();
+  }
+
+  private onLink(l: IncomingLink): void {
+    if (l.remoteAttach.target?.type === 'coordinator') {
+      return l.refuse({ condition: Condition.NotImplemented, description: 'transactions are not supported' });
+    }
+    if (l.role === 'sender') this.attachConsumer(l);
+    else this.attachProducer(l);
+  }
+
+  /** A client receiver: our sender serves it from the queue its source names. */
+  private attachConsumer(l: IncomingLink): void {
+    const source = l.source;
+    const at = source?.dynamic ? this.createDynamic() : this.staticQueue(l.address);
+    if (!source || !at) return l.refuse(missing('source', l));
+    // Our answer: the node we really serve. No filters are applied, so none are claimed; messages
+    // are always taken from the queue (spec 3.5.3: the reply says what the source does).
+    const { type: _type, filter: _filter, ...rest } = source;
+    const reply = { ...rest, address: at.queue.address, distributionMode: undefined };
+    // No bound on the sender's own queue: the queue hands it no more than its credit, and the
+    // credit is counted on the link (sends held back by the bound would not be counted).
+    const sender = l.acceptSender({ source: reply, maxQueued: Infinity });
+    const consumer = new Consumer(at.queue, sender, () => this.linkGone(l, at));
+    this.track(l, at.queue);
+    at.queue.subscribe(consumer);
+  }
+
+  /** A client sender: our receiver puts its messages on the queue its target names. */
+  private attachProducer(l: IncomingLink): void {
+    const target = l.target;
+    if (!target) return l.refuse(missing('target', l));
+    const at = target.dynamic ? this.createDynamic() : this.staticQueue(l.address);
+    const { type: _type, ...rest } = target;
+    const receiver = l.acceptReceiver({
+      credit: this.credit,
+      target: at ? { ...rest, address: at.queue.address } : rest,
+    });
+    // Without an address, the link is an anonymous relay: each message names its queue.
+    const route: Route = at ? () => at.queue : (m) => this.relay(m);
+    if (at) this.track(l, at.queue);
+    void new Producer(receiver, route).run().then(() => at && this.linkGone(l, at));
+  }
+
+  private staticQueue(address: string | undefined): Attachment | undefined {
+    return address === undefined ? undefined : { queue: this.queue(address), creator: false };
+  }
+
+  /** A dynamic node: a fresh address, a queue that the creating link owns. */
+  private createDynamic(): Attachment {
+    const address = `dynamic/${randomUUID()}`;
+    const queue = new Queue(address, true);
+    this.queueMap.set(address, queue);
+    return { queue, creator: true };
+  }
+
+  private relay(m: ReceivedMessage): Queue | AmqpError {
+    const to = m.message.properties?.to;
+    if (to === undefined || to === null) {
+      return { condition: Condition.NotFound, description: 'no target address and no properties.to' };
+    }
+    return this.queue(String(to));
+  }
+
+  private track(l: IncomingLink, q: Queue): void {
+    let set = this.links.get(q);
+    if (!set) this.links.set(q, (set = new Set()));
+    set.add(l);
+  }
+
+  private linkGone(l: IncomingLink, at: Attachment): void {
+    this.links.get(at.queue)?.delete(l);
+    if (at.creator) this.deleteQueue(at.queue);
+  }
+
+  /** A dynamic node ends with its link (delete-on-close): its messages go, other links are detached. */
+  private deleteQueue(q: Queue): void {
+    if (this.queueMap.get(q.address) === q) this.queueMap.delete(q.address);
+    const others = this.links.get(q) ?? new Set();
+    this.links.delete(q);
+    q.clear();
+    for (const l of others) {
+      l.engineLink.detach({
+        error: {
+          condition: Condition.ResourceDeleted,
+          description: `${q.address} was deleted with its link`,
+        },
+      });
+      l.connection.schedule();
+    }
+  }
+}
+
+function missing(what: 'source' | 'target', l: IncomingLink): AmqpError {
+  const role = l.role === 'sender' ? 'receiver' : 'sender';
+  return { condition: Condition.InvalidField, description: `a ${role} link needs a ${what} with an address` };
+}
+
+/** Starts a broker: `await startBroker({ port: 0 })`, then `.port`, `.queues`, `.close()`. */
+export function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  return new Broker(options).start();
+}

@@ -1,0 +1,4 @@
+export { Broker, startBroker, type BrokerOptions } from './broker.js';
+export { Queue, type QueueConsumer } from './queue.js';
+export { StoredMessage } from './stored-message.js';
+export { editMessage, deliveryCountOf, type MessageEdit } from './message-edit.js';

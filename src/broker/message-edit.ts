@@ -1,0 +1,92 @@
+/**
+ * Edits of a stored message's leading sections (header, delivery-annotations, message-annotations)
+ * that leave every other byte as it came: the broker bumps the header's delivery-count after a
+ * failed delivery and merges the annotations of a `modified` outcome (spec 3.4.5).
+ */
+import { Decoder } from '../codec/decoder.js';
+import { decodeMessage, encodeMessage, type Annotations, type MessageHeader } from '../codec/message.js';
+import { AmqpSymbol, type AmqpValue } from '../codec/values.js';
+
+/** The encoded leading sections of a message, each absent or its exact bytes, and the rest. */
+interface Leading {
+  header?: Buffer;
+  deliveryAnnotations?: Buffer;
+  messageAnnotations?: Buffer;
+  rest: Buffer;
+}
+
+/** Splits off the leading sections; each one is read alone to learn its kind. */
+function splitLeading(payload: Buffer): Leading {
+  const out: Leading = { rest: payload };
+  const d = new Decoder(payload);
+  while (d.pos < d.end) {
+    const start = d.pos;
+    d.readValue();
+    const bytes = payload.subarray(start, d.pos);
+    const m = decodeMessage(bytes);
+    if (m.header && !out.header) out.header = bytes;
+    else if (m.deliveryAnnotations && !out.deliveryAnnotations) out.deliveryAnnotations = bytes;
+    else if (m.messageAnnotations && !out.messageAnnotations) out.messageAnnotations = bytes;
+    else {
+      out.rest = payload.subarray(start);
+      return out;
+    }
+  }
+  out.rest = payload.subarray(d.pos);
+  return out;
+}
+
+/** Annotation keys are symbols: a Map gets symbol keys for an object's entries. */
+function mergeAnnotations(old: Annotations | undefined, extra: Annotations): Annotations {
+  if (!old) return extra;
+  if (!(old instanceof Map) && !(extra instanceof Map)) return { ...old, ...extra };
+  const merged = new Map<AmqpValue, AmqpValue>();
+  const put = (a: Annotations): void => {
+    const entries: [AmqpValue, AmqpValue][] =
+      a instanceof Map ? [...a] : Object.entries(a).map(([k, v]) => [new AmqpSymbol(k), v]);
+    for (const [k, v] of entries) {
+      // Keys compare by their text: a symbol and its re-decoded copy are one key.
+      const same = [...merged.keys()].find((m) => String(m) === String(k));
+      if (same !== undefined) merged.delete(same);
+      merged.set(k, v);
+    }
+  };
+  put(old);
+  put(extra);
+  return merged;
+}
+
+export interface MessageEdit {
+  /** The delivery failed (modified with delivery-failed): header.delivery-count + 1. */
+  failedDelivery?: boolean;
+  /** Annotations to merge into the message-annotations (modified with message-annotations). */
+  annotations?: Annotations;
+}
+
+/** Applies an edit; a message that does not decode is returned as it is (it is the client's). */
+export function editMessage(payload: Buffer, edit: MessageEdit): Buffer {
+  if (!edit.failedDelivery && !edit.annotations) return payload;
+  let s: Leading;
+  try {
+    s = splitLeading(payload);
+  } catch {
+    return payload;
+  }
+  let header = s.header;
+  let annotations = s.messageAnnotations;
+  if (edit.failedDelivery) {
+    const h: MessageHeader = header ? (decodeMessage(header).header ?? {}) : {};
+    header = encodeMessage({ header: { ...h, deliveryCount: Number(h.deliveryCount ?? 0) + 1 } });
+  }
+  if (edit.annotations) {
+    const old = annotations ? decodeMessage(annotations).messageAnnotations : undefined;
+    annotations = encodeMessage({ messageAnnotations: mergeAnnotations(old, edit.annotations) });
+  }
+  const parts = [header, s.deliveryAnnotations, annotations, s.rest];
+  return Buffer.concat(parts.filter((p): p is Buffer => p !== undefined));
+}
+
+/** The header's delivery-count (0 when absent), for tests and inspection. */
+export function deliveryCountOf(payload: Buffer): number {
+  return Number(decodeMessage(payload).header?.deliveryCount ?? 0);
+}

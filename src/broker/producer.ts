@@ -1,0 +1,60 @@
+/**
+ * A producer: a client's sender link, read by one of our receivers (which keeps a credit window
+ * open). Each message is accepted once it is on its queue, so an `accepted` outcome means
+ * "enqueued". A link without a target address is an anonymous relay: each message goes to the
+ * queue its properties.to names.
+ */
+import type { MessageReceiver } from '../client/receiver.js';
+import type { ReceivedMessage } from '../client/received-message.js';
+import { Condition } from '../connection/conditions.js';
+import type { AmqpError } from '../connection/errors.js';
+import { Queue } from './queue.js';
+
+/** Where a message goes: a queue, or why it cannot go anywhere. */
+export type Route = (m: ReceivedMessage) => Queue | AmqpError;
+
+export class Producer {
+  constructor(
+    readonly receiver: MessageReceiver,
+    private readonly route: Route,
+  ) {}
+
+  /** Reads until the link closes (cleanly or not: either way the producer is gone). */
+  async run(): Promise<void> {
+    try {
+      for await (const m of this.receiver) this.take(m);
+    } catch {
+      // The link or connection failed: what was not accepted is the client's to resend.
+    }
+  }
+
+  private take(m: ReceivedMessage): void {
+    const invalid = checkMessage(m);
+    const dest = invalid ?? this.route(m);
+    if (!(dest instanceof Queue)) return this.settle(m, () => m.reject(dest));
+    // A copy: the received bytes may be a view of a larger network buffer, kept alive by the queue.
+    dest.enqueue(Buffer.from(m.payload));
+    this.settle(m, () => m.accept());
+  }
+
+  /**
+   * Messages that came before a detach are still read after it. Presettled ones are the queue's
+   * anyway; an unsettled one stays enqueued (the client may send it again: at-least-once), but its
+   * outcome can no longer be sent.
+   */
+  private settle(m: ReceivedMessage, how: () => void): void {
+    if (m.settled || this.receiver.link.local !== 'attached') return;
+    how();
+  }
+}
+
+/** A broker must not pass on what its consumers cannot decode (format 0 is the AMQP message). */
+function checkMessage(m: ReceivedMessage): AmqpError | undefined {
+  if (m.delivery.messageFormat !== 0) return undefined;
+  try {
+    void m.message;
+    return undefined;
+  } catch (e) {
+    return { condition: Condition.DecodeError, description: e instanceof Error ? e.message : String(e) };
+  }
+}

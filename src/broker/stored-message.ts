@@ -1,0 +1,34 @@
+/** A message held by a queue: its bytes, its place in the queue's order and its delivery history. */
+import { editMessage, type MessageEdit } from './message-edit.js';
+
+export class StoredMessage {
+  /**
+   * Consumers (links) that must not get this message again: they answered `modified` with
+   * undeliverable-here (spec 3.4.5). Created on first use.
+   */
+  private refusedBy: Set<object> | undefined;
+
+  constructor(
+    /** Arrival order in its queue: a message put back goes where this says, ahead of later ones. */
+    readonly seq: number,
+    /** The encoded message as the producer sent it (edited only by `modify`). */
+    public payload: Buffer,
+  ) {}
+
+  refuse(consumer: object): void {
+    (this.refusedBy ??= new Set()).add(consumer);
+  }
+
+  deliverableTo(consumer: object): boolean {
+    return !this.refusedBy?.has(consumer);
+  }
+
+  /** A consumer that is gone cannot be offered anything again: forget it. */
+  forget(consumer: object): void {
+    this.refusedBy?.delete(consumer);
+  }
+
+  edit(e: MessageEdit): void {
+    this.payload = editMessage(this.payload, e);
+  }
+}

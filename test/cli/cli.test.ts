@@ -1,0 +1,85 @@
+/**
+ * The amqp-one command as a user runs it: the built CLI (dist/, made by `npm install`'s prepare
+ * step or `npm run build`) in child processes, over real sockets.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const CLI = resolve(__dirname, '../../dist/cli/main.js');
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.on('error', rej);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+let broker: ChildProcess;
+let port = 0;
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  broker = spawn(process.execPath, [CLI, 'broker', '--port', '0', '--json']);
+  port = await new Promise<number>((res, rej) => {
+    let buf = '';
+    broker.stdout!.on('data', (d) => {
+      buf += d;
+      const line = buf.split('\n').find((l) => l.includes('"listening"'));
+      if (line) res((JSON.parse(line) as { port: number }).port);
+    });
+    broker.on('exit', (code) => rej(new Error(`broker exited with ${code}`)));
+  });
+});
+
+afterAll(() => {
+  broker?.kill('SIGTERM');
+});
+
+describe('amqp-one CLI', () => {
+  test('send then receive through the broker, with JSON output', async () => {
+    const sent = await run(['send', `amqp://127.0.0.1:${port}/cli-q`, '--count', '3', '--body', 'hello', '--json']);
+    expect(sent.code).toBe(0);
+    const outcomes = sent.stdout.trim().split('\n').map((l) => JSON.parse(l) as { outcome: { type: string } });
+    expect(outcomes.map((o) => o.outcome.type)).toEqual(['accepted', 'accepted', 'accepted']);
+    const got = await run(['receive', `amqp://127.0.0.1:${port}/cli-q`, '--count', '3', '--json']);
+    expect(got.code).toBe(0);
+    const bodies = got.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { body: string }).body);
+    expect(bodies).toEqual(['hello', 'hello', 'hello']);
+  });
+
+  test('AMQP_TRACE=frames prints every frame, decoded, to stderr', async () => {
+    const r = await run(['send', `amqp://127.0.0.1:${port}/trace-q`, '--count', '1'], { AMQP_TRACE: 'frames' });
+    expect(r.code).toBe(0);
+    for (const t of ['open', 'begin', 'attach', 'flow', 'transfer', 'disposition', 'close']) {
+      expect(r.stderr).toMatch(new RegExp(`type: '${t}'`));
+    }
+    expect(r.stderr).toMatch(/->/);
+    expect(r.stderr).toMatch(/<-/);
+    const quiet = await run(['send', `amqp://127.0.0.1:${port}/trace-q`, '--count', '1']);
+    expect(quiet.stderr).toBe('');
+  });
+
+  test('usage errors exit 2 with the command help; unknown commands too', async () => {
+    const r = await run(['send']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/send needs a URL/);
+    expect((await run(['nope'])).code).toBe(2);
+  });
+
+  test('a refused connection exits 1 with a typed error code', async () => {
+    const r = await run(['send', 'amqp://127.0.0.1:1/q']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/AMQP_CONNECT_FAILED/);
+  });
+});
