@@ -2,9 +2,11 @@
 /** The `amqp-one` command: one entry point, one file per command. */
 import { UsageError } from './args.js';
 import { brokerCommand, BROKER_HELP } from './broker.js';
+import { hubCommand, HUB_HELP } from './hub.js';
 import { receiveCommand, RECEIVE_HELP, sendCommand, SEND_HELP } from './send-receive.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  hub: { run: hubCommand, help: HUB_HELP.replace(/^Usage: /, '') },
   broker: { run: brokerCommand, help: BROKER_HELP },
   send: { run: sendCommand, help: SEND_HELP },
   receive: { run: receiveCommand, help: RECEIVE_HELP },

@@ -75,6 +75,11 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     this.pendingAttach.set(link, d);
     this.schedule();
     await d.promise;
+    // The peer may have detached in the same read as its attach reply (a redirect, a stolen link):
+    // the close event came before anyone wrapped the link, so report it here.
+    if (link.remote === 'detached' || link.local === 'detached') {
+      throw link.error ?? new ClosedError(`the ${role} link`);
+    }
     return link;
   }
 

@@ -79,7 +79,11 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage> {
   }
 
   onDelivery(d: Delivery): void {
-    const m = new ReceivedMessage(d, () => this.refill());
+    const m = new ReceivedMessage(d, () => {
+      // The disposition must go out even when nothing else is being written.
+      this.host.schedule();
+      this.refill();
+    });
     const reader = this.readers.shift();
     if (reader) {
       this.last = m;

@@ -14,6 +14,12 @@ export interface AcceptOptions extends ReceiverCreditOptions {
   target?: TargetOptions;
   /** Our max-message-size for this link. */
   maxMessageSize?: number;
+  /**
+   * Settle modes to answer with. The receiver decides rcv-settle-mode (spec 2.7.3): a server
+   * receiver may answer 'first' (0) to a client asking for 'second'. Default: the client's.
+   */
+  rcvSettleMode?: number;
+  sndSettleMode?: number;
   maxQueued?: number;
 }
 

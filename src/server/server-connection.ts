@@ -80,8 +80,8 @@ export class ServerConnection extends ConnectionCore {
     Object.assign(link.options, {
       source: o.source ?? clientSource,
       target: o.target ?? clientTarget,
-      sndSettleMode: a.sndSettleMode,
-      rcvSettleMode: a.rcvSettleMode,
+      sndSettleMode: o.sndSettleMode ?? a.sndSettleMode,
+      rcvSettleMode: o.rcvSettleMode ?? a.rcvSettleMode,
       maxMessageSize: o.maxMessageSize ?? this.hooks.maxMessageSize,
     });
     link.attach();

@@ -1,0 +1,132 @@
+/**
+ * `amqp-one hub`: the emulator from the command line. `runHubCli(argv)` parses the options, starts
+ * the hub, prints the startup summary and runs until SIGINT / SIGTERM. Run directly:
+ * `node dist/iothub/emulator/cli.js [options]`.
+ */
+import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_FEEDBACK_BATCH_DELAY_MS,
+  DEFAULT_HUB_NAME,
+  startHub,
+  type IotHubEmulator,
+} from './start-hub.js';
+
+export const HUB_HELP = `Usage: amqp-one hub [options]
+
+A local Azure IoT Hub (AMQP 1.0): device and service links, CBS, C2D with feedback, and the
+Event Hubs-compatible endpoint (served on the same ports; the events redirect points there).
+
+  --host ADDR              listening address (default 127.0.0.1)
+  --port N                 plain AMQP port (default 5672; 0 = any free port)
+  --tls-port N             AMQPS port (default 5671; 0 = any free port)
+  --no-tls                 no TLS listener
+  --hub-name NAME          hub name (default ${DEFAULT_HUB_NAME})
+  --partitions N           event partitions (default 4)
+  --state DIR              keep telemetry, C2D queues, feedback, devices and the CA in DIR
+                           (without it everything is in memory)
+  --cert FILE --key FILE   PEM server certificate and key (default: a CA and a certificate for
+                           localhost / 127.0.0.1 are made at start; the CA file is printed)
+  --device ID              register a device (repeatable); keys are generated and kept in --state
+  --registry FILE          a registry JSON file (devices, modules, policies)
+  --consumer-group NAME    an extra consumer group besides $Default (repeatable)
+  --retention-hours N      telemetry retention (default 24)
+  --feedback-delay-ms N    feedback batching delay (default ${DEFAULT_FEEDBACK_BATCH_DELAY_MS} ms; the real hub
+                           waits up to 15 s); a batch also goes out at 64 records
+  --help                   this text
+
+Trust the CA: NODE_EXTRA_CA_CERTS=<ca file> for azure-iothub and @azure/event-hubs, the device
+client's setOptions({ ca }), uAMQP's verify=<ca file>. Connection strings use HostName=localhost:PORT.
+`;
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const defaultIo: CliIo = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+};
+
+function int(name: string, v: string | undefined, dflt: number | undefined): number | undefined {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new TypeError(`--${name} needs a non-negative integer, not ${v}`);
+  return n;
+}
+
+/** Starts the hub from command-line arguments; resolves with it (null after --help). */
+export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<IotHubEmulator | null> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'tls-port': { type: 'string' },
+      'no-tls': { type: 'boolean' },
+      'hub-name': { type: 'string' },
+      partitions: { type: 'string' },
+      state: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      device: { type: 'string', multiple: true },
+      registry: { type: 'string' },
+      'consumer-group': { type: 'string', multiple: true },
+      'retention-hours': { type: 'string' },
+      'feedback-delay-ms': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    io.out(HUB_HELP);
+    return null;
+  }
+  if ((values.cert === undefined) !== (values.key === undefined))
+    throw new TypeError('give --cert and --key together');
+  const retention = int('retention-hours', values['retention-hours'], undefined);
+  const feedbackDelay = int('feedback-delay-ms', values['feedback-delay-ms'], undefined);
+  const partitions = int('partitions', values.partitions, undefined);
+  const hub = await startHub({
+    ...(values.host === undefined ? {} : { host: values.host }),
+    port: int('port', values.port, 5672)!,
+    ...(values['no-tls'] ? {} : { tlsPort: int('tls-port', values['tls-port'], 5671)! }),
+    ...(values['hub-name'] === undefined ? {} : { hubName: values['hub-name'] }),
+    ...(partitions === undefined ? {} : { partitions }),
+    ...(values.state === undefined ? {} : { stateDir: values.state }),
+    ...(values.cert === undefined ? {} : { cert: await readFile(values.cert, 'utf8') }),
+    ...(values.key === undefined ? {} : { key: await readFile(values.key, 'utf8') }),
+    ...(values.device === undefined ? {} : { devices: values.device }),
+    ...(values.registry === undefined
+      ? {}
+      : { registry: JSON.parse(await readFile(values.registry, 'utf8')) as unknown }),
+    ...(values['consumer-group'] === undefined ? {} : { consumerGroups: values['consumer-group'] }),
+    ...(retention === undefined ? {} : { retentionMs: retention * 3600_000 }),
+    ...(feedbackDelay === undefined ? {} : { feedbackBatchDelayMs: feedbackDelay }),
+    log: (l) => io.err(l),
+  });
+  for (const l of hub.describe()) io.out(l);
+  return hub;
+}
+
+async function main(): Promise<void> {
+  let hub: IotHubEmulator | null;
+  try {
+    hub = await runHubCli(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`amqp-one hub: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!hub) return;
+  const stop = (): void => {
+    void hub!.close().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // The listeners keep the process alive.
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

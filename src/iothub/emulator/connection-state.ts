@@ -1,0 +1,150 @@
+/**
+ * What the emulator keeps per client connection: the grants its credentials earned (SASL PLAIN,
+ * CBS put-tokens by audience, a client certificate), the links those grants authorize (re-checked
+ * when a grant expires: a link that nothing covers any more is detached with
+ * `amqp:unauthorized-access`), and the links on which it reads CBS and `$management` responses.
+ */
+import type { Message } from '../../codec/message.js';
+import type { AmqpError } from '../../connection/errors.js';
+import type { MessageSender } from '../../client/sender.js';
+import type { ServerConnection } from '../../server/server-connection.js';
+import { grantAllows, type Grant, type Resource } from './auth.js';
+
+/** A link that stays open only while some grant covers its resource. */
+export interface GuardedLink {
+  readonly name: string;
+  readonly resource: Resource;
+  /** True once the link is detached (by either side). */
+  gone(): boolean;
+  /** Detaches the link with the error (idempotent). */
+  detach(error: AmqpError): void;
+}
+
+/** A client receiver on which responses go out (our sender). */
+export interface ReplyLink {
+  readonly name: string;
+  /** The client's source and target addresses, as given. */
+  readonly source: string | undefined;
+  readonly target: string | undefined;
+  readonly sender: MessageSender;
+}
+
+function addressPathLower(a: string | undefined): string | undefined {
+  if (a === undefined) return undefined;
+  return a
+    .replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')
+    .replace(/^\/+|\/+$/g, '')
+    .toLowerCase();
+}
+
+export class ConnectionState {
+  readonly grants = new Map<string, Grant>();
+  readonly guarded = new Set<GuardedLink>();
+  readonly replyLinks = new Set<ReplyLink>();
+  /** Responses whose reply link was not attached yet (sent when it is). */
+  private readonly pendingReplies: { replyTo: string | undefined; node: string; message: Message }[] = [];
+  /** The local port the client connected to, and whether it was TLS. */
+  readonly localPort: number;
+  readonly tls: boolean;
+
+  constructor(readonly connection: ServerConnection) {
+    const s = connection.socket;
+    this.localPort = s.localPort ?? 0;
+    this.tls = 'encrypted' in s && (s as { encrypted?: boolean }).encrypted === true;
+  }
+
+  /** Adds (or replaces: a renewal) a grant. */
+  setGrant(key: string, g: Grant): void {
+    this.grants.set(key, g);
+  }
+
+  /** Keeps `l` open only while some grant covers it. */
+  guard(l: GuardedLink): void {
+    if (this.guarded.size > 64) for (const g of [...this.guarded]) if (g.gone()) this.guarded.delete(g);
+    this.guarded.add(l);
+  }
+
+  /** Whether some live grant allows `r`. */
+  allows(r: Resource, now: number): boolean {
+    for (const g of this.grants.values()) if (grantAllows(g, r, now)) return true;
+    return false;
+  }
+
+  /** The auth method of the grant that allows `r` (for the telemetry's auth-method annotation). */
+  grantFor(r: Resource, now: number): Grant | undefined {
+    for (const g of this.grants.values()) if (grantAllows(g, r, now)) return g;
+    return undefined;
+  }
+
+  /** The earliest expiry of a grant, if any expires. */
+  nextExpiry(): number | undefined {
+    let min: number | undefined;
+    for (const g of this.grants.values())
+      if (Number.isFinite(g.expiresAt) && (min === undefined || g.expiresAt < min)) min = g.expiresAt;
+    return min;
+  }
+
+  /** Drops expired grants and detaches the links nothing covers any more. */
+  expire(now: number): void {
+    let dropped = false;
+    for (const [k, g] of this.grants)
+      if (g.expiresAt <= now) {
+        this.grants.delete(k);
+        dropped = true;
+      }
+    if (!dropped) return;
+    for (const l of [...this.guarded]) {
+      if (l.gone()) {
+        this.guarded.delete(l);
+        continue;
+      }
+      if (!this.allows(l.resource, now)) {
+        this.guarded.delete(l);
+        l.detach({
+          condition: 'amqp:unauthorized-access',
+          description: `The SAS token for ${l.resource.path} expired and was not renewed.`,
+        });
+      }
+    }
+  }
+
+  /**
+   * The client receiver that a response goes to: the one named by `replyTo` (link name, source or
+   * target address), else one whose source is the request node itself (`$cbs`, as uAMQP's
+   * `$cbs-receiver`), else undefined.
+   */
+  replyLink(replyTo: string | undefined, node: string): ReplyLink | undefined {
+    const open = [...this.replyLinks].filter((r) => r.sender.link.local === 'attached');
+    if (replyTo !== undefined && replyTo !== '') {
+      const want = addressPathLower(replyTo);
+      const hit =
+        open.find((r) => r.name === replyTo) ??
+        open.find((r) => addressPathLower(r.source) === want) ??
+        open.find((r) => addressPathLower(r.target) === want);
+      if (hit) return hit;
+    }
+    const n = node.toLowerCase();
+    return open.find((r) => {
+      const s = addressPathLower(r.source);
+      return s === n || (s !== undefined && s.endsWith(`/${n}`));
+    });
+  }
+
+  /** Sends a response on its reply link, or keeps it until that link attaches. */
+  reply(replyTo: string | undefined, node: string, message: Message, log: (l: string) => void): void {
+    const rl = this.replyLink(replyTo, node);
+    if (!rl) {
+      if (this.pendingReplies.length >= 100) this.pendingReplies.shift();
+      this.pendingReplies.push({ replyTo, node, message });
+      return;
+    }
+    rl.sender.send(message).catch((e: unknown) => log(`response on ${rl.name} failed: ${String(e)}`));
+  }
+
+  addReplyLink(r: ReplyLink, log: (l: string) => void): void {
+    this.replyLinks.add(r);
+    r.sender.once('close', () => this.replyLinks.delete(r));
+    const waiting = this.pendingReplies.splice(0);
+    for (const p of waiting) this.reply(p.replyTo, p.node, p.message, log);
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The events side (contract sections 7-8).
+ *
+ * - **Redirect**: a receiver on the hub's `messages/events[/...]` gets an attach reply that echoes
+ *   its source and target, then `detach{closed, amqp:link:redirect}` whose info map (string keys,
+ *   as in the real hub's traces) holds `hostname`, `network-host`, `port` (int) and `address`
+ *   (`amqps://<host>:<port>/<eventHubName>/<the requested suffix>`). The Event Hubs-compatible
+ *   endpoint is served by the SAME listeners: the redirect points back at the listener (and
+ *   scheme) the client used, with the host name its open named (else `localhost`).
+ * - **Partition receivers** on `<eventHubName>/ConsumerGroups/<cg>/Partitions/<p>`: the start
+ *   position from the selector filter (offset, sequence number, enqueued time; `>` / `>=`; `'-1'`,
+ *   `'@latest'`), echoed in the attach reply; events are sent on credit, already encoded with
+ *   their annotations. `com.microsoft:epoch` (long): a receiver with a higher or equal epoch takes
+ *   the partition (per consumer group) and the others are detached with `amqp:link:stolen`; a
+ *   lower epoch, or no epoch while an epoch receiver holds it, is refused with the same condition.
+ *   With the desired capability `com.microsoft:enable-receiver-runtime-metric`, each message
+ *   carries `last_enqueued_*` and `runtime_info_retrieval_time_utc` delivery annotations.
+ */
+import { decodeMessage, encodeMessage } from '../../codec/message.js';
+import { AmqpSymbol, Typed, type AmqpValue } from '../../codec/values.js';
+import type { AmqpError } from '../../connection/errors.js';
+import type { IncomingLink } from '../../server/incoming-link.js';
+import { isHubError } from '../hub/errors.js';
+import { positionFromFilterSet, type EventPosition } from '../hub/filter.js';
+import { getEntry } from '../hub/message-utils.js';
+import type { StoredEvent } from '../hub/telemetry.js';
+import type { ConnectionState } from './connection-state.js';
+import { EVENTS_MAX_MESSAGE_SIZE, refuse, type EmulatorContext } from './context.js';
+
+export const EPOCH_PROPERTY = 'com.microsoft:epoch';
+export const RUNTIME_METRIC_CAPABILITY = 'com.microsoft:enable-receiver-runtime-metric';
+
+/** Sends the redirect for a receiver on `messages/events/<suffix>`. */
+export function redirectEvents(
+  ctx: EmulatorContext,
+  cs: ConnectionState,
+  l: IncomingLink,
+  suffix: string,
+): void {
+  const open = l.connection.engine.remoteOpen;
+  const named = typeof open?.hostname === 'string' && open.hostname !== '' ? open.hostname : ctx.publicHost;
+  const host = named.replace(/:\d+$/, '');
+  const port = cs.localPort;
+  const scheme = cs.tls ? 'amqps' : 'amqp';
+  const tail = suffix === '' ? 'ConsumerGroups/$Default/Partitions/0' : suffix;
+  const address = `${scheme}://${host}:${port}/${ctx.state.eventHubName}/${tail}`;
+  l.accept();
+  const info = new Map<AmqpValue, AmqpValue>([
+    ['hostname', host],
+    ['network-host', host],
+    ['port', port],
+    ['address', address],
+  ]);
+  const error: AmqpError = {
+    condition: 'amqp:link:redirect',
+    description: `The IoT hub's events are served by its Event Hubs-compatible endpoint: ${address}`,
+    info,
+  };
+  // Why the pause: clients (rhea-promise in the event-hubs iothubConnectionString sample) resolve
+  // the attach and only then listen for the link's error; a detach in the same read as the attach
+  // reply is lost to them. The real hub's detach comes a network round later, so does ours.
+  const link = l.engineLink;
+  const detach = (): void => {
+    if (link.local !== 'attached') return;
+    link.detach({ closed: true, error });
+    l.connection.schedule();
+  };
+  if (ctx.redirectDelayMs <= 0) return detach();
+  setTimeout(detach, ctx.redirectDelayMs).unref();
+}
+
+interface EpochHolder {
+  epoch: bigint | undefined;
+  steal(error: AmqpError): void;
+}
+
+/** Who holds each partition of each consumer group. */
+export class EpochRegistry {
+  private readonly holders = new Map<string, Set<EpochHolder>>();
+
+  /**
+   * Registers a receiver; returns undefined (and detaches the losers) or the refusal when a
+   * receiver with a higher epoch (or any epoch, for a receiver without one) holds the partition.
+   */
+  claim(key: string, h: EpochHolder): AmqpError | undefined {
+    let set = this.holders.get(key);
+    if (!set) this.holders.set(key, (set = new Set()));
+    const others = [...set];
+    const held = others.filter((o) => o.epoch !== undefined);
+    if (h.epoch === undefined) {
+      if (held.length > 0)
+        return {
+          condition: 'amqp:link:stolen',
+          description: `A receiver with epoch ${held[0]!.epoch} holds ${key}; receivers without an epoch are refused.`,
+        };
+    } else {
+      const higher = held.find((o) => o.epoch! > h.epoch!);
+      if (higher)
+        return {
+          condition: 'amqp:link:stolen',
+          description: `A receiver with a higher epoch (${higher.epoch}) holds ${key}; epoch ${h.epoch} is refused.`,
+        };
+      for (const o of others) {
+        set.delete(o);
+        o.steal({
+          condition: 'amqp:link:stolen',
+          description: `New receiver with epoch ${h.epoch} was created for ${key}, so this receiver${
+            o.epoch === undefined ? '' : ` with epoch ${o.epoch}`
+          } is being disconnected.`,
+        });
+      }
+    }
+    set.add(h);
+    return undefined;
+  }
+
+  release(key: string, h: EpochHolder): void {
+    const set = this.holders.get(key);
+    if (!set) return;
+    set.delete(h);
+    if (set.size === 0) this.holders.delete(key);
+  }
+}
+
+function epochOf(l: IncomingLink): bigint | undefined | 'bad' {
+  const v = getEntry(l.remoteAttach.properties, EPOCH_PROPERTY);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (v instanceof Typed && (typeof v.value === 'bigint' || typeof v.value === 'number'))
+    return BigInt(v.value as number | bigint);
+  return 'bad';
+}
+
+function wantsRuntimeMetric(l: IncomingLink): boolean {
+  const caps = l.remoteAttach.desiredCapabilities as unknown;
+  const list: unknown[] = Array.isArray(caps) ? caps : caps === undefined || caps === null ? [] : [caps];
+  return list.some((c) => String(c instanceof AmqpSymbol ? c.value : c) === RUNTIME_METRIC_CAPABILITY);
+}
+
+export function servePartition(
+  ctx: EmulatorContext,
+  l: IncomingLink,
+  target: { eventHub: string; consumerGroup: string; partition: string },
+): void {
+  const state = ctx.state;
+  if (target.eventHub.toLowerCase() !== state.eventHubName.toLowerCase())
+    return refuse(l, 'amqp:not-found', `The messaging entity ${target.eventHub} could not be found.`);
+  const cg = state.consumerGroup(target.consumerGroup);
+  if (cg === undefined)
+    return refuse(l, 'amqp:not-found', `The consumer group ${target.consumerGroup} does not exist.`);
+  let partition: number;
+  let position: EventPosition;
+  try {
+    partition = state.partitionNumber(target.partition);
+  } catch {
+    return refuse(l, 'amqp:not-found', `The partition ${target.partition} does not exist.`);
+  }
+  try {
+    position = positionFromFilterSet(l.source?.filter) ?? { kind: 'earliest' };
+  } catch (e) {
+    return refuse(l, 'com.microsoft:argument-error', e instanceof Error ? e.message : String(e));
+  }
+  const epoch = epochOf(l);
+  if (epoch === 'bad') return refuse(l, 'com.microsoft:argument-error', `${EPOCH_PROPERTY} must be a long.`);
+  const key = `${state.eventHubName}/ConsumerGroups/${cg}/Partitions/${partition}`.toLowerCase();
+  let detached = false;
+  const holder: EpochHolder = {
+    epoch,
+    steal: (error) => {
+      if (detached) return;
+      detached = true;
+      l.engineLink.detach({ error });
+      l.connection.schedule();
+    },
+  };
+  const refusal = ctx.epochs.claim(key, holder);
+  if (refusal) return refuse(l, refusal.condition, refusal.description ?? '');
+
+  const metric = wantsRuntimeMetric(l);
+  const link = l.engineLink;
+  if (metric) link.options.offeredCapabilities = [RUNTIME_METRIC_CAPABILITY];
+  if (epoch !== undefined) link.options.properties = { [EPOCH_PROPERTY]: epoch };
+  const sender = l.acceptSender({ maxMessageSize: EVENTS_MAX_MESSAGE_SIZE });
+  const cursor = state.openEventCursor(partition, position);
+  let cancelWait: (() => void) | undefined;
+  let closed = false;
+  const payloadOf = (e: StoredEvent): Buffer => {
+    if (!metric) return e.bytes;
+    const info = state.partitionInfo(partition);
+    const m = decodeMessage(e.bytes);
+    return encodeMessage({
+      ...m,
+      deliveryAnnotations: {
+        last_enqueued_sequence_number: BigInt(info.lastEnqueuedSequenceNumber),
+        last_enqueued_offset: info.lastEnqueuedOffset,
+        last_enqueued_time_utc: info.lastEnqueuedTimeUtc,
+        runtime_info_retrieval_time_utc: new Date(ctx.clock.now()),
+      },
+    });
+  };
+  const pump = (): void => {
+    while (!closed && !detached && sender.sendable > 0) {
+      let e: StoredEvent | undefined;
+      try {
+        e = cursor.next();
+      } catch (err) {
+        ctx.log(`events ${key}: ${isHubError(err) ? err.message : String(err)}`);
+        return;
+      }
+      if (!e) {
+        cancelWait ??= cursor.wait(() => {
+          cancelWait = undefined;
+          pump();
+        });
+        return;
+      }
+      sender.send(payloadOf(e)).catch(() => undefined);
+    }
+  };
+  sender.on('credit', pump);
+  sender.once('close', () => {
+    closed = true;
+    detached = true;
+    cancelWait?.();
+    ctx.epochs.release(key, holder);
+  });
+  pump();
+}

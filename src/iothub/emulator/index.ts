@@ -1,0 +1,29 @@
+/**
+ * The local Azure IoT Hub emulator: `startHub(options)` (see CONTRACT.md and start-hub.ts), the
+ * hub's AMQP surface over the hub state of ../hub, faithful enough for the official Azure SDKs and
+ * uAMQP. docs/iothub-protocol.md is the wire contract.
+ */
+export {
+  startHub,
+  IotHubEmulator,
+  DEFAULT_HUB_NAME,
+  DEFAULT_FEEDBACK_BATCH_DELAY_MS,
+  type StartHubOptions,
+} from './start-hub.js';
+export {
+  verifyToken,
+  verifyPlain,
+  parsePlainUser,
+  grantAllows,
+  scopeCovers,
+  INVALID_SIGNATURE,
+  EXPIRED,
+  type Grant,
+  type Resource,
+  type TokenVerdict,
+  type PlainUser,
+} from './auth.js';
+export { EPOCH_PROPERTY, RUNTIME_METRIC_CAPABILITY } from './events.js';
+export { BATCH_MESSAGE_FORMAT } from './telemetry.js';
+export { MAX_C2D_SIZE } from './c2d.js';
+export { runHubCli, HUB_HELP, type CliIo } from './cli.js';

@@ -1,0 +1,177 @@
+/**
+ * Routes every attach by its address (contract section 4), never by link properties (the Node SDK
+ * leaks them across links). Addresses may be full URIs and in any case (hub/address.ts).
+ *
+ * | address | client role | what happens |
+ * |---|---|---|
+ * | `$cbs` | sender / receiver | put-token requests / responses |
+ * | `/devices/{d}[/modules/{m}]/messages/events` | sender | telemetry (DeviceConnect for d) |
+ * | `/devices/{d}/messages/devicebound` | receiver | C2D deliveries (DeviceConnect for d) |
+ * | `/messages/devicebound` | sender | service C2D (ServiceConnect) |
+ * | `/messages/serviceBound/feedback` | receiver | feedback (ServiceConnect) |
+ * | `/messages/serviceBound/filenotifications` | receiver | accepted, never delivers (no file upload) |
+ * | `/messages/events[/...]` | receiver | redirect to the Event Hubs-compatible endpoint (ServiceConnect) |
+ * | `<eh>/ConsumerGroups/<cg>/Partitions/<p>` | receiver | events (ServiceConnect on the entity) |
+ * | `[<eh>/]$management` | sender / receiver | READ requests / responses |
+ * | one path segment (`cbs`, `mgmt-<uuid>`, ...) | receiver | a reply node for CBS / management responses |
+ * | methods, twin, module inputs | any | refused: `amqp:not-implemented` (not emulated) |
+ *
+ * Refusals (attach without terminus, then detach with the error): an unknown device or module
+ * `amqp:not-found`; no grant covering the link `amqp:unauthorized-access`; an unknown address
+ * `amqp:not-found`. Every accepted attach echoes the client's source and target.
+ */
+import type { IncomingLink } from '../../server/incoming-link.js';
+import type { AmqpError } from '../../connection/errors.js';
+import { addressPath, parseHubAddress } from '../hub/address.js';
+import type { Resource } from './auth.js';
+import { serveCbs } from './cbs.js';
+import { serveDeviceBound, serveFeedback, serveServiceC2d } from './c2d.js';
+import type { ConnectionState } from './connection-state.js';
+import { refuse, type EmulatorContext } from './context.js';
+import { redirectEvents, servePartition } from './events.js';
+import { serveManagement } from './management.js';
+import { serveTelemetry } from './telemetry.js';
+
+function devicePath(deviceId: string, moduleId: string | undefined, tail: string): string {
+  return `devices/${deviceId}${moduleId === undefined ? '' : `/modules/${moduleId}`}/${tail}`;
+}
+
+/**
+ * Checks the link's resource against the connection's grants (refusing it when none covers it) and
+ * registers it to be detached when they expire. Returns whether the link may go on.
+ */
+function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r: Resource): boolean {
+  if (r.deviceId !== undefined) {
+    const d = ctx.state.registry.getDevice(r.deviceId);
+    if (!d || (r.moduleId !== undefined && !d.modules.has(r.moduleId))) {
+      refuse(
+        l,
+        'amqp:not-found',
+        r.moduleId === undefined
+          ? `Device ${r.deviceId} not found.`
+          : `Module ${r.deviceId}/${r.moduleId} not found.`,
+      );
+      return false;
+    }
+    if (d.status !== 'enabled') {
+      refuse(l, 'amqp:unauthorized-access', `Device ${r.deviceId} is disabled.`);
+      return false;
+    }
+  }
+  if (!cs.allows(r, ctx.clock.now())) {
+    refuse(
+      l,
+      'amqp:unauthorized-access',
+      `Unauthorized: no valid token on this connection grants ${r.right} on ${r.path}.`,
+    );
+    return false;
+  }
+  const link = l.engineLink;
+  cs.guard({
+    name: l.name,
+    resource: r,
+    gone: () => link.local === 'detached',
+    detach: (error: AmqpError) => {
+      link.detach({ error });
+      l.connection.schedule();
+    },
+  });
+  return true;
+}
+
+export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
+  const cs = ctx.connection(l.connection);
+  const address = l.address;
+  const a = parseHubAddress(address);
+  const clientReceives = l.role === 'sender';
+  const notHere = (what: string): void =>
+    refuse(l, 'amqp:not-implemented', `${what} is not emulated by the amqp-one IoT hub emulator.`);
+  const wrongRole = (): void =>
+    refuse(
+      l,
+      'amqp:not-allowed',
+      `A ${clientReceives ? 'receiver' : 'sender'} cannot attach to ${String(address)}.`,
+    );
+
+  switch (a?.kind) {
+    case 'cbs':
+      if (clientReceives) return cs.addReplyLink(replyLinkOf(l), ctx.log);
+      return serveCbs(ctx, cs, l);
+    case 'eventHubManagement':
+      if (clientReceives) return cs.addReplyLink(replyLinkOf(l), ctx.log);
+      return serveManagement(ctx, cs, l);
+    case 'deviceEvents': {
+      if (clientReceives) return notHere('Module input (a receiver on a module events address)');
+      const r: Resource = {
+        path: devicePath(a.deviceId, a.moduleId, 'messages/events'),
+        right: 'DeviceConnect',
+        deviceId: a.deviceId,
+      };
+      if (a.moduleId !== undefined) r.moduleId = a.moduleId;
+      if (!authorize(ctx, cs, l, r)) return;
+      return serveTelemetry(ctx, l, a.deviceId, a.moduleId, () => cs.grantFor(r, ctx.clock.now()));
+    }
+    case 'deviceBound': {
+      if (!clientReceives) return wrongRole();
+      if (a.moduleId !== undefined) return notHere('Cloud-to-module messaging');
+      const r: Resource = {
+        path: devicePath(a.deviceId, undefined, 'messages/devicebound'),
+        right: 'DeviceConnect',
+        deviceId: a.deviceId,
+      };
+      if (!authorize(ctx, cs, l, r)) return;
+      return serveDeviceBound(ctx, l, a.deviceId);
+    }
+    case 'methods':
+      return notHere('Direct methods');
+    case 'twin':
+      return notHere('The device twin');
+    case 'serviceDeviceBound':
+      if (clientReceives) return wrongRole();
+      if (!authorize(ctx, cs, l, { path: 'messages/devicebound', right: 'ServiceConnect' })) return;
+      return serveServiceC2d(ctx, l);
+    case 'feedback':
+      if (!clientReceives) return wrongRole();
+      if (!authorize(ctx, cs, l, { path: 'messages/servicebound/feedback', right: 'ServiceConnect' })) return;
+      return serveFeedback(ctx, l);
+    case 'fileNotifications':
+      if (!clientReceives) return wrongRole();
+      if (
+        !authorize(ctx, cs, l, { path: 'messages/servicebound/filenotifications', right: 'ServiceConnect' })
+      )
+        return;
+      l.acceptSender();
+      return;
+    case 'eventsRedirect':
+      if (!clientReceives) return wrongRole();
+      if (!authorize(ctx, cs, l, { path: 'messages/events', right: 'ServiceConnect' })) return;
+      return redirectEvents(ctx, cs, l, a.suffix);
+    case 'eventHubPartition': {
+      if (!clientReceives) return wrongRole();
+      const r: Resource = {
+        path: `${a.eventHub}/consumergroups/${a.consumerGroup}/partitions/${a.partition}`,
+        right: 'ServiceConnect',
+        eventHubs: true,
+      };
+      if (a.eventHub.toLowerCase() === ctx.state.eventHubName.toLowerCase() && !authorize(ctx, cs, l, r))
+        return;
+      return servePartition(ctx, l, a);
+    }
+    case undefined:
+      // A reply node of a request/response pair: `cbs` (the IoT SDKs' reply-to), `mgmt-<uuid>`, ...
+      if (clientReceives && address !== undefined && addressPath(address).length === 1)
+        return cs.addReplyLink(replyLinkOf(l), ctx.log);
+      return refuse(l, 'amqp:not-found', `The IoT hub has no node ${JSON.stringify(address ?? null)}.`);
+  }
+}
+
+function replyLinkOf(l: IncomingLink): Parameters<ConnectionState['addReplyLink']>[0] {
+  const src = l.source?.address;
+  const tgt = l.target?.address;
+  return {
+    name: l.name,
+    source: typeof src === 'string' ? src : undefined,
+    target: typeof tgt === 'string' ? tgt : undefined,
+    sender: l.acceptSender(),
+  };
+}

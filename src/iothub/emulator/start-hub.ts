@@ -1,0 +1,376 @@
+/**
+ * `startHub(options)`: the local IoT Hub emulator (CONTRACT.md), the hub state (../hub) behind
+ * amqp-one's AMQP server, on a plain port and (with `tlsPort`) a TLS port. Both listeners serve
+ * everything: the IoT Hub endpoints and the Event Hubs-compatible endpoint, with every handshake
+ * (bare AMQP header, SASL EXTERNAL / MSSBCBS / ANONYMOUS / PLAIN).
+ *
+ * Time: with the system clock, one timer drives the hub's deadlines (C2D locks and TTLs, feedback
+ * batches, retention) and token expiries. With an injected `clock`, nothing runs by itself: call
+ * `hub.tick(now)` after moving the clock.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { listen, type AmqpServer, type ServerOptions } from '../../server/server.js';
+import type { ServerConnection } from '../../server/server-connection.js';
+import { systemClock, type Clock } from '../hub/clock.js';
+import { createHubState, type HubState } from '../hub/hub.js';
+import type { C2dLimits } from '../hub/c2d.js';
+import type { FeedbackLimits } from '../hub/feedback.js';
+import { deviceConnectionString, serviceConnectionString } from '../hub/registry.js';
+import type { AuthConfig } from './auth.js';
+import { prepareTls, type TlsMaterial } from './certificates.js';
+import { ConnectionState } from './connection-state.js';
+import type { EmulatorContext } from './context.js';
+import { EpochRegistry } from './events.js';
+import { routeLink } from './router.js';
+import { hubSaslMechanisms } from './sasl.js';
+
+export interface StartHubOptions {
+  /** Listening address (default 127.0.0.1). */
+  host?: string;
+  /** Plain AMQP port; 0 = a free one (the default). */
+  port?: number;
+  /** TLS port; 0 = a free one; omitted = no TLS listener. */
+  tlsPort?: number;
+  /** Default 'amqp-one-hub'. */
+  hubName?: string;
+  /** Default 4 (or the stored count, with a state directory). */
+  partitions?: number;
+  /** Devices registered at start (existing ones keep their keys). */
+  devices?: string[];
+  /** A registry document (devices, modules, policies; see hub/registry.ts), merged at start. */
+  registry?: unknown;
+  /** Durability; everything is in memory without it. */
+  stateDir?: string;
+  /** PEM server certificate and key; without them a CA and a certificate for localhost are made. */
+  cert?: string;
+  key?: string;
+  /** With cert/key: the CA to report as `caPem` (optional). */
+  ca?: string;
+  /** Injected clock for TTL, locks, batching and token expiry; then drive time with tick(). */
+  clock?: Clock;
+  log?: (line: string) => void;
+  /** The Event Hubs-compatible name (default: the hub name). */
+  eventHubName?: string;
+  /** Consumer groups besides $Default. */
+  consumerGroups?: string[];
+  /** Telemetry retention (default 1 day). */
+  retentionMs?: number;
+  /** Feedback batching delay (default 1000 ms here; the real hub waits up to 15 s). */
+  feedbackBatchDelayMs?: number;
+  c2d?: Partial<C2dLimits>;
+  feedback?: Partial<FeedbackLimits>;
+  /** The host name used in connection strings and redirects (default 'localhost'). */
+  publicHost?: string;
+  /** fdatasync the logs (default true). */
+  fsync?: boolean;
+  /** Pause between a redirect's attach reply and its detach (default 10 ms; 0 = in the same write; see events.ts). */
+  redirectDelayMs?: number;
+}
+
+export const DEFAULT_HUB_NAME = 'amqp-one-hub';
+export const DEFAULT_FEEDBACK_BATCH_DELAY_MS = 1000;
+
+export class IotHubEmulator {
+  /** The TLS port, when there is a TLS listener. */
+  readonly tlsPort: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /** Use startHub(). */
+  constructor(
+    readonly state: HubState,
+    readonly clock: Clock,
+    private readonly plain: AmqpServer,
+    private readonly secure: AmqpServer | undefined,
+    private readonly tls: TlsMaterial | undefined,
+    private readonly live: Set<ConnectionState>,
+    readonly publicHost: string,
+    private readonly manualClock: boolean,
+  ) {
+    this.tlsPort = secure?.port;
+  }
+
+  /** The plain AMQP port. */
+  get port(): number {
+    return this.plain.port;
+  }
+
+  get hubName(): string {
+    return this.state.hubName;
+  }
+
+  get eventHubName(): string {
+    return this.state.eventHubName;
+  }
+
+  /** `localhost:<tlsPort>` (`localhost:<port>` without TLS): the HostName of connection strings. */
+  get hostName(): string {
+    return `${this.publicHost}:${this.tlsPort ?? this.port}`;
+  }
+
+  /** The CA file to trust (NODE_EXTRA_CA_CERTS, the device `ca` option, uAMQP `verify`). */
+  get caFile(): string | undefined {
+    return this.tls?.caFile;
+  }
+
+  get caPem(): string | undefined {
+    return this.tls?.caPem;
+  }
+
+  /** Whether accepted state survives a restart. */
+  get durable(): boolean {
+    return this.state.durable;
+  }
+
+  /** Open client connections. */
+  get connectionCount(): number {
+    return this.live.size;
+  }
+
+  serviceConnectionString(policy = 'iothubowner'): string {
+    const p = this.state.registry.getPolicy(policy);
+    if (!p) throw new TypeError(`no shared access policy ${policy}`);
+    return serviceConnectionString(this.hostName, p);
+  }
+
+  /** The device's connection string; registers the device if needed. */
+  deviceConnectionString(deviceId: string): string {
+    const d = this.state.registry.ensureDevice(deviceId);
+    return deviceConnectionString(this.hostName, d);
+  }
+
+  /** `Endpoint=sb://localhost:<port>/;SharedAccessKeyName=...;SharedAccessKey=...;EntityPath=<name>`. */
+  eventHubsConnectionString(policy = 'service'): string {
+    const p = this.state.registry.getPolicy(policy);
+    if (!p) throw new TypeError(`no shared access policy ${policy}`);
+    const emulator = this.tlsPort === undefined ? ';UseDevelopmentEmulator=true' : '';
+    return (
+      `Endpoint=sb://${this.hostName}/;SharedAccessKeyName=${p.keyName};SharedAccessKey=${p.primaryKey};` +
+      `EntityPath=${this.eventHubName}${emulator}`
+    );
+  }
+
+  /** Registers a device (or returns the existing one's key). */
+  addDevice(deviceId: string): { deviceId: string; primaryKey: string } {
+    const d = this.state.registry.ensureDevice(deviceId);
+    return { deviceId: d.deviceId, primaryKey: d.primaryKey };
+  }
+
+  /** Runs everything due at `now`: C2D locks and TTLs, feedback batches, retention, token expiry. */
+  tick(now: number = this.clock.now()): void {
+    this.state.tick(now);
+    for (const cs of this.live) cs.expire(now);
+    this.arm();
+  }
+
+  /** The earliest deadline of the hub state and of the connections' tokens. */
+  nextDeadline(): number | undefined {
+    let min = this.state.nextDeadline();
+    for (const cs of this.live) {
+      const t = cs.nextExpiry();
+      if (t !== undefined && (min === undefined || t < min)) min = t;
+    }
+    return min;
+  }
+
+  /** Re-arms the single timer (system clock only). */
+  arm(): void {
+    if (this.manualClock || this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const at = this.nextDeadline();
+    if (at === undefined) return;
+    // setTimeout cannot wait longer than 2^31-1 ms: wake up and look again.
+    const delay = Math.min(Math.max(0, at - this.clock.now()), 0x7fffffff);
+    this.timer = setTimeout(() => this.tick(), delay);
+    this.timer.unref();
+  }
+
+  /** What the CLI prints at start. */
+  describe(): string[] {
+    const lines = [
+      `IoT hub ${this.hubName} (Event Hubs-compatible name ${this.eventHubName})`,
+      `  AMQP     ${this.plain.host}:${this.port}`,
+    ];
+    if (this.tlsPort !== undefined) lines.push(`  AMQPS    ${this.secure!.host}:${this.tlsPort}`);
+    if (this.caFile) lines.push(`  CA file  ${this.caFile}   (NODE_EXTRA_CA_CERTS, device option ca)`);
+    lines.push(
+      this.durable
+        ? `  state    ${this.state.stateDir}`
+        : '  state    IN MEMORY: everything is lost when the emulator stops (use --state DIR)',
+    );
+    lines.push('', 'Service connection strings:');
+    for (const p of ['iothubowner', 'service'])
+      if (this.state.registry.getPolicy(p)) lines.push(`  ${p}: ${this.serviceConnectionString(p)}`);
+    lines.push(`  Event Hubs-compatible: ${this.eventHubsConnectionString()}`);
+    const devices = this.state.registry.listDevices();
+    if (devices.length > 0) {
+      lines.push('', 'Device connection strings:');
+      for (const d of devices) lines.push(`  ${d.deviceId}: ${this.deviceConnectionString(d.deviceId)}`);
+    }
+    return lines;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    await Promise.all([this.plain.close(), this.secure?.close()]);
+    await this.state.close();
+    await this.tls?.cleanup();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmulator> {
+  const log = options.log ?? (() => {});
+  const clock = options.clock ?? systemClock;
+  const hubName = options.hubName ?? DEFAULT_HUB_NAME;
+  const host = options.host ?? '127.0.0.1';
+  const publicHost = options.publicHost ?? 'localhost';
+  const state = await createHubState({
+    hubName,
+    clock,
+    ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+    ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+    ...(options.devices === undefined ? {} : { devices: options.devices }),
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    ...(options.eventHubName === undefined ? {} : { eventHubName: options.eventHubName }),
+    ...(options.consumerGroups === undefined ? {} : { consumerGroups: options.consumerGroups }),
+    ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+    ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+    ...(options.c2d === undefined ? {} : { c2d: options.c2d }),
+    feedback: {
+      batchDelayMs: options.feedbackBatchDelayMs ?? DEFAULT_FEEDBACK_BATCH_DELAY_MS,
+      ...options.feedback,
+    },
+  });
+  let tls: TlsMaterial | undefined;
+  const servers: AmqpServer[] = [];
+  try {
+    const ports: number[] = [];
+    const auth: AuthConfig = {
+      registry: state.registry,
+      hubName,
+      eventHubName: state.eventHubName,
+      hosts: new Set(
+        ['localhost', '127.0.0.1', '::1', '[::1]', `${hubName}.azure-devices.net`, host, publicHost].map(
+          (h) => h.toLowerCase(),
+        ),
+      ),
+      ports: () => ports,
+    };
+    const live = new Set<ConnectionState>();
+    const states = new WeakMap<ServerConnection, ConnectionState>();
+    let emulator: IotHubEmulator | undefined;
+    const ctx: EmulatorContext = {
+      state,
+      auth,
+      clock,
+      log,
+      publicHost,
+      redirectDelayMs: options.redirectDelayMs ?? 10,
+      epochs: new EpochRegistry(),
+      connection(c) {
+        let cs = states.get(c);
+        if (!cs) {
+          cs = new ConnectionState(c);
+          states.set(c, cs);
+          live.add(cs);
+        }
+        return cs;
+      },
+      grantsChanged: () => emulator?.arm(),
+    };
+    const { mechanisms, tickets } = hubSaslMechanisms(auth, () => clock.now(), log);
+    const onConnection = (c: ServerConnection): void => {
+      const cs = ctx.connection(c);
+      const id = c.identity;
+      const g = tickets.take(id);
+      if (g) cs.setGrant('sasl', g);
+      let cn: string | undefined;
+      if (id?.startsWith('x509:')) cn = id.slice(5);
+      else if (id === undefined && cs.tls) {
+        // X.509 devices skip SASL and CBS: the identity is the verified client certificate.
+        const s = c.socket as TLSSocket;
+        if (s.authorized) cn = s.getPeerCertificate()?.subject?.CN as string | undefined;
+      }
+      if (cn !== undefined && state.registry.getDevice(cn))
+        cs.setGrant('x509', {
+          kind: 'device',
+          deviceId: cn,
+          rights: ['DeviceConnect'],
+          scope: `devices/${cn}`.toLowerCase(),
+          expiresAt: Infinity,
+          keyEncoding: 'none',
+          method: 'x509',
+        });
+      ctx.grantsChanged();
+    };
+    const common: ServerOptions = {
+      host,
+      sasl: { anonymous: false, mechanisms, required: false },
+      containerId: `DeviceGateway_${randomBytes(16).toString('hex')}`,
+      maxFrameSize: 65536,
+      idleTimeoutMs: 240_000,
+      onConnection,
+      onLink: (l) => routeLink(ctx, l),
+    };
+    const track = (s: AmqpServer): AmqpServer => {
+      s.on('disconnect', (c: ServerConnection) => {
+        const cs = states.get(c);
+        if (cs) live.delete(cs);
+      });
+      servers.push(s);
+      return s;
+    };
+    const plain = track(await listen({ ...common, port: options.port ?? 0 }));
+    ports.push(plain.port);
+    let secure: AmqpServer | undefined;
+    if (options.tlsPort !== undefined) {
+      tls = await prepareTls({
+        ...(options.cert === undefined ? {} : { cert: options.cert }),
+        ...(options.key === undefined ? {} : { key: options.key }),
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+        dnsNames: publicHost === 'localhost' ? [] : [publicHost],
+      });
+      secure = track(
+        await listen({
+          ...common,
+          port: options.tlsPort,
+          tls: {
+            cert: tls.cert,
+            key: tls.key,
+            // Client certificates from our CA authenticate X.509 devices (EXTERNAL or no SASL).
+            ...(tls.caPem === undefined ? {} : { ca: tls.caPem, requestCert: true }),
+          },
+        }),
+      );
+      ports.push(secure.port);
+    }
+    emulator = new IotHubEmulator(
+      state,
+      clock,
+      plain,
+      secure,
+      tls,
+      live,
+      publicHost,
+      options.clock !== undefined,
+    );
+    state.onDeadlineChange(() => emulator?.arm());
+    emulator.arm();
+    if (!state.durable) log('no state directory: the hub keeps everything in memory');
+    return emulator;
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
+    await state.close().catch(() => undefined);
+    await tls?.cleanup().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Typed errors of the hub state. Each carries a stable `code` and the AMQP error `condition` the
+ * AMQP layer should put on the outcome (rejected), the detach or the response: the mapping lives
+ * here, once, so the AMQP layer never has to guess.
+ */
+import { AmqpOneError } from '../../codec/errors.js';
+
+export type HubErrorCode =
+  /** Telemetry over the size limit (256 KiB): answer `rejected` with this condition. */
+  | 'HUB_MESSAGE_TOO_LARGE'
+  /** The device's C2D queue already holds the maximum (50). */
+  | 'HUB_QUEUE_FULL'
+  /** No such device (or module) in the registry. */
+  | 'HUB_DEVICE_NOT_FOUND'
+  /** The device exists but is disabled. */
+  | 'HUB_DEVICE_DISABLED'
+  /** addDevice/addModule for an id that exists. */
+  | 'HUB_DEVICE_EXISTS'
+  /** A disposition for a lock token that was never issued or was already settled. */
+  | 'HUB_LOCK_NOT_FOUND'
+  /** A disposition for a lock that timed out (the message went back to the queue). */
+  | 'HUB_LOCK_LOST'
+  /** A C2D message whose `to` is not `/devices/{id}/messages/devicebound`. */
+  | 'HUB_BAD_ADDRESS'
+  /** A selector filter we cannot parse. */
+  | 'HUB_BAD_FILTER'
+  /** A bad argument: an invalid device id, an unknown partition, a bad option. */
+  | 'HUB_BAD_ARGUMENT'
+  /** A registry JSON document that does not have the expected shape. */
+  | 'HUB_BAD_REGISTRY'
+  /** The state directory was written with incompatible settings (e.g. another partition count). */
+  | 'HUB_STATE_MISMATCH'
+  /** Writing to the state directory failed: nothing more can be accepted durably. */
+  | 'HUB_STORE_FAILED'
+  /** The hub state was closed. */
+  | 'HUB_CLOSED';
+
+const CONDITION: Record<HubErrorCode, string> = {
+  HUB_MESSAGE_TOO_LARGE: 'amqp:link:message-size-exceeded',
+  HUB_QUEUE_FULL: 'amqp:resource-limit-exceeded',
+  HUB_DEVICE_NOT_FOUND: 'amqp:not-found',
+  HUB_DEVICE_DISABLED: 'amqp:unauthorized-access',
+  HUB_DEVICE_EXISTS: 'com.microsoft:precondition-failed',
+  HUB_LOCK_NOT_FOUND: 'amqp:not-found',
+  HUB_LOCK_LOST: 'com.microsoft:message-lock-lost',
+  HUB_BAD_ADDRESS: 'com.microsoft:argument-error',
+  HUB_BAD_FILTER: 'com.microsoft:argument-error',
+  HUB_BAD_ARGUMENT: 'com.microsoft:argument-error',
+  HUB_BAD_REGISTRY: 'com.microsoft:argument-error',
+  HUB_STATE_MISMATCH: 'amqp:internal-error',
+  HUB_STORE_FAILED: 'amqp:internal-error',
+  HUB_CLOSED: 'amqp:internal-error',
+};
+
+/** The AMQP error condition for a hub error code. */
+export function conditionOf(code: HubErrorCode): string {
+  return CONDITION[code];
+}
+
+export class HubError extends AmqpOneError {
+  declare readonly code: HubErrorCode;
+  declare readonly condition: string;
+  constructor(code: HubErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, CONDITION[code], options);
+  }
+}
+
+export function isHubError(e: unknown, code?: HubErrorCode): e is HubError {
+  return e instanceof HubError && (code === undefined || e.code === code);
+}

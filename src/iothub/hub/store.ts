@@ -1,0 +1,281 @@
+/**
+ * Durability: an append-only record log per component, with group commit, and atomic JSON files.
+ *
+ * On-disk record (all integers big-endian):
+ *
+ *   u32 bodyLength | u32 crc32(body) | body = u32 metaLength | meta (UTF-8 JSON) | payload (bytes)
+ *
+ * The payload is an encoded AMQP message (or nothing); the meta is small JSON telling the component
+ * what the record means. Why a CRC and not just the length: after a crash (kill -9, power loss) the
+ * tail of the file can hold a partial record or, on some file systems, zeroes; the CRC tells a
+ * record that was completely written from one that was not. Replay stops at the first record that
+ * fails the length or CRC check and the file is truncated there, so that later appends are not
+ * hidden behind garbage.
+ *
+ * Group commit: `append` queues the record and returns a promise; all records queued in the same
+ * microtask turn (and all queued while a write+fsync is in flight) go out in one write and one
+ * fdatasync, and their promises resolve together. "Accepted" = the promise resolved.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { HubError } from './errors.js';
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE 802.3, the zlib/PNG one). */
+export function crc32(b: Uint8Array, start = 0, end = b.length): number {
+  let c = -1;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/** Records larger than this are taken as corruption, not as a reason to allocate. */
+const MAX_RECORD = 64 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+export type RecordMeta = { [key: string]: unknown };
+
+export interface LogRecord {
+  meta: RecordMeta;
+  payload: Buffer;
+}
+
+export function encodeRecord(meta: RecordMeta, payload: Uint8Array = EMPTY): Buffer {
+  const json = Buffer.from(JSON.stringify(meta), 'utf8');
+  const bodyLen = 4 + json.length + payload.length;
+  const out = Buffer.allocUnsafe(8 + bodyLen);
+  out.writeUInt32BE(bodyLen, 0);
+  out.writeUInt32BE(json.length, 8);
+  json.copy(out, 12);
+  out.set(payload, 12 + json.length);
+  out.writeUInt32BE(crc32(out, 8, 8 + bodyLen), 4);
+  return out;
+}
+
+/**
+ * Decodes the records of a log file's contents. `validLength` is where the last good record ends:
+ * anything after it is a torn (or corrupt) tail.
+ */
+export function decodeRecords(buf: Buffer): { records: LogRecord[]; validLength: number } {
+  const records: LogRecord[] = [];
+  let pos = 0;
+  while (pos + 8 <= buf.length) {
+    const bodyLen = buf.readUInt32BE(pos);
+    if (bodyLen < 4 || bodyLen > MAX_RECORD || pos + 8 + bodyLen > buf.length) break;
+    const start = pos + 8;
+    if (crc32(buf, start, start + bodyLen) !== buf.readUInt32BE(pos + 4)) break;
+    const metaLen = buf.readUInt32BE(start);
+    if (metaLen > bodyLen - 4) break;
+    let meta: RecordMeta;
+    try {
+      meta = JSON.parse(buf.toString('utf8', start + 4, start + 4 + metaLen)) as RecordMeta;
+    } catch {
+      break;
+    }
+    // Copy the payload out: the file buffer can then be dropped.
+    records.push({ meta, payload: Buffer.from(buf.subarray(start + 4 + metaLen, start + bodyLen)) });
+    pos = start + bodyLen;
+  }
+  return { records, validLength: pos };
+}
+
+export interface RecordLogOptions {
+  /** fdatasync after each group write (default true). Off only for throwaway state. */
+  fsync?: boolean;
+}
+
+/** What components need from a log. */
+export interface RecordSink {
+  /** Resolves once the record is durably written (after the fsync of its group). */
+  append(meta: RecordMeta, payload?: Uint8Array): Promise<void>;
+  /** Resolves once everything appended so far is durable. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  /** Set once a write failed; every later append rejects with it. */
+  readonly error: HubError | undefined;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  let h: fsp.FileHandle | undefined;
+  try {
+    h = await fsp.open(dir, 'r');
+    await h.sync();
+  } catch {
+    // Some platforms cannot open or fsync a directory; the data itself is still synced.
+  } finally {
+    await h?.close();
+  }
+}
+
+export class FileRecordLog implements RecordSink {
+  private pending: Buffer[] = [];
+  private waiters: Waiter[] = [];
+  private scheduled = false;
+  private flushing = false;
+  private closed = false;
+  error: HubError | undefined;
+
+  private constructor(
+    readonly file: string,
+    private fh: fsp.FileHandle,
+    private readonly fsync: boolean,
+  ) {}
+
+  /**
+   * Opens (creating) the log at `file`, returns its valid records and truncates a torn tail.
+   */
+  static async open(
+    file: string,
+    opts: RecordLogOptions = {},
+  ): Promise<{ log: FileRecordLog; records: LogRecord[]; tornBytes: number }> {
+    const dir = path.dirname(file);
+    await fsp.mkdir(dir, { recursive: true });
+    let buf: Buffer | undefined;
+    try {
+      buf = await fsp.readFile(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    let records: LogRecord[] = [];
+    let tornBytes = 0;
+    if (buf) {
+      const r = decodeRecords(buf);
+      records = r.records;
+      tornBytes = buf.length - r.validLength;
+      if (tornBytes > 0) await fsp.truncate(file, r.validLength);
+    }
+    const fh = await fsp.open(file, 'a');
+    if (!buf || tornBytes > 0) {
+      await fh.sync();
+      await fsyncDir(dir);
+    }
+    return { log: new FileRecordLog(file, fh, opts.fsync ?? true), records, tornBytes };
+  }
+
+  append(meta: RecordMeta, payload?: Uint8Array): Promise<void> {
+    if (this.error) return Promise.reject(this.error);
+    if (this.closed) return Promise.reject(new HubError('HUB_CLOSED', `log ${this.file} is closed`));
+    this.pending.push(encodeRecord(meta, payload));
+    return this.wait();
+  }
+
+  flush(): Promise<void> {
+    if (this.error) return Promise.reject(this.error);
+    if (!this.flushing && !this.scheduled && this.pending.length === 0) return Promise.resolve();
+    return this.wait();
+  }
+
+  /**
+   * Replaces the whole file with `records` (compaction at start-up, before any append): written to
+   * a temporary file, synced, renamed over the log, directory synced.
+   */
+  async rewrite(records: LogRecord[]): Promise<void> {
+    if (this.flushing || this.scheduled || this.pending.length > 0)
+      throw new Error('rewrite() needs an idle log');
+    const tmp = `${this.file}.tmp`;
+    const out = await fsp.open(tmp, 'w');
+    try {
+      await out.writeFile(Buffer.concat(records.map((r) => encodeRecord(r.meta, r.payload))));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await this.fh.close();
+    await fsp.rename(tmp, this.file);
+    await fsyncDir(path.dirname(this.file));
+    this.fh = await fsp.open(this.file, 'a');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } catch {
+      // The error is kept in `error`; closing goes on.
+    }
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private wait(): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.scheduled && !this.flushing) {
+      // Group commit: everything appended in this microtask turn goes out together.
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        void this.run();
+      });
+    }
+    return p;
+  }
+
+  private async run(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    while (this.waiters.length > 0) {
+      const bufs = this.pending;
+      const waiters = this.waiters;
+      this.pending = [];
+      this.waiters = [];
+      try {
+        if (bufs.length > 0) {
+          const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+          let off = 0;
+          while (off < data.length) {
+            const { bytesWritten } = await this.fh.write(data, off, data.length - off);
+            off += bytesWritten;
+          }
+        }
+        if (this.fsync) await this.fh.datasync();
+        for (const w of waiters) w.resolve();
+      } catch (e) {
+        this.error = new HubError('HUB_STORE_FAILED', `cannot write ${this.file}: ${(e as Error).message}`, {
+          cause: e,
+        });
+        for (const w of [...waiters, ...this.waiters]) w.reject(this.error);
+        this.pending = [];
+        this.waiters = [];
+      }
+    }
+    this.flushing = false;
+  }
+}
+
+/** Writes a file atomically and durably: temporary file, fsync, rename, directory fsync. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  const h = await fsp.open(tmp, 'w');
+  try {
+    await h.writeFile(data);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  await fsp.rename(tmp, file);
+  await fsyncDir(path.dirname(file));
+}
+
+/** Reads a JSON file, or undefined when it does not exist. */
+export async function readJsonFile(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fsp.readFile(file, 'utf8')) as unknown;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,476 @@
+/**
+ * The telemetry store: device-to-cloud events in N partitions, as the Event Hubs-compatible
+ * endpoint serves them.
+ *
+ * - Partition = FNV-1a(deviceId) mod N (partition-hash.ts), stable across restarts.
+ * - `append` stamps the annotations of contract section 5 (dropping any `iothub-*` / `x-opt-*`
+ *   annotation the device sent itself: those are the hub's word) and stores the encoded message;
+ *   the stored bytes are what a consumer link sends, so nothing is re-encoded per reader.
+ * - Sequence numbers count from 0 per partition. `x-opt-offset` is the event's byte position in
+ *   the partition's logical log: the sum of the encoded sizes of every earlier event of the
+ *   partition. It only grows, survives restarts and compaction (it is stored, not recomputed from
+ *   the file), and is a numeric string, as clients expect.
+ * - Enqueued times never go backwards within a partition (max(now, last)), so that time filters can
+ *   binary-search.
+ * - An event becomes visible to readers only once it is durable (with a state directory): a reader
+ *   never sees, and checkpoints, an event that a crash could take back.
+ * - Retention (default 1 day) and a per-partition count cap are applied by `tick(now)` and on
+ *   append; with a state directory the log is compacted at start-up.
+ */
+import * as path from 'node:path';
+import { decodeMessage, encodeMessage, type Message } from '../../codec/message.js';
+import type { AmqpValue } from '../../codec/values.js';
+import type { Clock } from './clock.js';
+import { HubError } from './errors.js';
+import type { EventPosition } from './filter.js';
+import { isSystemAnnotation, withMessageAnnotations } from './message-utils.js';
+import { partitionForDevice } from './partition-hash.js';
+import { FileRecordLog, type LogRecord } from './store.js';
+
+/** D2C size limit: 256 KiB (contract section 5). */
+export const MAX_TELEMETRY_SIZE = 256 * 1024;
+export const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
+export const DEFAULT_MAX_EVENTS_PER_PARTITION = 100_000;
+
+/** The value of `iothub-connection-auth-method`, serialised as JSON on the event. */
+export interface AuthMethod {
+  scope: 'device' | 'module' | 'hub';
+  type: 'sas' | 'x509Certificate' | 'x509CA';
+  issuer: 'iothub';
+  acceptingIpFilterRule: null;
+}
+
+/** The auth-method JSON string, keys in the real hub's order. */
+export function authMethodJson(m: Partial<AuthMethod> = {}): string {
+  return JSON.stringify({
+    scope: m.scope ?? 'device',
+    type: m.type ?? 'sas',
+    issuer: m.issuer ?? 'iothub',
+    acceptingIpFilterRule: null,
+  });
+}
+
+export interface AppendOptions {
+  moduleId?: string;
+  /** How the sender authenticated; an object is serialised, a string is used as is. */
+  authMethod?: Partial<AuthMethod> | string;
+  /** `iothub-connection-auth-generation-id`: the sending identity's generation id. */
+  generationId?: string;
+  /** The message's encoded size as received, when the caller has it (saves an encode). */
+  size?: number;
+}
+
+/** One stored event. `bytes` is the encoded message with every annotation stamped. */
+export class StoredEvent {
+  constructor(
+    readonly partition: number,
+    readonly sequenceNumber: number,
+    readonly offset: number,
+    readonly enqueuedTime: number,
+    readonly deviceId: string,
+    readonly bytes: Buffer,
+  ) {}
+  /** The message, decoded on demand (events are kept encoded). */
+  get message(): Message {
+    return decodeMessage(this.bytes);
+  }
+}
+
+export interface PartitionInfo {
+  partitionId: string;
+  /** First retained sequence number; -1 for a partition that never had an event. */
+  beginSequenceNumber: number;
+  /** -1 when the partition never had an event. */
+  lastEnqueuedSequenceNumber: number;
+  /** '-1' when the partition never had an event. */
+  lastEnqueuedOffset: string;
+  /** The epoch when the partition never had an event. */
+  lastEnqueuedTimeUtc: Date;
+  isEmpty: boolean;
+}
+
+/** A reader's position in one partition. */
+export interface EventCursor {
+  readonly partition: number;
+  /** The next event at or after the position, or undefined when caught up. */
+  next(): StoredEvent | undefined;
+  /** Whether next() would return an event now. */
+  hasNext(): boolean;
+  /**
+   * Calls `cb` once, as soon as next() has an event (at once, synchronously, if it has one now).
+   * Returns a cancel function.
+   */
+  wait(cb: () => void): () => void;
+}
+
+/** A simple deque: events are appended at the end and dropped from the front. */
+class Partition {
+  events: StoredEvent[] = [];
+  head = 0;
+  /** Next sequence number / offset to assign (assigned at append, before durability). */
+  nextSeq = 0;
+  nextOffset = 0;
+  lastTime = 0;
+  /** One past the last visible (committed) sequence number. */
+  committedNext = 0;
+  last: StoredEvent | undefined;
+  readonly listeners = new Set<(e: StoredEvent) => void>();
+  log: FileRecordLog | undefined;
+
+  constructor(readonly id: number) {}
+
+  get size(): number {
+    return this.events.length - this.head;
+  }
+  first(): StoredEvent | undefined {
+    return this.events[this.head];
+  }
+  at(i: number): StoredEvent {
+    return this.events[this.head + i]!;
+  }
+  push(e: StoredEvent): void {
+    this.events.push(e);
+    this.committedNext = e.sequenceNumber + 1;
+    this.last = e;
+  }
+  dropFirst(): void {
+    this.events[this.head++] = undefined as unknown as StoredEvent;
+    if (this.head > 1024 && this.head * 2 > this.events.length) {
+      this.events = this.events.slice(this.head);
+      this.head = 0;
+    }
+  }
+  /** Index of the first event satisfying the monotone predicate, or size. */
+  search(pred: (e: StoredEvent) => boolean): number {
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pred(this.at(mid))) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}
+
+export interface TelemetryOptions {
+  clock: Clock;
+  /** Default 4. */
+  partitions?: number;
+  retentionMs?: number;
+  maxEventsPerPartition?: number;
+  /** Default 256 KiB. */
+  maxMessageSize?: number;
+  /** With a state directory, each partition is a log in `<stateDir>/telemetry/partition-<n>.log`. */
+  stateDir?: string;
+  fsync?: boolean;
+  /** Called when the earliest retention deadline may have moved earlier. */
+  onDeadline?: () => void;
+}
+
+export class TelemetryStore {
+  readonly partitionCount: number;
+  readonly retentionMs: number;
+  readonly maxEventsPerPartition: number;
+  readonly maxMessageSize: number;
+  private readonly clock: Clock;
+  private readonly parts: Partition[];
+  private readonly onDeadline: (() => void) | undefined;
+  /** Bytes of torn tails dropped at open, per partition (diagnostics). */
+  readonly tornBytes: number[];
+
+  private constructor(opts: TelemetryOptions) {
+    const n = opts.partitions ?? 4;
+    if (!Number.isInteger(n) || n < 1 || n > 1024)
+      throw new HubError('HUB_BAD_ARGUMENT', `partitions must be 1..1024, not ${n}`);
+    this.partitionCount = n;
+    this.clock = opts.clock;
+    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.maxEventsPerPartition = opts.maxEventsPerPartition ?? DEFAULT_MAX_EVENTS_PER_PARTITION;
+    this.maxMessageSize = opts.maxMessageSize ?? MAX_TELEMETRY_SIZE;
+    this.onDeadline = opts.onDeadline;
+    this.parts = Array.from({ length: n }, (_, i) => new Partition(i));
+    this.tornBytes = new Array<number>(n).fill(0);
+  }
+
+  static async open(opts: TelemetryOptions): Promise<TelemetryStore> {
+    const t = new TelemetryStore(opts);
+    if (opts.stateDir !== undefined) {
+      for (const p of t.parts) {
+        const file = path.join(opts.stateDir, 'telemetry', `partition-${p.id}.log`);
+        const logOpts = opts.fsync === undefined ? {} : { fsync: opts.fsync };
+        const { log, records, tornBytes } = await FileRecordLog.open(file, logOpts);
+        t.tornBytes[p.id] = tornBytes;
+        p.log = log;
+        const dropped = t.replay(p, records);
+        if (dropped > 0) await log.rewrite(t.snapshot(p));
+      }
+    }
+    return t;
+  }
+
+  /** Rebuilds a partition from its records; returns how many events retention dropped. */
+  private replay(p: Partition, records: LogRecord[]): number {
+    for (const r of records) {
+      const m = r.meta;
+      if (m.k === 'h') {
+        // Head record of a compacted log: counters survive even when every event has expired.
+        p.nextSeq = p.committedNext = Number(m.s);
+        p.nextOffset = Number(m.o);
+        p.lastTime = Number(m.t);
+        if (typeof m.ls === 'number' && m.ls >= 0)
+          p.last = new StoredEvent(p.id, m.ls, Number(m.lo), Number(m.lt), '', Buffer.alloc(0));
+      } else if (m.k === 'e') {
+        const e = new StoredEvent(p.id, Number(m.s), Number(m.o), Number(m.t), String(m.d), r.payload);
+        p.push(e);
+        p.nextSeq = e.sequenceNumber + 1;
+        p.nextOffset = e.offset + e.bytes.length;
+        p.lastTime = Math.max(p.lastTime, e.enqueuedTime);
+      }
+    }
+    return this.trim(p, this.clock.now());
+  }
+
+  /** The records of a compacted partition log: a head record, then the retained events. */
+  private snapshot(p: Partition): LogRecord[] {
+    const out: LogRecord[] = [
+      {
+        meta: {
+          k: 'h',
+          s: p.nextSeq,
+          o: p.nextOffset,
+          t: p.lastTime,
+          ls: p.last?.sequenceNumber ?? -1,
+          lo: p.last?.offset ?? -1,
+          lt: p.last?.enqueuedTime ?? 0,
+        },
+        payload: Buffer.alloc(0),
+      },
+    ];
+    for (let i = 0; i < p.size; i++) out.push(eventRecord(p.at(i)));
+    return out;
+  }
+
+  partitionOf(deviceId: string): number {
+    return partitionForDevice(deviceId, this.partitionCount);
+  }
+
+  /**
+   * Stamps and stores a device's message. Resolves with the stored event once it is accepted
+   * (durable, with a state directory); rejects with HUB_MESSAGE_TOO_LARGE
+   * (amqp:link:message-size-exceeded) over the size limit, HUB_STORE_FAILED when the log broke.
+   */
+  append(deviceId: string, message: Message, opts: AppendOptions = {}): Promise<StoredEvent> {
+    try {
+      const size = opts.size ?? encodeMessage(message).length;
+      if (size > this.maxMessageSize)
+        throw new HubError(
+          'HUB_MESSAGE_TOO_LARGE',
+          `message of ${size} bytes is over the ${this.maxMessageSize}-byte limit`,
+        );
+      const p = this.parts[this.partitionOf(deviceId)]!;
+      const now = this.clock.now();
+      const time = Math.max(now, p.lastTime);
+      const seq = p.nextSeq;
+      const offset = p.nextOffset;
+      const enqueued = new Date(time);
+      const ann: { [key: string]: AmqpValue } = {
+        'iothub-connection-device-id': deviceId,
+      };
+      if (opts.moduleId !== undefined) ann['iothub-connection-module-id'] = opts.moduleId;
+      if (opts.generationId !== undefined) ann['iothub-connection-auth-generation-id'] = opts.generationId;
+      ann['iothub-connection-auth-method'] =
+        typeof opts.authMethod === 'string'
+          ? opts.authMethod
+          : authMethodJson({ scope: opts.moduleId === undefined ? 'device' : 'module', ...opts.authMethod });
+      ann['iothub-enqueuedtime'] = enqueued;
+      ann['iothub-message-source'] = 'Telemetry';
+      ann['x-opt-sequence-number'] = BigInt(seq);
+      ann['x-opt-offset'] = String(offset);
+      ann['x-opt-enqueued-time'] = enqueued;
+      const bytes = encodeMessage(withMessageAnnotations(message, ann, isSystemAnnotation));
+      const e = new StoredEvent(p.id, seq, offset, time, deviceId, bytes);
+      p.nextSeq = seq + 1;
+      p.nextOffset = offset + bytes.length;
+      p.lastTime = time;
+      if (!p.log) {
+        this.commit(p, e);
+        return Promise.resolve(e);
+      }
+      return p.log.append(eventRecord(e).meta, bytes).then(() => {
+        this.commit(p, e);
+        return e;
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private commit(p: Partition, e: StoredEvent): void {
+    const wasEmpty = p.size === 0;
+    p.push(e);
+    this.trimCount(p);
+    if (wasEmpty) this.onDeadline?.();
+    for (const l of [...p.listeners]) l(e);
+  }
+
+  /** Calls `listener` for every event that becomes visible in `partition`. */
+  subscribe(partition: number, listener: (e: StoredEvent) => void): () => void {
+    const p = this.part(partition);
+    p.listeners.add(listener);
+    return () => p.listeners.delete(listener);
+  }
+
+  /** A cursor over `partition`, starting at `from` (default: earliest). */
+  read(partition: number, from: EventPosition = { kind: 'earliest' }): EventCursor {
+    const p = this.part(partition);
+    let pos = 0;
+    // Offsets and times are matched per event until the first match: a position past the end
+    // then still means "the first future event after it", not "whatever comes next".
+    let pred: ((e: StoredEvent) => boolean) | undefined;
+    switch (from.kind) {
+      case 'earliest':
+        pos = 0;
+        break;
+      case 'latest':
+        pos = p.committedNext;
+        break;
+      case 'sequenceNumber':
+        pos = Math.max(0, from.inclusive ? from.value : from.value + 1);
+        break;
+      case 'offset': {
+        const v = from.value;
+        pred = from.inclusive ? (e) => e.offset >= v : (e) => e.offset > v;
+        break;
+      }
+      case 'enqueuedTime': {
+        const v = from.value;
+        pred = from.inclusive ? (e) => e.enqueuedTime >= v : (e) => e.enqueuedTime > v;
+        break;
+      }
+    }
+    if (pred) {
+      const i = p.search(pred);
+      pos = i < p.size ? p.at(i).sequenceNumber : p.committedNext;
+    }
+    const peek = (): StoredEvent | undefined => {
+      for (;;) {
+        const first = p.first();
+        if (!first || pos >= p.committedNext) return undefined;
+        if (pos < first.sequenceNumber) pos = first.sequenceNumber;
+        const e = p.at(pos - first.sequenceNumber);
+        if (pred && !pred(e)) {
+          pos++;
+          continue;
+        }
+        pred = undefined;
+        return e;
+      }
+    };
+    const cursor: EventCursor = {
+      partition,
+      next: () => {
+        const e = peek();
+        if (e) pos = e.sequenceNumber + 1;
+        return e;
+      },
+      hasNext: () => peek() !== undefined,
+      wait: (cb) => {
+        if (peek()) {
+          cb();
+          return () => {};
+        }
+        const unsubscribe = this.subscribe(partition, () => {
+          if (!peek()) return;
+          unsubscribe();
+          cb();
+        });
+        return unsubscribe;
+      },
+    };
+    return cursor;
+  }
+
+  partitionInfo(partition: number): PartitionInfo {
+    const p = this.part(partition);
+    const first = p.first();
+    const last = p.last;
+    return {
+      partitionId: String(partition),
+      beginSequenceNumber: first ? first.sequenceNumber : last ? p.committedNext : -1,
+      lastEnqueuedSequenceNumber: last ? last.sequenceNumber : -1,
+      lastEnqueuedOffset: last ? String(last.offset) : '-1',
+      lastEnqueuedTimeUtc: new Date(last ? last.enqueuedTime : 0),
+      isEmpty: first === undefined,
+    };
+  }
+
+  /** Retained events in a partition. */
+  size(partition: number): number {
+    return this.part(partition).size;
+  }
+
+  /** The first partition log's write failure, if one happened. */
+  get storeError(): HubError | undefined {
+    for (const p of this.parts) if (p.log?.error) return p.log.error;
+    return undefined;
+  }
+
+  /** When the oldest retained event expires, or undefined. */
+  nextDeadline(): number | undefined {
+    let min: number | undefined;
+    for (const p of this.parts) {
+      const f = p.first();
+      if (f && (min === undefined || f.enqueuedTime + this.retentionMs < min))
+        min = f.enqueuedTime + this.retentionMs;
+    }
+    return min;
+  }
+
+  /** Drops events past retention; returns how many. */
+  tick(now: number): number {
+    let n = 0;
+    for (const p of this.parts) n += this.trim(p, now);
+    return n;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.log?.flush()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.log?.close()));
+  }
+
+  private trim(p: Partition, now: number): number {
+    let n = this.trimCount(p);
+    for (let f = p.first(); f && f.enqueuedTime + this.retentionMs <= now; f = p.first()) {
+      p.dropFirst();
+      n++;
+    }
+    return n;
+  }
+
+  private trimCount(p: Partition): number {
+    let n = 0;
+    while (p.size > this.maxEventsPerPartition) {
+      p.dropFirst();
+      n++;
+    }
+    return n;
+  }
+
+  private part(partition: number): Partition {
+    const p = this.parts[partition];
+    if (!p || !Number.isInteger(partition))
+      throw new HubError('HUB_BAD_ARGUMENT', `no partition ${String(partition)}`);
+    return p;
+  }
+}
+
+function eventRecord(e: StoredEvent): LogRecord {
+  return {
+    meta: { k: 'e', s: e.sequenceNumber, o: e.offset, t: e.enqueuedTime, d: e.deviceId },
+    payload: e.bytes,
+  };
+}

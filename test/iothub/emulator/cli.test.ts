@@ -1,0 +1,56 @@
+/** The command line: --help, and the startup output (ports, CA, connection strings, memory notice). */
+import { afterEach, expect, it } from 'vitest';
+import { runHubCli, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
+
+let hub: IotHubEmulator | null = null;
+afterEach(async () => {
+  await hub?.close();
+  hub = null;
+});
+
+function io(): { out: string[]; err: string[]; io: { out(l: string): void; err(l: string): void } } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (l) => out.push(l), err: (l) => err.push(l) } };
+}
+
+it('--help states the options and the feedback batching delay', async () => {
+  const c = io();
+  expect(await runHubCli(['--help'], c.io)).toBeNull();
+  const text = c.out.join('\n');
+  for (const opt of [
+    '--port',
+    '--tls-port',
+    '--hub-name',
+    '--partitions',
+    '--state',
+    '--cert',
+    '--device',
+    '--feedback-delay-ms',
+  ])
+    expect(text).toContain(opt);
+  expect(text).toMatch(/default 1000 ms/);
+});
+
+it('prints the ports, the CA file, the service, Event Hubs and device connection strings', async () => {
+  const c = io();
+  hub = await runHubCli(
+    ['--port', '0', '--tls-port', '0', '--device', 'cli-dev', '--hub-name', 'clihub'],
+    c.io,
+  );
+  const text = c.out.join('\n');
+  expect(text).toContain(`127.0.0.1:${hub!.port}`);
+  expect(text).toContain(`127.0.0.1:${hub!.tlsPort}`);
+  expect(text).toContain(hub!.caFile!);
+  expect(text).toContain(`iothubowner: HostName=localhost:${hub!.tlsPort};SharedAccessKeyName=iothubowner;`);
+  expect(text).toContain('service: HostName=');
+  expect(text).toContain(`Endpoint=sb://localhost:${hub!.tlsPort}/;`);
+  expect(text).toContain(`cli-dev: HostName=localhost:${hub!.tlsPort};DeviceId=cli-dev;SharedAccessKey=`);
+  expect(text).toContain('IN MEMORY');
+});
+
+it('refuses bad arguments', async () => {
+  await expect(runHubCli(['--port', 'x'], io().io)).rejects.toThrow(/--port/);
+  await expect(runHubCli(['--cert', 'a.pem'], io().io)).rejects.toThrow(/--cert and --key/);
+  await expect(runHubCli(['--bogus'], io().io)).rejects.toThrow();
+});
