@@ -102,10 +102,17 @@ export class RequestResponseLink {
         d.reject(new TimeoutError(`no response to ${this.options.address} within ${timeoutMs} ms`));
     }, timeoutMs);
     try {
-      await this.sender.send({
+      const outcome = await this.sender.send({
         ...message,
         properties: { ...message.properties, messageId: id, replyTo: this.replyTo },
       });
+      // A request the peer did not take will get no response: fail now, not at the timeout.
+      if (outcome && outcome.type !== 'accepted') {
+        throw new AmqpOneError(
+          'AMQP_REQUEST_REFUSED',
+          `${this.options.address} did not accept the request: ${outcome.type}`,
+        );
+      }
       return await d.promise;
     } finally {
       timers.clearTimeout(t);

@@ -70,6 +70,16 @@ describe('amqp-one CLI', () => {
     expect(quiet.stderr).toBe('');
   });
 
+  test('the demo runs the whole IoT Hub round trip and ends with Success feedback', async () => {
+    const r = await run(['demo']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (let i = 1; i <= 7; i++) expect(r.stdout).toContain(`[${i}/7]`);
+    const id = /message id ([0-9a-f-]{36})/.exec(r.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(r.stdout).toContain(`Success for original message id ${id}`);
+  });
+
   test('usage errors exit 2 with the command help; unknown commands too', async () => {
     const r = await run(['send']);
     expect(r.code).toBe(2);

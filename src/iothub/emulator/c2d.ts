@@ -75,7 +75,11 @@ function pumpLocked(ctx: EmulatorContext, sender: MessageSender, src: LockSource
     if (closed) return;
     closed = true;
     unsubscribe();
-    for (const d of [...inflight.values()]) settle(d, 'abandon');
+    // A disposition that came in the same read as the detach has already resolved its send, but
+    // the resolution runs as a microtask after this 'close': settle what is left only after it.
+    setImmediate(() => {
+      for (const d of [...inflight.values()]) settle(d, 'abandon');
+    });
   };
   sender.once('close', stop);
   pump();

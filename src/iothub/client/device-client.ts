@@ -1,0 +1,420 @@
+/**
+ * A device's connection to IoT Hub: telemetry (D2C) with outcomes, C2D messages as an async
+ * iterator or a handler, and automatic reconnect with backoff and jitter. Telemetry that the hub
+ * did not accept is sent again (after a reconnect, or by the retry policy) or reported by the
+ * promise of sendEvent: never dropped.
+ *
+ *   const device = DeviceClient.fromConnectionString(cs, { tls: { ca } });
+ *   await device.open();
+ *   await device.sendEvent(jsonMessage({ temperature: 21 }, { properties: { alert: 'no' } }));
+ *   for await (const m of device.messages()) { ...; await m.complete(); }
+ *   await device.close();
+ */
+import { EventEmitter } from 'node:events';
+import type { AmqpConnection } from '../../client/connect.js';
+import { ClosedError } from '../../client/errors.js';
+import { deferred } from '../../client/link-host.js';
+import type { MessageReceiver } from '../../client/receiver.js';
+import type { MessageSender } from '../../client/sender.js';
+import type { Timers } from '../../client/timers.js';
+import type { Message } from '../../codec/message.js';
+import { DeviceConnectionString } from '../connection-string.js';
+import { BatchSendError, IotHubConfigError, toIotHubError } from '../errors.js';
+import { AsyncQueue } from './async-queue.js';
+import { C2DMessage } from './c2d.js';
+import {
+  checkOutcome,
+  closeReceiverAfterSettling,
+  isConnectionLoss,
+  linkProperties,
+  openReceiverChecked,
+  resolvePort,
+  resolveRetry,
+  resolveTimers,
+  resolveTls,
+  type IotHubClientOptions,
+} from './client-options.js';
+import { HubConnection, type HubAuth } from './hub-connection.js';
+import { toAmqpMessage, type IotHubMessage } from './message.js';
+import { isRetryableError, sleep, type RetryPolicy } from './retry.js';
+import { fixedTokenProvider, sasKeyTokenProvider, type TokenInfo, type TokenProvider } from './token.js';
+
+export interface DeviceClientOptions extends IotHubClientOptions {
+  /** C2D prefetch: messages the hub may deliver before the application took them (default 100). */
+  c2dCredit?: number;
+}
+
+export interface SendEventOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Consecutive lost-link resends of one message before its promise reports the loss. */
+const MAX_LOSS_RESENDS = 20;
+
+/**
+ * Events: 'connected' (generation) after each (re)connect; 'disconnected' (error) when the
+ * connection was lost (a reconnect follows); 'token-renewed' (TokenInfo); 'error' (error) when
+ * reconnecting gave up or a message handler threw (only emitted when someone listens).
+ */
+export class DeviceClient extends EventEmitter {
+  readonly hub: HubConnection;
+  readonly connectionString: DeviceConnectionString;
+  /** `/devices/{d}[/modules/{m}]/messages/events`. */
+  readonly telemetryAddress: string;
+  /** `/devices/{d}/messages/devicebound`. */
+  readonly c2dAddress: string;
+  private readonly timers: Timers;
+  private readonly retry: RetryPolicy;
+  private readonly sendTimeoutMs: number;
+  private readonly c2dCredit: number;
+  private telemetry: { generation: number; sender: Promise<MessageSender> } | undefined;
+  private c2dQueue: AsyncQueue<C2DMessage> | undefined;
+  private c2dReceiver: MessageReceiver | undefined;
+  private opening: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(cs: DeviceConnectionString, options: DeviceClientOptions = {}) {
+    super();
+    this.connectionString = cs;
+    this.timers = resolveTimers(options);
+    this.retry = resolveRetry(options.retryPolicy);
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
+    this.c2dCredit = Math.max(1, options.c2dCredit ?? 100);
+    const ids = `/devices/${encodeURIComponent(cs.deviceId)}`;
+    const mod = cs.moduleId === undefined ? '' : `/modules/${encodeURIComponent(cs.moduleId)}`;
+    this.telemetryAddress = `${ids}${mod}/messages/events`;
+    this.c2dAddress = `${ids}/messages/devicebound`;
+    const tls = resolveTls(options.tls);
+    const { host, port } = cs.connectHost;
+    this.hub = new HubConnection({
+      host,
+      port: resolvePort(port, options, tls !== false),
+      tls,
+      hostname: host,
+      auth: DeviceClient.authFor(cs, options, this.timers, tls !== false && tls.cert !== undefined),
+      timers: this.timers,
+      connectTimeoutMs: options.connectTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      containerId: options.containerId,
+      reconnect: options.reconnect ?? true,
+    });
+    this.hub.on('connected', (_c: unknown, generation: number) => this.emit('connected', generation));
+    this.hub.on('disconnected', (err: unknown) => this.emit('disconnected', err));
+    this.hub.on('token-renewed', (info: TokenInfo) => this.emit('token-renewed', info));
+    this.hub.on('failed', (err: unknown) => {
+      this.c2dQueue?.end(err);
+      this.emitError(err);
+    });
+  }
+
+  /** `HostName=...;DeviceId=...;SharedAccessKey=...` (or SharedAccessSignature, or x509=true). */
+  static fromConnectionString(connectionString: string, options: DeviceClientOptions = {}): DeviceClient {
+    return new DeviceClient(DeviceConnectionString.parse(connectionString), options);
+  }
+
+  private static authFor(
+    cs: DeviceConnectionString,
+    o: DeviceClientOptions,
+    timers: Timers,
+    hasClientCert: boolean,
+  ): HubAuth {
+    if (cs.x509) {
+      if (!hasClientCert) {
+        throw new IotHubConfigError(
+          'x509=true needs the client certificate and key in options.tls.cert / options.tls.key',
+          'x509',
+        );
+      }
+      return { kind: 'x509' };
+    }
+    const audience = cs.resourceUri;
+    const provider: TokenProvider =
+      o.tokenProvider ??
+      (cs.sharedAccessSignature !== undefined
+        ? fixedTokenProvider(cs.sharedAccessSignature)
+        : sasKeyTokenProvider({
+            key: cs.sharedAccessKey!,
+            policyName: cs.sharedAccessKeyName,
+            lifetimeSeconds: o.tokenLifetimeSeconds,
+            now: () => timers.now(),
+          }));
+    if (o.auth === 'plain') {
+      const who = cs.moduleId === undefined ? cs.deviceId : `${cs.deviceId}/modules/${cs.moduleId}`;
+      const username =
+        cs.sharedAccessKeyName !== undefined
+          ? `${cs.sharedAccessKeyName}@sas.root.${cs.hubName}`
+          : `${who}@sas.${cs.hubName}`;
+      return { kind: 'plain', username, audience, provider, renewal: o.renewal };
+    }
+    return { kind: 'cbs', audience, provider, sasl: o.sasl ?? 'none', renewal: o.renewal };
+  }
+
+  get deviceId(): string {
+    return this.connectionString.deviceId;
+  }
+
+  /** True while an authenticated connection is up. */
+  get connected(): boolean {
+    return this.hub.state === 'open';
+  }
+
+  /** Connects and authenticates (one attempt; rejects with a typed error). */
+  async open(): Promise<void> {
+    if (this.closed) throw new ClosedError('the device client');
+    if (this.hub.state === 'open' || this.hub.state === 'reconnecting') return;
+    this.opening ??= this.hub.open().finally(() => {
+      this.opening = undefined;
+    });
+    await this.opening;
+  }
+
+  private async ensureOpen(): Promise<void> {
+    if (this.closed) throw new ClosedError('the device client');
+    if (this.hub.state === 'idle' || this.hub.state === 'connecting') await this.open();
+  }
+
+  private async telemetrySender(): Promise<MessageSender> {
+    await this.ensureOpen();
+    const conn = await this.hub.ready();
+    const generation = this.hub.generation;
+    const t = this.telemetry;
+    if (t && t.generation === generation) {
+      const s = await t.sender.catch(() => undefined);
+      if (s && s.link.isOpen) return s;
+      if (this.telemetry !== t) return this.telemetrySender();
+    }
+    const sender = conn.openSender({
+      address: this.telemetryAddress,
+      properties: linkProperties(),
+    });
+    this.telemetry = { generation, sender };
+    try {
+      return await sender;
+    } catch (e) {
+      if (this.telemetry?.sender === sender) this.telemetry = undefined;
+      throw toIotHubError(e);
+    }
+  }
+
+  /**
+   * Sends one telemetry message. Resolves once the hub accepted it; rejects with a typed error
+   * (MessageTooLargeError, ThrottledError after the retries, UnauthorizedError...) otherwise. A
+   * message in flight when the connection drops is sent again after the reconnect.
+   */
+  async sendEvent(message: IotHubMessage | Buffer | string, options: SendEventOptions = {}): Promise<void> {
+    if (this.closed) throw new ClosedError('the device client');
+    const amqp = toAmqpMessage(message, { to: this.telemetryAddress });
+    await this.sendAmqp(amqp, options);
+  }
+
+  private async sendAmqp(amqp: Message, options: SendEventOptions): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? this.sendTimeoutMs;
+    await this.retry.run(
+      async () => {
+        for (let losses = 0; ;) {
+          if (this.closed) throw new ClosedError('the device client');
+          const sender = await this.telemetrySender();
+          let outcome;
+          try {
+            outcome = await sender.send(amqp, {
+              timeoutMs: timeoutMs > 0 ? timeoutMs : undefined,
+              signal: options.signal,
+            });
+          } catch (e) {
+            const err = toIotHubError(e);
+            if (!this.closed && isConnectionLoss(err) && ++losses <= MAX_LOSS_RESENDS) continue;
+            throw err;
+          }
+          checkOutcome(outcome);
+          return;
+        }
+      },
+      { timers: this.timers, signal: options.signal, stop: () => this.closed || this.hub.state === 'closed' },
+    );
+  }
+
+  /**
+   * Sends several messages (pipelined on the telemetry link, in order). Resolves once all were
+   * accepted; otherwise rejects with a BatchSendError whose `errors[i]` says why message i failed.
+   */
+  async sendEventBatch(
+    messages: ReadonlyArray<IotHubMessage | Buffer | string>,
+    options: SendEventOptions = {},
+  ): Promise<void> {
+    if (this.closed) throw new ClosedError('the device client');
+    const amqp = messages.map((m) => toAmqpMessage(m, { to: this.telemetryAddress }));
+    const results = await Promise.allSettled(amqp.map((m) => this.sendAmqp(m, options)));
+    if (results.every((r) => r.status === 'fulfilled')) return;
+    throw new BatchSendError(results.map((r) => (r.status === 'rejected' ? r.reason : undefined)));
+  }
+
+  private startC2D(): AsyncQueue<C2DMessage> {
+    if (!this.c2dQueue) {
+      this.c2dQueue = new AsyncQueue<C2DMessage>(this.c2dCredit);
+      void this.pumpC2D(this.c2dQueue);
+    }
+    return this.c2dQueue;
+  }
+
+  /** Keeps a C2D receiver open across reconnects and feeds the queue. */
+  private async pumpC2D(q: AsyncQueue<C2DMessage>): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      let receiver: MessageReceiver;
+      let generation: number;
+      let conn: AmqpConnection;
+      try {
+        await this.ensureOpen();
+        conn = await this.hub.ready();
+        generation = this.hub.generation;
+        receiver = await openReceiverChecked(conn, {
+          address: this.c2dAddress,
+          credit: this.c2dCredit,
+          properties: linkProperties(),
+        });
+      } catch (e) {
+        if (this.closed) break;
+        const err = toIotHubError(e);
+        if (this.hub.state === 'closed' || (!isRetryableError(err) && !isConnectionLoss(err))) {
+          q.end(err);
+          return;
+        }
+        await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
+        continue;
+      }
+      failures = 0;
+      this.c2dReceiver = receiver;
+      const flush = (): void => conn.schedule();
+      const live = (): boolean =>
+        this.hub.state === 'open' && this.hub.generation === generation && receiver.link.isOpen;
+      try {
+        for (;;) {
+          await q.room();
+          if (this.closed) break;
+          const m = await receiver.receive();
+          if (m === undefined) break;
+          q.push(new C2DMessage(m, generation, live, flush));
+        }
+      } catch {
+        // The link or the connection is gone: messages not settled will come again.
+      }
+      // Queued messages of a dead link can no longer be settled: the hub redelivers them.
+      q.discard((m) => m.generation === generation && !live());
+      if (this.closed) break;
+      if (this.hub.state === 'open' && this.hub.generation === generation) {
+        // Only the link went away: pause, then open it again.
+        await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
+      }
+    }
+    q.end();
+  }
+
+  /**
+   * C2D messages, as they arrive (competing with other iterators and handlers of this client).
+   * Settle each with complete(), reject() or abandon(); the iteration ends when the client closes,
+   * and throws if reconnecting gave up.
+   */
+  messages(options: { signal?: AbortSignal } = {}): C2DStream {
+    const stream = new C2DStream(this.startC2D());
+    options.signal?.addEventListener('abort', () => void stream.close(), { once: true });
+    return stream;
+  }
+
+  /**
+   * Calls `handler` for each C2D message, one at a time. With autoComplete (default true) a message
+   * the handler did not settle is completed when it returns, and abandoned when it throws (the
+   * error is emitted as 'error' when someone listens). Returns a function that stops the handler.
+   */
+  onMessage(
+    handler: (message: C2DMessage) => void | Promise<void>,
+    options: { autoComplete?: boolean } = {},
+  ): () => void {
+    const autoComplete = options.autoComplete ?? true;
+    const q = this.startC2D();
+    let stopped = false;
+    void (async () => {
+      for (;;) {
+        const m = await q.next();
+        if (m === undefined) return;
+        if (stopped) {
+          q.unshift(m);
+          return;
+        }
+        try {
+          await handler(m);
+          if (autoComplete && m.settledAs === undefined) await m.complete();
+        } catch (e) {
+          if (m.settledAs === undefined) await m.abandon().catch(() => undefined);
+          this.emitError(e);
+        }
+        if (stopped) return;
+      }
+    })().catch((e: unknown) => this.emitError(e));
+    return () => {
+      stopped = true;
+    };
+  }
+
+  private emitError(e: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  /** Closes the links and the connection; iterators end, pending sends fail with ClosedError. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.c2dQueue?.end();
+    await closeReceiverAfterSettling(this.c2dReceiver);
+    await this.hub.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * The iterator of {@link DeviceClient.messages}. `close()` (or `return()`, even while a `next()` is
+ * pending) ends this iterator only; a message it had not handed out stays for the others.
+ */
+export class C2DStream implements AsyncIterableIterator<C2DMessage> {
+  private done = false;
+  private readonly closed = deferred<'closed'>();
+
+  constructor(private readonly queue: AsyncQueue<C2DMessage>) {}
+
+  async next(): Promise<IteratorResult<C2DMessage>> {
+    if (this.done) return { done: true, value: undefined };
+    const taking = this.queue.next();
+    const r = await Promise.race([taking, this.closed.promise]);
+    if (r === 'closed') {
+      // Closed while waiting: whatever the queue hands out later goes back for the others.
+      taking.then((m) => m && this.queue.unshift(m)).catch(() => undefined);
+      return { done: true, value: undefined };
+    }
+    if (r === undefined) {
+      this.done = true;
+      return { done: true, value: undefined };
+    }
+    if (this.done) {
+      this.queue.unshift(r);
+      return { done: true, value: undefined };
+    }
+    return { done: false, value: r };
+  }
+
+  async return(): Promise<IteratorResult<C2DMessage>> {
+    await this.close();
+    return { done: true, value: undefined };
+  }
+
+  async close(): Promise<void> {
+    this.done = true;
+    this.closed.resolve('closed');
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<C2DMessage> {
+    return this;
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * One authenticated AMQP connection to a hub (or to its Event Hubs-compatible endpoint), kept
+ * alive: SASL PLAIN with a SAS token, or CBS put-token (after no SASL, ANONYMOUS or MSSBCBS) with
+ * proactive renewal, or X.509 over TLS; and reconnect with exponential backoff and jitter.
+ *
+ * Each (re)connect is a new AmqpConnection (opened with the promise API's `connect`): CBS runs on
+ * it first, and only then does {@link HubConnection.ready} hand it out, so links are always
+ * (re)attached after the token was accepted. (The promise API's own reconnect re-attaches every
+ * link at once, before a put-token could be sent: see the report on src/client.)
+ */
+import { EventEmitter } from 'node:events';
+import { connect, type AmqpConnection } from '../../client/connect.js';
+import { ClosedError } from '../../client/errors.js';
+import { deferred, type Deferred } from '../../client/link-host.js';
+import { realTimers, type Timers } from '../../client/timers.js';
+import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
+import { plainClient } from '../../sasl/mechanisms.js';
+import type { TlsOptions } from '../../transport/open-socket.js';
+import { IotHubError, NotConnectedError, toIotHubError } from '../errors.js';
+import { CbsClient, CbsTokenRenewer, type CbsClientOptions, type TokenRenewalOptions } from './cbs.js';
+import { mssbcbsClient } from './mssbcbs.js';
+import { isRetryableError, sleep } from './retry.js';
+import type { TokenInfo, TokenProvider } from './token.js';
+
+/** The SASL layer before CBS: none (the Node SDKs), ANONYMOUS (event-hubs) or MSSBCBS (C SDK, uAMQP). */
+export type CbsSasl = 'none' | 'ANONYMOUS' | 'MSSBCBS';
+
+export type HubAuth =
+  | {
+      kind: 'cbs';
+      /** The put-token `name` (and the resource the provider signs). */
+      audience: string;
+      provider: TokenProvider;
+      sasl?: CbsSasl;
+      renewal?: TokenRenewalOptions;
+      cbs?: CbsClientOptions;
+    }
+  | {
+      kind: 'plain';
+      /** `{policy}@sas.root.{hub}` or `{device}@sas.{hub}`. */
+      username: string;
+      audience: string;
+      provider: TokenProvider;
+      /**
+       * Before the token expires, put a fresh one over CBS on the same connection (default); when
+       * that fails, reconnect with a fresh token before the hub detaches the links.
+       */
+      renewal?: TokenRenewalOptions;
+    }
+  /** X.509: identity from the TLS client certificate (give tls.cert and tls.key); no SASL, no CBS. */
+  | { kind: 'x509' }
+  /** No authentication at all (a local endpoint that needs none). */
+  | { kind: 'none'; sasl?: 'none' | 'ANONYMOUS' };
+
+export interface HubReconnectOptions {
+  /** First delay (ms, default 100), doubled per failed attempt up to maxDelayMs (default 30 000). */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Fraction of each delay that is random (default 0.5). */
+  jitter?: number;
+  /** Give up after this many failed attempts in a row (default: never). */
+  maxAttempts?: number;
+  /**
+   * Whether an attempt's error is worth another attempt (default: its `retryable` flag; errors that
+   * are not IotHubErrors, such as refused sockets, count as retryable).
+   */
+  isRetryable?: (error: unknown) => boolean;
+}
+
+export interface HubConnectionOptions {
+  host: string;
+  port: number;
+  /** TLS options, or false for plain TCP. */
+  tls: TlsOptions | false;
+  /** The open frame's hostname (default `host`). */
+  hostname?: string;
+  auth: HubAuth;
+  /** Timers and clock for renewal, backoff and the connection (default the real ones). */
+  timers?: Timers;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  containerId?: string;
+  /** Reconnect when the connection is lost (default true). */
+  reconnect?: boolean | HubReconnectOptions;
+  /** Random numbers for the jitter (default Math.random). */
+  random?: () => number;
+}
+
+export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/**
+ * Events: 'connected' (AmqpConnection, generation) after each successful (re)connect and
+ * authentication; 'disconnected' (error) when the connection is lost; 'token-renewed' (TokenInfo);
+ * 'renewal-error' (error); 'failed' (error) when reconnecting gave up (the connection is then closed).
+ */
+export class HubConnection extends EventEmitter {
+  state: HubConnectionState = 'idle';
+  /** Counts successful connections: links opened on an older generation are dead. */
+  generation = 0;
+  /** Attempts made by the current reconnect run. */
+  reconnectAttempts = 0;
+  private conn: AmqpConnection | undefined;
+  private renewer: CbsTokenRenewer | undefined;
+  private waiters: Deferred<AmqpConnection>[] = [];
+  private failure: unknown;
+  readonly timers: Timers;
+
+  constructor(readonly options: HubConnectionOptions) {
+    super();
+    this.timers = options.timers ?? realTimers;
+  }
+
+  /** The current connection, when open. */
+  get connection(): AmqpConnection | undefined {
+    return this.state === 'open' ? this.conn : undefined;
+  }
+
+  /** The CBS token renewer of the current connection (CBS auth only). */
+  get tokenRenewer(): CbsTokenRenewer | undefined {
+    return this.renewer;
+  }
+
+  /** The token in force (CBS auth). */
+  get token(): TokenInfo | undefined {
+    return this.renewer?.token;
+  }
+
+  /** Connects once (no retry): rejects with a typed error when the hub refuses or cannot be reached. */
+  async open(): Promise<void> {
+    if (this.state === 'open') return;
+    if (this.state === 'closed') throw new ClosedError('the hub connection');
+    if (this.state === 'connecting' || this.state === 'reconnecting') {
+      await this.ready();
+      return;
+    }
+    this.state = 'connecting';
+    try {
+      await this.connectOnce();
+    } catch (e) {
+      if ((this.state as HubConnectionState) !== 'closed') this.state = 'idle';
+      const w = this.waiters;
+      this.waiters = [];
+      for (const d of w) d.reject(e);
+      throw e;
+    }
+  }
+
+  /**
+   * The open, authenticated connection: at once when open, after the reconnect when one is under
+   * way; rejects when the connection is closed or reconnecting gave up.
+   */
+  ready(): Promise<AmqpConnection> {
+    if (this.state === 'open' && this.conn) return Promise.resolve(this.conn);
+    if (this.state === 'closed') {
+      return Promise.reject(this.failure ?? new ClosedError('the hub connection'));
+    }
+    if (this.state === 'idle') return Promise.reject(new NotConnectedError({ description: 'not opened' }));
+    const d = deferred<AmqpConnection>();
+    this.waiters.push(d);
+    return d.promise;
+  }
+
+  private saslFor(): SaslClientMechanism | 'none' | 'ANONYMOUS' {
+    const a = this.options.auth;
+    const s = a.kind === 'cbs' || a.kind === 'none' ? (a.sasl ?? 'none') : 'none';
+    if (s === 'MSSBCBS') return mssbcbsClient();
+    return s;
+  }
+
+  private async connectOnce(): Promise<void> {
+    const o = this.options;
+    const auth = o.auth;
+    let sasl: SaslClientMechanism | 'none' | 'ANONYMOUS' = this.saslFor();
+    let plainToken: TokenInfo | undefined;
+    if (auth.kind === 'plain') {
+      try {
+        plainToken = await auth.provider(auth.audience);
+      } catch (e) {
+        throw toIotHubError(e);
+      }
+      sasl = plainClient(auth.username, plainToken.token);
+    }
+    let conn: AmqpConnection;
+    try {
+      conn = await connect({
+        host: o.host,
+        port: o.port,
+        tls: o.tls === false ? false : o.tls,
+        hostname: o.hostname ?? o.host,
+        sasl,
+        timers: this.timers,
+        connectTimeoutMs: o.connectTimeoutMs,
+        idleTimeoutMs: o.idleTimeoutMs,
+        containerId: o.containerId,
+        reconnect: false,
+      });
+    } catch (e) {
+      throw toIotHubError(e);
+    }
+    let renewer: CbsTokenRenewer | undefined;
+    const watch = (r: CbsTokenRenewer): CbsTokenRenewer => {
+      r.on('renewed', (info: TokenInfo) => this.emit('token-renewed', info));
+      r.on('renewal-error', (err: unknown) => {
+        if (this.listenerCount('renewal-error') > 0) this.emit('renewal-error', err);
+      });
+      // The hub will drop us: start over with a fresh token rather than wait for it.
+      r.on('expired', (err: unknown) => this.restart(err));
+      return r;
+    };
+    try {
+      if (auth.kind === 'cbs') {
+        const cbs = await CbsClient.open(conn, auth.cbs);
+        renewer = watch(new CbsTokenRenewer(cbs, auth.audience, auth.provider, this.timers, auth.renewal));
+        await renewer.start();
+      } else if (auth.kind === 'plain' && plainToken && Number.isFinite(plainToken.expiresAtMs)) {
+        renewer = watch(
+          new CbsTokenRenewer(
+            () => CbsClient.open(conn),
+            auth.audience,
+            auth.provider,
+            this.timers,
+            auth.renewal,
+          ),
+        );
+        // Without CBS on this endpoint: a fresh connection (fresh token) before this one expires.
+        renewer.on('renewal-error', (err: unknown) => this.restart(err));
+        renewer.startWith(plainToken);
+      }
+    } catch (e) {
+      renewer?.stop();
+      await conn.close().catch(() => undefined);
+      throw toIotHubError(e);
+    }
+    if ((this.state as HubConnectionState) === 'closed') {
+      renewer?.stop();
+      await conn.close().catch(() => undefined);
+      throw new ClosedError('the hub connection');
+    }
+    this.conn = conn;
+    this.renewer = renewer;
+    this.state = 'open';
+    this.generation++;
+    this.reconnectAttempts = 0;
+    conn.on('close', (err: unknown) => this.onLost(conn, err));
+    const w = this.waiters;
+    this.waiters = [];
+    for (const d of w) d.resolve(conn);
+    this.emit('connected', conn, this.generation);
+  }
+
+  private onLost(conn: AmqpConnection, err: unknown): void {
+    if (conn !== this.conn || this.state !== 'open') return;
+    this.renewer?.stop();
+    this.renewer = undefined;
+    this.conn = undefined;
+    const error = toIotHubError(
+      err ?? new NotConnectedError({ description: 'the hub closed the connection' }),
+    );
+    this.emit('disconnected', error);
+    if (this.options.reconnect === false) {
+      this.fail(error);
+      return;
+    }
+    void this.reconnectLoop(error);
+  }
+
+  /**
+   * Drops the current connection and reconnects (e.g. after a link was lost, or the token expired).
+   * Ignored unless open.
+   */
+  restart(reason?: unknown): void {
+    const conn = this.conn;
+    if (!conn || this.state !== 'open') return;
+    this.onLost(conn, reason ?? new NotConnectedError({ description: 'restarting the connection' }));
+    void conn.close().catch(() => undefined);
+  }
+
+  private reconnectOptions(): HubReconnectOptions {
+    const r = this.options.reconnect;
+    return r === undefined || r === true || r === false ? {} : r;
+  }
+
+  private async reconnectLoop(lastError: unknown): Promise<void> {
+    this.state = 'reconnecting';
+    const r = this.reconnectOptions();
+    const initial = r.initialDelayMs ?? 100;
+    const max = r.maxDelayMs ?? 30_000;
+    const jitter = Math.min(1, Math.max(0, r.jitter ?? 0.5));
+    const random = this.options.random ?? Math.random;
+    const retryable =
+      r.isRetryable ?? ((e: unknown) => (e instanceof IotHubError ? isRetryableError(e) : true));
+    this.reconnectAttempts = 0;
+    for (;;) {
+      if ((this.state as HubConnectionState) === 'closed') return;
+      if (this.reconnectAttempts >= (r.maxAttempts ?? Infinity)) return this.fail(lastError);
+      const base = Math.min(max, initial * 2 ** this.reconnectAttempts);
+      this.reconnectAttempts++;
+      await sleep(this.timers, base * (1 - jitter * random()));
+      if ((this.state as HubConnectionState) === 'closed') return;
+      try {
+        await this.connectOnce();
+        return;
+      } catch (e) {
+        lastError = e;
+        if ((this.state as HubConnectionState) === 'closed') return;
+        if (!retryable(e)) return this.fail(e);
+      }
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.failure = error;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const d of w) d.reject(error);
+    if (this.listenerCount('failed') > 0) this.emit('failed', error);
+  }
+
+  /** Closes the connection for good; pending `ready()` calls reject. */
+  async close(): Promise<void> {
+    const conn = this.conn;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    this.renewer?.stop();
+    this.renewer = undefined;
+    this.conn = undefined;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const d of w) d.reject(new ClosedError('the hub connection'));
+    if (conn && wasOpen) await conn.close().catch(() => undefined);
+  }
+}

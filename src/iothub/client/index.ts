@@ -1,0 +1,92 @@
+/** The IoT Hub clients: DeviceClient, ServiceClient, and the pieces they are built from. */
+export { DeviceClient, C2DStream, type DeviceClientOptions, type SendEventOptions } from './device-client.js';
+export {
+  ServiceClient,
+  FeedbackStream,
+  SERVICE_C2D_ADDRESS,
+  type ServiceClientOptions,
+  type C2DSendOptions,
+  type C2DSendResult,
+} from './service-client.js';
+export { C2DMessage, type C2DOutcome, type AckMode } from './c2d.js';
+export {
+  FeedbackBatch,
+  FEEDBACK_ADDRESS,
+  FEEDBACK_CONTENT_TYPE,
+  FEEDBACK_STATUS_CODES,
+  parseFeedbackMessage,
+  parseFeedbackRecord,
+  parseFeedbackRecords,
+  parseUtcTime,
+  type FeedbackRecord,
+  type FeedbackStatusCode,
+  type ParsedFeedback,
+} from './feedback.js';
+export { EventStream, type EventsOptions } from './event-stream.js';
+export {
+  DEFAULT_CONSUMER_GROUP,
+  SELECTOR_FILTER_CODE,
+  SELECTOR_FILTER_NAME,
+  endpointFromRedirect,
+  eventFromMessage,
+  eventJson,
+  eventText,
+  partitionAddress,
+  selectorFilterExpression,
+  selectorFilterSet,
+  type EventHubEndpoint,
+  type EventPosition,
+  type EventSystemProperties,
+  type IotHubEvent,
+} from './events.js';
+export {
+  JSON_CONTENT_TYPE,
+  UTF8_CONTENT_ENCODING,
+  jsonMessage,
+  toAmqpMessage,
+  toMessageId,
+  type IotHubMessage,
+  type PropertyValue,
+} from './message.js';
+export {
+  CBS_ADDRESS,
+  CBS_REPLY_TO,
+  DEFAULT_RENEW_AT_FRACTION,
+  SAS_TOKEN_TYPE,
+  CbsClient,
+  CbsTokenRenewer,
+  buildPutTokenRequest,
+  checkPutTokenResponse,
+  renewalDelayMs,
+  responseStatus,
+  type CbsClientOptions,
+  type PutTokenRequestOptions,
+  type TokenRenewalOptions,
+} from './cbs.js';
+export {
+  HubConnection,
+  type CbsSasl,
+  type HubAuth,
+  type HubConnectionOptions,
+  type HubConnectionState,
+  type HubReconnectOptions,
+} from './hub-connection.js';
+export {
+  EVENTHUB_TYPE,
+  MANAGEMENT_ADDRESS,
+  buildReadEventHubRequest,
+  parseEventHubInfo,
+  readEventHubInfo,
+  type EventHubInfo,
+} from './management.js';
+export { MSSBCBS, mssbcbsClient } from './mssbcbs.js';
+export { RetryPolicy, isRetryableError, sleep, type RetryAttempt, type RetryPolicyOptions } from './retry.js';
+export {
+  fixedTokenProvider,
+  sasKeyTokenProvider,
+  tokenInfoOf,
+  type SasKeyTokenProviderOptions,
+  type TokenInfo,
+  type TokenProvider,
+} from './token.js';
+export { CLIENT_VERSION, type IotHubClientOptions } from './client-options.js';

@@ -1,0 +1,120 @@
+/**
+ * Messages as the IoT Hub layer takes them (telemetry, C2D): a body, the system properties the hub
+ * routes on (message id, content type and encoding, correlation id, expiry) and application
+ * properties; turned into AMQP messages whose body is one data section (as every SDK sends).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Message, MessageProperties } from '../../codec/message.js';
+import { ulong, type AmqpValue } from '../../codec/values.js';
+import { IotHubConfigError } from '../errors.js';
+
+/** What routing on the body needs (IoT Hub message routing): JSON, UTF-8. */
+export const JSON_CONTENT_TYPE = 'application/json';
+export const UTF8_CONTENT_ENCODING = 'utf-8';
+
+/** An application property value: what the hub keeps and routes on. */
+export type PropertyValue = string | number | boolean | bigint | Date | null;
+
+export interface IotHubMessage {
+  /**
+   * Bytes (sent as they are), a string (sent as UTF-8 bytes), or any other value, sent as JSON
+   * with content type `application/json` and encoding `utf-8` unless given.
+   */
+  body?: Buffer | Uint8Array | string | unknown;
+  /** Default: a new uuid (a string). */
+  messageId?: string | number | bigint | AmqpValue;
+  correlationId?: string | number | bigint | AmqpValue;
+  contentType?: string;
+  contentEncoding?: string;
+  /** Application properties (user properties). */
+  properties?: Record<string, PropertyValue>;
+  /** Absolute expiry time. */
+  expiryTime?: Date;
+  creationTime?: Date;
+  userId?: string | Buffer;
+  /** Extra message annotations (rarely needed). */
+  annotations?: Record<string, AmqpValue>;
+}
+
+/** A telemetry or C2D message whose body is `value` as JSON, `application/json` in `utf-8`. */
+export function jsonMessage(value: unknown, extra: Omit<IotHubMessage, 'body'> = {}): IotHubMessage {
+  return {
+    ...extra,
+    body: Buffer.from(JSON.stringify(value) ?? 'null', 'utf8'),
+    contentType: extra.contentType ?? JSON_CONTENT_TYPE,
+    contentEncoding: extra.contentEncoding ?? UTF8_CONTENT_ENCODING,
+  };
+}
+
+function bodyOf(m: IotHubMessage): { bytes: Buffer; json: boolean } {
+  const b = m.body;
+  if (b === undefined) return { bytes: Buffer.alloc(0), json: false };
+  if (Buffer.isBuffer(b)) return { bytes: b, json: false };
+  if (b instanceof Uint8Array)
+    return { bytes: Buffer.from(b.buffer, b.byteOffset, b.byteLength), json: false };
+  if (typeof b === 'string') return { bytes: Buffer.from(b, 'utf8'), json: false };
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch (e) {
+    throw new IotHubConfigError(
+      `the message body cannot be written as JSON: ${(e as Error).message}`,
+      'body',
+    );
+  }
+  if (text === undefined) throw new IotHubConfigError('the message body cannot be written as JSON', 'body');
+  return { bytes: Buffer.from(text, 'utf8'), json: true };
+}
+
+/**
+ * A message id as AMQP allows it (string, ulong, uuid, binary): a non-negative integer becomes a
+ * ulong, any other number its decimal string; wrapped values are kept as they are.
+ */
+export function toMessageId(id: unknown): AmqpValue {
+  if (typeof id === 'bigint') return id >= 0n ? ulong(id) : id.toString();
+  if (typeof id === 'number') return Number.isSafeInteger(id) && id >= 0 ? ulong(id) : String(id);
+  return id as AmqpValue;
+}
+
+/** Accepts the shorthand forms: bytes or a string alone. */
+export function normalizeMessage(m: IotHubMessage | Buffer | Uint8Array | string): IotHubMessage {
+  return typeof m === 'string' || m instanceof Uint8Array ? { body: m } : m;
+}
+
+/**
+ * The AMQP message for `m`: properties (message id, `to`, correlation id, content type and
+ * encoding, expiry), application properties, a data body.
+ */
+export function toAmqpMessage(
+  input: IotHubMessage | Buffer | Uint8Array | string,
+  options: { to?: string; applicationProperties?: Record<string, AmqpValue> } = {},
+): Message {
+  const m = normalizeMessage(input);
+  if (typeof m !== 'object' || m === null) {
+    throw new IotHubConfigError('a message must be an object, a Buffer or a string', 'message');
+  }
+  const { bytes, json } = bodyOf(m);
+  const properties: MessageProperties = {
+    messageId: m.messageId === undefined || m.messageId === null ? randomUUID() : toMessageId(m.messageId),
+  };
+  if (options.to !== undefined) properties.to = options.to;
+  if (m.correlationId !== undefined) properties.correlationId = toMessageId(m.correlationId);
+  const contentType = m.contentType ?? (json ? JSON_CONTENT_TYPE : undefined);
+  const contentEncoding = m.contentEncoding ?? (json ? UTF8_CONTENT_ENCODING : undefined);
+  if (contentType !== undefined) properties.contentType = contentType;
+  if (contentEncoding !== undefined) properties.contentEncoding = contentEncoding;
+  if (m.expiryTime !== undefined) properties.absoluteExpiryTime = m.expiryTime;
+  if (m.creationTime !== undefined) properties.creationTime = m.creationTime;
+  if (m.userId !== undefined) {
+    properties.userId = typeof m.userId === 'string' ? Buffer.from(m.userId, 'utf8') : m.userId;
+  }
+  const app: Record<string, AmqpValue> = {};
+  for (const [k, v] of Object.entries(m.properties ?? {})) {
+    if (v !== undefined) app[k] = v;
+  }
+  Object.assign(app, options.applicationProperties);
+  const out: Message = { properties, body: bytes, bodyType: 'data' };
+  if (Object.keys(app).length > 0) out.applicationProperties = app;
+  if (m.annotations && Object.keys(m.annotations).length > 0) out.messageAnnotations = { ...m.annotations };
+  return out;
+}

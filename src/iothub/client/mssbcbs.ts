@@ -1,0 +1,12 @@
+/**
+ * The MSSBCBS SASL mechanism (contract section 2): what the C SDK and uAMQP use before CBS. It
+ * carries no credentials (an empty initial response): the SAS token follows over `$cbs`.
+ */
+import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
+
+export const MSSBCBS = 'MSSBCBS';
+
+/** The client side of MSSBCBS: initial response present and empty, no challenges expected. */
+export function mssbcbsClient(): SaslClientMechanism {
+  return { name: MSSBCBS, initialResponse: () => Buffer.alloc(0) };
+}

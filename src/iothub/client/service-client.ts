@@ -1,0 +1,487 @@
+/**
+ * The service side of IoT Hub: C2D sends with delivery feedback, and telemetry read through the
+ * Event Hubs-compatible endpoint (following the redirect by itself).
+ *
+ *   const service = ServiceClient.fromConnectionString(cs, { tls: { ca } });
+ *   const { messageId } = await service.send('d1', jsonMessage({ on: true }), { ack: 'full' });
+ *   for await (const batch of service.feedback()) console.log(batch.records);
+ *   for await (const event of service.events({ from: 'earliest' })) console.log(event.systemProperties.deviceId);
+ */
+import { EventEmitter } from 'node:events';
+import type { AmqpConnection } from '../../client/connect.js';
+import { ClosedError } from '../../client/errors.js';
+import type { MessageReceiver } from '../../client/receiver.js';
+import type { MessageSender } from '../../client/sender.js';
+import type { Timers } from '../../client/timers.js';
+import type { TlsOptions } from '../../transport/open-socket.js';
+import { ServiceConnectionString } from '../connection-string.js';
+import { IotHubConfigError, toIotHubError } from '../errors.js';
+import type { SasKeyEncoding } from '../sas.js';
+import { idText } from './amqp-utils.js';
+import { AsyncQueue } from './async-queue.js';
+import type { AckMode } from './c2d.js';
+import {
+  checkOutcome,
+  closeReceiverAfterSettling,
+  isConnectionLoss,
+  linkProperties,
+  openReceiverChecked,
+  resolvePort,
+  resolveRetry,
+  resolveTimers,
+  resolveTls,
+  type IotHubClientOptions,
+} from './client-options.js';
+import { EventStream, type EventsOptions } from './event-stream.js';
+import type { EventHubEndpoint } from './events.js';
+import { FeedbackBatch, FEEDBACK_ADDRESS, parseFeedbackMessage } from './feedback.js';
+import { HubConnection, type HubAuth } from './hub-connection.js';
+import { toAmqpMessage, type IotHubMessage } from './message.js';
+import { isRetryableError, sleep, type RetryPolicy } from './retry.js';
+import { fixedTokenProvider, sasKeyTokenProvider, type TokenInfo, type TokenProvider } from './token.js';
+
+export const SERVICE_C2D_ADDRESS = '/messages/devicebound';
+
+export interface ServiceClientOptions extends IotHubClientOptions {
+  /**
+   * How to authenticate on the Event Hubs-compatible endpoint after the redirect, with the same
+   * policy and key: 'plain' (default: SASL PLAIN `{policy}@sas.root.{hub}`, token for
+   * `{hub host}/messages/events`, as the event-hubs redirect sample and .NET do) or 'cbs'
+   * (SASL ANONYMOUS then put-token for `sb://{host}/{event hub}`, as the event-hubs SDK does).
+   */
+  eventHubAuth?: 'plain' | 'cbs';
+  /**
+   * How the key is turned into HMAC bytes on the Event Hubs-compatible endpoint (default: 'base64'
+   * with 'plain', as IoT Hub signs; 'utf8' with 'cbs', as Event Hubs clients sign).
+   */
+  eventHubKeyEncoding?: SasKeyEncoding;
+  /** TLS options for the Event Hubs-compatible endpoint (default: the hub's, with its host name). */
+  eventHubTls?: TlsOptions;
+}
+
+export interface C2DSendOptions {
+  /** Feedback to ask for (`iothub-ack`); default none. */
+  ack?: AckMode;
+  /** Expire the message this long after now (ms): the hub then reports `Expired` feedback. */
+  expiryMs?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface C2DSendResult {
+  /** The message id sent (the feedback's originalMessageId), in text form. */
+  messageId: string;
+}
+
+const MAX_LOSS_RESENDS = 20;
+const ACKS = new Set(['none', 'positive', 'negative', 'full']);
+
+/**
+ * Events: 'connected' (generation), 'disconnected' (error), 'token-renewed' (TokenInfo), 'error'
+ * (when reconnecting gave up; only emitted when someone listens).
+ */
+export class ServiceClient extends EventEmitter {
+  readonly hub: HubConnection;
+  readonly connectionString: ServiceConnectionString;
+  private readonly options: ServiceClientOptions;
+  private readonly timers: Timers;
+  private readonly retry: RetryPolicy;
+  private readonly sendTimeoutMs: number;
+  private readonly tls: TlsOptions | false;
+  private c2d: { generation: number; sender: Promise<MessageSender> } | undefined;
+  private readonly streams = new Set<EventStream>();
+  private readonly feedbackReceivers = new Set<MessageReceiver>();
+  private readonly feedbackQueues = new Set<AsyncQueue<FeedbackBatch>>();
+  private opening: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(cs: ServiceConnectionString, options: ServiceClientOptions = {}) {
+    super();
+    this.connectionString = cs;
+    this.options = options;
+    this.timers = resolveTimers(options);
+    this.retry = resolveRetry(options.retryPolicy);
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
+    this.tls = resolveTls(options.tls);
+    this.hub = new HubConnection({
+      host: cs.host,
+      port: resolvePort(cs.port, options, this.tls !== false),
+      tls: this.tls,
+      hostname: cs.host,
+      auth: this.hubAuth(),
+      timers: this.timers,
+      connectTimeoutMs: options.connectTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      containerId: options.containerId,
+      reconnect: options.reconnect ?? true,
+    });
+    this.hub.on('connected', (_c: unknown, generation: number) => this.emit('connected', generation));
+    this.hub.on('disconnected', (err: unknown) => this.emit('disconnected', err));
+    this.hub.on('token-renewed', (info: TokenInfo) => this.emit('token-renewed', info));
+    this.hub.on('failed', (err: unknown) => {
+      for (const q of this.feedbackQueues) q.end(err);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
+  }
+
+  /** `HostName=...;SharedAccessKeyName=...;SharedAccessKey=...` (or SharedAccessSignature). */
+  static fromConnectionString(connectionString: string, options: ServiceClientOptions = {}): ServiceClient {
+    return new ServiceClient(ServiceConnectionString.parse(connectionString), options);
+  }
+
+  private provider(keyEncoding: SasKeyEncoding, resourceUriEncoding: 'raw' | 'component'): TokenProvider {
+    const cs = this.connectionString;
+    const o = this.options;
+    if (o.tokenProvider) return o.tokenProvider;
+    if (cs.sharedAccessSignature !== undefined) return fixedTokenProvider(cs.sharedAccessSignature);
+    return sasKeyTokenProvider({
+      key: cs.sharedAccessKey!,
+      policyName: cs.sharedAccessKeyName,
+      lifetimeSeconds: o.tokenLifetimeSeconds,
+      keyEncoding,
+      resourceUriEncoding,
+      now: () => this.timers.now(),
+    });
+  }
+
+  private plainUsername(): string {
+    const cs = this.connectionString;
+    const policy = cs.sharedAccessKeyName ?? 'iothubowner';
+    return `${policy}@sas.root.${cs.hubName}`;
+  }
+
+  private hubAuth(): HubAuth {
+    const cs = this.connectionString;
+    const o = this.options;
+    // The Node service SDK: audience and sr = the host name as written (port included), raw.
+    const audience = cs.hostName;
+    const provider = this.provider('base64', 'raw');
+    if (o.auth === 'plain') {
+      return { kind: 'plain', username: this.plainUsername(), audience, provider, renewal: o.renewal };
+    }
+    return { kind: 'cbs', audience, provider, sasl: o.sasl ?? 'none', renewal: o.renewal };
+  }
+
+  private eventHubAuth(endpoint: EventHubEndpoint): HubAuth {
+    const o = this.options;
+    const mode = o.eventHubAuth ?? 'plain';
+    if (mode === 'cbs') {
+      const port = endpoint.port === 5671 ? '' : `:${endpoint.port}`;
+      const audience = `sb://${endpoint.hostname}${port}/${endpoint.entityPath}`;
+      return {
+        kind: 'cbs',
+        audience,
+        provider: this.provider(o.eventHubKeyEncoding ?? 'utf8', 'component'),
+        sasl: 'ANONYMOUS',
+        renewal: o.renewal,
+      };
+    }
+    return {
+      kind: 'plain',
+      username: this.plainUsername(),
+      audience: `${this.connectionString.hostName}/messages/events`,
+      provider: this.provider(o.eventHubKeyEncoding ?? 'base64', 'component'),
+      renewal: o.renewal,
+    };
+  }
+
+  /** A HubConnection to the Event Hubs-compatible endpoint (used by events()). */
+  connectEventHub(endpoint: EventHubEndpoint): HubConnection {
+    const o = this.options;
+    let tls: TlsOptions | false = false;
+    if (endpoint.tls) {
+      const base = o.eventHubTls ?? (this.tls === false ? {} : this.tls);
+      tls = { ...base, servername: base.servername ?? endpoint.hostname };
+    }
+    return new HubConnection({
+      host: endpoint.host,
+      port: endpoint.port,
+      tls,
+      hostname: endpoint.hostname,
+      auth: this.eventHubAuth(endpoint),
+      timers: this.timers,
+      connectTimeoutMs: o.connectTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      reconnect: o.reconnect ?? true,
+    });
+  }
+
+  get connected(): boolean {
+    return this.hub.state === 'open';
+  }
+
+  /** Connects and authenticates (one attempt; rejects with a typed error). */
+  async open(): Promise<void> {
+    if (this.closed) throw new ClosedError('the service client');
+    if (this.hub.state === 'open' || this.hub.state === 'reconnecting') return;
+    this.opening ??= this.hub.open().finally(() => {
+      this.opening = undefined;
+    });
+    await this.opening;
+  }
+
+  private async ensureOpen(): Promise<void> {
+    if (this.closed) throw new ClosedError('the service client');
+    if (this.hub.state === 'idle' || this.hub.state === 'connecting') await this.open();
+  }
+
+  private async c2dSender(): Promise<MessageSender> {
+    await this.ensureOpen();
+    const conn = await this.hub.ready();
+    const generation = this.hub.generation;
+    const t = this.c2d;
+    if (t && t.generation === generation) {
+      const s = await t.sender.catch(() => undefined);
+      if (s && s.link.isOpen) return s;
+      if (this.c2d !== t) return this.c2dSender();
+    }
+    const sender = conn.openSender({ address: SERVICE_C2D_ADDRESS, properties: linkProperties() });
+    this.c2d = { generation, sender };
+    try {
+      return await sender;
+    } catch (e) {
+      if (this.c2d?.sender === sender) this.c2d = undefined;
+      throw toIotHubError(e);
+    }
+  }
+
+  /**
+   * Sends a C2D message to a device: `to` = `/devices/{id}/messages/devicebound`, a uuid message id
+   * unless one is given, `iothub-ack` when `ack` is given, the expiry when `expiryMs` is. Resolves
+   * once the hub accepted it; rejects with a typed error (DeviceNotFoundError,
+   * QuotaExceededError for a full queue...) otherwise.
+   */
+  async send(
+    deviceId: string,
+    message: IotHubMessage | Buffer | string,
+    options: C2DSendOptions = {},
+  ): Promise<C2DSendResult> {
+    if (this.closed) throw new ClosedError('the service client');
+    if (typeof deviceId !== 'string' || deviceId.length === 0) {
+      throw new IotHubConfigError('deviceId is empty', 'deviceId');
+    }
+    if (options.ack !== undefined && !ACKS.has(options.ack)) {
+      throw new IotHubConfigError(`ack must be none, positive, negative or full`, 'ack');
+    }
+    const to = `/devices/${encodeURIComponent(deviceId)}/messages/devicebound`;
+    const amqp = toAmqpMessage(message, {
+      to,
+      applicationProperties: options.ack === undefined ? undefined : { 'iothub-ack': options.ack },
+    });
+    if (options.expiryMs !== undefined) {
+      amqp.properties!.absoluteExpiryTime = new Date(this.timers.now() + options.expiryMs);
+    }
+    const timeoutMs = options.timeoutMs ?? this.sendTimeoutMs;
+    await this.retry.run(
+      async () => {
+        for (let losses = 0; ;) {
+          if (this.closed) throw new ClosedError('the service client');
+          const sender = await this.c2dSender();
+          let outcome;
+          try {
+            outcome = await sender.send(amqp, {
+              timeoutMs: timeoutMs > 0 ? timeoutMs : undefined,
+              signal: options.signal,
+            });
+          } catch (e) {
+            const err = toIotHubError(e);
+            if (!this.closed && isConnectionLoss(err) && ++losses <= MAX_LOSS_RESENDS) continue;
+            throw err;
+          }
+          checkOutcome(outcome);
+          return;
+        }
+      },
+      { timers: this.timers, signal: options.signal, stop: () => this.closed || this.hub.state === 'closed' },
+    );
+    return { messageId: idText(amqp.properties!.messageId) ?? '' };
+  }
+
+  /**
+   * Feedback batches as they arrive. Each batch is accepted once the consumer's iteration step with
+   * it is over: when the next one is asked for, or when the loop is left (break, return, throw).
+   * To have a batch delivered again, call `batch.abandon()` in the step. Survives reconnects.
+   */
+  feedback(options: { signal?: AbortSignal } = {}): FeedbackStream {
+    const q = new AsyncQueue<FeedbackBatch>(1);
+    this.feedbackQueues.add(q);
+    let stopped = false;
+    let receiver: MessageReceiver | undefined;
+    const stop = (): void => {
+      stopped = true;
+      q.end();
+      void closeReceiverAfterSettling(receiver);
+    };
+    options.signal?.addEventListener('abort', stop, { once: true });
+    const pump = async (): Promise<void> => {
+      let failures = 0;
+      while (!stopped && !this.closed) {
+        let generation: number;
+        let conn: AmqpConnection;
+        try {
+          await this.ensureOpen();
+          conn = await this.hub.ready();
+          generation = this.hub.generation;
+          receiver = await openReceiverChecked(conn, {
+            address: FEEDBACK_ADDRESS,
+            credit: 10,
+            properties: linkProperties(),
+          });
+        } catch (e) {
+          if (stopped || this.closed) break;
+          const err = toIotHubError(e);
+          if (this.hub.state === 'closed' || (!isRetryableError(err) && !isConnectionLoss(err))) {
+            q.end(err);
+            return;
+          }
+          await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
+          continue;
+        }
+        failures = 0;
+        this.feedbackReceivers.add(receiver);
+        const r = receiver;
+        const live = (): boolean =>
+          this.hub.state === 'open' && this.hub.generation === generation && r.link.isOpen;
+        try {
+          for (;;) {
+            await q.room();
+            if (stopped) break;
+            const m = await r.receive();
+            if (m === undefined) break;
+            let parsed;
+            try {
+              parsed = parseFeedbackMessage(m.message);
+            } catch (e) {
+              // Not a feedback batch we can read: drop it (it would come back for ever) and say so.
+              m.reject({ condition: 'amqp:decode-error', description: (e as Error).message });
+              conn.schedule();
+              q.end(e);
+              stopped = true;
+              break;
+            }
+            q.push(new FeedbackBatch(m, parsed, live, () => conn.schedule()));
+          }
+        } catch {
+          // Link or connection lost: unsettled batches come again.
+        }
+        this.feedbackReceivers.delete(r);
+        q.discard((b) => !live() && !b.settled);
+        if (stopped || this.closed) break;
+        if (this.hub.state === 'open' && this.hub.generation === generation) {
+          await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
+        }
+      }
+      await closeReceiverAfterSettling(receiver);
+      q.end();
+    };
+    void pump();
+    return new FeedbackStream(q, stop, () => this.feedbackQueues.delete(q));
+  }
+
+  /**
+   * Telemetry from every partition (or `partitions`), read through the Event Hubs-compatible
+   * endpoint the hub redirects to; start with `from` ('latest' by default).
+   */
+  events(options: EventsOptions = {}): EventStream {
+    if (this.closed) throw new ClosedError('the service client');
+    const stream = new EventStream(
+      {
+        hub: this.hub,
+        ready: async () => {
+          await this.ensureOpen();
+          return this.hub.ready();
+        },
+        timers: this.timers,
+        tls: this.tls !== false,
+        connectEventHub: (e) => this.connectEventHub(e),
+      },
+      options,
+    );
+    for (const old of this.streams) if (old.isClosed) this.streams.delete(old);
+    this.streams.add(stream);
+    return stream;
+  }
+
+  /** Closes everything: event streams, feedback iterators, the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const q of this.feedbackQueues) q.end();
+    await Promise.all([...this.streams].map((s) => s.close()));
+    await Promise.all([...this.feedbackReceivers].map((r) => closeReceiverAfterSettling(r)));
+    await this.hub.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * The iterator of {@link ServiceClient.feedback}: each batch is accepted when the next one is asked
+ * for or the iteration ends; `close()` (or `return()`, even while a `next()` is pending) stops it.
+ */
+export class FeedbackStream implements AsyncIterableIterator<FeedbackBatch> {
+  private current: FeedbackBatch | undefined;
+  private done = false;
+
+  constructor(
+    private readonly queue: AsyncQueue<FeedbackBatch>,
+    private readonly stop: () => void,
+    private readonly onDone: () => void,
+  ) {}
+
+  private settleCurrent(): void {
+    const b = this.current;
+    this.current = undefined;
+    if (b && !b.settled) {
+      try {
+        b.complete();
+      } catch {
+        // The link is gone: the hub delivers the batch again.
+      }
+    }
+  }
+
+  async next(): Promise<IteratorResult<FeedbackBatch>> {
+    // The consumer asked for more: its step with the previous batch is over.
+    this.settleCurrent();
+    if (this.done) return { done: true, value: undefined };
+    let b: FeedbackBatch | undefined;
+    try {
+      b = await this.queue.next();
+    } catch (e) {
+      this.finish();
+      throw e;
+    }
+    if (b === undefined || this.done) {
+      this.finish();
+      return { done: true, value: undefined };
+    }
+    this.current = b;
+    return { done: false, value: b };
+  }
+
+  /** Leaving the loop (break, return, throw) ends the step too: the current batch is accepted. */
+  async return(): Promise<IteratorResult<FeedbackBatch>> {
+    this.settleCurrent();
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  /** Stops reading; a batch in hand is accepted (call its abandon() first to have it again). */
+  async close(): Promise<void> {
+    await this.return();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.stop();
+    this.onDone();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<FeedbackBatch> {
+    return this;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Where SAS tokens come from: signed here from a key, fixed (a connection string's
+ * SharedAccessSignature), or a user callback for keys that live elsewhere.
+ */
+import {
+  DEFAULT_SAS_TOKEN_LIFETIME_SECONDS,
+  generateSasToken,
+  parseSasToken,
+  type SasKeyEncoding,
+  type SasResourceUriEncoding,
+} from '../sas.js';
+
+/** A token and the time it stops being valid (epoch ms). */
+export interface TokenInfo {
+  token: string;
+  expiresAtMs: number;
+}
+
+/**
+ * Gives a token for an audience (the resource: `host/devices/d1`, the hub host name, or the Event
+ * Hubs entity URI). Called again for each renewal.
+ */
+export type TokenProvider = (audience: string) => Promise<TokenInfo>;
+
+/** The expiry of a SAS token as a TokenInfo. Throws SasTokenError for a malformed token. */
+export function tokenInfoOf(token: string): TokenInfo {
+  return { token, expiresAtMs: parseSasToken(token).expirySeconds * 1000 };
+}
+
+export interface SasKeyTokenProviderOptions {
+  /** The shared access key (base64 for IoT Hub). */
+  key: string;
+  /** Written as `skn` (service policies, or a device signed with a policy key). */
+  policyName?: string;
+  /** Token lifetime (s, default 3600 as in the Node and C SDKs). */
+  lifetimeSeconds?: number;
+  /** Default 'base64' (IoT Hub); 'utf8' for an Event Hubs endpoint. */
+  keyEncoding?: SasKeyEncoding;
+  /** Default 'component' (the Node SDK form). */
+  resourceUriEncoding?: SasResourceUriEncoding;
+  /** The clock (epoch ms): the connection's timers, so that tests can drive time. */
+  now?: () => number;
+}
+
+/** Signs a fresh token for each call: `sr` = the audience. */
+export function sasKeyTokenProvider(options: SasKeyTokenProviderOptions): TokenProvider {
+  const now = options.now ?? Date.now;
+  return (audience) => {
+    try {
+      const token = generateSasToken({
+        resourceUri: audience,
+        key: options.key,
+        policyName: options.policyName,
+        expiresInSeconds: options.lifetimeSeconds ?? DEFAULT_SAS_TOKEN_LIFETIME_SECONDS,
+        now: now(),
+        keyEncoding: options.keyEncoding,
+        resourceUriEncoding: options.resourceUriEncoding,
+      });
+      return Promise.resolve(tokenInfoOf(token));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+}
+
+/** Always the same token (it cannot be renewed: once it expires the hub refuses it). */
+export function fixedTokenProvider(token: string): TokenProvider {
+  const info = tokenInfoOf(token);
+  return () => Promise.resolve(info);
+}

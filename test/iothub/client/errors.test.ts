@@ -1,0 +1,127 @@
+import { describe, expect, test } from 'vitest';
+import { TimeoutError } from '../../../src/client/errors.js';
+import {
+  AuthenticationError,
+  DisconnectedError,
+  LinkError,
+  RedirectError,
+} from '../../../src/connection/errors.js';
+import {
+  ArgumentError,
+  BatchSendError,
+  ConnectionForcedError,
+  DeviceNotFoundError,
+  InternalServerError,
+  IotHubError,
+  IotHubNotFoundError,
+  IotHubSuspendedError,
+  IotHubTimeoutError,
+  LinkDetachedError,
+  LinkStolenError,
+  MessageLockLostError,
+  MessageTooLargeError,
+  NotAllowedError,
+  NotConnectedError,
+  PreconditionFailedError,
+  QuotaExceededError,
+  RedirectedError,
+  ResourceLockedError,
+  ThrottledError,
+  UnauthorizedError,
+  errorFromCondition,
+  errorFromStatus,
+  toIotHubError,
+} from '../../../src/iothub/errors.js';
+import { AmqpOneError } from '../../../src/codec/errors.js';
+
+describe('errors of the hub (contract section 9)', () => {
+  test.each([
+    ['amqp:unauthorized-access', UnauthorizedError, false],
+    ['amqp:not-found', DeviceNotFoundError, false],
+    ['amqp:resource-limit-exceeded', QuotaExceededError, false],
+    ['amqp:not-allowed', NotAllowedError, false],
+    ['amqp:internal-error', InternalServerError, true],
+    ['amqp:link:message-size-exceeded', MessageTooLargeError, false],
+    ['amqp:link:detach-forced', LinkDetachedError, true],
+    ['amqp:link:stolen', LinkStolenError, true],
+    ['amqp:link:redirect', RedirectedError, true],
+    ['amqp:connection:forced', ConnectionForcedError, true],
+    ['amqp:resource-locked', ResourceLockedError, true],
+    ['com.microsoft:timeout', IotHubTimeoutError, true],
+    ['com.microsoft:device-container-throttled', ThrottledError, true],
+    ['com.microsoft:message-lock-lost', MessageLockLostError, false],
+    ['com.microsoft:iot-hub-suspended', IotHubSuspendedError, false],
+    ['com.microsoft:iot-hub-not-found-error', IotHubNotFoundError, false],
+    ['com.microsoft:argument-error', ArgumentError, false],
+    ['com.microsoft:precondition-failed', PreconditionFailedError, false],
+    ['com.microsoft:quota-exceeded', QuotaExceededError, false],
+  ] as const)('%s -> %s', (condition, Ctor, retryable) => {
+    const e = errorFromCondition({
+      condition,
+      description: 'why',
+      info: { 'com.microsoft:tracking-id': 't-1' },
+    });
+    expect(e).toBeInstanceOf(Ctor);
+    expect(e).toBeInstanceOf(IotHubError);
+    expect(e.retryable).toBe(retryable);
+    expect(e.condition).toBe(condition);
+    expect(e.description).toBe('why');
+    expect(e.trackingId).toBe('t-1');
+    expect(e.message).toContain('why');
+  });
+
+  test('unknown conditions: a plain IotHubError, retryable only when it looks transient; Map info', () => {
+    const e = errorFromCondition({ condition: 'com.microsoft:something-new' });
+    expect(e.constructor).toBe(IotHubError);
+    expect(e.retryable).toBe(false);
+    expect(errorFromCondition({ condition: 'com.microsoft:server-busy' }).retryable).toBe(true);
+    const m = errorFromCondition({
+      condition: 'amqp:not-found',
+      info: new Map([['com.microsoft:tracking-id', 'x']]),
+    });
+    expect(m.trackingId).toBe('x');
+  });
+
+  test('status codes', () => {
+    expect(errorFromStatus(401, 'expired')).toBeInstanceOf(UnauthorizedError);
+    expect(errorFromStatus(400, 'bad')).toBeInstanceOf(ArgumentError);
+    expect(errorFromStatus(404, undefined)).toBeInstanceOf(DeviceNotFoundError);
+    expect(errorFromStatus(429, undefined)).toBeInstanceOf(ThrottledError);
+    const e = errorFromStatus(503, 'busy');
+    expect(e).toBeInstanceOf(InternalServerError);
+    expect(e.retryable).toBe(true);
+    expect(e.statusCode).toBe(503);
+  });
+
+  test('toIotHubError maps what the AMQP layers throw', () => {
+    expect(
+      toIotHubError(new LinkError({ condition: 'amqp:not-found', description: 'no device' }, true)),
+    ).toBeInstanceOf(DeviceNotFoundError);
+    const redirect = new RedirectError('link', { condition: 'amqp:link:redirect', info: { hostname: 'h' } });
+    expect(toIotHubError(redirect)).toBeInstanceOf(RedirectedError);
+    expect(
+      toIotHubError(new AuthenticationError('AMQP_SASL_AUTH_FAILED', 'SASL PLAIN failed', 1)),
+    ).toBeInstanceOf(UnauthorizedError);
+    expect(toIotHubError(new TimeoutError('no outcome'))).toBeInstanceOf(IotHubTimeoutError);
+    const lost = toIotHubError(new DisconnectedError());
+    expect(lost).toBeInstanceOf(NotConnectedError);
+    expect((lost as IotHubError).retryable).toBe(true);
+    expect(toIotHubError(new AmqpOneError('AMQP_MESSAGE_TOO_LARGE', 'big'))).toBeInstanceOf(
+      MessageTooLargeError,
+    );
+    const plain = new Error('x');
+    expect(toIotHubError(plain)).toBe(plain);
+    const own = new ThrottledError();
+    expect(toIotHubError(own)).toBe(own);
+    const cause = new LinkError({ condition: 'amqp:link:stolen' }, true);
+    expect((toIotHubError(cause) as Error).cause).toBe(cause);
+  });
+
+  test('BatchSendError lists the failures', () => {
+    const e = new BatchSendError([undefined, new ThrottledError(), undefined]);
+    expect(e.errors).toHaveLength(3);
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(/1 of 3/);
+    expect(new BatchSendError([new UnauthorizedError(), new ThrottledError()]).retryable).toBe(false);
+  });
+});
