@@ -1,5 +1,5 @@
 /**
- * The local Azure IoT Hub emulator: `startHub(options)` (see CONTRACT.md and start-hub.ts), the
+ * The local Azure IoT Hub emulator: `startHub(options)` (see README.md and start-hub.ts), the
  * hub's AMQP surface over the hub state of ../hub, faithful enough for the official Azure SDKs and
  * uAMQP. docs/iothub-protocol.md is the wire contract.
  */

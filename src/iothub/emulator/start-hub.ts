@@ -1,5 +1,5 @@
 /**
- * `startHub(options)`: the local IoT Hub emulator (CONTRACT.md), the hub state (../hub) behind
+ * `startHub(options)`: the local IoT Hub emulator (README.md), the hub state (../hub) behind
  * amqp-one's AMQP server, on a plain port and (with `tlsPort`) a TLS port. Both listeners serve
  * everything: the IoT Hub endpoints and the Event Hubs-compatible endpoint, with every handshake
  * (bare AMQP header, SASL EXTERNAL / MSSBCBS / ANONYMOUS / PLAIN).
