@@ -4,11 +4,13 @@ import { UsageError } from './args.js';
 import { brokerCommand, BROKER_HELP } from './broker.js';
 import { demoCommand, DEMO_HELP } from './demo.js';
 import { hubCommand, HUB_HELP } from './hub.js';
+import { iothubCommand, IOTHUB_HELP } from './iothub.js';
 import { receiveCommand, RECEIVE_HELP, sendCommand, SEND_HELP } from './send-receive.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP },
   hub: { run: hubCommand, help: HUB_HELP.replace(/^Usage: /, '') },
+  iothub: { run: iothubCommand, help: IOTHUB_HELP },
   broker: { run: brokerCommand, help: BROKER_HELP },
   send: { run: sendCommand, help: SEND_HELP },
   receive: { run: receiveCommand, help: RECEIVE_HELP },

@@ -1,0 +1,209 @@
+/**
+ * `amqp-one iothub <command>`: monitor-events, send-c2d, feedback and simulate-device, for a real
+ * hub or the emulator. The connection string comes from --connection-string or the
+ * IOTHUB_CONNECTION_STRING environment variable; --ca adds a CA to trust (the emulator's).
+ */
+import { readFileSync } from 'node:fs';
+import {
+  DeviceClient,
+  ServiceClient,
+  eventText,
+  jsonMessage,
+  type EventPosition,
+} from '../iothub/client/index.js';
+import { int, out, parse, UsageError } from './args.js';
+
+export const IOTHUB_HELP = `amqp-one iothub <monitor-events|send-c2d|feedback|simulate-device> [options]
+  monitor-events   [--from earliest|latest|SEQUENCE] [--consumer-group G] [--device ID] [--count N]
+                   live telemetry with its properties (like az iot hub monitor-events)
+  send-c2d         --device ID --body TEXT [--ack none|positive|negative|full] [--expiry-ms N]
+  feedback         [--count N]   delivery feedback records as they arrive
+  simulate-device  [--count N] [--rate PER_SECOND] [--body-size B]   a device sending telemetry
+Common: --connection-string CS (or IOTHUB_CONNECTION_STRING; a service string, or a device string
+for simulate-device), --ca FILE (a CA to trust, e.g. the emulator's), --json.`;
+
+const common = {
+  'connection-string': { type: 'string' },
+  ca: { type: 'string' },
+  json: { type: 'boolean' },
+  count: { type: 'string', short: 'c' },
+} as const;
+
+function setup(v: { 'connection-string'?: string; ca?: string }): { cs: string; tls: { ca?: Buffer } } {
+  const cs = v['connection-string'] ?? process.env.IOTHUB_CONNECTION_STRING;
+  if (!cs) throw new UsageError('give --connection-string or set IOTHUB_CONNECTION_STRING');
+  return { cs, tls: { ca: v.ca ? readFileSync(v.ca) : undefined } };
+}
+
+function position(from: string | undefined): EventPosition {
+  if (from === undefined || from === 'latest') return 'latest';
+  if (from === 'earliest') return 'earliest';
+  if (/^\d+$/.test(from)) return { sequenceNumber: BigInt(from), inclusive: true };
+  throw new UsageError(`--from must be earliest, latest or a sequence number, got ${from}`);
+}
+
+/** Stops on SIGINT/SIGTERM: an AbortSignal for the streams. */
+function interruptSignal(): AbortSignal {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return ac.signal;
+}
+
+async function monitorEvents(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    ...common,
+    from: { type: 'string' },
+    'consumer-group': { type: 'string' },
+    device: { type: 'string' },
+  });
+  const { cs, tls } = setup(v);
+  const count = v.count === undefined ? Infinity : int(v.count, 'count', 1);
+  const service = ServiceClient.fromConnectionString(cs, { tls });
+  let n = 0;
+  try {
+    const events = service.events({
+      from: position(v.from),
+      consumerGroup: v['consumer-group'],
+      signal: interruptSignal(),
+    });
+    for await (const e of events) {
+      const sp = e.systemProperties;
+      if (v.device !== undefined && sp.deviceId !== v.device) continue;
+      out(
+        v.json ?? false,
+        `[${sp.enqueuedTime.toISOString()}] ${sp.deviceId ?? '?'} partition ${e.partitionId} seq ${sp.sequenceNumber}: ${eventText(e)}` +
+          (Object.keys(e.properties).length ? `  ${JSON.stringify(e.properties)}` : ''),
+        {
+          event: {
+            origin: sp.deviceId,
+            partition: e.partitionId,
+            sequenceNumber: sp.sequenceNumber,
+            offset: sp.offset,
+            enqueuedTime: sp.enqueuedTime,
+            properties: e.properties,
+            contentType: e.message.properties?.contentType,
+            payload: eventText(e),
+          },
+        },
+      );
+      if (++n >= count) break;
+    }
+  } finally {
+    await service.close();
+  }
+  return 0;
+}
+
+async function sendC2d(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    ...common,
+    device: { type: 'string' },
+    body: { type: 'string' },
+    ack: { type: 'string' },
+    'expiry-ms': { type: 'string' },
+  });
+  const { cs, tls } = setup(v);
+  if (!v.device) throw new UsageError('send-c2d needs --device');
+  const ack = (v.ack ?? 'none') as 'none' | 'positive' | 'negative' | 'full';
+  if (!['none', 'positive', 'negative', 'full'].includes(ack)) throw new UsageError(`bad --ack ${v.ack}`);
+  const service = ServiceClient.fromConnectionString(cs, { tls });
+  try {
+    const expiry = v['expiry-ms'] === undefined ? undefined : int(v['expiry-ms'], 'expiry-ms', 0);
+    const { messageId } = await service.send(v.device, { body: v.body ?? '' }, { ack, expiryMs: expiry });
+    out(v.json ?? false, `sent to ${v.device}: message id ${messageId} (ack ${ack})`, {
+      messageId,
+      device: v.device,
+      ack,
+    });
+  } finally {
+    await service.close();
+  }
+  return 0;
+}
+
+async function feedback(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, common);
+  const { cs, tls } = setup(v);
+  const count = v.count === undefined ? Infinity : int(v.count, 'count', 1);
+  const service = ServiceClient.fromConnectionString(cs, { tls });
+  let n = 0;
+  try {
+    for await (const batch of service.feedback({ signal: interruptSignal() })) {
+      for (const r of batch.records) {
+        out(
+          v.json ?? false,
+          `${r.enqueuedTimeUtc.toISOString()} ${r.statusCode} ${r.originalMessageId} (device ${r.deviceId})`,
+          r,
+        );
+        n++;
+      }
+      if (n >= count) break;
+    }
+  } finally {
+    await service.close();
+  }
+  return 0;
+}
+
+async function simulateDevice(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { ...common, rate: { type: 'string' }, 'body-size': { type: 'string' } });
+  const { cs, tls } = setup(v);
+  const count = int(v.count, 'count', 10);
+  const rate = int(v.rate, 'rate', 10);
+  const pad = v['body-size'] === undefined ? 0 : int(v['body-size'], 'body-size', 0);
+  const device = DeviceClient.fromConnectionString(cs, { tls });
+  const started = Date.now();
+  let sent = 0;
+  try {
+    await device.open();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      // Pace to --rate messages per second (0: as fast as the hub accepts).
+      const due = rate > 0 ? started + (i * 1000) / rate : 0;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const body = {
+        device: device.deviceId,
+        seq: i,
+        temperature: 20 + Math.round(Math.random() * 50) / 10,
+        pad: 'x'.repeat(pad),
+      };
+      pending.push(
+        device.sendEvent(jsonMessage(body, { properties: { seq: String(i) } })).then(() => {
+          sent++;
+          if (!v.json && (sent % Math.max(1, Math.floor(count / 20)) === 0 || sent === count)) {
+            const secs = (Date.now() - started) / 1000;
+            process.stderr.write(
+              `\r${sent}/${count} accepted, ${(sent / Math.max(secs, 0.001)).toFixed(1)} msg/s`,
+            );
+          }
+        }),
+      );
+    }
+    await Promise.all(pending);
+    if (!v.json) process.stderr.write('\n');
+    const secs = (Date.now() - started) / 1000;
+    out(v.json ?? false, `${sent} messages accepted in ${secs.toFixed(2)} s`, { sent, seconds: secs });
+  } finally {
+    await device.close();
+  }
+  return 0;
+}
+
+const SUB: Record<string, (argv: string[]) => Promise<number>> = {
+  'monitor-events': monitorEvents,
+  'send-c2d': sendC2d,
+  feedback,
+  'simulate-device': simulateDevice,
+};
+
+export async function iothubCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') return (console.log(IOTHUB_HELP), sub ? 0 : 2);
+  const run = SUB[sub];
+  if (!run) throw new UsageError(`unknown iothub command ${sub}`);
+  if (rest.includes('--help') || rest.includes('-h')) return (console.log(IOTHUB_HELP), 0);
+  return run(rest);
+}

@@ -1,0 +1,121 @@
+/** `amqp-one iothub ...` against the emulator over TLS, as a user runs it (built CLI, child processes). */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startHub, type IotHubEmulator } from '../../src/iothub/emulator/index.js';
+import { DeviceClient } from '../../src/iothub/client/index.js';
+
+const CLI = resolve(__dirname, '../../dist/cli/main.js');
+let hub: IotHubEmulator;
+
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [CLI, 'iothub', ...args, '--ca', hub.caFile!], {
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
+    p.on('error', rej);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+const lines = (s: string): Record<string, unknown>[] =>
+  s
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+beforeAll(async () => {
+  hub = await startHub({
+    port: 0,
+    tlsPort: 0,
+    devices: ['sim-1'],
+    feedbackBatchDelayMs: 100,
+    log: () => undefined,
+  });
+});
+afterAll(async () => {
+  await hub?.close();
+});
+
+describe('amqp-one iothub', () => {
+  test('simulate-device sends N messages that monitor-events then shows with their properties', async () => {
+    const sim = await run(['simulate-device', '--count', '5', '--rate', '0', '--json'], {
+      IOTHUB_CONNECTION_STRING: hub.deviceConnectionString('sim-1'),
+    });
+    expect(sim.code).toBe(0);
+    expect(lines(sim.stdout)[0]).toMatchObject({ sent: 5 });
+    const mon = await run([
+      'monitor-events',
+      '--from',
+      'earliest',
+      '--count',
+      '5',
+      '--json',
+      '--connection-string',
+      hub.serviceConnectionString('service'),
+    ]);
+    expect(mon.code).toBe(0);
+    const events = lines(mon.stdout).map(
+      (l) => l.event as { origin: string; properties: { seq: string }; payload: string },
+    );
+    expect(events).toHaveLength(5);
+    expect(events.every((e) => e.origin === 'sim-1')).toBe(true);
+    expect(events.map((e) => e.properties.seq).sort()).toEqual(['0', '1', '2', '3', '4']);
+    expect(JSON.parse(events[0]!.payload)).toMatchObject({ device: 'sim-1' });
+  });
+
+  test('send-c2d with ack full; the device completes it; feedback shows Success with the message id', async () => {
+    const service = hub.serviceConnectionString('iothubowner');
+    const sent = await run([
+      'send-c2d',
+      '--device',
+      'sim-1',
+      '--body',
+      'reboot',
+      '--ack',
+      'full',
+      '--json',
+      '--connection-string',
+      service,
+    ]);
+    expect(sent.code).toBe(0);
+    const { messageId } = lines(sent.stdout)[0] as { messageId: string };
+    const device = DeviceClient.fromConnectionString(hub.deviceConnectionString('sim-1'), {
+      tls: { ca: hub.caPem },
+    });
+    try {
+      for await (const m of device.messages()) {
+        expect(m.body?.toString()).toBe('reboot');
+        await m.complete();
+        break;
+      }
+    } finally {
+      await device.close();
+    }
+    const fb = await run(['feedback', '--count', '1', '--json', '--connection-string', service]);
+    expect(fb.code).toBe(0);
+    expect(lines(fb.stdout)[0]).toMatchObject({
+      statusCode: 'Success',
+      originalMessageId: messageId,
+      deviceId: 'sim-1',
+    });
+  });
+
+  test('a missing connection string is a usage error', async () => {
+    const r = await run(['feedback'], { IOTHUB_CONNECTION_STRING: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/IOTHUB_CONNECTION_STRING/);
+  });
+});
