@@ -155,6 +155,11 @@ export class AmqpConnection extends ConnectionCore {
     this.schedule();
     await this.opened.promise;
     this.opened = undefined;
+    // A server that refuses us opens and closes at once (spec 2.4.1): the close may come in the
+    // same read as the open.
+    if (engine.remote === 'closed' || engine.finished) {
+      throw engine.error ?? new DisconnectedError('the peer closed the connection as it opened');
+    }
     this.established = true;
   }
 
