@@ -10,34 +10,25 @@
  *   for await (const m of device.messages()) { ...; await m.complete(); }
  *   await device.close();
  */
-import { EventEmitter } from 'node:events';
-import type { AmqpConnection } from '../../client/connect.js';
 import { ClosedError } from '../../client/errors.js';
 import { deferred } from '../../client/link-host.js';
 import type { MessageReceiver } from '../../client/receiver.js';
-import type { MessageSender } from '../../client/sender.js';
 import type { Timers } from '../../client/timers.js';
 import type { Message } from '../../codec/message.js';
 import { DeviceConnectionString } from '../connection-string.js';
-import { BatchSendError, IotHubConfigError, toIotHubError } from '../errors.js';
+import { BatchSendError, IotHubConfigError } from '../errors.js';
 import { AsyncQueue } from './async-queue.js';
 import { C2DMessage } from './c2d.js';
 import {
-  checkOutcome,
   closeReceiverAfterSettling,
-  isConnectionLoss,
-  linkProperties,
-  openReceiverChecked,
   resolvePort,
-  resolveRetry,
-  resolveTimers,
   resolveTls,
   type IotHubClientOptions,
 } from './client-options.js';
+import { HubClient, type Backoff } from './hub-client.js';
 import { HubConnection, type HubAuth } from './hub-connection.js';
 import { toAmqpMessage, type IotHubMessage } from './message.js';
-import { isRetryableError, sleep, type RetryPolicy } from './retry.js';
-import { fixedTokenProvider, sasKeyTokenProvider, type TokenInfo, type TokenProvider } from './token.js';
+import { fixedTokenProvider, sasKeyTokenProvider, type TokenProvider } from './token.js';
 
 export interface DeviceClientOptions extends IotHubClientOptions {
   /** C2D prefetch: messages the hub may deliver before the application took them (default 100). */
@@ -49,37 +40,25 @@ export interface SendEventOptions {
   signal?: AbortSignal;
 }
 
-/** Consecutive lost-link resends of one message before its promise reports the loss. */
-const MAX_LOSS_RESENDS = 20;
-
 /**
  * Events: 'connected' (generation) after each (re)connect; 'disconnected' (error) when the
  * connection was lost (a reconnect follows); 'token-renewed' (TokenInfo); 'error' (error) when
  * reconnecting gave up or a message handler threw (only emitted when someone listens).
  */
-export class DeviceClient extends EventEmitter {
+export class DeviceClient extends HubClient {
   readonly hub: HubConnection;
   readonly connectionString: DeviceConnectionString;
   /** `/devices/{d}[/modules/{m}]/messages/events`. */
   readonly telemetryAddress: string;
   /** `/devices/{d}/messages/devicebound`. */
   readonly c2dAddress: string;
-  private readonly timers: Timers;
-  private readonly retry: RetryPolicy;
-  private readonly sendTimeoutMs: number;
   private readonly c2dCredit: number;
-  private telemetry: { generation: number; sender: Promise<MessageSender> } | undefined;
   private c2dQueue: AsyncQueue<C2DMessage> | undefined;
   private c2dReceiver: MessageReceiver | undefined;
-  private opening: Promise<void> | undefined;
-  private closed = false;
 
   constructor(cs: DeviceConnectionString, options: DeviceClientOptions = {}) {
-    super();
+    super('the device client', options);
     this.connectionString = cs;
-    this.timers = resolveTimers(options);
-    this.retry = resolveRetry(options.retryPolicy);
-    this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
     this.c2dCredit = Math.max(1, options.c2dCredit ?? 100);
     const ids = `/devices/${encodeURIComponent(cs.deviceId)}`;
     const mod = cs.moduleId === undefined ? '' : `/modules/${encodeURIComponent(cs.moduleId)}`;
@@ -99,13 +78,7 @@ export class DeviceClient extends EventEmitter {
       containerId: options.containerId,
       reconnect: options.reconnect ?? true,
     });
-    this.hub.on('connected', (_c: unknown, generation: number) => this.emit('connected', generation));
-    this.hub.on('disconnected', (err: unknown) => this.emit('disconnected', err));
-    this.hub.on('token-renewed', (info: TokenInfo) => this.emit('token-renewed', info));
-    this.hub.on('failed', (err: unknown) => {
-      this.c2dQueue?.end(err);
-      this.emitError(err);
-    });
+    this.forwardHubEvents((err) => this.c2dQueue?.end(err));
   }
 
   /** `HostName=...;DeviceId=...;SharedAccessKey=...` (or SharedAccessSignature, or x509=true). */
@@ -154,49 +127,6 @@ export class DeviceClient extends EventEmitter {
     return this.connectionString.deviceId;
   }
 
-  /** True while an authenticated connection is up. */
-  get connected(): boolean {
-    return this.hub.state === 'open';
-  }
-
-  /** Connects and authenticates (one attempt; rejects with a typed error). */
-  async open(): Promise<void> {
-    if (this.closed) throw new ClosedError('the device client');
-    if (this.hub.state === 'open' || this.hub.state === 'reconnecting') return;
-    this.opening ??= this.hub.open().finally(() => {
-      this.opening = undefined;
-    });
-    await this.opening;
-  }
-
-  private async ensureOpen(): Promise<void> {
-    if (this.closed) throw new ClosedError('the device client');
-    if (this.hub.state === 'idle' || this.hub.state === 'connecting') await this.open();
-  }
-
-  private async telemetrySender(): Promise<MessageSender> {
-    await this.ensureOpen();
-    const conn = await this.hub.ready();
-    const generation = this.hub.generation;
-    const t = this.telemetry;
-    if (t && t.generation === generation) {
-      const s = await t.sender.catch(() => undefined);
-      if (s && s.link.isOpen) return s;
-      if (this.telemetry !== t) return this.telemetrySender();
-    }
-    const sender = conn.openSender({
-      address: this.telemetryAddress,
-      properties: linkProperties(),
-    });
-    this.telemetry = { generation, sender };
-    try {
-      return await sender;
-    } catch (e) {
-      if (this.telemetry?.sender === sender) this.telemetry = undefined;
-      throw toIotHubError(e);
-    }
-  }
-
   /**
    * Sends one telemetry message. Resolves once the hub accepted it; rejects with a typed error
    * (MessageTooLargeError, ThrottledError after the retries, UnauthorizedError...) otherwise. A
@@ -209,29 +139,7 @@ export class DeviceClient extends EventEmitter {
   }
 
   private async sendAmqp(amqp: Message, options: SendEventOptions): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? this.sendTimeoutMs;
-    await this.retry.run(
-      async () => {
-        for (let losses = 0; ;) {
-          if (this.closed) throw new ClosedError('the device client');
-          const sender = await this.telemetrySender();
-          let outcome;
-          try {
-            outcome = await sender.send(amqp, {
-              timeoutMs: timeoutMs > 0 ? timeoutMs : undefined,
-              signal: options.signal,
-            });
-          } catch (e) {
-            const err = toIotHubError(e);
-            if (!this.closed && isConnectionLoss(err) && ++losses <= MAX_LOSS_RESENDS) continue;
-            throw err;
-          }
-          checkOutcome(outcome);
-          return;
-        }
-      },
-      { timers: this.timers, signal: options.signal, stop: () => this.closed || this.hub.state === 'closed' },
-    );
+    await this.sendWithRetry(this.telemetryAddress, amqp, options);
   }
 
   /**
@@ -259,35 +167,20 @@ export class DeviceClient extends EventEmitter {
 
   /** Keeps a C2D receiver open across reconnects and feeds the queue. */
   private async pumpC2D(q: AsyncQueue<C2DMessage>): Promise<void> {
-    let failures = 0;
+    const backoff: Backoff = { failures: 0 };
     while (!this.closed) {
-      let receiver: MessageReceiver;
-      let generation: number;
-      let conn: AmqpConnection;
+      let attached;
       try {
-        await this.ensureOpen();
-        conn = await this.hub.ready();
-        generation = this.hub.generation;
-        receiver = await openReceiverChecked(conn, {
-          address: this.c2dAddress,
-          credit: this.c2dCredit,
-          properties: linkProperties(),
-        });
+        attached = await this.attachReceiver(this.c2dAddress, this.c2dCredit, backoff, () => this.closed);
       } catch (e) {
-        if (this.closed) break;
-        const err = toIotHubError(e);
-        if (this.hub.state === 'closed' || (!isRetryableError(err) && !isConnectionLoss(err))) {
-          q.end(err);
-          return;
-        }
-        await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
-        continue;
+        q.end(e);
+        return;
       }
-      failures = 0;
+      if (attached === undefined) break;
+      const { receiver, conn, generation } = attached;
       this.c2dReceiver = receiver;
       const flush = (): void => conn.schedule();
-      const live = (): boolean =>
-        this.hub.state === 'open' && this.hub.generation === generation && receiver.link.isOpen;
+      const live = (): boolean => this.live(generation, receiver);
       try {
         for (;;) {
           await q.room();
@@ -302,10 +195,8 @@ export class DeviceClient extends EventEmitter {
       // Queued messages of a dead link can no longer be settled: the hub redelivers them.
       q.discard((m) => m.generation === generation && !live());
       if (this.closed) break;
-      if (this.hub.state === 'open' && this.hub.generation === generation) {
-        // Only the link went away: pause, then open it again.
-        await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
-      }
+      // Only the link went away: pause, then open it again.
+      await this.pauseIfOnlyLinkLost(generation, backoff);
     }
     q.end();
   }
@@ -356,10 +247,6 @@ export class DeviceClient extends EventEmitter {
     };
   }
 
-  private emitError(e: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', e);
-  }
-
   /** Closes the links and the connection; iterators end, pending sends fail with ClosedError. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -367,10 +254,6 @@ export class DeviceClient extends EventEmitter {
     this.c2dQueue?.end();
     await closeReceiverAfterSettling(this.c2dReceiver);
     await this.hub.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 }
 

@@ -7,38 +7,28 @@
  *   for await (const batch of service.feedback()) console.log(batch.records);
  *   for await (const event of service.events({ from: 'earliest' })) console.log(event.systemProperties.deviceId);
  */
-import { EventEmitter } from 'node:events';
-import type { AmqpConnection } from '../../client/connect.js';
 import { ClosedError } from '../../client/errors.js';
 import type { MessageReceiver } from '../../client/receiver.js';
-import type { MessageSender } from '../../client/sender.js';
-import type { Timers } from '../../client/timers.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import { ServiceConnectionString } from '../connection-string.js';
-import { IotHubConfigError, toIotHubError } from '../errors.js';
+import { IotHubConfigError } from '../errors.js';
 import type { SasKeyEncoding } from '../sas.js';
 import { idText } from './amqp-utils.js';
 import { AsyncQueue } from './async-queue.js';
 import type { AckMode } from './c2d.js';
 import {
-  checkOutcome,
   closeReceiverAfterSettling,
-  isConnectionLoss,
-  linkProperties,
-  openReceiverChecked,
   resolvePort,
-  resolveRetry,
-  resolveTimers,
   resolveTls,
   type IotHubClientOptions,
 } from './client-options.js';
 import { EventStream, type EventsOptions } from './event-stream.js';
 import type { EventHubEndpoint } from './events.js';
 import { FeedbackBatch, FEEDBACK_ADDRESS, parseFeedbackMessage } from './feedback.js';
+import { HubClient, type Backoff } from './hub-client.js';
 import { HubConnection, type HubAuth } from './hub-connection.js';
 import { toAmqpMessage, type IotHubMessage } from './message.js';
-import { isRetryableError, sleep, type RetryPolicy } from './retry.js';
-import { fixedTokenProvider, sasKeyTokenProvider, type TokenInfo, type TokenProvider } from './token.js';
+import { fixedTokenProvider, sasKeyTokenProvider, type TokenProvider } from './token.js';
 
 export const SERVICE_C2D_ADDRESS = '/messages/devicebound';
 
@@ -73,35 +63,25 @@ export interface C2DSendResult {
   messageId: string;
 }
 
-const MAX_LOSS_RESENDS = 20;
 const ACKS = new Set(['none', 'positive', 'negative', 'full']);
 
 /**
  * Events: 'connected' (generation), 'disconnected' (error), 'token-renewed' (TokenInfo), 'error'
  * (when reconnecting gave up; only emitted when someone listens).
  */
-export class ServiceClient extends EventEmitter {
+export class ServiceClient extends HubClient {
   readonly hub: HubConnection;
   readonly connectionString: ServiceConnectionString;
   private readonly options: ServiceClientOptions;
-  private readonly timers: Timers;
-  private readonly retry: RetryPolicy;
-  private readonly sendTimeoutMs: number;
   private readonly tls: TlsOptions | false;
-  private c2d: { generation: number; sender: Promise<MessageSender> } | undefined;
   private readonly streams = new Set<EventStream>();
   private readonly feedbackReceivers = new Set<MessageReceiver>();
   private readonly feedbackQueues = new Set<AsyncQueue<FeedbackBatch>>();
-  private opening: Promise<void> | undefined;
-  private closed = false;
 
   constructor(cs: ServiceConnectionString, options: ServiceClientOptions = {}) {
-    super();
+    super('the service client', options);
     this.connectionString = cs;
     this.options = options;
-    this.timers = resolveTimers(options);
-    this.retry = resolveRetry(options.retryPolicy);
-    this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
     this.tls = resolveTls(options.tls);
     this.hub = new HubConnection({
       host: cs.host,
@@ -115,12 +95,8 @@ export class ServiceClient extends EventEmitter {
       containerId: options.containerId,
       reconnect: options.reconnect ?? true,
     });
-    this.hub.on('connected', (_c: unknown, generation: number) => this.emit('connected', generation));
-    this.hub.on('disconnected', (err: unknown) => this.emit('disconnected', err));
-    this.hub.on('token-renewed', (info: TokenInfo) => this.emit('token-renewed', info));
-    this.hub.on('failed', (err: unknown) => {
+    this.forwardHubEvents((err) => {
       for (const q of this.feedbackQueues) q.end(err);
-      if (this.listenerCount('error') > 0) this.emit('error', err);
     });
   }
 
@@ -206,45 +182,6 @@ export class ServiceClient extends EventEmitter {
     });
   }
 
-  get connected(): boolean {
-    return this.hub.state === 'open';
-  }
-
-  /** Connects and authenticates (one attempt; rejects with a typed error). */
-  async open(): Promise<void> {
-    if (this.closed) throw new ClosedError('the service client');
-    if (this.hub.state === 'open' || this.hub.state === 'reconnecting') return;
-    this.opening ??= this.hub.open().finally(() => {
-      this.opening = undefined;
-    });
-    await this.opening;
-  }
-
-  private async ensureOpen(): Promise<void> {
-    if (this.closed) throw new ClosedError('the service client');
-    if (this.hub.state === 'idle' || this.hub.state === 'connecting') await this.open();
-  }
-
-  private async c2dSender(): Promise<MessageSender> {
-    await this.ensureOpen();
-    const conn = await this.hub.ready();
-    const generation = this.hub.generation;
-    const t = this.c2d;
-    if (t && t.generation === generation) {
-      const s = await t.sender.catch(() => undefined);
-      if (s && s.link.isOpen) return s;
-      if (this.c2d !== t) return this.c2dSender();
-    }
-    const sender = conn.openSender({ address: SERVICE_C2D_ADDRESS, properties: linkProperties() });
-    this.c2d = { generation, sender };
-    try {
-      return await sender;
-    } catch (e) {
-      if (this.c2d?.sender === sender) this.c2d = undefined;
-      throw toIotHubError(e);
-    }
-  }
-
   /**
    * Sends a C2D message to a device: `to` = `/devices/{id}/messages/devicebound`, a uuid message id
    * unless one is given, `iothub-ack` when `ack` is given, the expiry when `expiryMs` is. Resolves
@@ -271,29 +208,7 @@ export class ServiceClient extends EventEmitter {
     if (options.expiryMs !== undefined) {
       amqp.properties!.absoluteExpiryTime = new Date(this.timers.now() + options.expiryMs);
     }
-    const timeoutMs = options.timeoutMs ?? this.sendTimeoutMs;
-    await this.retry.run(
-      async () => {
-        for (let losses = 0; ;) {
-          if (this.closed) throw new ClosedError('the service client');
-          const sender = await this.c2dSender();
-          let outcome;
-          try {
-            outcome = await sender.send(amqp, {
-              timeoutMs: timeoutMs > 0 ? timeoutMs : undefined,
-              signal: options.signal,
-            });
-          } catch (e) {
-            const err = toIotHubError(e);
-            if (!this.closed && isConnectionLoss(err) && ++losses <= MAX_LOSS_RESENDS) continue;
-            throw err;
-          }
-          checkOutcome(outcome);
-          return;
-        }
-      },
-      { timers: this.timers, signal: options.signal, stop: () => this.closed || this.hub.state === 'closed' },
-    );
+    await this.sendWithRetry(SERVICE_C2D_ADDRESS, amqp, options);
     return { messageId: idText(amqp.properties!.messageId) ?? '' };
   }
 
@@ -314,34 +229,20 @@ export class ServiceClient extends EventEmitter {
     };
     options.signal?.addEventListener('abort', stop, { once: true });
     const pump = async (): Promise<void> => {
-      let failures = 0;
+      const backoff: Backoff = { failures: 0 };
       while (!stopped && !this.closed) {
-        let generation: number;
-        let conn: AmqpConnection;
+        let attached;
         try {
-          await this.ensureOpen();
-          conn = await this.hub.ready();
-          generation = this.hub.generation;
-          receiver = await openReceiverChecked(conn, {
-            address: FEEDBACK_ADDRESS,
-            credit: 10,
-            properties: linkProperties(),
-          });
+          attached = await this.attachReceiver(FEEDBACK_ADDRESS, 10, backoff, () => stopped || this.closed);
         } catch (e) {
-          if (stopped || this.closed) break;
-          const err = toIotHubError(e);
-          if (this.hub.state === 'closed' || (!isRetryableError(err) && !isConnectionLoss(err))) {
-            q.end(err);
-            return;
-          }
-          await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
-          continue;
+          q.end(e);
+          return;
         }
-        failures = 0;
-        this.feedbackReceivers.add(receiver);
-        const r = receiver;
-        const live = (): boolean =>
-          this.hub.state === 'open' && this.hub.generation === generation && r.link.isOpen;
+        if (attached === undefined) break;
+        const { conn, generation } = attached;
+        const r = (receiver = attached.receiver);
+        this.feedbackReceivers.add(r);
+        const live = (): boolean => this.live(generation, r);
         try {
           for (;;) {
             await q.room();
@@ -367,9 +268,7 @@ export class ServiceClient extends EventEmitter {
         this.feedbackReceivers.delete(r);
         q.discard((b) => !live() && !b.settled);
         if (stopped || this.closed) break;
-        if (this.hub.state === 'open' && this.hub.generation === generation) {
-          await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
-        }
+        await this.pauseIfOnlyLinkLost(generation, backoff);
       }
       await closeReceiverAfterSettling(receiver);
       q.end();
@@ -410,10 +309,6 @@ export class ServiceClient extends EventEmitter {
     await Promise.all([...this.streams].map((s) => s.close()));
     await Promise.all([...this.feedbackReceivers].map((r) => closeReceiverAfterSettling(r)));
     await this.hub.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 }
 

@@ -15,8 +15,7 @@
  * records for removals. Locks are not logged: after a restart every message is available again.
  * The log is compacted at start-up (live messages only, plus the next sequence number).
  */
-import * as path from 'node:path';
-import { decodeMessage, encodeMessage, type Message } from '../../codec/message.js';
+import { encodeMessage, type Message } from '../../codec/message.js';
 import type { Clock } from './clock.js';
 import { DeadlineHeap } from './deadlines.js';
 import { HubError } from './errors.js';
@@ -29,7 +28,8 @@ import {
   type RemovalReason,
   type SettleOutcome,
 } from './queue.js';
-import { FileRecordLog, type LogRecord } from './store.js';
+import { loggedEntry, openQueueLog, queueSnapshot, replayQueue } from './queue-log.js';
+import type { FileRecordLog, LogRecord } from './store.js';
 
 export const C2D_DEFAULTS = {
   maxQueuedPerDevice: 50,
@@ -114,14 +114,14 @@ export class C2dStore {
   static async open(opts: C2dOptions): Promise<C2dStore> {
     const s = new C2dStore(opts);
     if (opts.stateDir !== undefined) {
-      const { log, records, tornBytes } = await FileRecordLog.open(
-        path.join(opts.stateDir, 'c2d.log'),
-        opts.fsync === undefined ? {} : { fsync: opts.fsync },
+      const { log, tornBytes } = await openQueueLog(
+        opts.stateDir,
+        'c2d.log',
+        opts.fsync,
+        (records) => s.replay(records),
+        () => s.snapshot(),
       );
       s.tornBytes = tornBytes;
-      s.replay(records);
-      const snapshot = s.snapshot();
-      if (snapshot.length < records.length) await log.rewrite(snapshot);
       s.log = log;
     }
     return s;
@@ -129,44 +129,23 @@ export class C2dStore {
 
   /** Rebuilds the queues from the log. */
   private replay(records: LogRecord[]): void {
-    const entries = new Map<number, C2dEntry>();
-    for (const r of records) {
+    const { entries, nextSeq } = replayQueue<C2dMeta>(records, this.nextSeq, (r, seq) => {
       const m = r.meta;
-      const seq = Number(m.s);
-      if (m.k === 'seq') this.nextSeq = Math.max(this.nextSeq, seq);
-      else if (m.k === 'enq') {
-        entries.set(seq, {
-          sequenceNumber: seq,
-          message: decodeMessage(r.payload),
-          enqueuedAt: Number(m.t),
-          expiresAt: Number(m.x),
-          deliveryCount: 0,
-          meta: {
-            deviceId: String(m.d),
-            ack: m.a as AckMode,
-            generationId: String(m.g),
-            originalMessageId: String(m.id),
-          },
-        });
-        this.nextSeq = Math.max(this.nextSeq, seq + 1);
-      } else if (m.k === 'dc') {
-        const e = entries.get(seq);
-        if (e) e.deliveryCount = Number(m.c);
-      } else if (m.k === 'rm') entries.delete(seq);
-    }
-    for (const e of [...entries.values()].sort((a, b) => a.sequenceNumber - b.sequenceNumber))
-      this.queue(e.meta.deviceId).add(e);
+      if (m.k !== 'enq') return undefined;
+      return loggedEntry(r, seq, {
+        deviceId: String(m.d),
+        ack: m.a as AckMode,
+        generationId: String(m.g),
+        originalMessageId: String(m.id),
+      });
+    });
+    this.nextSeq = nextSeq;
+    for (const e of entries) this.queue(e.meta.deviceId).add(e);
   }
 
   private snapshot(): LogRecord[] {
-    const out: LogRecord[] = [{ meta: { k: 'seq', s: this.nextSeq }, payload: Buffer.alloc(0) }];
-    for (const q of this.queues.values())
-      for (const e of q.entries()) {
-        out.push({ meta: enqMeta(e), payload: encodeMessage(e.message) });
-        if (e.deliveryCount > 0)
-          out.push({ meta: { k: 'dc', s: e.sequenceNumber, c: e.deliveryCount }, payload: Buffer.alloc(0) });
-      }
-    return out;
+    const entries = [...this.queues.values()].flatMap((q) => q.entries());
+    return queueSnapshot(this.nextSeq, entries, enqMeta);
   }
 
   private queue(deviceId: string): LockQueue<C2dMeta> {

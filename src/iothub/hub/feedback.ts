@@ -14,14 +14,14 @@
  * (`dc`) and removals (`rm`); compacted at start-up.
  */
 import { randomUUID } from 'node:crypto';
-import * as path from 'node:path';
-import { decodeMessage, encodeMessage, type Message } from '../../codec/message.js';
+import { encodeMessage, type Message } from '../../codec/message.js';
 import type { Clock } from './clock.js';
 import { DeadlineHeap } from './deadlines.js';
 import { HubError } from './errors.js';
 import type { AckMode } from './message-utils.js';
 import { LockQueue, type Delivery, type QueueEntry, type SettleOutcome } from './queue.js';
-import { FileRecordLog, type LogRecord } from './store.js';
+import { loggedEntry, openQueueLog, queueSnapshot, replayQueue } from './queue-log.js';
+import type { FileRecordLog, LogRecord } from './store.js';
 
 export type FeedbackStatusCode = 'Success' | 'Expired' | 'DeliveryCountExceeded' | 'Rejected' | 'Purged';
 
@@ -168,55 +168,36 @@ export class FeedbackStore {
   static async open(opts: FeedbackOptions): Promise<FeedbackStore> {
     const s = new FeedbackStore(opts);
     if (opts.stateDir !== undefined) {
-      const { log, records, tornBytes } = await FileRecordLog.open(
-        path.join(opts.stateDir, 'feedback.log'),
-        opts.fsync === undefined ? {} : { fsync: opts.fsync },
+      const { log, tornBytes } = await openQueueLog(
+        opts.stateDir,
+        'feedback.log',
+        opts.fsync,
+        (records) => s.replay(records),
+        () => s.snapshot(),
       );
       s.tornBytes = tornBytes;
-      s.replay(records);
-      const snapshot = s.snapshot();
-      if (snapshot.length < records.length) await log.rewrite(snapshot);
       s.log = log;
     }
     return s;
   }
 
   private replay(records: LogRecord[]): void {
-    const entries = new Map<number, FeedbackEntry>();
-    for (const r of records) {
+    // Pending records ('r') wait for a batch; a batch ('b') consumes the first `n` of them.
+    const { entries, nextSeq } = replayQueue<FeedbackMeta>(records, this.nextSeq, (r, seq) => {
       const m = r.meta;
-      const seq = Number(m.s);
-      if (m.k === 'seq') this.nextSeq = Math.max(this.nextSeq, seq);
-      else if (m.k === 'r') this.pending.push({ record: m.r as FeedbackRecord, at: Number(m.t) });
-      else if (m.k === 'b') {
-        this.pending.splice(0, Number(m.n));
-        entries.set(seq, {
-          sequenceNumber: seq,
-          message: decodeMessage(r.payload),
-          enqueuedAt: Number(m.t),
-          expiresAt: Number(m.x),
-          deliveryCount: 0,
-          meta: { records: Number(m.c) },
-        });
-        this.nextSeq = Math.max(this.nextSeq, seq + 1);
-      } else if (m.k === 'dc') {
-        const e = entries.get(seq);
-        if (e) e.deliveryCount = Number(m.c);
-      } else if (m.k === 'rm') entries.delete(seq);
-    }
-    for (const e of [...entries.values()].sort((a, b) => a.sequenceNumber - b.sequenceNumber))
-      this.queue.add(e);
+      if (m.k === 'r') this.pending.push({ record: m.r as FeedbackRecord, at: Number(m.t) });
+      if (m.k !== 'b') return undefined;
+      this.pending.splice(0, Number(m.n));
+      return loggedEntry(r, seq, { records: Number(m.c) });
+    });
+    this.nextSeq = nextSeq;
+    for (const e of entries) this.queue.add(e);
   }
 
   private snapshot(): LogRecord[] {
-    const none = Buffer.alloc(0);
-    const out: LogRecord[] = [{ meta: { k: 'seq', s: this.nextSeq }, payload: none }];
-    for (const e of this.queue.entries()) {
-      out.push({ meta: batchMeta(e, 0), payload: encodeMessage(e.message) });
-      if (e.deliveryCount > 0)
-        out.push({ meta: { k: 'dc', s: e.sequenceNumber, c: e.deliveryCount }, payload: none });
-    }
-    for (const p of this.pending) out.push({ meta: { k: 'r', t: p.at, r: p.record }, payload: none });
+    const out = queueSnapshot(this.nextSeq, this.queue.entries(), (e) => batchMeta(e, 0));
+    for (const p of this.pending)
+      out.push({ meta: { k: 'r', t: p.at, r: p.record }, payload: Buffer.alloc(0) });
     return out;
   }
 
