@@ -59,12 +59,18 @@ export async function demoCommand(argv: string[]): Promise<number> {
     detail(
       `partition ${event.partitionId}, sequence ${event.systemProperties.sequenceNumber}, offset ${event.systemProperties.offset}`,
     );
-    detail(`from ${event.systemProperties.deviceId} at ${event.systemProperties.enqueuedTime.toISOString()}: ${eventText(event)}`);
+    detail(
+      `from ${event.systemProperties.deviceId} at ${event.systemProperties.enqueuedTime.toISOString()}: ${eventText(event)}`,
+    );
 
     step(5, 'Service sends a cloud-to-device message with ack=full');
-    const { messageId } = await service.send('sensor-0042', jsonMessage({ command: 'set-interval', seconds: 30 }), {
-      ack: 'full',
-    });
+    const { messageId } = await service.send(
+      'sensor-0042',
+      jsonMessage({ command: 'set-interval', seconds: 30 }),
+      {
+        ack: 'full',
+      },
+    );
     detail(`message id ${messageId}`);
 
     step(6, 'Device receives it and completes it');
@@ -81,8 +87,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
       'feedback',
     );
     const record = batch.records.find((r) => r.originalMessageId === messageId)!;
-    detail(`${record.statusCode} for original message id ${record.originalMessageId} (device ${record.deviceId})`);
-    if (record.statusCode !== 'Success') throw new Error(`expected Success feedback, got ${record.statusCode}`);
+    detail(
+      `${record.statusCode} for original message id ${record.originalMessageId} (device ${record.deviceId})`,
+    );
+    if (record.statusCode !== 'Success')
+      throw new Error(`expected Success feedback, got ${record.statusCode}`);
     console.log('\nDone: every step of the round trip worked.');
     return 0;
   } finally {

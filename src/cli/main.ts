@@ -2,6 +2,7 @@
 /** The `amqp-one` command: one entry point, one file per command. */
 import { UsageError } from './args.js';
 import { brokerCommand, BROKER_HELP } from './broker.js';
+import { conformanceCommand, CONFORMANCE_HELP } from './conformance.js';
 import { demoCommand, DEMO_HELP } from './demo.js';
 import { hubCommand, HUB_HELP } from './hub.js';
 import { iothubCommand, IOTHUB_HELP } from './iothub.js';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   broker: { run: brokerCommand, help: BROKER_HELP },
   send: { run: sendCommand, help: SEND_HELP },
   receive: { run: receiveCommand, help: RECEIVE_HELP },
+  conformance: { run: conformanceCommand, help: CONFORMANCE_HELP },
 };
 
 function usage(): string {

@@ -149,7 +149,9 @@ export class Connection {
       hostname: o.hostname,
       maxFrameSize: this.maxFrameSize,
       channelMax: this.channelMax,
-      idleTimeOut: this.idleTimeoutMs > 0 ? this.idleTimeoutMs : undefined,
+      // Spec 2.4.5: announce half the real threshold, so that a peer beating once per announced
+      // period (as Proton's clients do) is never cut off.
+      idleTimeOut: this.idleTimeoutMs > 0 ? Math.max(1, Math.floor(this.idleTimeoutMs / 2)) : undefined,
       offeredCapabilities: o.offeredCapabilities,
       desiredCapabilities: o.desiredCapabilities,
       properties: o.properties,

@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const CLI = resolve(__dirname, '../../dist/cli/main.js');
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
     const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
@@ -48,18 +51,34 @@ afterAll(() => {
 
 describe('amqp-one CLI', () => {
   test('send then receive through the broker, with JSON output', async () => {
-    const sent = await run(['send', `amqp://127.0.0.1:${port}/cli-q`, '--count', '3', '--body', 'hello', '--json']);
+    const sent = await run([
+      'send',
+      `amqp://127.0.0.1:${port}/cli-q`,
+      '--count',
+      '3',
+      '--body',
+      'hello',
+      '--json',
+    ]);
     expect(sent.code).toBe(0);
-    const outcomes = sent.stdout.trim().split('\n').map((l) => JSON.parse(l) as { outcome: { type: string } });
+    const outcomes = sent.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { outcome: { type: string } });
     expect(outcomes.map((o) => o.outcome.type)).toEqual(['accepted', 'accepted', 'accepted']);
     const got = await run(['receive', `amqp://127.0.0.1:${port}/cli-q`, '--count', '3', '--json']);
     expect(got.code).toBe(0);
-    const bodies = got.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { body: string }).body);
+    const bodies = got.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { body: string }).body);
     expect(bodies).toEqual(['hello', 'hello', 'hello']);
   });
 
   test('AMQP_TRACE=frames prints every frame, decoded, to stderr', async () => {
-    const r = await run(['send', `amqp://127.0.0.1:${port}/trace-q`, '--count', '1'], { AMQP_TRACE: 'frames' });
+    const r = await run(['send', `amqp://127.0.0.1:${port}/trace-q`, '--count', '1'], {
+      AMQP_TRACE: 'frames',
+    });
     expect(r.code).toBe(0);
     for (const t of ['open', 'begin', 'attach', 'flow', 'transfer', 'disposition', 'close']) {
       expect(r.stderr).toMatch(new RegExp(`type: '${t}'`));

@@ -38,7 +38,7 @@ describe('open negotiation', () => {
       hostname: 'vhost.example',
       maxFrameSize: 4096,
       channelMax: 9,
-      idleTimeOut: 30_000,
+      idleTimeOut: 15_000, // half of the 30 s threshold (spec 2.4.5)
       properties: { product: 'amqp-one', n: 7 },
       offeredCapabilities: ['ANONYMOUS-RELAY'],
       desiredCapabilities: ['DELAYED_DELIVERY'],
@@ -161,9 +161,10 @@ describe('open negotiation', () => {
 
 describe('idle timeout (spec 2.4.5)', () => {
   test('heartbeats at half the peer timeout keep the connection up', () => {
-    const p = makePair({}, { idleTimeoutMs: 1000 });
+    const p = makePair({}, { idleTimeoutMs: 2000 });
     p.client.open();
     p.pump();
+    // The server closes after 2000 ms of silence and announces half of that (spec 2.4.5).
     expect(p.client.remoteIdleTimeoutMs).toBe(1000);
     for (let i = 0; i < 100; i++) {
       p.tick(100);
@@ -177,10 +178,12 @@ describe('idle timeout (spec 2.4.5)', () => {
   });
 
   test('tick returns the next deadline', () => {
-    const p = makePair({ idleTimeoutMs: 4000 }, { idleTimeoutMs: 1000 });
+    const p = makePair({ idleTimeoutMs: 4000 }, { idleTimeoutMs: 2000 });
     p.client.open();
     p.pump();
-    // Client: heartbeat due 500 ms after its last output; its own timeout 4000 ms after input.
+    // Client: the server announced 1000 ms (half its 2000), so a heartbeat is due 500 ms after
+    // the client's last output; the server's own deadline is 2000 ms after its last input, but
+    // it must beat for the client (announced 2000, half of 4000) after 1000 ms first.
     expect(p.client.tick(p.now)).toBe(p.now + 500);
     expect(p.server.tick(p.now)).toBe(p.now + 1000);
   });
