@@ -3,69 +3,20 @@
 // amqp-one and once for rhea with identical content, and the small measuring helpers.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { performance, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const require = createRequire(import.meta.url);
-export const rhea = require('rhea');
+export { rhea } from './fixtures.js';
 
 export const ADDRESS = 'bench/telemetry';
-export const MESSAGE_ID = '6f1c2a3e-8b4d-4c7a-9e21-5d0b7f3a9c42'; // 36 chars
-export const TO = '/devices/sensor-0042/messages/events';
-export const CONTENT_TYPE = 'application/json;charset=utf-8';
-export const CREATION_TIME = new Date(1700000000000);
-export const BODY_SIZE = 256;
-export const APPLICATION_PROPERTIES = { deviceId: 'sensor-0042', sequence: 123456, region: 'eu-west-1' };
-export const MESSAGE_ANNOTATIONS = { 'x-opt-partition-key': 'sensor-0042', 'x-opt-enqueued-seq': 98765 };
-
-/** A JSON telemetry reading, padded inside a string field to exactly `size` bytes of UTF-8. */
-export function telemetryBody(size = BODY_SIZE) {
-  const reading = {
-    deviceId: 'sensor-0042',
-    ts: 1700000000000,
-    temperature: 22.4,
-    humidity: 51.3,
-    pressure: 1009.8,
-    battery: 3.64,
-    rssi: -71,
-    status: 'ok',
-    fill: '',
-  };
-  const bare = Buffer.byteLength(JSON.stringify(reading));
-  if (bare > size) throw new Error(`the telemetry template is ${bare} bytes, over ${size}`);
-  reading.fill = '-'.repeat(size - bare);
-  const body = Buffer.from(JSON.stringify(reading), 'utf8');
-  if (body.length !== size) throw new Error(`telemetry body is ${body.length} bytes, wanted ${size}`);
-  return body;
-}
-
-if (MESSAGE_ID.length !== 36) throw new Error('MESSAGE_ID must be 36 characters');
-
-/** amqp-one's Message shape (src/codec/message.ts). */
-export function amqpOneTelemetry(body = telemetryBody()) {
-  return {
-    messageAnnotations: { ...MESSAGE_ANNOTATIONS },
-    properties: { messageId: MESSAGE_ID, to: TO, contentType: CONTENT_TYPE, creationTime: CREATION_TIME },
-    applicationProperties: { ...APPLICATION_PROPERTIES },
-    body,
-  };
-}
-
-/** rhea's message shape: flat property names, the body as one data section. */
-export function rheaTelemetry(body = telemetryBody()) {
-  return {
-    message_annotations: { ...MESSAGE_ANNOTATIONS },
-    message_id: MESSAGE_ID,
-    to: TO,
-    content_type: CONTENT_TYPE,
-    creation_time: CREATION_TIME,
-    application_properties: { ...APPLICATION_PROPERTIES },
-    body: rhea.message.data_section(body),
-  };
-}
+// The telemetry message is the one the codec benchmark uses (bench/fixtures.js): one definition.
+export {
+  amqpOneMessage as amqpOneTelemetry,
+  rheaMessage as rheaTelemetry,
+  jsonBody as telemetryBody,
+} from './fixtures.js';
 
 /** amqp-one's public API: ../dist by default, or another build (BENCH_DIST=<dir>) to compare two. */
 export function importAmqpOne() {
