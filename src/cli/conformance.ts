@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { CLIENT_CASES, ConformanceServer } from '../conformance/client-suite.js';
 import type { ClientScenario } from '../conformance/client-observer.js';
 import { toHtml, toJson, toText } from '../conformance/report.js';
-import { SERVER_CASES } from '../conformance/server-cases.js';
+import { SERVER_CASES } from '../conformance/server-cases/index.js';
 import { runServerSuite, selectCases } from '../conformance/server-suite.js';
 import type { CaseResult, ConformanceResults } from '../conformance/types.js';
 import { int, parse, UsageError } from './args.js';

@@ -10,7 +10,7 @@ export {
   type ServerCaseContext,
   type ServerSuiteOptions,
 } from './server-suite.js';
-export { SERVER_CASES } from './server-cases.js';
+export { SERVER_CASES } from './server-cases/index.js';
 export {
   CLIENT_CASES,
   ConformanceServer,

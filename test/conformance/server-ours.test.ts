@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker/index.js';
-import { SERVER_CASES } from '../../src/conformance/server-cases.js';
+import { SERVER_CASES } from '../../src/conformance/server-cases/index.js';
 import { runServerSuite, selectCases } from '../../src/conformance/server-suite.js';
 import type { CaseStatus, ConformanceResults } from '../../src/conformance/types.js';
 import { expectCase, printResults, saveResults } from './support/expect.js';

@@ -4,7 +4,7 @@
  * that a change shows; each failure names the rule it breaks.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { SERVER_CASES } from '../../src/conformance/server-cases.js';
+import { SERVER_CASES } from '../../src/conformance/server-cases/index.js';
 import { runServerSuite } from '../../src/conformance/server-suite.js';
 import type { ConformanceResults } from '../../src/conformance/types.js';
 import { expectCase, expectedStatuses, printResults, saveResults } from './support/expect.js';
