@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `amqp-one` command: one entry point, one file per command. */
 import { UsageError } from './args.js';
+import { benchCommand, BENCH_HELP } from './bench.js';
 import { brokerCommand, BROKER_HELP } from './broker.js';
 import { conformanceCommand, CONFORMANCE_HELP } from './conformance.js';
 import { demoCommand, DEMO_HELP } from './demo.js';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   send: { run: sendCommand, help: SEND_HELP },
   receive: { run: receiveCommand, help: RECEIVE_HELP },
   conformance: { run: conformanceCommand, help: CONFORMANCE_HELP },
+  bench: { run: benchCommand, help: BENCH_HELP },
 };
 
 function usage(): string {

@@ -1,0 +1,129 @@
+/**
+ * Runs one `amqp-one bench` scenario: forks the receiver (peer to peer it listens; through a
+ * broker it attaches first), then the sender, lets the sender go, relays progress, and collects
+ * both reports into one result. A run that stops making progress is finished early and reported
+ * as incomplete with the count that was lost, never as a success.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { AmqpOneError } from '../codec/errors.js';
+import type { Progress, WorkerReport } from './meter.js';
+import type { BenchOptions, WorkerConfig } from './options.js';
+import { summarize, type BenchResult } from './report.js';
+
+export interface RunHooks {
+  /** Called every progressMs with the latest figures of both processes. */
+  onProgress?(p: { sender?: Progress; receiver?: Progress; startedAt: number }): void;
+}
+
+interface Worker {
+  child: ChildProcess;
+  next<T extends object>(type: string): Promise<T>;
+  latest?: Progress;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+function startWorker(cfg: WorkerConfig, onProgress: () => void): Worker {
+  const child = fork(WORKER, [], {
+    env: { ...process.env, AMQP_ONE_BENCH_WORKER: JSON.stringify(cfg) },
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const queued: { type: string }[] = [];
+  const waiters: { type: string; resolve(m: object): void; reject(e: Error): void }[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const w: Worker = {
+    child,
+    exited,
+    next<T extends object>(type: string): Promise<T> {
+      const i = queued.findIndex((m) => m.type === type);
+      if (i >= 0) return Promise.resolve(queued.splice(i, 1)[0] as T);
+      return new Promise<T>((resolve, reject) =>
+        waiters.push({ type, resolve: resolve as (m: object) => void, reject }),
+      );
+    },
+  };
+  child.on('message', (m: { type: string; progress?: Progress }) => {
+    if (m.type === 'progress') {
+      w.latest = m.progress;
+      return onProgress();
+    }
+    const i = waiters.findIndex((x) => x.type === m.type);
+    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(m);
+    else queued.push(m);
+  });
+  void exited.then(({ code, signal }) => {
+    const err = new AmqpOneError(
+      'AMQP_BENCH_WORKER_EXITED',
+      `the bench ${cfg.role} exited (${code ?? signal}) before it reported`,
+    );
+    for (const x of waiters.splice(0)) x.reject(err);
+  });
+  return w;
+}
+
+async function stop(w: Worker | undefined): Promise<void> {
+  if (!w) return;
+  if (w.child.connected) w.child.send({ type: 'exit' });
+  const gone = await Promise.race([w.exited, new Promise((r) => setTimeout(() => r(undefined), 3000))]);
+  if (!gone) w.child.kill('SIGKILL');
+}
+
+export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
+  if (o.count === undefined && o.durationS === undefined)
+    throw new Error('runBench needs count or durationS');
+  const startedAt = Date.now();
+  let rx: Worker | undefined;
+  let tx: Worker | undefined;
+  const progress = (): void => hooks.onProgress?.({ sender: tx?.latest, receiver: rx?.latest, startedAt });
+  try {
+    const expect = o.count !== undefined ? o.count + o.warmup : undefined;
+    rx = startWorker({ ...o, role: 'receiver', expect }, progress);
+    const ready = await rx.next<{ port?: number }>('ready');
+    tx = startWorker({ ...o, role: 'sender', port: ready.port }, progress);
+    await tx.next('attached');
+    tx.child.send({ type: 'go' });
+    const senderDone = tx.next<{ report: WorkerReport }>('done');
+    const receiverDone = rx.next<{ report: WorkerReport }>('done');
+    let sentTotal: number | undefined;
+    void tx.next<{ total: number }>('sent').then(
+      (m) => {
+        sentTotal = m.total;
+        rx!.child.send({ type: 'expect', total: m.total });
+      },
+      () => undefined, // the sender died: its 'done' rejects too, and that is what is reported
+    );
+    // Stall detection: if neither process counts anything new for stallTimeoutMs, both report now.
+    let lastN = -1;
+    let lastChange = Date.now();
+    let stalled = false;
+    const watch = setInterval(
+      () => {
+        const n = (tx?.latest?.n ?? 0) + (rx?.latest?.n ?? 0);
+        if (n !== lastN) {
+          lastN = n;
+          lastChange = Date.now();
+        } else if (Date.now() - lastChange > o.stallTimeoutMs && !stalled) {
+          stalled = true;
+          tx?.child.send({ type: 'finish' });
+          rx?.child.send({ type: 'finish' });
+        }
+      },
+      Math.min(250, o.progressMs),
+    );
+    try {
+      const [s, r] = await Promise.all([senderDone, receiverDone]);
+      // 'sent' comes before 'done' on the same channel; without it (a stalled sender), what it did.
+      return summarize(o, s.report, r.report, sentTotal ?? s.report.total, stalled);
+    } finally {
+      clearInterval(watch);
+    }
+  } finally {
+    await stop(tx);
+    await stop(rx);
+  }
+}
