@@ -3,12 +3,14 @@
  * real loopback sockets, peer to peer and through brokers, with amqp-one and with rhea.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { BenchResult } from '../../src/bench/report.js';
 import { startBroker, type Broker } from '../../src/broker/index.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
+import { createCertificateAuthority, issueCertificate } from '../../src/transport/test-certificates.js';
 
 const CLI = resolve(__dirname, '../../dist/cli/main.js');
 
@@ -56,11 +58,29 @@ function checkComplete(r: BenchResult, sent: number): void {
 }
 
 let broker: Broker;
+let tlsBroker: Broker;
+let caFile: string;
 let blackHole: AmqpServer;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  const ca = createCertificateAuthority({ commonName: 'bench test CA', validDays: 1 });
+  const server = issueCertificate(ca, {
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    validDays: 1,
+    usage: 'server',
+  });
+  caFile = join(mkdtempSync(join(tmpdir(), 'amqp-one-bench-')), 'ca.pem');
+  writeFileSync(caFile, ca.certPem);
+  tlsBroker = await startBroker({
+    host: '127.0.0.1',
+    port: 0,
+    tls: { cert: server.certPem, key: server.keyPem },
+    users: { bench: 's3cret' },
+  });
   // Takes every message it is sent and delivers none: a run through it must fail, not hang.
   blackHole = await listen({
     host: '127.0.0.1',
@@ -77,6 +97,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await broker?.close();
+  await tlsBroker?.close();
   await blackHole?.close();
 });
 
@@ -140,6 +161,34 @@ describe('amqp-one bench', () => {
     expect(r.stdout).toMatch(/Messages +2,000 sent, 2,000 received/);
     expect(r.stdout).toMatch(/end-to-end msg\/s +[\d,]+ +[\d,]+ +[\d.]+x/);
     expect(r.stdout).toMatch(/Latency \(ms\) +p50 [\d.]+ +p99 [\d.]+ +p99\.9 [\d.]+ +max [\d.]+/);
+  });
+
+  test('through a TLS broker with SASL PLAIN, both libraries: credentials and --ca are used', async () => {
+    const url = `amqps://bench:s3cret@localhost:${tlsBroker.port}/bench-tls`;
+    const r = await run([
+      url,
+      '--count',
+      '1000',
+      '--impl',
+      'both',
+      '--mode',
+      'unsettled',
+      '--ca',
+      caFile,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const [ours, theirs] = results(r.stdout);
+    expect(ours!.impl).toBe('amqp-one');
+    expect(theirs!.impl).toBe('rhea');
+    for (const res of [ours!, theirs!]) {
+      checkComplete(res, 1000);
+      expect(res.url).toBe(`amqps://localhost:${tlsBroker.port}/bench-tls`); // no credentials
+    }
+    // A wrong password fails the run with the typed error, for amqp-one.
+    const bad = await run([url.replace('s3cret', 'wrong'), '--count', '10', '--ca', caFile, '--quiet']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/AMQP_SASL|auth/i);
   });
 
   test('--impl rhea, peer to peer, unsettled: rhea on both sides', async () => {
