@@ -15,13 +15,25 @@ import { jsonBody, telemetryMessage } from './telemetry.js';
 /** In-flight sends per link beyond which the sender waits for outcomes (bounds memory). */
 const WINDOW = 4096;
 
-function connectTo(cfg: WorkerConfig): Promise<AmqpConnection> {
-  if (!cfg.url) return connect({ host: '127.0.0.1', port: cfg.port, sasl: 'none' });
-  const u = parseAmqpUrl(cfg.url);
-  const tls = u.tls
-    ? { ca: cfg.ca ? readFileSync(cfg.ca) : undefined, rejectUnauthorized: !cfg.insecure }
-    : undefined;
-  return connect({ url: cfg.url, tls });
+/** Reports a failure of this worker with its typed code and stops (the parent reports the exit). */
+function fail(what: string, e: unknown): never {
+  const err = e as { code?: string; message?: string };
+  console.error(`bench ${what}: ${err.code ? `[${err.code}] ` : ''}${err.message ?? String(e)}`);
+  process.exit(2);
+}
+
+async function connectTo(cfg: WorkerConfig): Promise<AmqpConnection> {
+  let conn: AmqpConnection;
+  if (!cfg.url) conn = await connect({ host: '127.0.0.1', port: cfg.port, sasl: 'none' });
+  else {
+    const u = parseAmqpUrl(cfg.url);
+    const tls = u.tls
+      ? { ca: cfg.ca ? readFileSync(cfg.ca) : undefined, rejectUnauthorized: !cfg.insecure }
+      : undefined;
+    conn = await connect({ url: cfg.url, tls });
+  }
+  conn.on('error', (e: unknown) => fail(`${cfg.role}: the connection failed`, e));
+  return conn;
 }
 
 function sentAt(m: Message): number {
@@ -34,10 +46,16 @@ export const amqpOnePeer: BenchPeer = {
   async receiver(cfg, address, meter) {
     const presettled = cfg.mode === 'presettled';
     const consume = async (r: MessageReceiver): Promise<void> => {
-      for await (const m of r) {
-        // Decoding every message is what an application does, and what rhea always does.
-        meter.arrived(sentAt(m.message));
-        if (!m.settled) m.accept();
+      try {
+        for await (const m of r) {
+          // Decoding every message is what an application does, and what rhea always does.
+          meter.arrived(sentAt(m.message));
+          // Messages still buffered after the link went away cannot be settled; the loop then
+          // ends with the reason the link went away, which is what gets reported.
+          if (!m.settled && r.link.local === 'attached') m.accept();
+        }
+      } catch (e) {
+        fail('receiver: the link failed', e);
       }
     };
     if (!cfg.url) {
@@ -73,10 +91,7 @@ export const amqpOnePeer: BenchPeer = {
       conns.push(conn);
       for (let l = 0; l < cfg.links; l++) senders.push(await conn.openSender({ address, presettled }));
     }
-    const onError = (e: unknown): void => {
-      console.error('bench sender: send failed:', e);
-      process.exit(2);
-    };
+    const onError = (e: unknown): void => fail('sender: a send failed', e);
     const onOutcome = (state: DeliveryState | undefined): void => {
       if (state?.type === 'accepted') meter.accepted++;
       else if (state !== undefined || !presettled) meter.otherOutcomes++;

@@ -18,6 +18,8 @@ export interface RunHooks {
 
 interface Worker {
   child: ChildProcess;
+  /** Sends to the worker if it is still there (a dead one is reported by its exit instead). */
+  tell(m: object): void;
   next<T extends object>(type: string): Promise<T>;
   latest?: Progress;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -36,12 +38,19 @@ function startWorker(cfg: WorkerConfig, onProgress: () => void): Worker {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  // Sending to a worker that just died fails asynchronously too: its exit is what gets reported.
+  child.on('error', () => undefined);
   const w: Worker = {
     child,
     exited,
+    tell(m: object): void {
+      if (child.connected) child.send(m);
+    },
     next<T extends object>(type: string): Promise<T> {
       const i = queued.findIndex((m) => m.type === type);
       if (i >= 0) return Promise.resolve(queued.splice(i, 1)[0] as T);
+      // Gone already (it may die while the parent waits on the other worker): nothing will come.
+      if (died) return Promise.reject(died);
       return new Promise<T>((resolve, reject) =>
         waiters.push({ type, resolve: resolve as (m: object) => void, reject }),
       );
@@ -56,19 +65,20 @@ function startWorker(cfg: WorkerConfig, onProgress: () => void): Worker {
     if (i >= 0) waiters.splice(i, 1)[0]!.resolve(m);
     else queued.push(m);
   });
+  let died: Error | undefined;
   void exited.then(({ code, signal }) => {
-    const err = new AmqpOneError(
+    died = new AmqpOneError(
       'AMQP_BENCH_WORKER_EXITED',
       `the bench ${cfg.role} exited (${code ?? signal}) before it reported`,
     );
-    for (const x of waiters.splice(0)) x.reject(err);
+    for (const x of waiters.splice(0)) x.reject(died);
   });
   return w;
 }
 
 async function stop(w: Worker | undefined): Promise<void> {
   if (!w) return;
-  if (w.child.connected) w.child.send({ type: 'exit' });
+  w.tell({ type: 'exit' });
   const gone = await Promise.race([w.exited, new Promise((r) => setTimeout(() => r(undefined), 3000))]);
   if (!gone) w.child.kill('SIGKILL');
 }
@@ -86,14 +96,14 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     const ready = await rx.next<{ port?: number }>('ready');
     tx = startWorker({ ...o, role: 'sender', port: ready.port }, progress);
     await tx.next('attached');
-    tx.child.send({ type: 'go' });
+    tx.tell({ type: 'go' });
     const senderDone = tx.next<{ report: WorkerReport }>('done');
     const receiverDone = rx.next<{ report: WorkerReport }>('done');
     let sentTotal: number | undefined;
     void tx.next<{ total: number }>('sent').then(
       (m) => {
         sentTotal = m.total;
-        rx!.child.send({ type: 'expect', total: m.total });
+        rx!.tell({ type: 'expect', total: m.total });
       },
       () => undefined, // the sender died: its 'done' rejects too, and that is what is reported
     );
@@ -109,8 +119,8 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
           lastChange = Date.now();
         } else if (Date.now() - lastChange > o.stallTimeoutMs && !stalled) {
           stalled = true;
-          tx?.child.send({ type: 'finish' });
-          rx?.child.send({ type: 'finish' });
+          tx?.tell({ type: 'finish' });
+          rx?.tell({ type: 'finish' });
         }
       },
       Math.min(250, o.progressMs),

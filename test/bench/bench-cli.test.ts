@@ -61,6 +61,7 @@ let broker: Broker;
 let tlsBroker: Broker;
 let caFile: string;
 let blackHole: AmqpServer;
+let failing: AmqpServer;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
@@ -95,7 +96,36 @@ beforeAll(async () => {
   });
 });
 
+beforeAll(async () => {
+  // Sends a receiver 20 messages, then closes the connection with an error while they are
+  // still being read: the run must fail with that error, not die on a message it cannot settle.
+  failing = await listen({
+    host: '127.0.0.1',
+    port: 0,
+    onLink(l) {
+      if (l.role === 'receiver') {
+        l.acceptReceiver({ credit: 100 });
+        return;
+      }
+      const s = l.acceptSender();
+      s.once('credit', () => {
+        for (let i = 0; i < 20; i++) {
+          void s
+            .send({ messageAnnotations: { 'x-opt-bench-sent': Date.now() }, body: 'x' })
+            .catch(() => undefined);
+        }
+        setTimeout(
+          () =>
+            void l.connection.close({ condition: 'amqp:internal-error', description: 'test: going away' }),
+          50,
+        );
+      });
+    },
+  });
+});
+
 afterAll(async () => {
+  await failing?.close();
   await broker?.close();
   await tlsBroker?.close();
   await blackHole?.close();
@@ -209,6 +239,14 @@ describe('amqp-one bench', () => {
     expect(res!.sent).toBe(300);
     expect(res!.received).toBe(0);
     expect(res!.lost).toBe(300);
+  });
+
+  test('a broker that fails the receiver mid-run: the run fails with the broker error', async () => {
+    const url = `amqp://127.0.0.1:${failing.port}/failing`;
+    const r = await run([url, '--count', '1000', '--mode', 'unsettled', '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bench receiver: the link failed: \[AMQP_[A-Z_]+\].*going away/);
+    expect(r.stderr).not.toMatch(/cannot settle/);
   });
 
   test('usage errors exit 2 with the help', async () => {
