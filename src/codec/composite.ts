@@ -19,7 +19,7 @@ import {
 import { DecodeError, EncodeError } from './errors.js';
 import { Code } from './format-codes.js';
 import { compositeTypes, restrictedTypes, type CompositeType, type FieldSpec } from './spec-types.js';
-import type { CompositeRecord } from './records.js';
+import type { CompositeRecord, Transfer } from './records.js';
 import { AmqpArray, AmqpSymbol, Typed, isPlainObject, type AmqpValue } from './values.js';
 
 /** How a field's value is written and read, by its resolved spec type. */
@@ -493,3 +493,87 @@ export function decodeComposite(
   if (!rec) return d.fail('AMQP_DECODE_WRONG_TYPE', 'not a known composite type', offset);
   return { value: rec, offset: d.pos };
 }
+
+// ---------------------------------------------------------------- the transfer fast path
+
+const isUint = (v: unknown): v is number =>
+  typeof v === 'number' && v >= 0 && v <= 0xffffffff && Number.isInteger(v);
+
+function putUint(b: Buffer, p: number, v: number): number {
+  if (v === 0) b[p++] = Code.Uint0;
+  else if (v <= 0xff) {
+    b[p++] = Code.SmallUint;
+    b[p++] = v;
+  } else {
+    b[p++] = Code.Uint;
+    b.writeUInt32BE(v, p);
+    p += 4;
+  }
+  return p;
+}
+
+/**
+ * Writes a transfer performative (one per message sent: the hot path) straight into the buffer when
+ * it has only its usual fields (handle, delivery-id, delivery-tag, message-format, settled, more);
+ * anything else goes through the generic writer. The bytes are the same either way.
+ */
+export function encodeTransfer(w: ByteWriter, t: Transfer): void {
+  const { handle, deliveryId, deliveryTag, messageFormat, settled, more } = t;
+  if (
+    t.rcvSettleMode != null ||
+    t.state != null ||
+    t.resume != null ||
+    t.aborted != null ||
+    t.batchable != null ||
+    !isUint(handle) ||
+    (deliveryId != null && !isUint(deliveryId)) ||
+    (messageFormat != null && !isUint(messageFormat)) ||
+    (deliveryTag != null && !(deliveryTag instanceof Uint8Array && deliveryTag.length <= 32)) ||
+    (settled != null && typeof settled !== 'boolean') ||
+    (more != null && typeof more !== 'boolean')
+  ) {
+    return encodeCompositeAs(w, 'transfer', t);
+  }
+  // Trailing absent fields are omitted, as the generic writer does.
+  const last =
+    more != null
+      ? 5
+      : settled != null
+        ? 4
+        : messageFormat != null
+          ? 3
+          : deliveryTag != null
+            ? 2
+            : deliveryId != null
+              ? 1
+              : 0;
+  // descriptor (3) + list8 header (3) + 3 uints (5 each) + tag (2 + 32) + 2 booleans
+  w.ensure(3 + 3 + 15 + 34 + 2);
+  const b = w.buf;
+  let p = w.pos;
+  b[p++] = Code.Described;
+  b[p++] = Code.SmallUlong;
+  b[p++] = TRANSFER_CODE;
+  b[p++] = Code.List8;
+  const at = p;
+  p += 2;
+  p = putUint(b, p, handle);
+  if (last >= 1) p = deliveryId == null ? ((b[p] = Code.Null), p + 1) : putUint(b, p, deliveryId);
+  if (last >= 2) {
+    if (deliveryTag == null) b[p++] = Code.Null;
+    else {
+      b[p++] = Code.Vbin8;
+      b[p++] = deliveryTag.length;
+      b.set(deliveryTag, p);
+      p += deliveryTag.length;
+    }
+  }
+  if (last >= 3) p = messageFormat == null ? ((b[p] = Code.Null), p + 1) : putUint(b, p, messageFormat);
+  if (last >= 4) b[p++] = settled == null ? Code.Null : settled ? Code.BooleanTrue : Code.BooleanFalse;
+  if (last >= 5) b[p++] = more ? Code.BooleanTrue : Code.BooleanFalse;
+  b[at] = p - at - 1; // list size: the count byte and the items
+  b[at + 1] = last + 1;
+  w.pos = p;
+}
+
+const TRANSFER_CODE = Number(byName.get('transfer')!.code);

@@ -130,6 +130,34 @@ export function encodeMessage(m: Message): Buffer {
   return scratch.copy();
 }
 
+/** Slabs that sent messages are encoded into, one after the other (see encodeMessageShared). */
+const SLAB_SIZE = 32 * 1024;
+const SLAB_MIN_REST = 1024;
+let slab: ByteWriter | undefined;
+
+/**
+ * Encodes a message into a view of a shared slab: no Buffer of its own, no copy out of a scratch
+ * buffer. The bytes handed out are never written again (the next message goes after them, or into
+ * a fresh slab), so they stay valid for as long as they are referenced; the slab is freed once none
+ * of its messages is. For the send path, where the bytes are short-lived.
+ */
+export function encodeMessageShared(m: Message): Buffer {
+  let w = slab;
+  if (w === undefined || w.buf.length - w.pos < SLAB_MIN_REST) w = slab = new ByteWriter(SLAB_SIZE);
+  const start = w.pos;
+  try {
+    writeMessage(w, m);
+  } catch (e) {
+    w.pos = start; // nothing was handed out from here on: the next message may use it
+    throw e;
+  }
+  // A message larger than the rest grew the writer into a new buffer (never the old one); one
+  // grown large is not kept as the slab, for small messages to pin.
+  const bytes = w.buf.subarray(start, w.pos);
+  if (w.buf.length > 4 * SLAB_SIZE) slab = undefined;
+  return bytes;
+}
+
 /** Reads a section's descriptor and returns its code, or fails. */
 function readSectionCode(d: Decoder): number {
   const at = d.pos;

@@ -3,7 +3,7 @@
  * peer's frame-size limit, frames held back until they may go, and "nothing after our close".
  */
 import { ByteWriter } from '../codec/byte-writer.js';
-import { encodeComposite } from '../codec/composite.js';
+import { encodeComposite, encodeTransfer } from '../codec/composite.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type { Performative, SaslFrameBody, Transfer } from '../codec/records.js';
 import { beginFrame, endFrame, writeEmptyFrame, MIN_MAX_FRAME_SIZE } from '../frames/frame-writer.js';
@@ -132,14 +132,14 @@ export class FrameOutput {
     const max = this.peerMaxFrameSize;
     const left = payload.length - offset;
     let start = beginFrame(w, 0, channel);
-    encodeComposite(w, t);
+    encodeTransfer(w, t);
     let n = left;
     if (w.pos - start + left > max) {
       // Does not fit: write it again with more=true and fill the frame.
       w.pos = start;
       t.more = true;
       start = beginFrame(w, 0, channel);
-      encodeComposite(w, t);
+      encodeTransfer(w, t);
       n = max - (w.pos - start);
       if (n <= 0) {
         w.pos = start;
@@ -152,7 +152,9 @@ export class FrameOutput {
     }
     if (traceFrames) traceFrame(this.traceId, '->', channel, t, n);
     w.ensure(n);
-    payload.copy(w.buf, w.pos, offset, offset + n);
+    // TypedArray#set for the usual whole payload: cheaper than Buffer#copy's JS wrapper.
+    if (offset === 0 && n === payload.length) w.buf.set(payload, w.pos);
+    else payload.copy(w.buf, w.pos, offset, offset + n);
     w.pos += n;
     endFrame(w, start, max);
     this.dirty = true;
