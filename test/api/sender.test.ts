@@ -113,6 +113,34 @@ describe('MessageSender', () => {
     expect(received).toHaveLength(1);
   });
 
+  test('a presettled send that timed out unsent does not hold back the ones after it', async () => {
+    const timers = new ManualTimers();
+    const { listen } = await import('../../src/server/index.js');
+    const received: unknown[] = [];
+    let grant: ((n: number) => void) | undefined;
+    const server = await listen({
+      port: 0,
+      onLink(l) {
+        const r = l.acceptReceiver({ credit: 'manual' });
+        grant = (n) => r.addCredit(n);
+        void (async () => {
+          for await (const m of r) received.push(m);
+        })().catch(() => undefined);
+      },
+    });
+    sink = { server, received: [], receivers: [] };
+    conn = await connect({ host: '127.0.0.1', port: server.port, timers });
+    const s = await conn.openSender({ address: 'q', presettled: true });
+    const late = s.send(body('late'), { timeoutMs: 500 });
+    timers.advance(500);
+    await expect(late).rejects.toBeInstanceOf(TimeoutError);
+    grant!(5);
+    // Written: resolves (before the fix it waited for ever behind the taken-back one).
+    await expect(s.send(body('next'))).resolves.toBeUndefined();
+    await until(() => received.length === 1);
+    expect(s.pending).toBe(0);
+  });
+
   test('an AbortSignal fails the send with AbortError', async () => {
     const { listen } = await import('../../src/server/index.js');
     const server = await listen({ port: 0, onLink: (l) => void l.acceptReceiver({ credit: 'manual' }) });
