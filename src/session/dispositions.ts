@@ -12,8 +12,14 @@ export function inRange(id: number, first: number, last: number): boolean {
   return (id - first) >>> 0 <= (last - first) >>> 0;
 }
 
-/** The deliveries of `map` (keyed by delivery-id) within first..last, in bounded time. */
-export function deliveriesInRange(map: Map<number, Delivery>, first: number, last: number): Delivery[] {
+/** Deliveries by delivery-id (a Map, or the session's DeliveryIdMap). */
+export interface DeliveriesById extends Iterable<[number, Delivery]> {
+  readonly size: number;
+  get(id: number): Delivery | undefined;
+}
+
+/** The deliveries of `map` (keyed by delivery-id) within first..last, in id order, in bounded time. */
+export function deliveriesInRange(map: DeliveriesById, first: number, last: number): Delivery[] {
   const span = ((last - first) >>> 0) + 1;
   const hits: Delivery[] = [];
   if (span <= map.size) {
@@ -22,7 +28,16 @@ export function deliveriesInRange(map: Map<number, Delivery>, first: number, las
       if (d) hits.push(d);
     }
   } else {
-    for (const [id, d] of map) if (inRange(id, first, last)) hits.push(d);
+    const ids: number[] = [];
+    for (const [id, d] of map) {
+      if (inRange(id, first, last)) {
+        hits.push(d);
+        ids.push((id - first) >>> 0);
+      }
+    }
+    // The map's order is not the ids': sort by distance from `first` (serial order).
+    const order = hits.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
+    return order.map((i) => hits[i]!);
   }
   return hits;
 }

@@ -18,6 +18,7 @@ import type { Delivery } from '../link/delivery.js';
 import type { EndpointState, Link, LinkOptions } from '../link/link.js';
 import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
+import { DeliveryIdMap } from './delivery-map.js';
 import { coalesce, deliveriesInRange, type PendingDisposition } from './dispositions.js';
 
 export interface SessionOptions {
@@ -58,8 +59,8 @@ export class Session {
   /** Links by our handle, and by the peer's. */
   private readonly links: (Link | undefined)[] = [];
   private readonly byRemoteHandle = new Map<number, Link>();
-  private readonly outgoingUnsettled = new Map<number, Delivery>();
-  private readonly incomingUnsettled = new Map<number, Delivery>();
+  private readonly outgoingUnsettled = new DeliveryIdMap();
+  private readonly incomingUnsettled = new DeliveryIdMap();
   private pendingDispositions: PendingDisposition[] = [];
   private readonly pumpSet = new Set<Sender>();
   private sessionFlowPending = false;
