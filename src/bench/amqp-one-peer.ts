@@ -10,7 +10,7 @@ import { parseAmqpUrl } from '../transport/url.js';
 import type { Meter } from './meter.js';
 import { SENT_AT, type WorkerConfig } from './options.js';
 import type { BenchPeer, LinkBudget } from './peer.js';
-import { jsonBody, telemetryMessage } from './telemetry.js';
+import { jsonBody, stampedAnnotations, telemetryMessage } from './telemetry.js';
 
 /** In-flight sends per link beyond which the sender waits for outcomes (bounds memory). */
 const WINDOW = 4096;
@@ -83,7 +83,6 @@ export const amqpOnePeer: BenchPeer = {
   async sender(cfg, address, meter, budgets) {
     const presettled = cfg.mode === 'presettled';
     const template = telemetryMessage(jsonBody(cfg.bodySize));
-    const annotations = template.messageAnnotations as Record<string, unknown>;
     const conns: AmqpConnection[] = [];
     const senders: MessageSender[] = [];
     for (let c = 0; c < cfg.connections; c++) {
@@ -110,8 +109,13 @@ export const amqpOnePeer: BenchPeer = {
       while (budget.more()) {
         await sender.ready();
         for (let room = WINDOW - sender.pending; room > 0 && budget.more(); room--) {
-          const m = { ...template, messageAnnotations: { ...annotations, [SENT_AT]: budget.stamp() } };
-          sender.send(m as Message).then(done, onError);
+          const m: Message = {
+            messageAnnotations: stampedAnnotations(budget.stamp()),
+            properties: template.properties,
+            applicationProperties: template.applicationProperties,
+            body: template.body,
+          };
+          sender.send(m).then(done, onError);
         }
         if (sender.pending >= WINDOW) await new Promise<void>((r) => (wake = r));
       }

@@ -9,7 +9,7 @@ import { AmqpOneError } from '../codec/errors.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import { SENT_AT, type WorkerConfig } from './options.js';
 import type { BenchPeer, LinkBudget } from './peer.js';
-import { jsonBody, TELEMETRY } from './telemetry.js';
+import { jsonBody, stampedAnnotations, TELEMETRY } from './telemetry.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rhea ships no types */
 type Rhea = any;
@@ -120,7 +120,6 @@ export const rheaPeer: BenchPeer = {
     const rhea = loadRhea();
     const presettled = cfg.mode === 'presettled';
     const template = rheaTelemetry(rhea, jsonBody(cfg.bodySize));
-    const annotations = template.message_annotations as Record<string, unknown>;
     const conns: Rhea[] = [];
     const links = new Map<Rhea, LinkBudget>();
     let going = false;
@@ -130,7 +129,15 @@ export const rheaPeer: BenchPeer = {
       const budget = links.get(s);
       if (!going || !budget) return;
       while (s.sendable() && budget.more()) {
-        s.send({ ...template, message_annotations: { ...annotations, [SENT_AT]: budget.stamp() } });
+        s.send({
+          message_annotations: stampedAnnotations(budget.stamp()),
+          message_id: template.message_id,
+          to: template.to,
+          content_type: template.content_type,
+          creation_time: template.creation_time,
+          application_properties: template.application_properties,
+          body: template.body,
+        });
         if (presettled) meter.tick();
       }
       if (!budget.more() && !(s as { spent?: boolean }).spent) {

@@ -30,7 +30,8 @@ const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 function startWorker(cfg: WorkerConfig, onProgress: () => void): Worker {
   const child = fork(WORKER, [], {
     env: { ...process.env, AMQP_ONE_BENCH_WORKER: JSON.stringify(cfg) },
-    execArgv: [],
+    // Not the parent's flags; AMQP_ONE_BENCH_NODE_ARGS adds some (e.g. --cpu-prof to profile a run).
+    execArgv: (process.env.AMQP_ONE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const queued: { type: string }[] = [];

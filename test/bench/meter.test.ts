@@ -1,7 +1,8 @@
 /** A bench worker's own accounting: warm-up, the measured interval, the expected total, budgets. */
 import { describe, expect, test } from 'vitest';
 import { Meter, type WorkerReport } from '../../src/bench/meter.js';
-import { split } from '../../src/bench/options.js';
+import { SENT_AT, split } from '../../src/bench/options.js';
+import { stampedAnnotations, TELEMETRY } from '../../src/bench/telemetry.js';
 import { Deadline, LinkBudget } from '../../src/bench/peer.js';
 
 function meter(role: 'sender' | 'receiver', warmup: number): { m: Meter; reports: WorkerReport[] } {
@@ -72,5 +73,14 @@ describe('budgets', () => {
     expect(m.startedAt).toBeDefined();
     expect(d.passed()).toBe(true); // 0 ms after the warm-up
     expect(new LinkBudget(Infinity, d).more()).toBe(false);
+  });
+});
+
+describe('the stamped telemetry message', () => {
+  test('carries the telemetry annotations and the send time under SENT_AT', () => {
+    const a = stampedAnnotations(1234.5) as Record<string, unknown>;
+    expect(a[SENT_AT]).toBe(1234.5);
+    const { [SENT_AT]: _stamp, ...rest } = a;
+    expect(rest).toEqual(TELEMETRY.messageAnnotations);
   });
 });
