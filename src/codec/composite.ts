@@ -56,7 +56,20 @@ interface CompiledType {
   fields: FieldCodec[];
   /** Reads the record's fields, in list order, into an array. */
   extract: (rec: Record<string, unknown>) => unknown[];
+  /** Reads the first `n` list items into `rec` with named stores (see makeFieldReader). */
+  readFields: FieldReader | undefined;
+  /** The mandatory fields, checked after decoding. */
+  mandatory: FieldCodec[];
 }
+
+type FieldReader = (
+  d: Decoder,
+  n: number,
+  rec: Record<string, unknown>,
+  fields: FieldCodec[],
+  readField: (d: Decoder, f: FieldCodec, code: number) => unknown,
+  readMultiple: (d: Decoder, f: FieldCodec) => unknown[] | null,
+) => void;
 
 /**
  * Builds a field extractor with plain named property reads (`r.handle, r.deliveryId, ...`): V8
@@ -75,6 +88,55 @@ function makeExtractor(keys: string[]): (rec: Record<string, unknown>) => unknow
     }
   }
   return (rec) => keys.map((k) => rec[k]);
+}
+
+/**
+ * The usual encoding of a field of each kind, read inline by the generated readers (`c` is the
+ * constructor byte); anything else, null included, goes to readField as $GENERIC. Each must give
+ * what readField gives for that constructor.
+ */
+const FAST_READS: Partial<Record<Kind, string>> = {
+  boolean: `c === ${Code.BooleanTrue} ? true : c === ${Code.BooleanFalse} ? false : $GENERIC`,
+  uint: `c === ${Code.SmallUint} ? d.u8() : c === ${Code.Uint0} ? 0 : $GENERIC`,
+  string: `c === ${Code.Str8} ? d.utf8(d.u8(), false) : $GENERIC`,
+  symbol: `c === ${Code.Sym8} ? d.cachedString(d.u8(), true) : $GENERIC`,
+  timestamp: `c === ${Code.Timestamp} ? d.timestamp() : $GENERIC`,
+  'message-id': `c === ${Code.Str8} ? d.utf8(d.u8(), false) : $GENERIC`,
+};
+
+/**
+ * Builds the decode counterpart of makeExtractor: one straight-line function per composite that
+ * reads field i and stores it as `rec.key` (a named, monomorphic store) instead of `rec[f.key]` in a
+ * loop (a megamorphic keyed store). Undefined where code generation is not allowed: the generic
+ * loop in readCompositeBody is used then (and always under `setGenericCompositeReader(true)`).
+ */
+function makeFieldReader(fields: FieldCodec[]): FieldReader | undefined {
+  if (!fields.every((f) => /^[A-Za-z_$][\w$]*$/.test(f.key) && f.key !== '__proto__')) return undefined;
+  const body = fields
+    .map((f, i) => {
+      const generic = `rf(d, F[${i}], c)`;
+      const fast = f.multiple ? undefined : FAST_READS[f.kind];
+      const read =
+        fast === undefined
+          ? f.multiple
+            ? `rm(d, F[${i}])`
+            : `rf(d, F[${i}], d.u8())`
+          : `(c = d.u8(), ${fast.replace('$GENERIC', generic)})`;
+      return `if (n <= ${i}) return; v = ${read}; if (v !== null) r.${f.key} = v;`;
+    })
+    .join('\n');
+  try {
+    return new Function('d', 'n', 'r', 'F', 'rf', 'rm', `let v, c;\n${body}`) as FieldReader;
+  } catch {
+    return undefined;
+  }
+}
+
+let genericReader = false;
+
+/** Test hook: decode composites through the generic field loop instead of the generated readers. */
+export function setGenericCompositeReader(on: boolean): void {
+  genericReader = on;
 }
 
 const PRIMITIVE_KINDS: Partial<Record<string, Kind>> = {
@@ -123,7 +185,11 @@ for (const type of Object.values(compositeTypes)) {
       ...kindOf(f),
     })),
     extract: makeExtractor(type.fields.map((f) => f.key)),
+    readFields: undefined,
+    mandatory: [],
   };
+  compiled.mandatory = compiled.fields.filter((f) => f.mandatory);
+  compiled.readFields = makeFieldReader(compiled.fields);
   byName.set(type.name, compiled);
   byCode.set(compiled.codeNumber, compiled);
   bySymbol.set(type.descriptorName, compiled);
@@ -364,19 +430,24 @@ function readCompositeBody(d: Decoder, c: CompiledType, tagged = true): Composit
   const rec: Record<string, unknown> = tagged ? { type: c.type.name } : {};
   const fields = c.fields;
   const n = Math.min(count, fields.length);
-  for (let i = 0; i < n; i++) {
-    const f = fields[i]!;
-    const v = f.multiple ? readMultiple(d, f) : readField(d, f, d.u8());
-    if (v !== null) rec[f.key] = v;
+  const readFields = c.readFields;
+  if (readFields !== undefined && !genericReader) readFields(d, n, rec, fields, readField, readMultiple);
+  else {
+    for (let i = 0; i < n; i++) {
+      const f = fields[i]!;
+      const v = f.multiple ? readMultiple(d, f) : readField(d, f, d.u8());
+      if (v !== null) rec[f.key] = v;
+    }
   }
   // Items past the fields the spec knows are skipped (a later version may add fields).
   for (let i = n; i < count; i++) d.readValue();
   if (d.pos !== end) d.fail('AMQP_DECODE_BAD_SIZE', `${c.type.name} list has bytes past its items`);
   d.depth--;
   d.end = outerEnd;
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
-    if (f.mandatory && rec[f.key] === undefined) {
+  const mandatory = c.mandatory;
+  for (let i = 0; i < mandatory.length; i++) {
+    const f = mandatory[i]!;
+    if (rec[f.key] === undefined) {
       throw new DecodeError(
         'AMQP_DECODE_MISSING_FIELD',
         `${c.type.name}: mandatory field ${f.name} is missing`,
@@ -425,7 +496,8 @@ function readField(d: Decoder, f: FieldCodec, code: number): unknown {
       }
       return wrongType(d, f, code);
     case 'symbol':
-      if (code === Code.Sym8) return d.utf8(d.u8(), true);
+      // Symbols are from a small vocabulary (content types, capabilities...): cached.
+      if (code === Code.Sym8) return d.cachedString(d.u8(), true);
       if (code === Code.Sym32) return d.utf8(d.u32(), true);
       return wrongType(d, f, code);
     case 'string':

@@ -16,12 +16,98 @@ import {
   type ElementType,
 } from './values.js';
 
+/** Node's Buffer binding behind `toString('latin1', start, end)` (present since Node 0.x). */
+type LatinSlicer = Buffer & { latin1Slice(start: number, end: number): string };
+
 export const DEFAULT_MAX_DEPTH = 64;
 const MAX_DEPTH_LIMIT = 1000;
 const KEY_CACHE_SIZE = 256;
 const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
 const keyCacheStrings: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
 const MAX_DATE_MS = 8.64e15;
+
+/** Sets an own property, even for '__proto__' (which plain assignment would take as the prototype). */
+function setOwn(o: Record<string, AmqpValue>, key: string, v: AmqpValue): void {
+  if (key === '__proto__') {
+    Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+  } else o[key] = v;
+}
+
+/**
+ * Object shapes of keyed maps (annotations, application properties): messages repeat the same few
+ * key sets, and an object literal built by a generated function is several times cheaper than one
+ * keyed store per entry. A shape is generated when a key set is decoded the slow way again while
+ * still among the last few such key sets (so key sets seen once never compile), kept in a small
+ * round-robin table, with a lifetime cap on generated functions (keys come from peers).
+ */
+const SHAPE_MAX_KEYS = 8;
+const SHAPE_TABLE_SIZE = 16;
+const SHAPE_BUILD_CAP = 1024;
+interface Shape {
+  keys: string[];
+  make: (v: AmqpValue[]) => Record<string, AmqpValue>;
+}
+const shapeKeys: string[] = new Array<string>(SHAPE_MAX_KEYS).fill('');
+const shapeVals: AmqpValue[] = new Array<AmqpValue>(SHAPE_MAX_KEYS).fill(null);
+const shapes: Shape[] = [];
+let shapeNext = 0;
+let shapesBuilt = 0;
+let shapesEnabled = true;
+const RECENT_MISSES = 4;
+const recentMisses: string[][] = [];
+let missNext = 0;
+
+/** Test hook: decode keyed maps with or without generated shapes (forgetting those built). */
+export function setKeyedMapShapes(on: boolean): void {
+  shapesEnabled = on;
+  shapes.length = 0;
+  shapeNext = 0;
+  recentMisses.length = 0;
+  missNext = 0;
+  shapesBuilt = 0;
+}
+
+function sameKeys(a: string[], keys: string[], n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== keys[i]) return false;
+  return true;
+}
+
+function findShape(keys: string[], n: number): Shape | undefined {
+  for (let i = 0; i < shapes.length; i++) {
+    const s = shapes[i]!;
+    if (sameKeys(s.keys, keys, n)) return s;
+  }
+  return undefined;
+}
+
+function learnShape(keys: string[], n: number): void {
+  let seen = -1;
+  for (let i = 0; i < recentMisses.length; i++) if (sameKeys(recentMisses[i]!, keys, n)) seen = i;
+  if (seen < 0) {
+    recentMisses[missNext] = keys.slice(0, n);
+    missNext = (missNext + 1) % RECENT_MISSES;
+    return;
+  }
+  recentMisses[seen] = [];
+  if (shapesBuilt >= SHAPE_BUILD_CAP) return;
+  for (let i = 0; i < n; i++) if (keys[i] === '__proto__') return;
+  shapesBuilt++;
+  const own = keys.slice(0, n);
+  let make: Shape['make'];
+  try {
+    // JSON.stringify makes each key a valid, inert string literal.
+    make = new Function(
+      'v',
+      `return {${own.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ')}};`,
+    ) as Shape['make'];
+  } catch {
+    shapesBuilt = SHAPE_BUILD_CAP; // code generation refused (a CSP): keep the generic path
+    return;
+  }
+  shapes[shapeNext] = { keys: own, make };
+  shapeNext = (shapeNext + 1) % SHAPE_TABLE_SIZE;
+}
 
 export class Decoder {
   buf: Buffer;
@@ -82,17 +168,10 @@ export class Decoder {
     const start = this.pos;
     const end = start + n;
     this.pos = end;
-    if (n < 24) {
-      let s = '';
-      for (let i = start; i < end; i++) {
-        const c = buf[i]!;
-        if (c >= 0x80) return this.utf8Slow(start, end, ascii);
-        s += String.fromCharCode(c);
-      }
-      return s;
-    }
+    if (n === 0) return '';
     for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return this.utf8Slow(start, end, ascii);
-    return buf.toString('latin1', start, end);
+    // ASCII: Node's latin1Slice binding directly, without toString's argument and encoding checks.
+    return (buf as LatinSlicer).latin1Slice(start, end);
   }
 
   private utf8Slow(start: number, end: number, ascii: boolean): string {
@@ -314,12 +393,18 @@ export class Decoder {
     const code32 = symbolKeys ? Code.Sym32 : Code.Str32;
     const outer = this.enterCompound(end);
     const first = this.pos;
-    const o: Record<string, AmqpValue> = {};
-    for (let i = 0; i < count; i += 2) {
+    const pairs = count >> 1;
+    // Small maps: keys and values into scratch arrays first (keyedMap never nests: values are read
+    // by readValue, which has no path back here), then one object literal if these keys were seen.
+    const small = pairs <= SHAPE_MAX_KEYS;
+    const keys = shapeKeys;
+    const vals = shapeVals;
+    let o: Record<string, AmqpValue> | undefined = small ? undefined : {};
+    for (let i = 0; i < pairs; i++) {
       const code = this.u8();
       const key =
         code === code8 || code === code32
-          ? this.mapKey(code === code8 ? this.u8() : this.u32(), symbolKeys)
+          ? this.cachedString(code === code8 ? this.u8() : this.u32(), symbolKeys)
           : undefined;
       // A key of another type: the map stays a Map, decoded again from its first entry so that
       // the entries keep their wire order and nothing is lost.
@@ -334,24 +419,39 @@ export class Decoder {
         return m;
       }
       const v = this.readValue();
+      if (o === undefined) {
+        for (let j = 0; j < i; j++)
+          if (keys[j] === key) this.fail('AMQP_DECODE_INVALID_VALUE', `duplicate map key ${key}`);
+        keys[i] = key;
+        vals[i] = v;
+        continue;
+      }
       // Decoded values are never undefined, so this is a cheap first test for a repeated key.
       if (o[key] !== undefined && Object.prototype.hasOwnProperty.call(o, key)) {
         this.fail('AMQP_DECODE_INVALID_VALUE', `duplicate map key ${key}`);
       }
-      // Own property even for '__proto__', which plain assignment would treat as the prototype.
-      if (key === '__proto__') {
-        Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
-      } else o[key] = v;
+      setOwn(o, key, v);
+    }
+    if (o === undefined) {
+      const shape = shapesEnabled ? findShape(keys, pairs) : undefined;
+      if (shape !== undefined) o = shape.make(vals);
+      else {
+        o = {};
+        for (let i = 0; i < pairs; i++) setOwn(o, keys[i]!, vals[i]!);
+        if (shapesEnabled) learnShape(keys, pairs);
+      }
+      for (let i = 0; i < pairs; i++) vals[i] = null; // hold no reference to the input
     }
     this.leaveCompound(end, outer);
     return o;
   }
 
   /**
-   * A map key of `n` bytes. Maps in messages repeat the same few keys, so recent keys are kept in a
-   * small table and compared byte by byte: a hit costs no string building or UTF-8 check.
+   * A map key (or symbol field) of `n` bytes. Maps in messages repeat the same few keys, and
+   * symbol fields the same few values, so recent ones are kept in a small table and compared byte
+   * by byte: a hit costs no string building or UTF-8 check.
    */
-  private mapKey(n: number, ascii: boolean): string {
+  cachedString(n: number, ascii: boolean): string {
     if (n === 0 || n > 32) return this.utf8(n, ascii);
     this.need(n);
     const buf = this.buf;
