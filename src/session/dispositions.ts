@@ -47,6 +47,8 @@ export function deliveriesInRange(map: DeliveriesById, first: number, last: numb
  * the latest), and ids sorted per role form ranges of the same settlement and outcome.
  */
 export function coalesce(queued: PendingDisposition[]): Disposition[] {
+  // The usual case, one role settled in delivery order: no duplicate, nothing to sort.
+  if (inSerialOrder(queued)) return ranges(queued);
   const seen = new Set<Delivery>();
   const pending: PendingDisposition[] = [];
   for (let k = queued.length - 1; k >= 0; k--) {
@@ -57,6 +59,31 @@ export function coalesce(queued: PendingDisposition[]): Disposition[] {
     }
   }
   pending.sort((a, b) => (a.role === b.role ? a.d.id - b.d.id : a.role === 'sender' ? -1 : 1));
+  return ranges(pending);
+}
+
+/**
+ * True when every entry has the same role and the ids strictly ascend in serial order from the
+ * first (mod 2^32, so a run across the wrap counts): then no delivery is queued twice.
+ */
+export function inSerialOrder(queued: PendingDisposition[]): boolean {
+  const n = queued.length;
+  if (n === 0) return true;
+  const role = queued[0]!.role;
+  const base = queued[0]!.d.id;
+  let prev = 0;
+  for (let k = 1; k < n; k++) {
+    const q = queued[k]!;
+    if (q.role !== role) return false;
+    const off = (q.d.id - base) >>> 0;
+    if (off <= prev) return false;
+    prev = off;
+  }
+  return true;
+}
+
+/** Frames for distinct deliveries, ordered by id within each role: runs of consecutive ids. */
+function ranges(pending: PendingDisposition[]): Disposition[] {
   const out: Disposition[] = [];
   let i = 0;
   while (i < pending.length) {

@@ -418,13 +418,26 @@ export class Session {
 
   onDisposition(disp: Disposition): void {
     const map = disp.role ? this.outgoingUnsettled : this.incomingUnsettled;
-    // A range may be huge (0..2^32-1): walked in bounded time.
-    const hits = deliveriesInRange(map, disp.first, disp.last ?? disp.first);
-    for (const d of hits) {
-      if (disp.settled) map.delete(d.id);
-      if (d.link instanceof Sender) d.link.onDisposition(d, disp);
-      else (d.link as Receiver).onDisposition(d, disp);
+    const first = disp.first;
+    const span = (((disp.last ?? first) - first) >>> 0) + 1;
+    if (span <= map.size) {
+      // The usual range: walked id by id, without collecting the deliveries first.
+      for (let i = 0; i < span; i++) {
+        const id = (first + i) >>> 0;
+        const d = map.get(id);
+        if (d) this.applyDisposition(map, d, id, disp);
+      }
+      return;
     }
+    // A range may be huge (0..2^32-1): walked in bounded time.
+    for (const d of deliveriesInRange(map, first, disp.last ?? first))
+      this.applyDisposition(map, d, d.id, disp);
+  }
+
+  private applyDisposition(map: DeliveryIdMap, d: Delivery, id: number, disp: Disposition): void {
+    if (disp.settled) map.delete(id);
+    if (d.link instanceof Sender) d.link.onDisposition(d, disp);
+    else (d.link as Receiver).onDisposition(d, disp);
   }
 
   onDetach(dt: Detach): void {
