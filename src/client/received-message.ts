@@ -13,12 +13,17 @@ export interface ModifyOptions {
   messageAnnotations?: Fields;
 }
 
+/** Told when a message is settled (the receiver that handed it out: no closure per message). */
+export interface SettleListener {
+  messageSettled(m: ReceivedMessage): void;
+}
+
 export class ReceivedMessage {
   private decoded: Message | undefined;
 
   constructor(
     readonly delivery: Delivery,
-    private readonly onSettled: (m: ReceivedMessage) => void,
+    private readonly owner: SettleListener,
   ) {}
 
   /** The encoded bytes, as they came (zero-copy where the transfer was one frame). */
@@ -73,7 +78,7 @@ export class ReceivedMessage {
     if (d.remoteSettled) {
       d.settled = true;
       d.state = state;
-      this.onSettled(this);
+      this.owner.messageSettled(this);
       return;
     }
     if (link.local === 'detached' || link.session.local === 'detached') {
@@ -83,6 +88,6 @@ export class ReceivedMessage {
       );
     }
     link.settle(d, state);
-    this.onSettled(this);
+    this.owner.messageSettled(this);
   }
 }

@@ -7,7 +7,7 @@ import type { Delivery } from '../link/delivery.js';
 import type { Receiver } from '../link/receiver.js';
 import { AbortError, ClosedError, TimeoutError } from './errors.js';
 import { deferred, type Deferred, type LinkHost } from './link-host.js';
-import { ReceivedMessage } from './received-message.js';
+import { ReceivedMessage, type SettleListener } from './received-message.js';
 
 export interface ReceiverCreditOptions {
   /** Prefetch window (default 100), or 'manual' to grant credit yourself with addCredit(). */
@@ -16,7 +16,15 @@ export interface ReceiverCreditOptions {
   autoAccept?: boolean;
 }
 
-export class MessageReceiver implements AsyncIterable<ReceivedMessage> {
+export interface ReceiveOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const NO_OPTIONS: ReceiveOptions = Object.freeze({});
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleListener {
   readonly window: number;
   readonly autoAccept: boolean;
   private readonly buffer: ReceivedMessage[] = [];
@@ -79,16 +87,19 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage> {
   }
 
   onDelivery(d: Delivery): void {
-    const m = new ReceivedMessage(d, () => {
-      // The disposition must go out even when nothing else is being written.
-      this.host.schedule();
-      this.refill();
-    });
+    const m = new ReceivedMessage(d, this);
     const reader = this.readers.shift();
     if (reader) {
       this.last = m;
       reader.resolve(m);
     } else this.buffer.push(m);
+  }
+
+  /** One of our messages was settled (see ReceivedMessage). */
+  messageSettled(_m: ReceivedMessage): void {
+    // The disposition must go out even when nothing else is being written.
+    this.host.schedule();
+    this.refill();
   }
 
   onDrained(): void {
@@ -99,19 +110,10 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage> {
   }
 
   /** The next message, or undefined once the link is closed. */
-  receive(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ReceivedMessage | undefined> {
+  receive(options: ReceiveOptions = NO_OPTIONS): Promise<ReceivedMessage | undefined> {
     this.settleLast();
-    if (this.head < this.buffer.length) {
-      const m = this.buffer[this.head]!;
-      this.buffer[this.head++] = undefined as never;
-      if (this.head === this.buffer.length) {
-        this.buffer.length = 0;
-        this.head = 0;
-      }
-      this.last = m;
-      this.refill();
-      return Promise.resolve(m);
-    }
+    const m = this.takeBuffered();
+    if (m) return Promise.resolve(m);
     if (this.ended !== undefined) {
       return this.ended === true ? Promise.resolve(undefined) : Promise.reject(this.ended);
     }
@@ -144,18 +146,54 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage> {
     return d.promise;
   }
 
+  /** Takes the oldest buffered message (it becomes the last one handed out), if any. */
+  private takeBuffered(): ReceivedMessage | undefined {
+    if (this.head >= this.buffer.length) return undefined;
+    const m = this.buffer[this.head]!;
+    this.buffer[this.head++] = undefined as never;
+    if (this.head === this.buffer.length) {
+      this.buffer.length = 0;
+      this.head = 0;
+    }
+    this.last = m;
+    this.refill();
+    return m;
+  }
+
   private settleLast(): void {
     const m = this.last;
     this.last = undefined;
     if (m && this.autoAccept && !m.settled && this.link.local === 'attached') m.accept();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
-    for (;;) {
-      const m = await this.receive();
-      if (m === undefined) return;
-      yield m;
-    }
+  /**
+   * An iterator over receive(), without an async generator: a buffered message costs one resolved
+   * promise, not the generator's await and yield. Ends after `undefined` or an error, or return().
+   */
+  [Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
+    let finished = false;
+    const end = (r: ReceivedMessage | undefined): IteratorResult<ReceivedMessage> => {
+      if (r !== undefined) return { done: false, value: r };
+      finished = true;
+      return DONE;
+    };
+    const fail = (e: unknown): never => {
+      finished = true;
+      throw e;
+    };
+    return {
+      next: (): Promise<IteratorResult<ReceivedMessage>> => {
+        if (finished) return Promise.resolve(DONE);
+        this.settleLast();
+        const m = this.takeBuffered();
+        if (m) return Promise.resolve({ done: false, value: m });
+        return this.receive().then(end, fail);
+      },
+      return: (): Promise<IteratorResult<ReceivedMessage>> => {
+        finished = true;
+        return Promise.resolve(DONE);
+      },
+    };
   }
 
   /** The link closed: readers get `undefined` (clean) or the error. */

@@ -212,7 +212,7 @@ export class MessageSender extends EventEmitter {
 
   private hand(ps: PendingSend): void {
     try {
-      ps.delivery = this.link.send(ps.payload, { settled: ps.presettled, tag: ps.tag });
+      ps.delivery = this.link.sendWith(ps.payload, ps.presettled, ps.tag);
     } catch (e) {
       return this.fail(ps, e as Error);
     }

@@ -16,6 +16,8 @@ export interface SendOptions {
   messageFormat?: number;
 }
 
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
 function tooLarge(size: number, max: number): AmqpOneError {
   return new AmqpOneError(
     'AMQP_MESSAGE_TOO_LARGE',
@@ -59,7 +61,11 @@ export class Sender extends Link {
   /** The delivery tags must be unique among unsettled deliveries: a 4-byte counter is. */
   private nextTag(): Buffer {
     const t = Buffer.allocUnsafe(4);
-    t.writeUInt32BE(this.tagCounter++ >>> 0);
+    const n = this.tagCounter++ >>> 0;
+    t[0] = n >>> 24;
+    t[1] = (n >>> 16) & 0xff;
+    t[2] = (n >>> 8) & 0xff;
+    t[3] = n & 0xff;
     return t;
   }
 
@@ -67,14 +73,19 @@ export class Sender extends Link {
    * Queues an encoded message. It goes out when credit allows; the returned delivery tracks it.
    * Fails at once, with nothing sent, if the message is larger than either side accepts.
    */
-  send(payload: Buffer, options: SendOptions = {}): Delivery {
+  send(payload: Buffer, options: SendOptions = NO_OPTIONS): Delivery {
+    const settled = options.settled ?? this.options.sndSettleMode === SenderSettleMode.Settled;
+    return this.sendWith(payload, settled, options.tag, options.messageFormat ?? 0);
+  }
+
+  /** send() without an options object (for the layer above, per message). */
+  sendWith(payload: Buffer, settled: boolean, tag: Buffer | undefined, messageFormat = 0): Delivery {
     if (this.local !== 'attached')
       throw new AmqpOneError('AMQP_LINK_NOT_ATTACHED', 'the sender is not attached');
     const max = this.messageSizeLimit;
     if (max > 0 && payload.length > max) throw tooLarge(payload.length, max);
-    const d = new Delivery(this, options.tag ?? this.nextTag(), payload, options.messageFormat ?? 0);
-    const mode = this.options.sndSettleMode;
-    d.settled = options.settled ?? mode === SenderSettleMode.Settled;
+    const d = new Delivery(this, tag ?? this.nextTag(), payload, messageFormat);
+    d.settled = settled;
     this.queue.push(d);
     this.session.wantsPump(this);
     return d;
