@@ -29,7 +29,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { median, round1, round2, runOnce, settings } from './throughput-run.js';
+import { median, round1, round2, runOnce, settings, summarizeRun } from './throughput-run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -141,24 +141,8 @@ export async function runProtonCOnce(
     const wallMs = Date.now() - wall0;
     if (receiver.received !== warmup + count || receiver.modeMismatches !== 0)
       throw new Error(`proton-c ${mode}: receiver report ${JSON.stringify(receiver)}`);
-    const measured = mode === 'presettled' ? receiver : sender;
     return {
-      impl: 'proton-c',
-      mode,
-      count,
-      warmup,
-      msgsPerSec: Math.round(measured.rate),
-      measuredMs: Math.round(measured.ms),
-      wallMs,
-      accepted: sender.accepted,
-      otherOutcomes: sender.otherOutcomes,
-      senderRate: Math.round(sender.rate),
-      receiverRate: Math.round(receiver.rate),
-      senderCpuPercent: round1(sender.cpuPercent),
-      receiverCpuPercent: round1(receiver.cpuPercent),
-      senderUsPerMsg: round2(((sender.cpuUserMs + sender.cpuSystemMs) * 1000) / count),
-      receiverUsPerMsg: round2(((receiver.cpuUserMs + receiver.cpuSystemMs) * 1000) / count),
-      loadAvg1m: round2(loadavg()[0]),
+      ...summarizeRun({ impl: 'proton-c', mode, count, warmup, wallMs, sender, receiver }),
       senderRss: { start: sender.rssStart, end: sender.rssEnd, maxKb: sender.maxRssKb },
       receiverRss: { start: receiver.rssStart, end: receiver.rssEnd, maxKb: receiver.maxRssKb },
     };

@@ -109,26 +109,8 @@ export async function runOnce({ impl, mode }, o) {
       `${impl} ${mode}`,
     );
     const wallMs = Date.now() - wall0;
-    // Presettled: the receiver's arrivals; unsettled: the sender's accepted outcomes (round trip).
-    const measured = mode === 'presettled' ? receiver : sender;
     return {
-      impl,
-      mode,
-      count,
-      warmup,
-      msgsPerSec: Math.round(measured.rate),
-      measuredMs: Math.round(measured.ms),
-      wallMs,
-      accepted: sender.accepted,
-      otherOutcomes: sender.otherOutcomes,
-      senderRate: Math.round(sender.rate),
-      receiverRate: Math.round(receiver.rate),
-      senderCpuPercent: round1(sender.cpuPercent),
-      receiverCpuPercent: round1(receiver.cpuPercent),
-      // CPU time per message over each process's measured interval: robust on a busy machine.
-      senderUsPerMsg: round2(((sender.cpuUserMs + sender.cpuSystemMs) * 1000) / count),
-      receiverUsPerMsg: round2(((receiver.cpuUserMs + receiver.cpuSystemMs) * 1000) / count),
-      loadAvg1m: round2(loadavg()[0]),
+      ...summarizeRun({ impl, mode, count, warmup, wallMs, sender, receiver }),
       ...(s.ioStats ? { senderIo: perMsg(sender.io, count), receiverIo: perMsg(receiver.io, count) } : {}),
       ...(s.gcStats ? { senderGc: sender.gc, receiverGc: receiver.gc } : {}),
       senderRss: { start: sender.rssStart, end: sender.rssEnd, samples: sender.rss },
@@ -143,6 +125,34 @@ export async function runOnce({ impl, mode }, o) {
       if (!gone) p.child.kill('SIGKILL');
     }
   }
+}
+
+/**
+ * The figures of one run from the two processes' reports (also used for the Proton C programs,
+ * whose reports have the same fields). Presettled runs are timed by the receiver's arrivals,
+ * unsettled ones by the sender's accepted outcomes (a full round trip).
+ */
+export function summarizeRun({ impl, mode, count, warmup, wallMs, sender, receiver }) {
+  const measured = mode === 'presettled' ? receiver : sender;
+  return {
+    impl,
+    mode,
+    count,
+    warmup,
+    msgsPerSec: Math.round(measured.rate),
+    measuredMs: Math.round(measured.ms),
+    wallMs,
+    accepted: sender.accepted,
+    otherOutcomes: sender.otherOutcomes,
+    senderRate: Math.round(sender.rate),
+    receiverRate: Math.round(receiver.rate),
+    senderCpuPercent: round1(sender.cpuPercent),
+    receiverCpuPercent: round1(receiver.cpuPercent),
+    // CPU time per message over each process's measured interval: robust on a busy machine.
+    senderUsPerMsg: round2(((sender.cpuUserMs + sender.cpuSystemMs) * 1000) / count),
+    receiverUsPerMsg: round2(((receiver.cpuUserMs + receiver.cpuSystemMs) * 1000) / count),
+    loadAvg1m: round2(loadavg()[0]),
+  };
 }
 
 export const round1 = (x) => Math.round(x * 10) / 10;
