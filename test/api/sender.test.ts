@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { connect, type AmqpConnection } from '../../src/client/index.js';
+import {
+  connect,
+  type AmqpConnection,
+  type MessageReceiver,
+  type ReceivedMessage,
+} from '../../src/client/index.js';
+import type { AmqpServer } from '../../src/server/index.js';
 import { AbortError, TimeoutError } from '../../src/client/errors.js';
 import { LinkError } from '../../src/connection/errors.js';
 import { ManualTimers, sinkServer, until, type SinkServer } from './support.js';
@@ -14,6 +20,38 @@ afterEach(async () => {
 });
 
 const body = (s: string) => ({ body: Buffer.from(s) });
+
+/**
+ * A server whose receiver grants credit only when the test says (`grant`), keeps what arrives and
+ * accepts each unsettled message; it becomes the `sink` that afterEach closes.
+ */
+async function manualCreditServer(): Promise<{
+  server: AmqpServer;
+  received: ReceivedMessage[];
+  grant: (n: number) => void;
+}> {
+  const { listen } = await import('../../src/server/index.js');
+  const received: ReceivedMessage[] = [];
+  const receivers: MessageReceiver[] = [];
+  const server = await listen({
+    port: 0,
+    onLink(l) {
+      const r = l.acceptReceiver({ credit: 'manual' });
+      receivers.push(r);
+      void (async () => {
+        for await (const m of r) {
+          received.push(m);
+          if (!m.settled) m.accept();
+        }
+      })().catch(() => undefined);
+    },
+  });
+  sink = { server, received: [], receivers: [] };
+  const grant = (n: number): void => {
+    for (const r of receivers) r.addCredit(n);
+  };
+  return { server, received, grant };
+}
 
 describe('MessageSender', () => {
   test('resolves with each outcome the peer chose', async () => {
@@ -82,23 +120,7 @@ describe('MessageSender', () => {
 
   test('a send that times out is taken back and never delivered', async () => {
     const timers = new ManualTimers();
-    const { listen } = await import('../../src/server/index.js');
-    const received: unknown[] = [];
-    let grant: ((n: number) => void) | undefined;
-    const server = await listen({
-      port: 0,
-      onLink(l) {
-        const r = l.acceptReceiver({ credit: 'manual' });
-        grant = (n) => r.addCredit(n);
-        void (async () => {
-          for await (const m of r) {
-            received.push(m);
-            m.accept();
-          }
-        })().catch(() => undefined);
-      },
-    });
-    sink = { server, received: [], receivers: [] };
+    const { received, grant, server } = await manualCreditServer();
     conn = await connect({ host: '127.0.0.1', port: server.port, timers });
     const s = await conn.openSender('q');
     const p = s.send(body('late'), { timeoutMs: 500 });
@@ -107,7 +129,7 @@ describe('MessageSender', () => {
     timers.advance(1);
     await expect(p).rejects.toBeInstanceOf(TimeoutError);
     await expect(p).rejects.toMatchObject({ code: 'AMQP_TIMEOUT' });
-    grant!(5);
+    grant(5);
     const ok = await s.send(body('next'));
     expect(ok).toEqual({ type: 'accepted' });
     expect(received).toHaveLength(1);
@@ -115,26 +137,13 @@ describe('MessageSender', () => {
 
   test('a presettled send that timed out unsent does not hold back the ones after it', async () => {
     const timers = new ManualTimers();
-    const { listen } = await import('../../src/server/index.js');
-    const received: unknown[] = [];
-    let grant: ((n: number) => void) | undefined;
-    const server = await listen({
-      port: 0,
-      onLink(l) {
-        const r = l.acceptReceiver({ credit: 'manual' });
-        grant = (n) => r.addCredit(n);
-        void (async () => {
-          for await (const m of r) received.push(m);
-        })().catch(() => undefined);
-      },
-    });
-    sink = { server, received: [], receivers: [] };
+    const { received, grant, server } = await manualCreditServer();
     conn = await connect({ host: '127.0.0.1', port: server.port, timers });
     const s = await conn.openSender({ address: 'q', presettled: true });
     const late = s.send(body('late'), { timeoutMs: 500 });
     timers.advance(500);
     await expect(late).rejects.toBeInstanceOf(TimeoutError);
-    grant!(5);
+    grant(5);
     // Written: resolves (before the fix it waited for ever behind the taken-back one).
     await expect(s.send(body('next'))).resolves.toBeUndefined();
     await until(() => received.length === 1);

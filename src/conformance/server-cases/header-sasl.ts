@@ -4,7 +4,7 @@
  */
 import { isFrame, isHeader } from '../raw-peer.js';
 import type { ServerCase } from '../server-suite.js';
-import { fail, notApplicable, pass } from '../types.js';
+import { fail, failNow, notApplicable, notApplicableNow, pass } from '../types.js';
 
 export const headerAmqp: ServerCase = {
   id: 'header.amqp',
@@ -70,15 +70,8 @@ export const saslBadPassword: ServerCase = {
   section: '5.3.3.5',
   title: 'PLAIN with a wrong password gets sasl-outcome auth (1)',
   async run(ctx) {
-    const peer = await ctx.socket();
-    peer.header(3);
-    const h = await peer.take(isHeader, ctx.timeoutMs);
-    if (h?.protocolId !== 3) return notApplicable('the server does not speak SASL');
-    const m = await peer.take(isFrame('sasl-mechanisms'), ctx.timeoutMs);
-    if (!m) return fail('no sasl-mechanisms frame');
-    if (!m.rec.saslServerMechanisms.map(String).includes('PLAIN')) {
-      return notApplicable('the server does not offer PLAIN');
-    }
+    const { peer, mechanisms } = await saslMechanisms(ctx);
+    if (!mechanisms.includes('PLAIN')) return notApplicable('the server does not offer PLAIN');
     const user = ctx.username ?? 'guest';
     peer.frame(0, {
       type: 'sasl-init',
@@ -105,12 +98,7 @@ export const saslUnknownMechanism: ServerCase = {
   section: '5.3.3.5',
   title: 'sasl-init with a mechanism never offered gets a failing sasl-outcome',
   async run(ctx) {
-    const peer = await ctx.socket();
-    peer.header(3);
-    const h = await peer.take(isHeader, ctx.timeoutMs);
-    if (h?.protocolId !== 3) return notApplicable('the server does not speak SASL');
-    if (!(await peer.take(isFrame('sasl-mechanisms'), ctx.timeoutMs)))
-      return fail('no sasl-mechanisms frame');
+    const { peer } = await saslMechanisms(ctx);
     peer.frame(0, {
       type: 'sasl-init',
       mechanism: 'X-AMQP-ONE-NO-SUCH-MECHANISM',
@@ -122,6 +110,20 @@ export const saslUnknownMechanism: ServerCase = {
     return pass(`sasl-outcome code ${o.rec.code}`);
   },
 };
+
+/**
+ * Opens a socket with the SASL header and reads the server's mechanisms: the first steps of every
+ * SASL outcome case. Ends the case as not applicable without SASL, as failed without mechanisms.
+ */
+async function saslMechanisms(ctx: Parameters<ServerCase['run']>[0]) {
+  const peer = await ctx.socket();
+  peer.header(3);
+  const h = await peer.take(isHeader, ctx.timeoutMs);
+  if (h?.protocolId !== 3) notApplicableNow('the server does not speak SASL');
+  const m = await peer.take(isFrame('sasl-mechanisms'), ctx.timeoutMs);
+  if (!m) failNow('no sasl-mechanisms frame');
+  return { peer, mechanisms: m.rec.saslServerMechanisms.map(String) };
+}
 
 function badHeaderCase(id: string, title: string, bytes: number[]): ServerCase {
   return {
