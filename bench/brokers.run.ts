@@ -73,7 +73,7 @@ const BROKERS: Record<string, BrokerSpec> = {
     warmup: 5_000,
     async start() {
       const credit = env.BENCH_BROKER_CREDIT ? { credit: Number(env.BENCH_BROKER_CREDIT) } : {};
-      const b = await startBroker({ port: 0, ...credit });
+      const b = await startBroker({ port: 0, sasl: { anonymous: true }, ...credit });
       return { base: `amqp://127.0.0.1:${b.port}/`, stop: () => b.close() };
     },
   },

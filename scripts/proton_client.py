@@ -10,7 +10,7 @@ Unlike Proton's simple_send.py / simple_recv.py it never reconnects, exits non-z
 Proton picks ANONYMOUS when the server offers it, even with user:password in the URL.
 
 Options: --user U --password P (SASL PLAIN unless --mechs says otherwise), --mechs "PLAIN",
---ca FILE (amqps: trust this CA and check the host name), --cert FILE --key FILE (client
+--no-sasl (send the bare AMQP header: sasl_enabled=False), --ca FILE (amqps: trust this CA and check the host name), --cert FILE --key FILE (client
 certificate), --timeout SECONDS (default 10), --body TEXT (body of each message; "{n}" is
 replaced by the 1-based sequence number).
 
@@ -52,6 +52,8 @@ class Client(MessagingHandler):
     def on_start(self, event):
         o = self.opts
         kwargs = {"reconnect": False, "allow_insecure_mechs": True}
+        if o.no_sasl:
+            kwargs["sasl_enabled"] = False
         if o.user is not None:
             kwargs["user"] = o.user
             kwargs["password"] = o.password or ""
@@ -146,6 +148,7 @@ def main():
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--mechs")
+    p.add_argument("--no-sasl", action="store_true")
     p.add_argument("--ca")
     p.add_argument("--cert")
     p.add_argument("--key")

@@ -24,9 +24,15 @@ export interface BrokerOptions {
   /** Default 127.0.0.1. */
   host?: string;
   tls?: ServerOptions['tls'];
-  /** SASL as `listen` takes it (default: ANONYMOUS, and bare AMQP allowed), or false for none. */
+  /**
+   * SASL as `listen` takes it. No default: without `users`, say `false` (bare AMQP only) or
+   * `{ anonymous: true }` (an open broker); with `users`, these options add to PLAIN.
+   */
   sasl?: ServerSaslOptions | false;
-  /** Users for SASL PLAIN (name to password); with it, ANONYMOUS is off unless sasl.anonymous says so. */
+  /**
+   * Users for SASL PLAIN (name to password). With it SASL is mandatory (bare AMQP refused unless
+   * `sasl.required` is false) and ANONYMOUS is off unless `sasl.anonymous` says so.
+   */
   users?: Record<string, string>;
   containerId?: string;
   /** The credit window each client sender gets (default 100). */
@@ -78,7 +84,7 @@ export class Broker extends EventEmitter {
       port: o.port ?? 5672,
       host: o.host ?? '127.0.0.1',
       tls: o.tls,
-      sasl: saslOptions(o),
+      sasl: saslOptions(o) as ServerOptions['sasl'], // undefined: listen() says what is missing
       containerId: o.containerId ?? `amqp-one-broker-${randomUUID()}`,
       maxFrameSize: o.maxFrameSize,
       idleTimeoutMs: o.idleTimeoutMs,
@@ -203,7 +209,7 @@ function missing(what: 'source' | 'target', l: IncomingLink): AmqpError {
   return { condition: Condition.InvalidField, description: `a ${role} link needs a ${what} with an address` };
 }
 
-/** Starts a broker: `await startBroker({ port: 0 })`, then `.port`, `.queues`, `.close()`. */
+/** Starts a broker: `await startBroker({ port: 0, users: { alice: pw } })`, then `.port`, `.queues`, `.close()`. */
 export function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   return new Broker(options).start();
 }

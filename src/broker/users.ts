@@ -2,7 +2,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerSaslOptions } from '../server/server.js';
 
-/** `users` becomes the PLAIN check; ANONYMOUS stays on only when asked for explicitly. */
+/**
+ * `users` becomes the PLAIN check (which makes SASL mandatory, see ServerSaslOptions.required);
+ * ANONYMOUS stays off unless asked for explicitly.
+ */
 export function saslOptions(o: {
   sasl?: ServerSaslOptions | false;
   users?: Record<string, string>;

@@ -6,7 +6,8 @@ import { int, out, parse, UsageError } from './args.js';
 export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
   An in-memory queue broker: one queue per address, dynamic nodes, presettled and unsettled
   delivery, rcv-settle-mode second, drain, and every outcome (released and modified messages are
-  redelivered). With --user, SASL PLAIN is required; without, ANONYMOUS and bare AMQP are accepted.`;
+  redelivered). With --user, SASL PLAIN is required: ANONYMOUS and the bare AMQP header are refused.
+  Without --user the broker is open: ANONYMOUS and bare AMQP are accepted.`;
 
 export async function brokerCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
@@ -30,7 +31,8 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     host: v.host ?? '127.0.0.1',
     port: int(v.port, 'port', 5672),
     tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']!) } : undefined,
-    users: Object.keys(users).length > 0 ? users : undefined,
+    // No --user: an open broker, as the help says (ANONYMOUS and the bare header).
+    ...(Object.keys(users).length > 0 ? { users } : { sasl: { anonymous: true } }),
   });
   out(
     v.json ?? false,

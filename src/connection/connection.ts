@@ -16,7 +16,13 @@ import { SaslClient } from '../sasl/sasl-client.js';
 import { SaslServer } from '../sasl/sasl-server.js';
 import { Session, type SessionOptions } from '../session/session.js';
 import { Condition } from './conditions.js';
-import { ConnectionError, remoteError, toErrorRecord, type AmqpError } from './errors.js';
+import {
+  AuthenticationError,
+  ConnectionError,
+  remoteError,
+  toErrorRecord,
+  type AmqpError,
+} from './errors.js';
 import type { EngineEvent } from './events.js';
 import { FrameOutput } from './output.js';
 import { traceFrame, traceFrames } from './trace.js';
@@ -42,7 +48,7 @@ export interface ConnectionOptions {
   /** Server: the mechanisms offered. Without it, only bare AMQP connections are accepted. */
   saslServer?: {
     mechanisms: SaslServerMechanism[];
-    /** Refuse clients that skip SASL (default false: Azure's Node IoT SDKs skip it). */
+    /** Refuse clients that skip SASL (default false here; `listen()` decides from its options). */
     required?: boolean;
   };
   /** The TLS client certificate identity, for SASL EXTERNAL. */
@@ -345,6 +351,11 @@ export class Connection {
   private onHeader(h: ProtocolHeader): void {
     if (this.role === 'server') return this.onServerHeader(h);
     const expected = this.saslClient && this.phase === 'header' ? PROTOCOL_ID_SASL : PROTOCOL_ID_AMQP;
+    if (h.protocolId === PROTOCOL_ID_SASL && !this.options.sasl && !this.error)
+      this.error = new AuthenticationError(
+        'AMQP_SASL_REQUIRED',
+        'the server requires SASL; this client skipped it',
+      );
     if (h.protocolId !== expected) return this.headerMismatch(mismatch(h));
     this.phase = expected === PROTOCOL_ID_SASL ? 'sasl' : 'frames';
   }
@@ -364,6 +375,13 @@ export class Connection {
       return;
     }
     if (h.protocolId === PROTOCOL_ID_AMQP && !sasl?.required) return this.startFrames();
+    if (h.protocolId === PROTOCOL_ID_AMQP) {
+      // Spec 5.1: the SASL header answers, then the connection closes: no way round the credentials.
+      this.error = new AuthenticationError(
+        'AMQP_SASL_REQUIRED',
+        'the client skipped SASL (bare AMQP header) and this server requires it',
+      );
+    }
     this.headerMismatch(mismatch(h));
   }
 

@@ -1,10 +1,11 @@
 /**
- * `listen(options)`: an AMQP server on TCP or TLS. It accepts bare AMQP and SASL on the same port;
- * a broker or the IoT Hub emulator is a set of handlers (onConnection, onLink).
+ * `listen(options)`: an AMQP server on TCP or TLS, with bare AMQP and SASL on the same port as
+ * `sasl` allows; a broker or the IoT Hub emulator is a set of handlers (onConnection, onLink).
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
+import { AmqpOneError } from '../codec/errors.js';
 import { Condition } from '../connection/conditions.js';
 import type { AmqpError } from '../connection/errors.js';
 import {
@@ -18,8 +19,13 @@ import type { Timers } from '../client/timers.js';
 import type { IncomingLink } from './incoming-link.js';
 import { ServerConnection } from './server-connection.js';
 
+/**
+ * Who may connect. Credentials make SASL mandatory: a client that skips SASL (sends the bare AMQP
+ * header) gets the SASL header back and the connection closes (spec 5.1), unless `required: false`
+ * says otherwise. ANONYMOUS is never offered unless asked for.
+ */
 export interface ServerSaslOptions {
-  /** Offer ANONYMOUS (default true unless `plain` is given). */
+  /** Offer ANONYMOUS (default false: an open server says so). */
   anonymous?: boolean;
   /** Offer PLAIN, judged by this callback. */
   plain?: (username: string, password: string, ctx: SaslServerContext & { authzid: string }) => boolean;
@@ -27,8 +33,20 @@ export interface ServerSaslOptions {
   external?: boolean;
   /** Further mechanisms (MSSBCBS, say). */
   mechanisms?: SaslServerMechanism[];
-  /** Refuse clients that skip SASL (default false). */
+  /**
+   * Refuse clients that skip SASL. Default: true when anything besides ANONYMOUS is offered (a
+   * bare header would bypass the credentials); false when ANONYMOUS is all there is (a bare client
+   * is then no less known than an anonymous one). `required: false` next to credentials is the
+   * explicit opt-in for peers that authenticate after the open (IoT Hub's CBS).
+   */
   required?: boolean;
+}
+
+/** The server's options do not say who may connect (or say nothing can). */
+export class ServerOptionsError extends AmqpOneError {
+  constructor(message: string) {
+    super('AMQP_SERVER_OPTIONS', message);
+  }
 }
 
 export interface ServerOptions {
@@ -36,8 +54,12 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port?: number;
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
-  /** SASL configuration, or false for bare AMQP only. */
-  sasl?: ServerSaslOptions | false;
+  /**
+   * Who may connect; there is no default, so an open server is never one by omission:
+   * `false` = bare AMQP only, no authentication; `{ anonymous: true }` = SASL ANONYMOUS (and the
+   * bare header); `{ plain, external, mechanisms }` = those credentials, SASL mandatory.
+   */
+  sasl: ServerSaslOptions | false;
   containerId?: string;
   maxFrameSize?: number;
   idleTimeoutMs?: number;
@@ -72,18 +94,27 @@ export class AmqpServer extends EventEmitter {
     return (this.listener.address() as net.AddressInfo).address;
   }
 
-  private mechanisms(): SaslServerMechanism[] | undefined {
+  /** The SASL layer `options.sasl` asks for; undefined for bare AMQP only. */
+  private saslServer(): { mechanisms: SaslServerMechanism[]; required: boolean } | undefined {
     const s = this.options.sasl;
     if (s === false) return undefined;
-    const m: SaslServerMechanism[] = [...(s?.mechanisms ?? [])];
-    if (s?.external) m.push(externalServer());
-    if (s?.plain) m.push(plainServer(s.plain));
-    if (s?.anonymous ?? !s?.plain) m.push(anonymousServer());
-    return m;
+    const m: SaslServerMechanism[] = [...(s.mechanisms ?? [])];
+    if (s.external) m.push(externalServer());
+    if (s.plain) m.push(plainServer(s.plain));
+    const credentials = m.length > 0;
+    if (s.anonymous) m.push(anonymousServer());
+    return { mechanisms: m, required: s.required ?? credentials };
   }
 
   async start(): Promise<this> {
     const o = this.options;
+    const s = o.sasl as ServerSaslOptions | false | undefined;
+    if (s === undefined || s === null)
+      throw new ServerOptionsError(
+        'listen() needs `sasl`: false (bare AMQP, no authentication), { anonymous: true } or credentials',
+      );
+    if (s !== false && this.saslServer()!.mechanisms.length === 0)
+      throw new ServerOptionsError('`sasl` offers no mechanism: give credentials, or anonymous: true');
     const onSocket = (socket: net.Socket): void => this.onSocket(socket);
     this.listener = o.tls
       ? tls.createServer(
@@ -115,7 +146,7 @@ export class AmqpServer extends EventEmitter {
       const cert = socket.getPeerCertificate();
       externalIdentity = cert?.subject?.CN as string | undefined;
     }
-    const mechanisms = this.mechanisms();
+    const saslServer = this.saslServer();
     const full = o.limits?.maxConnections !== undefined && this.connections.size >= o.limits.maxConnections;
     const conn = new ServerConnection(
       {
@@ -124,7 +155,7 @@ export class AmqpServer extends EventEmitter {
         idleTimeoutMs: o.idleTimeoutMs,
         channelMax: o.limits?.maxSessions,
         sessionDefaults: { handleMax: o.limits?.maxLinksPerSession },
-        saslServer: mechanisms ? { mechanisms, required: o.sasl ? o.sasl.required : false } : undefined,
+        saslServer,
         externalIdentity,
       },
       socket,

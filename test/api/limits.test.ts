@@ -13,7 +13,7 @@ afterEach(async () => {
 
 describe('server limits', () => {
   test('connections past maxConnections are closed with amqp:resource-limit-exceeded', async () => {
-    server = await listen({ port: 0, limits: { maxConnections: 2 } });
+    server = await listen({ port: 0, sasl: { anonymous: true }, limits: { maxConnections: 2 } });
     conns.push(await connect({ host: '127.0.0.1', port: server.port }));
     conns.push(await connect({ host: '127.0.0.1', port: server.port }));
     const err = await connect({ host: '127.0.0.1', port: server.port }).catch((e: unknown) => e);
@@ -24,6 +24,7 @@ describe('server limits', () => {
   test('maxSessions and maxLinksPerSession are announced as channel-max and handle-max', async () => {
     server = await listen({
       port: 0,
+      sasl: { anonymous: true },
       limits: { maxSessions: 3, maxLinksPerSession: 1 },
       onLink: (l) => void l.acceptReceiver(),
     });
@@ -39,6 +40,7 @@ describe('server limits', () => {
   test('maxFrameSize is announced, and a client splits its transfers to it', async () => {
     server = await listen({
       port: 0,
+      sasl: { anonymous: true },
       maxFrameSize: 1024,
       onLink(l) {
         const r = l.acceptReceiver();

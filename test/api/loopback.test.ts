@@ -15,6 +15,7 @@ describe('client and server over TCP', () => {
     let rcv!: MessageReceiver;
     server = await listen({
       port: 0,
+      sasl: { anonymous: true },
       onLink(l) {
         rcv = l.acceptReceiver({ credit: 200 });
         void (async () => {

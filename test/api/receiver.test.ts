@@ -19,7 +19,11 @@ afterEach(async () => {
 /** A server that hands every client receiver a sender, for the test to drive. */
 async function sourceServer(): Promise<{ senders: MessageSender[] }> {
   const senders: MessageSender[] = [];
-  server = await listen({ port: 0, onLink: (l) => void senders.push(l.acceptSender()) });
+  server = await listen({
+    port: 0,
+    sasl: { anonymous: true },
+    onLink: (l) => void senders.push(l.acceptSender()),
+  });
   return { senders };
 }
 
@@ -78,6 +82,7 @@ describe('MessageReceiver', () => {
   test('request/response correlates by message id with its AMQP type', async () => {
     server = await listen({
       port: 0,
+      sasl: { anonymous: true },
       onLink(l) {
         if (l.role === 'sender') {
           replyLinks.set(l.address!, l.acceptSender());
@@ -112,6 +117,7 @@ describe('MessageReceiver', () => {
     let serverSide: import('../../src/server/index.js').ServerConnection | undefined;
     server = await listen({
       port: 0,
+      sasl: { anonymous: true },
       onConnection: (c) => void (serverSide = c),
       onLink: (l) => void l.acceptReceiver(),
     });
@@ -132,7 +138,7 @@ describe('MessageReceiver', () => {
 
   test('the client closing with an error is seen by the server', async () => {
     let closedWith: unknown;
-    server = await listen({ port: 0 });
+    server = await listen({ port: 0, sasl: { anonymous: true } });
     server.on('connection', (c: import('../../src/server/index.js').ServerConnection) =>
       c.on('close', () => (closedWith = c.engine.error)),
     );

@@ -17,6 +17,7 @@ afterEach(async () => {
 async function sink(port: number, bodies: string[], hold = false): Promise<AmqpServer> {
   return listen({
     port,
+    sasl: { anonymous: true },
     onLink(l) {
       const r = l.acceptReceiver();
       void (async () => {

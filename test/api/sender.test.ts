@@ -35,6 +35,7 @@ async function manualCreditServer(): Promise<{
   const receivers: MessageReceiver[] = [];
   const server = await listen({
     port: 0,
+    sasl: { anonymous: true },
     onLink(l) {
       const r = l.acceptReceiver({ credit: 'manual' });
       receivers.push(r);
@@ -90,6 +91,7 @@ describe('MessageSender', () => {
     const received: string[] = [];
     const server = await listen({
       port: 0,
+      sasl: { anonymous: true },
       onLink(l) {
         const r = l.acceptReceiver({ credit: 'manual' });
         grant = (n) => r.addCredit(n);
@@ -152,7 +154,11 @@ describe('MessageSender', () => {
 
   test('an AbortSignal fails the send with AbortError', async () => {
     const { listen } = await import('../../src/server/index.js');
-    const server = await listen({ port: 0, onLink: (l) => void l.acceptReceiver({ credit: 'manual' }) });
+    const server = await listen({
+      port: 0,
+      sasl: { anonymous: true },
+      onLink: (l) => void l.acceptReceiver({ credit: 'manual' }),
+    });
     sink = { server, received: [], receivers: [] };
     conn = await connect({ host: '127.0.0.1', port: server.port });
     const s = await conn.openSender('q');
@@ -169,6 +175,7 @@ describe('MessageSender', () => {
     const { listen } = await import('../../src/server/index.js');
     const server = await listen({
       port: 0,
+      sasl: { anonymous: true },
       onLink: (l) => l.refuse({ condition: 'amqp:not-found', description: `no node ${l.address}` }),
     });
     sink = { server, received: [], receivers: [] };

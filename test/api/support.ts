@@ -50,6 +50,7 @@ export async function sinkServer(
   const receivers: MessageReceiver[] = [];
   const server = await listen({
     port: 0,
+    sasl: { anonymous: true },
     ...options,
     onLink(l) {
       if (l.role !== 'receiver') return l.refuse({ condition: 'amqp:not-found', description: 'sink only' });

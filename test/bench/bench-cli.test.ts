@@ -65,7 +65,7 @@ let failing: AmqpServer;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  broker = await startBroker({ host: '127.0.0.1', port: 0 });
+  broker = await startBroker({ host: '127.0.0.1', port: 0, sasl: { anonymous: true } });
   const ca = createCertificateAuthority({ commonName: 'bench test CA', validDays: 1 });
   const server = issueCertificate(ca, {
     commonName: 'localhost',
@@ -86,6 +86,7 @@ beforeAll(async () => {
   blackHole = await listen({
     host: '127.0.0.1',
     port: 0,
+    sasl: { anonymous: true },
     onLink(l) {
       if (l.role === 'receiver')
         void (async () => {
@@ -102,6 +103,7 @@ beforeAll(async () => {
   failing = await listen({
     host: '127.0.0.1',
     port: 0,
+    sasl: { anonymous: true },
     onLink(l) {
       if (l.role === 'receiver') {
         l.acceptReceiver({ credit: 100 });

@@ -16,7 +16,7 @@ let conn: AmqpConnection;
 const extra: AmqpConnection[] = [];
 
 beforeEach(async () => {
-  broker = await startBroker({ port: 0 });
+  broker = await startBroker({ port: 0, sasl: { anonymous: true } });
   conn = await connect({ host: '127.0.0.1', port: broker.port });
 });
 
@@ -408,7 +408,7 @@ describe('connections', () => {
     const err = await closed;
     expect(err).toBeInstanceOf(ConnectionError);
     expect((err as ConnectionError).condition).toBe('amqp:connection:forced');
-    broker = await startBroker({ port: 0 }); // for afterEach
+    broker = await startBroker({ port: 0, sasl: { anonymous: true } }); // for afterEach
   });
 
   test(
@@ -437,7 +437,7 @@ describe('connections', () => {
 describe('SASL', () => {
   let secured: Broker;
   beforeEach(async () => {
-    secured = await startBroker({ port: 0, users: { alice: 's3cret' }, sasl: { required: true } });
+    secured = await startBroker({ port: 0, users: { alice: 's3cret' } }); // users alone require SASL
   });
   afterEach(async () => {
     await secured.close();
@@ -456,5 +456,17 @@ describe('SASL', () => {
     await expect(bad).rejects.toMatchObject({ code: 'AMQP_SASL_AUTH_FAILED' });
     const anon = connect({ host: '127.0.0.1', port: secured.port });
     await expect(anon).rejects.toMatchObject({ code: 'AMQP_SASL_NO_MECHANISM' });
+  });
+
+  test('a client that skips SASL is refused, and the broker reports why', { timeout: 10_000 }, async () => {
+    const reported = new Promise<unknown>((resolve) => secured.once('disconnect', (_c, err) => resolve(err)));
+    const bare = connect({ host: '127.0.0.1', port: secured.port, sasl: 'none' });
+    await expect(bare).rejects.toMatchObject({ code: 'AMQP_SASL_REQUIRED' });
+    expect(await reported).toMatchObject({ code: 'AMQP_SASL_REQUIRED' });
+    expect(secured.queues.size).toBe(0);
+  });
+
+  test('startBroker() must say who may connect: users, sasl: { anonymous: true } or sasl: false', async () => {
+    await expect(startBroker({ port: 0 })).rejects.toMatchObject({ code: 'AMQP_SERVER_OPTIONS' });
   });
 });

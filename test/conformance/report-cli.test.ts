@@ -16,7 +16,7 @@ let broker: Broker;
 let dir: string;
 
 beforeAll(async () => {
-  broker = await startBroker({ port: 0 });
+  broker = await startBroker({ port: 0, sasl: { anonymous: true } });
   dir = await mkdtemp(path.join(tmpdir(), 'amqp-one-conformance-'));
 });
 

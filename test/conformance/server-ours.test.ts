@@ -24,9 +24,9 @@ let withUsers: ConformanceResults;
 let withIdle: ConformanceResults;
 
 beforeAll(async () => {
-  const b = await startBroker({ port: 0 });
+  const b = await startBroker({ port: 0, sasl: { anonymous: true } });
   const users = await startBroker({ port: 0, users: { guest: 'guest' } });
-  const idle = await startBroker({ port: 0, idleTimeoutMs: 1000 });
+  const idle = await startBroker({ port: 0, sasl: { anonymous: true }, idleTimeoutMs: 1000 });
   brokers.push(b, users, idle);
   [main, withUsers, withIdle] = await Promise.all([
     runServerSuite(`amqp://127.0.0.1:${b.port}`, SERVER_CASES),

@@ -48,11 +48,11 @@ describe('protocol headers', () => {
     expect(p.toClient.items[0]).toEqual({ kind: 'header', protocolId: 3 });
     expect(p.toClient.items).toHaveLength(1); // nothing but the header
     expect(p.server.finished).toBe(true);
-    expect(p.server.error).toBeInstanceOf(ProtocolHeaderMismatchError);
-    expect(p.server.error!.code).toBe('AMQP_HEADER_MISMATCH');
-    // The client sees a header it did not ask for.
+    expect(p.server.error).toBeInstanceOf(AuthenticationError);
+    expect(p.server.error!.code).toBe('AMQP_SASL_REQUIRED');
+    // The client sees the SASL header it did not ask for: the server wants SASL.
     expect(p.client.finished).toBe(true);
-    expect(p.client.error?.code).toBe('AMQP_HEADER_MISMATCH');
+    expect(p.client.error?.code).toBe('AMQP_SASL_REQUIRED');
   });
 
   test('a SASL header to a server without SASL: it answers AMQP and finishes', () => {

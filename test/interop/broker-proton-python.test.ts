@@ -162,7 +162,11 @@ let certs: TestCertificates;
 beforeAll(async () => {
   certs = await makeTestCertificates();
   broker = await startBroker({ port: 0, users: { guest: 'guest' }, sasl: { anonymous: true } });
-  tlsBroker = await startBroker({ port: 0, tls: { cert: certs.serverCert, key: certs.serverKey } });
+  tlsBroker = await startBroker({
+    port: 0,
+    sasl: { anonymous: true },
+    tls: { cert: certs.serverCert, key: certs.serverKey },
+  });
 }, 60_000);
 
 afterAll(async () => {

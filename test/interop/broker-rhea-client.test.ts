@@ -128,8 +128,17 @@ function rheaReceive(
 
 beforeAll(async () => {
   certs = await makeTestCertificates();
-  broker = await startBroker({ port: 0, users: { guest: 'guest' }, sasl: { anonymous: true } });
-  tlsBroker = await startBroker({ port: 0, tls: { cert: certs.serverCert, key: certs.serverKey } });
+  // rhea connects without SASL unless given credentials: this broker takes the bare header explicitly.
+  broker = await startBroker({
+    port: 0,
+    users: { guest: 'guest' },
+    sasl: { anonymous: true, required: false },
+  });
+  tlsBroker = await startBroker({
+    port: 0,
+    sasl: { anonymous: true },
+    tls: { cert: certs.serverCert, key: certs.serverKey },
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -713,6 +713,8 @@ export interface ProtonClientOptions {
   password?: string;
   /** SASL mechanisms to allow, e.g. 'PLAIN' (the default when user is given). */
   mechs?: string;
+  /** Skip SASL: send the bare AMQP header (sasl_enabled=False). */
+  noSasl?: boolean;
   /** CA file to trust for amqps (host name is checked). */
   ca?: string;
   cert?: string;
@@ -747,6 +749,7 @@ export function runProtonClient(
   add('--cert', o.cert);
   add('--key', o.key);
   add('--body', o.body);
+  if (o.noSasl) args.push('--no-sasl');
   return runCommand(PYTHON, args, { timeoutMs: timeoutMs + 5000, ...run });
 }
 
