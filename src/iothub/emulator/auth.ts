@@ -53,11 +53,30 @@ export interface Resource {
 
 /** A verdict on a token, in the shape of a CBS response. */
 export type TokenVerdict =
-  { ok: true; grant: Grant } | { ok: false; status: 400 | 401 | 404; description: string };
+  | { ok: true; grant: Grant }
+  /** `description` goes to the client; `reason`, for the log, may say more (which device is unknown). */
+  | { ok: false; status: 400 | 401 | 404; description: string; reason?: string };
 
 export const INVALID_SIGNATURE =
   'The specified SAS token has an invalid signature. It does not match either the primary or secondary key.';
 export const EXPIRED = 'The specified SAS token is expired.';
+
+/**
+ * The longest a SAS token may still live (365 days): the real hub caps token lifetime, so a token
+ * that never expires (a stolen one good forever) is refused like a bad one. The SDKs ask for 1 h
+ * and our token providers default to DEFAULT_SAS_TOKEN_LIFETIME_SECONDS, far below it.
+ */
+export const MAX_SAS_TOKEN_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+export const LIFETIME_TOO_LONG = `The specified SAS token expires more than ${
+  MAX_SAS_TOKEN_LIFETIME_MS / 86_400_000
+} days from now.`;
+
+/**
+ * The one answer to a link that no grant covers, whether its device is unknown, disabled or
+ * someone else's: nothing tells an unauthenticated client which devices exist.
+ */
+export const UNAUTHORIZED_LINK =
+  'Unauthorized: no valid token on this connection grants access to this link.';
 
 export interface AuthConfig {
   registry: Registry;
@@ -159,6 +178,8 @@ export function verifyToken(cfg: AuthConfig, token: string, now: number): TokenV
     if (e instanceof SasTokenError) return { ok: false, status: 400, description: e.message };
     throw e;
   }
+  if (parsed.expirySeconds * 1000 - now > MAX_SAS_TOKEN_LIFETIME_MS)
+    return { ok: false, status: 401, description: LIFETIME_TOO_LONG };
   const segments = resourcePath(cfg, parsed.resourceUri);
   if (segments === undefined)
     return {
@@ -205,22 +226,26 @@ export function verifyToken(cfg: AuthConfig, token: string, now: number): TokenV
       status: 401,
       description: 'A SAS token without skn must be scoped to a device: sr = {host}/devices/{deviceId}.',
     };
+  // Unknown, disabled and wrongly signed all get the invalid-signature answer: a client without
+  // the key learns nothing about which devices exist (the log keeps the real reason).
+  const refused = (reason: string): TokenVerdict => ({
+    ok: false,
+    status: 401,
+    description: INVALID_SIGNATURE,
+    reason,
+  });
   const device = cfg.registry.getDevice(identity.deviceId);
   const mod = identity.moduleId === undefined ? undefined : device?.modules.get(identity.moduleId);
   if (!device || (identity.moduleId !== undefined && !mod))
-    return {
-      ok: false,
-      status: 404,
-      description:
-        identity.moduleId === undefined
-          ? `Device ${identity.deviceId} not found.`
-          : `Module ${identity.deviceId}/${identity.moduleId} not found.`,
-    };
+    return refused(
+      identity.moduleId === undefined
+        ? `device ${identity.deviceId} not found`
+        : `module ${identity.deviceId}/${identity.moduleId} not found`,
+    );
   const holder = mod ?? device;
   const r = verifyWithKeys(token, [holder.primaryKey, holder.secondaryKey], ['base64'], now);
   if (!r.ok) return { ok: false, status: 401, description: r.expired ? EXPIRED : INVALID_SIGNATURE };
-  if (device.status !== 'enabled')
-    return { ok: false, status: 401, description: `Device ${identity.deviceId} is disabled.` };
+  if (device.status !== 'enabled') return refused(`device ${identity.deviceId} is disabled`);
   const grant: Grant = {
     kind: identity.moduleId === undefined ? 'device' : 'module',
     rights: ['DeviceConnect'],
@@ -292,7 +317,7 @@ export function verifyPlain(
     };
   }
   const v = verifyToken(cfg, password, now);
-  if (!v.ok) return { ok: false, reason: v.description };
+  if (!v.ok) return { ok: false, reason: v.reason ?? v.description };
   const g = v.grant;
   if (user.kind === 'policy' && g.policy !== user.policy)
     return { ok: false, reason: `the token is not signed by policy ${user.policy}` };

@@ -100,7 +100,7 @@ export function serveCbs(ctx: EmulatorContext, cs: ConnectionState, l: IncomingL
     const v = verifyToken(ctx.auth, token, ctx.clock.now());
     const name = stringProp(req, 'name') ?? '';
     if (!v.ok) {
-      ctx.log(`CBS put-token for ${name} refused (${v.status}): ${v.description}`);
+      ctx.log(`CBS put-token for ${name} refused (${v.status}): ${v.reason ?? v.description}`);
       return { status: v.status, description: v.description };
     }
     cs.setGrant(`cbs:${name.toLowerCase()}`, v.grant);

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_FEEDBACK_BATCH_DELAY_MS,
+  DEFAULT_GRANT_TIMEOUT_MS,
   DEFAULT_HUB_NAME,
   startHub,
   type IotHubEmulator,
@@ -34,6 +35,8 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
   --retention-hours N      telemetry retention (default 24)
   --feedback-delay-ms N    feedback batching delay (default ${DEFAULT_FEEDBACK_BATCH_DELAY_MS} ms; the real hub
                            waits up to 15 s); a batch also goes out at 64 records
+  --grant-timeout-ms N     close a connection that has no credentials (no SASL PLAIN/EXTERNAL, no
+                           CBS token) after N ms (default ${DEFAULT_GRANT_TIMEOUT_MS})
   --help                   this text
 
 Trust the CA: NODE_EXTRA_CA_CERTS=<ca file> for azure-iothub and @azure/event-hubs, the device
@@ -76,6 +79,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       'consumer-group': { type: 'string', multiple: true },
       'retention-hours': { type: 'string' },
       'feedback-delay-ms': { type: 'string' },
+      'grant-timeout-ms': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -89,6 +93,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
   const retention = int('retention-hours', values['retention-hours'], undefined);
   const feedbackDelay = int('feedback-delay-ms', values['feedback-delay-ms'], undefined);
   const partitions = int('partitions', values.partitions, undefined);
+  const grantTimeout = int('grant-timeout-ms', values['grant-timeout-ms'], undefined);
   const hub = await startHub({
     ...(values.host === undefined ? {} : { host: values.host }),
     port: int('port', values.port, 5672)!,
@@ -105,6 +110,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     ...(values['consumer-group'] === undefined ? {} : { consumerGroups: values['consumer-group'] }),
     ...(retention === undefined ? {} : { retentionMs: retention * 3600_000 }),
     ...(feedbackDelay === undefined ? {} : { feedbackBatchDelayMs: feedbackDelay }),
+    ...(grantTimeout === undefined ? {} : { grantTimeoutMs: grantTimeout }),
     log: (l) => io.err(l),
   });
   for (const l of hub.describe()) io.out(l);

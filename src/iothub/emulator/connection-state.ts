@@ -47,15 +47,31 @@ export class ConnectionState {
   readonly localPort: number;
   readonly tls: boolean;
 
-  constructor(readonly connection: ServerConnection) {
+  /**
+   * Until the first grant: when the connection is closed if none came (a client that skipped SASL
+   * or used ANONYMOUS/MSSBCBS may only do CBS, and only for so long). Undefined once granted.
+   */
+  private grantDeadline: number | undefined;
+
+  constructor(
+    readonly connection: ServerConnection,
+    grantDeadline?: number,
+  ) {
     const s = connection.socket;
     this.localPort = s.localPort ?? 0;
     this.tls = 'encrypted' in s && (s as { encrypted?: boolean }).encrypted === true;
+    this.grantDeadline = grantDeadline;
   }
 
   /** Adds (or replaces: a renewal) a grant. */
   setGrant(key: string, g: Grant): void {
     this.grants.set(key, g);
+    this.grantDeadline = undefined;
+  }
+
+  /** A valid credential came some other way (a management request's own token): no deadline. */
+  credentialSeen(): void {
+    this.grantDeadline = undefined;
   }
 
   /** Keeps `l` open only while some grant covers it. */
@@ -76,16 +92,29 @@ export class ConnectionState {
     return undefined;
   }
 
-  /** The earliest expiry of a grant, if any expires. */
+  /** The earliest expiry of a grant (or of the wait for the first one), if any. */
   nextExpiry(): number | undefined {
-    let min: number | undefined;
+    let min = this.grantDeadline;
     for (const g of this.grants.values())
       if (Number.isFinite(g.expiresAt) && (min === undefined || g.expiresAt < min)) min = g.expiresAt;
     return min;
   }
 
-  /** Drops expired grants and detaches the links nothing covers any more. */
+  /**
+   * Closes the connection if its wait for a first grant is over; drops expired grants and detaches
+   * the links nothing covers any more.
+   */
   expire(now: number): void {
+    if (this.grantDeadline !== undefined && this.grantDeadline <= now) {
+      this.grantDeadline = undefined;
+      this.connection
+        .close({
+          condition: 'amqp:unauthorized-access',
+          description: 'No credentials: the connection did not authenticate (SASL or CBS) in time.',
+        })
+        .catch(() => undefined);
+      return;
+    }
     let dropped = false;
     for (const [k, g] of this.grants)
       if (g.expiresAt <= now) {

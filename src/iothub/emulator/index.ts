@@ -8,6 +8,7 @@ export {
   IotHubEmulator,
   DEFAULT_HUB_NAME,
   DEFAULT_FEEDBACK_BATCH_DELAY_MS,
+  DEFAULT_GRANT_TIMEOUT_MS,
   type StartHubOptions,
 } from './start-hub.js';
 export {
@@ -18,6 +19,8 @@ export {
   scopeCovers,
   INVALID_SIGNATURE,
   EXPIRED,
+  MAX_SAS_TOKEN_LIFETIME_MS,
+  UNAUTHORIZED_LINK,
   type Grant,
   type Resource,
   type TokenVerdict,

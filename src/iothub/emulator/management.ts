@@ -37,6 +37,7 @@ function handleRead(
   if (!allowed && token !== undefined) {
     const v = verifyToken(ctx.auth, token, now);
     if (!v.ok) return { status: v.status === 400 ? 400 : 401, description: v.description };
+    cs.credentialSeen(); // a client that authenticates each request is not an idle stranger
     // The token may name the entity, its $management node, or the hub.
     allowed =
       grantAllows(v.grant, resource, now) ||

@@ -16,14 +16,17 @@
  * | one path segment (`cbs`, `mgmt-<uuid>`, ...) | receiver | a reply node for CBS / management responses |
  * | methods, twin, module inputs | any | refused: `amqp:not-implemented` (not emulated) |
  *
- * Refusals (attach without terminus, then detach with the error): an unknown device or module
- * `amqp:not-found`; no grant covering the link `amqp:unauthorized-access`; an unknown address
- * `amqp:not-found`. Every accepted attach echoes the client's source and target.
+ * Refusals (attach without terminus, then detach with the error): no grant covering the link
+ * `amqp:unauthorized-access` with one description whatever the device (unknown, disabled or not
+ * the caller's: nothing to enumerate); then, for a caller whose grant covers the device, an unknown
+ * device or module `amqp:not-found` and a disabled one `amqp:unauthorized-access`; an unknown
+ * address `amqp:not-found`. Every accepted attach echoes the client's source and target.
+ * A connection without a grant (bare header, ANONYMOUS, MSSBCBS) gets only `$cbs` and reply nodes.
  */
 import type { IncomingLink } from '../../server/incoming-link.js';
 import type { AmqpError } from '../../connection/errors.js';
 import { addressPath, parseHubAddress } from '../hub/address.js';
-import type { Resource } from './auth.js';
+import { UNAUTHORIZED_LINK, type Resource } from './auth.js';
 import { serveCbs } from './cbs.js';
 import { serveDeviceBound, serveFeedback, serveServiceC2d } from './c2d.js';
 import type { ConnectionState } from './connection-state.js';
@@ -41,7 +44,14 @@ function devicePath(deviceId: string, moduleId: string | undefined, tail: string
  * registers it to be detached when they expire. Returns whether the link may go on.
  */
 function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r: Resource): boolean {
+  // Grants first, with one answer for every refusal: an unknown, a disabled and someone else's
+  // device look the same to a client that holds no credential for them.
+  if (!cs.allows(r, ctx.clock.now())) {
+    refuse(l, 'amqp:unauthorized-access', UNAUTHORIZED_LINK);
+    return false;
+  }
   if (r.deviceId !== undefined) {
+    // Only a credential for this device (or a policy with DeviceConnect) gets this far.
     const d = ctx.state.registry.getDevice(r.deviceId);
     if (!d || (r.moduleId !== undefined && !d.modules.has(r.moduleId))) {
       refuse(
@@ -57,14 +67,6 @@ function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r
       refuse(l, 'amqp:unauthorized-access', `Device ${r.deviceId} is disabled.`);
       return false;
     }
-  }
-  if (!cs.allows(r, ctx.clock.now())) {
-    refuse(
-      l,
-      'amqp:unauthorized-access',
-      `Unauthorized: no valid token on this connection grants ${r.right} on ${r.path}.`,
-    );
-    return false;
   }
   const link = l.engineLink;
   cs.guard({

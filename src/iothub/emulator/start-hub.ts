@@ -66,10 +66,22 @@ export interface StartHubOptions {
   fsync?: boolean;
   /** Pause between a redirect's attach reply and its detach (default 10 ms; 0 = in the same write; see events.ts). */
   redirectDelayMs?: number;
+  /**
+   * How long a connection that authenticated nothing at the handshake (bare AMQP header, ANONYMOUS,
+   * MSSBCBS) may go without a CBS grant before it is closed with `amqp:unauthorized-access`
+   * (default {@link DEFAULT_GRANT_TIMEOUT_MS}).
+   */
+  grantTimeoutMs?: number;
 }
 
 export const DEFAULT_HUB_NAME = 'amqp-one-hub';
 export const DEFAULT_FEEDBACK_BATCH_DELAY_MS = 1000;
+/**
+ * 60 s: SDKs send their put-token right after the open, so a minute is ample even on a slow link
+ * (it is also the Azure SDKs' default operation timeout), while an idle unauthenticated connection
+ * cannot hold a slot for longer.
+ */
+export const DEFAULT_GRANT_TIMEOUT_MS = 60_000;
 
 export class IotHubEmulator {
   /** The TLS port, when there is a TLS listener. */
@@ -278,7 +290,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       connection(c) {
         let cs = states.get(c);
         if (!cs) {
-          cs = new ConnectionState(c);
+          cs = new ConnectionState(c, clock.now() + (options.grantTimeoutMs ?? DEFAULT_GRANT_TIMEOUT_MS));
           states.set(c, cs);
           live.add(cs);
         }
@@ -313,7 +325,10 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     };
     const common: ServerOptions = {
       host,
-      sasl: { anonymous: false, mechanisms, required: false },
+      // required: false on purpose: the Azure Node SDKs send the bare AMQP header and authenticate
+      // with a CBS put-token after the open. Such a connection gets nothing but $cbs and reply
+      // nodes until a grant exists (router.ts), and is closed when none comes in time.
+      sasl: { mechanisms, required: false },
       containerId: `DeviceGateway_${randomBytes(16).toString('hex')}`,
       maxFrameSize: 65536,
       idleTimeoutMs: 240_000,
