@@ -3,14 +3,15 @@
  * a server certificate for localhost / 127.0.0.1 / ::1 are made at start (pure JS, see
  * src/transport/test-certificates.ts) and the CA is written to a file that clients trust
  * (`NODE_EXTRA_CA_CERTS=<file>`, the device client's `ca` option, uAMQP's `verify=<file>`):
- * - with a state directory, `<stateDir>/tls/ca.pem` (and its key, mode 0600), kept across restarts
- *   so that it is trusted once;
+ * - with a state directory, `<stateDir>/tls/ca.pem` (and its key, mode 0600, in a 0700 folder),
+ *   kept across restarts so that it is trusted once;
  * - without one, a fresh temporary directory, removed at close.
  */
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../transport/test-certificates.js';
+import { ensurePrivateDir, tightenFile, writePrivateFile } from '../hub/private-files.js';
 
 export interface TlsMaterial {
   cert: string;
@@ -53,7 +54,8 @@ export async function prepareTls(o: {
   let ca: { certPem: string; keyPem: string } | undefined;
   if (o.stateDir !== undefined) {
     dir = path.join(path.resolve(o.stateDir), 'tls');
-    await mkdir(dir, { recursive: true });
+    await ensurePrivateDir(dir);
+    await tightenFile(path.join(dir, 'ca-key.pem')); // from an older run, perhaps 0644
     const certPem = await readIfExists(path.join(dir, 'ca.pem'));
     const keyPem = await readIfExists(path.join(dir, 'ca-key.pem'));
     if (certPem !== undefined && keyPem !== undefined) ca = { certPem, keyPem };
@@ -69,7 +71,7 @@ export async function prepareTls(o: {
       validDays: 3650,
     });
     ca = { certPem: made.certPem, keyPem: made.keyPem };
-    await writeFile(path.join(dir, 'ca-key.pem'), ca.keyPem, { mode: 0o600 });
+    await writePrivateFile(path.join(dir, 'ca-key.pem'), ca.keyPem);
     await writeFile(caFile, ca.certPem);
   }
   const server = issueCertificate(ca, {

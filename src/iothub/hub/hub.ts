@@ -21,6 +21,7 @@ import { FeedbackStore, type FeedbackDelivery, type FeedbackEntry, type Feedback
 import type { EventPosition } from './filter.js';
 import type { SettleOutcome } from './queue.js';
 import { Registry, type DeviceIdentity } from './registry.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenFile } from './private-files.js';
 import { readJsonFile, writeFileAtomic } from './store.js';
 import {
   TelemetryStore,
@@ -86,6 +87,10 @@ export async function createHubState(opts: HubStateOptions): Promise<HubState> {
   let createdAt = clock.now();
   let registry: Registry;
   if (stateDir !== undefined) {
+    // The registry below holds every key: the folder is the owner's alone, and a registry left
+    // by an older run with a wider mode is tightened before anything else.
+    await ensurePrivateDir(stateDir);
+    await tightenFile(path.join(stateDir, 'registry.json'));
     const metaFile = path.join(stateDir, 'hub.json');
     const meta = (await readJsonFile(metaFile)) as HubMeta | undefined;
     if (meta) {
@@ -381,7 +386,9 @@ export class HubState {
       if (!this.registryDirty) return;
       this.registryDirty = false;
       try {
-        await writeFileAtomic(file, JSON.stringify(this.registry.toJSON(), null, 2) + '\n');
+        await writeFileAtomic(file, JSON.stringify(this.registry.toJSON(), null, 2) + '\n', {
+          mode: PRIVATE_FILE_MODE, // every device and policy key
+        });
       } catch (e) {
         this.registryError ??= new HubError(
           'HUB_STORE_FAILED',

@@ -255,12 +255,21 @@ export class FileRecordLog implements RecordSink {
   }
 }
 
-/** Writes a file atomically and durably: temporary file, fsync, rename, directory fsync. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+/**
+ * Writes a file atomically and durably: temporary file, fsync, rename, directory fsync. With
+ * `mode` (0o600 for key files) the temporary file gets it before any byte is written, umask or not:
+ * the rename keeps it.
+ */
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  o: { mode?: number } = {},
+): Promise<void> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp`;
-  const h = await fsp.open(tmp, 'w');
+  const h = await fsp.open(tmp, 'w', o.mode ?? 0o666);
   try {
+    if (o.mode !== undefined) await h.chmod(o.mode); // a leftover tmp file keeps its old mode
     await h.writeFile(data);
     await h.sync();
   } finally {
