@@ -4,7 +4,8 @@
  * deadline for a connection that never authenticates. Time runs on the injected clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AmqpConnection } from '../../../src/client/connect.js';
+import { connect, type AmqpConnection } from '../../../src/client/connect.js';
+import { RequestResponseLink } from '../../../src/client/request-response.js';
 import {
   DEFAULT_GRANT_TIMEOUT_MS,
   INVALID_SIGNATURE,
@@ -19,8 +20,10 @@ import {
   hostOf,
   openCbs,
   putTokenRequest,
+  serviceToken,
   statusOf,
   testHub,
+  track,
   type TestHub,
 } from './helpers.js';
 
@@ -155,6 +158,34 @@ describe('a connection that never authenticates', () => {
     expect(await strangerClosed).toMatchObject({ condition: 'amqp:unauthorized-access', remote: true });
     const s = await granted.openSender('/devices/d1/messages/events');
     expect((await s.send({ body: 'still here' }))?.type).toBe('accepted');
+  });
+
+  it('ANONYMOUS is no credential either; a management request with a valid token is one', async () => {
+    const t = await testHub();
+    const anonymous = await track(
+      connect({ host: '127.0.0.1', port: t.hub.port, sasl: 'ANONYMOUS', hostname: 'localhost' }),
+    );
+    const anonymousClosed = closed(anonymous);
+    const reader = await connectBare(t);
+    const mgmt = await RequestResponseLink.open(reader, { address: '$management', timeoutMs: 5000 });
+    const request = {
+      applicationProperties: {
+        operation: 'READ',
+        type: 'com.microsoft:eventhub',
+        name: t.hub.eventHubName,
+        security_token: serviceToken(t, 'service', {
+          resource: `sb://localhost:${t.hub.port}/${t.hub.eventHubName}`,
+          keyEncoding: 'utf8',
+        }),
+      },
+      body: null,
+      bodyType: 'value' as const,
+    };
+    const read = await mgmt.request(request);
+    expect(statusOf(read).code).toBe(200);
+    t.advance(DEFAULT_GRANT_TIMEOUT_MS);
+    expect(await anonymousClosed).toMatchObject({ condition: 'amqp:unauthorized-access' });
+    expect(statusOf(await mgmt.request(request)).code).toBe(200); // still open
   });
 
   it('grantTimeoutMs sets the deadline', async () => {
