@@ -1,5 +1,6 @@
 /** The command line: --help, and the startup output (ports, CA, connection strings, memory notice). */
 import { afterEach, expect, it } from 'vitest';
+import { connect } from '../../../src/client/connect.js';
 import { runHubCli, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
 
 let hub: IotHubEmulator | null = null;
@@ -27,6 +28,7 @@ it('--help states the options and the feedback batching delay', async () => {
     '--cert',
     '--device',
     '--feedback-delay-ms',
+    '--grant-timeout-ms',
   ])
     expect(text).toContain(opt);
   expect(text).toMatch(/default 1000 ms/);
@@ -53,4 +55,12 @@ it('refuses bad arguments', async () => {
   await expect(runHubCli(['--port', 'x'], io().io)).rejects.toThrow(/--port/);
   await expect(runHubCli(['--cert', 'a.pem'], io().io)).rejects.toThrow(/--cert and --key/);
   await expect(runHubCli(['--bogus'], io().io)).rejects.toThrow();
+});
+
+it('--grant-timeout-ms closes a connection that never authenticates, on the real clock', async () => {
+  const c = io();
+  hub = await runHubCli(['--port', '0', '--no-tls', '--grant-timeout-ms', '50'], c.io);
+  const conn = await connect({ host: '127.0.0.1', port: hub!.port, sasl: 'none', hostname: 'localhost' });
+  const err = await new Promise((resolve) => conn.once('close', resolve));
+  expect(err).toMatchObject({ condition: 'amqp:unauthorized-access' });
 });
