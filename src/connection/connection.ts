@@ -49,6 +49,12 @@ export interface ConnectionOptions {
    * delivery until the peer settles some. 0 = no limit (the default here; `listen` sets one).
    */
   maxUnsettledDeliveries?: number;
+  /**
+   * Bytes of messages being reassembled from several frames, all links together: a transfer that
+   * would grow them past this detaches its link with amqp:resource-limit-exceeded (each link's
+   * max-message-size bounds one message; this bounds them all). 0 = no limit (the default here).
+   */
+  maxReassemblyBytes?: number;
   properties?: Fields;
   offeredCapabilities?: string[];
   desiredCapabilities?: string[];
@@ -88,6 +94,9 @@ export class Connection {
   readonly closeTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly maxUnsettledDeliveries: number;
+  readonly maxReassemblyBytes: number;
+  /** Bytes held by messages being reassembled (kept by the receivers). */
+  reassemblyBytes = 0;
   /** Unsettled deliveries in the sessions' maps, both directions (kept by the sessions). */
   unsettledIncoming = 0;
   unsettledOutgoing = 0;
@@ -128,6 +137,7 @@ export class Connection {
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.handshakeTimeoutMs = Math.max(0, options.handshakeTimeoutMs ?? 0);
     this.maxUnsettledDeliveries = Math.max(0, options.maxUnsettledDeliveries ?? 0);
+    this.maxReassemblyBytes = Math.max(0, options.maxReassemblyBytes ?? 0);
     this.reader = new FrameReader({ maxFrameSize: this.maxFrameSize, expectHeader: true });
     this.id = `${this.role}:${this.containerId.slice(0, 8)}`;
     this.output = new FrameOutput(this.id, (rec) =>

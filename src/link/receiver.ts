@@ -127,7 +127,7 @@ export class Receiver extends Link {
     if (t.state) d.remoteState = t.state;
     if (t.aborted) {
       // The sender gave up: drop what came so far; the delivery is settled (spec 2.6.14).
-      this.partial = undefined;
+      this.dropPartial();
       d.aborted = true;
       d.settled = true;
       d.remoteSettled = true;
@@ -139,7 +139,7 @@ export class Receiver extends Link {
     const size = p.size + payload.length;
     const max = this.maxMessageSize;
     if (max > 0 && size > max) {
-      this.partial = undefined;
+      this.dropPartial();
       this.session.forgetIncoming(d);
       return this.detach({
         error: { condition: Condition.MessageSizeExceeded, description: `message larger than ${max} bytes` },
@@ -147,16 +147,37 @@ export class Receiver extends Link {
     }
     if (t.more || p.buf !== undefined) {
       // The last frame knows the final size: no room is reserved beyond it.
-      const buf = reserve(p.buf, p.size, size, t.more ? max : size);
-      buf.set(payload, p.size);
-      p.buf = buf;
+      const old = p.buf?.length ?? 0;
+      const cap = capacityFor(old, size, t.more ? max : size);
+      if (cap !== old) {
+        conn.reassemblyBytes += cap - old;
+        const limit = conn.maxReassemblyBytes;
+        // The last frame completes the message (bounded by max-message-size): it is handed over.
+        if (t.more && limit > 0 && conn.reassemblyBytes > limit) {
+          conn.reassemblyBytes -= cap - old;
+          this.partial = p;
+          this.dropPartial();
+          this.session.forgetIncoming(d);
+          return this.detach({
+            error: {
+              condition: Condition.ResourceLimitExceeded,
+              description: `more than ${limit} bytes of unfinished messages on this connection`,
+            },
+          });
+        }
+        const grown = Buffer.allocUnsafe(cap);
+        if (p.buf !== undefined) p.buf.copy(grown, 0, 0, p.size);
+        p.buf = grown;
+      }
+      p.buf!.set(payload, p.size);
     }
     p.size = size;
     if (t.more) {
       this.partial = p;
       return;
     }
-    this.partial = undefined;
+    this.partial = p;
+    this.dropPartial(); // the message is complete: its buffer is the application's now
     // A buffer grown well past the message (tiny frames) is not kept for the message's lifetime.
     d.payload =
       p.buf === undefined
@@ -169,6 +190,18 @@ export class Receiver extends Link {
     }
     conn.emit({ type: 'delivery', delivery: d });
     this.checkDrained();
+  }
+
+  /** Forgets the message being reassembled, and its bytes in the connection's count. */
+  dropPartial(): void {
+    const p = this.partial;
+    if (!p) return;
+    this.partial = undefined;
+    if (p.buf !== undefined) this.session.connection.reassemblyBytes -= p.buf.length;
+  }
+
+  protected override onDetaching(): void {
+    this.dropPartial();
   }
 
   /** The sender's disposition (it settled, or sent its state). */
@@ -209,12 +242,9 @@ export class Receiver extends Link {
   }
 }
 
-/** A buffer holding `used` bytes of `buf` with room for `need`: capacity doubles, up to `max` if set. */
-function reserve(buf: Buffer | undefined, used: number, need: number, max: number): Buffer {
-  if (buf !== undefined && buf.length >= need) return buf;
-  let cap = Math.max(need, (buf?.length ?? 0) * 2, 256);
-  if (max > 0) cap = Math.max(need, Math.min(cap, max));
-  const grown = Buffer.allocUnsafe(cap);
-  if (buf !== undefined) buf.copy(grown, 0, 0, used);
-  return grown;
+/** The capacity for `need` bytes, growing from `cap`: it doubles, up to `max` if set. */
+function capacityFor(cap: number, need: number, max: number): number {
+  if (cap >= need) return cap;
+  const doubled = Math.max(need, cap * 2, 256);
+  return max > 0 ? Math.max(need, Math.min(doubled, max)) : doubled;
 }

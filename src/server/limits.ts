@@ -15,6 +15,11 @@ export const DEFAULT_MAX_LINKS_PER_SESSION = 1023;
 export const DEFAULT_MAX_LINKS = 1024;
 /** max-message-size of a link the handler accepts without its own (IoT Hub's link limit). */
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+/**
+ * Bytes of unfinished multi-frame messages on one connection, all links together: max-message-size
+ * bounds one message, this bounds a client splitting messages over many links at once.
+ */
+export const DEFAULT_MAX_REASSEMBLY_BYTES = 16 * 1024 * 1024;
 /** Unsettled deliveries held on one connection, in each direction (see ConnectionOptions). */
 export const DEFAULT_MAX_UNSETTLED_DELIVERIES = 10_000;
 /** Bytes waiting to be sent to a client before we stop reading what it sends. */
@@ -50,6 +55,12 @@ export interface ServerLimits {
    * amqp:link:message-size-exceeded. 0 = no limit.
    */
   maxMessageSize?: number;
+  /**
+   * Bytes of unfinished multi-frame messages per connection (default DEFAULT_MAX_REASSEMBLY_BYTES,
+   * 16 MiB); past it, the link whose transfer would grow them is detached with
+   * amqp:resource-limit-exceeded.
+   */
+  maxReassemblyBytes?: number;
   /** Unsettled deliveries per connection and direction (default DEFAULT_MAX_UNSETTLED_DELIVERIES, 10000). */
   maxUnsettledDeliveries?: number;
   /** Output bytes waiting for a client before its input is not read (default DEFAULT_MAX_BUFFERED_OUTPUT, 1 MiB). */
@@ -66,6 +77,7 @@ export function resolveLimits(l: ServerLimits = {}): Required<ServerLimits> {
     maxLinksPerSession: l.maxLinksPerSession ?? DEFAULT_MAX_LINKS_PER_SESSION,
     maxLinks: l.maxLinks ?? DEFAULT_MAX_LINKS,
     maxMessageSize: l.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    maxReassemblyBytes: l.maxReassemblyBytes ?? DEFAULT_MAX_REASSEMBLY_BYTES,
     maxUnsettledDeliveries: l.maxUnsettledDeliveries ?? DEFAULT_MAX_UNSETTLED_DELIVERIES,
     maxBufferedOutput: l.maxBufferedOutput ?? DEFAULT_MAX_BUFFERED_OUTPUT,
     handshakeTimeoutMs: l.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,

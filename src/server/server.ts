@@ -131,6 +131,7 @@ export class AmqpServer extends EventEmitter {
         idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         handshakeTimeoutMs: limits.handshakeTimeoutMs,
         maxUnsettledDeliveries: limits.maxUnsettledDeliveries,
+        maxReassemblyBytes: limits.maxReassemblyBytes,
         channelMax: limits.maxSessions,
         sessionDefaults: { handleMax: limits.maxLinksPerSession },
         saslServer: mechanisms ? { mechanisms, required: o.sasl ? o.sasl.required : false } : undefined,

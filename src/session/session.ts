@@ -117,6 +117,7 @@ export class Session {
       if (!l || (l.local === 'detached' && l.remote === 'detached')) continue;
       l.local = 'detached';
       l.remote = 'detached';
+      if (l instanceof Receiver) l.dropPartial();
       if (!l.error && this.error) l.error = this.error;
       this.connection.emit({ type: 'link-closed', link: l });
     }

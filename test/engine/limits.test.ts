@@ -96,6 +96,32 @@ describe('multi-frame reassembly', () => {
   });
 });
 
+describe('unfinished messages per connection', () => {
+  test('bytes being reassembled on all links together are bounded; the link that passes it is detached', () => {
+    const { peer, links } = serverReceivers({ maxReassemblyBytes: 4096 }, 3, 1);
+    const part = Buffer.alloc(1500, 1);
+    // Two links each start a message: 1500 + 1500 bytes held (capacities of 1500 each).
+    peer.engine.receive(frameBytes(transfer(0, 0, true), part));
+    peer.engine.receive(frameBytes(transfer(1, 1, true), part));
+    expect(peer.engine.reassemblyBytes).toBe(3000);
+    // A third would pass 4096: its link is detached, the others go on.
+    peer.engine.receive(frameBytes(transfer(2, 2, true), part));
+    peer.output();
+    expect(peer.last('detach')).toMatchObject({
+      handle: 2,
+      error: { condition: 'amqp:resource-limit-exceeded' },
+    });
+    expect(peer.engine.reassemblyBytes).toBe(3000);
+    peer.engine.receive(frameBytes(transfer(0, undefined), part));
+    peer.output();
+    expect(deliveries(peer.events).map((d) => d.payload.length)).toEqual([3000]);
+    // A finished message no longer counts; neither does one whose link detached.
+    expect(peer.engine.reassemblyBytes).toBe(1500);
+    links[1]!.detach();
+    expect(peer.engine.reassemblyBytes).toBe(0);
+  });
+});
+
 describe('unsettled deliveries per connection', () => {
   test('receivers get no credit past the room left, and get it back as deliveries settle', () => {
     const { peer, links } = serverReceivers({ maxUnsettledDeliveries: 3 }, 1, 10);
