@@ -38,9 +38,22 @@ export interface BrokerOptions {
   /** The credit window each client sender gets (default 100). */
   credit?: number;
   maxFrameSize?: number;
+  /** A silent client is closed after this long, ms (default listen's, DEFAULT_IDLE_TIMEOUT_MS: 120 s; 0 = never). */
   idleTimeoutMs?: number;
+  /**
+   * Per-client limits, as `listen` takes them; each has listen's default (server/limits.ts), but
+   * `maxMessageSize`, the max-message-size of every client sender's link: default
+   * DEFAULT_BROKER_MAX_MESSAGE_SIZE (4 MiB; 0 = no limit).
+   */
   limits?: ServerOptions['limits'];
 }
+
+/**
+ * The broker's max-message-size: four times IoT Hub's 1 MiB, so a 1 MiB body with its properties
+ * passes, as the interop suites send; a test broker needs no more, and it bounds what one link
+ * can make the broker buffer.
+ */
+export const DEFAULT_BROKER_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
 
 /** The queue a link is attached to, and whether the link created it (a dynamic node). */
 interface Attachment {
@@ -88,7 +101,7 @@ export class Broker extends EventEmitter {
       containerId: o.containerId ?? `amqp-one-broker-${randomUUID()}`,
       maxFrameSize: o.maxFrameSize,
       idleTimeoutMs: o.idleTimeoutMs,
-      limits: o.limits,
+      limits: { ...o.limits, maxMessageSize: o.limits?.maxMessageSize ?? DEFAULT_BROKER_MAX_MESSAGE_SIZE },
       onLink: (l) => this.onLink(l),
     });
     // 'disconnect' carries the error the client closed with (or the transport failure), if any.

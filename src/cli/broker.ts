@@ -1,13 +1,18 @@
 /** `amqp-one broker`: the in-memory queue broker. */
 import { readFileSync } from 'node:fs';
-import { startBroker } from '../broker/index.js';
+import { DEFAULT_BROKER_MAX_MESSAGE_SIZE, startBroker } from '../broker/index.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../server/limits.js';
 import { int, out, parse, UsageError } from './args.js';
 
 export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
+               [--max-message-size BYTES] [--idle-timeout-ms MS] [--max-connections N]
   An in-memory queue broker: one queue per address, dynamic nodes, presettled and unsettled
   delivery, rcv-settle-mode second, drain, and every outcome (released and modified messages are
   redelivered). With --user, SASL PLAIN is required: ANONYMOUS and the bare AMQP header are refused.
-  Without --user the broker is open: ANONYMOUS and bare AMQP are accepted.`;
+  Without --user the broker is open: ANONYMOUS and bare AMQP are accepted.
+  --max-message-size  largest message a client may send (default ${DEFAULT_BROKER_MAX_MESSAGE_SIZE}; 0 = no limit)
+  --idle-timeout-ms   close a client silent this long (default ${DEFAULT_IDLE_TIMEOUT_MS}; 0 = never)
+  --max-connections   clients at once (default ${DEFAULT_MAX_CONNECTIONS})`;
 
 export async function brokerCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
@@ -17,6 +22,9 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     'tls-key': { type: 'string' },
     user: { type: 'string', multiple: true },
     json: { type: 'boolean' },
+    'max-message-size': { type: 'string' },
+    'idle-timeout-ms': { type: 'string' },
+    'max-connections': { type: 'string' },
   });
   if (v.help) return (console.log(BROKER_HELP), 0);
   if (Boolean(v['tls-cert']) !== Boolean(v['tls-key']))
@@ -33,6 +41,11 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']!) } : undefined,
     // No --user: an open broker, as the help says (ANONYMOUS and the bare header).
     ...(Object.keys(users).length > 0 ? { users } : { sasl: { anonymous: true } }),
+    idleTimeoutMs: int(v['idle-timeout-ms'], 'idle-timeout-ms', DEFAULT_IDLE_TIMEOUT_MS),
+    limits: {
+      maxMessageSize: int(v['max-message-size'], 'max-message-size', DEFAULT_BROKER_MAX_MESSAGE_SIZE),
+      maxConnections: int(v['max-connections'], 'max-connections', DEFAULT_MAX_CONNECTIONS),
+    },
   });
   out(
     v.json ?? false,

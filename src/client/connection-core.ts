@@ -10,7 +10,7 @@ import type { Link, LinkOptions } from '../link/link.js';
 import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
 import type { Session } from '../session/session.js';
-import { SocketDriver } from '../transport/socket-driver.js';
+import { SocketDriver, type DriverOptions } from '../transport/socket-driver.js';
 import type { Socket } from 'node:net';
 import { ClosedError } from './errors.js';
 import { deferred, type Deferred, type LinkHost } from './link-host.js';
@@ -35,7 +35,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     this.timers = timers;
   }
 
-  protected bind(engine: Connection, socket: Socket): void {
+  protected bind(engine: Connection, socket: Socket, driverOptions?: DriverOptions): void {
     this.engine = engine;
     this.driver = new SocketDriver(
       engine,
@@ -48,6 +48,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
         },
       },
       () => this.timers.now(),
+      driverOptions,
     );
   }
 

@@ -14,6 +14,8 @@ import { PROTOCOL_ID_AMQP, PROTOCOL_ID_SASL, type ProtocolHeader } from '../fram
 import type { SaslClientMechanism, SaslServerMechanism } from '../sasl/mechanisms.js';
 import { SaslClient } from '../sasl/sasl-client.js';
 import { SaslServer } from '../sasl/sasl-server.js';
+import type { Receiver } from '../link/receiver.js';
+import type { Sender } from '../link/sender.js';
 import { Session, type SessionOptions } from '../session/session.js';
 import { Condition } from './conditions.js';
 import {
@@ -40,6 +42,25 @@ export interface ConnectionOptions {
   idleTimeoutMs?: number;
   /** After we sent close, give up waiting for the peer's close after this long (ms, default 5000). */
   closeTimeoutMs?: number;
+  /**
+   * The peer's protocol header, SASL exchange and open must all arrive within this long (ms) of
+   * the start, else the connection is dropped (a peer that trickles its handshake holds nothing
+   * for long). 0 = no deadline (the default here; `listen` sets one).
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * Unsettled deliveries held on this connection, in each direction. Incoming: no receiver is
+   * granted credit past the room left; a transfer that still finds the connection full detaches
+   * its link with amqp:resource-limit-exceeded. Outgoing: senders hold their next unsettled
+   * delivery until the peer settles some. 0 = no limit (the default here; `listen` sets one).
+   */
+  maxUnsettledDeliveries?: number;
+  /**
+   * Bytes of messages being reassembled from several frames, all links together: a transfer that
+   * would grow them past this detaches its link with amqp:resource-limit-exceeded (each link's
+   * max-message-size bounds one message; this bounds them all). 0 = no limit (the default here).
+   */
+  maxReassemblyBytes?: number;
   properties?: Fields;
   offeredCapabilities?: string[];
   desiredCapabilities?: string[];
@@ -77,6 +98,17 @@ export class Connection {
   readonly channelMax: number;
   readonly idleTimeoutMs: number;
   readonly closeTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly maxUnsettledDeliveries: number;
+  readonly maxReassemblyBytes: number;
+  /** Bytes held by messages being reassembled (kept by the receivers). */
+  reassemblyBytes = 0;
+  /** Unsettled deliveries in the sessions' maps, both directions (kept by the sessions). */
+  unsettledIncoming = 0;
+  unsettledOutgoing = 0;
+  /** Receivers granted less credit than they asked for, and senders held back, by the limit. */
+  private readonly starvedReceivers = new Set<Receiver>();
+  private readonly heldSenders = new Set<Sender>();
   /** Until the peer's open, frames larger than 512 bytes wait (spec 2.4.1). */
   remoteMaxFrameSize = 0xffffffff;
   remoteChannelMax = 0xffff;
@@ -93,6 +125,7 @@ export class Connection {
   private saslClient: SaslClient | undefined;
   private saslServer: SaslServer | undefined;
   private clockStarted = false;
+  private startedAt = 0;
   private now = 0;
   private lastReceived = 0;
   private lastSent = 0;
@@ -108,6 +141,9 @@ export class Connection {
     this.channelMax = Math.max(0, Math.min(0xffff, options.channelMax ?? 255));
     this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    this.handshakeTimeoutMs = Math.max(0, options.handshakeTimeoutMs ?? 0);
+    this.maxUnsettledDeliveries = Math.max(0, options.maxUnsettledDeliveries ?? 0);
+    this.maxReassemblyBytes = Math.max(0, options.maxReassemblyBytes ?? 0);
     this.reader = new FrameReader({ maxFrameSize: this.maxFrameSize, expectHeader: true });
     this.id = `${this.role}:${this.containerId.slice(0, 8)}`;
     this.output = new FrameOutput(this.id, (rec) =>
@@ -248,6 +284,7 @@ export class Connection {
   tick(nowMs: number): number | undefined {
     if (!this.clockStarted) {
       this.clockStarted = true;
+      this.startedAt = nowMs;
       this.lastReceived = nowMs;
       this.lastSent = nowMs;
       if (this.closeSentAt !== undefined) this.closeSentAt = nowMs;
@@ -258,6 +295,18 @@ export class Connection {
     const soonest = (t: number): void => {
       next = next === undefined ? t : Math.min(next, t);
     };
+    if (this.handshakeTimeoutMs > 0 && this.remote === 'unopened') {
+      const deadline = this.startedAt + this.handshakeTimeoutMs;
+      if (nowMs >= deadline) {
+        this.violation(
+          Condition.ResourceLimitExceeded,
+          `the handshake (header, SASL, open) took more than ${this.handshakeTimeoutMs} ms`,
+        );
+        this.finish();
+        return undefined;
+      }
+      soonest(deadline);
+    }
     if (this.idleTimeoutMs > 0 && this.phase !== 'start') {
       const deadline = this.lastReceived + this.idleTimeoutMs;
       if (nowMs >= deadline) {
@@ -298,6 +347,46 @@ export class Connection {
       }
     }
     return next;
+  }
+
+  // ------------------------------------------------------------------ unsettled limit
+
+  /** The credit a receiver asking for `want` may have now (the rest waits for settlements). */
+  creditRoom(r: Receiver, want: number): number {
+    const max = this.maxUnsettledDeliveries;
+    if (max === 0) return want;
+    const room = Math.max(0, max - this.unsettledIncoming);
+    if (want <= room) {
+      if (this.starvedReceivers.size > 0) this.starvedReceivers.delete(r);
+      return want;
+    }
+    this.starvedReceivers.add(r);
+    return room;
+  }
+
+  /** Whether the unsettled limit holds a sender's next unsettled delivery back (until a settlement). */
+  holdsSender(s: Sender): boolean {
+    const max = this.maxUnsettledDeliveries;
+    if (max === 0 || this.unsettledOutgoing < max) return false;
+    this.heldSenders.add(s);
+    return true;
+  }
+
+  /** An incoming delivery left the sessions' maps: receivers short of credit get it back. */
+  incomingSettled(): void {
+    this.unsettledIncoming--;
+    if (this.starvedReceivers.size === 0) return;
+    const starved = [...this.starvedReceivers];
+    this.starvedReceivers.clear();
+    for (const r of starved) if (r.local === 'attached') r.setCredit(r.creditWanted);
+  }
+
+  /** An outgoing delivery left the sessions' maps: held senders may go on. */
+  outgoingSettled(): void {
+    this.unsettledOutgoing--;
+    if (this.heldSenders.size === 0) return;
+    for (const s of this.heldSenders) if (s.local === 'attached') s.session.wantsPump(s);
+    this.heldSenders.clear();
   }
 
   emit(e: EngineEvent): void {

@@ -1,6 +1,11 @@
 /**
- * The receiving end of a link: grants credit, reassembles multi-frame transfers (one copy at the
- * end, never per frame), enforces our max-message-size and settles deliveries.
+ * The receiving end of a link: grants credit, reassembles multi-frame transfers, enforces our
+ * max-message-size as frames arrive and settles deliveries.
+ *
+ * Reassembly copies each frame's payload into one growing buffer at once: keeping the frames'
+ * views until the last one would pin every socket chunk they came from (and a Buffer object per
+ * frame), so a message in 1-byte frames cost ~100 bytes of memory per payload byte. A single-frame
+ * message stays a zero-copy view.
  */
 import type { DeliveryState, Disposition, Flow, Transfer } from '../codec/records.js';
 import { Condition } from '../connection/conditions.js';
@@ -13,7 +18,7 @@ export const RELEASED: DeliveryState = Object.freeze({ type: 'released' }) as De
 export class Receiver extends Link {
   readonly role = 'receiver' as const;
   /** The delivery being reassembled from several frames. */
-  private partial: { delivery: Delivery; chunks: Buffer[]; size: number } | undefined;
+  private partial: { delivery: Delivery; buf: Buffer | undefined; size: number } | undefined;
 
   /** Our max-message-size, 0 meaning none. */
   get maxMessageSize(): number {
@@ -29,9 +34,13 @@ export class Receiver extends Link {
     return this.options.rcvSettleMode === ReceiverSettleMode.Second;
   }
 
+  /** The credit last asked for; the connection's unsettled limit may grant less for a while. */
+  creditWanted = 0;
+
   /** Sets the credit (the number of messages the sender may send now); sent with the next output. */
   setCredit(credit: number): void {
-    this.linkCredit = Math.min(0xffffffff, Math.max(0, Math.floor(credit))); // a uint on the wire
+    this.creditWanted = Math.min(0xffffffff, Math.max(0, Math.floor(credit))); // a uint on the wire
+    this.linkCredit = this.session.connection.creditRoom(this, this.creditWanted);
     this.flowPending = true;
     this.session.connection.outputPending();
   }
@@ -91,11 +100,21 @@ export class Receiver extends Link {
           error: { condition: Condition.TransferLimitExceeded, description: 'transfer without link credit' },
         });
       }
+      const maxUnsettled = conn.maxUnsettledDeliveries;
+      if (maxUnsettled > 0 && conn.unsettledIncoming >= maxUnsettled) {
+        // Credit granted earlier (on several links) outran the limit: this link stops here.
+        return this.detach({
+          error: {
+            condition: Condition.ResourceLimitExceeded,
+            description: `${maxUnsettled} unsettled deliveries on this connection`,
+          },
+        });
+      }
       this.linkCredit--;
       this.deliveryCount = (this.deliveryCount + 1) >>> 0;
       const d = new Delivery(this, t.deliveryTag, payload, t.messageFormat ?? 0);
       d.id = t.deliveryId;
-      p = { delivery: d, chunks: [], size: 0 };
+      p = { delivery: d, buf: undefined, size: 0 };
       this.session.trackIncoming(d, t.deliveryId);
     } else if (t.deliveryId !== undefined && t.deliveryId !== p.delivery.id) {
       return conn.violation(
@@ -108,7 +127,7 @@ export class Receiver extends Link {
     if (t.state) d.remoteState = t.state;
     if (t.aborted) {
       // The sender gave up: drop what came so far; the delivery is settled (spec 2.6.14).
-      this.partial = undefined;
+      this.dropPartial();
       d.aborted = true;
       d.settled = true;
       d.remoteSettled = true;
@@ -116,30 +135,73 @@ export class Receiver extends Link {
       conn.emit({ type: 'delivery-aborted', delivery: d });
       return this.checkDrained();
     }
-    p.size += payload.length;
+    // The running total is checked before anything of this frame is kept.
+    const size = p.size + payload.length;
     const max = this.maxMessageSize;
-    if (max > 0 && p.size > max) {
-      this.partial = undefined;
+    if (max > 0 && size > max) {
+      this.dropPartial();
       this.session.forgetIncoming(d);
       return this.detach({
         error: { condition: Condition.MessageSizeExceeded, description: `message larger than ${max} bytes` },
       });
     }
+    if (t.more || p.buf !== undefined) {
+      // The last frame knows the final size: no room is reserved beyond it.
+      const old = p.buf?.length ?? 0;
+      const cap = capacityFor(old, size, t.more ? max : size);
+      if (cap !== old) {
+        conn.reassemblyBytes += cap - old;
+        const limit = conn.maxReassemblyBytes;
+        // The last frame completes the message (bounded by max-message-size): it is handed over.
+        if (t.more && limit > 0 && conn.reassemblyBytes > limit) {
+          conn.reassemblyBytes -= cap - old;
+          this.partial = p;
+          this.dropPartial();
+          this.session.forgetIncoming(d);
+          return this.detach({
+            error: {
+              condition: Condition.ResourceLimitExceeded,
+              description: `more than ${limit} bytes of unfinished messages on this connection`,
+            },
+          });
+        }
+        const grown = Buffer.allocUnsafe(cap);
+        if (p.buf !== undefined) p.buf.copy(grown, 0, 0, p.size);
+        p.buf = grown;
+      }
+      p.buf!.set(payload, p.size);
+    }
+    p.size = size;
     if (t.more) {
-      p.chunks.push(payload);
       this.partial = p;
       return;
     }
-    this.partial = undefined;
-    if (p.chunks.length > 0) {
-      p.chunks.push(payload);
-      d.payload = Buffer.concat(p.chunks, p.size);
-    } else d.payload = payload;
+    this.partial = p;
+    this.dropPartial(); // the message is complete: its buffer is the application's now
+    // A buffer grown well past the message (tiny frames) is not kept for the message's lifetime.
+    d.payload =
+      p.buf === undefined
+        ? payload
+        : p.buf.length - size > size >> 2
+          ? Buffer.from(p.buf.subarray(0, size))
+          : p.buf.subarray(0, size);
     if (d.remoteSettled) {
       this.session.forgetIncoming(d);
     }
     conn.emit({ type: 'delivery', delivery: d });
     this.checkDrained();
+  }
+
+  /** Forgets the message being reassembled, and its bytes in the connection's count. */
+  dropPartial(): void {
+    const p = this.partial;
+    if (!p) return;
+    this.partial = undefined;
+    if (p.buf !== undefined) this.session.connection.reassemblyBytes -= p.buf.length;
+  }
+
+  protected override onDetaching(): void {
+    this.dropPartial();
   }
 
   /** The sender's disposition (it settled, or sent its state). */
@@ -178,4 +240,11 @@ export class Receiver extends Link {
     this.session.queueDisposition(d, 'receiver');
     if (settled) this.session.forgetIncoming(d);
   }
+}
+
+/** The capacity for `need` bytes, growing from `cap`: it doubles, up to `max` if set. */
+function capacityFor(cap: number, need: number, max: number): number {
+  if (cap >= need) return cap;
+  const doubled = Math.max(need, cap * 2, 256);
+  return max > 0 ? Math.max(need, Math.min(doubled, max)) : doubled;
 }

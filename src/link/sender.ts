@@ -140,6 +140,8 @@ export class Sender extends Link {
       const d = this.queue[this.queueHead]!;
       if (d.id < 0) {
         if (this.linkCredit <= 0 || !this.isOpenForTransfer()) break;
+        // The connection's unsettled limit: wait for the peer to settle (it resumes us).
+        if (!d.settled && s.connection.holdsSender(this)) break;
         const max = this.messageSizeLimit;
         if (max > 0 && d.payload.length > max) {
           // Queued before the receiver's attach told its limit: it fails here, unsent.

@@ -7,3 +7,17 @@ export {
 } from './server.js';
 export { ServerConnection } from './server-connection.js';
 export { IncomingLink, type AcceptOptions } from './incoming-link.js';
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_BUFFERED_OUTPUT,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_LINKS,
+  DEFAULT_MAX_LINKS_PER_SESSION,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_MAX_REASSEMBLY_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_UNSETTLED_DELIVERIES,
+  REFUSED_LINKS_SLACK,
+  type ServerLimits,
+} from './limits.js';

@@ -5,22 +5,32 @@ import { Condition } from '../connection/conditions.js';
 import type { AmqpError } from '../connection/errors.js';
 import type { EngineEvent } from '../connection/events.js';
 import { ConnectionCore } from '../client/connection-core.js';
+import type { Link } from '../link/link.js';
 import type { Receiver } from '../link/receiver.js';
 import type { Sender } from '../link/sender.js';
 import type { MessageReceiver } from '../client/receiver.js';
 import type { MessageSender } from '../client/sender.js';
 import type { Timers } from '../client/timers.js';
 import { IncomingLink, type AcceptOptions } from './incoming-link.js';
+import { REFUSED_LINKS_SLACK } from './limits.js';
 
 export interface ServerConnectionHooks {
   /** Called when the client's open arrives: return an error to refuse the connection. */
   onOpen(c: ServerConnection): AmqpError | void;
   onLink(l: IncomingLink): void;
   onClosed(c: ServerConnection, err: Error | undefined): void;
+  /** max-message-size of accepted links that set none; 0 = no limit. */
   maxMessageSize?: number;
+  /** Links per connection (all sessions); one more is refused. 0 = no limit. */
+  maxLinks?: number;
+  /** Stop reading the client while more than this many bytes wait for it. 0 = never. */
+  maxBufferedOutput?: number;
 }
 
 export class ServerConnection extends ConnectionCore {
+  /** The client's links we hold (accepted, or refused and not yet detached by the client). */
+  private readonly heldLinks = new Set<Link>();
+
   constructor(
     engineOptions: ConnectionOptions,
     socket: Socket,
@@ -28,7 +38,14 @@ export class ServerConnection extends ConnectionCore {
     timers?: Timers,
   ) {
     super(timers);
-    this.bind(new Connection({ ...engineOptions, role: 'server' }), socket);
+    this.bind(new Connection({ ...engineOptions, role: 'server' }), socket, {
+      pauseReadingAbove: hooks.maxBufferedOutput,
+    });
+  }
+
+  /** Links of this connection held now, all sessions together. */
+  get linkCount(): number {
+    return this.heldLinks.size;
   }
 
   /** The client's container-id, once its open arrived. */
@@ -56,7 +73,24 @@ export class ServerConnection extends ConnectionCore {
       case 'session-remote-open':
         e.session.begin();
         break;
-      case 'link-remote-open':
+      case 'link-remote-open': {
+        const max = this.hooks.maxLinks ?? 0;
+        this.heldLinks.add(e.link);
+        if (max > 0 && this.heldLinks.size > max) {
+          if (this.heldLinks.size > max + REFUSED_LINKS_SLACK) {
+            // Refused links the client never detaches would pile up: the connection goes.
+            this.engine.close({
+              condition: Condition.ResourceLimitExceeded,
+              description: `more than ${max} links, and refused ones not detached`,
+            });
+            break;
+          }
+          this.refuseLink(new IncomingLink(this, e.link), {
+            condition: Condition.ResourceLimitExceeded,
+            description: `at most ${max} links per connection`,
+          });
+          break;
+        }
         try {
           this.hooks.onLink(new IncomingLink(this, e.link));
         } catch (err) {
@@ -67,6 +101,10 @@ export class ServerConnection extends ConnectionCore {
             });
           }
         }
+        break;
+      }
+      case 'link-closed':
+        this.heldLinks.delete(e.link);
         break;
     }
     this.schedule();
@@ -82,7 +120,8 @@ export class ServerConnection extends ConnectionCore {
       target: o.target ?? clientTarget,
       sndSettleMode: o.sndSettleMode ?? a.sndSettleMode,
       rcvSettleMode: o.rcvSettleMode ?? a.rcvSettleMode,
-      maxMessageSize: o.maxMessageSize ?? this.hooks.maxMessageSize,
+      // The server's default bounds what clients send us; what we send is bounded where it is made.
+      maxMessageSize: o.maxMessageSize ?? (link.role === 'receiver' ? this.hooks.maxMessageSize : undefined),
     });
     link.attach();
     this.schedule();

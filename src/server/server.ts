@@ -17,6 +17,8 @@ import {
 } from '../sasl/mechanisms.js';
 import type { Timers } from '../client/timers.js';
 import type { IncomingLink } from './incoming-link.js';
+import { refuseSocket } from './refusal.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';
 import { ServerConnection } from './server-connection.js';
 
 /**
@@ -62,15 +64,10 @@ export interface ServerOptions {
   sasl: ServerSaslOptions | false;
   containerId?: string;
   maxFrameSize?: number;
+  /** Close a client silent this long, ms; half is announced (default DEFAULT_IDLE_TIMEOUT_MS, 120 s; 0 = never). */
   idleTimeoutMs?: number;
-  limits?: {
-    maxConnections?: number;
-    /** channel-max: sessions per connection. */
-    maxSessions?: number;
-    /** handle-max: links per session. */
-    maxLinksPerSession?: number;
-    maxMessageSize?: number;
-  };
+  /** What one client may make the server hold; every one has a default (see limits.ts). */
+  limits?: ServerLimits;
   timers?: Timers;
   /** Called at each client's open; return an AmqpError to refuse it. */
   onConnection?(c: ServerConnection): AmqpError | void;
@@ -80,10 +77,14 @@ export interface ServerOptions {
 
 export class AmqpServer extends EventEmitter {
   readonly connections = new Set<ServerConnection>();
+  /** Sockets answered with the fixed refusal because the server was full. */
+  refusedConnections = 0;
   private listener!: net.Server;
+  private readonly limits: Required<ServerLimits>;
 
   constructor(readonly options: ServerOptions) {
     super();
+    this.limits = resolveLimits(options.limits);
   }
 
   get port(): number {
@@ -146,24 +147,30 @@ export class AmqpServer extends EventEmitter {
       const cert = socket.getPeerCertificate();
       externalIdentity = cert?.subject?.CN as string | undefined;
     }
+    const limits = this.limits;
+    if (limits.maxConnections > 0 && this.connections.size >= limits.maxConnections) {
+      // Full: a fixed answer and a close, with no engine built and nothing kept.
+      this.refusedConnections++;
+      refuseSocket(socket, limits.handshakeTimeoutMs);
+      return;
+    }
     const saslServer = this.saslServer();
-    const full = o.limits?.maxConnections !== undefined && this.connections.size >= o.limits.maxConnections;
     const conn = new ServerConnection(
       {
         containerId: o.containerId,
         maxFrameSize: o.maxFrameSize,
-        idleTimeoutMs: o.idleTimeoutMs,
-        channelMax: o.limits?.maxSessions,
-        sessionDefaults: { handleMax: o.limits?.maxLinksPerSession },
+        idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+        handshakeTimeoutMs: limits.handshakeTimeoutMs,
+        maxUnsettledDeliveries: limits.maxUnsettledDeliveries,
+        maxReassemblyBytes: limits.maxReassemblyBytes,
+        channelMax: limits.maxSessions,
+        sessionDefaults: { handleMax: limits.maxLinksPerSession },
         saslServer,
         externalIdentity,
       },
       socket,
       {
-        onOpen: (c) =>
-          full
-            ? { condition: Condition.ResourceLimitExceeded, description: 'too many connections' }
-            : (o.onConnection?.(c) ?? undefined),
+        onOpen: (c) => o.onConnection?.(c) ?? undefined,
         onLink: (l) => {
           if (o.onLink) o.onLink(l);
           else l.refuse({ condition: Condition.NotFound, description: 'this server has no nodes' });
@@ -172,7 +179,9 @@ export class AmqpServer extends EventEmitter {
           this.connections.delete(c);
           this.emit('disconnect', c);
         },
-        maxMessageSize: o.limits?.maxMessageSize,
+        maxMessageSize: limits.maxMessageSize,
+        maxLinks: limits.maxLinks,
+        maxBufferedOutput: limits.maxBufferedOutput,
       },
       o.timers,
     );

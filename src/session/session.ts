@@ -117,12 +117,18 @@ export class Session {
       if (!l || (l.local === 'detached' && l.remote === 'detached')) continue;
       l.local = 'detached';
       l.remote = 'detached';
+      if (l instanceof Receiver) l.dropPartial();
       if (!l.error && this.error) l.error = this.error;
       this.connection.emit({ type: 'link-closed', link: l });
     }
     this.links.length = 0;
     this.byRemoteHandle.clear();
     this.pumpSet.clear();
+    // Nothing can settle these any more: they stop counting against the connection's limit.
+    this.connection.unsettledIncoming -= this.incomingUnsettled.size;
+    this.connection.unsettledOutgoing -= this.outgoingUnsettled.size;
+    this.incomingUnsettled.clear();
+    this.outgoingUnsettled.clear();
   }
 
   // ------------------------------------------------------------------ links
@@ -215,7 +221,12 @@ export class Session {
   assignDeliveryId(d: Delivery): void {
     d.id = this.nextDeliveryId;
     this.nextDeliveryId = (this.nextDeliveryId + 1) >>> 0;
-    if (!d.settled) this.outgoingUnsettled.set(d.id, d);
+    if (!d.settled) {
+      const m = this.outgoingUnsettled;
+      const n = m.size;
+      m.set(d.id, d);
+      this.connection.unsettledOutgoing += m.size - n;
+    }
   }
 
   /**
@@ -260,7 +271,10 @@ export class Session {
   }
 
   forgetOutgoing(d: Delivery): void {
-    if (this.outgoingUnsettled.get(d.id) === d) this.outgoingUnsettled.delete(d.id);
+    if (this.outgoingUnsettled.get(d.id) === d) {
+      this.outgoingUnsettled.delete(d.id);
+      this.connection.outgoingSettled();
+    }
   }
 
   queueDisposition(d: Delivery, role: 'sender' | 'receiver'): void {
@@ -409,11 +423,17 @@ export class Session {
   }
 
   trackIncoming(d: Delivery, id: number): void {
-    this.incomingUnsettled.set(id, d);
+    const m = this.incomingUnsettled;
+    const n = m.size;
+    m.set(id, d);
+    this.connection.unsettledIncoming += m.size - n;
   }
 
   forgetIncoming(d: Delivery): void {
-    if (this.incomingUnsettled.get(d.id) === d) this.incomingUnsettled.delete(d.id);
+    if (this.incomingUnsettled.get(d.id) === d) {
+      this.incomingUnsettled.delete(d.id);
+      this.connection.incomingSettled();
+    }
   }
 
   onDisposition(disp: Disposition): void {
@@ -435,7 +455,10 @@ export class Session {
   }
 
   private applyDisposition(map: DeliveryIdMap, d: Delivery, id: number, disp: Disposition): void {
-    if (disp.settled) map.delete(id);
+    if (disp.settled && map.delete(id)) {
+      if (map === this.outgoingUnsettled) this.connection.outgoingSettled();
+      else this.connection.incomingSettled();
+    }
     if (d.link instanceof Sender) d.link.onDisposition(d, disp);
     else (d.link as Receiver).onDisposition(d, disp);
   }

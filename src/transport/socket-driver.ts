@@ -5,7 +5,11 @@
  * - output: gathered once per event-loop turn (setImmediate) into one socket write;
  * - time: one timer, set to the deadline the engine's `tick` returns;
  * - backpressure: while the socket's buffer is full, output is not taken, so queued messages wait
- *   in their senders (bounded by the API) instead of piling up in memory.
+ *   in their senders (bounded by the API) instead of piling up in memory;
+ * - a peer that does not read: with `pauseReadingAbove`, while more than that many bytes wait in
+ *   the socket for the peer, its input is not read either, so its requests cannot make us buffer
+ *   replies without end (servers set it; a client never stops reading, so two of ours cannot wait
+ *   on each other).
  */
 import type { Socket } from 'node:net';
 import type { Connection } from '../connection/connection.js';
@@ -22,22 +26,38 @@ export interface DriverHooks {
 
 export type Clock = () => number;
 
+export interface DriverOptions {
+  /** Stop reading the peer's input while more than this many bytes wait to be sent to it. 0 = never. */
+  pauseReadingAbove?: number;
+}
+
 export class SocketDriver {
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
   private closed = false;
   private socketError: Error | undefined;
+  private readonly pauseAbove: number;
+  /** Reading is paused because the peer does not take our output. */
+  readingPaused = false;
 
   constructor(
     readonly engine: Connection,
     readonly socket: Socket,
     private readonly hooks: DriverHooks,
     private readonly clock: Clock = Date.now,
+    options: DriverOptions = {},
   ) {
+    this.pauseAbove = options.pauseReadingAbove ?? 0;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.schedule());
+    socket.on('drain', () => {
+      if (this.readingPaused) {
+        this.readingPaused = false;
+        socket.resume();
+      }
+      this.schedule();
+    });
     socket.on('error', (err) => {
       this.socketError ??= err;
     });
@@ -74,6 +94,17 @@ export class SocketDriver {
     const out = this.engine.takeOutput();
     if (out) {
       this.socket.write(out);
+      const s = this.socket;
+      if (
+        this.pauseAbove > 0 &&
+        s.writableNeedDrain &&
+        s.writableLength > this.pauseAbove &&
+        !this.readingPaused
+      ) {
+        // Resumed on 'drain' (due, since the write said to wait), once the peer has read what waits.
+        this.readingPaused = true;
+        this.socket.pause();
+      }
       this.hooks.onFlushed?.();
     }
     this.dispatch();

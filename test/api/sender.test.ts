@@ -201,7 +201,8 @@ describe('MessageSender', () => {
   });
 
   test('a 1 MiB message crosses intact in many frames', async () => {
-    sink = await sinkServer({ maxFrameSize: 4096 });
+    // A 1 MiB body plus its encoding is over listen()'s default max-message-size (1 MiB).
+    sink = await sinkServer({ maxFrameSize: 4096, limits: { maxMessageSize: 2 * 1024 * 1024 } });
     conn = await connect({ host: '127.0.0.1', port: sink.server.port, maxFrameSize: 8192 });
     const s = await conn.openSender('q');
     const big = Buffer.alloc(1024 * 1024);

@@ -9,6 +9,8 @@
  *   hub's descriptions; `status-description` a string.
  * - A put-token for an audience the connection already holds replaces that grant: a renewal
  *   extends the authorization of the links already open.
+ * - The request link's max-message-size is REQUEST_MAX_MESSAGE_SIZE (16 KiB): anyone may send here
+ *   before authenticating, so a larger request detaches the link as its frames arrive.
  * - The response goes to the client receiver named by reply-to, else to the receiver whose source
  *   is `$cbs` (uAMQP's `$cbs-receiver` sends no reply-to).
  */
@@ -17,7 +19,13 @@ import type { ReceivedMessage } from '../../client/received-message.js';
 import type { IncomingLink } from '../../server/incoming-link.js';
 import { verifyToken } from './auth.js';
 import type { ConnectionState } from './connection-state.js';
-import { acceptReceiverFirst, LINK_CREDIT, stringProp, type EmulatorContext } from './context.js';
+import {
+  acceptReceiverFirst,
+  LINK_CREDIT,
+  REQUEST_MAX_MESSAGE_SIZE,
+  stringProp,
+  type EmulatorContext,
+} from './context.js';
 
 const TOKEN_TYPES = new Set(['servicebus.windows.net:sastoken', 'azure-devices.net:sastoken', 'jwt']);
 
@@ -29,7 +37,7 @@ export function serveRequests(
   node: string,
   handle: (request: Message) => { status: number; description: string; body?: unknown; props?: object },
 ): void {
-  const receiver = acceptReceiverFirst(l, { credit: LINK_CREDIT });
+  const receiver = acceptReceiverFirst(l, { credit: LINK_CREDIT, maxMessageSize: REQUEST_MAX_MESSAGE_SIZE });
   void (async () => {
     try {
       for await (const rm of receiver) answer(ctx, cs, rm, node, handle);

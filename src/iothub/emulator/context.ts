@@ -29,6 +29,13 @@ export interface EmulatorContext {
 
 /** Max message sizes of the real hub's attach replies (contract section 4). */
 export const LINK_MAX_MESSAGE_SIZE = 1024 * 1024;
+/**
+ * max-message-size of the request links (`$cbs`, `$management`), which anyone may attach before
+ * authenticating. A put-token carries one token: a SAS token is a few hundred bytes, an Azure AD
+ * JWT a few KiB; a READ request is smaller still. 16 KiB holds every one of them with room to
+ * spare, and bounds what an unauthenticated client can make the hub buffer per request.
+ */
+export const REQUEST_MAX_MESSAGE_SIZE = 16 * 1024;
 export const EVENTS_MAX_MESSAGE_SIZE = 256 * 1024;
 /** Link credit the real hub grants client senders. */
 export const LINK_CREDIT = 100;

@@ -30,3 +30,4 @@ export { EPOCH_PROPERTY, RUNTIME_METRIC_CAPABILITY } from './events.js';
 export { BATCH_MESSAGE_FORMAT } from './telemetry.js';
 export { MAX_C2D_SIZE } from './c2d.js';
 export { runHubCli, HUB_HELP, type CliIo } from './cli.js';
+export { LINK_MAX_MESSAGE_SIZE, EVENTS_MAX_MESSAGE_SIZE, REQUEST_MAX_MESSAGE_SIZE } from './context.js';

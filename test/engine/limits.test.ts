@@ -1,0 +1,241 @@
+/**
+ * The engine's own bounds on what a peer can make it hold: a multi-frame message costs its bytes
+ * (no frame is kept), unsettled deliveries per connection, and the handshake deadline.
+ */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { ByteWriter } from '../../src/codec/byte-writer.js';
+import { encodeComposite } from '../../src/codec/composite.js';
+import type { Performative } from '../../src/codec/records.js';
+import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
+import type { Receiver } from '../../src/link/receiver.js';
+import type { Sender } from '../../src/link/sender.js';
+import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
+import { anonymousServer } from '../../src/sasl/mechanisms.js';
+import { deliveries, eventsOf } from './pair.js';
+import { BEGIN, OPEN, openServer, ScriptedPeer, senderAttach } from './scripted-peer.js';
+
+/** One frame as a fresh buffer of its own (as if it came in its own socket chunk). */
+function frameBytes(rec: Performative, payload?: Uint8Array): Buffer {
+  const w = new ByteWriter(64);
+  const start = beginFrame(w, 0, 0);
+  encodeComposite(w, rec);
+  if (payload) w.bytes(payload);
+  endFrame(w, start);
+  return w.copy();
+}
+
+/** A server engine with the peer's sender links attached on handles 0..n-1, each given `credit`. */
+function serverReceivers(options: ConnectionOptions, n: number, credit: number) {
+  const peer = openServer(options);
+  for (let h = 0; h < n; h++) peer.frame(0, senderAttach(h)).send();
+  const links = eventsOf(peer.events, 'link-remote-open').map((e) => e.link as Receiver);
+  for (const l of links) {
+    l.attach();
+    l.setCredit(credit);
+  }
+  peer.output();
+  return { peer, links };
+}
+
+const transfer = (handle: number, id: number | undefined, more = false) => ({
+  type: 'transfer' as const,
+  handle,
+  deliveryId: id,
+  deliveryTag: id === undefined ? undefined : Buffer.from([id]),
+  more,
+});
+
+describe('multi-frame reassembly', () => {
+  test('no frame is kept: each payload is copied in as it arrives (chunks reused after do not matter)', () => {
+    const { peer } = serverReceivers({}, 1, 1);
+    const fed: Buffer[] = [];
+    const body = Buffer.from('abcdefghij');
+    for (let i = 0; i < body.length; i++) {
+      const chunk = frameBytes(
+        transfer(0, i === 0 ? 0 : undefined, i < body.length - 1),
+        body.subarray(i, i + 1),
+      );
+      peer.engine.receive(chunk);
+      fed.push(chunk);
+      // A socket may reuse its buffers once read: had the engine kept a view, the message would change.
+      if (i < body.length - 1) chunk.fill(0xee);
+    }
+    peer.output();
+    const [d] = deliveries(peer.events);
+    expect(d?.payload.toString()).toBe('abcdefghij');
+  });
+
+  test('any split of a message into frames delivers the same bytes as one frame', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 3000 }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 20 }),
+        fc.boolean(),
+        (bytes, cuts, limited) => {
+          const body = Buffer.from(bytes);
+          const { peer } = serverReceivers(limited ? { maxFrameSize: 4096 } : {}, 1, 1);
+          if (limited) peer.engine.allSessions[0]!.allLinks[0]!.options.maxMessageSize = body.length;
+          let at = 0;
+          for (let i = 0; at < body.length; i++) {
+            const n = Math.min(cuts[i % cuts.length]!, body.length - at);
+            const more = at + n < body.length;
+            peer.engine.receive(
+              frameBytes(transfer(0, at === 0 ? 0 : undefined, more), body.subarray(at, at + n)),
+            );
+            at += n;
+          }
+          peer.output();
+          const got = deliveries(peer.events);
+          expect(got).toHaveLength(1);
+          expect(Buffer.compare(got[0]!.payload, body)).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('unfinished messages per connection', () => {
+  test('bytes being reassembled on all links together are bounded; the link that passes it is detached', () => {
+    const { peer, links } = serverReceivers({ maxReassemblyBytes: 4096 }, 3, 1);
+    const part = Buffer.alloc(1500, 1);
+    // Two links each start a message: 1500 + 1500 bytes held (capacities of 1500 each).
+    peer.engine.receive(frameBytes(transfer(0, 0, true), part));
+    peer.engine.receive(frameBytes(transfer(1, 1, true), part));
+    expect(peer.engine.reassemblyBytes).toBe(3000);
+    // A third would pass 4096: its link is detached, the others go on.
+    peer.engine.receive(frameBytes(transfer(2, 2, true), part));
+    peer.output();
+    expect(peer.last('detach')).toMatchObject({
+      handle: 2,
+      error: { condition: 'amqp:resource-limit-exceeded' },
+    });
+    expect(peer.engine.reassemblyBytes).toBe(3000);
+    peer.engine.receive(frameBytes(transfer(0, undefined), part));
+    peer.output();
+    expect(deliveries(peer.events).map((d) => d.payload.length)).toEqual([3000]);
+    // A finished message no longer counts; neither does one whose link detached.
+    expect(peer.engine.reassemblyBytes).toBe(1500);
+    links[1]!.detach();
+    expect(peer.engine.reassemblyBytes).toBe(0);
+  });
+});
+
+describe('unsettled deliveries per connection', () => {
+  test('receivers get no credit past the room left, and get it back as deliveries settle', () => {
+    const { peer, links } = serverReceivers({ maxUnsettledDeliveries: 3 }, 1, 10);
+    // The credit asked (10) is cut to the room (3).
+    expect(peer.last('flow')?.linkCredit).toBe(3);
+    for (let id = 0; id < 3; id++) peer.frame(0, transfer(0, id)).send();
+    const got = deliveries(peer.events);
+    expect(got).toHaveLength(3);
+    links[0]!.setCredit(10);
+    peer.output();
+    expect(peer.last('flow')?.linkCredit).toBe(0);
+    links[0]!.settle(got[0]!);
+    peer.output();
+    // One settled: room for one, granted without the application asking again.
+    expect(peer.last('flow')?.linkCredit).toBe(1);
+  });
+
+  test('a transfer that finds the connection full detaches its link with amqp:resource-limit-exceeded', () => {
+    // Both links got their credit while the connection was empty: together they outrun the limit.
+    const { peer, links } = serverReceivers({ maxUnsettledDeliveries: 2 }, 2, 2);
+    peer.frame(0, transfer(0, 0)).frame(0, transfer(0, 1)).send();
+    expect(deliveries(peer.events)).toHaveLength(2);
+    peer.frame(0, transfer(1, 2)).send();
+    expect(deliveries(peer.events)).toHaveLength(2);
+    expect(links[1]!.local).toBe('detached');
+    expect(peer.last('detach')).toMatchObject({
+      handle: 1,
+      error: { condition: 'amqp:resource-limit-exceeded' },
+    });
+    // The connection and the other link stay.
+    expect(peer.closeCondition).toBeUndefined();
+    expect(links[0]!.local).toBe('attached');
+  });
+
+  test('senders hold unsettled deliveries back at the limit, and go on as the peer settles', () => {
+    const peer = openServer({ maxUnsettledDeliveries: 2 });
+    peer.frame(0, { ...senderAttach(0), role: true, initialDeliveryCount: undefined }).send();
+    const link = eventsOf(peer.events, 'link-remote-open')[0]!.link as Sender;
+    link.attach();
+    for (let i = 0; i < 5; i++) link.send(Buffer.from([i]));
+    peer
+      .frame(0, {
+        type: 'flow',
+        nextIncomingId: 0,
+        incomingWindow: 100,
+        nextOutgoingId: 0,
+        outgoingWindow: 100,
+        handle: 0,
+        deliveryCount: 0,
+        linkCredit: 100,
+      })
+      .send();
+    expect(peer.tap.records('transfer')).toHaveLength(2);
+    peer
+      .frame(0, { type: 'disposition', role: true, first: 0, settled: true, state: { type: 'accepted' } })
+      .send();
+    expect(peer.tap.records('transfer')).toHaveLength(3);
+    // Presettled deliveries are not held: nothing waits for their settlement.
+    link.send(Buffer.from([9]), { settled: true });
+    peer.output();
+    expect(peer.tap.records('transfer')).toHaveLength(3);
+    peer
+      .frame(0, {
+        type: 'disposition',
+        role: true,
+        first: 1,
+        last: 2,
+        settled: true,
+        state: { type: 'accepted' },
+      })
+      .send();
+    expect(peer.tap.records('transfer')).toHaveLength(6);
+  });
+});
+
+describe('handshake deadline', () => {
+  const server = (handshakeTimeoutMs: number) =>
+    new ScriptedPeer(new Connection({ role: 'server', containerId: 'server', handshakeTimeoutMs }));
+
+  test('a peer that sends its header and never its open is dropped at the deadline, not one that opened', () => {
+    const peer = server(10_000);
+    peer.header().send();
+    peer.tick(9_999);
+    expect(peer.engine.finished).toBe(false);
+    peer.tick(1);
+    expect(peer.engine.finished).toBe(true);
+    expect(peer.engine.error).toMatchObject({ condition: 'amqp:resource-limit-exceeded' });
+    // Once the peer opened, the deadline is gone.
+    const opened = server(10_000);
+    opened.header().frame(0, OPEN).frame(0, BEGIN).send();
+    opened.engine.open();
+    opened.tick(1_000_000);
+    expect(opened.engine.finished).toBe(false);
+    expect(opened.engine.tick(opened.now)).toBeUndefined();
+  });
+
+  test('a peer that sends nothing at all is dropped too', () => {
+    const peer = server(10_000);
+    expect(peer.engine.tick(peer.now)).toBe(peer.now + 10_000);
+    peer.tick(10_000);
+    expect(peer.engine.finished).toBe(true);
+  });
+
+  test('a SASL exchange left half done is dropped at the deadline', () => {
+    const peer = new ScriptedPeer(
+      new Connection({
+        role: 'server',
+        handshakeTimeoutMs: 5_000,
+        saslServer: { mechanisms: [anonymousServer()] },
+      }),
+    );
+    peer.header(3).send();
+    expect(peer.tap.records('sasl-mechanisms')).toHaveLength(1);
+    peer.tick(5_000);
+    expect(peer.engine.finished).toBe(true);
+  });
+});
