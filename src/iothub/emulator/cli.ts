@@ -32,6 +32,12 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
   --registry FILE          a registry JSON file (devices, modules, policies)
   --consumer-group NAME    an extra consumer group besides $Default (repeatable)
   --retention-hours N      telemetry retention (default 24)
+  --max-partition-events N events a partition holds (default 100000)
+  --max-partition-bytes N  bytes of events a partition holds (default 134217728 = 128 MiB)
+  --max-telemetry-bytes N  bytes of events all partitions hold (default 536870912 = 512 MiB)
+                           Past a limit, sends are refused (com.microsoft:quota-exceeded) until
+                           retention frees space: accepted events are never evicted. With --state
+                           events live on disk and memory holds an index and a cache.
   --feedback-delay-ms N    feedback batching delay (default ${DEFAULT_FEEDBACK_BATCH_DELAY_MS} ms; the real hub
                            waits up to 15 s); a batch also goes out at 64 records
   --help                   this text
@@ -57,6 +63,12 @@ function int(name: string, v: string | undefined, dflt: number | undefined): num
   return n;
 }
 
+function positive(name: string, v: string | undefined): number | undefined {
+  const n = int(name, v, undefined);
+  if (n === 0) throw new TypeError(`--${name} needs a positive integer, not 0`);
+  return n;
+}
+
 /** Starts the hub from command-line arguments; resolves with it (null after --help). */
 export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<IotHubEmulator | null> {
   const { values } = parseArgs({
@@ -75,6 +87,9 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       registry: { type: 'string' },
       'consumer-group': { type: 'string', multiple: true },
       'retention-hours': { type: 'string' },
+      'max-partition-events': { type: 'string' },
+      'max-partition-bytes': { type: 'string' },
+      'max-telemetry-bytes': { type: 'string' },
       'feedback-delay-ms': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -89,6 +104,11 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
   const retention = int('retention-hours', values['retention-hours'], undefined);
   const feedbackDelay = int('feedback-delay-ms', values['feedback-delay-ms'], undefined);
   const partitions = int('partitions', values.partitions, undefined);
+  const limits = {
+    maxEventsPerPartition: positive('max-partition-events', values['max-partition-events']),
+    maxPartitionBytes: positive('max-partition-bytes', values['max-partition-bytes']),
+    maxTelemetryBytes: positive('max-telemetry-bytes', values['max-telemetry-bytes']),
+  };
   const hub = await startHub({
     ...(values.host === undefined ? {} : { host: values.host }),
     port: int('port', values.port, 5672)!,
@@ -104,6 +124,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       : { registry: JSON.parse(await readFile(values.registry, 'utf8')) as unknown }),
     ...(values['consumer-group'] === undefined ? {} : { consumerGroups: values['consumer-group'] }),
     ...(retention === undefined ? {} : { retentionMs: retention * 3600_000 }),
+    ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     ...(feedbackDelay === undefined ? {} : { feedbackBatchDelayMs: feedbackDelay }),
     log: (l) => io.err(l),
   });

@@ -46,6 +46,8 @@ export type RecordMeta = { [key: string]: unknown };
 export interface LogRecord {
   meta: RecordMeta;
   payload: Buffer;
+  /** Where the payload starts in the file (set by decodeRecords): readers can fetch it again. */
+  payloadPosition?: number;
 }
 
 export function encodeRecord(meta: RecordMeta, payload: Uint8Array = EMPTY): Buffer {
@@ -81,7 +83,8 @@ export function decodeRecords(buf: Buffer): { records: LogRecord[]; validLength:
       break;
     }
     // Copy the payload out: the file buffer can then be dropped.
-    records.push({ meta, payload: Buffer.from(buf.subarray(start + 4 + metaLen, start + bodyLen)) });
+    const at = start + 4 + metaLen;
+    records.push({ meta, payload: Buffer.from(buf.subarray(at, start + bodyLen)), payloadPosition: at });
     pos = start + bodyLen;
   }
   return { records, validLength: pos };
@@ -132,6 +135,8 @@ export class FileRecordLog implements RecordSink {
     readonly file: string,
     private fh: fsp.FileHandle,
     private readonly fsync: boolean,
+    /** The file's length once every queued record is written: where the next record goes. */
+    private end: number,
   ) {}
 
   /**
@@ -162,14 +167,32 @@ export class FileRecordLog implements RecordSink {
       await fh.sync();
       await fsyncDir(dir);
     }
-    return { log: new FileRecordLog(file, fh, opts.fsync ?? true), records, tornBytes };
+    const end = buf ? buf.length - tornBytes : 0;
+    return { log: new FileRecordLog(file, fh, opts.fsync ?? true, end), records, tornBytes };
   }
 
   append(meta: RecordMeta, payload?: Uint8Array): Promise<void> {
-    if (this.error) return Promise.reject(this.error);
-    if (this.closed) return Promise.reject(new HubError('HUB_CLOSED', `log ${this.file} is closed`));
-    this.pending.push(encodeRecord(meta, payload));
-    return this.wait();
+    return this.appendAt(meta, payload).written;
+  }
+
+  /**
+   * Like append, and tells where the payload will be in the file (records are written in the
+   * order they are queued, at the end of the file), so that it can be read back from there.
+   */
+  appendAt(
+    meta: RecordMeta,
+    payload: Uint8Array = EMPTY,
+  ): { payloadPosition: number; written: Promise<void> } {
+    if (this.error) return { payloadPosition: -1, written: Promise.reject(this.error) };
+    if (this.closed)
+      return {
+        payloadPosition: -1,
+        written: Promise.reject(new HubError('HUB_CLOSED', `log ${this.file} is closed`)),
+      };
+    const rec = encodeRecord(meta, payload);
+    this.end += rec.length;
+    this.pending.push(rec);
+    return { payloadPosition: this.end - payload.length, written: this.wait() };
   }
 
   flush(): Promise<void> {
@@ -180,15 +203,23 @@ export class FileRecordLog implements RecordSink {
 
   /**
    * Replaces the whole file with `records` (compaction at start-up, before any append): written to
-   * a temporary file, synced, renamed over the log, directory synced.
+   * a temporary file, synced, renamed over the log, directory synced. Resolves with where each
+   * record's payload now starts in the file.
    */
-  async rewrite(records: LogRecord[]): Promise<void> {
+  async rewrite(records: LogRecord[]): Promise<number[]> {
     if (this.flushing || this.scheduled || this.pending.length > 0)
       throw new Error('rewrite() needs an idle log');
     const tmp = `${this.file}.tmp`;
+    const encoded = records.map((r) => encodeRecord(r.meta, r.payload));
+    const positions: number[] = [];
+    let end = 0;
+    for (let i = 0; i < encoded.length; i++) {
+      end += encoded[i]!.length;
+      positions.push(end - records[i]!.payload.length);
+    }
     const out = await fsp.open(tmp, 'w');
     try {
-      await out.writeFile(Buffer.concat(records.map((r) => encodeRecord(r.meta, r.payload))));
+      await out.writeFile(Buffer.concat(encoded));
       await out.sync();
     } finally {
       await out.close();
@@ -197,6 +228,8 @@ export class FileRecordLog implements RecordSink {
     await fsp.rename(tmp, this.file);
     await fsyncDir(path.dirname(this.file));
     this.fh = await fsp.open(this.file, 'a');
+    this.end = end;
+    return positions;
   }
 
   async close(): Promise<void> {

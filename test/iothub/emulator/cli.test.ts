@@ -54,3 +54,27 @@ it('refuses bad arguments', async () => {
   await expect(runHubCli(['--cert', 'a.pem'], io().io)).rejects.toThrow(/--cert and --key/);
   await expect(runHubCli(['--bogus'], io().io)).rejects.toThrow();
 });
+
+it('--max-partition-events, --max-partition-bytes and --max-telemetry-bytes set the telemetry limits', async () => {
+  hub = await runHubCli(
+    [
+      '--port',
+      '0',
+      '--no-tls',
+      '--max-partition-events',
+      '7',
+      '--max-partition-bytes',
+      '4096',
+      '--max-telemetry-bytes',
+      '8192',
+    ],
+    io().io,
+  );
+  const t = hub!.state.telemetry;
+  expect([t.maxEventsPerPartition, t.maxPartitionBytes, t.maxTotalBytes]).toEqual([7, 4096, 8192]);
+  await expect(runHubCli(['--max-partition-bytes', '0'], io().io)).rejects.toThrow(/--max-partition-bytes/);
+  const c = io();
+  await runHubCli(['--help'], c.io);
+  for (const opt of ['--max-partition-events', '--max-partition-bytes', '--max-telemetry-bytes'])
+    expect(c.out.join('\n')).toContain(opt);
+});
