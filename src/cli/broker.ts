@@ -1,12 +1,29 @@
 /** `amqp-one broker`: the in-memory queue broker. */
 import { readFileSync } from 'node:fs';
-import { startBroker } from '../broker/index.js';
+import {
+  DEFAULT_MAX_BROKER_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_MAX_QUEUE_MESSAGES,
+  DEFAULT_MAX_QUEUES,
+  startBroker,
+} from '../broker/index.js';
 import { int, out, parse, UsageError } from './args.js';
 
 export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
   An in-memory queue broker: one queue per address, dynamic nodes, presettled and unsettled
   delivery, rcv-settle-mode second, drain, and every outcome (released and modified messages are
-  redelivered). With --user, SASL PLAIN is required; without, ANONYMOUS and bare AMQP are accepted.`;
+  redelivered). With --user, SASL PLAIN is required; without, ANONYMOUS and bare AMQP are accepted.
+  Bounds (a send past them is rejected with amqp:resource-limit-exceeded; unused queues are freed):
+    --max-queue-messages N   messages per queue, waiting or unsettled (default 100000)
+    --max-queue-bytes N      bytes per queue (default 67108864 = 64 MiB)
+    --max-total-bytes N      bytes in all queues (default 536870912 = 512 MiB)
+    --max-queues N           queues at once; an attach that would create one more is refused (default 10000)`;
+
+function positive(value: string | undefined, name: string, fallback: number): number {
+  const n = int(value, name, fallback);
+  if (n === 0) throw new UsageError(`--${name} must be a positive integer, got 0`);
+  return n;
+}
 
 export async function brokerCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
@@ -16,6 +33,10 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     'tls-key': { type: 'string' },
     user: { type: 'string', multiple: true },
     json: { type: 'boolean' },
+    'max-queue-messages': { type: 'string' },
+    'max-queue-bytes': { type: 'string' },
+    'max-total-bytes': { type: 'string' },
+    'max-queues': { type: 'string' },
   });
   if (v.help) return (console.log(BROKER_HELP), 0);
   if (Boolean(v['tls-cert']) !== Boolean(v['tls-key']))
@@ -31,6 +52,10 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     port: int(v.port, 'port', 5672),
     tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']!) } : undefined,
     users: Object.keys(users).length > 0 ? users : undefined,
+    maxQueueMessages: positive(v['max-queue-messages'], 'max-queue-messages', DEFAULT_MAX_QUEUE_MESSAGES),
+    maxQueueBytes: positive(v['max-queue-bytes'], 'max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES),
+    maxTotalBytes: positive(v['max-total-bytes'], 'max-total-bytes', DEFAULT_MAX_BROKER_BYTES),
+    maxQueues: positive(v['max-queues'], 'max-queues', DEFAULT_MAX_QUEUES),
   });
   out(
     v.json ?? false,
