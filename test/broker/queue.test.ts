@@ -1,4 +1,5 @@
 // The broker's queue and message edits, without any network.
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { deliveryCountOf, editMessage } from '../../src/broker/message-edit.js';
 import { Queue, type QueueConsumer } from '../../src/broker/queue.js';
@@ -215,5 +216,103 @@ describe('Queue limits', () => {
     expect(q.refusal(60)).toBeUndefined();
     const tight = new Queue('t', false, { shared: { bytes: 0, maxBytes: 10 } });
     expect(tight.refusal(11)).toMatchObject({ condition: 'amqp:resource-limit-exceeded' });
+  });
+});
+
+describe('Queue dispatch equals the plain full scan', () => {
+  /** The plain algorithm: each round, each consumer with credit takes the first message it has not refused. */
+  class Model {
+    waiting: number[] = [];
+    got: number[][];
+    credit: number[];
+    refused: Set<number>[];
+    turn = 0;
+    next = 0;
+    constructor(n: number) {
+      this.got = Array.from({ length: n }, () => []);
+      this.credit = new Array<number>(n).fill(0);
+      this.refused = Array.from({ length: n }, () => new Set());
+    }
+    dispatch(): void {
+      for (let progressed = true; progressed && this.waiting.length > 0;) {
+        progressed = false;
+        const n = this.got.length;
+        const start = this.turn;
+        for (let k = 0; k < n && this.waiting.length > 0; k++) {
+          const idx = (start + k) % n;
+          if (this.credit[idx]! <= 0) continue;
+          const i = this.waiting.findIndex((s) => !this.refused[idx]!.has(s));
+          if (i < 0) continue;
+          const [s] = this.waiting.splice(i, 1);
+          this.credit[idx]!--;
+          this.got[idx]!.push(s!);
+          this.turn = (idx + 1) % n;
+          progressed = true;
+        }
+      }
+    }
+    putBack(s: number): void {
+      this.waiting.push(s);
+      this.waiting.sort((a, b) => a - b);
+    }
+  }
+
+  type Op =
+    | { kind: 'enqueue' }
+    | { kind: 'credit'; c: number; n: number }
+    | { kind: 'refuse' | 'release' | 'accept'; c: number; pick: number };
+
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.constant({ kind: 'enqueue' as const }),
+    fc.record({ kind: fc.constant('credit' as const), c: fc.nat(2), n: fc.integer({ min: 1, max: 4 }) }),
+    fc.record({
+      kind: fc.constantFrom('refuse' as const, 'release' as const, 'accept' as const),
+      c: fc.nat(2),
+      pick: fc.nat(),
+    }),
+  );
+
+  test('same messages to the same consumers, same order left waiting', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const q = new Queue('q');
+        const cs = [new FakeConsumer(0), new FakeConsumer(0), new FakeConsumer(0)];
+        for (const c of cs) q.subscribe(c);
+        const model = new Model(3);
+        const held: StoredMessage[][] = [[], [], []]; // delivered and not settled, per consumer
+        const seen = [0, 0, 0];
+        for (const o of ops) {
+          if (o.kind === 'enqueue') {
+            q.enqueue(msg(model.next));
+            model.waiting.push(model.next++);
+          } else if (o.kind === 'credit') {
+            cs[o.c]!.credit += o.n;
+            model.credit[o.c]! += o.n;
+          } else {
+            const list = held[o.c]!;
+            if (list.length === 0) continue;
+            const [m] = list.splice(o.pick % list.length, 1);
+            if (o.kind === 'accept') q.settled(m!);
+            else {
+              if (o.kind === 'refuse') {
+                m!.refuse(cs[o.c]!);
+                model.refused[o.c]!.add(m!.seq);
+              }
+              q.putBack(m!);
+              model.putBack(m!.seq);
+            }
+          }
+          q.dispatch();
+          model.dispatch();
+          for (let i = 0; i < 3; i++) {
+            held[i]!.push(...cs[i]!.got.slice(seen[i]));
+            seen[i] = cs[i]!.got.length;
+          }
+        }
+        expect(cs.map((c) => c.got.map((m) => m.seq))).toEqual(model.got);
+        expect(q.peek().map((p) => decodeMessage(p).body)).toEqual(model.waiting);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
