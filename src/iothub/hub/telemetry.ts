@@ -296,22 +296,19 @@ export class TelemetryStore {
     if (opts.stateDir !== undefined) {
       for (const p of t.parts) {
         const file = path.join(opts.stateDir, 'telemetry', `partition-${p.id}.log`);
-        const logOpts = opts.fsync === undefined ? {} : { fsync: opts.fsync };
+        // Replayed without payloads: the events stay in the file, memory gets the index.
+        const logOpts = { payloads: false, ...(opts.fsync === undefined ? {} : { fsync: opts.fsync }) };
         const { log, records, tornBytes } = await FileRecordLog.open(file, logOpts);
         t.tornBytes[p.id] = tornBytes;
         p.log = log;
         p.reader = new LogReader(file);
         const dropped = t.replay(p, records);
         if (dropped > 0) {
-          // Positions change with compaction: the first record is the head record.
+          // The snapshot reads the kept events from the old file; then positions change (the
+          // first record is the head record) and the reader must open the new file.
           const positions = await log.rewrite(t.snapshot(p));
+          p.reader.close();
           for (let i = 0; i < p.size; i++) p.at(i).filePosition = positions[i + 1]!;
-        }
-        // The replayed bytes leave memory: from now on they are read from the log.
-        for (let i = 0; i < p.size; i++) {
-          const e = p.at(i);
-          e.source = p.reader;
-          e.cached = undefined;
         }
       }
     }
@@ -336,10 +333,11 @@ export class TelemetryStore {
           Number(m.o),
           Number(m.t),
           String(m.d),
-          r.payload.length,
-          r.payload,
+          r.payloadLength ?? r.payload.length,
+          undefined,
         );
         e.filePosition = r.payloadPosition ?? -1;
+        e.source = p.reader;
         // Events accepted under other limits are kept: limits only refuse new sends.
         this.hold(p, e.size);
         p.push(e);

@@ -150,4 +150,30 @@ describe('telemetry limits', () => {
     expect(drain(t4, 2).map(idOf)).toEqual(ids('g', 3));
     await t4.close();
   });
+
+  test('a restart that compacts the log keeps the unexpired events readable from the new file', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock(T0);
+    const opts = { clock, stateDir: dir, fsync: false, retentionMs: RETENTION, cacheBytesPerPartition: 1 };
+    const t = await TelemetryStore.open(opts);
+    await fill(t, IN_P2, ids('old', 5));
+    clock.advance(RETENTION / 2);
+    const kept = (await Promise.all(ids('new', 5).map((id) => t.append(IN_P2, msg(id, 300))))).map(
+      (e) => e.bytes,
+    );
+    await t.close();
+    clock.advance(RETENTION / 2); // the 'old' ones expire, the 'new' ones not
+    const t2 = await TelemetryStore.open(opts);
+    const read = drain(t2, 2);
+    expect(read.map(idOf)).toEqual(ids('new', 5));
+    expect(read.map((e) => e.bytes)).toEqual(kept);
+    expect(read.every((e) => e.cached === undefined)).toBe(true);
+    // Only what was kept counts against the limits after the restart.
+    expect(t2.bytesHeld(2)).toBe(kept.reduce((n, b) => n + b.length, 0));
+    await t2.append(IN_P2, msg('later'));
+    await t2.close();
+    const t3 = await TelemetryStore.open(opts);
+    expect(drain(t3, 2).map(idOf)).toEqual([...ids('new', 5), 'later']);
+    await t3.close();
+  });
 });
