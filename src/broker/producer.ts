@@ -38,7 +38,11 @@ export class Producer {
     // the sender learns which message was not taken and why, at once. Withholding credit instead
     // would stall the link without a word, and an anonymous relay link for every queue at once.
     const full = dest.refusal(m.payload.length);
-    if (full) return this.refuse(m, full);
+    if (full) {
+      // A queue a relayed message just created, and that could not take it, is not kept.
+      if (dest.idle) dest.onIdle?.(dest);
+      return this.refuse(m, full);
+    }
     // A copy: the received bytes may be a view of a larger network buffer, kept alive by the queue.
     dest.enqueue(Buffer.from(m.payload));
     this.settle(m, () => m.accept());

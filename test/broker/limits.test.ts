@@ -130,4 +130,18 @@ describe('queue count', () => {
       expect(broker.queues.size).toBe(2);
     },
   );
+
+  test(
+    'a relayed message too large for a new queue leaves no queue behind',
+    { timeout: 10_000 },
+    async () => {
+      const { broker, conn } = await setup({ maxQueueBytes: 100 });
+      const relay = await conn.openSender({ target: {} });
+      for (let i = 0; i < 5; i++) {
+        const o = await relay.send({ properties: { to: `nowhere-${i}` }, body: 'x'.repeat(200) });
+        expect(o?.type === 'rejected' && o.error?.condition).toBe('amqp:resource-limit-exceeded');
+      }
+      expect(broker.queues.size).toBe(0);
+    },
+  );
 });
