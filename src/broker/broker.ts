@@ -15,7 +15,7 @@ import type { IncomingLink } from '../server/incoming-link.js';
 import type { ServerConnection } from '../server/server-connection.js';
 import { Consumer } from './consumer.js';
 import { Producer, type Route } from './producer.js';
-import { Queue } from './queue.js';
+import { Queue, type QueueLimits, type SharedBudget } from './queue.js';
 import { saslOptions } from './users.js';
 
 export interface BrokerOptions {
@@ -46,6 +46,21 @@ export interface BrokerOptions {
    * DEFAULT_BROKER_MAX_MESSAGE_SIZE (4 MiB; 0 = no limit).
    */
   limits?: ServerOptions['limits'];
+  /**
+   * Messages one queue holds, waiting or sent and not settled; past it sends to the queue are
+   * rejected with amqp:resource-limit-exceeded. Default {@link DEFAULT_MAX_QUEUE_MESSAGES} (100 000).
+   */
+  maxQueueMessages?: number;
+  /** Bytes one queue holds, likewise. Default {@link DEFAULT_MAX_QUEUE_BYTES} (64 MiB). */
+  maxQueueBytes?: number;
+  /** Bytes all queues hold together, likewise. Default {@link DEFAULT_MAX_BROKER_BYTES} (512 MiB). */
+  maxTotalBytes?: number;
+  /**
+   * Queues that exist at once; an attach (or a relayed message) that would create another is
+   * refused with amqp:resource-limit-exceeded. Unused queues (no links, nothing held) are freed.
+   * Default {@link DEFAULT_MAX_QUEUES} (10 000).
+   */
+  maxQueues?: number;
 }
 
 /**
@@ -54,6 +69,10 @@ export interface BrokerOptions {
  * can make the broker buffer.
  */
 export const DEFAULT_BROKER_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
+/** Bytes held by all queues of a broker before sends are refused: 512 MiB. */
+export const DEFAULT_MAX_BROKER_BYTES = 512 * 1024 * 1024;
+/** Queues a broker holds at once. */
+export const DEFAULT_MAX_QUEUES = 10_000;
 
 /** The queue a link is attached to, and whether the link created it (a dynamic node). */
 interface Attachment {
@@ -67,10 +86,25 @@ export class Broker extends EventEmitter {
   private readonly links = new Map<Queue, Set<IncomingLink>>();
   private server!: AmqpServer;
   private readonly credit: number;
+  private readonly queueLimits: QueueLimits;
+  private readonly budget: SharedBudget;
+  readonly maxQueues: number;
 
   constructor(readonly options: BrokerOptions = {}) {
     super();
     this.credit = Math.max(1, options.credit ?? 100);
+    this.budget = { bytes: 0, maxBytes: options.maxTotalBytes ?? DEFAULT_MAX_BROKER_BYTES };
+    this.queueLimits = {
+      ...(options.maxQueueMessages === undefined ? {} : { maxMessages: options.maxQueueMessages }),
+      ...(options.maxQueueBytes === undefined ? {} : { maxBytes: options.maxQueueBytes }),
+      shared: this.budget,
+    };
+    this.maxQueues = options.maxQueues ?? DEFAULT_MAX_QUEUES;
+  }
+
+  /** Bytes held by all queues (waiting and unsettled messages). */
+  get bytes(): number {
+    return this.budget.bytes;
   }
 
   /** The queues by address (inspect only: they change as clients come and go). */
@@ -112,14 +146,37 @@ export class Broker extends EventEmitter {
     return this;
   }
 
-  /** The queue at `address`, created if there is none. */
+  /** The queue at `address`, created if there is none (even past maxQueues: the caller's choice). */
   queue(address: string): Queue {
-    let q = this.queueMap.get(address);
-    if (!q) {
-      q = new Queue(address);
-      this.queueMap.set(address, q);
-    }
+    return this.queueMap.get(address) ?? this.addQueue(address, false);
+  }
+
+  /** The queue at `address`, or, when it would be one too many, the error to refuse with. */
+  private queueOrRefusal(address: string): Queue | AmqpError {
+    return this.queueMap.get(address) ?? this.tooManyQueues(address) ?? this.addQueue(address, false);
+  }
+
+  private tooManyQueues(address: string): AmqpError | undefined {
+    if (this.queueMap.size < this.maxQueues) return undefined;
+    return {
+      condition: Condition.ResourceLimitExceeded,
+      description: `the broker holds ${this.queueMap.size} queues, its limit; ${address} cannot be created`,
+    };
+  }
+
+  private addQueue(address: string, dynamic: boolean): Queue {
+    const q = new Queue(address, dynamic, this.queueLimits);
+    // A queue nobody uses any more is freed, so that clients cycling through addresses cannot
+    // grow the map; it comes back empty on next use, as it left.
+    q.onIdle = () => this.freeIfUnused(q);
+    this.queueMap.set(address, q);
     return q;
+  }
+
+  private freeIfUnused(q: Queue): void {
+    if (q.dynamic || !q.idle || (this.links.get(q)?.size ?? 0) > 0) return;
+    if (this.queueMap.get(q.address) === q) this.queueMap.delete(q.address);
+    this.links.delete(q);
   }
 
   /** Closes every connection (amqp:connection:forced) and stops listening. Queues stay inspectable. */
@@ -138,8 +195,9 @@ export class Broker extends EventEmitter {
   /** A client receiver: our sender serves it from the queue its source names. */
   private attachConsumer(l: IncomingLink): void {
     const source = l.source;
-    const at = source?.dynamic ? this.createDynamic() : this.staticQueue(l.address);
-    if (!source || !at) return l.refuse(missing('source', l));
+    if (!source || (!source.dynamic && l.address === undefined)) return l.refuse(missing('source', l));
+    const at = source.dynamic ? this.createDynamic() : this.staticQueue(l.address!);
+    if (!('queue' in at)) return l.refuse(at);
     // Our answer: the node we really serve. No filters are applied, so none are claimed; messages
     // are always taken from the queue (spec 3.5.3: the reply says what the source does).
     const { type: _type, filter: _filter, ...rest } = source;
@@ -156,7 +214,13 @@ export class Broker extends EventEmitter {
   private attachProducer(l: IncomingLink): void {
     const target = l.target;
     if (!target) return l.refuse(missing('target', l));
-    const at = target.dynamic ? this.createDynamic() : this.staticQueue(l.address);
+    const found = target.dynamic
+      ? this.createDynamic()
+      : l.address === undefined
+        ? undefined
+        : this.staticQueue(l.address);
+    if (found && !('queue' in found)) return l.refuse(found);
+    const at = found;
     const { type: _type, ...rest } = target;
     const receiver = l.acceptReceiver({
       credit: this.credit,
@@ -165,19 +229,22 @@ export class Broker extends EventEmitter {
     // Without an address, the link is an anonymous relay: each message names its queue.
     const route: Route = at ? () => at.queue : (m) => this.relay(m);
     if (at) this.track(l, at.queue);
-    void new Producer(receiver, route).run().then(() => at && this.linkGone(l, at));
+    const fail = (error: AmqpError): void => {
+      l.engineLink.detach({ error });
+      l.connection.schedule();
+    };
+    void new Producer(receiver, route, fail).run().then(() => at && this.linkGone(l, at));
   }
 
-  private staticQueue(address: string | undefined): Attachment | undefined {
-    return address === undefined ? undefined : { queue: this.queue(address), creator: false };
+  private staticQueue(address: string): Attachment | AmqpError {
+    const queue = this.queueOrRefusal(address);
+    return queue instanceof Queue ? { queue, creator: false } : queue;
   }
 
   /** A dynamic node: a fresh address, a queue that the creating link owns. */
-  private createDynamic(): Attachment {
+  private createDynamic(): Attachment | AmqpError {
     const address = `dynamic/${randomUUID()}`;
-    const queue = new Queue(address, true);
-    this.queueMap.set(address, queue);
-    return { queue, creator: true };
+    return this.tooManyQueues(address) ?? { queue: this.addQueue(address, true), creator: true };
   }
 
   private relay(m: ReceivedMessage): Queue | AmqpError {
@@ -185,7 +252,7 @@ export class Broker extends EventEmitter {
     if (to === undefined || to === null) {
       return { condition: Condition.NotFound, description: 'no target address and no properties.to' };
     }
-    return this.queue(String(to));
+    return this.queueOrRefusal(String(to));
   }
 
   private track(l: IncomingLink, q: Queue): void {
@@ -197,6 +264,7 @@ export class Broker extends EventEmitter {
   private linkGone(l: IncomingLink, at: Attachment): void {
     this.links.get(at.queue)?.delete(l);
     if (at.creator) this.deleteQueue(at.queue);
+    else this.freeIfUnused(at.queue);
   }
 
   /** A dynamic node ends with its link (delete-on-close): its messages go, other links are detached. */

@@ -1,4 +1,18 @@
-export { Broker, startBroker, DEFAULT_BROKER_MAX_MESSAGE_SIZE, type BrokerOptions } from './broker.js';
-export { Queue, type QueueConsumer } from './queue.js';
+export {
+  Broker,
+  startBroker,
+  DEFAULT_BROKER_MAX_MESSAGE_SIZE,
+  DEFAULT_MAX_BROKER_BYTES,
+  DEFAULT_MAX_QUEUES,
+  type BrokerOptions,
+} from './broker.js';
+export {
+  Queue,
+  DEFAULT_MAX_QUEUE_MESSAGES,
+  DEFAULT_MAX_QUEUE_BYTES,
+  type QueueConsumer,
+  type QueueLimits,
+  type SharedBudget,
+} from './queue.js';
 export { StoredMessage } from './stored-message.js';
 export { editMessage, deliveryCountOf, type MessageEdit } from './message-edit.js';

@@ -17,6 +17,8 @@ export class Producer {
   constructor(
     readonly receiver: MessageReceiver,
     private readonly route: Route,
+    /** Ends the link with an error: for a presettled message that cannot be taken. */
+    private readonly fail: (error: AmqpError) => void,
   ) {}
 
   /** Reads until the link closes (cleanly or not: either way the producer is gone). */
@@ -31,10 +33,28 @@ export class Producer {
   private take(m: ReceivedMessage): void {
     const invalid = checkMessage(m);
     const dest = invalid ?? this.route(m);
-    if (!(dest instanceof Queue)) return this.settle(m, () => m.reject(dest));
+    if (!(dest instanceof Queue)) return this.refuse(m, dest);
+    // A full queue refuses the message with a rejected outcome (amqp:resource-limit-exceeded):
+    // the sender learns which message was not taken and why, at once. Withholding credit instead
+    // would stall the link without a word, and an anonymous relay link for every queue at once.
+    const full = dest.refusal(m.payload.length);
+    if (full) {
+      // A queue a relayed message just created, and that could not take it, is not kept.
+      if (dest.idle) dest.onIdle?.(dest);
+      return this.refuse(m, full);
+    }
     // A copy: the received bytes may be a view of a larger network buffer, kept alive by the queue.
     dest.enqueue(Buffer.from(m.payload));
     this.settle(m, () => m.accept());
+  }
+
+  /**
+   * A message that is not taken. An unsettled one is rejected with `error`. A presettled one
+   * cannot be refused alone, and must not vanish without a word: the link is ended with `error`.
+   */
+  private refuse(m: ReceivedMessage, error: AmqpError): void {
+    if (m.settled && this.receiver.link.local === 'attached') return this.fail(error);
+    this.settle(m, () => m.reject(error));
   }
 
   /**

@@ -8,12 +8,17 @@ export class StoredMessage {
    */
   private refusedBy: Set<object> | undefined;
 
+  /** The bytes its queue counts against its limits: the size as enqueued (edits do not change it). */
+  readonly size: number;
+
   constructor(
     /** Arrival order in its queue: a message put back goes where this says, ahead of later ones. */
     readonly seq: number,
     /** The encoded message as the producer sent it (edited only by `modify`). */
     public payload: Buffer,
-  ) {}
+  ) {
+    this.size = payload.length;
+  }
 
   refuse(consumer: object): void {
     (this.refusedBy ??= new Set()).add(consumer);

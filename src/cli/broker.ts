@@ -1,18 +1,37 @@
 /** `amqp-one broker`: the in-memory queue broker. */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_BROKER_MAX_MESSAGE_SIZE, startBroker } from '../broker/index.js';
+import {
+  DEFAULT_BROKER_MAX_MESSAGE_SIZE,
+  DEFAULT_MAX_BROKER_BYTES,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_MAX_QUEUE_MESSAGES,
+  DEFAULT_MAX_QUEUES,
+  startBroker,
+} from '../broker/index.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../server/limits.js';
 import { int, out, parse, UsageError } from './args.js';
 
 export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
-               [--max-message-size BYTES] [--idle-timeout-ms MS] [--max-connections N]
+               [limits: see below]
   An in-memory queue broker: one queue per address, dynamic nodes, presettled and unsettled
   delivery, rcv-settle-mode second, drain, and every outcome (released and modified messages are
   redelivered). With --user, SASL PLAIN is required: ANONYMOUS and the bare AMQP header are refused.
   Without --user the broker is open: ANONYMOUS and bare AMQP are accepted.
-  --max-message-size  largest message a client may send (default ${DEFAULT_BROKER_MAX_MESSAGE_SIZE}; 0 = no limit)
-  --idle-timeout-ms   close a client silent this long (default ${DEFAULT_IDLE_TIMEOUT_MS}; 0 = never)
-  --max-connections   clients at once (default ${DEFAULT_MAX_CONNECTIONS})`;
+  Per client:
+    --max-message-size N     largest message a client may send (default ${DEFAULT_BROKER_MAX_MESSAGE_SIZE}; 0 = no limit)
+    --idle-timeout-ms MS     close a client silent this long (default ${DEFAULT_IDLE_TIMEOUT_MS}; 0 = never)
+    --max-connections N      clients at once (default ${DEFAULT_MAX_CONNECTIONS})
+  Queues (a send past them is rejected with amqp:resource-limit-exceeded; unused queues are freed):
+    --max-queue-messages N   messages per queue, waiting or unsettled (default ${DEFAULT_MAX_QUEUE_MESSAGES})
+    --max-queue-bytes N      bytes per queue (default ${DEFAULT_MAX_QUEUE_BYTES} = 64 MiB)
+    --max-total-bytes N      bytes in all queues (default ${DEFAULT_MAX_BROKER_BYTES} = 512 MiB)
+    --max-queues N           queues at once; an attach that would create one more is refused (default ${DEFAULT_MAX_QUEUES})`;
+
+function positive(value: string | undefined, name: string, fallback: number): number {
+  const n = int(value, name, fallback);
+  if (n === 0) throw new UsageError(`--${name} must be a positive integer, got 0`);
+  return n;
+}
 
 export async function brokerCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
@@ -25,6 +44,10 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     'max-message-size': { type: 'string' },
     'idle-timeout-ms': { type: 'string' },
     'max-connections': { type: 'string' },
+    'max-queue-messages': { type: 'string' },
+    'max-queue-bytes': { type: 'string' },
+    'max-total-bytes': { type: 'string' },
+    'max-queues': { type: 'string' },
   });
   if (v.help) return (console.log(BROKER_HELP), 0);
   if (Boolean(v['tls-cert']) !== Boolean(v['tls-key']))
@@ -46,6 +69,10 @@ export async function brokerCommand(argv: string[]): Promise<number> {
       maxMessageSize: int(v['max-message-size'], 'max-message-size', DEFAULT_BROKER_MAX_MESSAGE_SIZE),
       maxConnections: int(v['max-connections'], 'max-connections', DEFAULT_MAX_CONNECTIONS),
     },
+    maxQueueMessages: positive(v['max-queue-messages'], 'max-queue-messages', DEFAULT_MAX_QUEUE_MESSAGES),
+    maxQueueBytes: positive(v['max-queue-bytes'], 'max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES),
+    maxTotalBytes: positive(v['max-total-bytes'], 'max-total-bytes', DEFAULT_MAX_BROKER_BYTES),
+    maxQueues: positive(v['max-queues'], 'max-queues', DEFAULT_MAX_QUEUES),
   });
   out(
     v.json ?? false,

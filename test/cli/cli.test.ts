@@ -75,6 +75,42 @@ describe('amqp-one CLI', () => {
     expect(bodies).toEqual(['hello', 'hello', 'hello']);
   });
 
+  test('broker --max-queue-messages: sends past it are rejected with amqp:resource-limit-exceeded', async () => {
+    const small = spawn(process.execPath, [
+      CLI,
+      'broker',
+      '--port',
+      '0',
+      '--json',
+      '--max-queue-messages',
+      '2',
+    ]);
+    try {
+      const smallPort = await new Promise<number>((res, rej) => {
+        let buf = '';
+        small.stdout.on('data', (d) => {
+          buf += d;
+          const line = buf.split('\n').find((l) => l.includes('"listening"'));
+          if (line) res((JSON.parse(line) as { port: number }).port);
+        });
+        small.on('exit', (code) => rej(new Error(`broker exited with ${code}`)));
+      });
+      const sent = await run(['send', `amqp://127.0.0.1:${smallPort}/full`, '--count', '3', '--json']);
+      expect(sent.code).toBe(0);
+      const outcomes = sent.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { outcome: { type: string; error?: { condition: string } } });
+      expect(outcomes.map((o) => o.outcome.type)).toEqual(['accepted', 'accepted', 'rejected']);
+      expect(outcomes[2]!.outcome.error?.condition).toBe('amqp:resource-limit-exceeded');
+    } finally {
+      small.kill('SIGTERM');
+    }
+    const help = await run(['broker', '--help']);
+    for (const flag of ['--max-queue-messages', '--max-queue-bytes', '--max-total-bytes', '--max-queues'])
+      expect(help.stdout).toContain(flag);
+  });
+
   test('AMQP_TRACE=frames prints every frame, decoded, to stderr', async () => {
     const r = await run(['send', `amqp://127.0.0.1:${port}/trace-q`, '--count', '1'], {
       AMQP_TRACE: 'frames',

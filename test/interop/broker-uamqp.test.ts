@@ -179,10 +179,11 @@ describe('uAMQP against our broker (TLS)', () => {
       5000,
       'presettled messages on the queue',
     );
+    const q = broker.queues.get(queueOf('pre'))!;
     const got = await uamqp('recv-presettled', 'pre', 3);
     expect(got.code, got.output).toBe(0);
     expect(got.stdout.trim().split('\n')).toEqual(['p0 settled=True', 'p1 settled=True', 'p2 settled=True']);
-    expect(broker.queues.get(queueOf('pre'))!.unsettled).toBe(0);
+    expect(q.unsettled).toBe(0);
   });
 
   it('a 1 MiB message crosses intact, both ways (17 frames of 64 KiB)', { timeout: 60_000 }, async () => {

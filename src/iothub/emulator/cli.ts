@@ -33,6 +33,12 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
   --registry FILE          a registry JSON file (devices, modules, policies)
   --consumer-group NAME    an extra consumer group besides $Default (repeatable)
   --retention-hours N      telemetry retention (default 24)
+  --max-partition-events N events a partition holds (default 100000)
+  --max-partition-bytes N  bytes of events a partition holds (default 134217728 = 128 MiB)
+  --max-telemetry-bytes N  bytes of events all partitions hold (default 536870912 = 512 MiB)
+                           Past a limit, sends are refused (com.microsoft:quota-exceeded) until
+                           retention frees space: accepted events are never evicted. With --state
+                           events live on disk and memory holds an index and a cache.
   --feedback-delay-ms N    feedback batching delay (default ${DEFAULT_FEEDBACK_BATCH_DELAY_MS} ms; the real hub
                            waits up to 15 s); a batch also goes out at 64 records
   --grant-timeout-ms N     close a connection that has no credentials (no SASL PLAIN/EXTERNAL, no
@@ -60,6 +66,12 @@ function int(name: string, v: string | undefined, dflt: number | undefined): num
   return n;
 }
 
+function positive(name: string, v: string | undefined): number | undefined {
+  const n = int(name, v, undefined);
+  if (n === 0) throw new TypeError(`--${name} needs a positive integer, not 0`);
+  return n;
+}
+
 /** Starts the hub from command-line arguments; resolves with it (null after --help). */
 export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<IotHubEmulator | null> {
   const { values } = parseArgs({
@@ -78,6 +90,9 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       registry: { type: 'string' },
       'consumer-group': { type: 'string', multiple: true },
       'retention-hours': { type: 'string' },
+      'max-partition-events': { type: 'string' },
+      'max-partition-bytes': { type: 'string' },
+      'max-telemetry-bytes': { type: 'string' },
       'feedback-delay-ms': { type: 'string' },
       'grant-timeout-ms': { type: 'string' },
       help: { type: 'boolean' },
@@ -94,6 +109,11 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
   const feedbackDelay = int('feedback-delay-ms', values['feedback-delay-ms'], undefined);
   const partitions = int('partitions', values.partitions, undefined);
   const grantTimeout = int('grant-timeout-ms', values['grant-timeout-ms'], undefined);
+  const limits = {
+    maxEventsPerPartition: positive('max-partition-events', values['max-partition-events']),
+    maxPartitionBytes: positive('max-partition-bytes', values['max-partition-bytes']),
+    maxTelemetryBytes: positive('max-telemetry-bytes', values['max-telemetry-bytes']),
+  };
   const hub = await startHub({
     ...(values.host === undefined ? {} : { host: values.host }),
     port: int('port', values.port, 5672)!,
@@ -109,6 +129,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       : { registry: JSON.parse(await readFile(values.registry, 'utf8')) as unknown }),
     ...(values['consumer-group'] === undefined ? {} : { consumerGroups: values['consumer-group'] }),
     ...(retention === undefined ? {} : { retentionMs: retention * 3600_000 }),
+    ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
     ...(feedbackDelay === undefined ? {} : { feedbackBatchDelayMs: feedbackDelay }),
     ...(grantTimeout === undefined ? {} : { grantTimeoutMs: grantTimeout }),
     log: (l) => io.err(l),

@@ -16,7 +16,6 @@
  *   With the desired capability `com.microsoft:enable-receiver-runtime-metric`, each message
  *   carries `last_enqueued_*` and `runtime_info_retrieval_time_utc` delivery annotations.
  */
-import { decodeMessage, encodeMessage } from '../../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../../codec/values.js';
 import type { AmqpError } from '../../connection/errors.js';
 import type { IncomingLink } from '../../server/incoming-link.js';
@@ -26,6 +25,7 @@ import { getEntry } from '../hub/message-utils.js';
 import type { StoredEvent } from '../hub/telemetry.js';
 import type { ConnectionState } from './connection-state.js';
 import { EVENTS_MAX_MESSAGE_SIZE, refuse, type EmulatorContext } from './context.js';
+import { withDeliveryAnnotations } from './delivery-annotations.js';
 
 export const EPOCH_PROPERTY = 'com.microsoft:epoch';
 export const RUNTIME_METRIC_CAPABILITY = 'com.microsoft:enable-receiver-runtime-metric';
@@ -185,37 +185,37 @@ export function servePartition(
   const cursor = state.openEventCursor(partition, position);
   let cancelWait: (() => void) | undefined;
   let closed = false;
+  // The stored bytes are sent as they are; a metric receiver gets its annotations spliced in
+  // front of them, without re-encoding the event.
   const payloadOf = (e: StoredEvent): Buffer => {
     if (!metric) return e.bytes;
     const info = state.partitionInfo(partition);
-    const m = decodeMessage(e.bytes);
-    return encodeMessage({
-      ...m,
-      deliveryAnnotations: {
-        last_enqueued_sequence_number: BigInt(info.lastEnqueuedSequenceNumber),
-        last_enqueued_offset: info.lastEnqueuedOffset,
-        last_enqueued_time_utc: info.lastEnqueuedTimeUtc,
-        runtime_info_retrieval_time_utc: new Date(ctx.clock.now()),
-      },
+    return withDeliveryAnnotations(e.bytes, {
+      last_enqueued_sequence_number: BigInt(info.lastEnqueuedSequenceNumber),
+      last_enqueued_offset: info.lastEnqueuedOffset,
+      last_enqueued_time_utc: info.lastEnqueuedTimeUtc,
+      runtime_info_retrieval_time_utc: new Date(ctx.clock.now()),
     });
   };
   const pump = (): void => {
     while (!closed && !detached && sender.sendable > 0) {
-      let e: StoredEvent | undefined;
+      let payload: Buffer;
       try {
-        e = cursor.next();
+        const e = cursor.next();
+        if (!e) {
+          cancelWait ??= cursor.wait(() => {
+            cancelWait = undefined;
+            pump();
+          });
+          return;
+        }
+        // With a state directory an older event is read from disk here, and that can fail.
+        payload = payloadOf(e);
       } catch (err) {
         ctx.log(`events ${key}: ${isHubError(err) ? err.message : String(err)}`);
         return;
       }
-      if (!e) {
-        cancelWait ??= cursor.wait(() => {
-          cancelWait = undefined;
-          pump();
-        });
-        return;
-      }
-      sender.send(payloadOf(e)).catch(() => undefined);
+      sender.send(payload).catch(() => undefined);
     }
   };
   sender.on('credit', pump);

@@ -56,6 +56,16 @@ export interface StartHubOptions {
   consumerGroups?: string[];
   /** Telemetry retention (default 1 day). */
   retentionMs?: number;
+  /**
+   * Telemetry limits: once reached, sends are refused with `com.microsoft:quota-exceeded` until
+   * retention frees space (accepted events are never evicted). Events per partition (default
+   * 100 000), bytes per partition (default 128 MiB), bytes in all partitions (default 512 MiB).
+   */
+  maxEventsPerPartition?: number;
+  maxPartitionBytes?: number;
+  maxTelemetryBytes?: number;
+  /** With stateDir: bytes of the newest events kept in memory per partition (default 8 MiB); older ones are read from disk. */
+  eventCacheBytes?: number;
   /** Feedback batching delay (default 1000 ms here; the real hub waits up to 15 s). */
   feedbackBatchDelayMs?: number;
   c2d?: Partial<C2dLimits>;
@@ -75,6 +85,13 @@ export interface StartHubOptions {
 }
 
 export const DEFAULT_HUB_NAME = 'amqp-one-hub';
+
+/** The options among `keys` that are set (exactOptionalPropertyTypes: no `key: undefined`). */
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
 export const DEFAULT_FEEDBACK_BATCH_DELAY_MS = 1000;
 /**
  * 60 s: SDKs send their put-token right after the open, so a minute is ample even on a slow link
@@ -254,6 +271,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     ...(options.eventHubName === undefined ? {} : { eventHubName: options.eventHubName }),
     ...(options.consumerGroups === undefined ? {} : { consumerGroups: options.consumerGroups }),
     ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+    ...pick(options, ['maxEventsPerPartition', 'maxPartitionBytes', 'maxTelemetryBytes', 'eventCacheBytes']),
     ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
     ...(options.c2d === undefined ? {} : { c2d: options.c2d }),
     feedback: {

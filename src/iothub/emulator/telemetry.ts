@@ -65,15 +65,12 @@ export function serveTelemetry(
       return settle(l, rm, { condition: 'amqp:decode-error', description: String(e) });
     }
     try {
-      // Appends are numbered synchronously, so order on the link is order in the partition.
-      await Promise.all(
-        messages.map((m) =>
-          ctx.state.sendTelemetry(deviceId, m, {
-            ...opts,
-            ...(messages.length === 1 ? { size: rm.payload.length } : {}),
-          }),
-        ),
-      );
+      // Appends are numbered synchronously, so order on the link is order in the partition. A
+      // batch is stored whole or refused whole: its one outcome must tell the truth for each.
+      await ctx.state.sendTelemetryBatch(deviceId, messages, {
+        ...opts,
+        ...(messages.length === 1 ? { size: rm.payload.length } : {}),
+      });
       settle(l, rm);
     } catch (e) {
       if (!isHubError(e)) ctx.log(`telemetry from ${deviceId}: ${String(e)}`);

@@ -10,6 +10,11 @@ export type HubErrorCode =
   | 'HUB_MESSAGE_TOO_LARGE'
   /** The device's C2D queue already holds the maximum (50). */
   | 'HUB_QUEUE_FULL'
+  /**
+   * Telemetry refused: its partition (or the hub) holds as many events or bytes as its limits
+   * allow, and accepted events are kept until their retention ends.
+   */
+  | 'HUB_QUOTA_EXCEEDED'
   /** No such device (or module) in the registry. */
   | 'HUB_DEVICE_NOT_FOUND'
   /** The device exists but is disabled. */
@@ -38,6 +43,7 @@ export type HubErrorCode =
 const CONDITION: Record<HubErrorCode, string> = {
   HUB_MESSAGE_TOO_LARGE: 'amqp:link:message-size-exceeded',
   HUB_QUEUE_FULL: 'amqp:resource-limit-exceeded',
+  HUB_QUOTA_EXCEEDED: 'com.microsoft:quota-exceeded',
   HUB_DEVICE_NOT_FOUND: 'amqp:not-found',
   HUB_DEVICE_DISABLED: 'amqp:unauthorized-access',
   HUB_DEVICE_EXISTS: 'com.microsoft:precondition-failed',

@@ -46,9 +46,18 @@ export interface HubStateOptions {
   eventHubName?: string;
   /** Consumer groups besides `$Default`. */
   consumerGroups?: string[];
-  /** Telemetry retention (default 1 day) and per-partition count cap (default 100 000). */
+  /** Telemetry retention (default 1 day). */
   retentionMs?: number;
+  /**
+   * Telemetry limits: past them sends are refused (com.microsoft:quota-exceeded) until retention
+   * frees space; accepted events are never evicted. Events per partition (default 100 000), bytes
+   * per partition (default 128 MiB), bytes in all partitions (default 512 MiB).
+   */
   maxEventsPerPartition?: number;
+  maxPartitionBytes?: number;
+  maxTelemetryBytes?: number;
+  /** With a state directory, bytes of the newest events kept in memory per partition (default 8 MiB). */
+  eventCacheBytes?: number;
   /** D2C size limit, default 256 KiB. */
   maxTelemetrySize?: number;
   c2d?: Partial<C2dLimits>;
@@ -130,6 +139,9 @@ export async function createHubState(opts: HubStateOptions): Promise<HubState> {
     ...(opts.maxEventsPerPartition === undefined
       ? {}
       : { maxEventsPerPartition: opts.maxEventsPerPartition }),
+    ...(opts.maxPartitionBytes === undefined ? {} : { maxPartitionBytes: opts.maxPartitionBytes }),
+    ...(opts.maxTelemetryBytes === undefined ? {} : { maxTotalBytes: opts.maxTelemetryBytes }),
+    ...(opts.eventCacheBytes === undefined ? {} : { cacheBytesPerPartition: opts.eventCacheBytes }),
     ...(opts.maxTelemetrySize === undefined ? {} : { maxMessageSize: opts.maxTelemetrySize }),
   });
   const feedback = await FeedbackStore.open({ ...common, ...opts.feedback, hubName: opts.hubName });
@@ -199,15 +211,28 @@ export class HubState {
   /**
    * Telemetry from `/devices/{d}[/modules/{m}]/messages/events`. Resolves once accepted (answer
    * `accepted`); rejects with a HubError whose `condition` goes on the `rejected` outcome
-   * (HUB_MESSAGE_TOO_LARGE, HUB_DEVICE_NOT_FOUND, HUB_DEVICE_DISABLED, HUB_STORE_FAILED).
+   * (HUB_MESSAGE_TOO_LARGE, HUB_DEVICE_NOT_FOUND, HUB_DEVICE_DISABLED, HUB_QUOTA_EXCEEDED,
+   * HUB_STORE_FAILED).
    */
   sendTelemetry(deviceId: string, message: Message, opts: TelemetryOptions = {}): Promise<StoredEvent> {
+    return this.sendTelemetryBatch(deviceId, [message], opts).then((es) => es[0]!);
+  }
+
+  /**
+   * A batch of telemetry (the SDKs' sendEventBatch): every message accepted, or none (the same
+   * rejections as sendTelemetry, plus HUB_QUOTA_EXCEEDED when the partition or the hub is full).
+   */
+  sendTelemetryBatch(
+    deviceId: string,
+    messages: Message[],
+    opts: TelemetryOptions = {},
+  ): Promise<StoredEvent[]> {
     try {
       const d = this.requireEnabledDevice(deviceId, opts.moduleId);
       const generationId =
         opts.moduleId === undefined ? d.generationId : d.modules.get(opts.moduleId)!.generationId;
       this.registry.touch(deviceId);
-      return this.telemetry.append(deviceId, message, { ...opts, generationId });
+      return this.telemetry.appendBatch(deviceId, messages, { ...opts, generationId });
     } catch (e) {
       return Promise.reject(e);
     }

@@ -40,7 +40,8 @@
  * - **Telemetry** (`deviceEvents`, device is sender): `await hub.sendTelemetry(deviceId, message,
  *   { moduleId, authMethod, size })` then settle `accepted`; on a `HubError`, settle `rejected` with
  *   `{ condition: err.condition, description: err.message }` (over 256 KiB:
- *   `amqp:link:message-size-exceeded`). The promise resolves only once the event is durable.
+ *   `amqp:link:message-size-exceeded`; a full partition or hub: `com.microsoft:quota-exceeded`, until
+ *   retention frees space). The promise resolves only once the event is durable.
  * - **C2D to a device** (`deviceBound`, device is receiver): on credit, `hub.receiveC2d(deviceId)`
  *   gives a {@link C2dDelivery}: send `delivery.message` unsettled with tag `delivery.deliveryTag`
  *   (16 bytes, the lock token). When the queue is empty, wait with `hub.onC2dAvailable(deviceId, cb)`.
@@ -110,6 +111,9 @@ export {
   MAX_TELEMETRY_SIZE,
   DEFAULT_RETENTION_MS,
   DEFAULT_MAX_EVENTS_PER_PARTITION,
+  DEFAULT_MAX_PARTITION_BYTES,
+  DEFAULT_MAX_TELEMETRY_BYTES,
+  DEFAULT_EVENT_CACHE_BYTES,
   type AuthMethod,
   type AppendOptions,
   type PartitionInfo,

@@ -46,6 +46,10 @@ export type RecordMeta = { [key: string]: unknown };
 export interface LogRecord {
   meta: RecordMeta;
   payload: Buffer;
+  /** Where the payload starts in the file (set when read from one): readers can fetch it again. */
+  payloadPosition?: number;
+  /** The payload's length in the file (with `payloads: false` the payload itself is not read). */
+  payloadLength?: number;
 }
 
 export function encodeRecord(meta: RecordMeta, payload: Uint8Array = EMPTY): Buffer {
@@ -60,6 +64,26 @@ export function encodeRecord(meta: RecordMeta, payload: Uint8Array = EMPTY): Buf
   return out;
 }
 
+/** One record read at `pos` of `buf`, or undefined when the bytes there are not a whole, valid record. */
+function recordAt(
+  buf: Buffer,
+  pos: number,
+): { meta: RecordMeta; payloadStart: number; end: number } | undefined {
+  if (pos + 8 > buf.length) return undefined;
+  const bodyLen = buf.readUInt32BE(pos);
+  if (bodyLen < 4 || bodyLen > MAX_RECORD || pos + 8 + bodyLen > buf.length) return undefined;
+  const start = pos + 8;
+  if (crc32(buf, start, start + bodyLen) !== buf.readUInt32BE(pos + 4)) return undefined;
+  const metaLen = buf.readUInt32BE(start);
+  if (metaLen > bodyLen - 4) return undefined;
+  try {
+    const meta = JSON.parse(buf.toString('utf8', start + 4, start + 4 + metaLen)) as RecordMeta;
+    return { meta, payloadStart: start + 4 + metaLen, end: start + bodyLen };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Decodes the records of a log file's contents. `validLength` is where the last good record ends:
  * anything after it is a torn (or corrupt) tail.
@@ -67,29 +91,78 @@ export function encodeRecord(meta: RecordMeta, payload: Uint8Array = EMPTY): Buf
 export function decodeRecords(buf: Buffer): { records: LogRecord[]; validLength: number } {
   const records: LogRecord[] = [];
   let pos = 0;
-  while (pos + 8 <= buf.length) {
-    const bodyLen = buf.readUInt32BE(pos);
-    if (bodyLen < 4 || bodyLen > MAX_RECORD || pos + 8 + bodyLen > buf.length) break;
-    const start = pos + 8;
-    if (crc32(buf, start, start + bodyLen) !== buf.readUInt32BE(pos + 4)) break;
-    const metaLen = buf.readUInt32BE(start);
-    if (metaLen > bodyLen - 4) break;
-    let meta: RecordMeta;
-    try {
-      meta = JSON.parse(buf.toString('utf8', start + 4, start + 4 + metaLen)) as RecordMeta;
-    } catch {
-      break;
-    }
+  for (let r = recordAt(buf, pos); r; r = recordAt(buf, pos)) {
     // Copy the payload out: the file buffer can then be dropped.
-    records.push({ meta, payload: Buffer.from(buf.subarray(start + 4 + metaLen, start + bodyLen)) });
-    pos = start + bodyLen;
+    const payload = Buffer.from(buf.subarray(r.payloadStart, r.end));
+    records.push({ meta: r.meta, payload, payloadPosition: r.payloadStart, payloadLength: payload.length });
+    pos = r.end;
   }
   return { records, validLength: pos };
+}
+
+/** Bytes read at a time when a log is replayed without its payloads. */
+const SCAN_CHUNK = 1024 * 1024;
+
+/**
+ * Reads a log file's records a chunk at a time, without their payloads (position and length
+ * only): memory holds one chunk (or one record), not the whole file. Undefined when there is no
+ * file.
+ */
+async function scanRecords(
+  file: string,
+): Promise<{ records: LogRecord[]; validLength: number; length: number } | undefined> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const { size } = await fh.stat();
+    const records: LogRecord[] = [];
+    let chunk = Buffer.alloc(0);
+    let chunkStart = 0;
+    let pos = 0;
+    for (;;) {
+      let r = recordAt(chunk, pos - chunkStart);
+      if (!r) {
+        // Not whole in this chunk (or not valid): read from here, at least the record's length.
+        const rest = size - pos;
+        if (rest < 8) break;
+        const head = Buffer.alloc(4);
+        await fh.read(head, 0, 4, pos);
+        const want = Math.min(rest, Math.max(SCAN_CHUNK, 8 + Math.min(head.readUInt32BE(0), MAX_RECORD)));
+        chunk = Buffer.allocUnsafe(want);
+        let got = 0;
+        while (got < want) {
+          const { bytesRead } = await fh.read(chunk, got, want - got, pos + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        chunk = chunk.subarray(0, got);
+        chunkStart = pos;
+        r = recordAt(chunk, 0);
+        if (!r) break;
+      }
+      const payloadPosition = chunkStart + r.payloadStart;
+      records.push({ meta: r.meta, payload: EMPTY, payloadPosition, payloadLength: r.end - r.payloadStart });
+      pos = chunkStart + r.end;
+    }
+    return { records, validLength: pos, length: size };
+  } finally {
+    await fh.close();
+  }
 }
 
 export interface RecordLogOptions {
   /** fdatasync after each group write (default true). Off only for throwaway state. */
   fsync?: boolean;
+  /**
+   * Return the records' payloads (default true). Without them the file is read a chunk at a
+   * time, and each record tells where its payload is (`payloadPosition`, `payloadLength`).
+   */
+  payloads?: boolean;
 }
 
 /** What components need from a log. */
@@ -132,6 +205,8 @@ export class FileRecordLog implements RecordSink {
     readonly file: string,
     private fh: fsp.FileHandle,
     private readonly fsync: boolean,
+    /** The file's length once every queued record is written: where the next record goes. */
+    private end: number,
   ) {}
 
   /**
@@ -143,33 +218,50 @@ export class FileRecordLog implements RecordSink {
   ): Promise<{ log: FileRecordLog; records: LogRecord[]; tornBytes: number }> {
     const dir = path.dirname(file);
     await fsp.mkdir(dir, { recursive: true });
-    let buf: Buffer | undefined;
-    try {
-      buf = await fsp.readFile(file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    let found: { records: LogRecord[]; validLength: number; length: number } | undefined;
+    if (opts.payloads === false) found = await scanRecords(file);
+    else {
+      try {
+        const buf = await fsp.readFile(file);
+        found = { ...decodeRecords(buf), length: buf.length };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     }
-    let records: LogRecord[] = [];
-    let tornBytes = 0;
-    if (buf) {
-      const r = decodeRecords(buf);
-      records = r.records;
-      tornBytes = buf.length - r.validLength;
-      if (tornBytes > 0) await fsp.truncate(file, r.validLength);
-    }
+    const records = found?.records ?? [];
+    const tornBytes = found ? found.length - found.validLength : 0;
+    if (tornBytes > 0) await fsp.truncate(file, found!.validLength);
     const fh = await fsp.open(file, 'a');
-    if (!buf || tornBytes > 0) {
+    if (!found || tornBytes > 0) {
       await fh.sync();
       await fsyncDir(dir);
     }
-    return { log: new FileRecordLog(file, fh, opts.fsync ?? true), records, tornBytes };
+    const end = found?.validLength ?? 0;
+    return { log: new FileRecordLog(file, fh, opts.fsync ?? true, end), records, tornBytes };
   }
 
   append(meta: RecordMeta, payload?: Uint8Array): Promise<void> {
-    if (this.error) return Promise.reject(this.error);
-    if (this.closed) return Promise.reject(new HubError('HUB_CLOSED', `log ${this.file} is closed`));
-    this.pending.push(encodeRecord(meta, payload));
-    return this.wait();
+    return this.appendAt(meta, payload).written;
+  }
+
+  /**
+   * Like append, and tells where the payload will be in the file (records are written in the
+   * order they are queued, at the end of the file), so that it can be read back from there.
+   */
+  appendAt(
+    meta: RecordMeta,
+    payload: Uint8Array = EMPTY,
+  ): { payloadPosition: number; written: Promise<void> } {
+    if (this.error) return { payloadPosition: -1, written: Promise.reject(this.error) };
+    if (this.closed)
+      return {
+        payloadPosition: -1,
+        written: Promise.reject(new HubError('HUB_CLOSED', `log ${this.file} is closed`)),
+      };
+    const rec = encodeRecord(meta, payload);
+    this.end += rec.length;
+    this.pending.push(rec);
+    return { payloadPosition: this.end - payload.length, written: this.wait() };
   }
 
   flush(): Promise<void> {
@@ -180,15 +272,23 @@ export class FileRecordLog implements RecordSink {
 
   /**
    * Replaces the whole file with `records` (compaction at start-up, before any append): written to
-   * a temporary file, synced, renamed over the log, directory synced.
+   * a temporary file, synced, renamed over the log, directory synced. Resolves with where each
+   * record's payload now starts in the file.
    */
-  async rewrite(records: LogRecord[]): Promise<void> {
+  async rewrite(records: LogRecord[]): Promise<number[]> {
     if (this.flushing || this.scheduled || this.pending.length > 0)
       throw new Error('rewrite() needs an idle log');
     const tmp = `${this.file}.tmp`;
+    const encoded = records.map((r) => encodeRecord(r.meta, r.payload));
+    const positions: number[] = [];
+    let end = 0;
+    for (let i = 0; i < encoded.length; i++) {
+      end += encoded[i]!.length;
+      positions.push(end - records[i]!.payload.length);
+    }
     const out = await fsp.open(tmp, 'w');
     try {
-      await out.writeFile(Buffer.concat(records.map((r) => encodeRecord(r.meta, r.payload))));
+      await out.writeFile(Buffer.concat(encoded));
       await out.sync();
     } finally {
       await out.close();
@@ -197,6 +297,8 @@ export class FileRecordLog implements RecordSink {
     await fsp.rename(tmp, this.file);
     await fsyncDir(path.dirname(this.file));
     this.fh = await fsp.open(this.file, 'a');
+    this.end = end;
+    return positions;
   }
 
   async close(): Promise<void> {

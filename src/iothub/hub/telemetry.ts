@@ -14,9 +14,15 @@
  *   binary-search.
  * - An event becomes visible to readers only once it is durable (with a state directory): a reader
  *   never sees, and checkpoints, an event that a crash could take back.
- * - Retention (default 1 day) and a per-partition count cap are applied by `tick(now)` and on
- *   append; with a state directory the log is compacted at start-up.
+ * - Retention (default 1 day) is applied by `tick(now)` and on append; with a state directory the
+ *   log is compacted at start-up. An accepted event is never dropped before its retention ends:
+ *   when a partition (or the hub) holds as many events or bytes as its limits allow, new sends are
+ *   refused with HUB_QUOTA_EXCEEDED until retention frees space.
+ * - Memory: without a state directory the byte limits bound it. With one, the events live in the
+ *   partition logs; memory holds an index (sequence number -> file position) and a bounded cache
+ *   of the newest events' bytes, and readers of older events read them from the file.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import { decodeMessage, encodeMessage, type Message } from '../../codec/message.js';
 import type { AmqpValue } from '../../codec/values.js';
@@ -30,7 +36,14 @@ import { FileRecordLog, type LogRecord } from './store.js';
 /** D2C size limit: 256 KiB (contract section 5). */
 export const MAX_TELEMETRY_SIZE = 256 * 1024;
 export const DEFAULT_RETENTION_MS = 24 * 3600 * 1000;
+/** Events a partition holds before sends to it are refused (until retention frees space). */
 export const DEFAULT_MAX_EVENTS_PER_PARTITION = 100_000;
+/** Bytes (encoded events) a partition holds before sends to it are refused: 128 MiB. */
+export const DEFAULT_MAX_PARTITION_BYTES = 128 * 1024 * 1024;
+/** Bytes all partitions together hold before sends are refused: 512 MiB. */
+export const DEFAULT_MAX_TELEMETRY_BYTES = 512 * 1024 * 1024;
+/** With a state directory: bytes of the newest events each partition keeps in memory: 8 MiB. */
+export const DEFAULT_EVENT_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** The value of `iothub-connection-auth-method`, serialised as JSON on the event. */
 export interface AuthMethod {
@@ -60,19 +73,65 @@ export interface AppendOptions {
   size?: number;
 }
 
-/** One stored event. `bytes` is the encoded message with every annotation stamped. */
+/** Reads an event's bytes back from its partition log. */
+interface EventSource {
+  read(position: number, length: number): Buffer;
+}
+
+/**
+ * One stored event. `bytes` is the encoded message with every annotation stamped: held in memory,
+ * or (with a state directory, once out of the cache) read from the partition log on demand.
+ */
 export class StoredEvent {
+  /** @internal Where the bytes start in the partition log (-1: memory only). */
+  filePosition = -1;
+  /** @internal */
+  source: EventSource | undefined;
   constructor(
     readonly partition: number,
     readonly sequenceNumber: number,
     readonly offset: number,
     readonly enqueuedTime: number,
     readonly deviceId: string,
-    readonly bytes: Buffer,
+    /** The encoded size in bytes. */
+    readonly size: number,
+    /** @internal The bytes, while held in memory. */
+    public cached: Buffer | undefined,
   ) {}
+  /** The encoded event (read from the log when not in memory; HUB_STORE_FAILED if that fails). */
+  get bytes(): Buffer {
+    return this.cached ?? this.source!.read(this.filePosition, this.size);
+  }
   /** The message, decoded on demand (events are kept encoded). */
   get message(): Message {
     return decodeMessage(this.bytes);
+  }
+}
+
+/** Synchronous positional reads of a partition log (cursors are synchronous), opened on first use. */
+class LogReader implements EventSource {
+  private fd: number | undefined;
+  constructor(private readonly file: string) {}
+  read(position: number, length: number): Buffer {
+    const out = Buffer.allocUnsafe(length);
+    try {
+      this.fd ??= openSync(this.file, 'r');
+      let done = 0;
+      while (done < length) {
+        const n = readSync(this.fd, out, done, length - done, position + done);
+        if (n === 0) throw new Error(`unexpected end of file at ${position + done}`);
+        done += n;
+      }
+    } catch (e) {
+      throw new HubError('HUB_STORE_FAILED', `cannot read ${this.file}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    return out;
+  }
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -116,6 +175,14 @@ class Partition {
   last: StoredEvent | undefined;
   readonly listeners = new Set<(e: StoredEvent) => void>();
   log: FileRecordLog | undefined;
+  reader: LogReader | undefined;
+  /** Bytes and events held (retained, plus appended and not yet durable): what limits count. */
+  bytes = 0;
+  count = 0;
+  /** With a log: the events whose bytes are in memory, oldest first, and their total. */
+  cache: StoredEvent[] = [];
+  cacheHead = 0;
+  cacheBytes = 0;
 
   constructor(readonly id: number) {}
 
@@ -157,8 +224,16 @@ export interface TelemetryOptions {
   clock: Clock;
   /** Default 4. */
   partitions?: number;
+  /** Default 1 day ({@link DEFAULT_RETENTION_MS}). */
   retentionMs?: number;
+  /** Events per partition before sends are refused; default {@link DEFAULT_MAX_EVENTS_PER_PARTITION}. */
   maxEventsPerPartition?: number;
+  /** Bytes per partition before sends are refused; default {@link DEFAULT_MAX_PARTITION_BYTES}. */
+  maxPartitionBytes?: number;
+  /** Bytes in all partitions before sends are refused; default {@link DEFAULT_MAX_TELEMETRY_BYTES}. */
+  maxTotalBytes?: number;
+  /** With a state directory, bytes of recent events kept in memory per partition; default {@link DEFAULT_EVENT_CACHE_BYTES}. */
+  cacheBytesPerPartition?: number;
   /** Default 256 KiB. */
   maxMessageSize?: number;
   /** With a state directory, each partition is a log in `<stateDir>/telemetry/partition-<n>.log`. */
@@ -168,14 +243,26 @@ export interface TelemetryOptions {
   onDeadline?: () => void;
 }
 
+function positiveLimit(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!(Number.isInteger(v) && v > 0) && v !== Infinity)
+    throw new HubError('HUB_BAD_ARGUMENT', `${name} must be a positive integer, not ${v}`);
+  return v;
+}
+
 export class TelemetryStore {
   readonly partitionCount: number;
   readonly retentionMs: number;
   readonly maxEventsPerPartition: number;
+  readonly maxPartitionBytes: number;
+  readonly maxTotalBytes: number;
+  readonly cacheBytesPerPartition: number;
   readonly maxMessageSize: number;
   private readonly clock: Clock;
   private readonly parts: Partition[];
   private readonly onDeadline: (() => void) | undefined;
+  /** Bytes held in all partitions (retained, plus not yet durable). */
+  private totalBytes = 0;
   /** Bytes of torn tails dropped at open, per partition (diagnostics). */
   readonly tornBytes: number[];
 
@@ -186,7 +273,18 @@ export class TelemetryStore {
     this.partitionCount = n;
     this.clock = opts.clock;
     this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
-    this.maxEventsPerPartition = opts.maxEventsPerPartition ?? DEFAULT_MAX_EVENTS_PER_PARTITION;
+    this.maxEventsPerPartition = positiveLimit(
+      'maxEventsPerPartition',
+      opts.maxEventsPerPartition,
+      DEFAULT_MAX_EVENTS_PER_PARTITION,
+    );
+    this.maxPartitionBytes = positiveLimit(
+      'maxPartitionBytes',
+      opts.maxPartitionBytes,
+      DEFAULT_MAX_PARTITION_BYTES,
+    );
+    this.maxTotalBytes = positiveLimit('maxTotalBytes', opts.maxTotalBytes, DEFAULT_MAX_TELEMETRY_BYTES);
+    this.cacheBytesPerPartition = opts.cacheBytesPerPartition ?? DEFAULT_EVENT_CACHE_BYTES;
     this.maxMessageSize = opts.maxMessageSize ?? MAX_TELEMETRY_SIZE;
     this.onDeadline = opts.onDeadline;
     this.parts = Array.from({ length: n }, (_, i) => new Partition(i));
@@ -198,12 +296,20 @@ export class TelemetryStore {
     if (opts.stateDir !== undefined) {
       for (const p of t.parts) {
         const file = path.join(opts.stateDir, 'telemetry', `partition-${p.id}.log`);
-        const logOpts = opts.fsync === undefined ? {} : { fsync: opts.fsync };
+        // Replayed without payloads: the events stay in the file, memory gets the index.
+        const logOpts = { payloads: false, ...(opts.fsync === undefined ? {} : { fsync: opts.fsync }) };
         const { log, records, tornBytes } = await FileRecordLog.open(file, logOpts);
         t.tornBytes[p.id] = tornBytes;
         p.log = log;
+        p.reader = new LogReader(file);
         const dropped = t.replay(p, records);
-        if (dropped > 0) await log.rewrite(t.snapshot(p));
+        if (dropped > 0) {
+          // The snapshot reads the kept events from the old file; then positions change (the
+          // first record is the head record) and the reader must open the new file.
+          const positions = await log.rewrite(t.snapshot(p));
+          p.reader.close();
+          for (let i = 0; i < p.size; i++) p.at(i).filePosition = positions[i + 1]!;
+        }
       }
     }
     return t;
@@ -219,12 +325,24 @@ export class TelemetryStore {
         p.nextOffset = Number(m.o);
         p.lastTime = Number(m.t);
         if (typeof m.ls === 'number' && m.ls >= 0)
-          p.last = new StoredEvent(p.id, m.ls, Number(m.lo), Number(m.lt), '', Buffer.alloc(0));
+          p.last = new StoredEvent(p.id, m.ls, Number(m.lo), Number(m.lt), '', 0, Buffer.alloc(0));
       } else if (m.k === 'e') {
-        const e = new StoredEvent(p.id, Number(m.s), Number(m.o), Number(m.t), String(m.d), r.payload);
+        const e = new StoredEvent(
+          p.id,
+          Number(m.s),
+          Number(m.o),
+          Number(m.t),
+          String(m.d),
+          r.payloadLength ?? r.payload.length,
+          undefined,
+        );
+        e.filePosition = r.payloadPosition ?? -1;
+        e.source = p.reader;
+        // Events accepted under other limits are kept: limits only refuse new sends.
+        this.hold(p, e.size);
         p.push(e);
         p.nextSeq = e.sequenceNumber + 1;
-        p.nextOffset = e.offset + e.bytes.length;
+        p.nextOffset = e.offset + e.size;
         p.lastTime = Math.max(p.lastTime, e.enqueuedTime);
       }
     }
@@ -258,60 +376,149 @@ export class TelemetryStore {
   /**
    * Stamps and stores a device's message. Resolves with the stored event once it is accepted
    * (durable, with a state directory); rejects with HUB_MESSAGE_TOO_LARGE
-   * (amqp:link:message-size-exceeded) over the size limit, HUB_STORE_FAILED when the log broke.
+   * (amqp:link:message-size-exceeded) over the size limit, HUB_QUOTA_EXCEEDED when the partition
+   * or the hub is full, HUB_STORE_FAILED when the log broke.
    */
   append(deviceId: string, message: Message, opts: AppendOptions = {}): Promise<StoredEvent> {
+    return this.appendBatch(deviceId, [message], opts).then((es) => es[0]!);
+  }
+
+  /**
+   * Stores the messages of one batch, all or none: either every one is accepted (in order, with
+   * consecutive sequence numbers) or the whole batch is refused, so that a refused batch leaves
+   * nothing behind that its sender was told was not taken. `opts.size` applies to a batch of one.
+   */
+  appendBatch(deviceId: string, messages: Message[], opts: AppendOptions = {}): Promise<StoredEvent[]> {
     try {
-      const size = opts.size ?? encodeMessage(message).length;
-      if (size > this.maxMessageSize)
-        throw new HubError(
-          'HUB_MESSAGE_TOO_LARGE',
-          `message of ${size} bytes is over the ${this.maxMessageSize}-byte limit`,
-        );
+      for (const message of messages) {
+        const size = (messages.length === 1 ? opts.size : undefined) ?? encodeMessage(message).length;
+        if (size > this.maxMessageSize)
+          throw new HubError(
+            'HUB_MESSAGE_TOO_LARGE',
+            `message of ${size} bytes is over the ${this.maxMessageSize}-byte limit`,
+          );
+      }
       const p = this.parts[this.partitionOf(deviceId)]!;
       const now = this.clock.now();
       const time = Math.max(now, p.lastTime);
-      const seq = p.nextSeq;
-      const offset = p.nextOffset;
       const enqueued = new Date(time);
-      const ann: { [key: string]: AmqpValue } = {
-        'iothub-connection-device-id': deviceId,
-      };
-      if (opts.moduleId !== undefined) ann['iothub-connection-module-id'] = opts.moduleId;
-      if (opts.generationId !== undefined) ann['iothub-connection-auth-generation-id'] = opts.generationId;
-      ann['iothub-connection-auth-method'] =
-        typeof opts.authMethod === 'string'
-          ? opts.authMethod
-          : authMethodJson({ scope: opts.moduleId === undefined ? 'device' : 'module', ...opts.authMethod });
-      ann['iothub-enqueuedtime'] = enqueued;
-      ann['iothub-message-source'] = 'Telemetry';
-      ann['x-opt-sequence-number'] = BigInt(seq);
-      ann['x-opt-offset'] = String(offset);
-      ann['x-opt-enqueued-time'] = enqueued;
-      const bytes = encodeMessage(withMessageAnnotations(message, ann, isSystemAnnotation));
-      const e = new StoredEvent(p.id, seq, offset, time, deviceId, bytes);
-      p.nextSeq = seq + 1;
-      p.nextOffset = offset + bytes.length;
+      let offset = p.nextOffset;
+      const stamped: Buffer[] = [];
+      for (let i = 0; i < messages.length; i++) {
+        const ann: { [key: string]: AmqpValue } = {
+          'iothub-connection-device-id': deviceId,
+        };
+        if (opts.moduleId !== undefined) ann['iothub-connection-module-id'] = opts.moduleId;
+        if (opts.generationId !== undefined) ann['iothub-connection-auth-generation-id'] = opts.generationId;
+        ann['iothub-connection-auth-method'] =
+          typeof opts.authMethod === 'string'
+            ? opts.authMethod
+            : authMethodJson({
+                scope: opts.moduleId === undefined ? 'device' : 'module',
+                ...opts.authMethod,
+              });
+        ann['iothub-enqueuedtime'] = enqueued;
+        ann['iothub-message-source'] = 'Telemetry';
+        ann['x-opt-sequence-number'] = BigInt(p.nextSeq + i);
+        ann['x-opt-offset'] = String(offset);
+        ann['x-opt-enqueued-time'] = enqueued;
+        const bytes = encodeMessage(withMessageAnnotations(messages[i]!, ann, isSystemAnnotation));
+        stamped.push(bytes);
+        offset += bytes.length;
+      }
+      this.checkRoom(p, stamped, now);
+      const events = stamped.map((bytes) => {
+        const e = new StoredEvent(p.id, p.nextSeq, p.nextOffset, time, deviceId, bytes.length, bytes);
+        p.nextSeq++;
+        p.nextOffset += bytes.length;
+        this.hold(p, bytes.length);
+        return e;
+      });
       p.lastTime = time;
       if (!p.log) {
-        this.commit(p, e);
-        return Promise.resolve(e);
+        for (const e of events) this.commit(p, e);
+        return Promise.resolve(events);
       }
-      return p.log.append(eventRecord(e).meta, bytes).then(() => {
-        this.commit(p, e);
-        return e;
+      const log = p.log;
+      const written = events.map((e) => {
+        const { payloadPosition, written } = log.appendAt(eventRecord(e).meta, e.cached);
+        e.filePosition = payloadPosition;
+        e.source = p.reader;
+        return written;
+      });
+      return Promise.all(written).then(() => {
+        for (const e of events) this.commit(p, e);
+        return events;
       });
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
+  /**
+   * Refuses a send that would take the partition or the hub over a limit. Expired events are
+   * dropped first, so that space freed by retention is used even between ticks.
+   *
+   * Why `com.microsoft:quota-exceeded` (HUB_QUOTA_EXCEEDED): space comes back only as retention
+   * expires events, hours later, as the real hub's daily message quota comes back only the next
+   * day; it answers that case with this condition (IotHubQuotaExceeded). Throttling
+   * (`device-container-throttled`) means "retry in a moment", which would not help here.
+   */
+  private checkRoom(p: Partition, stamped: Buffer[], now: number): void {
+    const bytes = stamped.reduce((n, b) => n + b.length, 0);
+    const fits = (): boolean =>
+      p.count + stamped.length <= this.maxEventsPerPartition &&
+      p.bytes + bytes <= this.maxPartitionBytes &&
+      this.totalBytes + bytes <= this.maxTotalBytes;
+    if (fits()) return;
+    this.tick(now);
+    if (fits()) return;
+    const which =
+      this.totalBytes + bytes > this.maxTotalBytes
+        ? `the hub holds ${this.totalBytes} bytes of events (limit ${this.maxTotalBytes})`
+        : `partition ${p.id} holds ${p.count} events, ${p.bytes} bytes ` +
+          `(limits ${this.maxEventsPerPartition} events, ${this.maxPartitionBytes} bytes)`;
+    throw new HubError(
+      'HUB_QUOTA_EXCEEDED',
+      `${which}; accepted events are kept for their ${this.retentionMs} ms retention, ` +
+        'and sends are refused until it frees space',
+    );
+  }
+
+  private hold(p: Partition, bytes: number): void {
+    p.count++;
+    p.bytes += bytes;
+    this.totalBytes += bytes;
+  }
+
+  private release(p: Partition, bytes: number): void {
+    p.count--;
+    p.bytes -= bytes;
+    this.totalBytes -= bytes;
+  }
+
   private commit(p: Partition, e: StoredEvent): void {
     const wasEmpty = p.size === 0;
     p.push(e);
-    this.trimCount(p);
+    if (p.log) this.cache(p, e);
     if (wasEmpty) this.onDeadline?.();
     for (const l of [...p.listeners]) l(e);
+  }
+
+  /** Keeps the newest events' bytes in memory (live readers read them), the rest on disk only. */
+  private cache(p: Partition, e: StoredEvent): void {
+    p.cache.push(e);
+    p.cacheBytes += e.size;
+    while (p.cacheBytes > this.cacheBytesPerPartition && p.cacheHead < p.cache.length) {
+      const old = p.cache[p.cacheHead]!;
+      p.cache[p.cacheHead++] = undefined as unknown as StoredEvent;
+      p.cacheBytes -= old.size;
+      old.cached = undefined;
+    }
+    if (p.cacheHead > 1024 && p.cacheHead * 2 > p.cache.length) {
+      p.cache = p.cache.slice(p.cacheHead);
+      p.cacheHead = 0;
+    }
   }
 
   /** Calls `listener` for every event that becomes visible in `partition`. */
@@ -440,21 +647,20 @@ export class TelemetryStore {
 
   async close(): Promise<void> {
     await Promise.all(this.parts.map((p) => p.log?.close()));
+    for (const p of this.parts) p.reader?.close();
   }
 
+  /** Bytes held by a partition (retained events, plus appended ones not yet durable). */
+  bytesHeld(partition: number): number {
+    return this.part(partition).bytes;
+  }
+
+  /** Drops the events whose retention has ended (and only those). */
   private trim(p: Partition, now: number): number {
-    let n = this.trimCount(p);
+    let n = 0;
     for (let f = p.first(); f && f.enqueuedTime + this.retentionMs <= now; f = p.first()) {
       p.dropFirst();
-      n++;
-    }
-    return n;
-  }
-
-  private trimCount(p: Partition): number {
-    let n = 0;
-    while (p.size > this.maxEventsPerPartition) {
-      p.dropFirst();
+      this.release(p, f.size);
       n++;
     }
     return n;

@@ -64,3 +64,27 @@ it('--grant-timeout-ms closes a connection that never authenticates, on the real
   const err = await new Promise((resolve) => conn.once('close', resolve));
   expect(err).toMatchObject({ condition: 'amqp:unauthorized-access' });
 });
+
+it('--max-partition-events, --max-partition-bytes and --max-telemetry-bytes set the telemetry limits', async () => {
+  hub = await runHubCli(
+    [
+      '--port',
+      '0',
+      '--no-tls',
+      '--max-partition-events',
+      '7',
+      '--max-partition-bytes',
+      '4096',
+      '--max-telemetry-bytes',
+      '8192',
+    ],
+    io().io,
+  );
+  const t = hub!.state.telemetry;
+  expect([t.maxEventsPerPartition, t.maxPartitionBytes, t.maxTotalBytes]).toEqual([7, 4096, 8192]);
+  await expect(runHubCli(['--max-partition-bytes', '0'], io().io)).rejects.toThrow(/--max-partition-bytes/);
+  const c = io();
+  await runHubCli(['--help'], c.io);
+  for (const opt of ['--max-partition-events', '--max-partition-bytes', '--max-telemetry-bytes'])
+    expect(c.out.join('\n')).toContain(opt);
+});

@@ -120,4 +120,39 @@ describe('record log', () => {
     expect(r.tornBytes).toBe(17);
     await r.log.close();
   });
+
+  test('open without payloads reads a chunk at a time and tells where each payload is', async () => {
+    const file = path.join(await tempDir(), 'log.log');
+    // Records across the 1 MiB chunk boundaries, one larger than a chunk, then a torn tail.
+    const payloads = [
+      ...Array.from({ length: 40 }, (_, i) => Buffer.alloc(50_000, i)),
+      Buffer.alloc(1_500_000, 0xee),
+      Buffer.from('last'),
+    ];
+    const { log } = await FileRecordLog.open(file);
+    const positions = payloads.map((p, i) => log.appendAt({ i }, p));
+    await Promise.all(positions.map((p) => p.written));
+    await log.close();
+    const good = (await stat(file)).size;
+    await appendFile(file, encodeRecord({ i: 99 }, Buffer.alloc(100)).subarray(0, 30));
+    const whole = await readFile(file);
+
+    const r = await FileRecordLog.open(file, { payloads: false });
+    expect(r.tornBytes).toBe(30);
+    expect((await stat(file)).size).toBe(good);
+    expect(r.records.map((x) => x.meta.i)).toEqual(payloads.map((_, i) => i));
+    expect(r.records.every((x) => x.payload.length === 0)).toBe(true);
+    expect(r.records.map((x) => x.payloadPosition)).toEqual(positions.map((p) => p.payloadPosition));
+    for (let i = 0; i < payloads.length; i++) {
+      const x = r.records[i]!;
+      const at = whole.subarray(x.payloadPosition!, x.payloadPosition! + x.payloadLength!);
+      expect(at.equals(payloads[i]!)).toBe(true);
+    }
+    // Appends after it land where the log says.
+    const next = r.log.appendAt({ i: 100 }, Buffer.from('after'));
+    await next.written;
+    await r.log.close();
+    const again = await readFile(file);
+    expect(again.subarray(next.payloadPosition, next.payloadPosition + 5).toString()).toBe('after');
+  });
 });

@@ -246,10 +246,14 @@ describe('telemetry store', () => {
     expect(e.sequenceNumber).toBe(5);
   });
 
-  test('retention count cap', async () => {
+  test('a full partition refuses sends; it evicts nothing before retention', async () => {
     const { t } = await open(undefined, { maxEventsPerPartition: 3 });
-    for (let i = 0; i < 5; i++) await t.append(IN_P2, msg(`m${i}`));
-    expect(drain(t.read(2)).map((e) => e.sequenceNumber)).toEqual([2, 3, 4]);
+    for (let i = 0; i < 3; i++) await t.append(IN_P2, msg(`m${i}`));
+    await expect(t.append(IN_P2, msg('m3'))).rejects.toMatchObject({
+      code: 'HUB_QUOTA_EXCEEDED',
+      condition: 'com.microsoft:quota-exceeded',
+    });
+    expect(drain(t.read(2)).map((e) => e.sequenceNumber)).toEqual([0, 1, 2]);
   });
 
   test('partition info', async () => {
