@@ -9,6 +9,8 @@ import { DEFAULT_RUN_OPTIONS, type Attack, type AttackOutcome, type RunOptions }
 import { Probe, type ProbeSummary } from './probe.js';
 import { ServerProcess, type Memory, type ServerInfo } from './server-process.js';
 
+const GRACE_MS = 5000;
+
 export interface AttackRow extends AttackOutcome {
   attack: string;
   family: string;
@@ -71,6 +73,7 @@ async function runOne(a: Attack, o: RunOptions): Promise<AttackRow> {
   let watchdog: NodeJS.Timeout | undefined;
   let overrun: NodeJS.Timeout | undefined;
   const cleanups: (() => void | Promise<void>)[] = [];
+  let giveUp: NodeJS.Timeout | undefined;
   try {
     let info: ServerInfo = { kind: 'broker', host: '127.0.0.1', port: 0, devices: {}, policies: {} };
     if (serverKind) {
@@ -94,7 +97,17 @@ async function runOne(a: Attack, o: RunOptions): Promise<AttackRow> {
       }, 100);
     }
     overrun = setTimeout(() => abort.abort(new Error('time cap')), a.timeoutMs);
-    const result = await a.run({
+    // An attack that does not stop by itself within a few seconds of its cap is given up on.
+    const givenUp = new Promise<never>((_, reject) =>
+      abort.signal.addEventListener('abort', () => {
+        giveUp = setTimeout(
+          () => reject(new Error(`did not stop within ${GRACE_MS} ms of its cap`)),
+          GRACE_MS,
+        );
+      }),
+    );
+    givenUp.catch(() => {});
+    const run = a.run({
       server,
       info,
       signal: abort.signal,
@@ -105,6 +118,7 @@ async function runOne(a: Attack, o: RunOptions): Promise<AttackRow> {
       },
       onCleanup: (fn) => cleanups.push(fn),
     });
+    const result = await Promise.race([run, givenUp]);
     Object.assign(row, result);
     if (abort.signal.aborted)
       row.text += ` [stopped at the ${String((abort.signal.reason as Error).message)}]`;
@@ -120,6 +134,7 @@ async function runOne(a: Attack, o: RunOptions): Promise<AttackRow> {
   } finally {
     clearInterval(watchdog);
     clearTimeout(overrun);
+    clearTimeout(giveUp);
     for (const fn of cleanups) await Promise.resolve(fn()).catch(() => {});
     await probe?.stop();
     await server?.stop();

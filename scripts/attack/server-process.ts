@@ -133,13 +133,20 @@ export class ServerProcess {
   }
 
   /** Starts `amqp-one <kind>` on 127.0.0.1 and a free port; resolves once it listens. */
-  static async start(kind: ServerKind, extraArgs: string[] = []): Promise<ServerProcess> {
+  static async start(kind: ServerKind, extraArgs: string[] = [], umask?: string): Promise<ServerProcess> {
     const args =
       kind === 'broker'
         ? ['broker', '--port', '0', '--json', '--user', `${BROKER_USER.name}:${BROKER_USER.password}`]
         : ['hub', '--port', '0', '--no-tls', ...HUB_DEVICES.flatMap((d) => ['--device', d])];
     args.push(...extraArgs);
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdio = ['ignore', 'pipe', 'pipe'] as const;
+    // A given umask goes through sh, which then becomes node (exec): the pid stays the server's.
+    const child =
+      umask === undefined
+        ? spawn(process.execPath, [CLI_MAIN, ...args], { stdio: [...stdio] })
+        : spawn('/bin/sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, CLI_MAIN, ...args], {
+            stdio: [...stdio],
+          });
     const info: ServerInfo = { kind, host: '127.0.0.1', port: 0, devices: {}, policies: {} };
     const server = new ServerProcess(child, args, info);
     let out = '';

@@ -4,6 +4,7 @@
  * refused with an error; lost = accepted - readable. When this build of the hub has a limit flag
  * for partitions (found in its --help), the hub is started with a small limit so it is reached.
  */
+import { performance } from 'node:perf_hooks';
 import type { AmqpConnection } from '../../../src/client/connect.js';
 import type { DeliveryState } from '../../../src/codec/records.js';
 import { outcome, type Attack, type AttackContext, type AttackOutcome, type RunOptions } from '../attack.js';
@@ -74,20 +75,34 @@ async function sendAll(
   return count;
 }
 
-/** Reads every message on `addresses` until each has been quiet for QUIET_MS; counts `match`es. */
+/**
+ * Reads every message on `addresses`, counting the `match`es, until a receiver has had no match
+ * for QUIET_MS (the probe client keeps sending to its own partition, which is never quiet).
+ */
 async function readAll(
   conn: AmqpConnection,
   addresses: string[],
   match: (body: unknown) => boolean,
+  signal: AbortSignal,
 ): Promise<number> {
   let n = 0;
   await Promise.all(
     addresses.map(async (address) => {
       const rx = await conn.openReceiver({ address, credit: 2000 });
-      for (;;) {
-        const m = await rx.receive({ timeoutMs: QUIET_MS });
+      let lastMatch = performance.now();
+      while (performance.now() - lastMatch < QUIET_MS && !signal.aborted) {
+        let m;
+        try {
+          m = await rx.receive({ timeoutMs: QUIET_MS });
+        } catch (e) {
+          if ((e as { code?: string }).code === 'AMQP_TIMEOUT') break;
+          throw e;
+        }
         if (!m) break;
-        if (match(m.message.body)) n++;
+        if (match(m.message.body)) {
+          n++;
+          lastMatch = performance.now();
+        }
         m.accept();
       }
       await rx.close();
@@ -130,7 +145,7 @@ async function partitionFill(ctx: AttackContext): Promise<AttackOutcome> {
   let readable: number;
   try {
     const parts = Array.from({ length: PARTITIONS }, (_, p) => partitionAddress(ctx.info, p));
-    readable = await readAll(rx, parts, isAttackBody);
+    readable = await readAll(rx, parts, isAttackBody, ctx.signal);
   } finally {
     await rx.close().catch(() => {});
   }
@@ -142,7 +157,7 @@ async function queueFill(ctx: AttackContext): Promise<AttackOutcome> {
   const conn = await connectPlain(ctx.info, brokerAuth);
   try {
     const c = await sendAll(conn, 'attack-fill', n, Buffer.alloc(EVENT_SIZE, 0x66), ctx.signal);
-    const readable = await readAll(conn, ['attack-fill'], isAttackBody);
+    const readable = await readAll(conn, ['attack-fill'], isAttackBody, ctx.signal);
     return verdictFor(n, c, readable, 'messages', []);
   } finally {
     await conn.close().catch(() => {});

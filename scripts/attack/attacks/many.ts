@@ -46,26 +46,41 @@ async function manyConnections(ctx: AttackContext, auth: Auth): Promise<AttackOu
 async function manySessions(ctx: AttackContext, auth: Auth, wanted: number): Promise<AttackOutcome> {
   const c = await handshake(ctx.info, auth);
   ctx.onCleanup(() => c.peer.destroy());
-  const max = Math.min(wanted, (c.remoteOpen!.channelMax ?? 65535) + 1);
+  const channelMax = c.remoteOpen!.channelMax;
+  const max = Math.min(wanted, (channelMax ?? 65535) + 1);
   let sent = 0;
-  while (sent < max && !ctx.signal.aborted && !c.peer.isClosed && !c.remoteClose) {
+  while (sent < max && !ctx.signal.aborted && !gone(c)) {
     const upTo = Math.min(max, sent + BATCH);
     c.peer.batch(() => {
       for (; sent < upTo; sent++) c.sendBegin(sent);
     });
-    await waitUntil(c, () => answered(c) + ended(c) >= sent || c.remoteClose !== undefined, 5000);
+    await waitUntil(c, () => answered(c) + ended(c) >= sent || gone(c), 5000);
   }
-  const text =
-    `${answered(c)}/${sent} begins answered (channel-max ${c.remoteOpen!.channelMax ?? 'none'}), ` +
-    `${ended(c)} ended by the server` +
-    (c.remoteClose ? `, connection closed: ${c.remoteClose.error?.condition ?? 'no error'}` : '');
-  if (answered(c) >= wanted) return outcome('accepted', '-', `${text} (no limit reached at ${wanted})`);
-  return outcome('refused', 'held', text);
+  const n = answered(c);
+  let text = `${n}/${sent} begins answered (channel-max ${channelMax ?? 'none'}), ${ended(c)} ended by the server`;
+  if (n >= wanted) return outcome('accepted', '-', `${text} (no limit reached at ${wanted})`);
+  if (n === sent && !gone(c)) {
+    // The announced limit was reached: does the server enforce it?
+    c.sendBegin(sent);
+    await waitUntil(c, () => answered(c) > n || gone(c), 1000);
+    const beyond = answered(c) > n ? 'answered (not enforced)' : closedText(c).slice(2) || 'no answer in 1 s';
+    text += `; one more begin beyond channel-max: ${beyond}`;
+    return outcome(answered(c) > n ? 'accepted' : 'refused', answered(c) > n ? 'HOLE' : 'held', text);
+  }
+  return outcome('refused', 'held', `${text}${closedText(c)}`);
 }
 
 const answered = (c: ClientScript): number => c.peer.frames('begin').length;
 const ended = (c: ClientScript): number => c.peer.frames('end').length;
+const gone = (c: ClientScript): boolean => c.peer.isClosed || c.remoteClose !== undefined;
+const closedText = (c: ClientScript): string =>
+  c.remoteClose
+    ? `, connection closed: ${c.remoteClose.error?.condition ?? 'no error'}`
+    : c.peer.isClosed
+      ? ', socket closed'
+      : '';
 
+/** Sender links to `address(i)`, spread over as many sessions as the server's handle-max needs. */
 async function manyLinks(
   ctx: AttackContext,
   auth: Auth,
@@ -74,29 +89,36 @@ async function manyLinks(
 ): Promise<AttackOutcome> {
   const c = await handshake(ctx.info, auth);
   ctx.onCleanup(() => c.peer.destroy());
-  const s = await c.begin();
-  const handleMax = c.peer.frames('begin')[0]?.rec.handleMax;
-  const max = Math.min(wanted, handleMax === undefined ? wanted : handleMax + 1);
-  let sent = 0;
   const links: ScriptLink[] = [];
-  while (sent < max && !ctx.signal.aborted && !c.peer.isClosed && !c.remoteClose && !s.remoteEnd) {
-    const upTo = Math.min(max, sent + BATCH);
-    c.peer.batch(() => {
-      for (; sent < upTo; sent++)
-        links.push(c.sendAttach(s, { role: 'sender', address: address(sent), handle: sent }));
-    });
-    await waitUntil(
-      c,
-      () => links.every((l) => l.remoteAttach) || s.remoteEnd !== undefined || c.remoteClose !== undefined,
-      5000,
-    );
+  let sessions = 0;
+  let handleMax: number | undefined;
+  const channelMax = c.remoteOpen!.channelMax ?? 65535;
+  while (links.length < wanted && sessions <= channelMax && !ctx.signal.aborted && !gone(c)) {
+    const s = await c.begin(sessions++);
+    handleMax = c.peer.frames('begin').at(-1)?.rec.handleMax;
+    const perSession = Math.min(wanted - links.length, handleMax === undefined ? wanted : handleMax + 1);
+    let h = 0;
+    while (h < perSession && !ctx.signal.aborted && !gone(c) && !s.remoteEnd) {
+      const upTo = Math.min(perSession, h + BATCH);
+      c.peer.batch(() => {
+        for (; h < upTo; h++)
+          links.push(c.sendAttach(s, { role: 'sender', address: address(links.length), handle: h }));
+      });
+      await waitUntil(
+        c,
+        () => links.every((l) => l.remoteAttach) || s.remoteEnd !== undefined || gone(c),
+        5000,
+      );
+    }
+    if (s.remoteEnd) break;
   }
   const attached = links.filter((l) => l.remoteAttach?.target).length;
   const refusedAttach = links.filter((l) => l.remoteAttach && !l.remoteAttach.target).length;
+  const endedBy = [...c.sessions.values()].find((s) => s.remoteEnd)?.remoteEnd;
   const text =
-    `${attached}/${sent} links attached (handle-max ${handleMax ?? 'none'}), ${refusedAttach} refused` +
-    (s.remoteEnd ? `, session ended: ${s.remoteEnd.error?.condition ?? 'no error'}` : '') +
-    (c.remoteClose ? `, connection closed: ${c.remoteClose.error?.condition ?? 'no error'}` : '');
+    `${attached}/${links.length} links attached on ${sessions} session(s) (handle-max ${handleMax ?? 'none'}), ${refusedAttach} refused` +
+    (endedBy ? `, a session ended: ${endedBy.error?.condition ?? 'no error'}` : '') +
+    closedText(c);
   if (attached >= wanted) return outcome('accepted', '-', `${text} (no limit reached at ${wanted})`);
   return outcome('refused', 'held', text);
 }
@@ -133,7 +155,7 @@ export const MANY_ATTACKS: Attack[] = [
     name: 'many-links',
     family: 'many',
     target: 'broker',
-    title: `attach ${LINKS} senders to distinct queues on one session (alice)`,
+    title: `attach ${LINKS} senders to distinct queues on one connection (alice)`,
     timeoutMs: 30_000,
     run: (ctx) => manyLinks(ctx, brokerAuth, (i) => `attack-link-${i}`, LINKS),
   },
@@ -141,7 +163,7 @@ export const MANY_ATTACKS: Attack[] = [
     name: 'many-links-cbs',
     family: 'many',
     target: 'hub',
-    title: `unauthenticated connection attaches ${LINKS} senders to $cbs on one session`,
+    title: `unauthenticated connection attaches ${LINKS} senders to $cbs`,
     timeoutMs: 30_000,
     run: (ctx) => manyLinks(ctx, 'bare', () => '$cbs', LINKS),
   },

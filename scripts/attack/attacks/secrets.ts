@@ -1,7 +1,7 @@
 /**
  * Issue 10, 4: the hub started with --state DIR writes registry.json (every device key and the
  * iothubowner key). Every file there and the directory itself are stat'ed: group or other bits
- * on anything that holds a secret are the hole.
+ * on anything that holds a secret are the hole. The hub runs with umask 022.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +12,8 @@ import { ServerProcess } from '../server-process.js';
 const mode = (p: string): number => statSync(p).mode & 0o777;
 const octal = (m: number): string => `0${m.toString(8).padStart(3, '0')}`;
 
-/** The umask this process (and so the hub child) runs with, from /proc. */
-function umask(): string {
-  const m = /^Umask:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? m[1]! : 'unknown';
-}
+/** The hub runs with the common default umask, so that the result does not depend on the caller's. */
+const UMASK = '022';
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -27,7 +24,7 @@ function listFiles(dir: string): string[] {
 async function secretsOnDisk(): Promise<AttackOutcome> {
   const parent = mkdtempSync(join(tmpdir(), 'amqp-one-attack-'));
   const dir = join(parent, 'state');
-  const hub = await ServerProcess.start('hub', ['--state', dir]);
+  const hub = await ServerProcess.start('hub', ['--state', dir], UMASK);
   try {
     const files = listFiles(dir);
     const secretFiles = files.filter((f) =>
@@ -37,7 +34,7 @@ async function secretsOnDisk(): Promise<AttackOutcome> {
     const dirOpen = (mode(dir) & 0o077) !== 0;
     const rel = (f: string): string => f.slice(dir.length + 1);
     const listed = secretFiles.map((f) => `${rel(f)} ${octal(mode(f))}`).join(', ');
-    const text = `state dir ${octal(mode(dir))}; files with keys: ${listed || 'none found'} (umask ${umask()})`;
+    const text = `state dir ${octal(mode(dir))}; files with keys: ${listed || 'none found'} (umask ${UMASK})`;
     if (open.length > 0 || dirOpen)
       return outcome(
         'readable',
