@@ -50,7 +50,7 @@ export interface Attack {
 export interface RunOptions {
   /** Attack names (or families) to run; all when empty. */
   only: string[];
-  /** Seconds the slow-handshake and idle attacks wait for the server to close (default 10). */
+  /** Seconds the slow-handshake and idle attacks wait for the server to close (default 12). */
   waitSeconds: number;
   /** Size of the big message (MiB, default 256). */
   bigMessageMiB: number;
@@ -58,7 +58,7 @@ export interface RunOptions {
   connections: number;
   /** Events in the partition-fill attack (default 150 000). */
   events: number;
-  /** Messages in the queue-fill attack (default 200 000). */
+  /** Messages in the queue-fill attack (default 120 000). */
   queueMessages: number;
   /** The server's RSS (MiB) at which an attack is stopped (default 4096). */
   rssCapMiB: number;
@@ -68,11 +68,11 @@ export interface RunOptions {
 
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
   only: [],
-  waitSeconds: 10,
+  waitSeconds: 12,
   bigMessageMiB: 256,
   connections: 2000,
   events: 150_000,
-  queueMessages: 200_000,
+  queueMessages: 120_000,
   rssCapMiB: 4096,
   log: () => {},
 };

@@ -6,11 +6,12 @@
  *   --only NAME       an attack or family (repeatable, or comma-separated)
  *   --json            one JSON document instead of the tables
  *   --list            the attacks and what each does
- *   --wait S          how long the slow-handshake, idle and client attacks wait (default 10 s)
+ *   --wait S          how long the slow-handshake and idle attacks wait (default 12 s; the client
+ *                     attacks wait at most 5 s)
  *   --big-mib N       the big message's size (default 256)
  *   --connections N   sockets in many-connections (default 2000)
  *   --events N        events in partition-fill (default 150000)
- *   --messages N      messages in queue-fill (default 200000)
+ *   --messages N      messages in queue-fill (default 120000)
  *   --rss-cap MIB     stop an attack when the server's RSS passes this (default 4096)
  */
 import { parseArgs } from 'node:util';

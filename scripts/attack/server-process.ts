@@ -69,20 +69,24 @@ export function cliHelp(command: string): string {
 }
 
 /**
- * A flag of `amqp-one <command>` whose name matches `pattern`, with the unit its name or help line
- * gives ('ms' or 's'), or undefined when this build has none.
+ * The flags of `amqp-one <command>` whose names match `pattern`, each with the unit its name or
+ * help line gives ('ms' or 's'); empty when this build has none.
  */
-export function findFlag(command: string, pattern: RegExp): { flag: string; unit: 'ms' | 's' } | undefined {
+export function findFlags(command: string, pattern: RegExp): { flag: string; unit: 'ms' | 's' }[] {
+  const found = new Map<string, { flag: string; unit: 'ms' | 's' }>();
   for (const line of cliHelp(command).split('\n')) {
     for (const m of line.matchAll(/--([a-z0-9-]+)/g)) {
       const name = m[1]!;
-      if (!pattern.test(name)) continue;
-      const unit = /-ms$/.test(name) || /\bms\b|millisecond/.test(line) ? 'ms' : 's';
-      return { flag: `--${name}`, unit };
+      if (!pattern.test(name) || found.has(name)) continue;
+      const unit = /-ms$/.test(name) || /\bms\b|millisecond/i.test(line) ? 'ms' : 's';
+      found.set(name, { flag: `--${name}`, unit });
     }
   }
-  return undefined;
+  return [...found.values()];
 }
+
+export const findFlag = (command: string, pattern: RegExp): { flag: string; unit: 'ms' | 's' } | undefined =>
+  findFlags(command, pattern)[0];
 
 /** `seconds` in the unit a flag wants. */
 export function flagValue(f: { unit: 'ms' | 's' }, seconds: number): string {

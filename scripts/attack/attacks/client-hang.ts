@@ -1,13 +1,18 @@
 /**
- * Issue 10, 5: our client against a port that accepts TCP and never answers. `amqp-one send` (with
+ * Issue 10, 5: our client against a port that accepts TCP and never answers: `amqp-one send` (with
  * its --timeout flag, when this build has one, set to a second) and the library's `connect()` with
- * default options; each is watched for --wait seconds.
+ * `connectTimeoutMs: 1000` (which must cover the whole handshake, not only TCP). Each is watched
+ * for at most CLIENT_WAIT_SECONDS.
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { connect } from '../../../src/client/connect.js';
 import { outcome, type Attack, type AttackContext, type AttackOutcome } from '../attack.js';
 import { CLI_MAIN, findFlag, flagValue } from '../server-process.js';
+
+/** A client given a 1 s deadline that has not given up after this long never will. */
+const CLIENT_WAIT_SECONDS = 5;
+const waitFor = (ctx: AttackContext): number => Math.min(ctx.options.waitSeconds, CLIENT_WAIT_SECONDS);
 
 /** A TCP server that accepts and never writes a byte. */
 async function silentPort(ctx: AttackContext): Promise<number> {
@@ -37,7 +42,7 @@ async function cliSend(ctx: AttackContext): Promise<AttackOutcome> {
   child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
   child.stdout.resume();
   const t0 = Date.now();
-  const wait = ctx.options.waitSeconds;
+  const wait = waitFor(ctx);
   const code = await new Promise<number | null | 'waiting'>((resolve) => {
     const timer = setTimeout(() => resolve('waiting'), wait * 1000);
     child.once('exit', (c) => {
@@ -61,10 +66,10 @@ async function cliSend(ctx: AttackContext): Promise<AttackOutcome> {
 
 async function libraryConnect(ctx: AttackContext): Promise<AttackOutcome> {
   const port = await silentPort(ctx);
-  const wait = ctx.options.waitSeconds;
+  const wait = waitFor(ctx);
   const t0 = Date.now();
   let timer: NodeJS.Timeout | undefined;
-  const attempt = connect({ host: '127.0.0.1', port });
+  const attempt = connect({ host: '127.0.0.1', port, connectTimeoutMs: 1000 });
   const r = await Promise.race([
     attempt.then(
       (c) => ({ kind: 'connected' as const, c }),
@@ -82,13 +87,21 @@ async function libraryConnect(ctx: AttackContext): Promise<AttackOutcome> {
       (c) => c.close(),
       () => {},
     );
-    return outcome('hang', 'HOLE', `connect() with default options: still pending after ${wait} s`);
+    return outcome('hang', 'HOLE', `connect({ connectTimeoutMs: 1000 }): still pending after ${wait} s`);
   }
   if (r.kind === 'connected') {
     await r.c.close().catch(() => {});
-    return outcome('connected', '-', `connect() resolved after ${s} s against a silent port`);
+    return outcome(
+      'connected',
+      '-',
+      `connect({ connectTimeoutMs: 1000 }) resolved after ${s} s against a silent port`,
+    );
   }
-  return outcome('timeout', 'held', `connect() rejected after ${s} s: [${r.e.code ?? '?'}] ${r.e.message}`);
+  return outcome(
+    'timeout',
+    'held',
+    `connect({ connectTimeoutMs: 1000 }) rejected after ${s} s: [${r.e.code ?? '?'}] ${r.e.message}`,
+  );
 }
 
 export const CLIENT_ATTACKS: Attack[] = [
@@ -104,7 +117,7 @@ export const CLIENT_ATTACKS: Attack[] = [
     name: 'client-connect-silent-port',
     family: 'client',
     target: 'client',
-    title: 'connect() (default options) against a port that accepts TCP and never answers',
+    title: 'connect({ connectTimeoutMs: 1000 }) against a port that accepts TCP and never answers',
     timeoutMs: 120_000,
     run: libraryConnect,
   },

@@ -23,15 +23,19 @@ const EVENT_SIZE = 100;
 /** A receiver that got nothing for this long has read everything there is. */
 const QUIET_MS = 1500;
 
-/** Small partition limits, when this hub build has flags for them (count 10,000, bytes 4 MiB). */
-function hubLimitArgs(): string[] {
+/** Small limits (count 10,000, bytes 4 MiB), when this build has flags for them. */
+function limitArgs(command: 'hub' | 'broker', subject: RegExp): string[] {
   const names = new Set<string>();
-  for (const m of cliHelp('hub').matchAll(/--([a-z0-9-]+)/g)) {
+  for (const m of cliHelp(command).matchAll(/--([a-z0-9-]+)/g)) {
     const name = m[1]!;
-    if (/partition|retain|event/.test(name) && /max|limit|cap/.test(name)) names.add(name);
+    if (subject.test(name) && /max|limit|cap/.test(name)) names.add(name);
   }
   return [...names].map((n) => `--${n}=${/bytes|size|mb|mib/.test(n) ? 4 * 1024 * 1024 : 10_000}`);
 }
+
+/** Per-partition limits of the hub, per-queue limits of the broker (not the total, not --max-queues). */
+const hubLimitArgs = (): string[] => limitArgs('hub', /partition/);
+const brokerLimitArgs = (): string[] => limitArgs('broker', /queue-/);
 
 interface SendCount {
   accepted: number;
@@ -158,7 +162,7 @@ async function queueFill(ctx: AttackContext): Promise<AttackOutcome> {
   try {
     const c = await sendAll(conn, 'attack-fill', n, Buffer.alloc(EVENT_SIZE, 0x66), ctx.signal);
     const readable = await readAll(conn, ['attack-fill'], isAttackBody, ctx.signal);
-    return verdictFor(n, c, readable, 'messages', []);
+    return verdictFor(n, c, readable, 'messages', brokerLimitArgs());
   } finally {
     await conn.close().catch(() => {});
   }
@@ -212,6 +216,7 @@ export const FILL_ATTACKS: Attack[] = [
     target: 'broker',
     title: 'alice sends N small messages to one queue unpaced, then reads them back',
     timeoutMs: 120_000,
+    serverArgs: () => brokerLimitArgs(),
     run: queueFill,
   },
   {

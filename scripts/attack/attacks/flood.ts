@@ -60,9 +60,13 @@ async function unsettledFlood(ctx: AttackContext): Promise<AttackOutcome> {
     if (d.settled) settled += n;
     else unsettled += n;
   }
-  const stop = serverReaction(c, l) ?? (l.credit <= 0 ? 'credit ran out' : 'the time or count bound');
+  const reaction = serverReaction(c, l);
+  const starved = !reaction && sent < UNSETTLED && l.credit <= 0;
+  const stop = reaction ?? (starved ? 'the server granting no more credit' : 'the time or count bound');
   const text = `rcv-settle-mode asked 1 (second), granted ${l.remoteAttach!.rcvSettleMode ?? 0}; ${sent} sent, never settled by us; server dispositions: ${unsettled} unsettled, ${settled} settled; stopped by ${stop}`;
-  return outcome(serverReaction(c, l) ? 'refused' : 'accepted', '-', text);
+  // Refusing, or withholding credit while deliveries stay unsettled, bounds what we can pile up.
+  if (reaction || starved) return outcome('refused', 'held', text);
+  return outcome('accepted', '-', text);
 }
 
 /** Fills `address` (broker) with `n` messages of `size` bytes through our client. */

@@ -28,7 +28,8 @@ async function manyConnections(ctx: AttackContext, auth: Auth): Promise<AttackOu
     for (const r of batch) {
       if (r.status === 'fulfilled') open.push(r.value);
       else {
-        const why = (r.reason as Error).message.replace(/\d+/g, 'N');
+        // Ports and ids differ per socket: without them the reasons group.
+        const why = (r.reason as Error).message.replace(/\d{3,}/g, 'N');
         refused.set(why, (refused.get(why) ?? 0) + 1);
       }
     }
