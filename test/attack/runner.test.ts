@@ -1,0 +1,56 @@
+/**
+ * The attack runner (scripts/attack) against real `amqp-one broker` and `amqp-one hub` children
+ * from dist/ (run `npm run build` first): the rows report what the server actually did.
+ *
+ * Each expected outcome is one constant: the value today's code produces. When the fix for an
+ * attack lands, flip its constant (the comment says to what) and the test checks the fix.
+ */
+import { describe, expect, it } from 'vitest';
+import { runAttacks, selectAttacks } from '../../scripts/attack/runner.js';
+import { formatJson, formatTables } from '../../scripts/attack/table.js';
+
+/** skip-sasl: today a bare-header client gets in ('accepted'); after the auth fix: 'refused'. */
+const SKIP_SASL_EXPECTED = 'accepted';
+/** The control: alice:s3cret gets in before and after every fix. */
+const RIGHT_PASSWORD_EXPECTED = 'accepted';
+/** secrets-on-disk: today registry.json is 0644 ('readable'); after the fix: 'private'. */
+const SECRETS_EXPECTED = 'readable';
+
+describe('npm run attack: the runner', () => {
+  it('runs the auth attacks against a broker child and reports the measured outcome', async () => {
+    const rows = await runAttacks({ only: ['skip-sasl', 'sasl-right-password'] });
+    expect(rows.map((r) => r.attack)).toEqual(['skip-sasl', 'sasl-right-password']);
+    const [skip, right] = rows;
+    expect(skip!.code).toBe(SKIP_SASL_EXPECTED);
+    expect(right!.code).toBe(RIGHT_PASSWORD_EXPECTED);
+    expect(right!.text).toContain('10/10 sent and accepted, 10 read back');
+    for (const r of rows) {
+      expect(r.target).toBe('broker');
+      // Memory was read from the server child's /proc status.
+      expect(r.rssBeforeMiB).toBeGreaterThan(10);
+      expect(r.peakMiB).toBeGreaterThanOrEqual(r.rssAfterMiB!);
+      expect(r.probe).toBeDefined();
+      expect(r.serverExit).toBeUndefined();
+    }
+    const table = formatTables(rows);
+    expect(table).toContain('== broker');
+    expect(table).toMatch(/^skip-sasl\s/m);
+    expect(JSON.parse(formatJson(rows)).rows).toHaveLength(2);
+  });
+
+  it('stats the hub state directory', async () => {
+    const [row] = await runAttacks({ only: ['secrets-on-disk'] });
+    expect(row!.code).toBe(SECRETS_EXPECTED);
+    expect(row!.text).toMatch(/registry\.json 0[0-7]{3}/);
+  });
+
+  it('selects attacks by name or family and refuses unknown names', () => {
+    expect(selectAttacks(['auth']).map((a) => a.name)).toEqual([
+      'skip-sasl',
+      'sasl-anonymous',
+      'sasl-wrong-password',
+      'sasl-right-password',
+    ]);
+    expect(() => selectAttacks(['no-such-attack'])).toThrow(/unknown attack no-such-attack/);
+  });
+});
