@@ -2,19 +2,19 @@
  * The attack runner (scripts/attack) against real `amqp-one broker` and `amqp-one hub` children
  * from dist/ (run `npm run build` first): the rows report what the server actually did.
  *
- * Each expected outcome is one constant: the value today's code produces. When the fix for an
- * attack lands, flip its constant (the comment says to what) and the test checks the fix.
+ * Each expected outcome is one constant: what the hardened servers must produce (on the code
+ * before the hardening, skip-sasl gave 'accepted' and secrets-on-disk 'readable').
  */
 import { describe, expect, it } from 'vitest';
 import { runAttacks, selectAttacks } from '../../scripts/attack/runner.js';
 import { formatJson, formatTables } from '../../scripts/attack/table.js';
 
-/** skip-sasl: today a bare-header client gets in ('accepted'); after the auth fix: 'refused'. */
-const SKIP_SASL_EXPECTED = 'accepted';
+/** skip-sasl: a bare-header client is refused by a broker with users. */
+const SKIP_SASL_EXPECTED = 'refused';
 /** The control: alice:s3cret gets in before and after every fix. */
 const RIGHT_PASSWORD_EXPECTED = 'accepted';
-/** secrets-on-disk: today registry.json is 0644 ('readable'); after the fix: 'private'. */
-const SECRETS_EXPECTED = 'readable';
+/** secrets-on-disk: registry.json is 0600 in a 0700 folder. */
+const SECRETS_EXPECTED = 'private';
 
 describe('npm run attack: the runner', () => {
   it('runs the auth attacks against a broker child and reports the measured outcome', async () => {
