@@ -49,8 +49,8 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   /**
    * One deadline (ms) for TCP, TLS, the protocol header, SASL and the peer's open, for the first
    * connect and for each reconnect attempt; on expiry the socket is destroyed and the connect
-   * fails with a TimeoutError (code AMQP_TIMEOUT). Default DEFAULT_CONNECT_TIMEOUT_MS (60 s);
-   * 0 means no deadline.
+   * fails with a TimeoutError (code AMQP_TIMEOUT). close() waits as long for the peer's close,
+   * then destroys the socket. Default DEFAULT_CONNECT_TIMEOUT_MS (60 s); 0 means no deadline.
    */
   connectTimeoutMs?: number;
   /** Aborts the first connect (not reconnects) with an AbortError (code AMQP_ABORTED). */
@@ -397,7 +397,16 @@ export class AmqpConnection extends ConnectionCore {
       this.closedDeferred.resolve();
       return;
     }
-    await super.close(error);
+    // A peer that never answers our close must not hold the caller: after the connect deadline
+    // the socket is destroyed (close then resolves, as the connection is gone either way).
+    const ms = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const t =
+      ms > 0 && Number.isFinite(ms) ? this.timers.setTimeout(() => this.driver.destroy(), ms) : undefined;
+    try {
+      await super.close(error);
+    } finally {
+      if (t !== undefined) this.timers.clearTimeout(t);
+    }
   }
 }
 

@@ -260,3 +260,42 @@ describe('open deadlines (attach, begin)', () => {
     await until(() => begun[1]!.remote === 'detached');
   });
 });
+
+describe('close deadline', () => {
+  it('close() against a peer that stops answering resolves after connectTimeoutMs, socket destroyed', async () => {
+    const { listen } = await import('../../src/server/index.js');
+    const real = await listen({ port: 0 });
+    // A proxy that forwards until frozen, then drops everything both ways.
+    let frozen = false;
+    const client: net.Socket[] = [];
+    const proxy = net.createServer((c) => {
+      client.push(c);
+      c.on('error', () => undefined);
+      const up = net.connect(real.port, '127.0.0.1');
+      up.on('error', () => undefined);
+      c.on('data', (d) => frozen || up.write(d));
+      up.on('data', (d) => frozen || c.write(d));
+      c.on('close', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const timers = new ManualTimers();
+      const port = (proxy.address() as net.AddressInfo).port;
+      conn = await connect({ host: '127.0.0.1', port, timers, connectTimeoutMs: 1000 });
+      frozen = true;
+      let done = false;
+      const closing = conn.close().then(() => (done = true));
+      timers.advance(999);
+      await new Promise((r) => setImmediate(r));
+      expect(done).toBe(false);
+      timers.advance(1);
+      await closing;
+      await until(() => closed(client[0]!));
+    } finally {
+      conn = undefined;
+      for (const c of client) c.destroy();
+      await new Promise((r) => proxy.close(r));
+      await real.close();
+    }
+  });
+});
