@@ -78,6 +78,8 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     const link = (role === 'sender'
       ? session.openSender(options)
       : session.openReceiver(options)) as unknown as T;
+    // An attach too large for the peer's frame size fails at once, unsent (the connection goes on).
+    if ((link.local as Link['local']) === 'detached') throw link.error ?? new ClosedError(`the ${role} link`);
     const d = deferred<void>();
     this.pendingAttach.set(link, d);
     const disarm = armDeadline(
