@@ -230,6 +230,28 @@ describe('open deadlines (attach, begin)', () => {
     }
   });
 
+  it('request/response: a request node that never attaches fails the open, and the reply link is closed', async () => {
+    const { RequestResponseLink } = await import('../../src/client/request-response.js');
+    const { srv, silentLinks } = await halfSilentServer();
+    try {
+      const timers = new ManualTimers();
+      conn = await connect({ host: '127.0.0.1', port: srv.port, timers });
+      const p = RequestResponseLink.open(conn, {
+        address: 'silent',
+        replyTo: 'replies',
+        openTimeoutMs: 300,
+      }).catch((e: unknown) => e);
+      await until(() => silentLinks.length === 1);
+      timers.advance(300);
+      expect(await p).toBeInstanceOf(TimeoutError);
+      await until(() => conn!.defaultSession.engine.allLinks.length === 0);
+    } finally {
+      await conn?.close().catch(() => undefined);
+      conn = undefined;
+      await srv.close();
+    }
+  });
+
   it('a session the peer never begins fails with AMQP_TIMEOUT and is ended', async () => {
     // A server engine that answers the open (and the default session) but no later begin.
     const begun: import('../../src/session/session.js').Session[] = [];
