@@ -110,6 +110,21 @@ describe('connect deadline', () => {
     expect(await p).toBeInstanceOf(TimeoutError);
   });
 
+  it('an AbortSignal abandons the connect with AMQP_ABORTED and hangs up', async () => {
+    server = await silentServer();
+    const ac = new AbortController();
+    const p = connect({
+      host: '127.0.0.1',
+      port: server.port,
+      timers: new ManualTimers(),
+      signal: ac.signal,
+    }).catch((e: unknown) => e);
+    await until(() => server!.sockets.length === 1);
+    ac.abort();
+    expect(((await p) as { code: string }).code).toBe('AMQP_ABORTED');
+    await until(() => closed(server!.sockets[0]!));
+  });
+
   it('applies to each reconnect attempt', async () => {
     // The first connection works (the server answers), then the server goes silent.
     let silent = false;
