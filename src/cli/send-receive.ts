@@ -1,6 +1,7 @@
 /** `amqp-one send URL` and `amqp-one receive URL`: print outcomes and messages. AMQP_TRACE=frames shows the frames. */
 import { readFileSync } from 'node:fs';
 import { connect } from '../client/connect.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../client/deadline.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import { int, out, parse, UsageError } from './args.js';
 
@@ -9,20 +10,27 @@ const common = {
   json: { type: 'boolean' },
   ca: { type: 'string' },
   insecure: { type: 'boolean' },
+  timeout: { type: 'string' },
 } as const;
 
-function connectOptions(url: string, v: { ca?: string; insecure?: boolean }) {
+const TIMEOUT_HELP = `  --timeout MS bounds connecting (TCP, TLS, SASL, open), opening the link and closing
+  (default ${DEFAULT_CONNECT_TIMEOUT_MS} ms); past it the command fails with AMQP_TIMEOUT (exit 1).`;
+
+function connectOptions(url: string, v: { ca?: string; insecure?: boolean; timeout?: string }) {
   const u = parseAmqpUrl(url);
   if (!u.path) throw new UsageError('the URL needs an address: amqp://host:port/address');
   const tls = u.tls
     ? { ca: v.ca ? readFileSync(v.ca) : undefined, rejectUnauthorized: !v.insecure }
     : undefined;
-  return { address: u.path, options: { url, tls } };
+  const timeout = int(v.timeout, 'timeout', DEFAULT_CONNECT_TIMEOUT_MS);
+  if (timeout === 0) throw new UsageError('--timeout must be at least 1 ms');
+  return { address: u.path, options: { url, tls, connectTimeoutMs: timeout, openTimeoutMs: timeout } };
 }
 
-export const SEND_HELP = `amqp-one send URL [--count N] [--body TEXT | --body-size B] [--presettled] [--json] [--ca FILE] [--insecure]
+export const SEND_HELP = `amqp-one send URL [--count N] [--body TEXT | --body-size B] [--presettled] [--json] [--ca FILE] [--insecure] [--timeout MS]
   Sends N messages (default 1) to the address in URL (amqp[s]://[user:pass@]host:port/address)
-  and prints each outcome.`;
+  and prints each outcome.
+${TIMEOUT_HELP}`;
 
 export async function sendCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(argv, {
@@ -57,8 +65,9 @@ export async function sendCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const RECEIVE_HELP = `amqp-one receive URL [--count N] [--json] [--ca FILE] [--insecure]
-  Receives N messages (default: until interrupted) from the address in URL, prints and accepts them.`;
+export const RECEIVE_HELP = `amqp-one receive URL [--count N] [--json] [--ca FILE] [--insecure] [--timeout MS]
+  Receives N messages (default: until interrupted) from the address in URL, prints and accepts them.
+${TIMEOUT_HELP}`;
 
 export async function receiveCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(argv, common);

@@ -22,6 +22,9 @@ import { deferred, type Deferred } from './link-host.js';
 import type { MessageReceiver, ReceiverCreditOptions } from './receiver.js';
 import type { MessageSender, ResendPolicy } from './sender.js';
 import type { Timers } from './timers.js';
+import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from './deadline.js';
+import { InvalidArgumentError } from './errors.js';
+import type { SocketDriver } from '../transport/socket-driver.js';
 
 export interface ReconnectOptions {
   /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
@@ -43,7 +46,20 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   password?: string;
   /** SASL: a mechanism, a name, or 'none' to skip SASL. Default PLAIN with a username, else ANONYMOUS. */
   sasl?: SaslClientMechanism | 'ANONYMOUS' | 'PLAIN' | 'EXTERNAL' | 'none';
+  /**
+   * One deadline (ms) for TCP, TLS, the protocol header, SASL and the peer's open, for the first
+   * connect and for each reconnect attempt; on expiry the socket is destroyed and the connect
+   * fails with a TimeoutError (code AMQP_TIMEOUT). close() waits as long for the peer's close,
+   * then destroys the socket. Default DEFAULT_CONNECT_TIMEOUT_MS (60 s); 0 means no deadline.
+   */
   connectTimeoutMs?: number;
+  /** Aborts the first connect (not reconnects) with an AbortError (code AMQP_ABORTED). */
+  signal?: AbortSignal;
+  /**
+   * Deadline (ms) for the peer's answer to our begin or attach (openSession, openSender,
+   * openReceiver), unless the call gives its own. Default DEFAULT_OPEN_TIMEOUT_MS (60 s); 0 means none.
+   */
+  openTimeoutMs?: number;
   reconnect?: boolean | ReconnectOptions;
   /** Defaults for senders on this connection. */
   sendTimeoutMs?: number;
@@ -51,7 +67,15 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   timers?: Timers;
 }
 
-export interface SenderOptions extends LinkOptions {
+/** Per-call deadline and cancellation of an open (sender, receiver, session). */
+export interface OpenWaitOptions {
+  /** Wait this long (ms) for the peer's attach or begin; default the connection's openTimeoutMs. */
+  openTimeoutMs?: number;
+  /** Abandons the open (the half-open link or session is closed) with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface SenderOptions extends LinkOptions, OpenWaitOptions {
   /** The target address (shorthand for target.address). */
   address?: string;
   /** Send every message presettled (snd-settle-mode settled). */
@@ -61,7 +85,7 @@ export interface SenderOptions extends LinkOptions {
   session?: AmqpSession;
 }
 
-export interface ReceiverOptions extends LinkOptions, ReceiverCreditOptions {
+export interface ReceiverOptions extends LinkOptions, ReceiverCreditOptions, OpenWaitOptions {
   /** The source address (shorthand for source.address). */
   address?: string;
   /** Ask for presettled delivery (snd-settle-mode settled). */
@@ -107,6 +131,20 @@ function saslFor(o: ConnectOptions): SaslClientMechanism | undefined {
   return anonymousClient();
 }
 
+/** An options argument must be an object (or a string address where allowed): anything else is a caller's bug. */
+function checkOptions<T extends object>(o: T, call: string): T {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) {
+    throw new InvalidArgumentError(
+      `${call}: expected an address string or an options object, got ${describe(o)}`,
+    );
+  }
+  return o;
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
 export class AmqpConnection extends ConnectionCore {
   private readonly opts: ConnectOptions & { host: string; port: number };
   private readonly sessionsList: AmqpSession[] = [];
@@ -135,32 +173,56 @@ export class AmqpConnection extends ConnectionCore {
 
   private async establish(): Promise<void> {
     const o = this.opts;
-    const socket = await openSocket({
-      host: o.host,
-      port: o.port,
-      tls: o.tls,
-      connectTimeoutMs: o.connectTimeoutMs,
-    });
-    const engine = new Connection({ ...o, role: 'client', hostname: o.hostname ?? o.host, sasl: saslFor(o) });
-    this.opened = deferred<void>();
-    this.bind(engine, socket);
-    engine.open();
-    // Sessions and links are begun at once: they go out with the open (pipelining).
-    if (this.sessionsList.length === 0) {
-      this.defaultSession = new AmqpSession(engine.beginSession(), {});
-      this.sessionsList.push(this.defaultSession);
-    } else {
-      for (const s of this.sessionsList) s.engine = engine.beginSession(s.options);
+    const ms = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    // One deadline for the whole handshake: it stops the socket being opened, or destroys the
+    // one that is open and fails the wait for the peer's open.
+    const stop = new AbortController();
+    const gate = deferred<void>();
+    let driver: SocketDriver | undefined;
+    const disarm = armDeadline(
+      this.timers,
+      gate,
+      ms,
+      `connecting to ${o.host}:${o.port}`,
+      (err) => {
+        stop.abort(err);
+        this.opened?.reject(err);
+        driver?.destroy(err);
+      },
+      this.established ? undefined : o.signal,
+    );
+    try {
+      const socket = await openSocket({ host: o.host, port: o.port, tls: o.tls, signal: stop.signal });
+      const engine = new Connection({
+        ...o,
+        role: 'client',
+        hostname: o.hostname ?? o.host,
+        sasl: saslFor(o),
+      });
+      this.opened = deferred<void>();
+      this.bind(engine, socket);
+      driver = this.driver;
+      if (stop.signal.aborted) driver.destroy(stop.signal.reason as Error);
+      engine.open();
+      // Sessions and links are begun at once: they go out with the open (pipelining).
+      if (this.sessionsList.length === 0) {
+        this.defaultSession = new AmqpSession(engine.beginSession(), {});
+        this.sessionsList.push(this.defaultSession);
+      } else {
+        for (const s of this.sessionsList) s.engine = engine.beginSession(s.options);
+      }
+      this.schedule();
+      await Promise.race([this.opened.promise, gate.promise]);
+      this.opened = undefined;
+      // A server that refuses us opens and closes at once (spec 2.4.1): the close may come in the
+      // same read as the open.
+      if (engine.remote === 'closed' || engine.finished) {
+        throw engine.error ?? new DisconnectedError('the peer closed the connection as it opened');
+      }
+      this.established = true;
+    } finally {
+      disarm();
     }
-    this.schedule();
-    await this.opened.promise;
-    this.opened = undefined;
-    // A server that refuses us opens and closes at once (spec 2.4.1): the close may come in the
-    // same read as the open.
-    if (engine.remote === 'closed' || engine.finished) {
-      throw engine.error ?? new DisconnectedError('the peer closed the connection as it opened');
-    }
-    this.established = true;
   }
 
   protected override onOtherEvent(e: EngineEvent): void {
@@ -238,27 +300,42 @@ export class AmqpConnection extends ConnectionCore {
 
   private async reattachAll(): Promise<void> {
     for (const l of this.links) {
-      const link = await this.attach<Sender | Receiver>(l.session.engine, l.kind, {
-        ...l.options,
-        name: undefined,
-      });
+      const link = await this.attach<Sender | Receiver>(
+        l.session.engine,
+        l.kind,
+        { ...l.options, name: undefined },
+        this.openWait({}),
+      );
       if (l.kind === 'sender') (l.wrapper as MessageSender).link = link as Sender;
       else (l.wrapper as MessageReceiver).onReattached(link as Receiver);
       link.context = l.wrapper;
     }
   }
 
-  async openSession(options: SessionOptions = {}): Promise<AmqpSession> {
-    const s = new AmqpSession(this.engine.beginSession(options), options);
+  /** Begins a session; resolves once the peer has answered with its begin. */
+  async openSession(options: SessionOptions & OpenWaitOptions = {}): Promise<AmqpSession> {
+    const { openTimeoutMs, signal, ...sessionOptions } = checkOptions(options, 'openSession');
+    const s = new AmqpSession(this.engine.beginSession(sessionOptions), sessionOptions);
     this.sessionsList.push(s);
-    this.schedule();
+    try {
+      await this.awaitBegin(s.engine, this.openWait({ openTimeoutMs, signal }));
+    } catch (e) {
+      this.sessionsList.splice(this.sessionsList.indexOf(s), 1);
+      throw e;
+    }
     return s;
+  }
+
+  private openWait(o: OpenWaitOptions): { ms: number; signal?: AbortSignal } {
+    return { ms: o.openTimeoutMs ?? this.opts.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, signal: o.signal };
   }
 
   /** Opens a sender; resolves once the peer has attached (and created the target). */
   async openSender(addressOrOptions: string | SenderOptions): Promise<MessageSender> {
-    const o: SenderOptions =
-      typeof addressOrOptions === 'string' ? { address: addressOrOptions } : addressOrOptions;
+    const { openTimeoutMs, signal, ...o }: SenderOptions =
+      typeof addressOrOptions === 'string'
+        ? { address: addressOrOptions }
+        : checkOptions(addressOrOptions, 'openSender');
     const session = o.session ?? this.defaultSession;
     const target: TargetOptions | undefined =
       o.target === null
@@ -273,7 +350,12 @@ export class AmqpConnection extends ConnectionCore {
       source: o.source ?? {},
       sndSettleMode: o.sndSettleMode ?? (o.presettled ? 1 : undefined),
     };
-    const link = await this.attach<Sender>(session.engine, 'sender', options);
+    const link = await this.attach<Sender>(
+      session.engine,
+      'sender',
+      options,
+      this.openWait({ openTimeoutMs, signal }),
+    );
     const s = this.wrapSender(link, {
       maxQueued: o.maxQueued ?? this.opts.maxQueued,
       sendTimeoutMs: o.sendTimeoutMs ?? this.opts.sendTimeoutMs,
@@ -284,9 +366,11 @@ export class AmqpConnection extends ConnectionCore {
   }
 
   /** Opens a receiver; resolves once the peer has attached (and created the source). */
-  async openReceiver(addressOrOptions: string | ReceiverOptions): Promise<MessageReceiver> {
-    const o: ReceiverOptions =
-      typeof addressOrOptions === 'string' ? { address: addressOrOptions } : addressOrOptions;
+  async openReceiver(addressOrOptions: string | ReceiverOptions = {}): Promise<MessageReceiver> {
+    const { openTimeoutMs, signal, ...o }: ReceiverOptions =
+      typeof addressOrOptions === 'string'
+        ? { address: addressOrOptions }
+        : checkOptions(addressOrOptions, 'openReceiver');
     const session = o.session ?? this.defaultSession;
     const source: SourceOptions = { ...(o.source ?? {}), address: o.address ?? o.source?.address };
     const options: LinkOptions = {
@@ -295,7 +379,12 @@ export class AmqpConnection extends ConnectionCore {
       target: o.target ?? {},
       sndSettleMode: o.sndSettleMode ?? (o.presettled ? 1 : undefined),
     };
-    const link = await this.attach<Receiver>(session.engine, 'receiver', options);
+    const link = await this.attach<Receiver>(
+      session.engine,
+      'receiver',
+      options,
+      this.openWait({ openTimeoutMs, signal }),
+    );
     const r = this.wrapReceiver(link, { credit: o.credit, autoAccept: o.autoAccept });
     this.links.push({ kind: 'receiver', options, session, wrapper: r });
     return r;
@@ -308,7 +397,16 @@ export class AmqpConnection extends ConnectionCore {
       this.closedDeferred.resolve();
       return;
     }
-    await super.close(error);
+    // A peer that never answers our close must not hold the caller: after the connect deadline
+    // the socket is destroyed (close then resolves, as the connection is gone either way).
+    const ms = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const t =
+      ms > 0 && Number.isFinite(ms) ? this.timers.setTimeout(() => this.driver.destroy(), ms) : undefined;
+    try {
+      await super.close(error);
+    } finally {
+      if (t !== undefined) this.timers.clearTimeout(t);
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import { deferred, type Deferred, type LinkHost } from './link-host.js';
 import { MessageReceiver } from './receiver.js';
 import { MessageSender } from './sender.js';
 import { realTimers, type Timers } from './timers.js';
+import { armDeadline, DEFAULT_OPEN_TIMEOUT_MS } from './deadline.js';
 
 export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   engine!: Connection;
@@ -26,6 +27,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   protected readonly senders = new Set<MessageSender>();
   protected readonly receivers = new Set<MessageReceiver>();
   private readonly pendingAttach = new Map<Link, Deferred<void>>();
+  private readonly pendingBegin = new Map<Session, Deferred<void>>();
   protected closedDeferred = deferred<void>();
   /** Set once the connection is gone for good (see failAll): new attaches fail with its error. */
   private gone: { error: unknown } | undefined;
@@ -56,11 +58,16 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     this.driver?.schedule();
   }
 
-  /** Attaches a link and waits for the peer's answer; a refusal rejects with the peer's LinkError. */
+  /**
+   * Attaches a link and waits for the peer's answer; a refusal rejects with the peer's LinkError.
+   * A peer that does not answer within `wait.ms` (or an abort) fails it with a TimeoutError (or
+   * AbortError) and the half-open link is detached: the connection stays usable.
+   */
   protected async attach<T extends Link>(
     session: Session,
     role: 'sender' | 'receiver',
     options: LinkOptions,
+    wait: { ms: number; signal?: AbortSignal } = { ms: DEFAULT_OPEN_TIMEOUT_MS },
   ): Promise<T> {
     // Fix: on a session that has ended (e.g. RabbitMQ ends it to refuse rcv-settle-mode second)
     // the attach is never written nor answered, so this waited for ever: fail at once instead.
@@ -72,16 +79,63 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     const link = (role === 'sender'
       ? session.openSender(options)
       : session.openReceiver(options)) as unknown as T;
+    // An attach too large for the peer's frame size fails at once, unsent (the connection goes on).
+    if ((link.local as Link['local']) === 'detached') throw link.error ?? new ClosedError(`the ${role} link`);
     const d = deferred<void>();
     this.pendingAttach.set(link, d);
+    const disarm = armDeadline(
+      this.timers,
+      d,
+      wait.ms,
+      `attaching ${role} ${JSON.stringify(link.name)}`,
+      () => {
+        this.pendingAttach.delete(link);
+        link.detach({ closed: true });
+        this.schedule();
+      },
+      wait.signal,
+    );
     this.schedule();
-    await d.promise;
+    try {
+      await d.promise;
+    } finally {
+      disarm();
+    }
     // The peer may have detached in the same read as its attach reply (a redirect, a stolen link):
     // the close event came before anyone wrapped the link, so report it here.
     if (link.remote === 'detached' || link.local === 'detached') {
       throw link.error ?? new ClosedError(`the ${role} link`);
     }
     return link;
+  }
+
+  /**
+   * Waits for the peer's begin answering ours. A peer that does not answer within `wait.ms` (or an
+   * abort) fails it with a TimeoutError (or AbortError) and the session is ended.
+   */
+  protected async awaitBegin(session: Session, wait: { ms: number; signal?: AbortSignal }): Promise<void> {
+    if (session.remote === 'attached') return;
+    if (this.gone) throw this.gone.error;
+    const d = deferred<void>();
+    this.pendingBegin.set(session, d);
+    const disarm = armDeadline(
+      this.timers,
+      d,
+      wait.ms,
+      'beginning a session',
+      () => {
+        this.pendingBegin.delete(session);
+        session.end();
+        this.schedule();
+      },
+      wait.signal,
+    );
+    this.schedule();
+    try {
+      await d.promise;
+    } finally {
+      disarm();
+    }
   }
 
   protected onEngineEvent(e: EngineEvent): void {
@@ -115,7 +169,13 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
       case 'link-closed':
         this.linkGone(e.link, e.link.error);
         break;
+      case 'session-opened':
+        this.pendingBegin.get(e.session)?.resolve();
+        this.pendingBegin.delete(e.session);
+        break;
       case 'session-closed':
+        this.pendingBegin.get(e.session)?.reject(e.session.error ?? new ClosedError('the session'));
+        this.pendingBegin.delete(e.session);
         for (const l of e.session.allLinks) this.linkGone(l, l.error ?? e.session.error);
         break;
       case 'transport-done':
@@ -161,6 +221,8 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     this.gone = { error: e };
     for (const [, d] of this.pendingAttach) d.reject(e);
     this.pendingAttach.clear();
+    for (const [, d] of this.pendingBegin) d.reject(e);
+    this.pendingBegin.clear();
     for (const s of this.senders) s.onClosed(e);
     for (const r of this.receivers) r.onClosed(err);
     this.senders.clear();

@@ -23,3 +23,10 @@ export class ClosedError extends AmqpOneError {
     super('AMQP_CLOSED', `${what} is closed`);
   }
 }
+
+/** The caller passed an argument of the wrong type or shape (a bug in the calling code, not the peer). */
+export class InvalidArgumentError extends AmqpOneError {
+  constructor(message: string) {
+    super('AMQP_INVALID_ARGUMENT', message);
+  }
+}

@@ -21,7 +21,10 @@ export interface RequestResponseOptions {
   /** Ask the peer for a dynamic reply node (default false: many services, IoT Hub's CBS among them, expect a fixed name). */
   dynamic?: boolean;
   session?: AmqpSession;
+  /** How long a request waits for its response (ms, default 30 s). */
   timeoutMs?: number;
+  /** How long opening each of the two links waits for the peer's attach (default the connection's openTimeoutMs). */
+  openTimeoutMs?: number;
   /** How request ids are made (default a uuid string). */
   messageId?: () => AmqpValue;
 }
@@ -51,9 +54,16 @@ export class RequestResponseLink {
   static async open(conn: AmqpConnection, options: RequestResponseOptions): Promise<RequestResponseLink> {
     const session = options.session;
     let replyTo = options.replyTo ?? `${options.address}-reply-${randomUUID()}`;
+    const openTimeoutMs = options.openTimeoutMs;
     const receiver = options.dynamic
-      ? await conn.openReceiver({ source: { dynamic: true }, session, credit: 50 })
-      : await conn.openReceiver({ address: replyTo, target: { address: replyTo }, session, credit: 50 });
+      ? await conn.openReceiver({ source: { dynamic: true }, session, credit: 50, openTimeoutMs })
+      : await conn.openReceiver({
+          address: replyTo,
+          target: { address: replyTo },
+          session,
+          credit: 50,
+          openTimeoutMs,
+        });
     if (options.dynamic) {
       const a = receiver.link.remoteAttach?.source;
       const addr = a && a.type === 'source' ? a.address : undefined;
@@ -61,7 +71,18 @@ export class RequestResponseLink {
         throw new AmqpOneError('AMQP_NO_DYNAMIC_ADDRESS', 'the peer gave the dynamic reply node no address');
       replyTo = addr;
     }
-    const sender = await conn.openSender({ address: options.address, source: { address: replyTo }, session });
+    let sender: MessageSender;
+    try {
+      sender = await conn.openSender({
+        address: options.address,
+        source: { address: replyTo },
+        session,
+        openTimeoutMs,
+      });
+    } catch (e) {
+      await receiver.close().catch(() => undefined); // no reply link left behind
+      throw e;
+    }
     return new RequestResponseLink(sender, receiver, replyTo, options);
   }
 

@@ -36,6 +36,7 @@ type Kind =
   | 'fields'
   | 'map'
   | 'message-id'
+  | 'address'
   | 'composite'
   | 'any';
 
@@ -153,7 +154,10 @@ const PRIMITIVE_KINDS: Partial<Record<string, Kind>> = {
 };
 
 function kindOf(f: FieldSpec): { kind: Kind; composite?: string } {
-  if (f.type === '*') return { kind: f.requires === 'message-id' ? 'message-id' : 'any' };
+  if (f.type === '*') {
+    if (f.requires === 'message-id') return { kind: 'message-id' };
+    return { kind: f.requires === 'address' ? 'address' : 'any' };
+  }
   if (compositeTypes[f.type]) return { kind: 'composite', composite: f.type };
   let t = f.type;
   for (let i = 0; i < 8; i++) {
@@ -323,9 +327,18 @@ function writeField(w: ByteWriter, f: FieldCodec, v: unknown): void {
     case 'map':
       return encodeValue(w, v as AmqpValue);
     case 'message-id':
-      // A plain integer message id can only be a ulong.
+      // message-id is ulong | uuid | binary | string (spec 3.2.11-14): a peer would refuse any other
+      // type. A plain integer (number or bigint) can only be a ulong.
+      if (typeof v === 'string') return encodeString(w, v, Code.Str8, Code.Str32);
       if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return encodeUlong(w, v);
-      return encodeValue(w, v as AmqpValue);
+      if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) return encodeUlong(w, v);
+      if (v instanceof Uint8Array) return encodeBinary(w, v);
+      if (v instanceof Typed && (v.type === 'ulong' || v.type === 'uuid')) return encodeValue(w, v);
+      throw fieldError(f, v);
+    case 'address':
+      // The only address type is address-string (spec 3.5.8).
+      if (typeof v !== 'string') throw fieldError(f, v);
+      return encodeString(w, v, Code.Str8, Code.Str32);
     case 'composite': {
       const c = byName.get(f.composite!)!;
       if (!isPlainObject(v)) throw fieldError(f, v);
@@ -528,6 +541,8 @@ function readField(d: Decoder, f: FieldCodec, code: number): unknown {
     }
     case 'message-id':
       return d.readBody(code);
+    // Addresses are read as anything (a peer's oddity is kept), but only strings are written.
+    case 'address':
     case 'any':
       if (code === Code.Described) {
         d.pos--;

@@ -3,6 +3,7 @@
  * Strings are converted to UTF-8 once, straight into the output buffer.
  */
 import type { ByteWriter } from './byte-writer.js';
+import { DEFAULT_MAX_DEPTH } from './decoder.js';
 import { EncodeError } from './errors.js';
 import { Code } from './format-codes.js';
 import {
@@ -184,7 +185,20 @@ function isIntegral32(n: number): boolean {
   return (n | 0) === n && !Object.is(n, -0);
 }
 
-/** Encodes any AMQP value. */
+/**
+ * The deepest nesting of lists, maps, arrays and described values we encode: the decoder's limit
+ * (DEFAULT_MAX_DEPTH), so that nothing is sent that a peer of ours would refuse.
+ */
+export const MAX_ENCODE_DEPTH = DEFAULT_MAX_DEPTH;
+
+/** A compound (or described value) inside `depth` others: one more level than the decoder allows fails here. */
+function checkDepth(depth: number): void {
+  if (depth >= MAX_ENCODE_DEPTH) {
+    throw new EncodeError(`value nested deeper than ${MAX_ENCODE_DEPTH}`, 'AMQP_ENCODE_TOO_DEEP');
+  }
+}
+
+/** Encodes any AMQP value; `depth` is the number of compounds around it. */
 export function encodeValue(w: ByteWriter, v: AmqpValue, depth = 0): void {
   switch (typeof v) {
     case 'string':
@@ -205,7 +219,6 @@ export function encodeValue(w: ByteWriter, v: AmqpValue, depth = 0): void {
       throw new EncodeError(`cannot encode a ${typeof v} as AMQP`);
   }
   if (v === null) return w.u8(Code.Null);
-  if (depth > 100) throw new EncodeError('value nested too deeply');
   if (v instanceof Uint8Array) return encodeBinary(w, v);
   if (v instanceof AmqpSymbol) return encodeSymbol(w, v.value);
   if (v instanceof Typed) return encodeTyped(w, v);
@@ -213,6 +226,7 @@ export function encodeValue(w: ByteWriter, v: AmqpValue, depth = 0): void {
   if (v instanceof Date) return encodeTimestamp(w, validDate(v));
   if (v instanceof Map) return encodeMap(w, v, depth);
   if (v instanceof Described) {
+    checkDepth(depth);
     w.u8(Code.Described);
     encodeValue(w, v.descriptor, depth + 1);
     return encodeValue(w, v.value, depth + 1);
@@ -339,6 +353,7 @@ function endCompound(w: ByteWriter, at: number, count: number, code32: number): 
 }
 
 export function encodeList(w: ByteWriter, items: readonly AmqpValue[], depth = 0): void {
+  checkDepth(depth);
   const n = items.length;
   if (n === 0) return w.u8(Code.List0);
   const at = beginCompound(w, Code.List8);
@@ -347,6 +362,7 @@ export function encodeList(w: ByteWriter, items: readonly AmqpValue[], depth = 0
 }
 
 export function encodeMap(w: ByteWriter, m: Map<AmqpValue, AmqpValue>, depth = 0): void {
+  checkDepth(depth);
   const at = beginCompound(w, Code.Map8);
   for (const [k, v] of m) {
     encodeValue(w, k, depth + 1);
@@ -362,6 +378,7 @@ export function encodeObjectMap(
   depth: number,
   symbolKeys: boolean,
 ): void {
+  checkDepth(depth);
   const at = beginCompound(w, Code.Map8);
   let count = 0;
   for (const k in o) {
@@ -486,8 +503,10 @@ const ELEMENT_CODECS: Record<ElementType, ElementCodec> = {
     body: (w, v, code) => writeSized(w, Buffer.from(strOf(v), 'utf8'), code === Code.Sym8),
   },
   // Compound elements use the 32-bit forms: an element's size is not known before it is written.
+  // `depth` is the element's own: the array's plus one, as the decoder counts it.
   list: fixed(Code.List32, (w, v, _c, depth) => {
     if (!Array.isArray(v)) throw new EncodeError('array element is not a list');
+    checkDepth(depth);
     const at = w.pos;
     w.ensure(8);
     w.pos += 8;
@@ -496,6 +515,7 @@ const ELEMENT_CODECS: Record<ElementType, ElementCodec> = {
     w.patchU32(at + 4, v.length);
   }),
   map: fixed(Code.Map32, (w, v, _c, depth) => {
+    checkDepth(depth);
     const at = w.pos;
     w.ensure(8);
     w.pos += 8;
@@ -518,10 +538,11 @@ const ELEMENT_CODECS: Record<ElementType, ElementCodec> = {
   }),
   array: fixed(Code.Array32, (w, v, _c, depth) => {
     if (!(v instanceof AmqpArray)) throw new EncodeError('array element is not an AmqpArray');
+    checkDepth(depth);
     const at = w.pos;
     w.ensure(8);
     w.pos += 8;
-    writeArrayElements(w, v, depth + 1);
+    writeArrayElements(w, v, depth);
     w.patchU32(at, w.pos - at - 4);
     w.patchU32(at + 4, v.items.length);
   }),
@@ -538,7 +559,7 @@ function writeSized(w: ByteWriter, b: Uint8Array, small: boolean): void {
   w.bytes(b);
 }
 
-/** Writes the element constructor (with descriptor, if any) and every element body. */
+/** Writes the element constructor (with descriptor, if any) and every element body; `depth` is the array's. */
 function writeArrayElements(w: ByteWriter, a: AmqpArray, depth: number): number {
   const codec = ELEMENT_CODECS[a.elementType];
   if (codec === undefined) throw new EncodeError(`unknown array element type: ${String(a.elementType)}`);
@@ -548,12 +569,12 @@ function writeArrayElements(w: ByteWriter, a: AmqpArray, depth: number): number 
   }
   const code = codec.code(a.items);
   w.u8(code);
-  for (const item of a.items) codec.body(w, item, code, depth);
+  for (const item of a.items) codec.body(w, item, code, depth + 1);
   return code;
 }
 
 export function encodeArray(w: ByteWriter, a: AmqpArray, depth = 0): void {
-  if (depth > 100) throw new EncodeError('value nested too deeply');
+  checkDepth(depth);
   const at = beginCompound(w, Code.Array8);
   writeArrayElements(w, a, depth);
   endCompound(w, at, a.items.length, Code.Array32);

@@ -35,9 +35,12 @@ export class DecodeError extends AmqpOneError {
   }
 }
 
+/** Stable codes for values we refuse to encode. */
+export type EncodeErrorCode = 'AMQP_ENCODE_INVALID_VALUE' | 'AMQP_ENCODE_TOO_DEEP';
+
 /** A value the application asked us to encode that AMQP cannot represent. */
 export class EncodeError extends AmqpOneError {
-  constructor(message: string) {
-    super('AMQP_ENCODE_INVALID_VALUE', message);
+  constructor(message: string, code: EncodeErrorCode = 'AMQP_ENCODE_INVALID_VALUE') {
+    super(code, message);
   }
 }

@@ -1,8 +1,14 @@
 /** amqp-one/codec: the AMQP 1.0 type system, composite types and messages. */
 export * from './values.js';
-export { AmqpOneError, DecodeError, EncodeError, type DecodeErrorCode } from './errors.js';
+export {
+  AmqpOneError,
+  DecodeError,
+  EncodeError,
+  type DecodeErrorCode,
+  type EncodeErrorCode,
+} from './errors.js';
 export { ByteWriter } from './byte-writer.js';
-export { encodeValue } from './encoder.js';
+export { encodeValue, MAX_ENCODE_DEPTH } from './encoder.js';
 export { Decoder, decodeValue, DEFAULT_MAX_DEPTH } from './decoder.js';
 export { compositeTypes, restrictedTypes, compositeByCode } from './spec-types.js';
 export type { CompositeType, FieldSpec, RestrictedType } from './spec-types.js';

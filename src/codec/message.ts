@@ -74,6 +74,12 @@ function encodeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
 
 /** Appends the encoded message to `w` (the hot path: no intermediate buffers). */
 export function writeMessage(w: ByteWriter, m: Message): void {
+  // Callers from plain JavaScript: null, a number or a string is a bug to report, not an empty message.
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) {
+    throw new EncodeError(
+      `a message must be an object, got ${m === null ? 'null' : Array.isArray(m) ? 'an array' : typeof m}`,
+    );
+  }
   if (m.header) encodeCompositeAs(w, 'header', m.header);
   if (m.deliveryAnnotations) encodeAnnotations(w, Section.DeliveryAnnotations, m.deliveryAnnotations);
   if (m.messageAnnotations) encodeAnnotations(w, Section.MessageAnnotations, m.messageAnnotations);

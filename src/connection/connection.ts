@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeComposite } from '../codec/composite.js';
 import { AmqpOneError, DecodeError } from '../codec/errors.js';
-import type { Begin, Close, Fields, Open, Performative, Transfer } from '../codec/records.js';
+import type { Attach, Begin, Close, Fields, Open, Performative, Transfer } from '../codec/records.js';
 import { FramingError, ProtocolHeaderMismatchError } from '../frames/errors.js';
 import { FrameReader, type Frame } from '../frames/frame-reader.js';
 import { MIN_MAX_FRAME_SIZE } from '../frames/frame-writer.js';
@@ -21,6 +21,7 @@ import { Condition } from './conditions.js';
 import {
   AuthenticationError,
   ConnectionError,
+  LinkError,
   remoteError,
   toErrorRecord,
   type AmqpError,
@@ -146,17 +147,38 @@ export class Connection {
     this.maxReassemblyBytes = Math.max(0, options.maxReassemblyBytes ?? 0);
     this.reader = new FrameReader({ maxFrameSize: this.maxFrameSize, expectHeader: true });
     this.id = `${this.role}:${this.containerId.slice(0, 8)}`;
-    this.output = new FrameOutput(this.id, (rec) =>
-      // Our performative cannot fit the peer's frame size: nothing else can be said here.
-      this.close({
-        condition: Condition.FrameSizeTooSmall,
-        description: `${rec.type} does not fit in ${this.remoteMaxFrameSize} bytes`,
-      }),
+    this.output = new FrameOutput(this.id, (rec, channel) =>
+      rec.type === 'attach'
+        ? this.attachTooLarge(channel, rec)
+        : // Our performative cannot fit the peer's frame size: nothing else can be said here.
+          this.close({
+            condition: Condition.FrameSizeTooSmall,
+            description: `${rec.type} does not fit in ${this.remoteMaxFrameSize} bytes`,
+          }),
     );
     if (this.role === 'server') {
       this.phase = 'header';
       this.output.hold(); // nothing may precede our protocol header, which answers the client's
     }
+  }
+
+  /**
+   * Our attach cannot fit the peer's frame size (a huge address or filter): it was not sent, so
+   * only that link fails, detached on both sides at once, and the connection goes on.
+   */
+  private attachTooLarge(channel: number, a: Attach): void {
+    const link = this.sessions[channel]?.allLinks.find((l) => l.handle === a.handle);
+    if (!link) return;
+    link.error = new LinkError(
+      {
+        condition: Condition.FrameSizeTooSmall,
+        description: `attach of ${link.name} does not fit in ${this.remoteMaxFrameSize} bytes`,
+      },
+      false,
+    );
+    link.local = 'detached';
+    link.remote = 'detached';
+    link.session.linkDetached(link);
   }
 
   /** True once nothing more will be read or written. */

@@ -31,8 +31,11 @@ export class FrameOutput {
 
   constructor(
     private readonly traceId: string,
-    /** A performative that can never fit the peer's limit: the connection must close. */
-    private readonly onTooLarge: (rec: Performative) => void,
+    /**
+     * A performative that can never fit the peer's limit (nothing of it was written): an attach
+     * fails its one link; anything else closes the connection.
+     */
+    private readonly onTooLarge: (rec: Performative, channel: number) => void,
   ) {}
 
   /** Bytes written and not yet taken. */
@@ -98,7 +101,7 @@ export class FrameOutput {
       this.holdingForOpen = true;
       return;
     }
-    this.onTooLarge(rec);
+    this.onTooLarge(rec, channel);
   }
 
   /** Sends what was held back, in order (some may be held again, until the peer's open). */

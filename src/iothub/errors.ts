@@ -53,6 +53,7 @@ export type IotHubErrorCode =
   | 'IOTHUB_LINK_DETACHED'
   | 'IOTHUB_LINK_STOLEN'
   | 'IOTHUB_REDIRECT'
+  | 'IOTHUB_INSECURE_REDIRECT'
   | 'IOTHUB_CONNECTION_FORCED'
   | 'IOTHUB_RESOURCE_LOCKED'
   | 'IOTHUB_MESSAGE_LOCK_LOST'
@@ -184,6 +185,20 @@ export class LinkStolenError extends IotHubError {
 export class RedirectedError extends IotHubError {
   constructor(details: IotHubErrorDetails = {}) {
     super('IOTHUB_REDIRECT', hubMessage('redirected', details), true, details);
+  }
+}
+/**
+ * A redirect from a TLS connection to a plain (`amqp://`) endpoint: refused, so that no token given
+ * over TLS is ever sent in clear text. Not retryable.
+ */
+export class InsecureRedirectError extends IotHubError {
+  constructor(details: IotHubErrorDetails = {}) {
+    super(
+      'IOTHUB_INSECURE_REDIRECT',
+      hubMessage('refused a redirect from TLS to plain AMQP', details),
+      false,
+      details,
+    );
   }
 }
 /** `amqp:connection:forced`: the hub closed the connection. Retryable. */

@@ -19,14 +19,23 @@ export interface SocketOptions {
   host: string;
   port: number;
   tls?: boolean | TlsOptions;
-  /** Give up connecting after this long (ms, default 30 s). */
+  /** Give up connecting after this long (ms, default 30 s; TCP and TLS only). */
   connectTimeoutMs?: number;
+  /** Aborting destroys the socket and rejects with the signal's reason (the client's whole-handshake deadline). */
+  signal?: AbortSignal;
 }
 
 export function openSocket(o: SocketOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let socket: net.Socket;
+    const signal = o.signal;
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(signal!.reason);
+    };
     const fail = (err: Error): void => {
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(
         new AmqpOneError(
@@ -54,8 +63,10 @@ export function openSocket(o: SocketOptions): Promise<net.Socket> {
       socket.once('connect', done);
     }
     socket.once('error', fail);
+    signal?.addEventListener('abort', onAbort, { once: true });
     socket.setTimeout(o.connectTimeoutMs ?? 30_000, () => fail(new Error('connect timed out')));
     function done(): void {
+      signal?.removeEventListener('abort', onAbort);
       socket.off('error', fail);
       socket.setTimeout(0);
       socket.setNoDelay(true);

@@ -3,6 +3,7 @@
  * step or `npm run build`) in child processes, over real sockets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -146,5 +147,23 @@ describe('amqp-one CLI', () => {
     const r = await run(['send', 'amqp://127.0.0.1:1/q']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/AMQP_CONNECT_FAILED/);
+  });
+
+  test('send to a port that accepts TCP and never answers exits 1 with AMQP_TIMEOUT (--timeout)', async () => {
+    const silent = net.createServer((c) => {
+      c.on('error', () => undefined);
+      c.resume();
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const p = (silent.address() as net.AddressInfo).port;
+      const r = await run(['send', `amqp://127.0.0.1:${p}/q`, '--timeout', '300']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /\[AMQP_TIMEOUT\] connecting to 127\.0\.0\.1:\d+ did not complete within 300 ms/,
+      );
+    } finally {
+      silent.close();
+    }
   });
 });

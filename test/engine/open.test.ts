@@ -121,16 +121,25 @@ describe('open negotiation', () => {
     expect(s.allLinks[0]!.isOpen).toBe(true);
   });
 
-  test('an attach larger than the peer max-frame-size closes with frame-size-too-small', () => {
+  test('an attach larger than the peer max-frame-size fails that link, unsent; the connection goes on', () => {
     const p = makePair({}, { maxFrameSize: 512 });
     p.client.open();
     const s = p.client.beginSession();
     p.pump();
-    s.openSender({ target: { address: 'q' }, properties: { big: 'x'.repeat(1000) } });
+    const big = s.openSender({ target: { address: 'q' }, properties: { big: 'x'.repeat(1000) } });
     p.pump();
     expect(p.toServer.records('attach')).toHaveLength(0);
-    expect(p.toServer.records('close')[0]!.error!.condition).toBe('amqp:frame-size-too-small');
-    expect(p.client.finished).toBe(true);
+    expect(big.local).toBe('detached');
+    expect(big.error?.condition).toBe('amqp:frame-size-too-small');
+    expect(p.clientEvents).toContainEqual({ type: 'link-closed', link: big });
+    expect(p.toServer.records('close')).toHaveLength(0);
+    expect(p.client.finished).toBe(false);
+    // Its handle is free again, and a link that fits attaches.
+    const small = s.openSender({ target: { address: 'q' } });
+    p.pump();
+    expect(small.handle).toBe(big.handle);
+    expect(p.toServer.records('attach')).toHaveLength(1);
+    expect(small.isOpen).toBe(true);
   });
 
   test('channel-max limits our sessions; the server sees several sessions', () => {

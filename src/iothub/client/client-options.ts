@@ -46,6 +46,7 @@ export interface IotHubClientOptions {
   sendTimeoutMs?: number;
   /** Timers and clock (token expiry and renewal, backoff, timeouts): inject to drive time in tests. */
   timers?: Timers;
+  /** One deadline for TCP, TLS, SASL and the hub's open (ms, default 60 000, as the Azure SDKs). */
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
   containerId?: string;

@@ -7,7 +7,7 @@ import type { Message } from '../../codec/message.js';
 import type { Fields } from '../../codec/records.js';
 import { described, ulong, type AmqpValue } from '../../codec/values.js';
 import type { RedirectError } from '../../connection/errors.js';
-import { IotHubConfigError } from '../errors.js';
+import { InsecureRedirectError, IotHubConfigError } from '../errors.js';
 import { bigintOf, bodyBytes, dateOf, entry, idText, stringOf, toRecord } from './amqp-utils.js';
 
 export const SELECTOR_FILTER_NAME = 'apache.org:selector-filter:string';
@@ -86,6 +86,14 @@ export function endpointFromRedirect(err: RedirectError, defaultTls: boolean): E
     }
   }
   const tls = url ? url.protocol === 'amqps:' || (url.protocol !== 'amqp:' && defaultTls) : defaultTls;
+  // The token for the endpoint would follow the redirect: never over a weaker channel than ours.
+  if (defaultTls && !tls) {
+    throw new InsecureRedirectError({
+      condition: err.amqpError.condition,
+      description: `to ${err.address ?? 'a plain endpoint'}`,
+      cause: err,
+    });
+  }
   const hostname = err.hostname ?? url?.hostname;
   const host = err.networkHost ?? hostname;
   if (!host || !hostname) {

@@ -9,6 +9,7 @@ import type { MessageSender } from '../../../src/client/sender.js';
 import type { Message } from '../../../src/codec/message.js';
 import { listen, type AmqpServer, type ServerConnection } from '../../../src/server/index.js';
 import type { SaslServerMechanism } from '../../../src/sasl/mechanisms.js';
+import type { AmqpError } from '../../../src/connection/errors.js';
 import { verifySasToken } from '../../../src/iothub/sas.js';
 
 export interface PutTokenRecord {
@@ -35,6 +36,10 @@ export interface CbsPeerOptions {
   noCbs?: boolean;
   /** The outcome of the n-th message (from 0) sent to a non-CBS address: accepted by default. */
   outcome?: (n: number) => 'accept' | 'release' | { condition: string; description?: string };
+  /** Serve TLS with this certificate and key. */
+  tls?: { cert: string; key: string };
+  /** Answer a receiver on this address with this redirect (attach, then detach with the error). */
+  redirect?: (address: string) => AmqpError | undefined;
 }
 
 export class CbsPeer {
@@ -57,6 +62,7 @@ export class CbsPeer {
   async start(port = 0): Promise<this> {
     this.server = await listen({
       port,
+      tls: this.options.tls,
       sasl: {
         anonymous: true,
         mechanisms: [
@@ -88,6 +94,13 @@ export class CbsPeer {
           return;
         }
         const until = this.authorizedUntil.get(c);
+        const redirect = l.role === 'sender' ? this.options.redirect?.(address) : undefined;
+        if (redirect && until !== undefined) {
+          l.acceptSender();
+          l.engineLink.detach({ closed: true, error: redirect });
+          c.schedule();
+          return;
+        }
         if (until === undefined || until <= this.options.now()) {
           this.refusedAttaches.push(address);
           l.refuse({ condition: 'amqp:unauthorized-access', description: 'put-token first' });

@@ -13,7 +13,7 @@ import {
   selectorFilterExpression,
   selectorFilterSet,
 } from '../../../src/iothub/client/events.js';
-import { IotHubConfigError } from '../../../src/iothub/errors.js';
+import { InsecureRedirectError, IotHubConfigError } from '../../../src/iothub/errors.js';
 
 describe('selector filters (contract section 8)', () => {
   test('expressions', () => {
@@ -104,7 +104,7 @@ describe('the redirect (contract section 7)', () => {
           ['address', 'amqp://localhost:40123/amqp-one-hub/ConsumerGroups/cg1/Partitions/3'],
         ]),
       ),
-      true,
+      false,
     );
     expect(e).toMatchObject({
       host: '127.0.0.1',
@@ -124,6 +124,10 @@ describe('the redirect (contract section 7)', () => {
     );
     expect(noPort).toMatchObject({ host: 'ns.example', port: 5999, tls: true, entityPath: 'eh' });
     expect(() => endpointFromRedirect(redirect({ port: 5671 }), true)).toThrow(IotHubConfigError);
+    // From a TLS connection, a plain endpoint is refused: the token would follow in clear text.
+    expect(() =>
+      endpointFromRedirect(redirect({ hostname: 'h', address: 'amqp://h:5672/eh' }), true),
+    ).toThrow(InsecureRedirectError);
     expect(() => endpointFromRedirect(redirect({ hostname: 'h', address: 'amqps://h/' }), true)).toThrow(
       IotHubConfigError,
     );
