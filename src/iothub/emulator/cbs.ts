@@ -11,6 +11,9 @@
  *   extends the authorization of the links already open.
  * - The request link's max-message-size is REQUEST_MAX_MESSAGE_SIZE (16 KiB): anyone may send here
  *   before authenticating, so a larger request detaches the link as its frames arrive.
+ * - Bounds: a client holds tokens for at most MAX_GRANTS_PER_CONNECTION audiences (one more gets
+ *   403); a request whose answers would pile up unread (MAX_PENDING_REPLIES) is rejected with
+ *   amqp:resource-limit-exceeded instead of answered.
  * - The response goes to the client receiver named by reply-to, else to the receiver whose source
  *   is `$cbs` (uAMQP's `$cbs-receiver` sends no reply-to).
  */
@@ -18,7 +21,7 @@ import type { Message } from '../../codec/message.js';
 import type { ReceivedMessage } from '../../client/received-message.js';
 import type { IncomingLink } from '../../server/incoming-link.js';
 import { verifyToken } from './auth.js';
-import type { ConnectionState } from './connection-state.js';
+import { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES, type ConnectionState } from './connection-state.js';
 import {
   acceptReceiverFirst,
   LINK_CREDIT,
@@ -62,6 +65,16 @@ function answer(
     cs.connection.schedule();
     return;
   }
+  const rt = request.properties?.replyTo;
+  const replyTo = rt === undefined || rt === null ? undefined : String(rt);
+  if (cs.repliesBacklogged(replyTo, node)) {
+    rm.reject({
+      condition: 'amqp:resource-limit-exceeded',
+      description: `${MAX_PENDING_REPLIES} responses on ${node} wait for the client to take them.`,
+    });
+    cs.connection.schedule();
+    return;
+  }
   rm.accept();
   cs.connection.schedule();
   let r: ReturnType<typeof handle>;
@@ -70,8 +83,6 @@ function answer(
   } catch (e) {
     r = { status: 500, description: e instanceof Error ? e.message : String(e) };
   }
-  const rt = request.properties?.replyTo;
-  const replyTo = rt === undefined || rt === null ? undefined : String(rt);
   const response: Message = {
     properties: {
       correlationId: request.properties?.messageId ?? null,
@@ -111,7 +122,15 @@ export function serveCbs(ctx: EmulatorContext, cs: ConnectionState, l: IncomingL
       ctx.log(`CBS put-token for ${name} refused (${v.status}): ${v.reason ?? v.description}`);
       return { status: v.status, description: v.description };
     }
-    cs.setGrant(`cbs:${name.toLowerCase()}`, v.grant);
+    const key = `cbs:${name.toLowerCase()}`;
+    if (!cs.grants.has(key) && cs.grants.size >= MAX_GRANTS_PER_CONNECTION) {
+      ctx.log(`CBS put-token for ${name} refused: ${cs.grants.size} tokens on this connection`);
+      return {
+        status: 403,
+        description: `Too many CBS tokens on this connection (${MAX_GRANTS_PER_CONNECTION}).`,
+      };
+    }
+    cs.setGrant(key, v.grant);
     ctx.grantsChanged();
     return { status: 200, description: 'OK' };
   });

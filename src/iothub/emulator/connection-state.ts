@@ -37,6 +37,19 @@ function addressPathLower(a: string | undefined): string | undefined {
     .toLowerCase();
 }
 
+/**
+ * Responses a client may leave unread, on one reply link or waiting for one: past it, requests on
+ * this connection are refused (amqp:resource-limit-exceeded) instead of answered, so a client that
+ * sends requests and never takes the answers cannot make the hub hold them.
+ */
+export const MAX_PENDING_REPLIES = 1000;
+
+/**
+ * CBS audiences one connection may hold a token for; the real hub also refuses "too many CBS
+ * tokens". A renewal of an audience already held is always taken.
+ */
+export const MAX_GRANTS_PER_CONNECTION = 1000;
+
 export class ConnectionState {
   readonly grants = new Map<string, Grant>();
   readonly guarded = new Set<GuardedLink>();
@@ -159,11 +172,17 @@ export class ConnectionState {
     });
   }
 
+  /** True when a response to this request would only pile up: the client does not take them. */
+  repliesBacklogged(replyTo: string | undefined, node: string): boolean {
+    const rl = this.replyLink(replyTo, node);
+    return (rl ? rl.sender.pending : this.pendingReplies.length) >= MAX_PENDING_REPLIES;
+  }
+
   /** Sends a response on its reply link, or keeps it until that link attaches. */
   reply(replyTo: string | undefined, node: string, message: Message, log: (l: string) => void): void {
     const rl = this.replyLink(replyTo, node);
     if (!rl) {
-      if (this.pendingReplies.length >= 100) this.pendingReplies.shift();
+      // Bounded: the request that would overflow it was refused (repliesBacklogged).
       this.pendingReplies.push({ replyTo, node, message });
       return;
     }

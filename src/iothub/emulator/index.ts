@@ -31,3 +31,4 @@ export { BATCH_MESSAGE_FORMAT } from './telemetry.js';
 export { MAX_C2D_SIZE } from './c2d.js';
 export { runHubCli, HUB_HELP, type CliIo } from './cli.js';
 export { LINK_MAX_MESSAGE_SIZE, EVENTS_MAX_MESSAGE_SIZE, REQUEST_MAX_MESSAGE_SIZE } from './context.js';
+export { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES } from './connection-state.js';
