@@ -16,7 +16,8 @@ export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FI
   An in-memory queue broker: one queue per address, dynamic nodes, presettled and unsettled
   delivery, rcv-settle-mode second, drain, and every outcome (released and modified messages are
   redelivered). With --user, SASL PLAIN is required: ANONYMOUS and the bare AMQP header are refused.
-  Without --user the broker is open: ANONYMOUS and bare AMQP are accepted.
+  Without --user the broker is open: ANONYMOUS and bare AMQP are accepted. An open broker listens
+  on loopback only, unless --allow-anonymous says it may listen elsewhere (--host).
   Per client:
     --max-message-size N     largest message a client may send (default ${DEFAULT_BROKER_MAX_MESSAGE_SIZE}; 0 = no limit)
     --idle-timeout-ms MS     close a client silent this long (default ${DEFAULT_IDLE_TIMEOUT_MS}; 0 = never)
@@ -41,6 +42,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     'tls-key': { type: 'string' },
     user: { type: 'string', multiple: true },
     json: { type: 'boolean' },
+    'allow-anonymous': { type: 'boolean' },
     'max-message-size': { type: 'string' },
     'idle-timeout-ms': { type: 'string' },
     'max-connections': { type: 'string' },
@@ -58,12 +60,17 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     if (i <= 0) throw new UsageError(`--user must be name:password, got ${u}`);
     users[u.slice(0, i)] = u.slice(i + 1);
   }
+  const host = v.host ?? '127.0.0.1';
+  const open = Object.keys(users).length === 0;
+  // Anyone who can reach a non-loopback address could use an open broker: that needs saying.
+  if (open && !isLoopback(host) && !v['allow-anonymous'])
+    throw new UsageError(`an open broker (no --user) on ${host} needs --allow-anonymous; or give --user`);
   const broker = await startBroker({
-    host: v.host ?? '127.0.0.1',
+    host,
     port: int(v.port, 'port', 5672),
     tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']!) } : undefined,
     // No --user: an open broker, as the help says (ANONYMOUS and the bare header).
-    ...(Object.keys(users).length > 0 ? { users } : { sasl: { anonymous: true } }),
+    ...(open ? { sasl: { anonymous: true } } : { users }),
     idleTimeoutMs: int(v['idle-timeout-ms'], 'idle-timeout-ms', DEFAULT_IDLE_TIMEOUT_MS),
     limits: {
       maxMessageSize: int(v['max-message-size'], 'max-message-size', DEFAULT_BROKER_MAX_MESSAGE_SIZE),
@@ -76,11 +83,13 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   });
   out(
     v.json ?? false,
-    `amqp-one broker listening on ${v['tls-cert'] ? 'amqps' : 'amqp'}://${v.host ?? '127.0.0.1'}:${broker.port}`,
+    `amqp-one broker listening on ${v['tls-cert'] ? 'amqps' : 'amqp'}://${host}:${broker.port}` +
+      (open ? ' (open: no credentials asked)' : ' (SASL PLAIN required)'),
     {
       event: 'listening',
       port: broker.port,
       tls: Boolean(v['tls-cert']),
+      open,
     },
   );
   await new Promise<void>((resolve) => {
@@ -90,4 +99,8 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   });
   await broker.close();
   return 0;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
