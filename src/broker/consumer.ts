@@ -53,7 +53,10 @@ export class Consumer implements QueueConsumer {
       case 'rejected': // no dead-letter queue here: a rejected message is dropped
         return this.queue.settled(m);
       case 'modified':
-        m.edit({ failedDelivery: outcome.deliveryFailed, annotations: outcome.messageAnnotations });
+        this.queue.modify(m, {
+          failedDelivery: outcome.deliveryFailed,
+          annotations: outcome.messageAnnotations,
+        });
         if (outcome.undeliverableHere) m.refuse(this);
         return this.queue.putBack(m);
       default: // released, or a state that is no outcome

@@ -36,24 +36,25 @@ function splitLeading(payload: Buffer): Leading {
   return out;
 }
 
-/** Annotation keys are symbols: a Map gets symbol keys for an object's entries. */
+/**
+ * Annotation keys are symbols: a Map gets symbol keys for an object's entries. Keys compare by
+ * their text (a symbol and its re-decoded copy are one key), looked up in a Map: linear in keys.
+ */
 function mergeAnnotations(old: Annotations | undefined, extra: Annotations): Annotations {
   if (!old) return extra;
   if (!(old instanceof Map) && !(extra instanceof Map)) return { ...old, ...extra };
-  const merged = new Map<AmqpValue, AmqpValue>();
+  const byText = new Map<string, [AmqpValue, AmqpValue]>();
   const put = (a: Annotations): void => {
-    const entries: [AmqpValue, AmqpValue][] =
-      a instanceof Map ? [...a] : Object.entries(a).map(([k, v]) => [new AmqpSymbol(k), v]);
-    for (const [k, v] of entries) {
-      // Keys compare by their text: a symbol and its re-decoded copy are one key.
-      const same = [...merged.keys()].find((m) => String(m) === String(k));
-      if (same !== undefined) merged.delete(same);
-      merged.set(k, v);
-    }
+    const set = (text: string, k: AmqpValue, v: AmqpValue): void => {
+      byText.delete(text); // a key given again moves to the end, as in an object spread
+      byText.set(text, [k, v]);
+    };
+    if (a instanceof Map) for (const [k, v] of a) set(String(k), k, v);
+    else for (const [k, v] of Object.entries(a)) set(k, new AmqpSymbol(k), v);
   };
   put(old);
   put(extra);
-  return merged;
+  return new Map(byText.values());
 }
 
 export interface MessageEdit {

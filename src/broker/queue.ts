@@ -9,6 +9,7 @@
  */
 import { Condition } from '../connection/conditions.js';
 import type { AmqpError } from '../connection/errors.js';
+import type { MessageEdit } from './message-edit.js';
 import { StoredMessage } from './stored-message.js';
 
 /** Messages a queue holds (waiting and unsettled) before sends to it are refused. */
@@ -113,12 +114,35 @@ export class Queue {
     const held = this.messages.length + this.outstanding.size;
     let why: string | undefined;
     if (held + 1 > this.maxMessages) why = `holds ${held} messages, its limit`;
-    else if (this.heldBytes + size > this.maxBytes)
-      why = `holds ${this.heldBytes} bytes; ${size} more would pass its limit of ${this.maxBytes}`;
-    else if (this.shared && this.shared.bytes + size > this.shared.maxBytes)
-      why = `cannot take ${size} bytes: the broker's queues hold ${this.shared.bytes} of their ${this.shared.maxBytes}`;
+    else why = this.bytesRefusal(size);
     if (why === undefined) return undefined;
     return { condition: Condition.ResourceLimitExceeded, description: `queue ${this.address} ${why}` };
+  }
+
+  /** Why `size` more bytes would pass the queue's or the broker's byte limit, or undefined. */
+  private bytesRefusal(size: number): string | undefined {
+    if (this.heldBytes + size > this.maxBytes)
+      return `holds ${this.heldBytes} bytes; ${size} more would pass its limit of ${this.maxBytes}`;
+    if (this.shared && this.shared.bytes + size > this.shared.maxBytes)
+      return `cannot take ${size} bytes: the broker's queues hold ${this.shared.bytes} of their ${this.shared.maxBytes}`;
+    return undefined;
+  }
+
+  /**
+   * Edits a message its consumer answered `modified` (spec 3.4.5), keeping the byte counts exact.
+   * A consumer that modifies again and again with new annotation keys would grow a held message
+   * without bound, so growth is checked like a new message: annotations that do not fit are not
+   * merged (the delivery-count is still bumped); if even that does not fit, the message stays as
+   * it was, as if released. Either way it is kept, and what is counted is what is held.
+   */
+  modify(m: StoredMessage, e: MessageEdit): void {
+    for (const attempt of [e, { failedDelivery: e.failedDelivery }]) {
+      const payload = m.edited(attempt);
+      const grown = payload.length - m.size;
+      if (grown > 0 && this.bytesRefusal(grown) !== undefined) continue;
+      this.hold(m.replace(payload));
+      return;
+    }
   }
 
   /** Enqueues (the caller checked `refusal` first: the limits are not checked again here). */

@@ -8,8 +8,8 @@ export class StoredMessage {
    */
   private refusedBy: Set<object> | undefined;
 
-  /** The bytes its queue counts against its limits: the size as enqueued (edits do not change it). */
-  readonly size: number;
+  /** The bytes its queue counts against its limits: its payload's length (kept by {@link replace}). */
+  size: number;
 
   constructor(
     /** Arrival order in its queue: a message put back goes where this says, ahead of later ones. */
@@ -33,7 +33,16 @@ export class StoredMessage {
     this.refusedBy?.delete(consumer);
   }
 
-  edit(e: MessageEdit): void {
-    this.payload = editMessage(this.payload, e);
+  /** Its payload after an edit, not applied: the queue first checks that the growth fits. */
+  edited(e: MessageEdit): Buffer {
+    return editMessage(this.payload, e);
+  }
+
+  /** Takes an edited payload; returns how many bytes the message grew by (negative: shrank). */
+  replace(payload: Buffer): number {
+    const grown = payload.length - this.size;
+    this.payload = payload;
+    this.size = payload.length;
+    return grown;
   }
 }

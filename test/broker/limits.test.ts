@@ -75,6 +75,36 @@ describe('queue limits', () => {
   });
 
   test(
+    'modified with new annotations again and again: the bytes counted are the bytes held, within the limit',
+    { timeout: 20_000 },
+    async () => {
+      const { broker, conn } = await setup({ maxQueueBytes: 1500 });
+      await sendEach(conn, 'mod', ['x'.repeat(200)]);
+      const q = broker.queues.get('mod')!;
+      const r = await conn.openReceiver('mod');
+      const rounds = 30;
+      let last;
+      for (let i = 0; i < rounds; i++) {
+        last = (await r.receive({ timeoutMs: 3000 }))!;
+        expect(q.bytes).toBeLessThanOrEqual(1500);
+        expect(broker.bytes).toBe(q.bytes);
+        if (i < rounds - 1)
+          last.modify({ deliveryFailed: true, messageAnnotations: { [`x-k${i}`]: 'v'.repeat(100) } });
+      }
+      // Annotations were merged while they fitted, then no more; the delivery-count still counts.
+      expect(Object.keys(last!.message.messageAnnotations ?? {}).length).toBeGreaterThan(3);
+      expect(Object.keys(last!.message.messageAnnotations ?? {}).length).toBeLessThan(rounds - 1);
+      expect(last!.message.header?.deliveryCount).toBe(rounds - 1);
+      await r.close(); // its unsettled message goes back to the queue
+      await until(() => q.depth === 1);
+      const held = q.peek()[0]!.length;
+      expect(q.bytes).toBe(held);
+      expect(broker.bytes).toBe(held);
+      expect(held).toBeLessThanOrEqual(1500);
+    },
+  );
+
+  test(
     'a presettled send that does not fit ends its link with amqp:resource-limit-exceeded',
     { timeout: 10_000 },
     async () => {
