@@ -446,10 +446,17 @@ export class TelemetryStore {
         e.source = p.reader;
         return written;
       });
-      return Promise.all(written).then(() => {
-        for (const e of events) this.commit(p, e);
-        return events;
-      });
+      return Promise.all(written).then(
+        () => {
+          for (const e of events) this.commit(p, e);
+          return events;
+        },
+        (err: unknown) => {
+          // Not stored, so not accepted: the room held for the batch is free again.
+          for (const e of events) this.release(p, e.size);
+          throw err;
+        },
+      );
     } catch (err) {
       return Promise.reject(err);
     }

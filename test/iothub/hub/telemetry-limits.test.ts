@@ -3,6 +3,8 @@
  * sends, and never evicts an accepted event before its retention. With a state directory the
  * events live on disk and memory holds only a bounded cache of their bytes.
  */
+import { mkdir, symlink } from 'node:fs/promises';
+import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { decodeMessage, type Message } from '../../../src/codec/message.js';
 import { ManualClock } from '../../../src/iothub/hub/clock.js';
@@ -175,5 +177,20 @@ describe('telemetry limits', () => {
     const t3 = await TelemetryStore.open(opts);
     expect(drain(t3, 2).map(idOf)).toEqual([...ids('new', 5), 'later']);
     await t3.close();
+  });
+
+  test('a send whose log write fails gives its bytes back: the partition does not fill up', async () => {
+    const dir = await tempDir();
+    // The partition's log is a device where every write fails (ENOSPC): a full disk.
+    await mkdir(path.join(dir, 'telemetry'), { recursive: true });
+    await symlink('/dev/full', path.join(dir, 'telemetry', 'partition-2.log'));
+    const t = await TelemetryStore.open({ clock: new ManualClock(T0), stateDir: dir, fsync: false });
+    await expect(t.append(IN_P2, msg('lost'))).rejects.toMatchObject({ code: 'HUB_STORE_FAILED' });
+    await expect(t.appendBatch(IN_P2, [msg('b1'), msg('b2')])).rejects.toMatchObject({
+      code: 'HUB_STORE_FAILED',
+    });
+    expect(t.bytesHeld(2)).toBe(0);
+    expect(drain(t, 2)).toEqual([]);
+    await t.close();
   });
 });
