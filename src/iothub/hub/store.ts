@@ -100,6 +100,9 @@ export function decodeRecords(buf: Buffer): { records: LogRecord[]; validLength:
   return { records, validLength: pos };
 }
 
+/** Bytes written at a time when a log is compacted (rewrite): what it holds in memory. */
+export const REWRITE_CHUNK_BYTES = 1024 * 1024;
+
 /** Bytes read at a time when a log is replayed without its payloads. */
 const SCAN_CHUNK = 1024 * 1024;
 
@@ -274,21 +277,37 @@ export class FileRecordLog implements RecordSink {
    * Replaces the whole file with `records` (compaction at start-up, before any append): written to
    * a temporary file, synced, renamed over the log, directory synced. Resolves with where each
    * record's payload now starts in the file.
+   *
+   * Streamed: records are taken from the iterable one at a time and written about `chunkBytes` at
+   * a time, so a log of any size is compacted with one chunk (plus one record) in memory, not the
+   * whole retained log twice (its records, then their concatenation).
    */
-  async rewrite(records: LogRecord[]): Promise<number[]> {
+  async rewrite(records: Iterable<LogRecord>, chunkBytes = REWRITE_CHUNK_BYTES): Promise<number[]> {
     if (this.flushing || this.scheduled || this.pending.length > 0)
       throw new Error('rewrite() needs an idle log');
     const tmp = `${this.file}.tmp`;
-    const encoded = records.map((r) => encodeRecord(r.meta, r.payload));
     const positions: number[] = [];
     let end = 0;
-    for (let i = 0; i < encoded.length; i++) {
-      end += encoded[i]!.length;
-      positions.push(end - records[i]!.payload.length);
-    }
     const out = await fsp.open(tmp, 'w');
     try {
-      await out.writeFile(Buffer.concat(encoded));
+      let chunk: Buffer[] = [];
+      let chunkLength = 0;
+      const writeChunk = async (): Promise<void> => {
+        const data = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk);
+        for (let off = 0; off < data.length;)
+          off += (await out.write(data, off, data.length - off)).bytesWritten;
+        chunk = [];
+        chunkLength = 0;
+      };
+      for (const r of records) {
+        const rec = encodeRecord(r.meta, r.payload);
+        end += rec.length;
+        positions.push(end - r.payload.length);
+        chunk.push(rec);
+        chunkLength += rec.length;
+        if (chunkLength >= chunkBytes) await writeChunk();
+      }
+      if (chunkLength > 0) await writeChunk();
       await out.sync();
     } finally {
       await out.close();

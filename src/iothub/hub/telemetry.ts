@@ -349,24 +349,24 @@ export class TelemetryStore {
     return this.trim(p, this.clock.now());
   }
 
-  /** The records of a compacted partition log: a head record, then the retained events. */
-  private snapshot(p: Partition): LogRecord[] {
-    const out: LogRecord[] = [
-      {
-        meta: {
-          k: 'h',
-          s: p.nextSeq,
-          o: p.nextOffset,
-          t: p.lastTime,
-          ls: p.last?.sequenceNumber ?? -1,
-          lo: p.last?.offset ?? -1,
-          lt: p.last?.enqueuedTime ?? 0,
-        },
-        payload: Buffer.alloc(0),
+  /**
+   * The records of a compacted partition log: a head record, then the retained events. A
+   * generator: each event's bytes are read from the old file only when the rewrite takes it.
+   */
+  private *snapshot(p: Partition): Generator<LogRecord> {
+    yield {
+      meta: {
+        k: 'h',
+        s: p.nextSeq,
+        o: p.nextOffset,
+        t: p.lastTime,
+        ls: p.last?.sequenceNumber ?? -1,
+        lo: p.last?.offset ?? -1,
+        lt: p.last?.enqueuedTime ?? 0,
       },
-    ];
-    for (let i = 0; i < p.size; i++) out.push(eventRecord(p.at(i)));
-    return out;
+      payload: Buffer.alloc(0),
+    };
+    for (let i = 0; i < p.size; i++) yield eventRecord(p.at(i));
   }
 
   partitionOf(deviceId: string): number {

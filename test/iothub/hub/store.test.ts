@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -102,6 +103,35 @@ describe('record log', () => {
     await log.close();
     const r = await FileRecordLog.open(file);
     expect(r.records.map((x) => x.meta.i)).toEqual([9, 10]);
+    await r.log.close();
+  });
+
+  test('rewrite streams: records are taken one at a time and at most a chunk waits unwritten', async () => {
+    const file = path.join(await tempDir(), 'log.log');
+    const { log } = await FileRecordLog.open(file);
+    await log.append({ i: -1 });
+    const chunk = 1000;
+    const records = Array.from({ length: 40 }, (_, i) => ({ meta: { i }, payload: Buffer.alloc(300, i) }));
+    let taken = 0; // bytes of the records handed to rewrite so far
+    let mostWaiting = 0;
+    function* lazily(): Generator<{ meta: { i: number }; payload: Buffer }> {
+      for (const r of records) {
+        // What rewrite took and has not written yet is what it holds in memory.
+        const written = statSync(`${file}.tmp`).size;
+        mostWaiting = Math.max(mostWaiting, taken - written);
+        taken += encodeRecord(r.meta, r.payload).length;
+        yield r;
+      }
+    }
+    const positions = await log.rewrite(lazily(), chunk);
+    const oneRecord = encodeRecord(records[0]!.meta, records[0]!.payload).length;
+    expect(mostWaiting).toBeGreaterThan(0); // records were batched, not written one by one
+    expect(mostWaiting).toBeLessThan(chunk + oneRecord);
+    await log.close();
+    const r = await FileRecordLog.open(file);
+    expect(r.records.map((x) => x.meta.i)).toEqual(records.map((x) => x.meta.i));
+    expect(r.records.map((x) => x.payloadPosition)).toEqual(positions);
+    expect(r.records.map((x) => x.payload)).toEqual(records.map((x) => x.payload));
     await r.log.close();
   });
 
