@@ -192,7 +192,15 @@ export class AmqpConnection extends ConnectionCore {
       this.established ? undefined : o.signal,
     );
     try {
-      const socket = await openSocket({ host: o.host, port: o.port, tls: o.tls, signal: stop.signal });
+      // No socket timer of its own: the deadline above (connectTimeoutMs, on this.timers) covers
+      // TCP and TLS through `stop`, so 0 means none and a long one is not cut short.
+      const socket = await openSocket({
+        host: o.host,
+        port: o.port,
+        tls: o.tls,
+        signal: stop.signal,
+        connectTimeoutMs: 0,
+      });
       const engine = new Connection({
         ...o,
         role: 'client',

@@ -19,11 +19,18 @@ export interface SocketOptions {
   host: string;
   port: number;
   tls?: boolean | TlsOptions;
-  /** Give up connecting after this long (ms, default 30 s; TCP and TLS only). */
+  /**
+   * Give up connecting after this long without progress (ms, TCP and TLS only). Default
+   * DEFAULT_SOCKET_CONNECT_TIMEOUT_MS (30 s); 0 or Infinity means none (a caller whose `signal`
+   * carries its own deadline).
+   */
   connectTimeoutMs?: number;
   /** Aborting destroys the socket and rejects with the signal's reason (the client's whole-handshake deadline). */
   signal?: AbortSignal;
 }
+
+/** How long openSocket waits for TCP and TLS unless told otherwise: 30 s. */
+export const DEFAULT_SOCKET_CONNECT_TIMEOUT_MS = 30_000;
 
 export function openSocket(o: SocketOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -64,7 +71,8 @@ export function openSocket(o: SocketOptions): Promise<net.Socket> {
     }
     socket.once('error', fail);
     signal?.addEventListener('abort', onAbort, { once: true });
-    socket.setTimeout(o.connectTimeoutMs ?? 30_000, () => fail(new Error('connect timed out')));
+    const ms = o.connectTimeoutMs ?? DEFAULT_SOCKET_CONNECT_TIMEOUT_MS;
+    if (ms > 0 && Number.isFinite(ms)) socket.setTimeout(ms, () => fail(new Error('connect timed out')));
     function done(): void {
       signal?.removeEventListener('abort', onAbort);
       socket.off('error', fail);
