@@ -67,8 +67,10 @@ export class RequestResponseLink {
     if (options.dynamic) {
       const a = receiver.link.remoteAttach?.source;
       const addr = a && a.type === 'source' ? a.address : undefined;
-      if (typeof addr !== 'string')
+      if (typeof addr !== 'string') {
+        await receiver.close().catch(() => undefined); // no reply link left behind
         throw new AmqpOneError('AMQP_NO_DYNAMIC_ADDRESS', 'the peer gave the dynamic reply node no address');
+      }
       replyTo = addr;
     }
     let sender: MessageSender;
