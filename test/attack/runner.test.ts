@@ -5,8 +5,11 @@
  * Each expected outcome is one constant: what the hardened servers must produce (on the code
  * before the hardening, skip-sasl gave 'accepted' and secrets-on-disk 'readable').
  */
-import { describe, expect, it } from 'vitest';
+import { readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runAttacks, selectAttacks } from '../../scripts/attack/runner.js';
+import { CLI_MAIN } from '../../scripts/attack/server-process.js';
 import { formatJson, formatTables } from '../../scripts/attack/table.js';
 
 /** skip-sasl: a bare-header client is refused by a broker with users. */
@@ -15,6 +18,29 @@ const SKIP_SASL_EXPECTED = 'refused';
 const RIGHT_PASSWORD_EXPECTED = 'accepted';
 /** secrets-on-disk: registry.json is 0600 in a 0700 folder. */
 const SECRETS_EXPECTED = 'private';
+
+/** The newest modification time of the files under `dir`. */
+function newestUnder(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestUnder(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+// The servers run from dist/: a build older than the sources would test old code.
+beforeAll(() => {
+  const main = CLI_MAIN;
+  let built: number;
+  try {
+    built = statSync(main).mtimeMs;
+  } catch {
+    throw new Error(`${main} is missing: run npm run build`);
+  }
+  if (newestUnder(path.join(path.dirname(main), '..', '..', 'src')) > built)
+    throw new Error(`${main} is older than files under src/: run npm run build`);
+});
 
 describe('npm run attack: the runner', () => {
   it('runs the auth attacks against a broker child and reports the measured outcome', async () => {
