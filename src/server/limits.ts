@@ -13,7 +13,7 @@ export const DEFAULT_MAX_SESSIONS = 255;
 export const DEFAULT_MAX_LINKS_PER_SESSION = 1023;
 /** Links attached on one connection, all sessions together; one more is refused. */
 export const DEFAULT_MAX_LINKS = 1024;
-/** max-message-size of a link the handler accepts without its own (IoT Hub's link limit). */
+/** max-message-size of a link the handler accepts without its own: a generic server default (1 MiB, the same as IoT Hub's link limit). */
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
 /**
  * Bytes of unfinished multi-frame messages on one connection, all links together: max-message-size

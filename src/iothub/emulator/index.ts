@@ -9,6 +9,7 @@ export {
   DEFAULT_HUB_NAME,
   DEFAULT_FEEDBACK_BATCH_DELAY_MS,
   DEFAULT_GRANT_TIMEOUT_MS,
+  HUB_IDLE_TIMEOUT_MS,
   type StartHubOptions,
 } from './start-hub.js';
 export {

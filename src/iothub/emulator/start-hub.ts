@@ -86,6 +86,13 @@ export interface StartHubOptions {
 
 export const DEFAULT_HUB_NAME = 'amqp-one-hub';
 
+/**
+ * The hub's own idle timeout: 480 s, a connection with no frame for that long is closed. Our
+ * engine announces half of it in its open (peers keep a margin), so clients see idle-time-out
+ * 240000, what the real hub announces.
+ */
+export const HUB_IDLE_TIMEOUT_MS = 480_000;
+
 /** The options among `keys` that are set (exactOptionalPropertyTypes: no `key: undefined`). */
 function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};
@@ -349,7 +356,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       sasl: { mechanisms, required: false },
       containerId: `DeviceGateway_${randomBytes(16).toString('hex')}`,
       maxFrameSize: 65536,
-      idleTimeoutMs: 240_000,
+      idleTimeoutMs: HUB_IDLE_TIMEOUT_MS,
       onConnection,
       onLink: (l) => routeLink(ctx, l),
     };

@@ -21,6 +21,16 @@ import {
 
 afterEach(cleanup);
 
+describe('the open', () => {
+  it("announces the real hub's idle-time-out, 240000 ms, and max-frame-size 65536", async () => {
+    const t = await testHub();
+    const conn = await connectDevice(t, 'd1');
+    expect(conn.remoteOpen?.idleTimeOut).toBe(240_000);
+    expect(conn.remoteOpen?.maxFrameSize).toBe(65536);
+    expect(String(conn.remoteOpen?.containerId)).toMatch(/^DeviceGateway_[0-9a-f]{32}$/);
+  });
+});
+
 describe('telemetry', () => {
   it('accepts device telemetry and stores it with the hub annotations in hash(device) mod N', async () => {
     const t = await testHub();
