@@ -27,6 +27,8 @@ export type ServerKind = 'broker' | 'hub';
 
 /** The broker always runs with this user: attacks other than auth ones log in as it. */
 export const BROKER_USER = { name: 'alice', password: 's3cret' } as const;
+/** BROKER_USER as SASL PLAIN credentials. */
+export const BROKER_AUTH = { username: BROKER_USER.name, password: BROKER_USER.password };
 /** Hub devices: the attacker uses the first, the honest probe the second. */
 export const HUB_DEVICES = ['dev1', 'probe1'] as const;
 

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { AmqpConnection } from '../../../src/client/connect.js';
 import type { DeliveryState } from '../../../src/codec/records.js';
 import { outcome, type Attack, type AttackContext, type AttackOutcome, type RunOptions } from '../attack.js';
-import { BROKER_USER, cliHelp } from '../server-process.js';
+import { BROKER_AUTH, cliHelp } from '../server-process.js';
 import {
   connectPlain,
   devicePlain,
@@ -17,7 +17,6 @@ import {
   telemetryAddress,
 } from './hub-credentials.js';
 
-const brokerAuth = { username: BROKER_USER.name, password: BROKER_USER.password };
 const PARTITIONS = 4;
 const EVENT_SIZE = 100;
 /** A receiver that got nothing for this long has read everything there is. */
@@ -158,7 +157,7 @@ async function partitionFill(ctx: AttackContext): Promise<AttackOutcome> {
 
 async function queueFill(ctx: AttackContext): Promise<AttackOutcome> {
   const n = ctx.options.queueMessages;
-  const conn = await connectPlain(ctx.info, brokerAuth);
+  const conn = await connectPlain(ctx.info, BROKER_AUTH);
   try {
     const c = await sendAll(conn, 'attack-fill', n, Buffer.alloc(EVENT_SIZE, 0x66), ctx.signal);
     const readable = await readAll(conn, ['attack-fill'], isAttackBody, ctx.signal);
@@ -172,7 +171,7 @@ const QUEUE_NAMES = 20_000;
 
 /** Receivers attach to and detach from many distinct names: are the unused queues kept? */
 async function manyQueues(ctx: AttackContext): Promise<AttackOutcome> {
-  const conn = await connectPlain(ctx.info, brokerAuth);
+  const conn = await connectPlain(ctx.info, BROKER_AUTH);
   try {
     const before = ctx.server?.memory();
     let done = 0;

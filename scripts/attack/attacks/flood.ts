@@ -8,7 +8,7 @@
 import { textMessage, type ScriptLink } from '../../../src/conformance/client-script.js';
 import { outcome, type Attack, type AttackContext, type AttackOutcome } from '../attack.js';
 import { handshake, serverReaction, waitUntil, type Auth } from '../raw.js';
-import { BROKER_USER, type ServerInfo } from '../server-process.js';
+import { BROKER_AUTH, type ServerInfo } from '../server-process.js';
 import {
   connectPlain,
   devicePlain,
@@ -17,12 +17,11 @@ import {
   telemetryAddress,
 } from './hub-credentials.js';
 
-const brokerAuth = { username: BROKER_USER.name, password: BROKER_USER.password };
 const UNSETTLED = 200_000;
 const UNSETTLED_SECONDS = 10;
 
 async function unsettledFlood(ctx: AttackContext): Promise<AttackOutcome> {
-  const c = await handshake(ctx.info, brokerAuth);
+  const c = await handshake(ctx.info, BROKER_AUTH);
   ctx.onCleanup(() => c.peer.destroy());
   const s = await c.begin();
   const l = await c.attach(s, { role: 'sender', address: 'attack-unsettled', rcvSettleMode: 1 });
@@ -69,28 +68,17 @@ async function unsettledFlood(ctx: AttackContext): Promise<AttackOutcome> {
   return outcome('accepted', '-', text);
 }
 
-/** Fills `address` (broker) with `n` messages of `size` bytes through our client. */
-async function fillQueue(info: ServerInfo, address: string, n: number, size: number): Promise<void> {
-  const conn = await connectPlain(info, brokerAuth);
+/** Fills `address` with `n` messages of `size` bytes through our client, as `creds`. */
+async function fill(
+  info: ServerInfo,
+  creds: { username: string; password: string },
+  address: string,
+  n: number,
+  size: number,
+): Promise<void> {
+  const conn = await connectPlain(info, creds);
   try {
     const tx = await conn.openSender({ address });
-    const body = Buffer.alloc(size, 0x61);
-    const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
-      await tx.ready();
-      sends.push(tx.send({ body }));
-    }
-    await Promise.all(sends);
-  } finally {
-    await conn.close();
-  }
-}
-
-/** Fills the hub's partition of the attacking device with `n` events of `size` bytes. */
-async function fillPartition(info: ServerInfo, n: number, size: number): Promise<void> {
-  const conn = await connectPlain(info, devicePlain(info));
-  try {
-    const tx = await conn.openSender({ address: telemetryAddress() });
     const body = Buffer.alloc(size, 0x61);
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < n; i++) {
@@ -150,9 +138,9 @@ export const FLOOD_ATTACKS: Attack[] = [
     title: `a queue of ${NO_READ_MESSAGES} x 4 KiB; a receiver grants 1,000,000 credit and never reads`,
     timeoutMs: 60_000,
     async run(ctx) {
-      await fillQueue(ctx.info, 'attack-noread', NO_READ_MESSAGES, NO_READ_SIZE);
+      await fill(ctx.info, BROKER_AUTH, 'attack-noread', NO_READ_MESSAGES, NO_READ_SIZE);
       ctx.baseline();
-      return noRead(ctx, brokerAuth, ['attack-noread']);
+      return noRead(ctx, BROKER_AUTH, ['attack-noread']);
     },
   },
   {
@@ -163,7 +151,8 @@ export const FLOOD_ATTACKS: Attack[] = [
     timeoutMs: 60_000,
     serverArgs: () => ['--partitions', '4'],
     async run(ctx) {
-      await fillPartition(ctx.info, NO_READ_MESSAGES, NO_READ_SIZE);
+      // The attacking device's partition.
+      await fill(ctx.info, devicePlain(ctx.info), telemetryAddress(), NO_READ_MESSAGES, NO_READ_SIZE);
       ctx.baseline();
       return noRead(
         ctx,
@@ -173,5 +162,3 @@ export const FLOOD_ATTACKS: Attack[] = [
     },
   },
 ];
-
-export { fillQueue, fillPartition };

@@ -7,9 +7,8 @@
 import type { ClientScript, ScriptLink } from '../../../src/conformance/client-script.js';
 import { outcome, type Attack, type AttackContext, type AttackOutcome } from '../attack.js';
 import { handshake, waitUntil, type Auth } from '../raw.js';
-import { BROKER_USER } from '../server-process.js';
+import { BROKER_AUTH } from '../server-process.js';
 
-const brokerAuth: Auth = { username: BROKER_USER.name, password: BROKER_USER.password };
 const BATCH = 100;
 
 function tally(reasons: Map<string, number>): string {
@@ -134,7 +133,7 @@ export const MANY_ATTACKS: Attack[] = [
     target: 'broker',
     title: 'open N connections (alice), 100 at a time, and keep them',
     timeoutMs: 60_000,
-    run: (ctx) => manyConnections(ctx, brokerAuth),
+    run: (ctx) => manyConnections(ctx, BROKER_AUTH),
   },
   {
     name: 'many-connections-hub',
@@ -150,7 +149,7 @@ export const MANY_ATTACKS: Attack[] = [
     target: 'broker',
     title: `begin ${SESSIONS} sessions on one connection (alice)`,
     timeoutMs: 30_000,
-    run: (ctx) => manySessions(ctx, brokerAuth, SESSIONS),
+    run: (ctx) => manySessions(ctx, BROKER_AUTH, SESSIONS),
   },
   {
     name: 'many-links',
@@ -158,7 +157,7 @@ export const MANY_ATTACKS: Attack[] = [
     target: 'broker',
     title: `attach ${LINKS} senders to distinct queues on one connection (alice)`,
     timeoutMs: 30_000,
-    run: (ctx) => manyLinks(ctx, brokerAuth, (i) => `attack-link-${i}`, LINKS),
+    run: (ctx) => manyLinks(ctx, BROKER_AUTH, (i) => `attack-link-${i}`, LINKS),
   },
   {
     name: 'many-links-cbs',

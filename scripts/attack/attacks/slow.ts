@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { outcome, type Attack, type AttackContext, type AttackOutcome, type RunOptions } from '../attack.js';
 import { handshake, type Auth } from '../raw.js';
-import { BROKER_USER, findFlags, flagValue, type ServerKind } from '../server-process.js';
+import { BROKER_AUTH, findFlags, flagValue, type ServerKind } from '../server-process.js';
 
 const SLOW_SOCKETS = 500;
 const IDLE_CONNECTIONS = 50;
@@ -92,7 +92,6 @@ async function idleAfterOpen(ctx: AttackContext, auth: Auth, args: string[]): Pr
 const HANDSHAKE_FLAG = /handshake/;
 /** The hub closes a connection without credentials after its grant timeout. */
 const IDLE_FLAG = /idle|grant-timeout/;
-const brokerAuth: Auth = { username: BROKER_USER.name, password: BROKER_USER.password };
 
 export const SLOW_ATTACKS: Attack[] = (['broker', 'hub'] as const).flatMap((kind): Attack[] => [
   {
@@ -112,6 +111,6 @@ export const SLOW_ATTACKS: Attack[] = (['broker', 'hub'] as const).flatMap((kind
     timeoutMs: 120_000,
     serverArgs: (o) => flagArgs(kind, IDLE_FLAG, o),
     run: (ctx) =>
-      idleAfterOpen(ctx, kind === 'broker' ? brokerAuth : 'bare', flagArgs(kind, IDLE_FLAG, ctx.options)),
+      idleAfterOpen(ctx, kind === 'broker' ? BROKER_AUTH : 'bare', flagArgs(kind, IDLE_FLAG, ctx.options)),
   },
 ]);

@@ -6,9 +6,8 @@
  */
 import { outcome, type Attack, type AttackContext, type AttackOutcome } from '../attack.js';
 import { fmtMiB, handshake, MiB, serverReaction, streamMessage, waitUntil, type Auth } from '../raw.js';
-import { BROKER_USER } from '../server-process.js';
+import { BROKER_AUTH } from '../server-process.js';
 
-const brokerAuth: Auth = { username: BROKER_USER.name, password: BROKER_USER.password };
 /** More server memory than this many bytes per payload byte is the 1-byte-frame hole. */
 const TINY_FRAME_HOLE_BYTES_PER_BYTE = 16;
 
@@ -74,14 +73,14 @@ export const TRANSFER_ATTACKS: Attack[] = [
     target: 'broker',
     title: 'alice sends one huge message to a queue',
     timeoutMs: 60_000,
-    run: (ctx) => sendOne(ctx, brokerAuth, 'attack-big', ctx.options.bigMessageMiB * MiB, 'max'),
+    run: (ctx) => sendOne(ctx, BROKER_AUTH, 'attack-big', ctx.options.bigMessageMiB * MiB, 'max'),
   },
   ...(
     [
       [
         'tiny-frames-queue',
         'broker',
-        brokerAuth,
+        BROKER_AUTH,
         'attack-tiny',
         'alice sends a 1 MiB message in 1-byte transfer frames to a queue',
       ],
