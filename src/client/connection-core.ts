@@ -83,24 +83,10 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     if ((link.local as Link['local']) === 'detached') throw link.error ?? new ClosedError(`the ${role} link`);
     const d = deferred<void>();
     this.pendingAttach.set(link, d);
-    const disarm = armDeadline(
-      this.timers,
-      d,
-      wait.ms,
-      `attaching ${role} ${JSON.stringify(link.name)}`,
-      () => {
-        this.pendingAttach.delete(link);
-        link.detach({ closed: true });
-        this.schedule();
-      },
-      wait.signal,
-    );
-    this.schedule();
-    try {
-      await d.promise;
-    } finally {
-      disarm();
-    }
+    await this.awaitAnswer(d, wait, `attaching ${role} ${JSON.stringify(link.name)}`, () => {
+      this.pendingAttach.delete(link);
+      link.detach({ closed: true });
+    });
     // The peer may have detached in the same read as its attach reply (a redirect, a stolen link):
     // the close event came before anyone wrapped the link, so report it here.
     if (link.remote === 'detached' || link.local === 'detached') {
@@ -118,18 +104,28 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     if (this.gone) throw this.gone.error;
     const d = deferred<void>();
     this.pendingBegin.set(session, d);
-    const disarm = armDeadline(
-      this.timers,
-      d,
-      wait.ms,
-      'beginning a session',
-      () => {
-        this.pendingBegin.delete(session);
-        session.end();
-        this.schedule();
-      },
-      wait.signal,
-    );
+    await this.awaitAnswer(d, wait, 'beginning a session', () => {
+      this.pendingBegin.delete(session);
+      session.end();
+    });
+  }
+
+  /**
+   * Sends what is queued and waits for the peer's answer `d` (to an attach or a begin). Past
+   * `wait.ms`, or on abort, `undo` withdraws the request and the wait fails with a TimeoutError
+   * (or AbortError) saying `what` timed out.
+   */
+  private async awaitAnswer(
+    d: Deferred<void>,
+    wait: { ms: number; signal?: AbortSignal },
+    what: string,
+    undo: () => void,
+  ): Promise<void> {
+    const onExpire = (): void => {
+      undo();
+      this.schedule();
+    };
+    const disarm = armDeadline(this.timers, d, wait.ms, what, onExpire, wait.signal);
     this.schedule();
     try {
       await d.promise;
