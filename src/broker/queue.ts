@@ -136,6 +136,7 @@ export class Queue {
    * it was, as if released. Either way it is kept, and what is counted is what is held.
    */
   modify(m: StoredMessage, e: MessageEdit): void {
+    if (!this.outstanding.has(m)) return; // no longer ours (the queue was cleared): nothing to count
     for (const attempt of [e, { failedDelivery: e.failedDelivery }]) {
       const payload = m.edited(attempt);
       const grown = payload.length - m.size;

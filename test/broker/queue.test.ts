@@ -131,6 +131,21 @@ describe('editMessage', () => {
   });
 });
 
+describe('Queue.modify', () => {
+  test('a message of a queue that was cleared is not counted again', async () => {
+    const shared = { bytes: 0, maxBytes: 1_000_000 };
+    const q = new Queue('q', false, { shared });
+    const c = new FakeConsumer(1);
+    q.subscribe(c);
+    q.enqueue(msg('x'));
+    await flush();
+    q.clear();
+    q.modify(c.got[0]!, { annotations: { 'x-new': 'y'.repeat(100) } });
+    expect(q.bytes).toBe(0);
+    expect(shared.bytes).toBe(0);
+  });
+});
+
 describe('Queue dispatch work', () => {
   /** A consumer that refuses every message (as one whose max-message-size nothing fits). */
   class Refuser implements QueueConsumer {
