@@ -197,6 +197,60 @@ describe('unsettled deliveries per connection', () => {
   });
 });
 
+describe('unsettled deliveries of a closed link', () => {
+  test('leave the maps when the link closes: they stop counting, starved receivers get the room back', () => {
+    const peer = openServer({ maxUnsettledDeliveries: 2 });
+    peer.frame(0, senderAttach(0)).frame(0, senderAttach(1)).send();
+    const [a, b] = eventsOf(peer.events, 'link-remote-open').map((e) => e.link as Receiver);
+    a!.attach();
+    b!.attach();
+    a!.setCredit(2);
+    peer.output();
+    // Two unsettled transfers and the detach in one write: nothing on our side settles them.
+    peer
+      .frame(0, transfer(0, 0))
+      .frame(0, transfer(0, 1))
+      .frame(0, { type: 'detach', handle: 0, closed: true })
+      .send();
+    b!.setCredit(2);
+    peer.output();
+    expect(deliveries(peer.events)).toHaveLength(2);
+    expect(a!.local).toBe('detached');
+    expect(peer.engine.unsettledIncoming).toBe(0);
+    // The other link was starved while they counted; now it has the room.
+    expect(b!.linkCredit).toBe(2);
+    expect(peer.last('flow')).toMatchObject({ handle: 1, linkCredit: 2 });
+  });
+
+  test('outgoing ones too: a sender held at the limit goes on once a closed link stops counting', () => {
+    const peer = openServer({ maxUnsettledDeliveries: 1 });
+    const rcvAttach = (h: number) => ({ ...senderAttach(h), role: true, initialDeliveryCount: undefined });
+    peer.frame(0, rcvAttach(0)).frame(0, rcvAttach(1)).send();
+    const [a, b] = eventsOf(peer.events, 'link-remote-open').map((e) => e.link as Sender);
+    a!.attach();
+    b!.attach();
+    a!.send(Buffer.from([1]));
+    b!.send(Buffer.from([2]));
+    const flow = (handle: number) => ({
+      type: 'flow' as const,
+      nextIncomingId: 0,
+      incomingWindow: 100,
+      nextOutgoingId: 0,
+      outgoingWindow: 100,
+      handle,
+      deliveryCount: 0,
+      linkCredit: 10,
+    });
+    peer.frame(0, flow(0)).send();
+    peer.frame(0, flow(1)).send();
+    expect(peer.tap.records('transfer')).toHaveLength(1);
+    peer.frame(0, { type: 'detach', handle: 0, closed: true }).send();
+    // a's delivery stopped counting, so b's went out: it is the one unsettled now.
+    expect(peer.tap.records('transfer')).toHaveLength(2);
+    expect(peer.engine.unsettledOutgoing).toBe(1);
+  });
+});
+
 describe('handshake deadline', () => {
   const server = (handshakeTimeoutMs: number) =>
     new ScriptedPeer(new Connection({ role: 'server', containerId: 'server', handshakeTimeoutMs }));
