@@ -246,4 +246,48 @@ describe('server limits', () => {
     expect(victim.socket.bytesRead).toBe(read);
     expect(read).toBeLessThan(2000 * 30_000);
   });
+
+  test('a client that never reads loses its socket and slot once its connection times out', async () => {
+    // The server has much to send (2000 messages of 30 kB) and the client reads none of it.
+    const body = Buffer.alloc(30_000, 0x62);
+    server = await listen({
+      port: 0,
+      sasl: { anonymous: true },
+      idleTimeoutMs: 200,
+      limits: { maxBufferedOutput: 32 * 1024 },
+      onLink(l) {
+        if (l.role !== 'sender') return l.refuse({ condition: 'amqp:not-found', description: 'out only' });
+        const out = l.acceptSender();
+        for (let i = 0; i < 2000; i++) out.send({ body }).catch(() => undefined);
+      },
+    });
+    const attacker = await rawSocket(server.port);
+    attacker.pause();
+    const gone = once(server, 'disconnect');
+    attacker.write(
+      frames(true, [
+        { type: 'open', containerId: 'attacker' },
+        { type: 'begin', nextOutgoingId: 0, incomingWindow: 1_000_000, outgoingWindow: 1_000_000 },
+        { type: 'attach', name: 'out', handle: 0, role: true, source: { type: 'source', address: 'out' } },
+        {
+          type: 'flow',
+          nextIncomingId: 0,
+          incomingWindow: 1_000_000,
+          nextOutgoingId: 0,
+          outgoingWindow: 1_000_000,
+          handle: 0,
+          deliveryCount: 0,
+          linkCredit: 1_000_000,
+        },
+      ]),
+    );
+    await until(() => server!.connections.size === 1);
+    const victim = [...server.connections][0]!;
+    // The client says nothing more: the idle timeout closes the connection while output is stuck,
+    // and the socket is ended, then destroyed after END_GRACE_MS since the client never reads it.
+    await gone;
+    expect(server.connections.size).toBe(0);
+    expect(victim.socket.destroyed).toBe(true);
+    expect(victim.socket.bytesWritten).toBeLessThan(2000 * 30_000);
+  }, 30_000);
 });
