@@ -83,6 +83,13 @@ type Phase = 'start' | 'header' | 'sasl' | 'amqp-header' | 'frames' | 'done';
 
 const DEFAULT_MAX_FRAME = 256 * 1024;
 
+/**
+ * The most output one takeOutput() builds from queued messages (plus the one message under way).
+ * A peer granting huge credit and window would otherwise have one take encode every queued
+ * message at once: a copy of the whole queue in memory, however slowly the peer reads.
+ */
+export const MAX_OUTPUT_PER_TAKE = 1024 * 1024;
+
 export class Connection {
   readonly role: 'client' | 'server';
   readonly containerId: string;
@@ -118,6 +125,8 @@ export class Connection {
   private phase: Phase = 'start';
   private readonly reader: FrameReader;
   private readonly output: FrameOutput;
+  /** A sender stopped at MAX_OUTPUT_PER_TAKE during this take. */
+  private outputCapped = false;
   /** When our close was written: the peer's close is awaited until closeTimeoutMs later. */
   private closeSentAt: number | undefined;
   private readonly sessions: (Session | undefined)[] = [];
@@ -286,7 +295,22 @@ export class Connection {
     }
     const bytes = this.output.take();
     if (bytes) this.lastSent = this.now;
+    if (this.outputCapped) {
+      // Senders stopped at the cap: the next take goes on with them.
+      this.outputCapped = false;
+      this.output.dirty = true;
+    }
     return bytes;
+  }
+
+  /**
+   * Whether this take's output reached MAX_OUTPUT_PER_TAKE: a sender then starts no new delivery
+   * (one compare per message), and the next take goes on where it stopped.
+   */
+  outputFull(): boolean {
+    if (this.output.pending < MAX_OUTPUT_PER_TAKE) return false;
+    this.outputCapped = true;
+    return true;
   }
 
   /** True when takeOutput() has something (or may, after flushing sessions). */

@@ -12,7 +12,8 @@ import type { Receiver } from '../../src/link/receiver.js';
 import type { Sender } from '../../src/link/sender.js';
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
 import { anonymousServer } from '../../src/sasl/mechanisms.js';
-import { deliveries, eventsOf } from './pair.js';
+import { MAX_OUTPUT_PER_TAKE } from '../../src/connection/connection.js';
+import { deliveries, eventsOf, linkedPair } from './pair.js';
 import { BEGIN, OPEN, openServer, ScriptedPeer, senderAttach } from './scripted-peer.js';
 
 /** One frame as a fresh buffer of its own (as if it came in its own socket chunk). */
@@ -248,6 +249,45 @@ describe('unsettled deliveries of a closed link', () => {
     // a's delivery stopped counting, so b's went out: it is the one unsettled now.
     expect(peer.tap.records('transfer')).toHaveLength(2);
     expect(peer.engine.unsettledOutgoing).toBe(1);
+  });
+});
+
+describe('output per takeOutput()', () => {
+  test('a peer granting huge credit and window gets at most the cap and one message per take, all in order', () => {
+    const size = 4096;
+    const n = 1000; // 4 MB queued: several takes' worth
+    const p = linkedPair('sender', {}, {}, { sessionDefaults: { incomingWindow: 1_000_000 } });
+    for (let i = 0; i < n; i++) {
+      const body = Buffer.alloc(size, i & 0xff);
+      body.writeUInt32BE(i);
+      p.link.send(body, { settled: true });
+    }
+    (p.peer as Receiver).setCredit(1_000_000);
+    // The credit reaches the client.
+    p.client.receive(p.server.takeOutput()!);
+    let takes = 0;
+    for (let out = p.client.takeOutput(); out; out = p.client.takeOutput()) {
+      takes++;
+      // One message is its payload plus a transfer frame's few dozen bytes.
+      expect(out.length).toBeLessThanOrEqual(MAX_OUTPUT_PER_TAKE + size + 64);
+      // Messages left behind keep the output flagged, so the driver takes again.
+      if (p.link.queued > 0) expect(p.client.hasOutput).toBe(true);
+      p.server.receive(out);
+    }
+    expect(takes).toBeGreaterThan(1);
+    p.pump();
+    const got = deliveries(p.serverEvents);
+    expect(got.map((d) => d.payload.readUInt32BE(0))).toEqual([...Array(n).keys()]);
+    // A message larger than the cap still goes out whole.
+    const big = Buffer.alloc(MAX_OUTPUT_PER_TAKE * 2 + 1, 7);
+    p.link.send(big, { settled: true });
+    p.link.send(Buffer.from('after'), { settled: true });
+    p.pump();
+    expect(
+      deliveries(p.serverEvents)
+        .map((d) => d.payload.length)
+        .slice(n),
+    ).toEqual([big.length, 5]);
   });
 });
 
