@@ -117,7 +117,10 @@ export class Session {
       if (!l || (l.local === 'detached' && l.remote === 'detached')) continue;
       l.local = 'detached';
       l.remote = 'detached';
-      if (l instanceof Receiver) l.dropPartial();
+      if (l instanceof Receiver) {
+        l.dropPartial();
+        l.releaseCredit();
+      }
       if (!l.error && this.error) l.error = this.error;
       this.connection.emit({ type: 'link-closed', link: l });
     }

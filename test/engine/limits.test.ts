@@ -140,9 +140,10 @@ describe('unsettled deliveries per connection', () => {
     expect(peer.last('flow')?.linkCredit).toBe(1);
   });
 
-  test('a transfer that finds the connection full detaches its link with amqp:resource-limit-exceeded', () => {
-    // Both links got their credit while the connection was empty: together they outrun the limit.
+  test('a transfer past the credit the limit left detaches its link; the connection stays', () => {
+    // Credit granted on one link counts against the room of the other: link 1 gets none.
     const { peer, links } = serverReceivers({ maxUnsettledDeliveries: 2 }, 2, 2);
+    expect(links.map((l) => l.linkCredit)).toEqual([2, 0]);
     peer.frame(0, transfer(0, 0)).frame(0, transfer(0, 1)).send();
     expect(deliveries(peer.events)).toHaveLength(2);
     peer.frame(0, transfer(1, 2)).send();
@@ -150,7 +151,7 @@ describe('unsettled deliveries per connection', () => {
     expect(links[1]!.local).toBe('detached');
     expect(peer.last('detach')).toMatchObject({
       handle: 1,
-      error: { condition: 'amqp:resource-limit-exceeded' },
+      error: { condition: 'amqp:link:transfer-limit-exceeded' },
     });
     // The connection and the other link stay.
     expect(peer.closeCondition).toBeUndefined();
@@ -195,6 +196,123 @@ describe('unsettled deliveries per connection', () => {
       })
       .send();
     expect(peer.tap.records('transfer')).toHaveLength(6);
+  });
+});
+
+describe('credit under the unsettled limit', () => {
+  const sumCredit = (links: Receiver[]) => links.reduce((n, l) => n + l.linkCredit, 0);
+
+  test('starved receivers are never granted more together than the room left', () => {
+    const { peer, links } = serverReceivers({ maxUnsettledDeliveries: 2 }, 3, 1);
+    expect(links.map((l) => l.linkCredit)).toEqual([1, 1, 0]);
+    peer.frame(0, transfer(0, 0)).send();
+    links[1]!.setCredit(5); // asks for more: only its own credit is there to re-set
+    peer.output();
+    expect(sumCredit(links) + peer.engine.unsettledIncoming).toBeLessThanOrEqual(2);
+    links[0]!.settle(deliveries(peer.events)[0]!);
+    peer.output();
+    expect(sumCredit(links) + peer.engine.unsettledIncoming).toBeLessThanOrEqual(2);
+    expect(sumCredit(links)).toBe(2);
+  });
+
+  test('credit of 10 under a limit of 5 lets exactly 10 messages come, settled in steps', () => {
+    const { peer, links } = serverReceivers({ maxUnsettledDeliveries: 5 }, 1, 10);
+    const link = links[0]!;
+    let id = 0;
+    for (let round = 0; round < 10; round++) {
+      // The peer uses what it was given (minus one, to see re-grants of part of it), then we settle.
+      const n = Math.max(1, link.linkCredit - 1);
+      for (let i = 0; i < n && link.linkCredit > 0; i++) peer.frame(0, transfer(0, id++)).send();
+      for (const d of deliveries(peer.events)) link.settle(d);
+      peer.output();
+    }
+    expect(deliveries(peer.events)).toHaveLength(10);
+    expect(link.linkCredit).toBe(0);
+    // What the peer was told: credit up to delivery-count 10 (its sender started at 0).
+    const f = peer.last('flow')!;
+    expect(f.deliveryCount! + f.linkCredit!).toBe(10);
+  });
+
+  test('a completed drain leaves the credit at 0, however many settlements follow', () => {
+    const { peer, links } = serverReceivers({ maxUnsettledDeliveries: 5 }, 1, 10);
+    const link = links[0]!;
+    peer.frame(0, transfer(0, 0)).frame(0, transfer(0, 1)).send();
+    link.drainCredit();
+    peer.output();
+    // The sender has nothing more: it uses up the credit (3) by advancing its delivery-count.
+    peer
+      .frame(0, {
+        type: 'flow',
+        nextIncomingId: 0,
+        incomingWindow: 100,
+        nextOutgoingId: 2,
+        outgoingWindow: 100,
+        handle: 0,
+        deliveryCount: 5,
+        linkCredit: 0,
+        drain: true,
+      })
+      .send();
+    expect(eventsOf(peer.events, 'link-drained')).toHaveLength(1);
+    const flows = peer.tap.records('flow').length;
+    for (const d of deliveries(peer.events)) link.settle(d);
+    peer.output();
+    expect(link.linkCredit).toBe(0);
+    // No flow gives credit back after the drain.
+    expect(peer.tap.records('flow')).toHaveLength(flows);
+    // Asking again works as before.
+    link.addCredit(2);
+    peer.output();
+    expect(peer.last('flow')?.linkCredit).toBe(2);
+  });
+
+  test('a peer that sends only within its credit is never detached; credit and unsettled stay within the limit', () => {
+    type Op =
+      | { kind: 'credit'; link: number; n: number }
+      | { kind: 'add'; link: number; n: number }
+      | { kind: 'send'; link: number }
+      | { kind: 'settle'; link: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant('credit' as const), link: fc.nat(2), n: fc.nat(8) }),
+      fc.record({ kind: fc.constant('add' as const), link: fc.nat(2), n: fc.nat(4) }),
+      fc.record({ kind: fc.constant('send' as const), link: fc.nat(2) }),
+      fc.record({ kind: fc.constant('send' as const), link: fc.nat(2) }),
+      fc.record({ kind: fc.constant('settle' as const), link: fc.nat(2) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 60 }), (max, ops) => {
+        const { peer, links } = serverReceivers({ maxUnsettledDeliveries: max }, 3, 1);
+        let id = 0;
+        const settled = new Set<unknown>();
+        for (const o of ops) {
+          const link = links[o.link]!;
+          if (o.kind === 'credit') link.setCredit(o.n);
+          else if (o.kind === 'add') link.addCredit(o.n);
+          else if (o.kind === 'send') {
+            // The peer knows our credit: every change went out with the last output.
+            if (link.linkCredit > 0) {
+              const t = {
+                ...transfer(o.link, undefined),
+                deliveryId: id,
+                deliveryTag: Buffer.from(String(id)),
+              };
+              id++;
+              peer.frame(0, t).send();
+            }
+          } else {
+            const d = deliveries(peer.events).find((x) => x.link === link && !settled.has(x));
+            if (d) {
+              settled.add(d);
+              link.settle(d);
+            }
+          }
+          peer.output();
+          expect(links.map((l) => l.local)).toEqual(['attached', 'attached', 'attached']);
+          expect(sumCredit(links) + peer.engine.unsettledIncoming).toBeLessThanOrEqual(max);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
