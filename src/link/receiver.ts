@@ -77,10 +77,16 @@ export class Receiver extends Link {
     this.linkCredit = credit;
   }
 
-  /** The link is closing: its credit and what it still wanted no longer count. */
-  releaseCredit(): void {
+  /** Forgets the credit the limit held back (a drain, a close): it is never granted. */
+  dropShortfall(): void {
+    if (this.creditShortfall === 0) return;
     this.creditShortfall = 0;
     this.session.connection.creditShort(this);
+  }
+
+  /** The link is closing: its credit and what it still wanted no longer count. */
+  releaseCredit(): void {
+    this.dropShortfall();
     if (this.linkCredit === 0) return;
     this.changeCredit(0);
     this.session.connection.creditReturned();
@@ -94,7 +100,7 @@ export class Receiver extends Link {
   /** Asks the sender to use up or give back all credit (spec 2.6.7 drain). */
   drainCredit(): void {
     this.drain = true;
-    this.creditShortfall = 0; // a drain ends with no credit: nothing held back is granted later
+    this.dropShortfall(); // a drain ends with no credit: nothing held back is granted later
     this.flowPending = true;
     this.session.connection.outputPending();
   }
@@ -121,7 +127,7 @@ export class Receiver extends Link {
   private checkDrained(): void {
     if (this.drain && this.linkCredit === 0) {
       this.drain = false;
-      this.creditShortfall = 0;
+      this.dropShortfall();
       this.session.connection.emit({ type: 'link-drained', link: this });
     }
   }

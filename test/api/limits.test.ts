@@ -16,6 +16,7 @@ import { AuthenticationError, ConnectionError, LinkError } from '../../src/conne
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
 import { writeProtocolHeader } from '../../src/frames/protocol-header.js';
 import { listen, type AmqpServer, type ServerConnection } from '../../src/server/index.js';
+import type { MessageReceiver } from '../../src/client/receiver.js';
 import { until } from './support.js';
 
 let server: AmqpServer | undefined;
@@ -290,4 +291,27 @@ describe('server limits', () => {
     expect(victim.socket.destroyed).toBe(true);
     expect(victim.socket.bytesWritten).toBeLessThan(2000 * 30_000);
   }, 30_000);
+
+  test('under the unsettled limit, a drain that finds no credit also forgoes credit the limit held back', async () => {
+    let receiver: MessageReceiver | undefined;
+    server = await listen({
+      port: 0,
+      sasl: { anonymous: true },
+      limits: { maxUnsettledDeliveries: 2 },
+      onLink(l) {
+        receiver = l.acceptReceiver({ credit: 'manual', autoAccept: false });
+        receiver.addCredit(5); // 2 granted, 3 held back by the limit
+      },
+    });
+    const c = await client(server.port);
+    const s = await c.openSender('q');
+    const sent = [s.send({ body: 1 }), s.send({ body: 2 })];
+    const got = [(await receiver!.receive())!, (await receiver!.receive())!];
+    expect(receiver!.link.linkCredit).toBe(0);
+    await receiver!.drain();
+    for (const m of got) m.accept();
+    await Promise.all(sent);
+    // The settlements made room, but the drain ended the credit: none comes back.
+    expect(receiver!.link.linkCredit).toBe(0);
+  });
 });
