@@ -62,7 +62,8 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     if (this.window === 0 || this.link.local !== 'attached' || this.link.drain) return;
     const want = this.window - this.buffered;
     // Top up once a quarter of the window is used, not per message.
-    if (want - this.link.linkCredit >= Math.max(1, this.window >> 2)) {
+    // Credit the unsettled limit holds back counts as given: it comes as messages are settled.
+    if (want - this.link.linkCredit - this.link.creditShortfall >= Math.max(1, this.window >> 2)) {
       this.link.setCredit(want);
       this.host.schedule();
     }
@@ -77,6 +78,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
   drain(): Promise<void> {
     const d = deferred<void>();
     if (this.link.linkCredit === 0) {
+      this.link.dropShortfall(); // nor may credit the limit held back come later
       d.resolve();
       return d.promise;
     }

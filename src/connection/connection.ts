@@ -83,6 +83,13 @@ type Phase = 'start' | 'header' | 'sasl' | 'amqp-header' | 'frames' | 'done';
 
 const DEFAULT_MAX_FRAME = 256 * 1024;
 
+/**
+ * The most output one takeOutput() builds from queued messages (plus the one message under way).
+ * A peer granting huge credit and window would otherwise have one take encode every queued
+ * message at once: a copy of the whole queue in memory, however slowly the peer reads.
+ */
+export const MAX_OUTPUT_PER_TAKE = 1024 * 1024;
+
 export class Connection {
   readonly role: 'client' | 'server';
   readonly containerId: string;
@@ -106,6 +113,8 @@ export class Connection {
   reassemblyBytes = 0;
   /** Unsettled deliveries in the sessions' maps, both directions (kept by the sessions). */
   unsettledIncoming = 0;
+  /** Link credit our receivers granted and the peers have not used yet (kept by Receiver). */
+  outstandingCredit = 0;
   unsettledOutgoing = 0;
   /** Receivers granted less credit than they asked for, and senders held back, by the limit. */
   private readonly starvedReceivers = new Set<Receiver>();
@@ -118,6 +127,8 @@ export class Connection {
   private phase: Phase = 'start';
   private readonly reader: FrameReader;
   private readonly output: FrameOutput;
+  /** A sender stopped at MAX_OUTPUT_PER_TAKE during this take. */
+  private outputCapped = false;
   /** When our close was written: the peer's close is awaited until closeTimeoutMs later. */
   private closeSentAt: number | undefined;
   private readonly sessions: (Session | undefined)[] = [];
@@ -286,7 +297,22 @@ export class Connection {
     }
     const bytes = this.output.take();
     if (bytes) this.lastSent = this.now;
+    if (this.outputCapped) {
+      // Senders stopped at the cap: the next take goes on with them.
+      this.outputCapped = false;
+      this.output.dirty = true;
+    }
     return bytes;
+  }
+
+  /**
+   * Whether this take's output reached MAX_OUTPUT_PER_TAKE: a sender then starts no new delivery
+   * (one compare per message), and the next take goes on where it stopped.
+   */
+  outputFull(): boolean {
+    if (this.output.pending < MAX_OUTPUT_PER_TAKE) return false;
+    this.outputCapped = true;
+    return true;
   }
 
   /** True when takeOutput() has something (or may, after flushing sessions). */
@@ -373,17 +399,28 @@ export class Connection {
 
   // ------------------------------------------------------------------ unsettled limit
 
-  /** The credit a receiver asking for `want` may have now (the rest waits for settlements). */
-  creditRoom(r: Receiver, want: number): number {
+  /** Credit for new deliveries left under the unsettled limit (Infinity without one). */
+  creditRoom(): number {
     const max = this.maxUnsettledDeliveries;
-    if (max === 0) return want;
-    const room = Math.max(0, max - this.unsettledIncoming);
-    if (want <= room) {
-      if (this.starvedReceivers.size > 0) this.starvedReceivers.delete(r);
-      return want;
+    if (max === 0) return Infinity;
+    return Math.max(0, max - this.unsettledIncoming - this.outstandingCredit);
+  }
+
+  /** A receiver's credit was set: it waits for room while the limit holds part of it back. */
+  creditShort(r: Receiver): void {
+    if (r.creditShortfall > 0) this.starvedReceivers.add(r);
+    else if (this.starvedReceivers.size > 0) this.starvedReceivers.delete(r);
+  }
+
+  /** Credit was given back (lowered, drained, a link closed): receivers short of credit get it. */
+  creditReturned(): void {
+    if (this.starvedReceivers.size === 0) return;
+    let room = this.creditRoom();
+    for (const r of this.starvedReceivers) {
+      if (room <= 0) break;
+      if (r.local === 'attached') room -= r.grantShortfall(room);
+      if (r.creditShortfall === 0 || r.local !== 'attached') this.starvedReceivers.delete(r);
     }
-    this.starvedReceivers.add(r);
-    return room;
   }
 
   /** Whether the unsettled limit holds a sender's next unsettled delivery back (until a settlement). */
@@ -397,10 +434,7 @@ export class Connection {
   /** An incoming delivery left the sessions' maps: receivers short of credit get it back. */
   incomingSettled(): void {
     this.unsettledIncoming--;
-    if (this.starvedReceivers.size === 0) return;
-    const starved = [...this.starvedReceivers];
-    this.starvedReceivers.clear();
-    for (const r of starved) if (r.local === 'attached') r.setCredit(r.creditWanted);
+    this.creditReturned();
   }
 
   /** An outgoing delivery left the sessions' maps: held senders may go on. */

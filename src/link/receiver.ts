@@ -34,29 +34,73 @@ export class Receiver extends Link {
     return this.options.rcvSettleMode === ReceiverSettleMode.Second;
   }
 
-  /** The credit last asked for; the connection's unsettled limit may grant less for a while. */
-  creditWanted = 0;
+  /**
+   * Credit asked for and not granted yet: the connection's unsettled limit cut it. It is granted
+   * as room appears (settlements, credit given back), so the total granted is what was asked.
+   */
+  creditShortfall = 0;
 
   /** Sets the credit (the number of messages the sender may send now); sent with the next output. */
   setCredit(credit: number): void {
-    this.creditWanted = Math.min(0xffffffff, Math.max(0, Math.floor(credit))); // a uint on the wire
-    this.linkCredit = this.session.connection.creditRoom(this, this.creditWanted);
+    const want = Math.min(0xffffffff, Math.max(0, Math.floor(credit))); // a uint on the wire
+    const conn = this.session.connection;
+    const before = this.linkCredit;
+    // Our own current credit is replaced, so it is room for the new one.
+    const granted = Math.min(want, conn.creditRoom() + before);
+    this.changeCredit(granted);
+    this.creditShortfall = want - granted;
+    conn.creditShort(this);
     this.flowPending = true;
-    this.session.connection.outputPending();
+    conn.outputPending();
+    if (granted < before) conn.creditReturned();
   }
 
+  /** Adds to the credit asked for (a part the limit still holds back included). */
   addCredit(n: number): void {
-    this.setCredit(this.linkCredit + n);
+    this.setCredit(this.linkCredit + this.creditShortfall + n);
+  }
+
+  /** Grants up to `room` of the credit the limit held back; returns what it took. */
+  grantShortfall(room: number): number {
+    const n = Math.min(room, this.creditShortfall);
+    if (n <= 0) return 0;
+    this.creditShortfall -= n;
+    this.changeCredit(this.linkCredit + n);
+    this.flowPending = true;
+    this.session.connection.outputPending();
+    return n;
+  }
+
+  /** Every change of our credit goes through here: the connection counts credit granted. */
+  private changeCredit(credit: number): void {
+    this.session.connection.outstandingCredit += credit - this.linkCredit;
+    this.linkCredit = credit;
+  }
+
+  /** Forgets the credit the limit held back (a drain, a close): it is never granted. */
+  dropShortfall(): void {
+    if (this.creditShortfall === 0) return;
+    this.creditShortfall = 0;
+    this.session.connection.creditShort(this);
+  }
+
+  /** The link is closing: its credit and what it still wanted no longer count. */
+  releaseCredit(): void {
+    this.dropShortfall();
+    if (this.linkCredit === 0) return;
+    this.changeCredit(0);
+    this.session.connection.creditReturned();
   }
 
   /** Keeps a prefetch window: tops the credit back up once a quarter of it is used. */
   topUp(window: number): void {
-    if (this.linkCredit * 4 <= window * 3 && !this.drain) this.setCredit(window);
+    if ((this.linkCredit + this.creditShortfall) * 4 <= window * 3 && !this.drain) this.setCredit(window);
   }
 
   /** Asks the sender to use up or give back all credit (spec 2.6.7 drain). */
   drainCredit(): void {
     this.drain = true;
+    this.dropShortfall(); // a drain ends with no credit: nothing held back is granted later
     this.flowPending = true;
     this.session.connection.outputPending();
   }
@@ -67,7 +111,10 @@ export class Receiver extends Link {
       const used = (f.deliveryCount - this.deliveryCount) | 0;
       if (used > 0) {
         this.deliveryCount = f.deliveryCount;
-        this.linkCredit = Math.max(0, this.linkCredit - used);
+        const before = this.linkCredit;
+        this.changeCredit(Math.max(0, before - used));
+        // Credit used without transfers (a drain) is room for others.
+        if (this.linkCredit < before) this.session.connection.creditReturned();
       }
     }
     if (f.available !== undefined) this.available = f.available;
@@ -80,6 +127,7 @@ export class Receiver extends Link {
   private checkDrained(): void {
     if (this.drain && this.linkCredit === 0) {
       this.drain = false;
+      this.dropShortfall();
       this.session.connection.emit({ type: 'link-drained', link: this });
     }
   }
@@ -110,7 +158,7 @@ export class Receiver extends Link {
           },
         });
       }
-      this.linkCredit--;
+      this.changeCredit(this.linkCredit - 1);
       this.deliveryCount = (this.deliveryCount + 1) >>> 0;
       const d = new Delivery(this, t.deliveryTag, payload, t.messageFormat ?? 0);
       d.id = t.deliveryId;
@@ -202,6 +250,7 @@ export class Receiver extends Link {
 
   protected override onDetaching(): void {
     this.dropPartial();
+    this.releaseCredit();
   }
 
   /** The sender's disposition (it settled, or sent its state). */

@@ -132,7 +132,8 @@ export class Sender extends Link {
 
   /**
    * Writes transfer frames for queued deliveries while credit (for a new delivery) and the session
-   * window (for every frame) last. Returns false when the window ran out.
+   * window (for every frame) last, and this take's output is under MAX_OUTPUT_PER_TAKE (for a new
+   * delivery). Returns false when the window or the output cap stopped it.
    */
   pump(): boolean {
     const s = this.session;
@@ -140,6 +141,8 @@ export class Sender extends Link {
       const d = this.queue[this.queueHead]!;
       if (d.id < 0) {
         if (this.linkCredit <= 0 || !this.isOpenForTransfer()) break;
+        // This take's output is full: the next take goes on here (the session keeps us pending).
+        if (s.connection.outputFull()) return false;
         // The connection's unsettled limit: wait for the peer to settle (it resumes us).
         if (!d.settled && s.connection.holdsSender(this)) break;
         const max = this.messageSizeLimit;

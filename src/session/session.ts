@@ -117,7 +117,10 @@ export class Session {
       if (!l || (l.local === 'detached' && l.remote === 'detached')) continue;
       l.local = 'detached';
       l.remote = 'detached';
-      if (l instanceof Receiver) l.dropPartial();
+      if (l instanceof Receiver) {
+        l.dropPartial();
+        l.releaseCredit();
+      }
       if (!l.error && this.error) l.error = this.error;
       this.connection.emit({ type: 'link-closed', link: l });
     }
@@ -181,7 +184,25 @@ export class Session {
       if (this.links[link.handle] === link) this.links[link.handle] = undefined;
       if (this.byRemoteHandle.get(link.remoteHandle) === link) this.byRemoteHandle.delete(link.remoteHandle);
       this.pumpSet.delete(link as Sender);
+      this.forgetDeliveriesOf(link);
       this.connection.emit({ type: 'link-closed', link });
+    }
+  }
+
+  /**
+   * A closed link can settle nothing more: its unsettled deliveries leave the maps, so they stop
+   * counting against the connection's unsettled limit and pinning their payloads.
+   */
+  private forgetDeliveriesOf(link: Link): void {
+    for (const map of [this.incomingUnsettled, this.outgoingUnsettled]) {
+      if (map.size === 0) continue;
+      const gone: number[] = [];
+      for (const [id, d] of map) if (d.link === link) gone.push(id);
+      for (const id of gone) {
+        map.delete(id);
+        if (map === this.outgoingUnsettled) this.connection.outgoingSettled();
+        else this.connection.incomingSettled();
+      }
     }
   }
 

@@ -26,6 +26,12 @@ export interface DriverHooks {
 
 export type Clock = () => number;
 
+/**
+ * How long a finished connection's socket may take to hand its last bytes to the peer after
+ * end(): a peer that does not read would otherwise keep the socket (and its slot) for ever.
+ */
+export const END_GRACE_MS = 5000;
+
 export interface DriverOptions {
   /** Stop reading the peer's input while more than this many bytes wait to be sent to it. 0 = never. */
   pauseReadingAbove?: number;
@@ -35,6 +41,7 @@ export class SocketDriver {
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private socketError: Error | undefined;
   private readonly pauseAbove: number;
@@ -90,8 +97,9 @@ export class SocketDriver {
   flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
-    if (this.socket.writableNeedDrain) return; // wait for 'drain'
-    const out = this.engine.takeOutput();
+    // While the socket is full, output waits for 'drain'; a finished engine ends it regardless.
+    if (this.socket.writableNeedDrain && !this.engine.finished) return;
+    const out = this.socket.writableNeedDrain ? undefined : this.engine.takeOutput();
     if (out) {
       this.socket.write(out);
       const s = this.socket;
@@ -114,6 +122,9 @@ export class SocketDriver {
       this.socket.end();
       this.closed = true;
       clearTimeout(this.timer);
+      // end() waits for the peer to read what is buffered: one that never does is dropped.
+      this.graceTimer = setTimeout(() => this.socket.destroy(), END_GRACE_MS);
+      this.graceTimer.unref?.();
       return;
     }
     if (this.engine.hasOutput) this.schedule();
@@ -141,6 +152,7 @@ export class SocketDriver {
 
   private onSocketClose(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.graceTimer);
     const clean = this.engine.finished && !this.engine.error;
     this.closed = true;
     const error = clean

@@ -151,12 +151,14 @@ describe('connect deadline', () => {
         reconnect: { initialDelayMs: 10, maxAttempts: 1 },
       });
       const closedWith = new Promise<unknown>((r) => conn!.once('close', r));
+      const disconnected = new Promise<unknown>((r) => conn!.once('disconnected', r));
       silent = true;
       proxySockets[0]!.destroy();
-      for (let i = 0; i < 2000 && proxySockets.length < 2; i++) {
-        timers.advance(20);
-        await new Promise((r) => setTimeout(r, 1));
-      }
+      // The reconnect delay (at most initialDelayMs) starts when the client sees the hang-up.
+      await disconnected;
+      const secondAttempt = new Promise((r) => proxy.once('connection', r));
+      timers.advance(20);
+      await secondAttempt;
       expect(proxySockets.length).toBe(2);
       timers.advance(DEFAULT_CONNECT_TIMEOUT_MS);
       const err = await closedWith;

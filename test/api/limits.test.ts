@@ -16,6 +16,7 @@ import { AuthenticationError, ConnectionError, LinkError } from '../../src/conne
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
 import { writeProtocolHeader } from '../../src/frames/protocol-header.js';
 import { listen, type AmqpServer, type ServerConnection } from '../../src/server/index.js';
+import type { MessageReceiver } from '../../src/client/receiver.js';
 import { until } from './support.js';
 
 let server: AmqpServer | undefined;
@@ -115,7 +116,7 @@ describe('server limits', () => {
     const c = await client(server.port);
     expect(c.remoteOpen?.channelMax).toBe(3);
     await c.openSender('a');
-    await c.openSender('b').catch(() => undefined);
+    await c.openSender('b');
     // handle-max 1 allows handles 0 and 1: a third link on the session has no handle left.
     await expect(c.openSender('c')).rejects.toMatchObject({ code: 'AMQP_HANDLES_EXHAUSTED' });
   });
@@ -245,5 +246,72 @@ describe('server limits', () => {
     // The attacker's requests were not read meanwhile: its replies cannot pile up.
     expect(victim.socket.bytesRead).toBe(read);
     expect(read).toBeLessThan(2000 * 30_000);
+  });
+
+  test('a client that never reads loses its socket and slot once its connection times out', async () => {
+    // The server has much to send (2000 messages of 30 kB) and the client reads none of it.
+    const body = Buffer.alloc(30_000, 0x62);
+    server = await listen({
+      port: 0,
+      sasl: { anonymous: true },
+      idleTimeoutMs: 200,
+      limits: { maxBufferedOutput: 32 * 1024 },
+      onLink(l) {
+        if (l.role !== 'sender') return l.refuse({ condition: 'amqp:not-found', description: 'out only' });
+        const out = l.acceptSender();
+        for (let i = 0; i < 2000; i++) out.send({ body }).catch(() => undefined);
+      },
+    });
+    const attacker = await rawSocket(server.port);
+    attacker.pause();
+    const gone = once(server, 'disconnect');
+    attacker.write(
+      frames(true, [
+        { type: 'open', containerId: 'attacker' },
+        { type: 'begin', nextOutgoingId: 0, incomingWindow: 1_000_000, outgoingWindow: 1_000_000 },
+        { type: 'attach', name: 'out', handle: 0, role: true, source: { type: 'source', address: 'out' } },
+        {
+          type: 'flow',
+          nextIncomingId: 0,
+          incomingWindow: 1_000_000,
+          nextOutgoingId: 0,
+          outgoingWindow: 1_000_000,
+          handle: 0,
+          deliveryCount: 0,
+          linkCredit: 1_000_000,
+        },
+      ]),
+    );
+    await until(() => server!.connections.size === 1);
+    const victim = [...server.connections][0]!;
+    // The client says nothing more: the idle timeout closes the connection while output is stuck,
+    // and the socket is ended, then destroyed after END_GRACE_MS since the client never reads it.
+    await gone;
+    expect(server.connections.size).toBe(0);
+    expect(victim.socket.destroyed).toBe(true);
+    expect(victim.socket.bytesWritten).toBeLessThan(2000 * 30_000);
+  }, 30_000);
+
+  test('under the unsettled limit, a drain that finds no credit also forgoes credit the limit held back', async () => {
+    let receiver: MessageReceiver | undefined;
+    server = await listen({
+      port: 0,
+      sasl: { anonymous: true },
+      limits: { maxUnsettledDeliveries: 2 },
+      onLink(l) {
+        receiver = l.acceptReceiver({ credit: 'manual', autoAccept: false });
+        receiver.addCredit(5); // 2 granted, 3 held back by the limit
+      },
+    });
+    const c = await client(server.port);
+    const s = await c.openSender('q');
+    const sent = [s.send({ body: 1 }), s.send({ body: 2 })];
+    const got = [(await receiver!.receive())!, (await receiver!.receive())!];
+    expect(receiver!.link.linkCredit).toBe(0);
+    await receiver!.drain();
+    for (const m of got) m.accept();
+    await Promise.all(sent);
+    // The settlements made room, but the drain ended the credit: none comes back.
+    expect(receiver!.link.linkCredit).toBe(0);
   });
 });
