@@ -13,6 +13,8 @@
  *   --events N        events in partition-fill (default 150000)
  *   --messages N      messages in queue-fill (default 120000)
  *   --rss-cap MIB     stop an attack when the server's RSS passes this (default 4096)
+ *
+ * Exit code 1 when any attack found a HOLE, so a script can fail on one.
  */
 import { parseArgs } from 'node:util';
 import { ALL_ATTACKS } from './attacks/index.js';
@@ -59,7 +61,7 @@ async function main(): Promise<number> {
     log: (l) => process.stderr.write(`${l}\n`),
   });
   console.log(v.json ? formatJson(rows) : formatTables(rows));
-  return 0;
+  return rows.some((r) => r.verdict === 'HOLE') ? 1 : 0;
 }
 
 main().then(
