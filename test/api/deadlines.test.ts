@@ -21,6 +21,17 @@ interface Silent {
 }
 
 /** A TCP server that accepts and then does `onSocket` (by default: nothing at all). */
+/** `outcome` is still pending 1 ms before `ms` of fake time, and a TimeoutError at `ms`. */
+async function expectTimeoutAt(timers: ManualTimers, ms: number, outcome: Promise<unknown>): Promise<void> {
+  timers.advance(ms - 1);
+  await new Promise((r) => setImmediate(r));
+  expect(await Promise.race([outcome, Promise.resolve('pending')])).toBe('pending');
+  timers.advance(1);
+  const err = await outcome;
+  expect(err).toBeInstanceOf(TimeoutError);
+  expect((err as TimeoutError).code).toBe('AMQP_TIMEOUT');
+}
+
 async function silentServer(onSocket: (s: net.Socket) => void = () => undefined): Promise<Silent> {
   const sockets: net.Socket[] = [];
   const server = net.createServer((s) => {
@@ -87,13 +98,7 @@ describe('connect deadline', () => {
       );
       await until(() => server!.sockets.length === 1);
       if (name.includes('SASL')) await until(() => server!.sockets[0]!.bytesWritten > 8);
-      timers.advance(DEFAULT_CONNECT_TIMEOUT_MS - 1);
-      await new Promise((r) => setImmediate(r));
-      expect(await Promise.race([outcome, Promise.resolve('pending')])).toBe('pending');
-      timers.advance(1);
-      const err = await outcome;
-      expect(err).toBeInstanceOf(TimeoutError);
-      expect((err as TimeoutError).code).toBe('AMQP_TIMEOUT');
+      await expectTimeoutAt(timers, DEFAULT_CONNECT_TIMEOUT_MS, outcome);
       // Our side hung up: the server sees the socket end.
       await until(() => closed(server!.sockets[0]!));
     });
@@ -205,13 +210,7 @@ describe('open deadlines (attach, begin)', () => {
           (e: unknown) => e,
         );
         await until(() => silentLinks.length === 1);
-        timers.advance(DEFAULT_OPEN_TIMEOUT_MS - 1);
-        await new Promise((r) => setImmediate(r));
-        expect(await Promise.race([outcome, Promise.resolve('pending')])).toBe('pending');
-        timers.advance(1);
-        const err = await outcome;
-        expect(err).toBeInstanceOf(TimeoutError);
-        expect((err as TimeoutError).code).toBe('AMQP_TIMEOUT');
+        await expectTimeoutAt(timers, DEFAULT_OPEN_TIMEOUT_MS, outcome);
         // The half-open link was detached: the server saw our detach.
         await until(() => silentLinks[0]!.link.remote === 'detached');
         const s = await conn.openSender('q');
