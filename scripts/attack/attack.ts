@@ -2,7 +2,7 @@
 import type { ServerProcess, ServerInfo, ServerKind } from './server-process.js';
 
 /**
- * HOLE: the server did what issue 10 says it must not (let a peer in without credentials, took an
+ * HOLE: the server did what docs/security.md says it must not (let a peer in without credentials, took an
  * unbounded amount, dropped accepted messages, wrote secrets readable by others, hung).
  * held: it refused or bounded the attack. '-': a measurement with no verdict of its own (the RSS
  * and round-trip figures say how it went).
@@ -33,7 +33,7 @@ export interface AttackContext {
 export interface Attack {
   /** Unique, for --only. */
   name: string;
-  /** The attack family (issue 10's numbering in the brief: auth, big-message, ...). */
+  /** The attack family (auth, big-message, ...). */
   family: string;
   target: ServerKind | 'client' | 'disk';
   /** One line: what the attacker does. */

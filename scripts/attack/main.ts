@@ -1,6 +1,6 @@
 /**
- * `npm run attack [-- --json] [-- --only NAME[,NAME]] [-- --list] [-- --wait S]`: the attacks of
- * issue 10 against `amqp-one broker` and `amqp-one hub` (children on loopback), as tables of
+ * `npm run attack [-- --json] [-- --only NAME[,NAME]] [-- --list] [-- --wait S]`: hostile clients
+ * (docs/security.md) against `amqp-one broker` and `amqp-one hub` (children on loopback), as tables of
  * outcome, server RSS before / after / peak, and an honest client's round trip during each.
  *
  *   --only NAME       an attack or family (repeatable, or comma-separated)

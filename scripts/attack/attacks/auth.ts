@@ -1,5 +1,5 @@
 /**
- * Issue 10, 1: a broker started with `--user alice:s3cret` against a client that skips SASL (the
+ * Authentication: a broker started with `--user alice:s3cret` against a client that skips SASL (the
  * bare AMQP header), uses ANONYMOUS, a wrong password, or the right one (the control). Whatever
  * gets in attaches a sender and a receiver, sends 10 messages and reads them back.
  */

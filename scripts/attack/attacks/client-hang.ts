@@ -1,5 +1,5 @@
 /**
- * Issue 10, 5: our client against a port that accepts TCP and never answers: `amqp-one send` (with
+ * Client deadlines: our client against a port that accepts TCP and never answers: `amqp-one send` (with
  * its --timeout flag, when this build has one, set to a second) and the library's `connect()` with
  * `connectTimeoutMs: 1000` (which must cover the whole handshake, not only TCP). Each is watched
  * for at most CLIENT_WAIT_SECONDS.

@@ -1,5 +1,5 @@
 /**
- * Issue 10, 3 (no accepted message dropped): send unpaced until the server refuses or the count
+ * Retention (no accepted message dropped): send unpaced until the server refuses or the count
  * bound, then read everything back. Every send is either accepted (and must be readable) or
  * refused with an error; lost = accepted - readable. When this build of the hub has a limit flag
  * for partitions (found in its --help), the hub is started with a small limit so it is reached.

@@ -1,5 +1,5 @@
 /**
- * Issue 10, 2 (unsettled deliveries, a peer that does not read):
+ * Bounds (unsettled deliveries, a peer that does not read):
  * - unsettled-flood: alice sends small messages with rcv-settle-mode second as fast as credit
  *   allows and never settles the server's dispositions, so each stays unsettled on the server.
  * - no-read-*: a queue (or partition) is filled, then a receiver grants a huge credit and never

@@ -1,4 +1,4 @@
-/** Every attack, in the order of issue 10's list. */
+/** Every attack, in the order of docs/security.md's threat model. */
 import type { Attack } from '../attack.js';
 import { AUTH_ATTACKS } from './auth.js';
 import { CLIENT_ATTACKS } from './client-hang.js';

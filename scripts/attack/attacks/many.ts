@@ -1,5 +1,5 @@
 /**
- * Issue 10, 2 (per-connection limits): many connections, many sessions on one connection, many
+ * Bounds (per-connection limits): many connections, many sessions on one connection, many
  * links on one session. Everything is pipelined in bounded batches and counted: answered,
  * refused (with the server's condition), or left unanswered. Connections stay open until the
  * server's memory was measured (ctx cleanup), then are dropped.

@@ -1,5 +1,5 @@
 /**
- * Issue 10, 4: the hub started with --state DIR writes registry.json (every device key and the
+ * Secrets on disk: the hub started with --state DIR writes registry.json (every device key and the
  * iothubowner key). Every file there and the directory itself are stat'ed: group or other bits
  * on anything that holds a secret are the hole. The hub runs with umask 022.
  */

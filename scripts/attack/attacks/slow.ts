@@ -1,5 +1,5 @@
 /**
- * Issue 10, 2 (handshake deadline, idle timeout): sockets that send half a protocol header and
+ * Bounds (handshake deadline, idle timeout): sockets that send half a protocol header and
  * stay, and connections that open and then say nothing. Each waits at most --wait seconds for the
  * server to close them. When this build of the server has a handshake or idle-timeout flag (found
  * in its --help), the server is started with half that wait, so the bound is seen in a short run;

@@ -1,5 +1,5 @@
 /**
- * Issue 10, 2: one huge message, and one message in 1-byte transfer frames. On the hub the
+ * Message size: one huge message, and one message in 1-byte transfer frames. On the hub the
  * attacker is unauthenticated (bare header) and sends to `$cbs`, which every connection may attach;
  * on the broker it logs in as alice and sends to a queue. Sending stops as soon as the server
  * detaches, ends, closes or settles the delivery.
