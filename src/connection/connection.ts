@@ -433,14 +433,23 @@ export class Connection {
 
   /** An incoming delivery left the sessions' maps: receivers short of credit get it back. */
   incomingSettled(): void {
-    this.unsettledIncoming--;
-    this.creditReturned();
+    this.deliveriesForgotten(1, 0);
   }
 
   /** An outgoing delivery left the sessions' maps: held senders may go on. */
   outgoingSettled(): void {
-    this.unsettledOutgoing--;
-    if (this.heldSenders.size === 0) return;
+    this.deliveriesForgotten(0, 1);
+  }
+
+  /**
+   * Deliveries left the sessions' maps (settled, or their link or session gone): the room goes to
+   * receivers short of credit and to senders held back, on every session of the connection.
+   */
+  deliveriesForgotten(incoming: number, outgoing: number): void {
+    this.unsettledIncoming -= incoming;
+    this.unsettledOutgoing -= outgoing;
+    if (incoming > 0) this.creditReturned();
+    if (outgoing === 0 || this.heldSenders.size === 0) return;
     for (const s of this.heldSenders) if (s.local === 'attached') s.session.wantsPump(s);
     this.heldSenders.clear();
   }

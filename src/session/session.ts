@@ -127,11 +127,12 @@ export class Session {
     this.links.length = 0;
     this.byRemoteHandle.clear();
     this.pumpSet.clear();
-    // Nothing can settle these any more: they stop counting against the connection's limit.
-    this.connection.unsettledIncoming -= this.incomingUnsettled.size;
-    this.connection.unsettledOutgoing -= this.outgoingUnsettled.size;
+    // Nothing can settle these any more: their room goes back to the connection's other sessions.
+    const incoming = this.incomingUnsettled.size;
+    const outgoing = this.outgoingUnsettled.size;
     this.incomingUnsettled.clear();
     this.outgoingUnsettled.clear();
+    this.connection.deliveriesForgotten(incoming, outgoing);
   }
 
   // ------------------------------------------------------------------ links
@@ -194,16 +195,13 @@ export class Session {
    * counting against the connection's unsettled limit and pinning their payloads.
    */
   private forgetDeliveriesOf(link: Link): void {
-    for (const map of [this.incomingUnsettled, this.outgoingUnsettled]) {
-      if (map.size === 0) continue;
+    const forget = (map: DeliveryIdMap): number => {
       const gone: number[] = [];
       for (const [id, d] of map) if (d.link === link) gone.push(id);
-      for (const id of gone) {
-        map.delete(id);
-        if (map === this.outgoingUnsettled) this.connection.outgoingSettled();
-        else this.connection.incomingSettled();
-      }
-    }
+      for (const id of gone) map.delete(id);
+      return gone.length;
+    };
+    this.connection.deliveriesForgotten(forget(this.incomingUnsettled), forget(this.outgoingUnsettled));
   }
 
   /** All links of this session with a local handle. */

@@ -341,6 +341,27 @@ describe('unsettled deliveries of a closed link', () => {
     expect(peer.last('flow')).toMatchObject({ handle: 1, linkCredit: 2 });
   });
 
+  test('a session that ends gives its unsettled room to a starved receiver on another session', () => {
+    const peer = openServer({ maxUnsettledDeliveries: 2 });
+    peer.frame(1, BEGIN).send();
+    for (const e of eventsOf(peer.events, 'session-remote-open')) e.session.begin();
+    peer.frame(0, senderAttach(0)).frame(1, senderAttach(0)).send();
+    const [a, b] = eventsOf(peer.events, 'link-remote-open').map((e) => e.link as Receiver);
+    a!.attach();
+    b!.attach();
+    a!.setCredit(2);
+    b!.setCredit(2);
+    peer.output();
+    expect(b!.linkCredit).toBe(0);
+    peer.frame(0, transfer(0, 0)).frame(0, transfer(0, 1)).send();
+    expect(deliveries(peer.events)).toHaveLength(2);
+    // The session with both unsettled deliveries ends: nothing can settle them any more.
+    peer.frame(0, { type: 'end' }).send();
+    peer.output();
+    expect(peer.engine.unsettledIncoming).toBe(0);
+    expect(b!.linkCredit).toBe(2);
+  });
+
   test('outgoing ones too: a sender held at the limit goes on once a closed link stops counting', () => {
     const peer = openServer({ maxUnsettledDeliveries: 1 });
     const rcvAttach = (h: number) => ({ ...senderAttach(h), role: true, initialDeliveryCount: undefined });
