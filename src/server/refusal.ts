@@ -13,11 +13,18 @@ import type { Performative, SaslFrameBody } from '../codec/records.js';
 import { Condition } from '../connection/conditions.js';
 import { toErrorRecord } from '../connection/errors.js';
 import { beginFrame, endFrame } from '../frames/frame-writer.js';
-import { PROTOCOL_HEADER_SIZE, PROTOCOL_ID_SASL, writeProtocolHeader } from '../frames/protocol-header.js';
+import {
+  PROTOCOL_HEADER_SIZE,
+  PROTOCOL_ID_AMQP,
+  PROTOCOL_ID_SASL,
+  writeProtocolHeader,
+  type ProtocolId,
+} from '../frames/protocol-header.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './limits.js';
 
 const SASL_SYS_TEMP = 4;
 
-function encode(protocolId: 0 | 3 | undefined, records: (Performative | SaslFrameBody)[]): Buffer {
+function encode(protocolId: ProtocolId | undefined, records: (Performative | SaslFrameBody)[]): Buffer {
   const w = new ByteWriter(256);
   if (protocolId !== undefined) writeProtocolHeader(w, protocolId);
   for (const rec of records) {
@@ -32,7 +39,7 @@ let fixed: { amqp: Buffer; saslStart: Buffer; saslEnd: Buffer } | undefined;
 
 function answers(): NonNullable<typeof fixed> {
   fixed ??= {
-    amqp: encode(0, [
+    amqp: encode(PROTOCOL_ID_AMQP, [
       { type: 'open', containerId: 'amqp-one-server' },
       {
         type: 'close',
@@ -42,7 +49,7 @@ function answers(): NonNullable<typeof fixed> {
         }),
       },
     ]),
-    saslStart: encode(3, [{ type: 'sasl-mechanisms', saslServerMechanisms: ['ANONYMOUS'] }]),
+    saslStart: encode(PROTOCOL_ID_SASL, [{ type: 'sasl-mechanisms', saslServerMechanisms: ['ANONYMOUS'] }]),
     saslEnd: encode(undefined, [{ type: 'sasl-outcome', code: SASL_SYS_TEMP }]),
   };
   return fixed;
@@ -58,7 +65,10 @@ export function refuseSocket(socket: Socket, deadlineMs: number): void {
     done = true;
     socket.end(bytes, () => socket.destroy());
   };
-  const timer = setTimeout(() => socket.destroy(), deadlineMs > 0 ? deadlineMs : 10_000);
+  const timer = setTimeout(
+    () => socket.destroy(),
+    deadlineMs > 0 ? deadlineMs : DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  );
   timer.unref();
   socket.on('error', () => undefined);
   socket.on('close', () => clearTimeout(timer));
