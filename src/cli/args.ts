@@ -30,6 +30,13 @@ export function int(value: string | undefined, name: string, fallback: number): 
   return n;
 }
 
+/** Like int(), for a bound where 0 would mean nothing useful (a limit of none, a zero wait). */
+export function positiveInt(value: string | undefined, name: string, fallback: number): number {
+  const n = int(value, name, fallback);
+  if (n === 0) throw new UsageError(`--${name} must be a positive integer, got 0`);
+  return n;
+}
+
 /** Prints a line, or a JSON object when --json was given. */
 export function out(json: boolean, text: string, obj: unknown): void {
   process.stdout.write(

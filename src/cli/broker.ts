@@ -9,7 +9,7 @@ import {
   startBroker,
 } from '../broker/index.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../server/limits.js';
-import { int, out, parse, UsageError } from './args.js';
+import { int, out, parse, positiveInt, UsageError } from './args.js';
 
 export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
                [limits: see below]
@@ -21,18 +21,12 @@ export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FI
   Per client:
     --max-message-size N     largest message a client may send (default ${DEFAULT_BROKER_MAX_MESSAGE_SIZE}; 0 = no limit)
     --idle-timeout-ms MS     close a client silent this long (default ${DEFAULT_IDLE_TIMEOUT_MS}; 0 = never)
-    --max-connections N      clients at once (default ${DEFAULT_MAX_CONNECTIONS})
+    --max-connections N      clients at once (default ${DEFAULT_MAX_CONNECTIONS}; 0 = no limit)
   Queues (a send past them is rejected with amqp:resource-limit-exceeded; unused queues are freed):
     --max-queue-messages N   messages per queue, waiting or unsettled (default ${DEFAULT_MAX_QUEUE_MESSAGES})
     --max-queue-bytes N      bytes per queue (default ${DEFAULT_MAX_QUEUE_BYTES} = 64 MiB)
     --max-total-bytes N      bytes in all queues (default ${DEFAULT_MAX_BROKER_BYTES} = 512 MiB)
     --max-queues N           queues at once; an attach that would create one more is refused (default ${DEFAULT_MAX_QUEUES})`;
-
-function positive(value: string | undefined, name: string, fallback: number): number {
-  const n = int(value, name, fallback);
-  if (n === 0) throw new UsageError(`--${name} must be a positive integer, got 0`);
-  return n;
-}
 
 export async function brokerCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
@@ -76,10 +70,10 @@ export async function brokerCommand(argv: string[]): Promise<number> {
       maxMessageSize: int(v['max-message-size'], 'max-message-size', DEFAULT_BROKER_MAX_MESSAGE_SIZE),
       maxConnections: int(v['max-connections'], 'max-connections', DEFAULT_MAX_CONNECTIONS),
     },
-    maxQueueMessages: positive(v['max-queue-messages'], 'max-queue-messages', DEFAULT_MAX_QUEUE_MESSAGES),
-    maxQueueBytes: positive(v['max-queue-bytes'], 'max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES),
-    maxTotalBytes: positive(v['max-total-bytes'], 'max-total-bytes', DEFAULT_MAX_BROKER_BYTES),
-    maxQueues: positive(v['max-queues'], 'max-queues', DEFAULT_MAX_QUEUES),
+    maxQueueMessages: positiveInt(v['max-queue-messages'], 'max-queue-messages', DEFAULT_MAX_QUEUE_MESSAGES),
+    maxQueueBytes: positiveInt(v['max-queue-bytes'], 'max-queue-bytes', DEFAULT_MAX_QUEUE_BYTES),
+    maxTotalBytes: positiveInt(v['max-total-bytes'], 'max-total-bytes', DEFAULT_MAX_BROKER_BYTES),
+    maxQueues: positiveInt(v['max-queues'], 'max-queues', DEFAULT_MAX_QUEUES),
   });
   out(
     v.json ?? false,

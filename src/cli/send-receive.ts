@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from '../client/connect.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../client/deadline.js';
 import { parseAmqpUrl } from '../transport/url.js';
-import { int, out, parse, UsageError } from './args.js';
+import { int, out, parse, positiveInt, UsageError } from './args.js';
 
 const common = {
   count: { type: 'string', short: 'c' },
@@ -22,8 +22,7 @@ function connectOptions(url: string, v: { ca?: string; insecure?: boolean; timeo
   const tls = u.tls
     ? { ca: v.ca ? readFileSync(v.ca) : undefined, rejectUnauthorized: !v.insecure }
     : undefined;
-  const timeout = int(v.timeout, 'timeout', DEFAULT_CONNECT_TIMEOUT_MS);
-  if (timeout === 0) throw new UsageError('--timeout must be at least 1 ms');
+  const timeout = positiveInt(v.timeout, 'timeout', DEFAULT_CONNECT_TIMEOUT_MS);
   return { address: u.path, options: { url, tls, connectTimeoutMs: timeout, openTimeoutMs: timeout } };
 }
 

@@ -143,6 +143,12 @@ describe('amqp-one CLI', () => {
     expect((await run(['nope'])).code).toBe(2);
   });
 
+  test('a zero --timeout is a usage error', async () => {
+    const r = await run(['send', 'amqp://127.0.0.1:1/q', '--timeout', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--timeout must be a positive integer/);
+  });
+
   test('an open broker (no --user) off loopback needs --allow-anonymous', async () => {
     const r = await run(['broker', '--host', '0.0.0.0', '--port', '0']);
     expect(r.code).toBe(2);

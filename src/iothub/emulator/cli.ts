@@ -13,6 +13,11 @@ import {
   startHub,
   type IotHubEmulator,
 } from './start-hub.js';
+import {
+  DEFAULT_MAX_EVENTS_PER_PARTITION,
+  DEFAULT_MAX_PARTITION_BYTES,
+  DEFAULT_MAX_TELEMETRY_BYTES,
+} from '../hub/index.js';
 
 export const HUB_HELP = `Usage: amqp-one hub [options]
 
@@ -33,9 +38,9 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
   --registry FILE          a registry JSON file (devices, modules, policies)
   --consumer-group NAME    an extra consumer group besides $Default (repeatable)
   --retention-hours N      telemetry retention (default 24)
-  --max-partition-events N events a partition holds (default 100000)
-  --max-partition-bytes N  bytes of events a partition holds (default 134217728 = 128 MiB)
-  --max-telemetry-bytes N  bytes of events all partitions hold (default 536870912 = 512 MiB)
+  --max-partition-events N events a partition holds (default ${DEFAULT_MAX_EVENTS_PER_PARTITION})
+  --max-partition-bytes N  bytes of events a partition holds (default ${DEFAULT_MAX_PARTITION_BYTES})
+  --max-telemetry-bytes N  bytes of events all partitions hold (default ${DEFAULT_MAX_TELEMETRY_BYTES})
                            Past a limit, sends are refused (com.microsoft:quota-exceeded) until
                            retention frees space: accepted events are never evicted. With --state
                            events live on disk and memory holds an index and a cache.
@@ -108,7 +113,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
   const retention = int('retention-hours', values['retention-hours'], undefined);
   const feedbackDelay = int('feedback-delay-ms', values['feedback-delay-ms'], undefined);
   const partitions = int('partitions', values.partitions, undefined);
-  const grantTimeout = int('grant-timeout-ms', values['grant-timeout-ms'], undefined);
+  const grantTimeout = positive('grant-timeout-ms', values['grant-timeout-ms']);
   const limits = {
     maxEventsPerPartition: positive('max-partition-events', values['max-partition-events']),
     maxPartitionBytes: positive('max-partition-bytes', values['max-partition-bytes']),

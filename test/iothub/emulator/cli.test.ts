@@ -55,6 +55,8 @@ it('refuses bad arguments', async () => {
   await expect(runHubCli(['--port', 'x'], io().io)).rejects.toThrow(/--port/);
   await expect(runHubCli(['--cert', 'a.pem'], io().io)).rejects.toThrow(/--cert and --key/);
   await expect(runHubCli(['--bogus'], io().io)).rejects.toThrow();
+  // 0 would close every connection before its token could come.
+  await expect(runHubCli(['--grant-timeout-ms', '0'], io().io)).rejects.toThrow(/--grant-timeout-ms/);
 });
 
 it('--grant-timeout-ms closes a connection that never authenticates, on the real clock', async () => {
@@ -87,4 +89,5 @@ it('--max-partition-events, --max-partition-bytes and --max-telemetry-bytes set 
   await runHubCli(['--help'], c.io);
   for (const opt of ['--max-partition-events', '--max-partition-bytes', '--max-telemetry-bytes'])
     expect(c.out.join('\n')).toContain(opt);
+  expect(c.out.join('\n')).toContain('(default 134217728)');
 });
