@@ -88,7 +88,7 @@ export class Broker extends EventEmitter {
   private readonly credit: number;
   private readonly queueLimits: QueueLimits;
   private readonly budget: SharedBudget;
-  readonly maxQueues: number;
+  private readonly maxQueues: number;
 
   constructor(readonly options: BrokerOptions = {}) {
     super();

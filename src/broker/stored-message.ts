@@ -8,16 +8,16 @@ export class StoredMessage {
    */
   private refusedBy: Set<object> | undefined;
 
-  /** The bytes its queue counts against its limits: its payload's length (kept by {@link replace}). */
-  size: number;
-
   constructor(
     /** Arrival order in its queue: a message put back goes where this says, ahead of later ones. */
     readonly seq: number,
     /** The encoded message as the producer sent it (edited only by `modify`). */
     public payload: Buffer,
-  ) {
-    this.size = payload.length;
+  ) {}
+
+  /** The bytes its queue counts against its limits: its payload's length. */
+  get size(): number {
+    return this.payload.length;
   }
 
   refuse(consumer: object): void {
@@ -42,7 +42,6 @@ export class StoredMessage {
   replace(payload: Buffer): number {
     const grown = payload.length - this.size;
     this.payload = payload;
-    this.size = payload.length;
     return grown;
   }
 }
