@@ -3,38 +3,15 @@
  * that leave every other byte as it came: the broker bumps the header's delivery-count after a
  * failed delivery and merges the annotations of a `modified` outcome (spec 3.4.5).
  */
-import { Decoder } from '../codec/decoder.js';
-import { decodeMessage, encodeMessage, type Annotations, type MessageHeader } from '../codec/message.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  splitLeadingSections,
+  type Annotations,
+  type LeadingSections,
+  type MessageHeader,
+} from '../codec/message.js';
 import { AmqpSymbol, type AmqpValue } from '../codec/values.js';
-
-/** The encoded leading sections of a message, each absent or its exact bytes, and the rest. */
-interface Leading {
-  header?: Buffer;
-  deliveryAnnotations?: Buffer;
-  messageAnnotations?: Buffer;
-  rest: Buffer;
-}
-
-/** Splits off the leading sections; each one is read alone to learn its kind. */
-function splitLeading(payload: Buffer): Leading {
-  const out: Leading = { rest: payload };
-  const d = new Decoder(payload);
-  while (d.pos < d.end) {
-    const start = d.pos;
-    d.readValue();
-    const bytes = payload.subarray(start, d.pos);
-    const m = decodeMessage(bytes);
-    if (m.header && !out.header) out.header = bytes;
-    else if (m.deliveryAnnotations && !out.deliveryAnnotations) out.deliveryAnnotations = bytes;
-    else if (m.messageAnnotations && !out.messageAnnotations) out.messageAnnotations = bytes;
-    else {
-      out.rest = payload.subarray(start);
-      return out;
-    }
-  }
-  out.rest = payload.subarray(d.pos);
-  return out;
-}
 
 /**
  * Annotation keys are symbols: a Map gets symbol keys for an object's entries. Keys compare by
@@ -67,9 +44,9 @@ export interface MessageEdit {
 /** Applies an edit; a message that does not decode is returned as it is (it is the client's). */
 export function editMessage(payload: Buffer, edit: MessageEdit): Buffer {
   if (!edit.failedDelivery && !edit.annotations) return payload;
-  let s: Leading;
+  let s: LeadingSections;
   try {
-    s = splitLeading(payload);
+    s = splitLeadingSections(payload);
   } catch {
     return payload;
   }

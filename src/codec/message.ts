@@ -260,3 +260,35 @@ export function decodeMessage(bytes: Uint8Array): Message {
   }
   return m;
 }
+
+/**
+ * The encoded leading sections of a message (header, delivery-annotations, message-annotations),
+ * each absent or its exact bytes, and the rest: for edits that leave every other byte as it came.
+ */
+export interface LeadingSections {
+  header?: Buffer;
+  deliveryAnnotations?: Buffer;
+  messageAnnotations?: Buffer;
+  rest: Buffer;
+}
+
+/** Splits off the leading sections; each one is read alone to learn its kind. */
+export function splitLeadingSections(payload: Buffer): LeadingSections {
+  const out: LeadingSections = { rest: payload };
+  const d = new Decoder(payload);
+  while (d.pos < d.end) {
+    const start = d.pos;
+    d.readValue();
+    const bytes = payload.subarray(start, d.pos);
+    const m = decodeMessage(bytes);
+    if (m.header && !out.header) out.header = bytes;
+    else if (m.deliveryAnnotations && !out.deliveryAnnotations) out.deliveryAnnotations = bytes;
+    else if (m.messageAnnotations && !out.messageAnnotations) out.messageAnnotations = bytes;
+    else {
+      out.rest = payload.subarray(start);
+      return out;
+    }
+  }
+  out.rest = payload.subarray(d.pos);
+  return out;
+}
