@@ -212,7 +212,12 @@ export function servePartition(
         // With a state directory an older event is read from disk here, and that can fail.
         payload = payloadOf(e);
       } catch (err) {
-        ctx.log(`events ${key}: ${isHubError(err) ? err.message : String(err)}`);
+        // The reader is told (a stalled link would look like an empty partition), others go on.
+        const description = isHubError(err) ? err.message : String(err);
+        ctx.log(`events ${key}: ${description}`);
+        detached = true;
+        link.detach({ error: { condition: 'amqp:internal-error', description } });
+        l.connection.schedule();
         return;
       }
       sender.send(payload).catch(() => undefined);

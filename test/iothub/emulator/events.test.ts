@@ -3,6 +3,8 @@
  * with selector filters, epochs, `$management` READ, CBS with the Event Hubs key convention, and
  * the runtime-metric capability.
  */
+import { truncateSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AmqpConnection } from '../../../src/client/connect.js';
 import type { MessageReceiver } from '../../../src/client/receiver.js';
@@ -26,6 +28,7 @@ import {
   putTokenRequest,
   serviceToken,
   statusOf,
+  tempDir,
   testHub,
   text,
   until,
@@ -308,5 +311,21 @@ describe('Event Hubs-compatible endpoint: CBS and $management', () => {
     expect(
       statusOf(await read('com.microsoft:eventhub', {}, 'SharedAccessSignature sr=x&sig=y&se=1')).code,
     ).toBe(401);
+  });
+});
+
+describe('events read from disk', () => {
+  it('a partition log that cannot be read detaches the reader with amqp:internal-error', async () => {
+    const stateDir = await tempDir();
+    const t = await testHub({ stateDir, fsync: false, eventCacheBytes: 1 });
+    const p = await sendTelemetry(t, 3);
+    // The events are on disk only (the cache holds 1 byte); the log loses them under the hub.
+    truncateSync(path.join(stateDir, 'telemetry', `partition-${p}.log`), 0);
+    const svc = await connectService(t);
+    const r = await svc.openReceiver({ address: partitionAddress(t, p), credit: 10 });
+    expect(await closedWith(r)).toMatchObject({ condition: 'amqp:internal-error' });
+    // The hub goes on: another partition is read as usual.
+    const other = await svc.openReceiver({ address: partitionAddress(t, (p + 1) % 4), credit: 10 });
+    expect(other.link.remote).toBe('attached');
   });
 });
