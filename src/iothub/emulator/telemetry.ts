@@ -54,23 +54,26 @@ export function serveTelemetry(
         description: `Message size ${rm.payload.length} bytes is over the ${limit}-byte limit.`,
       });
     let messages: Message[];
+    // Each message's size as it came: a batch's data sections are the encoded messages.
+    let sizes: number[];
     try {
       const m = rm.message;
       if (rm.delivery.messageFormat === BATCH_MESSAGE_FORMAT) {
         const body = m.body;
-        const sections = Array.isArray(body) ? body : [body];
-        messages = sections.map((s) => decodeMessage(s as Uint8Array));
-      } else messages = [m];
+        const sections = (Array.isArray(body) ? body : [body]) as Uint8Array[];
+        messages = sections.map((s) => decodeMessage(s));
+        sizes = sections.map((s) => s.length);
+      } else {
+        messages = [m];
+        sizes = [rm.payload.length];
+      }
     } catch (e) {
       return settle(l, rm, { condition: 'amqp:decode-error', description: String(e) });
     }
     try {
       // Appends are numbered synchronously, so order on the link is order in the partition. A
       // batch is stored whole or refused whole: its one outcome must tell the truth for each.
-      await ctx.state.sendTelemetryBatch(deviceId, messages, {
-        ...opts,
-        ...(messages.length === 1 ? { size: rm.payload.length } : {}),
-      });
+      await ctx.state.sendTelemetryBatch(deviceId, messages, { ...opts, sizes });
       settle(l, rm);
     } catch (e) {
       if (!isHubError(e)) ctx.log(`telemetry from ${deviceId}: ${String(e)}`);

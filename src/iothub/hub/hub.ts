@@ -77,8 +77,8 @@ export interface EventHubInfo {
 export interface TelemetryOptions {
   moduleId?: string;
   authMethod?: Partial<AuthMethod> | string;
-  /** The encoded size as received, when known. */
-  size?: number;
+  /** Each message's encoded size as received, when known. */
+  sizes?: readonly number[];
 }
 
 interface HubMeta {

@@ -69,8 +69,8 @@ export interface AppendOptions {
   authMethod?: Partial<AuthMethod> | string;
   /** `iothub-connection-auth-generation-id`: the sending identity's generation id. */
   generationId?: string;
-  /** The message's encoded size as received, when the caller has it (saves an encode). */
-  size?: number;
+  /** Each message's encoded size as received, when the caller has them (saves an encode each). */
+  sizes?: readonly number[];
 }
 
 /** Reads an event's bytes back from its partition log. */
@@ -386,12 +386,12 @@ export class TelemetryStore {
   /**
    * Stores the messages of one batch, all or none: either every one is accepted (in order, with
    * consecutive sequence numbers) or the whole batch is refused, so that a refused batch leaves
-   * nothing behind that its sender was told was not taken. `opts.size` applies to a batch of one.
+   * nothing behind that its sender was told was not taken.
    */
   appendBatch(deviceId: string, messages: Message[], opts: AppendOptions = {}): Promise<StoredEvent[]> {
     try {
-      for (const message of messages) {
-        const size = (messages.length === 1 ? opts.size : undefined) ?? encodeMessage(message).length;
+      for (let i = 0; i < messages.length; i++) {
+        const size = opts.sizes?.[i] ?? encodeMessage(messages[i]!).length;
         if (size > this.maxMessageSize)
           throw new HubError(
             'HUB_MESSAGE_TOO_LARGE',
@@ -404,19 +404,18 @@ export class TelemetryStore {
       const enqueued = new Date(time);
       let offset = p.nextOffset;
       const stamped: Buffer[] = [];
+      // The same for every message of the batch.
+      const authMethod =
+        typeof opts.authMethod === 'string'
+          ? opts.authMethod
+          : authMethodJson({ scope: opts.moduleId === undefined ? 'device' : 'module', ...opts.authMethod });
       for (let i = 0; i < messages.length; i++) {
         const ann: { [key: string]: AmqpValue } = {
           'iothub-connection-device-id': deviceId,
         };
         if (opts.moduleId !== undefined) ann['iothub-connection-module-id'] = opts.moduleId;
         if (opts.generationId !== undefined) ann['iothub-connection-auth-generation-id'] = opts.generationId;
-        ann['iothub-connection-auth-method'] =
-          typeof opts.authMethod === 'string'
-            ? opts.authMethod
-            : authMethodJson({
-                scope: opts.moduleId === undefined ? 'device' : 'module',
-                ...opts.authMethod,
-              });
+        ann['iothub-connection-auth-method'] = authMethod;
         ann['iothub-enqueuedtime'] = enqueued;
         ann['iothub-message-source'] = 'Telemetry';
         ann['x-opt-sequence-number'] = BigInt(p.nextSeq + i);

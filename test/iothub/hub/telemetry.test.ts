@@ -134,7 +134,7 @@ describe('telemetry store', () => {
       condition: 'amqp:link:message-size-exceeded',
     });
     // The size the AMQP layer saw wins over re-encoding.
-    await expect(t.append('d1', msg('small'), { size: MAX_TELEMETRY_SIZE + 1 })).rejects.toMatchObject({
+    await expect(t.append('d1', msg('small'), { sizes: [MAX_TELEMETRY_SIZE + 1] })).rejects.toMatchObject({
       code: 'HUB_MESSAGE_TOO_LARGE',
     });
     expect(t.partitionInfo(2).lastEnqueuedSequenceNumber).toBe(0);
