@@ -134,7 +134,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       : { registry: JSON.parse(await readFile(values.registry, 'utf8')) as unknown }),
     ...(values['consumer-group'] === undefined ? {} : { consumerGroups: values['consumer-group'] }),
     ...(retention === undefined ? {} : { retentionMs: retention * 3600_000 }),
-    ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+    ...limits, // startHub ignores the ones left undefined
     ...(feedbackDelay === undefined ? {} : { feedbackBatchDelayMs: feedbackDelay }),
     ...(grantTimeout === undefined ? {} : { grantTimeoutMs: grantTimeout }),
     log: (l) => io.err(l),
