@@ -1,8 +1,8 @@
 /** The bench's sender and receiver written with amqp-one's promise API (`connect`, `listen`). */
 import { readFileSync } from 'node:fs';
 import { connect, type AmqpConnection } from '../client/connect.js';
-import type { MessageReceiver } from '../client/receiver.js';
-import type { MessageSender } from '../client/sender.js';
+import type { MessageReceiver } from '../api/receiver.js';
+import type { MessageSender } from '../api/sender.js';
 import type { Message } from '../codec/message.js';
 import type { DeliveryState } from '../codec/records.js';
 import { listen } from '../server/server.js';

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ReceivedMessage } from '../client/received-message.js';
-import { Condition } from '../connection/conditions.js';
-import type { AmqpError } from '../connection/errors.js';
+import type { ReceivedMessage } from '../api/received-message.js';
+import { Condition } from '../protocol/conditions.js';
+import type { AmqpError } from '../protocol/errors.js';
 import { listen, type AmqpServer, type ServerOptions, type ServerSaslOptions } from '../server/server.js';
 import type { IncomingLink } from '../server/incoming-link.js';
 import type { ServerConnection } from '../server/server-connection.js';

@@ -3,7 +3,7 @@
  * while it has credit; its outcomes settle them there (spec 3.4): accepted or rejected ends a
  * message, released or modified puts it back. A link that leaves puts back what it had unsettled.
  */
-import { MessageSender } from '../client/sender.js';
+import { MessageSender } from '../api/sender.js';
 import type { DeliveryState } from '../codec/records.js';
 import { SenderSettleMode } from '../link/link.js';
 import type { Queue, QueueConsumer } from './queue.js';

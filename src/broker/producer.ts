@@ -4,10 +4,10 @@
  * "enqueued". A link without a target address is an anonymous relay: each message goes to the
  * queue its properties.to names.
  */
-import type { MessageReceiver } from '../client/receiver.js';
-import type { ReceivedMessage } from '../client/received-message.js';
-import { Condition } from '../connection/conditions.js';
-import type { AmqpError } from '../connection/errors.js';
+import type { MessageReceiver } from '../api/receiver.js';
+import type { ReceivedMessage } from '../api/received-message.js';
+import { Condition } from '../protocol/conditions.js';
+import type { AmqpError } from '../protocol/errors.js';
 import { Queue } from './queue.js';
 
 /** Where a message goes: a queue, or why it cannot go anywhere. */

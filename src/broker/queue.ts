@@ -7,8 +7,8 @@
  * and not yet settled), and all queues of a broker together at most the shared budget's bytes;
  * `refusal(size)` says why a message does not fit, and the producer refuses it.
  */
-import { Condition } from '../connection/conditions.js';
-import type { AmqpError } from '../connection/errors.js';
+import { Condition } from '../protocol/conditions.js';
+import type { AmqpError } from '../protocol/errors.js';
 import type { MessageEdit } from './message-edit.js';
 import { StoredMessage } from './stored-message.js';
 

@@ -1,7 +1,7 @@
 /** `amqp-one send URL` and `amqp-one receive URL`: print outcomes and messages. AMQP_TRACE=frames shows the frames. */
 import { readFileSync } from 'node:fs';
 import { connect } from '../client/connect.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS } from '../client/deadline.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../api/deadline.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import { int, out, parse, positiveInt, UsageError } from './args.js';
 

@@ -3,7 +3,7 @@
  * receivers, and opt-in reconnect with exponential backoff and jitter.
  */
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
-import { DisconnectedError } from '../connection/errors.js';
+import { DisconnectedError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
 import type { LinkOptions, SourceOptions, TargetOptions } from '../link/link.js';
 import type { Receiver } from '../link/receiver.js';
@@ -17,13 +17,13 @@ import {
 import type { Session, SessionOptions } from '../session/session.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { parseAmqpUrl } from '../transport/url.js';
-import { ConnectionCore } from './connection-core.js';
-import { deferred, type Deferred } from './link-host.js';
-import type { MessageReceiver, ReceiverCreditOptions } from './receiver.js';
-import type { MessageSender, ResendPolicy } from './sender.js';
-import type { Timers } from './timers.js';
-import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from './deadline.js';
-import { InvalidArgumentError } from './errors.js';
+import { ConnectionCore } from '../api/connection-core.js';
+import { deferred, type Deferred } from '../api/link-host.js';
+import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js';
+import type { MessageSender, ResendPolicy } from '../api/sender.js';
+import type { Timers } from '../util/timers.js';
+import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
+import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
 
 export interface ReconnectOptions {

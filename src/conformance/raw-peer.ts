@@ -8,7 +8,7 @@ import { ByteWriter } from '../codec/byte-writer.js';
 import { encodeComposite } from '../codec/composite.js';
 import { decodeComposite } from '../codec/composite.js';
 import type { CompositeRecord, Performative, SaslFrameBody } from '../codec/records.js';
-import { ProtocolHeaderMismatchError } from '../frames/errors.js';
+import { ProtocolHeaderMismatchError } from '../protocol/framing-errors.js';
 import { FrameReader } from '../frames/frame-reader.js';
 import { beginFrame, endFrame } from '../frames/frame-writer.js';
 import { jsonSafe, renderFields, type TraceLog } from './trace.js';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeComposite } from '../codec/composite.js';
 import { AmqpOneError, DecodeError } from '../codec/errors.js';
 import type { Attach, Begin, Close, Fields, Open, Performative, Transfer } from '../codec/records.js';
-import { FramingError, ProtocolHeaderMismatchError } from '../frames/errors.js';
+import { FramingError, ProtocolHeaderMismatchError } from '../protocol/framing-errors.js';
 import { FrameReader, type Frame } from '../frames/frame-reader.js';
 import { MIN_MAX_FRAME_SIZE } from '../frames/frame-writer.js';
 import { PROTOCOL_ID_AMQP, PROTOCOL_ID_SASL, type ProtocolHeader } from '../frames/protocol-header.js';
@@ -17,7 +17,7 @@ import { SaslServer } from '../sasl/sasl-server.js';
 import type { Receiver } from '../link/receiver.js';
 import type { Sender } from '../link/sender.js';
 import { Session, type SessionOptions } from '../session/session.js';
-import { Condition } from './conditions.js';
+import { Condition } from '../protocol/conditions.js';
 import {
   AuthenticationError,
   ConnectionError,
@@ -25,7 +25,7 @@ import {
   remoteError,
   toErrorRecord,
   type AmqpError,
-} from './errors.js';
+} from '../protocol/errors.js';
 import type { EngineEvent } from './events.js';
 import { FrameOutput } from './output.js';
 import { traceFrame, traceFrames } from './trace.js';

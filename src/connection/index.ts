@@ -1,4 +1,4 @@
 export { Connection, type ConnectionOptions } from './connection.js';
 export type { EngineEvent } from './events.js';
-export { Condition } from './conditions.js';
-export * from './errors.js';
+export { Condition } from '../protocol/conditions.js';
+export * from '../protocol/errors.js';

@@ -8,7 +8,7 @@ import { AmqpOneError } from '../codec/errors.js';
 import type { Performative, SaslFrameBody, Transfer } from '../codec/records.js';
 import { beginFrame, endFrame, writeEmptyFrame, MIN_MAX_FRAME_SIZE } from '../frames/frame-writer.js';
 import { writeProtocolHeader } from '../frames/protocol-header.js';
-import { Condition } from './conditions.js';
+import { Condition } from '../protocol/conditions.js';
 import { traceFrame, traceFrames } from './trace.js';
 
 type HeldFrame = { channel: number; rec: Performative; payload?: Uint8Array };

@@ -1,4 +1,4 @@
-import { FramingError } from './errors.js';
+import { FramingError } from '../protocol/framing-errors.js';
 import {
   FRAME_HEADER_SIZE,
   MAX_FRAME_SIZE_LIMIT,

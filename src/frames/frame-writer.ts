@@ -1,5 +1,5 @@
 import type { ByteWriter } from '../codec/byte-writer.js';
-import { FramingError } from './errors.js';
+import { FramingError } from '../protocol/framing-errors.js';
 
 /** Frame types of spec 2.3.1 (AMQP) and 5.3.1 (SASL). */
 export const FRAME_TYPE_AMQP = 0;

@@ -4,7 +4,7 @@ export {
   ProtocolHeaderMismatchError,
   type FramingErrorCode,
   type HeaderMismatchReason,
-} from './errors.js';
+} from '../protocol/framing-errors.js';
 export {
   AMQP_HEADER,
   PROTOCOL_HEADER_SIZE,

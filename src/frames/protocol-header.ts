@@ -1,5 +1,5 @@
 import type { ByteWriter } from '../codec/byte-writer.js';
-import { ProtocolHeaderMismatchError } from './errors.js';
+import { ProtocolHeaderMismatchError } from '../protocol/framing-errors.js';
 
 /** Protocol ids of spec 2.2 (AMQP), 5.3.1 (SASL) and 5.2.1 (TLS). */
 export const PROTOCOL_ID_AMQP = 0;

@@ -9,7 +9,7 @@ import {
   remoteError,
   type AmqpError,
   type ProtocolError,
-} from '../connection/errors.js';
+} from '../protocol/errors.js';
 import type { Session } from '../session/session.js';
 
 export type EndpointState = 'unattached' | 'attached' | 'detached';

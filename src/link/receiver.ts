@@ -8,7 +8,7 @@
  * message stays a zero-copy view.
  */
 import type { DeliveryState, Disposition, Flow, Transfer } from '../codec/records.js';
-import { Condition } from '../connection/conditions.js';
+import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';
 import { Link, ReceiverSettleMode } from './link.js';
 

@@ -4,7 +4,7 @@
  */
 import type { Attach, DeliveryState, Disposition, Flow } from '../codec/records.js';
 import { AmqpOneError } from '../codec/errors.js';
-import { Condition } from '../connection/conditions.js';
+import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';
 import { Link, ReceiverSettleMode, SenderSettleMode } from './link.js';
 

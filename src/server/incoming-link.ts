@@ -1,11 +1,11 @@
 /** A link a client attached to our server: the handler accepts it (choosing the terminus) or refuses it. */
 import type { Attach, Source, Target } from '../codec/records.js';
-import type { AmqpError } from '../connection/errors.js';
+import type { AmqpError } from '../protocol/errors.js';
 import type { Link, SourceOptions, TargetOptions } from '../link/link.js';
 import type { Receiver } from '../link/receiver.js';
 import type { Sender } from '../link/sender.js';
-import type { MessageReceiver, ReceiverCreditOptions } from '../client/receiver.js';
-import type { MessageSender } from '../client/sender.js';
+import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js';
+import type { MessageSender } from '../api/sender.js';
 import type { ServerConnection } from './server-connection.js';
 
 export interface AcceptOptions extends ReceiverCreditOptions {

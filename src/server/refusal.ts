@@ -10,8 +10,8 @@ import type { Socket } from 'node:net';
 import { ByteWriter } from '../codec/byte-writer.js';
 import { encodeComposite } from '../codec/composite.js';
 import type { Performative, SaslFrameBody } from '../codec/records.js';
-import { Condition } from '../connection/conditions.js';
-import { toErrorRecord } from '../connection/errors.js';
+import { Condition } from '../protocol/conditions.js';
+import { toErrorRecord } from '../protocol/errors.js';
 import { beginFrame, endFrame } from '../frames/frame-writer.js';
 import {
   PROTOCOL_HEADER_SIZE,

@@ -1,16 +1,16 @@
 /** One client connection on our server: answers opens and begins, and hands links to the handler. */
 import type { Socket } from 'node:net';
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
-import { Condition } from '../connection/conditions.js';
-import type { AmqpError } from '../connection/errors.js';
+import { Condition } from '../protocol/conditions.js';
+import type { AmqpError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
-import { ConnectionCore } from '../client/connection-core.js';
+import { ConnectionCore } from '../api/connection-core.js';
 import type { Link } from '../link/link.js';
 import type { Receiver } from '../link/receiver.js';
 import type { Sender } from '../link/sender.js';
-import type { MessageReceiver } from '../client/receiver.js';
-import type { MessageSender } from '../client/sender.js';
-import type { Timers } from '../client/timers.js';
+import type { MessageReceiver } from '../api/receiver.js';
+import type { MessageSender } from '../api/sender.js';
+import type { Timers } from '../util/timers.js';
 import { IncomingLink, type AcceptOptions } from './incoming-link.js';
 import { REFUSED_LINKS_SLACK } from './limits.js';
 

@@ -6,8 +6,8 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
-import { Condition } from '../connection/conditions.js';
-import type { AmqpError } from '../connection/errors.js';
+import { Condition } from '../protocol/conditions.js';
+import type { AmqpError } from '../protocol/errors.js';
 import {
   anonymousServer,
   externalServer,
@@ -15,7 +15,7 @@ import {
   type SaslServerContext,
   type SaslServerMechanism,
 } from '../sasl/mechanisms.js';
-import type { Timers } from '../client/timers.js';
+import type { Timers } from '../util/timers.js';
 import type { IncomingLink } from './incoming-link.js';
 import { refuseSocket } from './refusal.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';

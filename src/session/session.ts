@@ -5,7 +5,7 @@
 import { AmqpOneError } from '../codec/errors.js';
 import type { Attach, Begin, Detach, Disposition, End, Fields, Flow, Transfer } from '../codec/records.js';
 import type { Performative } from '../codec/records.js';
-import { Condition } from '../connection/conditions.js';
+import { Condition } from '../protocol/conditions.js';
 import type { Connection } from '../connection/connection.js';
 import {
   SessionError,
@@ -13,7 +13,7 @@ import {
   toErrorRecord,
   type AmqpError,
   type ProtocolError,
-} from '../connection/errors.js';
+} from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
 import type { EndpointState, Link, LinkOptions } from '../link/link.js';
 import { Receiver } from '../link/receiver.js';

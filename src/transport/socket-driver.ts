@@ -13,7 +13,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Connection } from '../connection/connection.js';
-import { DisconnectedError } from '../connection/errors.js';
+import { DisconnectedError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
 
 export interface DriverHooks {

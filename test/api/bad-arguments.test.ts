@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/connect.js';
 import { AmqpOneError } from '../../src/codec/errors.js';
-import { LinkError } from '../../src/connection/errors.js';
-import type { MessageSender } from '../../src/client/sender.js';
+import { LinkError } from '../../src/protocol/errors.js';
+import type { MessageSender } from '../../src/api/sender.js';
 import { sinkServer, type SinkServer } from './support.js';
 
 let sink: SinkServer;

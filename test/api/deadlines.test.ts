@@ -5,8 +5,8 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/connect.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../../src/client/deadline.js';
-import { TimeoutError } from '../../src/client/errors.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../../src/api/deadline.js';
+import { TimeoutError } from '../../src/api/errors.js';
 import { Connection } from '../../src/connection/connection.js';
 import { anonymousServer } from '../../src/sasl/mechanisms.js';
 import { SocketDriver } from '../../src/transport/socket-driver.js';
@@ -248,7 +248,7 @@ describe('open deadlines (attach, begin)', () => {
   });
 
   it('request/response: a request node that never attaches fails the open, and the reply link is closed', async () => {
-    const { RequestResponseLink } = await import('../../src/client/request-response.js');
+    const { RequestResponseLink } = await import('../../src/api/request-response.js');
     const { srv, silentLinks } = await halfSilentServer();
     try {
       const timers = new ManualTimers();

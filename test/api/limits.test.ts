@@ -10,13 +10,13 @@ import { connect, type AmqpConnection, type ConnectOptions } from '../../src/cli
 import { ByteWriter } from '../../src/codec/byte-writer.js';
 import { encodeComposite } from '../../src/codec/composite.js';
 import { encodeMessage } from '../../src/codec/message.js';
-import type { MessageSender } from '../../src/client/sender.js';
+import type { MessageSender } from '../../src/api/sender.js';
 import type { Performative } from '../../src/codec/records.js';
-import { AuthenticationError, ConnectionError, LinkError } from '../../src/connection/errors.js';
+import { AuthenticationError, ConnectionError, LinkError } from '../../src/protocol/errors.js';
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
 import { writeProtocolHeader } from '../../src/frames/protocol-header.js';
 import { listen, type AmqpServer, type ServerConnection } from '../../src/server/index.js';
-import type { MessageReceiver } from '../../src/client/receiver.js';
+import type { MessageReceiver } from '../../src/api/receiver.js';
 import { until } from './support.js';
 
 let server: AmqpServer | undefined;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect } from '../../src/client/index.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
-import type { MessageReceiver } from '../../src/client/receiver.js';
+import type { MessageReceiver } from '../../src/api/receiver.js';
 
 let server: AmqpServer | undefined;
 afterEach(async () => {

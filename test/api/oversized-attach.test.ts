@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, test } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/connect.js';
-import { LinkError } from '../../src/connection/errors.js';
+import { LinkError } from '../../src/protocol/errors.js';
 import { sinkServer, type SinkServer } from './support.js';
 
 let sink: SinkServer | undefined;

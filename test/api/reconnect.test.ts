@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/index.js';
-import { DisconnectedError } from '../../src/connection/errors.js';
+import { DisconnectedError } from '../../src/protocol/errors.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
 import { ManualTimers, until } from './support.js';
 

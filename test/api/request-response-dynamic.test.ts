@@ -2,8 +2,8 @@
 // reply link detached again, not left open behind the error.
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/connect.js';
-import type { MessageSender } from '../../src/client/sender.js';
-import { RequestResponseLink } from '../../src/client/request-response.js';
+import type { MessageSender } from '../../src/api/sender.js';
+import { RequestResponseLink } from '../../src/api/request-response.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
 import { until } from './support.js';
 

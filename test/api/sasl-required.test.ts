@@ -10,7 +10,7 @@ import {
   type ConnectOptions,
   type ServerConnection,
 } from '../../src/index.js';
-import { AuthenticationError } from '../../src/connection/errors.js';
+import { AuthenticationError } from '../../src/protocol/errors.js';
 import { ServerOptionsError, type ServerOptions } from '../../src/server/server.js';
 
 let server: AmqpServer | undefined;

@@ -6,8 +6,8 @@ import {
   type ReceivedMessage,
 } from '../../src/client/index.js';
 import type { AmqpServer } from '../../src/server/index.js';
-import { AbortError, TimeoutError } from '../../src/client/errors.js';
-import { LinkError } from '../../src/connection/errors.js';
+import { AbortError, TimeoutError } from '../../src/api/errors.js';
+import { LinkError } from '../../src/protocol/errors.js';
 import { ManualTimers, sinkServer, until, type SinkServer } from './support.js';
 
 let sink: SinkServer | undefined;

@@ -1,8 +1,8 @@
 /** Helpers for API tests: a server with queues per address, and a controllable clock. */
-import type { Timers } from '../../src/client/timers.js';
+import type { Timers } from '../../src/util/timers.js';
 import { listen, type AmqpServer, type ServerOptions } from '../../src/server/index.js';
-import type { MessageReceiver } from '../../src/client/receiver.js';
-import type { ReceivedMessage } from '../../src/client/received-message.js';
+import type { MessageReceiver } from '../../src/api/receiver.js';
+import type { ReceivedMessage } from '../../src/api/received-message.js';
 
 /** A clock whose timers fire only when the test advances it. */
 export class ManualTimers implements Timers {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { BenchResult } from '../../src/bench/report.js';
 import { startBroker, type Broker } from '../../src/broker/index.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
-import { createCertificateAuthority, issueCertificate } from '../../src/transport/test-certificates.js';
+import { createCertificateAuthority, issueCertificate } from '../../src/pki/certificates.js';
 
 const CLI = resolve(__dirname, '../../dist/cli/main.js');
 

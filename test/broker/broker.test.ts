@@ -3,12 +3,12 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker/index.js';
 import { deliveryCountOf } from '../../src/broker/message-edit.js';
 import { connect, type AmqpConnection } from '../../src/client/index.js';
-import type { MessageReceiver } from '../../src/client/receiver.js';
-import type { ReceivedMessage } from '../../src/client/received-message.js';
+import type { MessageReceiver } from '../../src/api/receiver.js';
+import type { ReceivedMessage } from '../../src/api/received-message.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import type { Target } from '../../src/codec/records.js';
 import type { AmqpValue } from '../../src/codec/values.js';
-import { ConnectionError, DisconnectedError, LinkError } from '../../src/connection/errors.js';
+import { ConnectionError, DisconnectedError, LinkError } from '../../src/protocol/errors.js';
 import { until } from '../api/support.js';
 
 let broker: Broker;

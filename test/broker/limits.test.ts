@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { startBroker, type Broker, type BrokerOptions } from '../../src/broker/index.js';
 import { connect, type AmqpConnection } from '../../src/client/index.js';
-import { LinkError } from '../../src/connection/errors.js';
+import { LinkError } from '../../src/protocol/errors.js';
 import { until } from '../api/support.js';
 
 const open: (AmqpConnection | Broker)[] = [];

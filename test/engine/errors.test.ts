@@ -1,6 +1,6 @@
 /** A peer's close, end and detach with an error become typed errors (spec 2.8.14-2.8.18). */
 import { describe, expect, test } from 'vitest';
-import { ConnectionError, LinkError, RedirectError, SessionError } from '../../src/connection/errors.js';
+import { ConnectionError, LinkError, RedirectError, SessionError } from '../../src/protocol/errors.js';
 import { eventsOf, linkedPair, makePair } from './pair.js';
 
 const info = { 'x-detail': 'why', count: 3 };

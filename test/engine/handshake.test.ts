@@ -1,8 +1,8 @@
 /** Protocol headers (spec 2.2) and SASL (spec 5.3) between two engines and against a script. */
 import { describe, expect, test } from 'vitest';
-import { AuthenticationError } from '../../src/connection/errors.js';
+import { AuthenticationError } from '../../src/protocol/errors.js';
 import { Connection } from '../../src/connection/connection.js';
-import { ProtocolHeaderMismatchError } from '../../src/frames/errors.js';
+import { ProtocolHeaderMismatchError } from '../../src/protocol/framing-errors.js';
 import {
   anonymousClient,
   anonymousServer,

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker/index.js';
 import { connect } from '../../src/client/index.js';
-import { ConnectionError } from '../../src/connection/errors.js';
+import { ConnectionError } from '../../src/protocol/errors.js';
 import {
   makeTestCertificates,
   runProtonClient,

@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker/index.js';
-import { ConnectionError } from '../../src/connection/errors.js';
+import { ConnectionError } from '../../src/protocol/errors.js';
 import { makeTestCertificates, type TestCertificates } from './support/peers.js';
 import { numbered, patterned, waitFor } from './support/ours.js';
 

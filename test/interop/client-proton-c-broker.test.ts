@@ -17,7 +17,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/index.js';
 import { AmqpOneError } from '../../src/codec/errors.js';
-import { AuthenticationError } from '../../src/connection/errors.js';
+import { AuthenticationError } from '../../src/protocol/errors.js';
 import {
   makeTestCertificates,
   startProtonCBroker,

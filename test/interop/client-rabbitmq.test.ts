@@ -31,7 +31,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type AmqpConnection, type ConnectOptions } from '../../src/client/index.js';
 import { AmqpOneError } from '../../src/codec/errors.js';
-import { AuthenticationError, SessionError } from '../../src/connection/errors.js';
+import { AuthenticationError, SessionError } from '../../src/protocol/errors.js';
 import { startRabbitMQ, type RabbitMQPeer } from './support/peers.js';
 import { nextMessage, numbered, patterned, receiveBodies, waitFor } from './support/ours.js';
 

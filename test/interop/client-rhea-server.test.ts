@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/index.js';
 import { AmqpOneError } from '../../src/codec/errors.js';
-import { AuthenticationError, ConnectionError } from '../../src/connection/errors.js';
+import { AuthenticationError, ConnectionError } from '../../src/protocol/errors.js';
 import { makeTestCertificates, type TestCertificates } from './support/peers.js';
 import { nextMessage, numbered, patterned, receiveBodies, waitFor } from './support/ours.js';
 

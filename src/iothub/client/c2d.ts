@@ -2,7 +2,7 @@
  * Cloud-to-device messages as a device receives them (contract section 5), with the three ways to
  * settle one: complete = accepted, reject = rejected, abandon = released.
  */
-import type { ReceivedMessage } from '../../client/received-message.js';
+import type { ReceivedMessage } from '../../api/received-message.js';
 import type { Message } from '../../codec/message.js';
 import type { AmqpValue } from '../../codec/values.js';
 import { MessageLockLostError } from '../errors.js';

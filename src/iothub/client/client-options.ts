@@ -1,8 +1,8 @@
 /** Options shared by DeviceClient and ServiceClient, and how they become a HubConnection. */
 import type { AmqpConnection, ReceiverOptions } from '../../client/connect.js';
-import type { MessageReceiver } from '../../client/receiver.js';
-import type { Timers } from '../../client/timers.js';
-import { realTimers } from '../../client/timers.js';
+import type { MessageReceiver } from '../../api/receiver.js';
+import type { Timers } from '../../util/timers.js';
+import { realTimers } from '../../util/timers.js';
 import type { DeliveryState } from '../../codec/records.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import {

@@ -10,14 +10,14 @@
  *   for await (const m of device.messages()) { ...; await m.complete(); }
  *   await device.close();
  */
-import { ClosedError } from '../../client/errors.js';
-import { deferred } from '../../client/link-host.js';
-import type { MessageReceiver } from '../../client/receiver.js';
-import type { Timers } from '../../client/timers.js';
+import { ClosedError } from '../../api/errors.js';
+import { deferred } from '../../api/link-host.js';
+import type { MessageReceiver } from '../../api/receiver.js';
+import type { Timers } from '../../util/timers.js';
 import type { Message } from '../../codec/message.js';
 import { DeviceConnectionString } from '../connection-string.js';
 import { BatchSendError, IotHubConfigError } from '../errors.js';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '../../util/async-queue.js';
 import { C2DMessage } from './c2d.js';
 import {
   closeReceiverAfterSettling,

@@ -7,12 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnection } from '../../client/connect.js';
-import { deferred, type Deferred } from '../../client/link-host.js';
-import type { MessageReceiver } from '../../client/receiver.js';
-import type { Timers } from '../../client/timers.js';
-import { RedirectError } from '../../connection/errors.js';
+import { deferred, type Deferred } from '../../api/link-host.js';
+import type { MessageReceiver } from '../../api/receiver.js';
+import type { Timers } from '../../util/timers.js';
+import { RedirectError } from '../../protocol/errors.js';
 import { IotHubConfigError, toIotHubError } from '../errors.js';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '../../util/async-queue.js';
 import { isConnectionLoss, openReceiverChecked } from './client-options.js';
 import {
   DEFAULT_CONSUMER_GROUP,

@@ -6,7 +6,7 @@
 import type { Message } from '../../codec/message.js';
 import type { Fields } from '../../codec/records.js';
 import { described, ulong, type AmqpValue } from '../../codec/values.js';
-import type { RedirectError } from '../../connection/errors.js';
+import type { RedirectError } from '../../protocol/errors.js';
 import { InsecureRedirectError, IotHubConfigError } from '../errors.js';
 import { bigintOf, bodyBytes, dateOf, entry, idText, stringOf, toRecord } from './amqp-utils.js';
 

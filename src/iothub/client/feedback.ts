@@ -3,7 +3,7 @@
  * data body is a JSON array of records
  * `{"originalMessageId","enqueuedTimeUtc","statusCode","description","deviceId","deviceGenerationId"}`.
  */
-import type { ReceivedMessage } from '../../client/received-message.js';
+import type { ReceivedMessage } from '../../api/received-message.js';
 import type { Message } from '../../codec/message.js';
 import { BadResponseError, MessageLockLostError } from '../errors.js';
 import { bodyBytes, dateOf, entry, idText } from './amqp-utils.js';

@@ -5,10 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AmqpConnection } from '../../client/connect.js';
-import { ClosedError } from '../../client/errors.js';
-import type { MessageReceiver } from '../../client/receiver.js';
-import type { MessageSender } from '../../client/sender.js';
-import type { Timers } from '../../client/timers.js';
+import { ClosedError } from '../../api/errors.js';
+import type { MessageReceiver } from '../../api/receiver.js';
+import type { MessageSender } from '../../api/sender.js';
+import type { Timers } from '../../util/timers.js';
 import type { Message } from '../../codec/message.js';
 import { toIotHubError } from '../errors.js';
 import {

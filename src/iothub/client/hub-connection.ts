@@ -10,9 +10,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect, type AmqpConnection } from '../../client/connect.js';
-import { ClosedError } from '../../client/errors.js';
-import { deferred, type Deferred } from '../../client/link-host.js';
-import { realTimers, type Timers } from '../../client/timers.js';
+import { ClosedError } from '../../api/errors.js';
+import { deferred, type Deferred } from '../../api/link-host.js';
+import { realTimers, type Timers } from '../../util/timers.js';
 import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
 import { plainClient } from '../../sasl/mechanisms.js';
 import type { TlsOptions } from '../../transport/open-socket.js';

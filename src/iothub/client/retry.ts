@@ -2,8 +2,8 @@
  * Retry with exponential backoff and jitter, honouring each error's `retryable` flag (see
  * ../errors.ts). Time goes through injected Timers, so tests never sleep.
  */
-import { realTimers, type Timers } from '../../client/timers.js';
-import { AbortError } from '../../client/errors.js';
+import { realTimers, type Timers } from '../../util/timers.js';
+import { AbortError } from '../../api/errors.js';
 
 export interface RetryPolicyOptions {
   /** Attempts in all, the first one included (default 5). 1 = no retry. */

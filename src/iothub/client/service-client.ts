@@ -7,14 +7,14 @@
  *   for await (const batch of service.feedback()) console.log(batch.records);
  *   for await (const event of service.events({ from: 'earliest' })) console.log(event.systemProperties.deviceId);
  */
-import { ClosedError } from '../../client/errors.js';
-import type { MessageReceiver } from '../../client/receiver.js';
+import { ClosedError } from '../../api/errors.js';
+import type { MessageReceiver } from '../../api/receiver.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import { ServiceConnectionString } from '../connection-string.js';
 import { IotHubConfigError } from '../errors.js';
 import type { SasKeyEncoding } from '../sas.js';
 import { idText } from './amqp-utils.js';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '../../util/async-queue.js';
 import type { AckMode } from './c2d.js';
 import {
   closeReceiverAfterSettling,

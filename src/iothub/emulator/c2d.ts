@@ -14,9 +14,9 @@
  */
 import type { DeliveryState } from '../../codec/records.js';
 import type { Message } from '../../codec/message.js';
-import type { ReceivedMessage } from '../../client/received-message.js';
-import type { MessageSender } from '../../client/sender.js';
-import type { AmqpError } from '../../connection/errors.js';
+import type { ReceivedMessage } from '../../api/received-message.js';
+import type { MessageSender } from '../../api/sender.js';
+import type { AmqpError } from '../../protocol/errors.js';
 import type { IncomingLink } from '../../server/incoming-link.js';
 import { isHubError } from '../hub/errors.js';
 import type { Delivery, SettleOutcome } from '../hub/queue.js';

@@ -18,7 +18,7 @@
  *   is `$cbs` (uAMQP's `$cbs-receiver` sends no reply-to).
  */
 import type { Message } from '../../codec/message.js';
-import type { ReceivedMessage } from '../../client/received-message.js';
+import type { ReceivedMessage } from '../../api/received-message.js';
 import type { IncomingLink } from '../../server/incoming-link.js';
 import { verifyToken } from './auth.js';
 import { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES, type ConnectionState } from './connection-state.js';

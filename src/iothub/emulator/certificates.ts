@@ -10,7 +10,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createCertificateAuthority, issueCertificate } from '../../transport/test-certificates.js';
+import { createCertificateAuthority, issueCertificate } from '../../pki/certificates.js';
 import { ensurePrivateDir, tightenFile, writePrivateFile } from '../hub/private-files.js';
 
 export interface TlsMaterial {

@@ -5,8 +5,8 @@
  * `amqp:unauthorized-access`), and the links on which it reads CBS and `$management` responses.
  */
 import type { Message } from '../../codec/message.js';
-import type { AmqpError } from '../../connection/errors.js';
-import type { MessageSender } from '../../client/sender.js';
+import type { AmqpError } from '../../protocol/errors.js';
+import type { MessageSender } from '../../api/sender.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import { grantAllows, type Grant, type Resource } from './auth.js';
 

@@ -1,8 +1,8 @@
 /** What the link handlers share: the hub state, the auth configuration, the clock and the log. */
 import type { Message } from '../../codec/message.js';
 import type { AmqpValue } from '../../codec/values.js';
-import type { AmqpError } from '../../connection/errors.js';
-import type { MessageReceiver } from '../../client/receiver.js';
+import type { AmqpError } from '../../protocol/errors.js';
+import type { MessageReceiver } from '../../api/receiver.js';
 import type { AcceptOptions, IncomingLink } from '../../server/incoming-link.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import type { Clock } from '../hub/clock.js';

@@ -17,7 +17,7 @@
  *   carries `last_enqueued_*` and `runtime_info_retrieval_time_utc` delivery annotations.
  */
 import { AmqpSymbol, Typed, type AmqpValue } from '../../codec/values.js';
-import type { AmqpError } from '../../connection/errors.js';
+import type { AmqpError } from '../../protocol/errors.js';
 import type { IncomingLink } from '../../server/incoming-link.js';
 import { isHubError } from '../hub/errors.js';
 import { positionFromFilterSet, type EventPosition } from '../hub/filter.js';

@@ -24,7 +24,7 @@
  * A connection without a grant (bare header, ANONYMOUS, MSSBCBS) gets only `$cbs` and reply nodes.
  */
 import type { IncomingLink } from '../../server/incoming-link.js';
-import type { AmqpError } from '../../connection/errors.js';
+import type { AmqpError } from '../../protocol/errors.js';
 import { addressPath, parseHubAddress } from '../hub/address.js';
 import { UNAUTHORIZED_LINK, type Resource } from './auth.js';
 import { serveCbs } from './cbs.js';

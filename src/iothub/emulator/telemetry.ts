@@ -6,8 +6,8 @@
  * section an encoded message: the SDKs' sendEventBatch) is stored message by message.
  */
 import { decodeMessage, type Message } from '../../codec/message.js';
-import type { ReceivedMessage } from '../../client/received-message.js';
-import type { AmqpError } from '../../connection/errors.js';
+import type { ReceivedMessage } from '../../api/received-message.js';
+import type { AmqpError } from '../../protocol/errors.js';
 import type { IncomingLink } from '../../server/incoming-link.js';
 import { isHubError } from '../hub/errors.js';
 import type { AuthMethod } from '../hub/telemetry.js';

@@ -2,8 +2,8 @@
  * Small helpers for interop tests that drive OUR side (client or broker) against a real peer.
  * Kept apart from peers.ts, which holds no amqp-one code.
  */
-import type { MessageReceiver } from '../../../src/client/receiver.js';
-import type { ReceivedMessage } from '../../../src/client/received-message.js';
+import type { MessageReceiver } from '../../../src/api/receiver.js';
+import type { ReceivedMessage } from '../../../src/api/received-message.js';
 
 /** The next message, or a TimeoutError; a clean end of the link is an error here too. */
 export async function nextMessage(r: MessageReceiver, timeoutMs = 5000): Promise<ReceivedMessage> {

@@ -10,7 +10,7 @@ import {
 import { generateSasToken } from '../../../src/iothub/sas.js';
 import { IotHubConfigError, UnauthorizedError } from '../../../src/iothub/errors.js';
 import { DeviceConnectionString } from '../../../src/iothub/connection-string.js';
-import { createCertificateAuthority, issueCertificate } from '../../../src/transport/test-certificates.js';
+import { createCertificateAuthority, issueCertificate } from '../../../src/pki/certificates.js';
 import { cleanup, hubForTest, onCleanup, type IotHubEmulator } from './hub-fixture.js';
 import { collect } from './support.js';
 

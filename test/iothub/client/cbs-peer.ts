@@ -5,11 +5,11 @@
  * messages sent to other addresses. The IoT Hub emulator is the real peer; this one lets the CBS,
  * renewal and reconnect logic be tested on its own.
  */
-import type { MessageSender } from '../../../src/client/sender.js';
+import type { MessageSender } from '../../../src/api/sender.js';
 import type { Message } from '../../../src/codec/message.js';
 import { listen, type AmqpServer, type ServerConnection } from '../../../src/server/index.js';
 import type { SaslServerMechanism } from '../../../src/sasl/mechanisms.js';
-import type { AmqpError } from '../../../src/connection/errors.js';
+import type { AmqpError } from '../../../src/protocol/errors.js';
 import { verifySasToken } from '../../../src/iothub/sas.js';
 
 export interface PutTokenRecord {

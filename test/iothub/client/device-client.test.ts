@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { DeviceClient } from '../../../src/iothub/client/device-client.js';
 import { HubConnection } from '../../../src/iothub/client/hub-connection.js';
 import { sasKeyTokenProvider } from '../../../src/iothub/client/token.js';
-import { ClosedError } from '../../../src/client/errors.js';
+import { ClosedError } from '../../../src/api/errors.js';
 import {
   NotAllowedError,
   NotConnectedError,

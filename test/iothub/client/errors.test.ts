@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { TimeoutError } from '../../../src/client/errors.js';
+import { TimeoutError } from '../../../src/api/errors.js';
 import {
   AuthenticationError,
   DisconnectedError,
   LinkError,
   RedirectError,
-} from '../../../src/connection/errors.js';
+} from '../../../src/protocol/errors.js';
 import {
   ArgumentError,
   BatchSendError,

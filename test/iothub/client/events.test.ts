@@ -3,7 +3,7 @@ import { ByteWriter } from '../../../src/codec/byte-writer.js';
 import { encodeComposite, decodeComposite } from '../../../src/codec/composite.js';
 import { decodeMessage, encodeMessage } from '../../../src/codec/message.js';
 import { Described, Typed, AmqpSymbol } from '../../../src/codec/values.js';
-import { RedirectError } from '../../../src/connection/errors.js';
+import { RedirectError } from '../../../src/protocol/errors.js';
 import {
   endpointFromRedirect,
   eventFromMessage,

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { ServiceClient } from '../../../src/iothub/client/index.js';
 import { InsecureRedirectError } from '../../../src/iothub/errors.js';
-import { createCertificateAuthority, issueCertificate } from '../../../src/transport/test-certificates.js';
+import { createCertificateAuthority, issueCertificate } from '../../../src/pki/certificates.js';
 import { CbsPeer } from './cbs-peer.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { RetryPolicy, isRetryableError, sleep } from '../../../src/iothub/client/retry.js';
-import { AbortError } from '../../../src/client/errors.js';
+import { AbortError } from '../../../src/api/errors.js';
 import { ThrottledError, UnauthorizedError } from '../../../src/iothub/errors.js';
 import { ManualClock, tick } from './support.js';
 

@@ -1,5 +1,5 @@
 /** Helpers for the IoT Hub client tests: a clock the test drives, and waiting without sleeping long. */
-import type { Timers } from '../../../src/client/timers.js';
+import type { Timers } from '../../../src/util/timers.js';
 
 /** Timers that fire only when the test advances the clock. Starts at the real time (SAS tokens need it). */
 export class ManualClock implements Timers {

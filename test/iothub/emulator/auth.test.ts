@@ -12,7 +12,7 @@ import { Typed, ulong } from '../../../src/codec/values.js';
 import { mssbcbsClient } from '../../../src/iothub/client/mssbcbs.js';
 import { EXPIRED, INVALID_SIGNATURE } from '../../../src/iothub/emulator/index.js';
 import { generateSasToken } from '../../../src/iothub/sas.js';
-import { issueCertificate } from '../../../src/transport/test-certificates.js';
+import { issueCertificate } from '../../../src/pki/certificates.js';
 import {
   ann,
   c2d,

@@ -4,7 +4,7 @@
  * returns the complete TLV (tag, length, content) as a Buffer; constructed values take the
  * already-encoded children.
  */
-import { AmqpOneError } from '../../codec/errors.js';
+import { AmqpOneError } from '../codec/errors.js';
 
 /** Universal tags used by X.509 (X.680 §8.4). */
 export const Tag = {

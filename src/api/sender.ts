@@ -9,12 +9,12 @@ import { EventEmitter } from 'node:events';
 import type { DeliveryState } from '../codec/records.js';
 import { encodeMessageShared, type Message } from '../codec/message.js';
 import { AmqpOneError } from '../codec/errors.js';
-import { DisconnectedError } from '../connection/errors.js';
+import { DisconnectedError } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
 import type { Sender } from '../link/sender.js';
 import { AbortError, ClosedError, TimeoutError } from './errors.js';
 import { deferred, type Deferred, type LinkHost } from './link-host.js';
-import type { Timers } from './timers.js';
+import type { Timers } from '../util/timers.js';
 
 export interface SendOptions {
   /** Reject with a TimeoutError if no outcome arrives in time (ms). */

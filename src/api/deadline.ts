@@ -4,7 +4,7 @@
  */
 import { AbortError, TimeoutError } from './errors.js';
 import type { Deferred } from './link-host.js';
-import type { Timers } from './timers.js';
+import type { Timers } from '../util/timers.js';
 
 /** How long `connect()` waits for TCP, TLS, the protocol header, SASL and the peer's open (ms). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;

@@ -1,8 +1,8 @@
 /** A message that arrived on a receiver, with the ways to settle it. */
 import { decodeMessage, type Message } from '../codec/message.js';
 import type { DeliveryState, Fields } from '../codec/records.js';
-import type { AmqpError } from '../connection/errors.js';
-import { toErrorRecord } from '../connection/errors.js';
+import type { AmqpError } from '../protocol/errors.js';
+import { toErrorRecord } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
 import { ACCEPTED, RELEASED, type Receiver } from '../link/receiver.js';
 import { AmqpOneError } from '../codec/errors.js';

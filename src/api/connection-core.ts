@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Connection } from '../connection/connection.js';
-import { ConnectionError, LinkError, type AmqpError } from '../connection/errors.js';
+import { ConnectionError, LinkError, type AmqpError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
 import type { Link, LinkOptions } from '../link/link.js';
 import { Receiver } from '../link/receiver.js';
@@ -16,7 +16,7 @@ import { ClosedError } from './errors.js';
 import { deferred, type Deferred, type LinkHost } from './link-host.js';
 import { MessageReceiver } from './receiver.js';
 import { MessageSender } from './sender.js';
-import { realTimers, type Timers } from './timers.js';
+import { realTimers, type Timers } from '../util/timers.js';
 import { armDeadline, DEFAULT_OPEN_TIMEOUT_MS } from './deadline.js';
 
 export abstract class ConnectionCore extends EventEmitter implements LinkHost {

@@ -25,7 +25,7 @@ import {
   octetString,
   toPem,
   x509Time,
-} from '../../src/transport/asn1/der.js';
+} from '../../src/pki/der.js';
 import {
   DEFAULT_BACKDATE_MS,
   createCertificateAuthority,
@@ -33,7 +33,7 @@ import {
   issueCertificate,
   type CertificateAuthority,
   type IssuedCertificate,
-} from '../../src/transport/test-certificates.js';
+} from '../../src/pki/certificates.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const DAY_MS = 24 * 60 * 60 * 1000;

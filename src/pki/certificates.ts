@@ -39,7 +39,7 @@ import {
   toPem,
   utf8String,
   x509Time,
-} from './asn1/der.js';
+} from './der.js';
 
 export type CertificateKeyType = 'ec' | 'rsa';
 

@@ -1,5 +1,5 @@
 /** What the link wrappers need from the connection that carries them (client or server side). */
-import type { Timers } from './timers.js';
+import type { Timers } from '../util/timers.js';
 
 export interface LinkHost {
   timers: Timers;
