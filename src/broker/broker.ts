@@ -11,7 +11,7 @@ import type { ReceivedMessage } from '../api/received-message.js';
 import { Condition } from '../protocol/conditions.js';
 import type { AmqpError } from '../protocol/errors.js';
 import { listen, type AmqpServer, type ServerOptions, type ServerSaslOptions } from '../server/server.js';
-import type { IncomingLink } from '../server/incoming-link.js';
+import type { IncomingLink } from '../server/server-connection.js';
 import type { ServerConnection } from '../server/server-connection.js';
 import { Consumer } from './consumer.js';
 import { Producer, type Route } from './producer.js';

@@ -14,4 +14,4 @@ export { MessageReceiver, type ReceiverCreditOptions } from '../api/receiver.js'
 export { ReceivedMessage, type ModifyOptions } from '../api/received-message.js';
 export { TimeoutError, AbortError, ClosedError, InvalidArgumentError } from '../api/errors.js';
 export { realTimers, type Timers } from '../util/timers.js';
-export { RequestResponseLink, idKey, type RequestResponseOptions } from '../api/request-response.js';
+export { RequestResponseLink, idKey, type RequestResponseOptions } from './request-response.js';

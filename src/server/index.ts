@@ -5,8 +5,7 @@ export {
   type ServerOptions,
   type ServerSaslOptions,
 } from './server.js';
-export { ServerConnection } from './server-connection.js';
-export { IncomingLink, type AcceptOptions } from './incoming-link.js';
+export { ServerConnection, IncomingLink, type AcceptOptions } from './server-connection.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,

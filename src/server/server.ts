@@ -16,7 +16,7 @@ import {
   type SaslServerMechanism,
 } from '../sasl/mechanisms.js';
 import type { Timers } from '../util/timers.js';
-import type { IncomingLink } from './incoming-link.js';
+import type { IncomingLink } from './server-connection.js';
 import { refuseSocket } from './refusal.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';
 import { ServerConnection } from './server-connection.js';

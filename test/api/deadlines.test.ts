@@ -248,7 +248,7 @@ describe('open deadlines (attach, begin)', () => {
   });
 
   it('request/response: a request node that never attaches fails the open, and the reply link is closed', async () => {
-    const { RequestResponseLink } = await import('../../src/api/request-response.js');
+    const { RequestResponseLink } = await import('../../src/client/request-response.js');
     const { srv, silentLinks } = await halfSilentServer();
     try {
       const timers = new ManualTimers();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/index.js';
 import type { MessageSender } from '../../src/api/sender.js';
-import { RequestResponseLink } from '../../src/api/request-response.js';
+import { RequestResponseLink } from '../../src/client/request-response.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
 import { ulong } from '../../src/codec/values.js';
 import { ConnectionError } from '../../src/protocol/errors.js';

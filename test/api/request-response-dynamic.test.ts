@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/connect.js';
 import type { MessageSender } from '../../src/api/sender.js';
-import { RequestResponseLink } from '../../src/api/request-response.js';
+import { RequestResponseLink } from '../../src/client/request-response.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
 import { until } from './support.js';
 

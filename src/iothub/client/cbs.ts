@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AmqpConnection, AmqpSession } from '../../client/connect.js';
-import { RequestResponseLink } from '../../api/request-response.js';
+import { RequestResponseLink } from '../../client/request-response.js';
 import type { Timers } from '../../util/timers.js';
 import type { Message } from '../../codec/message.js';
 import {

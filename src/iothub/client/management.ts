@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnection } from '../../client/connect.js';
-import { RequestResponseLink } from '../../api/request-response.js';
+import { RequestResponseLink } from '../../client/request-response.js';
 import type { Message } from '../../codec/message.js';
 import { AmqpArray, type AmqpValue } from '../../codec/values.js';
 import { BadResponseError, errorFromStatus, toIotHubError } from '../errors.js';

@@ -17,7 +17,7 @@ import type { Message } from '../../codec/message.js';
 import type { ReceivedMessage } from '../../api/received-message.js';
 import type { MessageSender } from '../../api/sender.js';
 import type { AmqpError } from '../../protocol/errors.js';
-import type { IncomingLink } from '../../server/incoming-link.js';
+import type { IncomingLink } from '../../server/server-connection.js';
 import { isHubError } from '../hub/errors.js';
 import type { Delivery, SettleOutcome } from '../hub/queue.js';
 import { acceptReceiverFirst, LINK_CREDIT, LINK_MAX_MESSAGE_SIZE, type EmulatorContext } from './context.js';

@@ -19,7 +19,7 @@
  */
 import type { Message } from '../../codec/message.js';
 import type { ReceivedMessage } from '../../api/received-message.js';
-import type { IncomingLink } from '../../server/incoming-link.js';
+import type { IncomingLink } from '../../server/server-connection.js';
 import { verifyToken } from './auth.js';
 import { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES, type ConnectionState } from './connection-state.js';
 import {

@@ -18,7 +18,7 @@
  */
 import { AmqpSymbol, Typed, type AmqpValue } from '../../codec/values.js';
 import type { AmqpError } from '../../protocol/errors.js';
-import type { IncomingLink } from '../../server/incoming-link.js';
+import type { IncomingLink } from '../../server/server-connection.js';
 import { isHubError } from '../hub/errors.js';
 import { positionFromFilterSet, type EventPosition } from '../hub/filter.js';
 import { getEntry } from '../hub/message-utils.js';

@@ -7,7 +7,7 @@
  */
 import type { Message } from '../../codec/message.js';
 import { AmqpArray } from '../../codec/values.js';
-import type { IncomingLink } from '../../server/incoming-link.js';
+import type { IncomingLink } from '../../server/server-connection.js';
 import { isHubError } from '../hub/errors.js';
 import { grantAllows, verifyToken, type Resource } from './auth.js';
 import { serveRequests } from './cbs.js';

@@ -23,7 +23,7 @@
  * address `amqp:not-found`. Every accepted attach echoes the client's source and target.
  * A connection without a grant (bare header, ANONYMOUS, MSSBCBS) gets only `$cbs` and reply nodes.
  */
-import type { IncomingLink } from '../../server/incoming-link.js';
+import type { IncomingLink } from '../../server/server-connection.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import { addressPath, parseHubAddress } from '../hub/address.js';
 import { UNAUTHORIZED_LINK, type Resource } from './auth.js';

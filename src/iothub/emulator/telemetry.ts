@@ -8,7 +8,7 @@
 import { decodeMessage, type Message } from '../../codec/message.js';
 import type { ReceivedMessage } from '../../api/received-message.js';
 import type { AmqpError } from '../../protocol/errors.js';
-import type { IncomingLink } from '../../server/incoming-link.js';
+import type { IncomingLink } from '../../server/server-connection.js';
 import { isHubError } from '../hub/errors.js';
 import type { AuthMethod } from '../hub/telemetry.js';
 import type { Grant } from './auth.js';

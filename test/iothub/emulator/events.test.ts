@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AmqpConnection } from '../../../src/client/connect.js';
 import type { MessageReceiver } from '../../../src/api/receiver.js';
-import { RequestResponseLink } from '../../../src/api/request-response.js';
+import { RequestResponseLink } from '../../../src/client/request-response.js';
 import type { Message } from '../../../src/codec/message.js';
 import { Described, ulong, type AmqpValue } from '../../../src/codec/values.js';
 import { RedirectError } from '../../../src/protocol/errors.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connect, type AmqpConnection } from '../../../src/client/connect.js';
-import { RequestResponseLink } from '../../../src/api/request-response.js';
+import { RequestResponseLink } from '../../../src/client/request-response.js';
 import type { MessageReceiver } from '../../../src/api/receiver.js';
 import type { ReceivedMessage } from '../../../src/api/received-message.js';
 import type { Message } from '../../../src/codec/message.js';

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type AmqpConnection } from '../../../src/client/connect.js';
-import { RequestResponseLink } from '../../../src/api/request-response.js';
+import { RequestResponseLink } from '../../../src/client/request-response.js';
 import {
   DEFAULT_GRANT_TIMEOUT_MS,
   INVALID_SIGNATURE,

@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { Message } from '../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
-import type { AmqpConnection, AmqpSession } from '../client/connect.js';
-import { ClosedError, TimeoutError } from './errors.js';
-import { deferred, type Deferred } from './link-host.js';
-import type { MessageReceiver } from './receiver.js';
-import type { MessageSender } from './sender.js';
+import type { AmqpConnection, AmqpSession } from './connect.js';
+import { ClosedError, TimeoutError } from '../api/errors.js';
+import { deferred, type Deferred } from '../api/link-host.js';
+import type { MessageReceiver } from '../api/receiver.js';
+import type { MessageSender } from '../api/sender.js';
 
 export interface RequestResponseOptions {
   /** The node requests go to ('$cbs', '$management', ...). */
