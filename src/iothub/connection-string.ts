@@ -1,5 +1,5 @@
 /**
- * Connection strings (docs/iothub-protocol.md, section 1): `;`-separated `Key=Value` pairs.
+ * Connection strings (../../docs/iothub-protocol.md, section 1): `;`-separated `Key=Value` pairs.
  *
  * Parsing rules (the same for the three kinds):
  * - a pair splits at its FIRST `=` (values such as keys and SAS tokens contain `=`);

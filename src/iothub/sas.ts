@@ -1,6 +1,6 @@
 /**
  * Shared access signature (SAS) tokens as Azure IoT Hub and Event Hubs use them
- * (docs/iothub-protocol.md, section 1):
+ * (../../docs/iothub-protocol.md, section 1):
  *
  *   SharedAccessSignature sr=<sr>&sig=<urlencode(base64(HMAC-SHA256(key, sr + "\n" + se)))>&se=<unix seconds>[&skn=<policy>]
  *

@@ -1,7 +1,7 @@
 /**
  * The local Azure IoT Hub emulator: `startHub(options)` (see README.md and start-hub.ts), the
  * hub's AMQP surface over the hub state of ../hub, faithful enough for the official Azure SDKs and
- * uAMQP. docs/iothub-protocol.md is the wire contract.
+ * uAMQP. ../../../docs/iothub-protocol.md is the wire contract.
  */
 export {
   startHub,

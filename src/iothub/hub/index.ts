@@ -2,8 +2,8 @@
  * # The local IoT Hub emulator's state and rules
  *
  * Pure logic: no sockets, no timers, time from an injected {@link Clock}. The AMQP surface (SASL,
- * CBS, links) sits on top and calls into a {@link HubState}. Contract: docs/iothub-protocol.md,
- * sections 4-8.
+ * CBS, links) sits on top and calls into a {@link HubState}. Contract:
+ * ../../../docs/iothub-protocol.md, sections 4-8.
  *
  * ## Opening
  *
