@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Connection } from '../connection/connection.js';
+import { Condition } from '../protocol/conditions.js';
 import { ConnectionError, LinkError, type AmqpError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
 import type { Link, LinkOptions } from '../link/link.js';
@@ -193,7 +194,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
       d.reject(
         err ??
           new LinkError(
-            { condition: 'amqp:internal-error', description: 'the link closed while attaching' },
+            { condition: Condition.InternalError, description: 'the link closed while attaching' },
             true,
           ),
       );
@@ -259,7 +260,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   protected static connectionError(err: unknown): Error {
     return err instanceof Error
       ? err
-      : new ConnectionError({ condition: 'amqp:internal-error', description: String(err) }, false);
+      : new ConnectionError({ condition: Condition.InternalError, description: String(err) }, false);
   }
 }
 

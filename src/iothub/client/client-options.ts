@@ -1,6 +1,7 @@
 /** Options shared by DeviceClient and ServiceClient, and how they become a HubConnection. */
 import type { AmqpConnection, ReceiverOptions } from '../../client/connect.js';
 import type { MessageReceiver } from '../../api/receiver.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { Timers } from '../../util/timers.js';
 import { realTimers } from '../../util/timers.js';
 import type { DeliveryState } from '../../codec/records.js';
@@ -81,7 +82,7 @@ export function isConnectionLoss(e: unknown): boolean {
 export function checkOutcome(state: DeliveryState | undefined): void {
   if (state === undefined || state.type === 'accepted') return;
   if (state.type === 'rejected') {
-    throw errorFromCondition(state.error ?? { condition: 'amqp:internal-error', description: 'rejected' });
+    throw errorFromCondition(state.error ?? { condition: Condition.InternalError, description: 'rejected' });
   }
   if (state.type === 'released') throw new MessageReleasedError();
   if (state.type === 'modified') {

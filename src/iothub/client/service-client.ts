@@ -9,6 +9,7 @@
  */
 import { ClosedError } from '../../api/errors.js';
 import type { MessageReceiver } from '../../api/receiver.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import { ServiceConnectionString } from '../connection-string.js';
 import { IotHubConfigError } from '../errors.js';
@@ -254,7 +255,7 @@ export class ServiceClient extends HubClient {
               parsed = parseFeedbackMessage(m.message);
             } catch (e) {
               // Not a feedback batch we can read: drop it (it would come back for ever) and say so.
-              m.reject({ condition: 'amqp:decode-error', description: (e as Error).message });
+              m.reject({ condition: Condition.DecodeError, description: (e as Error).message });
               conn.schedule();
               q.end(e);
               stopped = true;
