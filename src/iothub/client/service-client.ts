@@ -240,7 +240,7 @@ export class ServiceClient extends HubClient {
           return;
         }
         if (attached === undefined) break;
-        const { conn, generation } = attached;
+        const { generation } = attached;
         const r = (receiver = attached.receiver);
         this.feedbackReceivers.add(r);
         const live = (): boolean => this.live(generation, r);
@@ -256,12 +256,11 @@ export class ServiceClient extends HubClient {
             } catch (e) {
               // Not a feedback batch we can read: drop it (it would come back for ever) and say so.
               m.reject({ condition: Condition.DecodeError, description: (e as Error).message });
-              conn.schedule();
               q.end(e);
               stopped = true;
               break;
             }
-            q.push(new FeedbackBatch(m, parsed, live, () => conn.schedule()));
+            q.push(new FeedbackBatch(m, parsed, live));
           }
         } catch {
           // Link or connection lost: unsettled batches come again.
