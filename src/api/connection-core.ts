@@ -70,12 +70,12 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     options: LinkOptions,
     wait: { ms: number; signal?: AbortSignal } = { ms: DEFAULT_OPEN_TIMEOUT_MS },
   ): Promise<T> {
-    // Fix: on a session that has ended (e.g. RabbitMQ ends it to refuse rcv-settle-mode second)
-    // the attach is never written nor answered, so this waited for ever: fail at once instead.
+    // On a session that has ended (RabbitMQ ends one to refuse rcv-settle-mode second) an attach
+    // is never written nor answered: fail at once rather than wait for ever.
     if (session.local === 'detached' || session.remote === 'detached') {
       throw session.error ?? new ClosedError('the session');
     }
-    // Fix: likewise once the connection is gone (the attach waited for ever after a lost socket).
+    // Likewise once the connection is gone (a lost socket).
     if (this.gone) throw this.gone.error;
     const link = (role === 'sender'
       ? session.openSender(options)
