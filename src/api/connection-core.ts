@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Connection } from '../connection/connection.js';
+import { Condition } from '../protocol/conditions.js';
 import { ConnectionError, LinkError, type AmqpError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
 import type { Link, LinkOptions } from '../link/link.js';
@@ -69,12 +70,12 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     options: LinkOptions,
     wait: { ms: number; signal?: AbortSignal } = { ms: DEFAULT_OPEN_TIMEOUT_MS },
   ): Promise<T> {
-    // Fix: on a session that has ended (e.g. RabbitMQ ends it to refuse rcv-settle-mode second)
-    // the attach is never written nor answered, so this waited for ever: fail at once instead.
+    // On a session that has ended (RabbitMQ ends one to refuse rcv-settle-mode second) an attach
+    // is never written nor answered: fail at once rather than wait for ever.
     if (session.local === 'detached' || session.remote === 'detached') {
       throw session.error ?? new ClosedError('the session');
     }
-    // Fix: likewise once the connection is gone (the attach waited for ever after a lost socket).
+    // Likewise once the connection is gone (a lost socket).
     if (this.gone) throw this.gone.error;
     const link = (role === 'sender'
       ? session.openSender(options)
@@ -193,7 +194,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
       d.reject(
         err ??
           new LinkError(
-            { condition: 'amqp:internal-error', description: 'the link closed while attaching' },
+            { condition: Condition.InternalError, description: 'the link closed while attaching' },
             true,
           ),
       );
@@ -259,7 +260,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   protected static connectionError(err: unknown): Error {
     return err instanceof Error
       ? err
-      : new ConnectionError({ condition: 'amqp:internal-error', description: String(err) }, false);
+      : new ConnectionError({ condition: Condition.InternalError, description: String(err) }, false);
   }
 }
 

@@ -73,8 +73,8 @@ export class ReceivedMessage {
     const d = this.delivery;
     if (d.settled) return;
     const link = d.link as Receiver;
-    // Fix: a presettled message needs nothing on the wire, so settling it must not fail once its
-    // link is gone (it threw AMQP_LINK_DETACHED when the sender detached right after sending).
+    // A presettled message needs nothing on the wire, so settling it does not fail once its link
+    // is gone (a sender may detach right after sending).
     if (d.remoteSettled) {
       d.settled = true;
       d.state = state;

@@ -93,8 +93,8 @@ class Fifo<T> {
 
 /**
  * Events: 'credit' after each flow from the receiver (credit granted or drained), 'close' (err) once
- * the link is gone for good. (Fix: without them a server-side sender, from acceptSender(), could not
- * learn that a client granted credit or went away, so a broker could not deliver on credit.)
+ * the link is gone for good. A server-side sender, from acceptSender(), learns from them that a
+ * client granted credit or went away, so a broker can deliver on credit.
  */
 export class MessageSender extends EventEmitter {
   /** Messages handed to the engine but not yet sent, beyond which sends wait here. */

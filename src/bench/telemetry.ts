@@ -16,9 +16,6 @@ export const TELEMETRY = {
   messageAnnotations: { 'x-opt-partition-key': 'sensor-0042', 'x-opt-enqueued-seq': 98765 },
 } as const;
 
-/** The smallest body that still holds the JSON document (smaller bodies are filler bytes). */
-export const MIN_JSON_BODY = jsonBody(0, true).length;
-
 /**
  * A JSON telemetry document padded (inside a string field) to exactly `size` bytes of UTF-8; when
  * `size` is below the document's own size, `size` bytes of 'x' (still a valid data section).

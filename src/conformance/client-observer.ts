@@ -13,6 +13,7 @@
 import type net from 'node:net';
 import type { Close, Disposition, Open, Transfer } from '../codec/records.js';
 import { encodeMessage } from '../codec/message.js';
+import { Condition } from '../protocol/conditions.js';
 import { RawPeer, type WireFrame, type WireItem } from './raw-peer.js';
 import type { TraceLog } from './trace.js';
 
@@ -148,7 +149,7 @@ export class ObservedConnection {
         this.obs.end = 'timeout';
         this.peer.note(`the connection is still open after ${o.connectionTimeoutMs} ms: closing it`);
         this.sendClose({
-          condition: 'amqp:connection:forced',
+          condition: Condition.ConnectionForced,
           description: 'amqp-one conformance: time-out',
         });
         sleepTimer(500, () => this.peer.destroy());
@@ -343,7 +344,7 @@ export class ObservedConnection {
     }
     if (this.obs.scenario === 'close-error') {
       this.sendClose({
-        condition: 'amqp:connection:forced',
+        condition: Condition.ConnectionForced,
         description: 'amqp-one conformance: closing with an error',
       });
       this.timers.push(sleepTimer(5000, () => this.peer.destroy()));

@@ -4,6 +4,8 @@
  * field that is wrong.
  */
 import { AmqpOneError } from '../codec/errors.js';
+import { Condition } from '../protocol/conditions.js';
+import { IotHubCondition } from './conditions.js';
 
 /** Stable codes of {@link IotHubConfigError}. */
 export type IotHubConfigErrorCode =
@@ -277,27 +279,27 @@ export class BadResponseError extends IotHubError {
 type ErrorCtor = new (d: IotHubErrorDetails) => IotHubError;
 
 const BY_CONDITION: Record<string, ErrorCtor> = {
-  'amqp:unauthorized-access': UnauthorizedError,
-  'amqp:not-found': DeviceNotFoundError,
-  'amqp:resource-limit-exceeded': QuotaExceededError,
-  'amqp:not-allowed': NotAllowedError,
-  'amqp:internal-error': InternalServerError,
-  'amqp:link:message-size-exceeded': MessageTooLargeError,
-  'amqp:link:detach-forced': LinkDetachedError,
-  'amqp:link:stolen': LinkStolenError,
-  'amqp:link:redirect': RedirectedError,
-  'amqp:connection:redirect': RedirectedError,
-  'amqp:connection:forced': ConnectionForcedError,
-  'amqp:resource-locked': ResourceLockedError,
-  'amqp:precondition-failed': PreconditionFailedError,
-  'com.microsoft:timeout': IotHubTimeoutError,
-  'com.microsoft:device-container-throttled': ThrottledError,
-  'com.microsoft:message-lock-lost': MessageLockLostError,
-  'com.microsoft:iot-hub-suspended': IotHubSuspendedError,
-  'com.microsoft:iot-hub-not-found-error': IotHubNotFoundError,
-  'com.microsoft:argument-error': ArgumentError,
-  'com.microsoft:precondition-failed': PreconditionFailedError,
-  'com.microsoft:quota-exceeded': QuotaExceededError,
+  [Condition.UnauthorizedAccess]: UnauthorizedError,
+  [Condition.NotFound]: DeviceNotFoundError,
+  [Condition.ResourceLimitExceeded]: QuotaExceededError,
+  [Condition.NotAllowed]: NotAllowedError,
+  [Condition.InternalError]: InternalServerError,
+  [Condition.MessageSizeExceeded]: MessageTooLargeError,
+  [Condition.DetachForced]: LinkDetachedError,
+  [Condition.Stolen]: LinkStolenError,
+  [Condition.LinkRedirect]: RedirectedError,
+  [Condition.ConnectionRedirect]: RedirectedError,
+  [Condition.ConnectionForced]: ConnectionForcedError,
+  [Condition.ResourceLocked]: ResourceLockedError,
+  [Condition.PreconditionFailed]: PreconditionFailedError,
+  [IotHubCondition.Timeout]: IotHubTimeoutError,
+  [IotHubCondition.DeviceContainerThrottled]: ThrottledError,
+  [IotHubCondition.MessageLockLost]: MessageLockLostError,
+  [IotHubCondition.IotHubSuspended]: IotHubSuspendedError,
+  [IotHubCondition.IotHubNotFound]: IotHubNotFoundError,
+  [IotHubCondition.ArgumentError]: ArgumentError,
+  [IotHubCondition.PreconditionFailed]: PreconditionFailedError,
+  [IotHubCondition.QuotaExceeded]: QuotaExceededError,
 };
 
 /** Conditions retried by default even when unknown to this table (C# SDK's transient list). */

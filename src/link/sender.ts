@@ -215,14 +215,6 @@ export class Sender extends Link {
     if (!d.remoteSettled) this.session.queueDisposition(d, 'sender');
   }
 
-  /** Sending stops when the link detaches: what is still queued is handed back unsent. */
-  takeUnsent(): Delivery[] {
-    const rest = this.queue.slice(this.queueHead);
-    this.queue.length = 0;
-    this.queueHead = 0;
-    return rest;
-  }
-
   protected override onRemoteAttachState(_a: Attach): void {
     this.session.wantsPump(this);
   }

@@ -145,11 +145,6 @@ export function utf8String(s: string): Buffer {
   return tlv(Tag.UTF8_STRING, Buffer.from(s, 'utf8'));
 }
 
-export function ia5String(s: string): Buffer {
-  if (!/^[\x00-\x7f]*$/.test(s)) throw encodeError(`not an IA5String (ASCII only): ${JSON.stringify(s)}`);
-  return tlv(Tag.IA5_STRING, Buffer.from(s, 'latin1'));
-}
-
 function two(n: number): string {
   return String(n).padStart(2, '0');
 }

@@ -1,7 +1,8 @@
 import { AmqpOneError } from '../codec/errors.js';
+import { Condition } from './conditions.js';
 
-/** The spec symbol a connection closes with when the peer's framing is broken (spec 2.8.16). */
-export const FRAMING_ERROR_CONDITION = 'amqp:connection:framing-error';
+/** The condition a connection closes with when the peer's framing is broken: `Condition.FramingError`. */
+export const FRAMING_ERROR_CONDITION = Condition.FramingError;
 
 /** Stable codes for bytes that do not form valid frames or protocol headers. */
 export type FramingErrorCode =
@@ -15,7 +16,7 @@ export type FramingErrorCode =
 export class FramingError extends AmqpOneError {
   declare readonly code: FramingErrorCode;
   constructor(code: FramingErrorCode, message: string) {
-    super(code, message, FRAMING_ERROR_CONDITION);
+    super(code, message, Condition.FramingError);
   }
 }
 

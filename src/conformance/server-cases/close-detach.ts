@@ -2,6 +2,7 @@
  * Server cases for ending things cleanly: detaching a link (2.6.5, 2.6.6) and closing the
  * connection (2.4.3).
  */
+import { Condition } from '../../protocol/conditions.js';
 import { describeError } from '../client-script.js';
 import type { ServerCase } from '../server-suite.js';
 import { fail, pass } from '../types.js';
@@ -31,7 +32,7 @@ export const linkDetachError: ServerCase = {
     const l = await receiver(c, s, ctx.address());
     const d = await c.detach(l, {
       closed: true,
-      error: { type: 'error', condition: 'amqp:internal-error', description: 'amqp-one conformance' },
+      error: { type: 'error', condition: Condition.InternalError, description: 'amqp-one conformance' },
     });
     if (!d) return fail(`no detach in answer to a detach with an error${c.errorSummary()}`);
     // What follows is the server's choice (the spec does not say): reported, not judged.
@@ -66,7 +67,7 @@ export const closeError: ServerCase = {
     await c.begin(0);
     const r = await c.close({
       type: 'error',
-      condition: 'amqp:internal-error',
+      condition: Condition.InternalError,
       description: 'amqp-one conformance',
     });
     if (!r) return fail(`no close in answer to a close with an error${c.errorSummary()}`);

@@ -6,6 +6,7 @@
 import { ByteWriter } from '../../codec/byte-writer.js';
 import { encodeComposite } from '../../codec/composite.js';
 import type { Transfer } from '../../codec/records.js';
+import { Condition } from '../../protocol/conditions.js';
 import { dataMessage, textMessage } from '../client-script.js';
 import type { ServerCase } from '../server-suite.js';
 import { fail, notApplicable } from '../types.js';
@@ -31,7 +32,7 @@ export const illegalUnattachedHandle: ServerCase = {
     );
     return expectCondition(
       await awaitError(c, s),
-      'amqp:session:unattached-handle',
+      Condition.UnattachedHandle,
       ['end', 'close'],
       'a transfer on an unattached handle is a session error, amqp:session:unattached-handle',
     );
@@ -56,7 +57,7 @@ export const illegalHandleInUse: ServerCase = {
     });
     return expectCondition(
       await awaitError(c, s),
-      'amqp:session:handle-in-use',
+      Condition.HandleInUse,
       ['end', 'close'],
       'attaching a handle already in use is the session error amqp:session:handle-in-use (2.8.17)',
     );
@@ -74,7 +75,7 @@ export const illegalHandleMax: ServerCase = {
     c.sendAttach(s, { role: 'sender', address: ctx.address(), handle: max + 1 });
     return expectCondition(
       await awaitError(c),
-      'amqp:connection:framing-error',
+      Condition.FramingError,
       ['close'],
       '2.7.2 (handle-max): a peer that receives a handle outside the supported range MUST close the connection with framing-error',
     );
@@ -118,7 +119,7 @@ export const illegalWindowViolation: ServerCase = {
       if (got) {
         return expectCondition(
           got,
-          'amqp:session:window-violation',
+          Condition.WindowViolation,
           ['end', 'close'],
           '2.5.6 and 2.8.17: amqp:session:window-violation',
         );
@@ -166,7 +167,7 @@ export const illegalOversizedFrame: ServerCase = {
     );
     return expectCondition(
       await awaitError(c),
-      'amqp:connection:framing-error',
+      Condition.FramingError,
       ['close'],
       '2.7.1: a peer that receives an oversized frame MUST close the connection with framing-error',
     );
@@ -188,7 +189,7 @@ export const illegalMalformed: ServerCase = {
     );
     return expectCondition(
       await awaitError(c),
-      'amqp:decode-error',
+      Condition.DecodeError,
       ['close'],
       'data that cannot be decoded is amqp:decode-error (2.8.15)',
     );
@@ -204,7 +205,7 @@ export const illegalBadDoff: ServerCase = {
     c.peer.raw(Buffer.from([0, 0, 0, 8, 1, 0, 0, 0]), 'frame header with DOFF 1');
     return expectCondition(
       await awaitError(c),
-      'amqp:connection:framing-error',
+      Condition.FramingError,
       ['close'],
       '2.3.1: a DOFF below 2 is malformed; a valid frame header cannot be formed (framing-error, 2.8.16)',
     );

@@ -2,6 +2,7 @@
  * Server cases for opening a connection: open and its limits (2.7.1: max-frame-size, channel-max),
  * pipelined open (2.4.2) and idle time-outs in both directions (2.4.5).
  */
+import { Condition } from '../../protocol/conditions.js';
 import {
   bodyOf,
   dataMessage,
@@ -128,7 +129,7 @@ export const openChannelMaxExceeded: ServerCase = {
     c.sendBegin(cm + 1);
     return expectCondition(
       await awaitError(c),
-      'amqp:connection:framing-error',
+      Condition.FramingError,
       ['close'],
       '2.7.1: a channel number outside the supported range MUST close the connection with framing-error',
     );

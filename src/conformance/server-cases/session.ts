@@ -2,6 +2,7 @@
  * Server cases for sessions (2.5): begin and end (2.5.1, 2.5.2) and the session flow-control
  * window (2.5.6).
  */
+import { Condition } from '../../protocol/conditions.js';
 import { describeError } from '../client-script.js';
 import type { ServerCase } from '../server-suite.js';
 import { fail, pass } from '../types.js';
@@ -69,7 +70,7 @@ export const sessionEndError: ServerCase = {
     const s1 = await c.begin(1);
     const e = await c.end(s1, {
       type: 'error',
-      condition: 'amqp:internal-error',
+      condition: Condition.InternalError,
       description: 'amqp-one conformance',
     });
     if (!e) return fail(`no end in answer to our end with an error${c.errorSummary()}`);

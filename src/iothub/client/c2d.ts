@@ -21,8 +21,6 @@ export class C2DMessage {
     readonly generation: number,
     /** False once the connection it arrived on is gone (settling then fails). */
     private readonly live: () => boolean = () => true,
-    /** Gets the disposition written now (see the report on src/client: settling alone does not). */
-    private readonly flush: () => void = () => undefined,
   ) {}
 
   /** The decoded AMQP message. */
@@ -142,7 +140,6 @@ export class C2DMessage {
     try {
       if (!this.live()) throw new Error('connection gone');
       how(this.received);
-      this.flush();
     } catch (e) {
       return Promise.reject(
         new MessageLockLostError({

@@ -1,6 +1,7 @@
 /** Options shared by DeviceClient and ServiceClient, and how they become a HubConnection. */
 import type { AmqpConnection, ReceiverOptions } from '../../client/connect.js';
 import type { MessageReceiver } from '../../api/receiver.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { Timers } from '../../util/timers.js';
 import { realTimers } from '../../util/timers.js';
 import type { DeliveryState } from '../../codec/records.js';
@@ -81,7 +82,7 @@ export function isConnectionLoss(e: unknown): boolean {
 export function checkOutcome(state: DeliveryState | undefined): void {
   if (state === undefined || state.type === 'accepted') return;
   if (state.type === 'rejected') {
-    throw errorFromCondition(state.error ?? { condition: 'amqp:internal-error', description: 'rejected' });
+    throw errorFromCondition(state.error ?? { condition: Condition.InternalError, description: 'rejected' });
   }
   if (state.type === 'released') throw new MessageReleasedError();
   if (state.type === 'modified') {
@@ -98,9 +99,9 @@ export function checkOutcome(state: DeliveryState | undefined): void {
 }
 
 /**
- * Opens a receiver and fails when the peer detached it at once. (Work-around: when the attach reply
- * and the detach arrive together, as with IoT Hub's redirect, openReceiver resolves with a receiver
- * whose link is already detached and that never ends; see the report on src/client.)
+ * Opens a receiver and fails with the detach's error when the peer detached it at once. IoT Hub
+ * answers an events attach with its attach reply and a redirect detach together: openReceiver then
+ * resolves with a receiver whose link is already gone, and the caller wants the redirect.
  */
 export async function openReceiverChecked(
   conn: AmqpConnection,
@@ -116,7 +117,7 @@ export async function openReceiverChecked(
 /**
  * Detaches a receiver, after letting the dispositions just written go out on their own first: a
  * peer that reads a disposition and a detach in one batch may handle the detach first and put the
- * settled message back (the emulator does, see the report). Real time on purpose (a few ms).
+ * settled message back. Real time on purpose (a few ms).
  */
 export async function closeReceiverAfterSettling(
   r: MessageReceiver | undefined,

@@ -177,9 +177,8 @@ export class DeviceClient extends HubClient {
         return;
       }
       if (attached === undefined) break;
-      const { receiver, conn, generation } = attached;
+      const { receiver, generation } = attached;
       this.c2dReceiver = receiver;
-      const flush = (): void => conn.schedule();
       const live = (): boolean => this.live(generation, receiver);
       try {
         for (;;) {
@@ -187,7 +186,7 @@ export class DeviceClient extends HubClient {
           if (this.closed) break;
           const m = await receiver.receive();
           if (m === undefined) break;
-          q.push(new C2DMessage(m, generation, live, flush));
+          q.push(new C2DMessage(m, generation, live));
         }
       } catch {
         // The link or the connection is gone: messages not settled will come again.

@@ -237,10 +237,7 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
           if (this.closed) break;
           const m = await receiver.receive();
           if (m === undefined) break;
-          if (!m.settled) {
-            m.accept();
-            conn.schedule(); // settling alone does not write the disposition (see the report)
-          }
+          if (!m.settled) m.accept();
           const event = eventFromMessage(m.message, partitionId);
           const seq = event.systemProperties.sequenceNumber;
           if (seq >= 0n) {

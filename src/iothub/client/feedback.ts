@@ -142,8 +142,6 @@ export class FeedbackBatch implements ParsedFeedback {
     readonly received: ReceivedMessage,
     parsed: ParsedFeedback,
     private readonly live: () => boolean = () => true,
-    /** Gets the disposition written now (settling alone does not, see the report on src/client). */
-    private readonly flush: () => void = () => undefined,
   ) {
     this.records = parsed.records;
     if (parsed.enqueuedTime) this.enqueuedTime = parsed.enqueuedTime;
@@ -177,7 +175,6 @@ export class FeedbackBatch implements ParsedFeedback {
     try {
       if (!this.live()) throw new Error('connection gone');
       how(this.received);
-      this.flush();
     } catch (e) {
       throw new MessageLockLostError({
         description: 'the feedback link is gone; the hub will deliver this batch again',

@@ -4,7 +4,6 @@
  * events forwarded from the HubConnection.
  */
 import { EventEmitter } from 'node:events';
-import type { AmqpConnection } from '../../client/connect.js';
 import { ClosedError } from '../../api/errors.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { MessageSender } from '../../api/sender.js';
@@ -27,10 +26,9 @@ import type { TokenInfo } from './token.js';
 /** Consecutive lost-link resends of one message before its promise reports the loss. */
 const MAX_LOSS_RESENDS = 20;
 
-/** A receiver opened by {@link HubClient.attachReceiver}, with the connection it lives on. */
+/** A receiver opened by {@link HubClient.attachReceiver}, with the connection generation it lives on. */
 export interface AttachedReceiver {
   receiver: MessageReceiver;
-  conn: AmqpConnection;
   generation: number;
 }
 
@@ -167,7 +165,7 @@ export abstract class HubClient extends EventEmitter {
         const generation = this.hub.generation;
         const receiver = await openReceiverChecked(conn, { address, credit, properties: linkProperties() });
         backoff.failures = 0;
-        return { receiver, conn, generation };
+        return { receiver, generation };
       } catch (e) {
         if (stopped()) return undefined;
         const err = toIotHubError(e);

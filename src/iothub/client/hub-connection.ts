@@ -6,7 +6,7 @@
  * Each (re)connect is a new AmqpConnection (opened with the promise API's `connect`): CBS runs on
  * it first, and only then does {@link HubConnection.ready} hand it out, so links are always
  * (re)attached after the token was accepted. (The promise API's own reconnect re-attaches every
- * link at once, before a put-token could be sent: see the report on src/client.)
+ * link at once, before a put-token could be sent.)
  */
 import { EventEmitter } from 'node:events';
 import { connect, type AmqpConnection } from '../../client/connect.js';

@@ -9,6 +9,7 @@
  */
 import { ClosedError } from '../../api/errors.js';
 import type { MessageReceiver } from '../../api/receiver.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import { ServiceConnectionString } from '../connection-string.js';
 import { IotHubConfigError } from '../errors.js';
@@ -239,7 +240,7 @@ export class ServiceClient extends HubClient {
           return;
         }
         if (attached === undefined) break;
-        const { conn, generation } = attached;
+        const { generation } = attached;
         const r = (receiver = attached.receiver);
         this.feedbackReceivers.add(r);
         const live = (): boolean => this.live(generation, r);
@@ -254,13 +255,12 @@ export class ServiceClient extends HubClient {
               parsed = parseFeedbackMessage(m.message);
             } catch (e) {
               // Not a feedback batch we can read: drop it (it would come back for ever) and say so.
-              m.reject({ condition: 'amqp:decode-error', description: (e as Error).message });
-              conn.schedule();
+              m.reject({ condition: Condition.DecodeError, description: (e as Error).message });
               q.end(e);
               stopped = true;
               break;
             }
-            q.push(new FeedbackBatch(m, parsed, live, () => conn.schedule()));
+            q.push(new FeedbackBatch(m, parsed, live));
           }
         } catch {
           // Link or connection lost: unsettled batches come again.

@@ -16,6 +16,7 @@ import type { DeliveryState } from '../../codec/records.js';
 import type { Message } from '../../codec/message.js';
 import type { ReceivedMessage } from '../../api/received-message.js';
 import type { MessageSender } from '../../api/sender.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import type { IncomingLink } from '../../server/server-connection.js';
 import { isHubError } from '../hub/errors.js';
@@ -135,21 +136,21 @@ export function serveServiceC2d(ctx: EmulatorContext, l: IncomingLink): void {
   const enqueue = async (rm: ReceivedMessage): Promise<void> => {
     if (rm.payload.length > MAX_C2D_SIZE)
       return settleIncoming(l, rm, {
-        condition: 'amqp:link:message-size-exceeded',
+        condition: Condition.MessageSizeExceeded,
         description: `C2D message of ${rm.payload.length} bytes is over the ${MAX_C2D_SIZE}-byte limit.`,
       });
     let m: Message;
     try {
       m = rm.message;
     } catch (e) {
-      return settleIncoming(l, rm, { condition: 'amqp:decode-error', description: String(e) });
+      return settleIncoming(l, rm, { condition: Condition.DecodeError, description: String(e) });
     }
     try {
       await ctx.state.sendC2d(m);
       settleIncoming(l, rm);
     } catch (e) {
       settleIncoming(l, rm, {
-        condition: isHubError(e) ? e.condition : 'amqp:internal-error',
+        condition: isHubError(e) ? e.condition : Condition.InternalError,
         description: e instanceof Error ? e.message : String(e),
       });
     }

@@ -20,6 +20,7 @@
 import type { Message } from '../../codec/message.js';
 import type { ReceivedMessage } from '../../api/received-message.js';
 import type { IncomingLink } from '../../server/server-connection.js';
+import { Condition } from '../../protocol/conditions.js';
 import { verifyToken } from './auth.js';
 import { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES, type ConnectionState } from './connection-state.js';
 import {
@@ -61,7 +62,7 @@ function answer(
   try {
     request = rm.message;
   } catch (e) {
-    rm.reject({ condition: 'amqp:decode-error', description: String(e) });
+    rm.reject({ condition: Condition.DecodeError, description: String(e) });
     cs.connection.schedule();
     return;
   }
@@ -69,7 +70,7 @@ function answer(
   const replyTo = rt === undefined || rt === null ? undefined : String(rt);
   if (cs.repliesBacklogged(replyTo, node)) {
     rm.reject({
-      condition: 'amqp:resource-limit-exceeded',
+      condition: Condition.ResourceLimitExceeded,
       description: `${MAX_PENDING_REPLIES} responses on ${node} wait for the client to take them.`,
     });
     cs.connection.schedule();

@@ -5,6 +5,7 @@
  * `amqp:unauthorized-access`), and the links on which it reads CBS and `$management` responses.
  */
 import type { Message } from '../../codec/message.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import type { MessageSender } from '../../api/sender.js';
 import type { ServerConnection } from '../../server/server-connection.js';
@@ -122,7 +123,7 @@ export class ConnectionState {
       this.grantDeadline = undefined;
       this.connection
         .close({
-          condition: 'amqp:unauthorized-access',
+          condition: Condition.UnauthorizedAccess,
           description: 'No credentials: the connection did not authenticate (SASL or CBS) in time.',
         })
         .catch(() => undefined);
@@ -143,7 +144,7 @@ export class ConnectionState {
       if (!this.allows(l.resource, now)) {
         this.guarded.delete(l);
         l.detach({
-          condition: 'amqp:unauthorized-access',
+          condition: Condition.UnauthorizedAccess,
           description: `The SAS token for ${l.resource.path} expired and was not renewed.`,
         });
       }

@@ -17,8 +17,10 @@
  *   carries `last_enqueued_*` and `runtime_info_retrieval_time_utc` delivery annotations.
  */
 import { AmqpSymbol, Typed, type AmqpValue } from '../../codec/values.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import type { IncomingLink } from '../../server/server-connection.js';
+import { IotHubCondition } from '../conditions.js';
 import { isHubError } from '../hub/errors.js';
 import { positionFromFilterSet, type EventPosition } from '../hub/filter.js';
 import { getEntry } from '../hub/message-utils.js';
@@ -52,7 +54,7 @@ export function redirectEvents(
     ['address', address],
   ]);
   const error: AmqpError = {
-    condition: 'amqp:link:redirect',
+    condition: Condition.LinkRedirect,
     description: `The IoT hub's events are served by its Event Hubs-compatible endpoint: ${address}`,
     info,
   };
@@ -90,20 +92,20 @@ export class EpochRegistry {
     if (h.epoch === undefined) {
       if (held.length > 0)
         return {
-          condition: 'amqp:link:stolen',
+          condition: Condition.Stolen,
           description: `A receiver with epoch ${held[0]!.epoch} holds ${key}; receivers without an epoch are refused.`,
         };
     } else {
       const higher = held.find((o) => o.epoch! > h.epoch!);
       if (higher)
         return {
-          condition: 'amqp:link:stolen',
+          condition: Condition.Stolen,
           description: `A receiver with a higher epoch (${higher.epoch}) holds ${key}; epoch ${h.epoch} is refused.`,
         };
       for (const o of others) {
         set.delete(o);
         o.steal({
-          condition: 'amqp:link:stolen',
+          condition: Condition.Stolen,
           description: `New receiver with epoch ${h.epoch} was created for ${key}, so this receiver${
             o.epoch === undefined ? '' : ` with epoch ${o.epoch}`
           } is being disconnected.`,
@@ -145,24 +147,24 @@ export function servePartition(
 ): void {
   const state = ctx.state;
   if (target.eventHub.toLowerCase() !== state.eventHubName.toLowerCase())
-    return refuse(l, 'amqp:not-found', `The messaging entity ${target.eventHub} could not be found.`);
+    return refuse(l, Condition.NotFound, `The messaging entity ${target.eventHub} could not be found.`);
   const cg = state.consumerGroup(target.consumerGroup);
   if (cg === undefined)
-    return refuse(l, 'amqp:not-found', `The consumer group ${target.consumerGroup} does not exist.`);
+    return refuse(l, Condition.NotFound, `The consumer group ${target.consumerGroup} does not exist.`);
   let partition: number;
   let position: EventPosition;
   try {
     partition = state.partitionNumber(target.partition);
   } catch {
-    return refuse(l, 'amqp:not-found', `The partition ${target.partition} does not exist.`);
+    return refuse(l, Condition.NotFound, `The partition ${target.partition} does not exist.`);
   }
   try {
     position = positionFromFilterSet(l.source?.filter) ?? { kind: 'earliest' };
   } catch (e) {
-    return refuse(l, 'com.microsoft:argument-error', e instanceof Error ? e.message : String(e));
+    return refuse(l, IotHubCondition.ArgumentError, e instanceof Error ? e.message : String(e));
   }
   const epoch = epochOf(l);
-  if (epoch === 'bad') return refuse(l, 'com.microsoft:argument-error', `${EPOCH_PROPERTY} must be a long.`);
+  if (epoch === 'bad') return refuse(l, IotHubCondition.ArgumentError, `${EPOCH_PROPERTY} must be a long.`);
   const key = `${state.eventHubName}/ConsumerGroups/${cg}/Partitions/${partition}`.toLowerCase();
   let detached = false;
   const holder: EpochHolder = {
@@ -216,7 +218,7 @@ export function servePartition(
         const description = isHubError(err) ? err.message : String(err);
         ctx.log(`events ${key}: ${description}`);
         detached = true;
-        link.detach({ error: { condition: 'amqp:internal-error', description } });
+        link.detach({ error: { condition: Condition.InternalError, description } });
         l.connection.schedule();
         return;
       }

@@ -24,6 +24,7 @@
  * A connection without a grant (bare header, ANONYMOUS, MSSBCBS) gets only `$cbs` and reply nodes.
  */
 import type { IncomingLink } from '../../server/server-connection.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import { addressPath, parseHubAddress } from '../hub/address.js';
 import { UNAUTHORIZED_LINK, type Resource } from './auth.js';
@@ -47,7 +48,7 @@ function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r
   // Grants first, with one answer for every refusal: an unknown, a disabled and someone else's
   // device look the same to a client that holds no credential for them.
   if (!cs.allows(r, ctx.clock.now())) {
-    refuse(l, 'amqp:unauthorized-access', UNAUTHORIZED_LINK);
+    refuse(l, Condition.UnauthorizedAccess, UNAUTHORIZED_LINK);
     return false;
   }
   if (r.deviceId !== undefined) {
@@ -56,7 +57,7 @@ function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r
     if (!d || (r.moduleId !== undefined && !d.modules.has(r.moduleId))) {
       refuse(
         l,
-        'amqp:not-found',
+        Condition.NotFound,
         r.moduleId === undefined
           ? `Device ${r.deviceId} not found.`
           : `Module ${r.deviceId}/${r.moduleId} not found.`,
@@ -64,7 +65,7 @@ function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r
       return false;
     }
     if (d.status !== 'enabled') {
-      refuse(l, 'amqp:unauthorized-access', `Device ${r.deviceId} is disabled.`);
+      refuse(l, Condition.UnauthorizedAccess, `Device ${r.deviceId} is disabled.`);
       return false;
     }
   }
@@ -87,11 +88,11 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
   const a = parseHubAddress(address);
   const clientReceives = l.role === 'sender';
   const notHere = (what: string): void =>
-    refuse(l, 'amqp:not-implemented', `${what} is not emulated by the amqp-one IoT hub emulator.`);
+    refuse(l, Condition.NotImplemented, `${what} is not emulated by the amqp-one IoT hub emulator.`);
   const wrongRole = (): void =>
     refuse(
       l,
-      'amqp:not-allowed',
+      Condition.NotAllowed,
       `A ${clientReceives ? 'receiver' : 'sender'} cannot attach to ${String(address)}.`,
     );
 
@@ -163,7 +164,7 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
       // A reply node of a request/response pair: `cbs` (the IoT SDKs' reply-to), `mgmt-<uuid>`, ...
       if (clientReceives && address !== undefined && addressPath(address).length === 1)
         return cs.addReplyLink(replyLinkOf(l), ctx.log);
-      return refuse(l, 'amqp:not-found', `The IoT hub has no node ${JSON.stringify(address ?? null)}.`);
+      return refuse(l, Condition.NotFound, `The IoT hub has no node ${JSON.stringify(address ?? null)}.`);
   }
 }
 

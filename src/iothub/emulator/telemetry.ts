@@ -7,6 +7,7 @@
  */
 import { decodeMessage, type Message } from '../../codec/message.js';
 import type { ReceivedMessage } from '../../api/received-message.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import type { IncomingLink } from '../../server/server-connection.js';
 import { isHubError } from '../hub/errors.js';
@@ -50,7 +51,7 @@ export function serveTelemetry(
     const opts = { authMethod, ...(moduleId === undefined ? {} : { moduleId }) };
     if (rm.payload.length > limit)
       return settle(l, rm, {
-        condition: 'amqp:link:message-size-exceeded',
+        condition: Condition.MessageSizeExceeded,
         description: `Message size ${rm.payload.length} bytes is over the ${limit}-byte limit.`,
       });
     let messages: Message[];
@@ -68,7 +69,7 @@ export function serveTelemetry(
         sizes = [rm.payload.length];
       }
     } catch (e) {
-      return settle(l, rm, { condition: 'amqp:decode-error', description: String(e) });
+      return settle(l, rm, { condition: Condition.DecodeError, description: String(e) });
     }
     try {
       // Appends are numbered synchronously, so order on the link is order in the partition. A
@@ -78,7 +79,7 @@ export function serveTelemetry(
     } catch (e) {
       if (!isHubError(e)) ctx.log(`telemetry from ${deviceId}: ${String(e)}`);
       settle(l, rm, {
-        condition: isHubError(e) ? e.condition : 'amqp:internal-error',
+        condition: isHubError(e) ? e.condition : Condition.InternalError,
         description: e instanceof Error ? e.message : String(e),
       });
     }

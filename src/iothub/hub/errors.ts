@@ -4,6 +4,8 @@
  * here, once, so the AMQP layer never has to guess.
  */
 import { AmqpOneError } from '../../codec/errors.js';
+import { Condition } from '../../protocol/conditions.js';
+import { IotHubCondition } from '../conditions.js';
 
 export type HubErrorCode =
   /** Telemetry over the size limit (256 KiB): answer `rejected` with this condition. */
@@ -41,21 +43,21 @@ export type HubErrorCode =
   | 'HUB_CLOSED';
 
 const CONDITION: Record<HubErrorCode, string> = {
-  HUB_MESSAGE_TOO_LARGE: 'amqp:link:message-size-exceeded',
-  HUB_QUEUE_FULL: 'amqp:resource-limit-exceeded',
-  HUB_QUOTA_EXCEEDED: 'com.microsoft:quota-exceeded',
-  HUB_DEVICE_NOT_FOUND: 'amqp:not-found',
-  HUB_DEVICE_DISABLED: 'amqp:unauthorized-access',
-  HUB_DEVICE_EXISTS: 'com.microsoft:precondition-failed',
-  HUB_LOCK_NOT_FOUND: 'amqp:not-found',
-  HUB_LOCK_LOST: 'com.microsoft:message-lock-lost',
-  HUB_BAD_ADDRESS: 'com.microsoft:argument-error',
-  HUB_BAD_FILTER: 'com.microsoft:argument-error',
-  HUB_BAD_ARGUMENT: 'com.microsoft:argument-error',
-  HUB_BAD_REGISTRY: 'com.microsoft:argument-error',
-  HUB_STATE_MISMATCH: 'amqp:internal-error',
-  HUB_STORE_FAILED: 'amqp:internal-error',
-  HUB_CLOSED: 'amqp:internal-error',
+  HUB_MESSAGE_TOO_LARGE: Condition.MessageSizeExceeded,
+  HUB_QUEUE_FULL: Condition.ResourceLimitExceeded,
+  HUB_QUOTA_EXCEEDED: IotHubCondition.QuotaExceeded,
+  HUB_DEVICE_NOT_FOUND: Condition.NotFound,
+  HUB_DEVICE_DISABLED: Condition.UnauthorizedAccess,
+  HUB_DEVICE_EXISTS: IotHubCondition.PreconditionFailed,
+  HUB_LOCK_NOT_FOUND: Condition.NotFound,
+  HUB_LOCK_LOST: IotHubCondition.MessageLockLost,
+  HUB_BAD_ADDRESS: IotHubCondition.ArgumentError,
+  HUB_BAD_FILTER: IotHubCondition.ArgumentError,
+  HUB_BAD_ARGUMENT: IotHubCondition.ArgumentError,
+  HUB_BAD_REGISTRY: IotHubCondition.ArgumentError,
+  HUB_STATE_MISMATCH: Condition.InternalError,
+  HUB_STORE_FAILED: Condition.InternalError,
+  HUB_CLOSED: Condition.InternalError,
 };
 
 /** The AMQP error condition for a hub error code. */
