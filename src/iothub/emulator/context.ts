@@ -7,7 +7,7 @@ import type { AcceptOptions, IncomingLink } from '../../server/incoming-link.js'
 import type { ServerConnection } from '../../server/server-connection.js';
 import type { Clock } from '../hub/clock.js';
 import type { HubState } from '../hub/hub.js';
-import { getEntry } from '../hub/message-utils.js';
+import { entry } from '../message-values.js';
 import type { AuthConfig } from './auth.js';
 import type { ConnectionState } from './connection-state.js';
 import type { EpochRegistry } from './events.js';
@@ -64,7 +64,7 @@ export function stringProp(
   name: string,
   where: 'applicationProperties' | 'messageAnnotations' = 'applicationProperties',
 ): string | undefined {
-  const v: AmqpValue = getEntry(m[where], name, true);
+  const v: AmqpValue = entry(m[where], name, true);
   if (v === undefined || v === null) return undefined;
   return typeof v === 'string' ? v : String(v);
 }

@@ -16,11 +16,12 @@
  * The log is compacted at start-up (live messages only, plus the next sequence number).
  */
 import { encodeMessage, type Message } from '../../codec/message.js';
+import { idText } from '../message-values.js';
 import type { Clock } from './clock.js';
 import { DeadlineHeap } from './deadlines.js';
 import { HubError } from './errors.js';
 import type { FeedbackOutcome, FeedbackStatusCode } from './feedback.js';
-import { ackModeOf, messageIdText, type AckMode } from './message-utils.js';
+import { ackModeOf, type AckMode } from './message-utils.js';
 import {
   LockQueue,
   type Delivery,
@@ -166,7 +167,7 @@ export class C2dStore extends LoggedQueueStore<C2dMeta, C2dLimits> {
           deviceId,
           ack: ackModeOf(message),
           generationId: opts.generationId ?? '',
-          originalMessageId: messageIdText(message.properties?.messageId) ?? '',
+          originalMessageId: idText(message.properties?.messageId) ?? '',
         },
       };
       const result: C2dEnqueued = {

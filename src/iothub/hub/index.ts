@@ -158,14 +158,7 @@ export {
 export * from './queue.js';
 export { lockTagFromToken, lockTokenFromTag, normalizeLockToken } from './lock-token.js';
 export { parseHubAddress, addressPath, deviceOfC2dAddress, type HubAddress } from './address.js';
-export {
-  ackModeOf,
-  messageIdText,
-  getEntry,
-  withMessageAnnotations,
-  isSystemAnnotation,
-  type AckMode,
-} from './message-utils.js';
+export { ackModeOf, withMessageAnnotations, isSystemAnnotation, type AckMode } from './message-utils.js';
 export { DeadlineHeap, type Timer } from './deadlines.js';
 export {
   FileRecordLog,
