@@ -1,17 +1,20 @@
 #!/usr/bin/env node
-/** The `amqp-one` command: one entry point, one file per command. */
+/**
+ * The `amqp-one` command: one entry point, one file per command. `hub` is the emulator's own
+ * command line (src/iothub/emulator/cli.ts), so that the emulator ships it with its entry point.
+ */
 import { UsageError } from './args.js';
 import { benchCommand, BENCH_HELP } from './bench.js';
 import { brokerCommand, BROKER_HELP } from './broker.js';
 import { conformanceCommand, CONFORMANCE_HELP } from './conformance.js';
 import { demoCommand, DEMO_HELP } from './demo.js';
-import { hubCommand, HUB_HELP } from './hub.js';
+import { hubCommand, HUB_HELP } from '../iothub/emulator/cli.js';
 import { iothubCommand, IOTHUB_HELP } from './iothub.js';
 import { receiveCommand, RECEIVE_HELP, sendCommand, SEND_HELP } from './send-receive.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP },
-  hub: { run: hubCommand, help: HUB_HELP.replace(/^Usage: /, '') },
+  hub: { run: hubCommand, help: HUB_HELP },
   iothub: { run: iothubCommand, help: IOTHUB_HELP },
   broker: { run: brokerCommand, help: BROKER_HELP },
   send: { run: sendCommand, help: SEND_HELP },

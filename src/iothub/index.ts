@@ -1,6 +1,9 @@
-/** amqp-one/iothub: SAS tokens, connection strings, the IoT Hub clients and the local emulator. */
+/**
+ * amqp-one/iothub: SAS tokens, connection strings and the IoT Hub clients. The local emulator is
+ * amqp-one/iothub/emulator, so that a device that imports this never loads the hub, the server or
+ * the certificate authority.
+ */
 export * from './errors.js';
 export * from './sas.js';
 export * from './connection-string.js';
 export * from './client/index.js';
-export { startHub, IotHubEmulator, type StartHubOptions } from './emulator/index.js';

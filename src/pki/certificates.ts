@@ -2,7 +2,7 @@
  * Self-made X.509 v3 certificates, with no openssl and no dependency: a certificate authority and
  * server or client certificates it issues, for the local IoT Hub emulator (TLS on localhost) and for
  * tests. node:crypto makes the keys and the signatures; the certificate itself is DER written by
- * ./asn1/der.ts (RFC 5280 profile).
+ * ./der.ts (RFC 5280 profile).
  *
  *   const ca = createCertificateAuthority({ commonName: 'amqp-one local CA', validDays: 3650 });
  *   const server = issueCertificate(ca, {

@@ -136,6 +136,14 @@ describe('amqp-one CLI', () => {
     expect(r.stdout).toContain(`Success for original message id ${id}`);
   });
 
+  test('hub --help prints the emulator help, and the command list names it', async () => {
+    const r = await run(['hub', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('amqp-one hub [options]');
+    expect(r.stdout).toContain('--feedback-delay-ms');
+    expect((await run(['--help'])).stdout).toContain('\n  amqp-one hub [options]\n');
+  });
+
   test('usage errors exit 2 with the command help; unknown commands too', async () => {
     const r = await run(['send']);
     expect(r.code).toBe(2);

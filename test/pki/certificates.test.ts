@@ -1,5 +1,5 @@
 /**
- * Self-made certificates (src/transport/test-certificates.ts): DER known answers for the encoder,
+ * Self-made certificates (src/pki/certificates.ts): DER known answers for the encoder,
  * parsing by node:crypto's X509Certificate, real TLS handshakes on loopback (server and client
  * certificates, SNI and IP SAN checks, unknown CA, wrong purpose), and, where openssl is installed
  * (CI installs it; the library never needs it), `openssl x509 -text` and `openssl verify -x509_strict`.

@@ -6,7 +6,8 @@ import type { ReceivedMessage } from '../../api/received-message.js';
 import type { Message } from '../../codec/message.js';
 import type { AmqpValue } from '../../codec/values.js';
 import { MessageLockLostError } from '../errors.js';
-import { bigintOf, bodyBytes, dateOf, entry, idText, numberOf, stringOf, toRecord } from './amqp-utils.js';
+import { entry, idText, stringOf } from '../message-values.js';
+import { bigintOf, bodyBytes, dateOf, numberOf, toRecord } from './amqp-utils.js';
 
 export type C2DOutcome = 'completed' | 'rejected' | 'abandoned';
 export type AckMode = 'none' | 'positive' | 'negative' | 'full';

@@ -22,7 +22,8 @@ import {
   toIotHubError,
   type IotHubError,
 } from '../errors.js';
-import { entry, numberOf, stringOf } from './amqp-utils.js';
+import { entry, stringOf } from '../message-values.js';
+import { numberOf } from './amqp-utils.js';
 import type { TokenInfo, TokenProvider } from './token.js';
 
 export const CBS_ADDRESS = '$cbs';

@@ -8,7 +8,8 @@ import type { Fields } from '../../codec/records.js';
 import { described, ulong, type AmqpValue } from '../../codec/values.js';
 import type { RedirectError } from '../../protocol/errors.js';
 import { InsecureRedirectError, IotHubConfigError } from '../errors.js';
-import { bigintOf, bodyBytes, dateOf, entry, idText, stringOf, toRecord } from './amqp-utils.js';
+import { entry, idText, stringOf } from '../message-values.js';
+import { bigintOf, bodyBytes, dateOf, toRecord } from './amqp-utils.js';
 
 export const SELECTOR_FILTER_NAME = 'apache.org:selector-filter:string';
 export const SELECTOR_FILTER_CODE = 0x0000468c00000004n;

@@ -6,7 +6,8 @@
 import type { ReceivedMessage } from '../../api/received-message.js';
 import type { Message } from '../../codec/message.js';
 import { BadResponseError, MessageLockLostError } from '../errors.js';
-import { bodyBytes, dateOf, entry, idText } from './amqp-utils.js';
+import { entry, idText } from '../message-values.js';
+import { bodyBytes, dateOf } from './amqp-utils.js';
 
 export const FEEDBACK_ADDRESS = '/messages/serviceBound/feedback';
 export const FEEDBACK_CONTENT_TYPE = 'application/vnd.microsoft.iothub.feedback.json';

@@ -8,7 +8,8 @@ import { RequestResponseLink } from '../../client/request-response.js';
 import type { Message } from '../../codec/message.js';
 import { AmqpArray, type AmqpValue } from '../../codec/values.js';
 import { BadResponseError, errorFromStatus, toIotHubError } from '../errors.js';
-import { dateOf, entry, idText, stringOf } from './amqp-utils.js';
+import { entry, idText, stringOf } from '../message-values.js';
+import { dateOf } from './amqp-utils.js';
 import { responseStatus } from './cbs.js';
 
 export const MANAGEMENT_ADDRESS = '$management';

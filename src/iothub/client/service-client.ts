@@ -14,8 +14,8 @@ import type { TlsOptions } from '../../transport/open-socket.js';
 import { ServiceConnectionString } from '../connection-string.js';
 import { IotHubConfigError } from '../errors.js';
 import type { SasKeyEncoding } from '../sas.js';
-import { idText } from './amqp-utils.js';
 import { AsyncQueue } from '../../util/async-queue.js';
+import { idText } from '../message-values.js';
 import type { AckMode } from './c2d.js';
 import {
   closeReceiverAfterSettling,

@@ -13,15 +13,10 @@
  *   goes away with locked deliveries abandons them, so that they come back at once.
  */
 import type { DeliveryState } from '../../codec/records.js';
-import type { Message } from '../../codec/message.js';
-import type { ReceivedMessage } from '../../api/received-message.js';
 import type { MessageSender } from '../../api/sender.js';
-import { Condition } from '../../protocol/conditions.js';
-import type { AmqpError } from '../../protocol/errors.js';
 import type { IncomingLink } from '../../server/server-connection.js';
-import { isHubError } from '../hub/errors.js';
 import type { Delivery, SettleOutcome } from '../hub/queue.js';
-import { acceptReceiverFirst, LINK_CREDIT, LINK_MAX_MESSAGE_SIZE, type EmulatorContext } from './context.js';
+import { serveClientSender, type EmulatorContext } from './context.js';
 
 /** The real hub's C2D message size limit. */
 export const MAX_C2D_SIZE = 64 * 1024;
@@ -120,46 +115,11 @@ export function serveFeedback(ctx: EmulatorContext, l: IncomingLink): void {
   });
 }
 
-function settleIncoming(l: IncomingLink, rm: ReceivedMessage, error?: AmqpError): void {
-  try {
-    if (error) rm.reject(error);
-    else rm.accept();
-    // Why: settling only queues the disposition in the engine: have the driver write it now.
-    l.connection.schedule();
-  } catch {
-    // The link went away first.
-  }
-}
-
 export function serveServiceC2d(ctx: EmulatorContext, l: IncomingLink): void {
-  const receiver = acceptReceiverFirst(l, { credit: LINK_CREDIT, maxMessageSize: LINK_MAX_MESSAGE_SIZE });
-  const enqueue = async (rm: ReceivedMessage): Promise<void> => {
-    if (rm.payload.length > MAX_C2D_SIZE)
-      return settleIncoming(l, rm, {
-        condition: Condition.MessageSizeExceeded,
-        description: `C2D message of ${rm.payload.length} bytes is over the ${MAX_C2D_SIZE}-byte limit.`,
-      });
-    let m: Message;
-    try {
-      m = rm.message;
-    } catch (e) {
-      return settleIncoming(l, rm, { condition: Condition.DecodeError, description: String(e) });
-    }
-    try {
-      await ctx.state.sendC2d(m);
-      settleIncoming(l, rm);
-    } catch (e) {
-      settleIncoming(l, rm, {
-        condition: isHubError(e) ? e.condition : Condition.InternalError,
-        description: e instanceof Error ? e.message : String(e),
-      });
-    }
-  };
-  void (async () => {
-    try {
-      for await (const rm of receiver) void enqueue(rm);
-    } catch {
-      // Link or connection gone.
-    }
-  })();
+  serveClientSender(l, {
+    maxSize: MAX_C2D_SIZE,
+    tooLarge: (size) => `C2D message of ${size} bytes is over the ${MAX_C2D_SIZE}-byte limit.`,
+    decode: (rm) => rm.message,
+    store: (m) => ctx.state.sendC2d(m),
+  });
 }

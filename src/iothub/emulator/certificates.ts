@@ -1,7 +1,7 @@
 /**
  * TLS material for the emulator. Given `cert` and `key` (PEM), those are served. Otherwise a CA and
  * a server certificate for localhost / 127.0.0.1 / ::1 are made at start (pure JS, see
- * src/transport/test-certificates.ts) and the CA is written to a file that clients trust
+ * src/pki/certificates.ts) and the CA is written to a file that clients trust
  * (`NODE_EXTRA_CA_CERTS=<file>`, the device client's `ca` option, uAMQP's `verify=<file>`):
  * - with a state directory, `<stateDir>/tls/ca.pem` (and its key, mode 0600, in a 0700 folder),
  *   kept across restarts so that it is trusted once;

@@ -1,6 +1,7 @@
 /**
  * `amqp-one hub`: the emulator from the command line. `runHubCli(argv)` parses the options, starts
- * the hub, prints the startup summary and runs until SIGINT / SIGTERM. Run directly:
+ * the hub and prints the startup summary; `hubCommand(argv)` then runs it until SIGINT / SIGTERM.
+ * src/cli/main.ts dispatches `amqp-one hub` here; it also runs directly:
  * `node dist/iothub/emulator/cli.js [options]`.
  */
 import { readFile } from 'node:fs/promises';
@@ -19,7 +20,7 @@ import {
   DEFAULT_MAX_TELEMETRY_BYTES,
 } from '../hub/index.js';
 
-export const HUB_HELP = `Usage: amqp-one hub [options]
+export const HUB_HELP = `amqp-one hub [options]
 
 A local Azure IoT Hub (AMQP 1.0): device and service links, CBS, C2D with feedback, and the
 Event Hubs-compatible endpoint (served on the same ports; the events redirect points there).
@@ -143,22 +144,23 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
   return hub;
 }
 
-async function main(): Promise<void> {
-  let hub: IotHubEmulator | null;
-  try {
-    hub = await runHubCli(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`amqp-one hub: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (!hub) return;
-  const stop = (): void => {
-    void hub!.close().finally(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  // The listeners keep the process alive.
+/** `amqp-one hub`: starts the hub, runs it until SIGINT or SIGTERM, then closes it. */
+export async function hubCommand(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const hub = await runHubCli(argv, io);
+  if (!hub) return 0; // --help
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await hub.close();
+  return 0;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) void main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  hubCommand(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      process.stderr.write(`amqp-one hub: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );

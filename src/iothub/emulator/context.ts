@@ -1,12 +1,15 @@
 /** What the link handlers share: the hub state, the auth configuration, the clock and the log. */
 import type { Message } from '../../codec/message.js';
 import type { AmqpValue } from '../../codec/values.js';
+import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
+import type { ReceivedMessage } from '../../api/received-message.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { AcceptOptions, IncomingLink, ServerConnection } from '../../server/server-connection.js';
 import type { Clock } from '../hub/clock.js';
+import { isHubError } from '../hub/errors.js';
 import type { HubState } from '../hub/hub.js';
-import { getEntry } from '../hub/message-utils.js';
+import { entry } from '../message-values.js';
 import type { AuthConfig } from './auth.js';
 import type { ConnectionState } from './connection-state.js';
 import type { EpochRegistry } from './events.js';
@@ -52,6 +55,65 @@ export function acceptReceiverFirst(l: IncomingLink, o: AcceptOptions): MessageR
   return l.acceptReceiver(o);
 }
 
+/** How a client sender's transfers go into the hub (serveClientSender). */
+export interface IncomingMessages<T> {
+  /** Past it a transfer is rejected with amqp:link:message-size-exceeded, described by tooLarge. */
+  maxSize: number;
+  tooLarge(size: number): string;
+  /** What is stored; a throw is amqp:decode-error. */
+  decode(rm: ReceivedMessage): T;
+  /** Resolves once stored; a HubError's condition is the rejection, anything else internal-error. */
+  store(decoded: T): Promise<unknown>;
+  /** Told of a failure that is not a HubError: not the client's fault, but the hub's. */
+  unexpected?(e: unknown): void;
+}
+
+/**
+ * Serves a client sender (telemetry, the service's C2D): each transfer is decoded and stored, then
+ * accepted, or rejected with the condition of what refused it. Transfers are taken as they come,
+ * without waiting for the previous store.
+ */
+export function serveClientSender<T>(l: IncomingLink, o: IncomingMessages<T>): void {
+  const receiver = acceptReceiverFirst(l, { credit: LINK_CREDIT, maxMessageSize: LINK_MAX_MESSAGE_SIZE });
+  const take = async (rm: ReceivedMessage): Promise<void> => {
+    const size = rm.payload.length;
+    if (size > o.maxSize)
+      return settle(rm, { condition: Condition.MessageSizeExceeded, description: o.tooLarge(size) });
+    let decoded: T;
+    try {
+      decoded = o.decode(rm);
+    } catch (e) {
+      return settle(rm, { condition: Condition.DecodeError, description: String(e) });
+    }
+    try {
+      await o.store(decoded);
+      settle(rm);
+    } catch (e) {
+      if (!isHubError(e)) o.unexpected?.(e);
+      settle(rm, {
+        condition: isHubError(e) ? e.condition : Condition.InternalError,
+        description: e instanceof Error ? e.message : String(e),
+      });
+    }
+  };
+  void (async () => {
+    try {
+      for await (const rm of receiver) void take(rm);
+    } catch {
+      // Link or connection gone.
+    }
+  })();
+}
+
+function settle(rm: ReceivedMessage, error?: AmqpError): void {
+  try {
+    if (error) rm.reject(error);
+    else rm.accept();
+  } catch {
+    // The link went away before the outcome: the client will send again (at-least-once).
+  }
+}
+
 export function refuse(l: IncomingLink, condition: string, description: string): void {
   const e: AmqpError = { condition, description };
   l.refuse(e);
@@ -63,7 +125,7 @@ export function stringProp(
   name: string,
   where: 'applicationProperties' | 'messageAnnotations' = 'applicationProperties',
 ): string | undefined {
-  const v: AmqpValue = getEntry(m[where], name, true);
+  const v: AmqpValue = entry(m[where], name, true);
   if (v === undefined || v === null) return undefined;
   return typeof v === 'string' ? v : String(v);
 }

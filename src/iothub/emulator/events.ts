@@ -23,7 +23,7 @@ import type { IncomingLink } from '../../server/server-connection.js';
 import { IotHubCondition } from '../conditions.js';
 import { isHubError } from '../hub/errors.js';
 import { positionFromFilterSet, type EventPosition } from '../hub/filter.js';
-import { getEntry } from '../hub/message-utils.js';
+import { entry } from '../message-values.js';
 import type { StoredEvent } from '../hub/telemetry.js';
 import type { ConnectionState } from './connection-state.js';
 import { EVENTS_MAX_MESSAGE_SIZE, refuse, type EmulatorContext } from './context.js';
@@ -125,7 +125,7 @@ export class EpochRegistry {
 }
 
 function epochOf(l: IncomingLink): bigint | undefined | 'bad' {
-  const v = getEntry(l.remoteAttach.properties, EPOCH_PROPERTY);
+  const v = entry(l.remoteAttach.properties, EPOCH_PROPERTY);
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);

@@ -1,7 +1,7 @@
 /**
- * The local Azure IoT Hub emulator: `startHub(options)` (see README.md and start-hub.ts), the
- * hub's AMQP surface over the hub state of ../hub, faithful enough for the official Azure SDKs and
- * uAMQP. ../../../docs/iothub-protocol.md is the wire contract.
+ * amqp-one/iothub/emulator, the local Azure IoT Hub emulator: `startHub(options)` (see README.md
+ * and start-hub.ts), the hub's AMQP surface over the hub state of ../hub, faithful enough for the
+ * official Azure SDKs and uAMQP. ../../../docs/iothub-protocol.md is the wire contract.
  */
 export {
   startHub,
@@ -30,6 +30,6 @@ export {
 export { EPOCH_PROPERTY, RUNTIME_METRIC_CAPABILITY } from './events.js';
 export { BATCH_MESSAGE_FORMAT } from './telemetry.js';
 export { MAX_C2D_SIZE } from './c2d.js';
-export { runHubCli, HUB_HELP, type CliIo } from './cli.js';
+export { runHubCli, hubCommand, HUB_HELP, type CliIo } from './cli.js';
 export { LINK_MAX_MESSAGE_SIZE, EVENTS_MAX_MESSAGE_SIZE, REQUEST_MAX_MESSAGE_SIZE } from './context.js';
 export { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES } from './connection-state.js';

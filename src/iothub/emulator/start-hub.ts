@@ -13,9 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { listen, type AmqpServer, type ServerOptions } from '../../server/server.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import { systemClock, type Clock } from '../hub/clock.js';
-import { createHubState, type HubState } from '../hub/hub.js';
-import type { C2dLimits } from '../hub/c2d.js';
-import type { FeedbackLimits } from '../hub/feedback.js';
+import { createHubState, type HubState, type HubStateOptions } from '../hub/hub.js';
 import { deviceConnectionString, serviceConnectionString } from '../hub/registry.js';
 import type { AuthConfig } from './auth.js';
 import { prepareTls, type TlsMaterial } from './certificates.js';
@@ -25,7 +23,30 @@ import { EpochRegistry } from './events.js';
 import { routeLink } from './router.js';
 import { hubSaslMechanisms } from './sasl.js';
 
-export interface StartHubOptions {
+/** The hub state's options that startHub hands on as given (see HubStateOptions). */
+const STATE_OPTIONS = [
+  'stateDir',
+  'fsync',
+  'partitions',
+  'devices',
+  'registry',
+  'eventHubName',
+  'consumerGroups',
+  'retentionMs',
+  'maxEventsPerPartition',
+  'maxPartitionBytes',
+  'maxTelemetryBytes',
+  'eventCacheBytes',
+  'c2d',
+] as const;
+
+/**
+ * startHub's own options, and the hub state's (HubStateOptions, hub/hub.ts) in STATE_OPTIONS:
+ * durability (`stateDir`: everything is in memory without it), the registry, partitions, retention
+ * and the telemetry limits, the C2D limits; and `feedback`, whose `batchDelayMs` defaults to
+ * `feedbackBatchDelayMs`.
+ */
+export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPTIONS)[number] | 'feedback'> {
   /** Listening address (default 127.0.0.1). */
   host?: string;
   /** Plain AMQP port; 0 = a free one (the default). */
@@ -34,14 +55,6 @@ export interface StartHubOptions {
   tlsPort?: number;
   /** Default 'amqp-one-hub'. */
   hubName?: string;
-  /** Default 4 (or the stored count, with a state directory). */
-  partitions?: number;
-  /** Devices registered at start (existing ones keep their keys). */
-  devices?: string[];
-  /** A registry document (devices, modules, policies; see hub/registry.ts), merged at start. */
-  registry?: unknown;
-  /** Durability; everything is in memory without it. */
-  stateDir?: string;
   /** PEM server certificate and key; without them a CA and a certificate for localhost are made. */
   cert?: string;
   key?: string;
@@ -50,30 +63,10 @@ export interface StartHubOptions {
   /** Injected clock for TTL, locks, batching and token expiry; then drive time with tick(). */
   clock?: Clock;
   log?: (line: string) => void;
-  /** The Event Hubs-compatible name (default: the hub name). */
-  eventHubName?: string;
-  /** Consumer groups besides $Default. */
-  consumerGroups?: string[];
-  /** Telemetry retention (default 1 day). */
-  retentionMs?: number;
-  /**
-   * Telemetry limits: once reached, sends are refused with `com.microsoft:quota-exceeded` until
-   * retention frees space (accepted events are never evicted). Events per partition (default
-   * 100 000), bytes per partition (default 128 MiB), bytes in all partitions (default 512 MiB).
-   */
-  maxEventsPerPartition?: number;
-  maxPartitionBytes?: number;
-  maxTelemetryBytes?: number;
-  /** With stateDir: bytes of the newest events kept in memory per partition (default 8 MiB); older ones are read from disk. */
-  eventCacheBytes?: number;
   /** Feedback batching delay (default 1000 ms here; the real hub waits up to 15 s). */
   feedbackBatchDelayMs?: number;
-  c2d?: Partial<C2dLimits>;
-  feedback?: Partial<FeedbackLimits>;
   /** The host name used in connection strings and redirects (default 'localhost'). */
   publicHost?: string;
-  /** fdatasync the logs (default true). */
-  fsync?: boolean;
   /** Pause between a redirect's attach reply and its detach (default 10 ms; 0 = in the same write; see events.ts). */
   redirectDelayMs?: number;
   /**
@@ -94,7 +87,7 @@ export const DEFAULT_HUB_NAME = 'amqp-one-hub';
 export const HUB_IDLE_TIMEOUT_MS = 480_000;
 
 /** The options among `keys` that are set (exactOptionalPropertyTypes: no `key: undefined`). */
-function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
@@ -269,18 +262,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
   const host = options.host ?? '127.0.0.1';
   const publicHost = options.publicHost ?? 'localhost';
   const state = await createHubState({
+    ...pick(options, STATE_OPTIONS),
     hubName,
     clock,
-    ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
-    ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
-    ...(options.devices === undefined ? {} : { devices: options.devices }),
-    ...(options.registry === undefined ? {} : { registry: options.registry }),
-    ...(options.eventHubName === undefined ? {} : { eventHubName: options.eventHubName }),
-    ...(options.consumerGroups === undefined ? {} : { consumerGroups: options.consumerGroups }),
-    ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
-    ...pick(options, ['maxEventsPerPartition', 'maxPartitionBytes', 'maxTelemetryBytes', 'eventCacheBytes']),
-    ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
-    ...(options.c2d === undefined ? {} : { c2d: options.c2d }),
     feedback: {
       batchDelayMs: options.feedbackBatchDelayMs ?? DEFAULT_FEEDBACK_BATCH_DELAY_MS,
       ...options.feedback,

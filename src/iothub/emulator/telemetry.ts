@@ -5,15 +5,11 @@
  * detaches the link, as the real hub closes it). A batch (message format 0x80013700, each data
  * section an encoded message: the SDKs' sendEventBatch) is stored message by message.
  */
-import { decodeMessage, type Message } from '../../codec/message.js';
-import type { ReceivedMessage } from '../../api/received-message.js';
-import { Condition } from '../../protocol/conditions.js';
-import type { AmqpError } from '../../protocol/errors.js';
+import { decodeMessage } from '../../codec/message.js';
 import type { IncomingLink } from '../../server/server-connection.js';
-import { isHubError } from '../hub/errors.js';
 import type { AuthMethod } from '../hub/telemetry.js';
 import type { Grant } from './auth.js';
-import { acceptReceiverFirst, LINK_CREDIT, LINK_MAX_MESSAGE_SIZE, type EmulatorContext } from './context.js';
+import { serveClientSender, type EmulatorContext } from './context.js';
 
 /** The message format of a batch of encoded messages (Azure's "batched message" format). */
 export const BATCH_MESSAGE_FORMAT = 0x80013700;
@@ -25,18 +21,6 @@ export function authMethodOf(g: Grant | undefined, moduleId: string | undefined)
   };
 }
 
-function settle(l: IncomingLink, rm: ReceivedMessage, error?: AmqpError): void {
-  try {
-    if (error) rm.reject(error);
-    else rm.accept();
-    // Why: settling only queues the disposition in the engine; nothing else may write for a while
-    // (an outcome given after a durable write comes late), so ask the driver to flush it.
-    l.connection.schedule();
-  } catch {
-    // The link went away before the outcome: the client will send again (at-least-once).
-  }
-}
-
 export function serveTelemetry(
   ctx: EmulatorContext,
   l: IncomingLink,
@@ -44,51 +28,26 @@ export function serveTelemetry(
   moduleId: string | undefined,
   grant: () => Grant | undefined,
 ): void {
-  const receiver = acceptReceiverFirst(l, { credit: LINK_CREDIT, maxMessageSize: LINK_MAX_MESSAGE_SIZE });
   const limit = ctx.state.telemetry.maxMessageSize;
-  const store = async (rm: ReceivedMessage): Promise<void> => {
-    const authMethod = authMethodOf(grant(), moduleId);
-    const opts = { authMethod, ...(moduleId === undefined ? {} : { moduleId }) };
-    if (rm.payload.length > limit)
-      return settle(l, rm, {
-        condition: Condition.MessageSizeExceeded,
-        description: `Message size ${rm.payload.length} bytes is over the ${limit}-byte limit.`,
-      });
-    let messages: Message[];
-    // Each message's size as it came: a batch's data sections are the encoded messages.
-    let sizes: number[];
-    try {
+  serveClientSender(l, {
+    maxSize: limit,
+    tooLarge: (size) => `Message size ${size} bytes is over the ${limit}-byte limit.`,
+    decode: (rm) => {
       const m = rm.message;
-      if (rm.delivery.messageFormat === BATCH_MESSAGE_FORMAT) {
-        const body = m.body;
-        const sections = (Array.isArray(body) ? body : [body]) as Uint8Array[];
-        messages = sections.map((s) => decodeMessage(s));
-        sizes = sections.map((s) => s.length);
-      } else {
-        messages = [m];
-        sizes = [rm.payload.length];
-      }
-    } catch (e) {
-      return settle(l, rm, { condition: Condition.DecodeError, description: String(e) });
-    }
-    try {
+      if (rm.delivery.messageFormat !== BATCH_MESSAGE_FORMAT)
+        return { messages: [m], sizes: [rm.payload.length] };
+      // Each message's size as it came: a batch's data sections are the encoded messages.
+      const body = m.body;
+      const sections = (Array.isArray(body) ? body : [body]) as Uint8Array[];
+      return { messages: sections.map((s) => decodeMessage(s)), sizes: sections.map((s) => s.length) };
+    },
+    store: ({ messages, sizes }) => {
+      const authMethod = authMethodOf(grant(), moduleId);
+      const opts = { authMethod, sizes, ...(moduleId === undefined ? {} : { moduleId }) };
       // Appends are numbered synchronously, so order on the link is order in the partition. A
       // batch is stored whole or refused whole: its one outcome must tell the truth for each.
-      await ctx.state.sendTelemetryBatch(deviceId, messages, { ...opts, sizes });
-      settle(l, rm);
-    } catch (e) {
-      if (!isHubError(e)) ctx.log(`telemetry from ${deviceId}: ${String(e)}`);
-      settle(l, rm, {
-        condition: isHubError(e) ? e.condition : Condition.InternalError,
-        description: e instanceof Error ? e.message : String(e),
-      });
-    }
-  };
-  void (async () => {
-    try {
-      for await (const rm of receiver) void store(rm);
-    } catch {
-      // Link or connection gone.
-    }
-  })();
+      return ctx.state.sendTelemetryBatch(deviceId, messages, opts);
+    },
+    unexpected: (e) => ctx.log(`telemetry from ${deviceId}: ${String(e)}`),
+  });
 }

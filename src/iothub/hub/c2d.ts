@@ -16,11 +16,12 @@
  * The log is compacted at start-up (live messages only, plus the next sequence number).
  */
 import { encodeMessage, type Message } from '../../codec/message.js';
+import { idText } from '../message-values.js';
 import type { Clock } from './clock.js';
 import { DeadlineHeap } from './deadlines.js';
 import { HubError } from './errors.js';
 import type { FeedbackOutcome, FeedbackStatusCode } from './feedback.js';
-import { ackModeOf, messageIdText, type AckMode } from './message-utils.js';
+import { ackModeOf, type AckMode } from './message-utils.js';
 import {
   LockQueue,
   type Delivery,
@@ -28,8 +29,8 @@ import {
   type RemovalReason,
   type SettleOutcome,
 } from './queue.js';
-import { loggedEntry, openQueueLog, queueSnapshot, replayQueue } from './queue-log.js';
-import type { FileRecordLog, LogRecord } from './store.js';
+import { loggedEntry, LoggedQueueStore, queueSnapshot } from './queue-log.js';
+import type { LogRecord } from './store.js';
 
 export const C2D_DEFAULTS = {
   maxQueuedPerDevice: 50,
@@ -82,29 +83,18 @@ const STATUS: Record<RemovalReason, FeedbackStatusCode> = {
   purged: 'Purged',
 };
 
-export class C2dStore {
-  readonly limits: C2dLimits;
+export class C2dStore extends LoggedQueueStore<C2dMeta, C2dLimits> {
   onFeedback: ((o: FeedbackOutcome) => Promise<unknown> | void) | undefined;
-  /** Bytes of a torn tail dropped at open (diagnostics). */
-  tornBytes = 0;
   private readonly clock: Clock;
   private readonly deadlines: DeadlineHeap;
   private readonly queues = new Map<string, LockQueue<C2dMeta>>();
   /** Accepted but not yet durable, per device: they count against the limit. */
   private readonly pending = new Map<string, number>();
   private readonly listeners = new Map<string, Set<() => void>>();
-  private nextSeq = 1;
-  private log: FileRecordLog | undefined;
 
   private constructor(opts: C2dOptions) {
+    super(C2D_DEFAULTS, opts);
     this.clock = opts.clock;
-    this.limits = {
-      maxQueuedPerDevice: opts.maxQueuedPerDevice ?? C2D_DEFAULTS.maxQueuedPerDevice,
-      defaultTtlMs: opts.defaultTtlMs ?? C2D_DEFAULTS.defaultTtlMs,
-      maxTtlMs: opts.maxTtlMs ?? C2D_DEFAULTS.maxTtlMs,
-      lockMs: opts.lockMs ?? C2D_DEFAULTS.lockMs,
-      maxDeliveryCount: opts.maxDeliveryCount ?? C2D_DEFAULTS.maxDeliveryCount,
-    };
     if (this.limits.maxDeliveryCount < 1 || this.limits.maxDeliveryCount > 100)
       throw new HubError('HUB_BAD_ARGUMENT', 'maxDeliveryCount must be 1..100');
     this.onFeedback = opts.onFeedback;
@@ -112,38 +102,26 @@ export class C2dStore {
   }
 
   static async open(opts: C2dOptions): Promise<C2dStore> {
-    const s = new C2dStore(opts);
-    if (opts.stateDir !== undefined) {
-      const { log, tornBytes } = await openQueueLog(
-        opts.stateDir,
-        'c2d.log',
-        opts.fsync,
-        (records) => s.replay(records),
-        () => s.snapshot(),
-      );
-      s.tornBytes = tornBytes;
-      s.log = log;
-    }
-    return s;
+    return new C2dStore(opts).openLog(opts, 'c2d.log');
   }
 
-  /** Rebuilds the queues from the log. */
-  private replay(records: LogRecord[]): void {
-    const { entries, nextSeq } = replayQueue<C2dMeta>(records, this.nextSeq, (r, seq) => {
-      const m = r.meta;
-      if (m.k !== 'enq') return undefined;
-      return loggedEntry(r, seq, {
-        deviceId: String(m.d),
-        ack: m.a as AckMode,
-        generationId: String(m.g),
-        originalMessageId: String(m.id),
-      });
+  /** An 'enq' record: a message accepted for a device. */
+  protected entered(r: LogRecord, seq: number): C2dEntry | undefined {
+    const m = r.meta;
+    if (m.k !== 'enq') return undefined;
+    return loggedEntry(r, seq, {
+      deviceId: String(m.d),
+      ack: m.a as AckMode,
+      generationId: String(m.g),
+      originalMessageId: String(m.id),
     });
-    this.nextSeq = nextSeq;
+  }
+
+  protected restore(entries: C2dEntry[]): void {
     for (const e of entries) this.queue(e.meta.deviceId).add(e);
   }
 
-  private snapshot(): LogRecord[] {
+  protected snapshot(): LogRecord[] {
     const entries = [...this.queues.values()].flatMap((q) => q.entries());
     return queueSnapshot(this.nextSeq, entries, enqMeta);
   }
@@ -189,7 +167,7 @@ export class C2dStore {
           deviceId,
           ack: ackModeOf(message),
           generationId: opts.generationId ?? '',
-          originalMessageId: messageIdText(message.properties?.messageId) ?? '',
+          originalMessageId: idText(message.properties?.messageId) ?? '',
         },
       };
       const result: C2dEnqueued = {
@@ -280,11 +258,6 @@ export class C2dStore {
     };
   }
 
-  /** The log's write failure, if one happened. */
-  get storeError(): HubError | undefined {
-    return this.log?.error;
-  }
-
   nextDeadline(): number | undefined {
     return this.deadlines.next();
   }
@@ -292,14 +265,6 @@ export class C2dStore {
   /** Lock timeouts and expiries due at `now`. */
   tick(now: number): void {
     this.deadlines.runDue(now);
-  }
-
-  async flush(): Promise<void> {
-    await this.log?.flush();
-  }
-
-  async close(): Promise<void> {
-    await this.log?.close();
   }
 
   private removed(e: C2dEntry, reason: RemovalReason, now: number): void {
@@ -313,12 +278,7 @@ export class C2dStore {
       at: now,
     });
     if (feedback && this.log) void feedback.then(() => this.write(rm));
-    else this.write(rm);
-  }
-
-  /** Bookkeeping records: group-committed, not awaited (a failure is kept in the log's `error`). */
-  private write(meta: { [key: string]: unknown }): void {
-    this.log?.append(meta).catch(() => {});
+    else void this.write(rm);
   }
 
   private notify(deviceId: string): void {

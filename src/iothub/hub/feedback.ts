@@ -20,8 +20,8 @@ import { DeadlineHeap } from './deadlines.js';
 import { HubError } from './errors.js';
 import type { AckMode } from './message-utils.js';
 import { LockQueue, type Delivery, type QueueEntry, type SettleOutcome } from './queue.js';
-import { loggedEntry, openQueueLog, queueSnapshot, replayQueue } from './queue-log.js';
-import type { FileRecordLog, LogRecord } from './store.js';
+import { loggedEntry, LoggedQueueStore, queueSnapshot } from './queue-log.js';
+import type { LogRecord } from './store.js';
 
 export type FeedbackStatusCode = 'Success' | 'Expired' | 'DeliveryCountExceeded' | 'Rejected' | 'Purged';
 
@@ -126,29 +126,19 @@ interface Pending {
   at: number;
 }
 
-export class FeedbackStore {
+export class FeedbackStore extends LoggedQueueStore<FeedbackMeta, FeedbackLimits> {
   readonly hubName: string;
-  readonly limits: FeedbackLimits;
-  tornBytes = 0;
   private readonly clock: Clock;
   private readonly deadlines: DeadlineHeap;
   private readonly queue: LockQueue<FeedbackMeta>;
   private readonly onDeadline: (() => void) | undefined;
   private readonly listeners = new Set<() => void>();
   private pending: Pending[] = [];
-  private nextSeq = 1;
-  private log: FileRecordLog | undefined;
 
   private constructor(opts: FeedbackOptions) {
+    super(FEEDBACK_DEFAULTS, opts);
     this.hubName = opts.hubName;
     this.clock = opts.clock;
-    this.limits = {
-      batchDelayMs: opts.batchDelayMs ?? FEEDBACK_DEFAULTS.batchDelayMs,
-      maxBatch: opts.maxBatch ?? FEEDBACK_DEFAULTS.maxBatch,
-      ttlMs: opts.ttlMs ?? FEEDBACK_DEFAULTS.ttlMs,
-      lockMs: opts.lockMs ?? FEEDBACK_DEFAULTS.lockMs,
-      maxDeliveryCount: opts.maxDeliveryCount ?? FEEDBACK_DEFAULTS.maxDeliveryCount,
-    };
     if (this.limits.maxBatch < 1) throw new HubError('HUB_BAD_ARGUMENT', 'maxBatch must be at least 1');
     this.onDeadline = opts.onDeadline;
     this.deadlines = new DeadlineHeap(opts.onDeadline);
@@ -166,35 +156,23 @@ export class FeedbackStore {
   }
 
   static async open(opts: FeedbackOptions): Promise<FeedbackStore> {
-    const s = new FeedbackStore(opts);
-    if (opts.stateDir !== undefined) {
-      const { log, tornBytes } = await openQueueLog(
-        opts.stateDir,
-        'feedback.log',
-        opts.fsync,
-        (records) => s.replay(records),
-        () => s.snapshot(),
-      );
-      s.tornBytes = tornBytes;
-      s.log = log;
-    }
-    return s;
+    return new FeedbackStore(opts).openLog(opts, 'feedback.log');
   }
 
-  private replay(records: LogRecord[]): void {
-    // Pending records ('r') wait for a batch; a batch ('b') consumes the first `n` of them.
-    const { entries, nextSeq } = replayQueue<FeedbackMeta>(records, this.nextSeq, (r, seq) => {
-      const m = r.meta;
-      if (m.k === 'r') this.pending.push({ record: m.r as FeedbackRecord, at: Number(m.t) });
-      if (m.k !== 'b') return undefined;
-      this.pending.splice(0, Number(m.n));
-      return loggedEntry(r, seq, { records: Number(m.c) });
-    });
-    this.nextSeq = nextSeq;
+  /** Pending records ('r') wait for a batch; a batch ('b') consumes the first `n` of them. */
+  protected entered(r: LogRecord, seq: number): FeedbackEntry | undefined {
+    const m = r.meta;
+    if (m.k === 'r') this.pending.push({ record: m.r as FeedbackRecord, at: Number(m.t) });
+    if (m.k !== 'b') return undefined;
+    this.pending.splice(0, Number(m.n));
+    return loggedEntry(r, seq, { records: Number(m.c) });
+  }
+
+  protected restore(entries: FeedbackEntry[]): void {
     for (const e of entries) this.queue.add(e);
   }
 
-  private snapshot(): LogRecord[] {
+  protected snapshot(): LogRecord[] {
     const out = queueSnapshot(this.nextSeq, this.queue.entries(), (e) => batchMeta(e, 0));
     for (const p of this.pending)
       out.push({ meta: { k: 'r', t: p.at, r: p.record }, payload: Buffer.alloc(0) });
@@ -263,11 +241,6 @@ export class FeedbackStore {
     return () => this.listeners.delete(cb);
   }
 
-  /** The log's write failure, if one happened. */
-  get storeError(): HubError | undefined {
-    return this.log?.error;
-  }
-
   nextDeadline(): number | undefined {
     const q = this.deadlines.next();
     const first = this.pending[0];
@@ -281,14 +254,6 @@ export class FeedbackStore {
     while (this.pending.length > 0 && this.pending[0]!.at + this.limits.batchDelayMs <= now)
       this.cutBatch(now);
     this.deadlines.runDue(now);
-  }
-
-  async flush(): Promise<void> {
-    await this.log?.flush();
-  }
-
-  async close(): Promise<void> {
-    await this.log?.close();
   }
 
   private cutBatch(now: number): void {
@@ -318,11 +283,6 @@ export class FeedbackStore {
         this.queue.add(entry);
       },
     );
-  }
-
-  /** Bookkeeping records: group-committed; a failure is kept in the log's `error`, never thrown. */
-  private write(meta: { [key: string]: unknown }): Promise<void> {
-    return this.log ? this.log.append(meta).catch(() => {}) : Promise.resolve();
   }
 }
 

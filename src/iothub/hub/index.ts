@@ -155,23 +155,10 @@ export {
   type FeedbackEntry,
   type FeedbackMeta,
 } from './feedback.js';
-export {
-  LockQueue,
-  type Delivery,
-  type QueueEntry,
-  type RemovalReason,
-  type SettleOutcome,
-} from './queue.js';
+export * from './queue.js';
 export { lockTagFromToken, lockTokenFromTag, normalizeLockToken } from './lock-token.js';
 export { parseHubAddress, addressPath, deviceOfC2dAddress, type HubAddress } from './address.js';
-export {
-  ackModeOf,
-  messageIdText,
-  getEntry,
-  withMessageAnnotations,
-  isSystemAnnotation,
-  type AckMode,
-} from './message-utils.js';
+export { ackModeOf, withMessageAnnotations, isSystemAnnotation, type AckMode } from './message-utils.js';
 export { DeadlineHeap, type Timer } from './deadlines.js';
 export {
   FileRecordLog,

@@ -1,35 +1,11 @@
 /**
  * Small helpers over amqp-one `Message`s: annotation maps may be plain objects (symbol keys
- * decoded as strings) or Maps (when a key was not a symbol), so reads and writes go through here.
+ * decoded as strings) or Maps (when a key was not a symbol), so writes go through here (reads
+ * through ../message-values.ts).
  */
 import type { Annotations, Message } from '../../codec/message.js';
-import { AmqpSymbol, Typed, type AmqpValue } from '../../codec/values.js';
-
-function keyText(k: AmqpValue): string | undefined {
-  if (typeof k === 'string') return k;
-  if (k instanceof AmqpSymbol) return k.value;
-  return undefined;
-}
-
-/** Reads an annotation (or application property) by name, from an object or a Map. */
-export function getEntry(
-  a: Annotations | { [key: string]: AmqpValue } | undefined,
-  name: string,
-  caseInsensitive = false,
-): AmqpValue {
-  if (!a) return undefined;
-  const want = caseInsensitive ? name.toLowerCase() : name;
-  if (a instanceof Map) {
-    for (const [k, v] of a) {
-      const t = keyText(k);
-      if (t !== undefined && (caseInsensitive ? t.toLowerCase() : t) === want) return v;
-    }
-    return undefined;
-  }
-  if (!caseInsensitive) return Object.prototype.hasOwnProperty.call(a, name) ? a[name] : undefined;
-  for (const k of Object.keys(a)) if (k.toLowerCase() === want) return a[k];
-  return undefined;
-}
+import { AmqpSymbol, type AmqpValue } from '../../codec/values.js';
+import { entry, stringOf } from '../message-values.js';
 
 /**
  * A shallow copy of `m` whose message annotations are the original ones (less those `drop`
@@ -47,7 +23,7 @@ export function withMessageAnnotations(
   if (old instanceof Map) {
     const map = new Map<AmqpValue, AmqpValue>();
     for (const [k, v] of old) {
-      const t = keyText(k);
+      const t = stringOf(k);
       if (t === undefined || keep(t)) map.set(k, v);
     }
     for (const k of Object.keys(add)) map.set(new AmqpSymbol(k), add[k]);
@@ -66,26 +42,12 @@ export function isSystemAnnotation(key: string): boolean {
   return k.startsWith('iothub-') || k.startsWith('x-opt-');
 }
 
-/**
- * A message id in text form, as feedback reports it: strings as they are, uuids in canonical
- * form, ulongs in decimal, binary ids in lower-case hex. Undefined when there is no id.
- */
-export function messageIdText(id: AmqpValue): string | undefined {
-  if (id === undefined || id === null) return undefined;
-  if (typeof id === 'string') return id;
-  if (id instanceof Typed) return String(id.value);
-  if (id instanceof AmqpSymbol) return id.value;
-  if (id instanceof Uint8Array) return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
-  if (typeof id === 'number' || typeof id === 'bigint') return String(id);
-  return String(id);
-}
-
 /** The `iothub-ack` modes of a C2D message (contract section 6). */
 export type AckMode = 'none' | 'positive' | 'negative' | 'full';
 
 /** The message's `iothub-ack` application property; absent or unknown means 'none'. */
 export function ackModeOf(m: Message): AckMode {
-  const v = getEntry(m.applicationProperties, 'iothub-ack', true);
-  const s = typeof v === 'string' ? v.toLowerCase() : v instanceof AmqpSymbol ? v.value.toLowerCase() : '';
+  const v = entry(m.applicationProperties, 'iothub-ack', true);
+  const s = stringOf(v)?.toLowerCase();
   return s === 'positive' || s === 'negative' || s === 'full' ? s : 'none';
 }

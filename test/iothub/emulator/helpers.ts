@@ -9,7 +9,7 @@ import type { ReceivedMessage } from '../../../src/api/received-message.js';
 import type { Message } from '../../../src/codec/message.js';
 import type { AmqpValue } from '../../../src/codec/values.js';
 import { ManualClock } from '../../../src/iothub/hub/clock.js';
-import { getEntry } from '../../../src/iothub/hub/message-utils.js';
+import { entry } from '../../../src/iothub/message-values.js';
 import { generateSasToken } from '../../../src/iothub/sas.js';
 import { startHub, type IotHubEmulator, type StartHubOptions } from '../../../src/iothub/emulator/index.js';
 
@@ -147,13 +147,13 @@ export async function openCbs(conn: AmqpConnection, replyTo = 'cbs'): Promise<Re
 
 export function statusOf(m: Message): { code: unknown; description: unknown } {
   return {
-    code: getEntry(m.applicationProperties, 'status-code'),
-    description: getEntry(m.applicationProperties, 'status-description'),
+    code: entry(m.applicationProperties, 'status-code'),
+    description: entry(m.applicationProperties, 'status-description'),
   };
 }
 
 export function ann(m: Message, name: string): unknown {
-  return getEntry(m.messageAnnotations, name);
+  return entry(m.messageAnnotations, name);
 }
 
 /** The next message, failing the test after `ms` of real time (a safety net, not a sleep). */

@@ -4,8 +4,8 @@
  * same state directory must hold everything that was reported accepted.
  *
  * The child runs the hub state compiled from src with TypeScript's transpiler (the state has no
- * dependencies outside src/codec, the condition tables of src/protocol and src/iothub, and
- * src/iothub/hub).
+ * dependencies outside src/codec, the condition tables of src/protocol, the iothub root's
+ * conditions.ts and message-values.ts, and src/iothub/hub).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach } from 'vitest';
 import type { Message } from '../../../src/codec/message.js';
-import { getEntry } from '../../../src/iothub/hub/message-utils.js';
+import { entry } from '../../../src/iothub/message-values.js';
 
 const dirs: string[] = [];
 
@@ -21,7 +21,7 @@ afterEach(async () => {
 export const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
 
 export function ann(m: Message, name: string): unknown {
-  return getEntry(m.messageAnnotations, name);
+  return entry(m.messageAnnotations, name);
 }
 
 /** A C2D message as the service SDK sends it. */

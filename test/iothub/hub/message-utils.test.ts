@@ -1,25 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { AmqpSymbol, ulong, uuid } from '../../../src/codec/values.js';
+import { AmqpSymbol } from '../../../src/codec/values.js';
 import {
   ackModeOf,
-  getEntry,
   isSystemAnnotation,
-  messageIdText,
   withMessageAnnotations,
 } from '../../../src/iothub/hub/message-utils.js';
+import { entry } from '../../../src/iothub/message-values.js';
 
 describe('message helpers', () => {
-  test('messageIdText: the id in text form for every id type', () => {
-    expect(messageIdText('abc')).toBe('abc');
-    expect(messageIdText(uuid('0F8FAD5B-D9CB-469F-A165-70867728950E'))).toBe(
-      '0f8fad5b-d9cb-469f-a165-70867728950e',
-    );
-    expect(messageIdText(ulong(18446744073709551615n))).toBe('18446744073709551615');
-    expect(messageIdText(Buffer.from([0xde, 0xad]))).toBe('dead');
-    expect(messageIdText(undefined)).toBeUndefined();
-    expect(messageIdText(null)).toBeUndefined();
-  });
-
   test('ackModeOf: case-insensitive name and value, default none', () => {
     expect(ackModeOf({ applicationProperties: { 'iothub-ack': 'full' } })).toBe('full');
     expect(ackModeOf({ applicationProperties: { 'IoTHub-Ack': 'Positive' } })).toBe('positive');
@@ -39,8 +27,8 @@ describe('message helpers', () => {
       [new AmqpSymbol('b'), 'replaced'],
     ]);
     const m2 = withMessageAnnotations({ messageAnnotations: map as never }, { b: 2 });
-    expect(getEntry(m2.messageAnnotations, 'a')).toBe(1);
-    expect(getEntry(m2.messageAnnotations, 'b')).toBe(2);
+    expect(entry(m2.messageAnnotations, 'a')).toBe(1);
+    expect(entry(m2.messageAnnotations, 'b')).toBe(2);
     expect((m2.messageAnnotations as Map<unknown, unknown>).get(42)).toBe('numeric key kept');
     expect(withMessageAnnotations({}, { c: 3 }).messageAnnotations).toEqual({ c: 3 });
   });
