@@ -6,7 +6,8 @@
 import type { Delivery } from '../link/delivery.js';
 import type { Receiver } from '../link/receiver.js';
 import { AbortError, ClosedError, TimeoutError } from './errors.js';
-import { deferred, type Deferred, type LinkHost } from './link-host.js';
+import { type LinkHost } from './link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import { ReceivedMessage, type SettleListener } from './received-message.js';
 
 export interface ReceiverCreditOptions {

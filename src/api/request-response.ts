@@ -9,7 +9,7 @@ import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type { AmqpConnection, AmqpSession } from '../client/connect.js';
 import { ClosedError, TimeoutError } from './errors.js';
-import { deferred, type Deferred } from './link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver } from './receiver.js';
 import type { MessageSender } from './sender.js';
 

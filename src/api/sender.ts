@@ -13,7 +13,8 @@ import { DisconnectedError } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
 import type { Sender } from '../link/sender.js';
 import { AbortError, ClosedError, TimeoutError } from './errors.js';
-import { deferred, type Deferred, type LinkHost } from './link-host.js';
+import { type LinkHost } from './link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import type { Timers } from '../util/timers.js';
 
 export interface SendOptions {

@@ -18,7 +18,7 @@ import type { Session, SessionOptions } from '../session/session.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import { ConnectionCore } from '../api/connection-core.js';
-import { deferred, type Deferred } from '../api/link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js';
 import type { MessageSender, ResendPolicy } from '../api/sender.js';
 import type { Timers } from '../util/timers.js';

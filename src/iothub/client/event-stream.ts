@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnection } from '../../client/connect.js';
-import { deferred, type Deferred } from '../../api/link-host.js';
+import { deferred, type Deferred } from '../../util/deferred.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { Timers } from '../../util/timers.js';
 import { RedirectError } from '../../protocol/errors.js';
@@ -26,7 +26,7 @@ import {
 } from './events.js';
 import type { HubConnection } from './hub-connection.js';
 import { readEventHubInfo } from './management.js';
-import { isRetryableError, sleep } from './retry.js';
+import { LINK_REOPEN_BACKOFF, isRetryableError, sleep } from './retry.js';
 
 /** How long a probe receiver on the hub waits for the redirect before the hub counts as serving events itself. */
 const REDIRECT_WAIT_MS = 3000;
@@ -225,7 +225,7 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
           this.fail(err);
           return;
         }
-        await sleep(this.host.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
+        await sleep(this.host.timers, LINK_REOPEN_BACKOFF.delayMs(failures++));
         continue;
       }
       failures = 0;
@@ -261,7 +261,7 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
       }
       if (eh.state === 'open' && eh.connection === conn) {
         // Only the link went: pause, then attach again.
-        await sleep(this.host.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
+        await sleep(this.host.timers, LINK_REOPEN_BACKOFF.delayMs(failures++));
       }
     }
   }

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type AmqpConnection } from '../../client/connect.js';
 import { ClosedError } from '../../api/errors.js';
-import { deferred, type Deferred } from '../../api/link-host.js';
+import { deferred, type Deferred } from '../../util/deferred.js';
 import { realTimers, type Timers } from '../../util/timers.js';
 import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
 import { plainClient } from '../../sasl/mechanisms.js';

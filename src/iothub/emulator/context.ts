@@ -5,7 +5,7 @@ import type { AmqpError } from '../../protocol/errors.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { AcceptOptions, IncomingLink } from '../../server/incoming-link.js';
 import type { ServerConnection } from '../../server/server-connection.js';
-import type { Clock } from '../hub/clock.js';
+import type { Clock } from '../../util/timers.js';
 import type { HubState } from '../hub/hub.js';
 import { getEntry } from '../hub/message-utils.js';
 import type { AuthConfig } from './auth.js';

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { listen, type AmqpServer, type ServerOptions } from '../../server/server.js';
 import type { ServerConnection } from '../../server/server-connection.js';
-import { systemClock, type Clock } from '../hub/clock.js';
+import { systemClock, type Clock } from '../../util/timers.js';
 import { createHubState, type HubState } from '../hub/hub.js';
 import type { C2dLimits } from '../hub/c2d.js';
 import type { FeedbackLimits } from '../hub/feedback.js';

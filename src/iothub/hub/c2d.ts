@@ -16,7 +16,7 @@
  * The log is compacted at start-up (live messages only, plus the next sequence number).
  */
 import { encodeMessage, type Message } from '../../codec/message.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../util/timers.js';
 import { DeadlineHeap } from './deadlines.js';
 import { HubError } from './errors.js';
 import type { FeedbackOutcome, FeedbackStatusCode } from './feedback.js';

@@ -26,7 +26,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import { decodeMessage, encodeMessage, type Message } from '../../codec/message.js';
 import type { AmqpValue } from '../../codec/values.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../util/timers.js';
 import { HubError } from './errors.js';
 import type { EventPosition } from './filter.js';
 import { isSystemAnnotation, withMessageAnnotations } from './message-utils.js';
