@@ -24,7 +24,6 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   engine!: Connection;
   driver!: SocketDriver;
   readonly timers: Timers;
-  reconnecting = false;
   protected readonly senders = new Set<MessageSender>();
   protected readonly receivers = new Set<MessageReceiver>();
   private readonly pendingAttach = new Map<Link, Deferred<void>>();
@@ -214,8 +213,13 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
    * after a clean close); receivers end, cleanly when the close was clean.
    */
   protected failAll(err: unknown): void {
+    this.gone = { error: err ?? new ClosedError('the connection') };
+    this.failLinks(err);
+  }
+
+  /** Fails every link and pending open with `err`, as failAll, but new ones may still be opened. */
+  protected failLinks(err: unknown): void {
     const e = err ?? new ClosedError('the connection');
-    this.gone = { error: e };
     for (const [, d] of this.pendingAttach) d.reject(e);
     this.pendingAttach.clear();
     for (const [, d] of this.pendingBegin) d.reject(e);

@@ -5,6 +5,4 @@ export interface LinkHost {
   timers: Timers;
   /** Asks for the engine's output to be flushed at the end of this event-loop turn. */
   schedule(): void;
-  /** True while a lost connection is being re-established (pending sends wait instead of failing). */
-  readonly reconnecting: boolean;
 }

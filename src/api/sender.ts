@@ -69,6 +69,8 @@ export class MessageSender extends EventEmitter {
   private readonly presettledUnwritten = new Fifo<PendingSend>();
   private roomWaiters: Deferred<void>[] = [];
   private closing = false;
+  /** Between the loss of the connection and the re-attach: sends wait (the link is the old one). */
+  private suspended = false;
   private closedError: unknown;
 
   constructor(
@@ -164,7 +166,7 @@ export class MessageSender extends EventEmitter {
   }
 
   private canHand(): boolean {
-    return this.link.local === 'attached' && !this.host.reconnecting;
+    return this.link.local === 'attached' && !this.suspended;
   }
 
   private hand(ps: PendingSend): void {
@@ -286,6 +288,7 @@ export class MessageSender extends EventEmitter {
    * (at-least-once) or failed with DisconnectedError, as the policy says; unsent ones wait.
    */
   onDisconnected(): void {
+    this.suspended = true;
     const unsent: PendingSend[] = [];
     for (const ps of this.inflightList()) {
       const d = ps.delivery!;
@@ -307,6 +310,7 @@ export class MessageSender extends EventEmitter {
 
   /** After a reconnect: the new engine link takes over the waiting sends. */
   onReattached(link: Sender): void {
+    this.suspended = false;
     this.link = link;
     link.context = this;
     this.admit();
