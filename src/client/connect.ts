@@ -340,6 +340,7 @@ export class AmqpConnection extends ConnectionCore {
         err = e as Error;
         this.engine.close();
         this.driver.destroy();
+        if (this.closingByUs) return;
         if (r.isRetryable && !r.isRetryable(e)) return this.giveUp(err);
       }
     }

@@ -205,8 +205,10 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
     while (!this.closed) {
       let receiver: MessageReceiver;
       let conn: AmqpConnection;
+      let generation: number;
       try {
         conn = await eh.ready();
+        generation = eh.generation;
         const properties: Record<string, string | bigint> = { 'com.microsoft:receiver-name': receiverName };
         if (this.options.ownerLevel !== undefined) {
           properties['com.microsoft:epoch'] = BigInt(this.options.ownerLevel);
@@ -259,7 +261,7 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
         await receiver.close().catch(() => undefined);
         return;
       }
-      if (eh.state === 'open' && eh.connection === conn) {
+      if (eh.state === 'open' && eh.generation === generation) {
         // Only the link went: pause, then attach again.
         await sleep(this.host.timers, LINK_REOPEN_BACKOFF.delayMs(failures++));
       }
