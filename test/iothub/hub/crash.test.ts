@@ -4,7 +4,7 @@
  * same state directory must hold everything that was reported accepted.
  *
  * The child runs the hub state compiled from src with TypeScript's transpiler (the state has no
- * dependencies outside src/codec and src/iothub/hub).
+ * dependencies outside src/util, src/codec and src/iothub/hub).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -59,6 +59,7 @@ void c2d();
 describe('kill -9', () => {
   test('everything reported accepted before SIGKILL is there after a restart', async () => {
     const work = await tempDir();
+    await transpileTree(path.join(ROOT, 'src/util'), path.join(work, 'src/util'));
     await transpileTree(path.join(ROOT, 'src/codec'), path.join(work, 'src/codec'));
     await transpileTree(path.join(ROOT, 'src/iothub/hub'), path.join(work, 'src/iothub/hub'));
     await writeFile(path.join(work, 'package.json'), '{"type":"module"}');
