@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { connect, type AmqpConnection } from '../../src/client/index.js';
+import { connect, type AmqpConnection, type ReconnectOptions } from '../../src/client/index.js';
 import { DisconnectedError } from '../../src/protocol/errors.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
 import { ManualTimers, until } from './support.js';
@@ -144,23 +144,25 @@ describe('reconnect', () => {
       });
     }
 
+    function connectWith(
+      port: number,
+      timers: ManualTimers,
+      reconnect: ReconnectOptions,
+    ): Promise<AmqpConnection> {
+      return connect({ host: '127.0.0.1', port, timers, reconnect: { initialDelayMs: 100, ...reconnect } });
+    }
+
     test('runs on the new connection before the links are attached again', async () => {
       const timers = new ManualTimers();
       const first: string[] = [];
       server = await recorder(0, first);
       const port = server.port;
       const hooked: unknown[] = [];
-      conn = await connect({
-        host: '127.0.0.1',
-        port,
-        timers,
-        reconnect: {
-          initialDelayMs: 100,
-          beforeReattach: async (c) => {
-            hooked.push(c);
-            // Like a CBS put-token: a link of the hook's own, answered before the others come back.
-            await c.openSender('$auth');
-          },
+      conn = await connectWith(port, timers, {
+        beforeReattach: async (c) => {
+          hooked.push(c);
+          // Like a CBS put-token: a link of the hook's own, answered before the others come back.
+          await c.openSender('$auth');
         },
       });
       await conn.openSender('q');
@@ -191,18 +193,12 @@ describe('reconnect', () => {
       const port = server.port;
       const refused = new Error('token refused');
       let calls = 0;
-      conn = await connect({
-        host: '127.0.0.1',
-        port,
-        timers,
-        reconnect: {
-          initialDelayMs: 100,
-          beforeReattach: () => {
-            calls++;
-            return Promise.reject(refused);
-          },
-          isRetryable: (e) => e !== refused,
+      conn = await connectWith(port, timers, {
+        beforeReattach: () => {
+          calls++;
+          return Promise.reject(refused);
         },
+        isRetryable: (e) => e !== refused,
       });
       const s = await conn.openSender('q');
       const closed: unknown[] = [];
