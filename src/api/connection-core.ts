@@ -14,7 +14,8 @@ import type { Session } from '../session/session.js';
 import { SocketDriver, type DriverOptions } from '../transport/socket-driver.js';
 import type { Socket } from 'node:net';
 import { ClosedError } from './errors.js';
-import { deferred, type Deferred, type LinkHost } from './link-host.js';
+import { type LinkHost } from './link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import { MessageReceiver } from './receiver.js';
 import { MessageSender } from './sender.js';
 import { realTimers, type Timers } from '../util/timers.js';
@@ -24,7 +25,6 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   engine!: Connection;
   driver!: SocketDriver;
   readonly timers: Timers;
-  reconnecting = false;
   protected readonly senders = new Set<MessageSender>();
   protected readonly receivers = new Set<MessageReceiver>();
   private readonly pendingAttach = new Map<Link, Deferred<void>>();
@@ -214,8 +214,13 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
    * after a clean close); receivers end, cleanly when the close was clean.
    */
   protected failAll(err: unknown): void {
+    this.gone = { error: err ?? new ClosedError('the connection') };
+    this.failLinks(err);
+  }
+
+  /** Fails every link and pending open with `err`, as failAll, but new ones may still be opened. */
+  protected failLinks(err: unknown): void {
     const e = err ?? new ClosedError('the connection');
-    this.gone = { error: e };
     for (const [, d] of this.pendingAttach) d.reject(e);
     this.pendingAttach.clear();
     for (const [, d] of this.pendingBegin) d.reject(e);

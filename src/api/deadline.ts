@@ -3,7 +3,7 @@
  * must not leave the caller waiting for ever.
  */
 import { AbortError, TimeoutError } from './errors.js';
-import type { Deferred } from './link-host.js';
+import type { Deferred } from '../util/deferred.js';
 import type { Timers } from '../util/timers.js';
 
 /** How long `connect()` waits for TCP, TLS, the protocol header, SASL and the peer's open (ms). */

@@ -6,7 +6,9 @@
 import type { Delivery } from '../link/delivery.js';
 import type { Receiver } from '../link/receiver.js';
 import { AbortError, ClosedError, TimeoutError } from './errors.js';
-import { deferred, type Deferred, type LinkHost } from './link-host.js';
+import { type LinkHost } from './link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
+import { Fifo } from '../util/fifo.js';
 import { ReceivedMessage, type SettleListener } from './received-message.js';
 
 export interface ReceiverCreditOptions {
@@ -27,8 +29,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleListener {
   readonly window: number;
   readonly autoAccept: boolean;
-  private readonly buffer: ReceivedMessage[] = [];
-  private head = 0;
+  private readonly buffer = new Fifo<ReceivedMessage>();
   private readers: Deferred<ReceivedMessage | undefined>[] = [];
   private drainWaiters: Deferred<void>[] = [];
   private ended: unknown;
@@ -50,7 +51,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
 
   /** Messages received and not yet taken by the application. */
   get buffered(): number {
-    return this.buffer.length - this.head;
+    return this.buffer.length;
   }
 
   /** Grants the initial window (called once the link is attached). */
@@ -150,13 +151,8 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
 
   /** Takes the oldest buffered message (it becomes the last one handed out), if any. */
   private takeBuffered(): ReceivedMessage | undefined {
-    if (this.head >= this.buffer.length) return undefined;
-    const m = this.buffer[this.head]!;
-    this.buffer[this.head++] = undefined as never;
-    if (this.head === this.buffer.length) {
-      this.buffer.length = 0;
-      this.head = 0;
-    }
+    const m = this.buffer.shift();
+    if (m === undefined) return undefined;
     this.last = m;
     this.refill();
     return m;

@@ -13,7 +13,9 @@ import { DisconnectedError } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
 import type { Sender } from '../link/sender.js';
 import { AbortError, ClosedError, TimeoutError } from './errors.js';
-import { deferred, type Deferred, type LinkHost } from './link-host.js';
+import { type LinkHost } from './link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
+import { Fifo } from '../util/fifo.js';
 import type { Timers } from '../util/timers.js';
 
 export interface SendOptions {
@@ -48,50 +50,6 @@ interface PendingSend {
 }
 
 /**
- * A FIFO whose shift is O(1) without Array#shift (which moves or left-trims the array each time:
- * measurable with thousands of sends waiting).
- */
-class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(x: T): void {
-    this.items.push(x);
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const x = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head);
-      this.head = 0;
-    }
-    return x;
-  }
-
-  remove(x: T): void {
-    const i = this.items.indexOf(x, this.head);
-    if (i >= 0) this.items.splice(i, 1);
-  }
-
-  /** Takes everything out, oldest first. */
-  takeAll(): T[] {
-    const all = this.items.slice(this.head) as T[];
-    this.items = [];
-    this.head = 0;
-    return all;
-  }
-}
-
-/**
  * Events: 'credit' after each flow from the receiver (credit granted or drained), 'close' (err) once
  * the link is gone for good. A server-side sender, from acceptSender(), learns from them that a
  * client granted credit or went away, so a broker can deliver on credit.
@@ -107,11 +65,12 @@ export class MessageSender extends EventEmitter {
   private inflightHead: PendingSend | undefined;
   private inflightTail: PendingSend | undefined;
   private inflightCount = 0;
-  /** Presettled sends handed to the engine, from `presettledHead` on not yet known written. */
-  private presettledUnwritten: PendingSend[] = [];
-  private presettledHead = 0;
+  /** Presettled sends handed to the engine, not yet known written, oldest first. */
+  private readonly presettledUnwritten = new Fifo<PendingSend>();
   private roomWaiters: Deferred<void>[] = [];
   private closing = false;
+  /** Between the loss of the connection and the re-attach: sends wait (the link is the old one). */
+  private suspended = false;
   private closedError: unknown;
 
   constructor(
@@ -207,7 +166,7 @@ export class MessageSender extends EventEmitter {
   }
 
   private canHand(): boolean {
-    return this.link.local === 'attached' && !this.host.reconnecting;
+    return this.link.local === 'attached' && !this.suspended;
   }
 
   private hand(ps: PendingSend): void {
@@ -296,24 +255,14 @@ export class MessageSender extends EventEmitter {
   onFlushed(): void {
     const list = this.presettledUnwritten;
     if (list.length === 0) return;
-    let i = this.presettledHead;
-    while (i < list.length) {
-      const ps = list[i]!;
+    let ps: PendingSend | undefined;
+    while ((ps = list.peek()) !== undefined) {
       const d = ps.delivery;
       // One that failed (timeout, abort) before it was written must not hold back the rest.
       if (!ps.done && d && (d.id < 0 || d.offset < d.payload.length)) break;
-      list[i++] = undefined as never;
+      list.shift();
       if (this.finish(ps)) ps.resolve(undefined);
     }
-    // Drop the written ones without copying the rest on every flush.
-    if (i === list.length) {
-      list.length = 0;
-      i = 0;
-    } else if (i > 1024 && i * 2 > list.length) {
-      list.splice(0, i);
-      i = 0;
-    }
-    this.presettledHead = i;
     this.admit();
   }
 
@@ -339,6 +288,7 @@ export class MessageSender extends EventEmitter {
    * (at-least-once) or failed with DisconnectedError, as the policy says; unsent ones wait.
    */
   onDisconnected(): void {
+    this.suspended = true;
     const unsent: PendingSend[] = [];
     for (const ps of this.inflightList()) {
       const d = ps.delivery!;
@@ -353,14 +303,14 @@ export class MessageSender extends EventEmitter {
         unsent.push(ps);
       }
     }
-    this.presettledUnwritten = [];
-    this.presettledHead = 0;
+    this.presettledUnwritten.clear();
     for (const ps of this.waiting.takeAll()) unsent.push(ps);
     for (const ps of unsent) this.waiting.push(ps);
   }
 
   /** After a reconnect: the new engine link takes over the waiting sends. */
   onReattached(link: Sender): void {
+    this.suspended = false;
     this.link = link;
     link.context = this;
     this.admit();

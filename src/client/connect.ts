@@ -18,10 +18,11 @@ import type { Session, SessionOptions } from '../session/session.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import { ConnectionCore } from '../api/connection-core.js';
-import { deferred, type Deferred } from '../api/link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js';
 import type { MessageSender, ResendPolicy } from '../api/sender.js';
-import type { Timers } from '../util/timers.js';
+import { sleep, type Timers } from '../util/timers.js';
+import { ExponentialBackoff } from '../util/backoff.js';
 import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
@@ -30,10 +31,34 @@ export interface ReconnectOptions {
   /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /** Fraction of each delay that is random (0-1, default 0.5). */
+  jitter?: number;
+  /** Random numbers in [0, 1) for the jitter (default Math.random). */
+  random?: () => number;
   /** Give up after this many failed attempts (default: never). */
   maxAttempts?: number;
+  /** Whether an attempt's error is worth another attempt (default: always); false gives up with it. */
+  isRetryable?: (error: unknown) => boolean;
   /** In-flight sends: re-send them (at-least-once) or fail them (default 'fail'). */
   resend?: ResendPolicy;
+  /**
+   * Runs before each attempt opens its socket: refresh what the SASL mechanism sends (a fresh
+   * token). A rejection fails the attempt.
+   */
+  beforeConnect?: () => Promise<void>;
+  /**
+   * Runs on each new connection once the peer's open has arrived and before any link is attached
+   * again: authenticate there (a CBS put-token), so that the links come back authorised. It may open
+   * links of its own. A rejection fails the attempt: the new connection is dropped and the next
+   * attempt follows the backoff (or, not retryable, the reconnect gives up with that error).
+   */
+  beforeReattach?: (connection: AmqpConnection) => Promise<void>;
+  /**
+   * Re-attach the links after a reconnect (default true). With false, every link fails with the
+   * disconnect and its owner opens a new one after 'reconnected' (per-connection link state, such
+   * as C2D lock tokens, then never outlives its connection).
+   */
+  reattach?: boolean;
 }
 
 export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' | 'saslServer'> {
@@ -153,6 +178,9 @@ export class AmqpConnection extends ConnectionCore {
   private closingByUs = false;
   private established = false;
   private attempt = 0;
+  /** True while a lost connection is being re-established. */
+  reconnecting = false;
+  private inHook = false;
   defaultSession!: AmqpSession;
 
   private constructor(options: ConnectOptions & { host: string; port: number }) {
@@ -256,42 +284,52 @@ export class AmqpConnection extends ConnectionCore {
     this.emit('close', err);
   }
 
-  private reconnectOptions(): Required<ReconnectOptions> {
+  private reconnectOptions(): ReconnectOptions & { resend: ResendPolicy } {
     const r = this.opts.reconnect === true ? {} : (this.opts.reconnect as ReconnectOptions);
-    return {
-      initialDelayMs: r.initialDelayMs ?? 100,
-      maxDelayMs: r.maxDelayMs ?? 30_000,
-      maxAttempts: r.maxAttempts ?? Infinity,
-      resend: r.resend ?? 'fail',
-    };
+    return { ...r, resend: r.resend ?? 'fail' };
   }
 
+  /**
+   * After an established connection was lost: new connections, with backoff, until one is open,
+   * the `beforeReattach` hook passed and the links are attached again (or the attempts ran out).
+   */
   private async reconnect(err: Error | undefined): Promise<void> {
     this.reconnecting = true;
     this.emit('disconnected', err);
+    const r = this.reconnectOptions();
+    if (r.reattach === false) {
+      this.links.length = 0;
+      this.failLinks(err ?? new DisconnectedError('the peer closed the connection'));
+    }
     for (const l of this.links) {
       if (l.kind === 'sender') (l.wrapper as MessageSender).onDisconnected();
     }
-    const r = this.reconnectOptions();
+    const backoff = new ExponentialBackoff(r);
+    const maxAttempts = r.maxAttempts ?? Infinity;
     for (;;) {
       if (this.closingByUs) return;
-      if (this.attempt >= r.maxAttempts) {
-        this.reconnecting = false;
-        this.failAll(err ?? new DisconnectedError('gave up reconnecting'));
-        this.closedDeferred.resolve();
-        this.emit('close', err);
-        return;
-      }
-      const base = Math.min(r.maxDelayMs, r.initialDelayMs * 2 ** this.attempt);
-      const delay = base / 2 + Math.random() * (base / 2);
+      if (this.attempt >= maxAttempts)
+        return this.giveUp(err ?? new DisconnectedError('gave up reconnecting'));
+      await sleep(this.timers, backoff.delayMs(this.attempt));
       this.attempt++;
-      await new Promise<void>((res) => this.timers.setTimeout(res, delay));
+      if (this.closingByUs) return;
+      const before = this.links.slice();
       try {
+        await r.beforeConnect?.();
         await this.establish();
-        await this.reattachAll();
+        if (r.beforeReattach) {
+          // The links the hook opens are its own: it opens them again on each new connection.
+          this.inHook = true;
+          try {
+            await r.beforeReattach(this);
+          } finally {
+            this.inHook = false;
+          }
+        }
+        await this.reattachAll(before);
         this.attempt = 0;
         this.reconnecting = false;
-        for (const l of this.links) {
+        for (const l of before) {
           if (l.kind === 'sender')
             (l.wrapper as MessageSender).onReattached((l.wrapper as MessageSender).link);
         }
@@ -302,12 +340,28 @@ export class AmqpConnection extends ConnectionCore {
         err = e as Error;
         this.engine.close();
         this.driver.destroy();
+        if (this.closingByUs) return;
+        if (r.isRetryable && !r.isRetryable(e)) return this.giveUp(err);
       }
     }
   }
 
-  private async reattachAll(): Promise<void> {
-    for (const l of this.links) {
+  private giveUp(err: Error): void {
+    this.reconnecting = false;
+    this.failAll(err);
+    this.closedDeferred.resolve();
+    this.emit('close', err);
+  }
+
+  /** Drops the connection and reconnects at once (when reconnect is on), e.g. for a fresh token. */
+  reconnectNow(reason?: Error): void {
+    if (!this.opts.reconnect || this.reconnecting || this.closingByUs) return;
+    this.attempt = 0;
+    this.driver.destroy(reason);
+  }
+
+  private async reattachAll(links: LinkRecord[]): Promise<void> {
+    for (const l of links) {
       const link = await this.attach<Sender | Receiver>(
         l.session.engine,
         l.kind,
@@ -369,7 +423,7 @@ export class AmqpConnection extends ConnectionCore {
       sendTimeoutMs: o.sendTimeoutMs ?? this.opts.sendTimeoutMs,
       resend: this.opts.reconnect ? this.reconnectOptions().resend : 'fail',
     });
-    this.links.push({ kind: 'sender', options, session, wrapper: s });
+    if (!this.inHook) this.links.push({ kind: 'sender', options, session, wrapper: s });
     return s;
   }
 
@@ -394,7 +448,7 @@ export class AmqpConnection extends ConnectionCore {
       this.openWait({ openTimeoutMs, signal }),
     );
     const r = this.wrapReceiver(link, { credit: o.credit, autoAccept: o.autoAccept });
-    this.links.push({ kind: 'receiver', options, session, wrapper: r });
+    if (!this.inHook) this.links.push({ kind: 'receiver', options, session, wrapper: r });
     return r;
   }
 

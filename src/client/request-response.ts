@@ -9,7 +9,7 @@ import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type { AmqpConnection, AmqpSession } from './connect.js';
 import { ClosedError, TimeoutError } from '../api/errors.js';
-import { deferred, type Deferred } from '../api/link-host.js';
+import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver } from '../api/receiver.js';
 import type { MessageSender } from '../api/sender.js';
 

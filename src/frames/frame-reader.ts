@@ -1,4 +1,5 @@
 import { FramingError } from '../protocol/framing-errors.js';
+import { Fifo } from '../util/fifo.js';
 import {
   FRAME_HEADER_SIZE,
   MAX_FRAME_SIZE_LIMIT,
@@ -33,9 +34,8 @@ const EMPTY = Buffer.alloc(0);
  * broken, so later calls rethrow it and later pushes are dropped.
  */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private head = 0; // index of the first unconsumed chunk
-  private offset = 0; // read position in chunks[head]
+  private readonly chunks = new Fifo<Buffer>();
+  private offset = 0; // read position in the head chunk
   private buffered = 0;
   private max: number;
   private headerMode: boolean;
@@ -135,19 +135,19 @@ export class FrameReader {
 
   /** The first `n` (<= 8) buffered bytes at `this.peekAt` of the result, copying only if they span chunks. */
   private peek(n: number): Buffer {
-    const first = this.chunks[this.head];
+    const first = this.chunks.at(0);
     if (first.length - this.offset >= n) {
       this.peekAt = this.offset;
       return first;
     }
-    let i = this.head;
+    let i = 0;
     let off = this.offset;
     for (let k = 0; k < n; k++) {
-      while (off === this.chunks[i].length) {
+      while (off === this.chunks.at(i).length) {
         i++;
         off = 0;
       }
-      this.scratch[k] = this.chunks[i][off++];
+      this.scratch[k] = this.chunks.at(i)[off++];
     }
     this.peekAt = 0;
     return this.scratch;
@@ -156,7 +156,7 @@ export class FrameReader {
   /** Consumes `size` bytes and returns all but the first `skip` of them. */
   private take(size: number, skip: number): Buffer {
     this.buffered -= size;
-    const first = this.chunks[this.head];
+    const first = this.chunks.at(0);
     const start = this.offset;
     if (first.length - start >= size) {
       this.offset += size;
@@ -172,7 +172,7 @@ export class FrameReader {
     }
     let pos = 0; // position within the frame
     while (pos < size) {
-      const c = this.chunks[this.head];
+      const c = this.chunks.at(0);
       const n = Math.min(c.length - this.offset, size - pos);
       const from = Math.max(pos, skip);
       if (from < pos + n) c.copy(body, from - skip, this.offset + (from - pos), this.offset + n);
@@ -183,18 +183,10 @@ export class FrameReader {
     return body;
   }
 
-  /** Drops the head chunk; compacts the list now and then so consuming stays O(1) amortised. */
+  /** Drops the head chunk (the queue lets the GC reclaim it and stays O(1) amortised). */
   private advance(): void {
-    this.chunks[this.head] = EMPTY; // let GC reclaim it before compaction
-    this.head++;
+    this.chunks.shift();
     this.offset = 0;
-    if (this.head === this.chunks.length) {
-      this.chunks.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.chunks.length) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
   }
 }
 

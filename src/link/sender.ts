@@ -7,6 +7,7 @@ import { AmqpOneError } from '../codec/errors.js';
 import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';
 import { Link, ReceiverSettleMode, SenderSettleMode } from './link.js';
+import { Fifo } from '../util/fifo.js';
 
 export interface SendOptions {
   /** The delivery tag; a counter when absent. */
@@ -29,15 +30,14 @@ function tooLarge(size: number, max: number): AmqpOneError {
 export class Sender extends Link {
   readonly role = 'sender' as const;
   /** Deliveries not yet (fully) written, oldest first. */
-  readonly queue: Delivery[] = [];
-  private queueHead = 0;
+  private readonly queue = new Fifo<Delivery>();
   private tagCounter = 0;
   /** The receiver asked to drain: answer with a flow once nothing more can go (spec 2.6.7). */
   private drainAnswer = false;
 
   /** Messages waiting for credit or window. */
   get queued(): number {
-    return this.queue.length - this.queueHead;
+    return this.queue.length;
   }
 
   /** Credit left after what is already queued. */
@@ -97,12 +97,12 @@ export class Sender extends Link {
    * Returns false when it is too late (the delivery is fully written: settle it instead).
    */
   abort(d: Delivery): boolean {
-    const i = this.queue.indexOf(d, this.queueHead);
+    const i = this.queue.indexOf(d);
     if (i < 0 || d.aborted) return false;
     d.aborted = true;
     d.settled = true;
     if (d.id < 0) {
-      this.queue.splice(i, 1); // no frame, no credit used
+      this.queue.removeAt(i); // no frame, no credit used
     } else {
       this.session.forgetOutgoing(d);
       this.session.wantsPump(this); // the session writes the aborted transfer
@@ -113,21 +113,7 @@ export class Sender extends Link {
   /** Takes back a delivery not yet on the wire (no credit used). False once it has started. */
   cancel(d: Delivery): boolean {
     if (d.id >= 0) return false;
-    const i = this.queue.indexOf(d, this.queueHead);
-    if (i < 0) return false;
-    this.queue.splice(i, 1);
-    return true;
-  }
-
-  private dropHead(): void {
-    this.queue[this.queueHead++] = undefined as never;
-    if (this.queueHead === this.queue.length) {
-      this.queue.length = 0;
-      this.queueHead = 0;
-    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
-    }
+    return this.queue.remove(d);
   }
 
   /**
@@ -137,8 +123,8 @@ export class Sender extends Link {
    */
   pump(): boolean {
     const s = this.session;
-    while (this.queueHead < this.queue.length) {
-      const d = this.queue[this.queueHead]!;
+    let d: Delivery | undefined;
+    while ((d = this.queue.peek()) !== undefined) {
       if (d.id < 0) {
         if (this.linkCredit <= 0 || !this.isOpenForTransfer()) break;
         // This take's output is full: the next take goes on here (the session keeps us pending).
@@ -148,7 +134,7 @@ export class Sender extends Link {
         const max = this.messageSizeLimit;
         if (max > 0 && d.payload.length > max) {
           // Queued before the receiver's attach told its limit: it fails here, unsent.
-          this.dropHead();
+          this.queue.shift();
           d.error = tooLarge(d.payload.length, max);
           s.connection.emit({ type: 'delivery-failed', delivery: d, error: d.error });
           continue;
@@ -158,7 +144,7 @@ export class Sender extends Link {
         s.assignDeliveryId(d);
       }
       if (!s.writeTransferFrames(this, d)) return false;
-      this.dropHead();
+      this.queue.shift();
     }
     if (this.drainAnswer && this.isOpenForTransfer() && (this.queued === 0 || this.linkCredit === 0)) {
       // Drain: nothing more to send, so use up the credit and tell the receiver (spec 2.6.7).

@@ -2,7 +2,7 @@
  * A small FIFO between producers (link pumps) and one consumer (an async iterator), with an
  * optional capacity so that producers wait instead of buffering without bound.
  */
-import { deferred, type Deferred } from '../api/link-host.js';
+import { deferred, type Deferred } from './deferred.js';
 
 export class AsyncQueue<T> {
   private items: T[] = [];

@@ -1,8 +1,18 @@
-/** Timers are injected so that tests can drive time without sleeping. */
-export interface Timers {
+/**
+ * Time, injected. The hub state only reads the time (a {@link Clock}: it never arms a timer of its
+ * own, the caller asks for its next deadline and ticks it); the promise API and the clients also
+ * arm timers ({@link Timers}). Tests drive both by hand, so nothing ever sleeps on the wall clock.
+ */
+
+/** Milliseconds since the epoch, like `Date.now()`. */
+export interface Clock {
+  now(): number;
+}
+
+/** A clock that also arms timers. */
+export interface Timers extends Clock {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
-  now(): number;
 }
 
 export const realTimers: Timers = {
@@ -14,3 +24,45 @@ export const realTimers: Timers = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   now: () => Date.now(),
 };
+
+/** The real clock. */
+export const systemClock: Clock = realTimers;
+
+/** A clock that only moves when told to (tests, simulations). */
+export class ManualClock implements Clock {
+  constructor(private t = Date.UTC(2024, 0, 1)) {}
+  now(): number {
+    return this.t;
+  }
+  set(t: number): void {
+    this.t = t;
+  }
+  advance(ms: number): number {
+    this.t += ms;
+    return this.t;
+  }
+}
+
+/**
+ * Waits `ms` on `timers`. With a signal, rejects with what `aborted` makes of its reason when it
+ * fires first (the caller's typed abort error).
+ */
+export function sleep(
+  timers: Timers,
+  ms: number,
+  signal?: AbortSignal,
+  aborted: (reason: unknown) => unknown = (r) => r,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(aborted(signal.reason));
+    const onAbort = (): void => {
+      timers.clearTimeout(t);
+      reject(aborted(signal?.reason));
+    };
+    const t = timers.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { connect, type AmqpConnection } from '../../src/client/index.js';
+import { connect, type AmqpConnection, type ReconnectOptions } from '../../src/client/index.js';
 import { DisconnectedError } from '../../src/protocol/errors.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
 import { ManualTimers, until } from './support.js';
@@ -129,5 +129,86 @@ describe('reconnect', () => {
     void closed.then(() => (done = true));
     await advanceUntil(timers, () => done);
     expect(await p).toBeInstanceOf(Error);
+  });
+
+  describe('beforeReattach', () => {
+    /** Records each link the server sees attach, by address, and keeps it open. */
+    async function recorder(port: number, attached: string[]): Promise<AmqpServer> {
+      return listen({
+        port,
+        sasl: { anonymous: true },
+        onLink(l) {
+          attached.push(String(l.address));
+          l.accept();
+        },
+      });
+    }
+
+    function connectWith(
+      port: number,
+      timers: ManualTimers,
+      reconnect: ReconnectOptions,
+    ): Promise<AmqpConnection> {
+      return connect({ host: '127.0.0.1', port, timers, reconnect: { initialDelayMs: 100, ...reconnect } });
+    }
+
+    test('runs on the new connection before the links are attached again', async () => {
+      const timers = new ManualTimers();
+      const first: string[] = [];
+      server = await recorder(0, first);
+      const port = server.port;
+      const hooked: unknown[] = [];
+      conn = await connectWith(port, timers, {
+        beforeReattach: async (c) => {
+          hooked.push(c);
+          // Like a CBS put-token: a link of the hook's own, answered before the others come back.
+          await c.openSender('$auth');
+        },
+      });
+      await conn.openSender('q');
+      await conn.openReceiver('r');
+      expect(first).toEqual(['q', 'r']);
+      expect(hooked).toEqual([]); // not on the first connect
+      const events: string[] = [];
+      conn.on('reconnected', () => events.push('reconnected'));
+
+      await crash(server);
+      const second: string[] = [];
+      server = await recorder(port, second);
+      await advanceUntil(timers, () => events.length === 1);
+      expect(hooked).toEqual([conn]);
+      expect(second).toEqual(['$auth', 'q', 'r']);
+
+      // The hook's link is its own: the next reconnect opens it again, it is not re-attached.
+      await crash(server);
+      const third: string[] = [];
+      server = await recorder(port, third);
+      await advanceUntil(timers, () => events.length === 2);
+      expect(third).toEqual(['$auth', 'q', 'r']);
+    });
+
+    test('a rejection that is not retryable gives up with its error', async () => {
+      const timers = new ManualTimers();
+      server = await recorder(0, []);
+      const port = server.port;
+      const refused = new Error('token refused');
+      let calls = 0;
+      conn = await connectWith(port, timers, {
+        beforeReattach: () => {
+          calls++;
+          return Promise.reject(refused);
+        },
+        isRetryable: (e) => e !== refused,
+      });
+      const s = await conn.openSender('q');
+      const closed: unknown[] = [];
+      conn.on('close', (e: unknown) => closed.push(e));
+      await crash(server);
+      server = await recorder(port, []);
+      await advanceUntil(timers, () => closed.length === 1);
+      expect(closed).toEqual([refused]);
+      expect(calls).toBe(1);
+      await expect(s.send({ body: 'x' })).rejects.toBe(refused);
+    });
   });
 });

@@ -11,7 +11,7 @@
  *   await device.close();
  */
 import { ClosedError } from '../../api/errors.js';
-import { deferred } from '../../api/link-host.js';
+import { deferred } from '../../util/deferred.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { Timers } from '../../util/timers.js';
 import type { Message } from '../../codec/message.js';

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnection } from '../../client/connect.js';
-import { deferred, type Deferred } from '../../api/link-host.js';
+import { deferred, type Deferred } from '../../util/deferred.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { Timers } from '../../util/timers.js';
 import { RedirectError } from '../../protocol/errors.js';
@@ -26,7 +26,7 @@ import {
 } from './events.js';
 import type { HubConnection } from './hub-connection.js';
 import { readEventHubInfo } from './management.js';
-import { isRetryableError, sleep } from './retry.js';
+import { LINK_REOPEN_BACKOFF, isRetryableError, sleep } from './retry.js';
 
 /** How long a probe receiver on the hub waits for the redirect before the hub counts as serving events itself. */
 const REDIRECT_WAIT_MS = 3000;
@@ -205,8 +205,10 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
     while (!this.closed) {
       let receiver: MessageReceiver;
       let conn: AmqpConnection;
+      let generation: number;
       try {
         conn = await eh.ready();
+        generation = eh.generation;
         const properties: Record<string, string | bigint> = { 'com.microsoft:receiver-name': receiverName };
         if (this.options.ownerLevel !== undefined) {
           properties['com.microsoft:epoch'] = BigInt(this.options.ownerLevel);
@@ -225,7 +227,7 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
           this.fail(err);
           return;
         }
-        await sleep(this.host.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
+        await sleep(this.host.timers, LINK_REOPEN_BACKOFF.delayMs(failures++));
         continue;
       }
       failures = 0;
@@ -256,9 +258,9 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
         await receiver.close().catch(() => undefined);
         return;
       }
-      if (eh.state === 'open' && eh.connection === conn) {
+      if (eh.state === 'open' && eh.generation === generation) {
         // Only the link went: pause, then attach again.
-        await sleep(this.host.timers, Math.min(30_000, 100 * 2 ** Math.min(failures++, 9)));
+        await sleep(this.host.timers, LINK_REOPEN_BACKOFF.delayMs(failures++));
       }
     }
   }

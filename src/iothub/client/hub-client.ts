@@ -20,7 +20,7 @@ import {
   type IotHubClientOptions,
 } from './client-options.js';
 import type { HubConnection } from './hub-connection.js';
-import { isRetryableError, sleep, type RetryPolicy } from './retry.js';
+import { LINK_REOPEN_BACKOFF, isRetryableError, sleep, type RetryPolicy } from './retry.js';
 import type { TokenInfo } from './token.js';
 
 /** Consecutive lost-link resends of one message before its promise reports the loss. */
@@ -186,7 +186,7 @@ export abstract class HubClient extends EventEmitter {
   }
 
   private async pause(backoff: Backoff): Promise<void> {
-    await sleep(this.timers, Math.min(30_000, 100 * 2 ** Math.min(backoff.failures++, 9)));
+    await sleep(this.timers, LINK_REOPEN_BACKOFF.delayMs(backoff.failures++));
   }
 
   protected emitError(e: unknown): void {

@@ -3,23 +3,23 @@
  * alive: SASL PLAIN with a SAS token, or CBS put-token (after no SASL, ANONYMOUS or MSSBCBS) with
  * proactive renewal, or X.509 over TLS; and reconnect with exponential backoff and jitter.
  *
- * Each (re)connect is a new AmqpConnection (opened with the promise API's `connect`): CBS runs on
- * it first, and only then does {@link HubConnection.ready} hand it out, so links are always
- * (re)attached after the token was accepted. (The promise API's own reconnect re-attaches every
- * link at once, before a put-token could be sent.)
+ * The promise API's reconnect does the reconnecting: before each attempt a PLAIN token is fetched
+ * afresh, and its `beforeReattach` hook runs CBS on the new connection before anything else, so
+ * {@link HubConnection.ready} hands it out only once the token was accepted. The links are not
+ * re-attached by the promise API: each generation is a new connection for the clients, which open
+ * their links again on 'connected' (lock tokens and link state never outlive their connection).
  */
 import { EventEmitter } from 'node:events';
-import { connect, type AmqpConnection } from '../../client/connect.js';
+import { connect, type AmqpConnection, type ReconnectOptions } from '../../client/connect.js';
 import { ClosedError } from '../../api/errors.js';
-import { deferred, type Deferred } from '../../api/link-host.js';
+import { deferred, type Deferred } from '../../util/deferred.js';
 import { realTimers, type Timers } from '../../util/timers.js';
 import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
-import { plainClient } from '../../sasl/mechanisms.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import { IotHubError, NotConnectedError, toIotHubError } from '../errors.js';
 import { CbsClient, CbsTokenRenewer, type CbsClientOptions, type TokenRenewalOptions } from './cbs.js';
 import { mssbcbsClient } from './mssbcbs.js';
-import { isRetryableError, sleep } from './retry.js';
+import { isRetryableError } from './retry.js';
 import type { TokenInfo, TokenProvider } from './token.js';
 
 /** The SASL layer before CBS: none (the Node SDKs), ANONYMOUS (event-hubs) or MSSBCBS (C SDK, uAMQP). */
@@ -101,6 +101,7 @@ export class HubConnection extends EventEmitter {
   reconnectAttempts = 0;
   private conn: AmqpConnection | undefined;
   private renewer: CbsTokenRenewer | undefined;
+  private plainToken: TokenInfo | undefined;
   private waiters: Deferred<AmqpConnection>[] = [];
   private failure: unknown;
   readonly timers: Timers;
@@ -171,14 +172,13 @@ export class HubConnection extends EventEmitter {
     const o = this.options;
     const auth = o.auth;
     let sasl: SaslClientMechanism | 'none' | 'ANONYMOUS' = this.saslFor();
-    let plainToken: TokenInfo | undefined;
     if (auth.kind === 'plain') {
-      try {
-        plainToken = await auth.provider(auth.audience);
-      } catch (e) {
-        throw toIotHubError(e);
-      }
-      sasl = plainClient(auth.username, plainToken.token);
+      await this.fetchPlainToken();
+      // Read at each SASL exchange: a reconnect sends the token fetched just before it.
+      sasl = {
+        name: 'PLAIN',
+        initialResponse: () => Buffer.from(`\0${auth.username}\0${this.plainToken!.token}`, 'utf8'),
+      };
     }
     let conn: AmqpConnection;
     try {
@@ -192,11 +192,61 @@ export class HubConnection extends EventEmitter {
         connectTimeoutMs: o.connectTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs,
         containerId: o.containerId,
-        reconnect: false,
+        reconnect: this.reconnectOptions(),
       });
     } catch (e) {
       throw toIotHubError(e);
     }
+    try {
+      await this.authenticate(conn);
+    } catch (e) {
+      await conn.close().catch(() => undefined);
+      throw e;
+    }
+    this.conn = conn;
+    conn.on('disconnected', (err: unknown) => this.onLost(conn, err));
+    conn.on('reconnected', () => this.onOpen(conn));
+    conn.on('close', (err: unknown) => this.onClosed(conn, err));
+    this.onOpen(conn);
+  }
+
+  private async fetchPlainToken(): Promise<void> {
+    const auth = this.options.auth;
+    if (auth.kind !== 'plain') return;
+    try {
+      this.plainToken = await auth.provider(auth.audience);
+    } catch (e) {
+      throw toIotHubError(e);
+    }
+  }
+
+  /** The promise API's reconnect, with authentication before the clients get the connection back. */
+  private reconnectOptions(): ReconnectOptions | false {
+    const r = this.options.reconnect;
+    if (r === false) return false;
+    const o = r === undefined || r === true ? {} : r;
+    const retryable =
+      o.isRetryable ?? ((e: unknown) => (e instanceof IotHubError ? isRetryableError(e) : true));
+    return {
+      initialDelayMs: o.initialDelayMs,
+      maxDelayMs: o.maxDelayMs,
+      jitter: o.jitter,
+      random: this.options.random,
+      maxAttempts: o.maxAttempts,
+      isRetryable: (e) => retryable(toIotHubError(e)),
+      reattach: false,
+      beforeConnect: async () => {
+        this.reconnectAttempts++;
+        await this.fetchPlainToken();
+      },
+      beforeReattach: (conn) => this.authenticate(conn),
+    };
+  }
+
+  /** CBS put-token (with renewal), or renewal of a PLAIN token over CBS, on a new connection. */
+  private async authenticate(conn: AmqpConnection): Promise<void> {
+    const auth = this.options.auth;
+    const plainToken = this.plainToken;
     let renewer: CbsTokenRenewer | undefined;
     const watch = (r: CbsTokenRenewer): CbsTokenRenewer => {
       r.on('renewed', (info: TokenInfo) => this.emit('token-renewed', info));
@@ -228,20 +278,21 @@ export class HubConnection extends EventEmitter {
       }
     } catch (e) {
       renewer?.stop();
-      await conn.close().catch(() => undefined);
       throw toIotHubError(e);
     }
     if ((this.state as HubConnectionState) === 'closed') {
       renewer?.stop();
-      await conn.close().catch(() => undefined);
       throw new ClosedError('the hub connection');
     }
-    this.conn = conn;
     this.renewer = renewer;
+  }
+
+  /** The connection is (again) open and authenticated: a new generation for the clients. */
+  private onOpen(conn: AmqpConnection): void {
+    if (conn !== this.conn || (this.state as HubConnectionState) === 'closed') return;
     this.state = 'open';
     this.generation++;
     this.reconnectAttempts = 0;
-    conn.on('close', (err: unknown) => this.onLost(conn, err));
     const w = this.waiters;
     this.waiters = [];
     for (const d of w) d.resolve(conn);
@@ -252,16 +303,20 @@ export class HubConnection extends EventEmitter {
     if (conn !== this.conn || this.state !== 'open') return;
     this.renewer?.stop();
     this.renewer = undefined;
-    this.conn = undefined;
-    const error = toIotHubError(
-      err ?? new NotConnectedError({ description: 'the hub closed the connection' }),
+    // Without reconnect, the connection's 'close' follows at once and fails everything.
+    this.state = 'reconnecting';
+    this.emit(
+      'disconnected',
+      toIotHubError(err ?? new NotConnectedError({ description: 'the hub closed the connection' })),
     );
-    this.emit('disconnected', error);
-    if (this.options.reconnect === false) {
-      this.fail(error);
-      return;
-    }
-    void this.reconnectLoop(error);
+  }
+
+  /** The connection is gone for good: closed by the hub without reconnect, or reconnecting gave up. */
+  private onClosed(conn: AmqpConnection, err: unknown): void {
+    if (conn !== this.conn) return;
+    this.onLost(conn, err);
+    this.conn = undefined;
+    this.fail(toIotHubError(err ?? new NotConnectedError({ description: 'the hub closed the connection' })));
   }
 
   /**
@@ -271,40 +326,16 @@ export class HubConnection extends EventEmitter {
   restart(reason?: unknown): void {
     const conn = this.conn;
     if (!conn || this.state !== 'open') return;
-    this.onLost(conn, reason ?? new NotConnectedError({ description: 'restarting the connection' }));
-    void conn.close().catch(() => undefined);
-  }
-
-  private reconnectOptions(): HubReconnectOptions {
-    const r = this.options.reconnect;
-    return r === undefined || r === true || r === false ? {} : r;
-  }
-
-  private async reconnectLoop(lastError: unknown): Promise<void> {
-    this.state = 'reconnecting';
-    const r = this.reconnectOptions();
-    const initial = r.initialDelayMs ?? 100;
-    const max = r.maxDelayMs ?? 30_000;
-    const jitter = Math.min(1, Math.max(0, r.jitter ?? 0.5));
-    const random = this.options.random ?? Math.random;
-    const retryable =
-      r.isRetryable ?? ((e: unknown) => (e instanceof IotHubError ? isRetryableError(e) : true));
-    this.reconnectAttempts = 0;
-    for (;;) {
-      if ((this.state as HubConnectionState) === 'closed') return;
-      if (this.reconnectAttempts >= (r.maxAttempts ?? Infinity)) return this.fail(lastError);
-      const base = Math.min(max, initial * 2 ** this.reconnectAttempts);
-      this.reconnectAttempts++;
-      await sleep(this.timers, base * (1 - jitter * random()));
-      if ((this.state as HubConnectionState) === 'closed') return;
-      try {
-        await this.connectOnce();
-        return;
-      } catch (e) {
-        lastError = e;
-        if ((this.state as HubConnectionState) === 'closed') return;
-        if (!retryable(e)) return this.fail(e);
-      }
+    const error = toIotHubError(
+      reason ?? new NotConnectedError({ description: 'restarting the connection' }),
+    );
+    this.onLost(conn, error);
+    if (this.options.reconnect === false) {
+      this.conn = undefined;
+      this.fail(error);
+      void conn.close().catch(() => undefined);
+    } else {
+      conn.reconnectNow(error as Error);
     }
   }
 
@@ -321,7 +352,6 @@ export class HubConnection extends EventEmitter {
   /** Closes the connection for good; pending `ready()` calls reject. */
   async close(): Promise<void> {
     const conn = this.conn;
-    const wasOpen = this.state === 'open';
     this.state = 'closed';
     this.renewer?.stop();
     this.renewer = undefined;
@@ -329,6 +359,6 @@ export class HubConnection extends EventEmitter {
     const w = this.waiters;
     this.waiters = [];
     for (const d of w) d.reject(new ClosedError('the hub connection'));
-    if (conn && wasOpen) await conn.close().catch(() => undefined);
+    if (conn) await conn.close().catch(() => undefined);
   }
 }

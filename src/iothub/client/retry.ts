@@ -2,8 +2,9 @@
  * Retry with exponential backoff and jitter, honouring each error's `retryable` flag (see
  * ../errors.ts). Time goes through injected Timers, so tests never sleep.
  */
-import { realTimers, type Timers } from '../../util/timers.js';
+import { realTimers, sleep as waitOn, type Timers } from '../../util/timers.js';
 import { AbortError } from '../../api/errors.js';
+import { ExponentialBackoff } from '../../util/backoff.js';
 
 export interface RetryPolicyOptions {
   /** Attempts in all, the first one included (default 5). 1 = no retry. */
@@ -33,6 +34,9 @@ export interface RetryAttempt {
   lastError?: unknown;
 }
 
+/** The pause before a lost link is opened again (its connection still up): no jitter, as one client. */
+export const LINK_REOPEN_BACKOFF = new ExponentialBackoff({ jitter: 0 });
+
 /** True when `error` carries `retryable: true`. */
 export function isRetryableError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === true;
@@ -45,16 +49,16 @@ export class RetryPolicy {
   readonly jitter: number;
   readonly maxElapsedMs: number;
   private readonly retryable: (error: unknown) => boolean;
-  private readonly random: () => number;
+  private readonly backoff: ExponentialBackoff;
 
   constructor(options: RetryPolicyOptions = {}) {
     this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 5));
-    this.initialDelayMs = Math.max(0, options.initialDelayMs ?? 100);
-    this.maxDelayMs = Math.max(this.initialDelayMs, options.maxDelayMs ?? 10_000);
-    this.jitter = Math.min(1, Math.max(0, options.jitter ?? 0.5));
+    this.backoff = new ExponentialBackoff({ ...options, maxDelayMs: options.maxDelayMs ?? 10_000 });
+    this.initialDelayMs = this.backoff.initialDelayMs;
+    this.maxDelayMs = this.backoff.maxDelayMs;
+    this.jitter = this.backoff.jitter;
     this.maxElapsedMs = options.maxElapsedMs ?? Infinity;
     this.retryable = options.isRetryable ?? isRetryableError;
-    this.random = options.random ?? Math.random;
   }
 
   /** A policy that never retries. */
@@ -64,8 +68,7 @@ export class RetryPolicy {
 
   /** The delay before attempt `attempt + 1`, after `attempt` failed attempts (attempt >= 1). */
   delayMs(attempt: number): number {
-    const base = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.max(0, attempt - 1));
-    return base * (1 - this.jitter * this.random());
+    return this.backoff.delayMs(attempt - 1);
   }
 
   /** Whether to try again after `attempt` attempts failed, the last one with `error`. */
@@ -104,16 +107,5 @@ export class RetryPolicy {
 
 /** Waits `ms` on `timers`; rejects with AbortError when `signal` fires first. */
 export function sleep(timers: Timers, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError(signal.reason));
-    const onAbort = (): void => {
-      timers.clearTimeout(t);
-      reject(new AbortError(signal?.reason));
-    };
-    const t = timers.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return waitOn(timers, ms, signal, (reason) => new AbortError(reason));
 }

@@ -6,7 +6,7 @@ import type { AmqpError } from '../../protocol/errors.js';
 import type { ReceivedMessage } from '../../api/received-message.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { AcceptOptions, IncomingLink, ServerConnection } from '../../server/server-connection.js';
-import type { Clock } from '../hub/clock.js';
+import type { Clock } from '../../util/timers.js';
 import { isHubError } from '../hub/errors.js';
 import type { HubState } from '../hub/hub.js';
 import { entry } from '../message-values.js';

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { listen, type AmqpServer, type ServerOptions } from '../../server/server.js';
 import type { ServerConnection } from '../../server/server-connection.js';
-import { systemClock, type Clock } from '../hub/clock.js';
+import { systemClock, type Clock } from '../../util/timers.js';
 import { createHubState, type HubState, type HubStateOptions } from '../hub/hub.js';
 import { deviceConnectionString, serviceConnectionString } from '../hub/registry.js';
 import type { AuthConfig } from './auth.js';

@@ -17,7 +17,7 @@
  */
 import { encodeMessage, type Message } from '../../codec/message.js';
 import { idText } from '../message-values.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../util/timers.js';
 import { DeadlineHeap } from './deadlines.js';
 import { HubError } from './errors.js';
 import type { FeedbackOutcome, FeedbackStatusCode } from './feedback.js';

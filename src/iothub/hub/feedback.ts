@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { encodeMessage, type Message } from '../../codec/message.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../util/timers.js';
 import { DeadlineHeap } from './deadlines.js';
 import { HubError } from './errors.js';
 import type { AckMode } from './message-utils.js';

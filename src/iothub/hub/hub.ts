@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { Message } from '../../codec/message.js';
 import { deviceOfC2dAddress } from './address.js';
 import { C2dStore, type C2dDelivery, type C2dEnqueued, type C2dEntry, type C2dLimits } from './c2d.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../../util/timers.js';
 import { HubError } from './errors.js';
 import { FeedbackStore, type FeedbackDelivery, type FeedbackEntry, type FeedbackLimits } from './feedback.js';
 import type { EventPosition } from './filter.js';

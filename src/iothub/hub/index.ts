@@ -72,7 +72,7 @@
  * `nextDeadline()`, `tick(now)`): {@link TelemetryStore}, {@link C2dStore}, {@link FeedbackStore},
  * {@link Registry}.
  */
-export { systemClock, ManualClock, type Clock } from './clock.js';
+export { systemClock, ManualClock, type Clock } from '../../util/timers.js';
 export { HubError, isHubError, conditionOf, type HubErrorCode } from './errors.js';
 export {
   createHubState,

@@ -8,7 +8,7 @@
  * again, which is why telemetry and feedback carry it.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../util/timers.js';
 import { HubError } from './errors.js';
 
 export type AccessRight = 'RegistryRead' | 'RegistryWrite' | 'ServiceConnect' | 'DeviceConnect';

@@ -26,7 +26,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import { decodeMessage, encodeMessage, type Message } from '../../codec/message.js';
 import type { AmqpValue } from '../../codec/values.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../util/timers.js';
+import { Fifo } from '../../util/fifo.js';
 import { HubError } from './errors.js';
 import type { EventPosition } from './filter.js';
 import { isSystemAnnotation, withMessageAnnotations } from './message-utils.js';
@@ -162,10 +163,9 @@ export interface EventCursor {
   wait(cb: () => void): () => void;
 }
 
-/** A simple deque: events are appended at the end and dropped from the front. */
+/** A partition: events are appended at the end and dropped from the front. */
 class Partition {
-  events: StoredEvent[] = [];
-  head = 0;
+  readonly events = new Fifo<StoredEvent>();
   /** Next sequence number / offset to assign (assigned at append, before durability). */
   nextSeq = 0;
   nextOffset = 0;
@@ -180,20 +180,19 @@ class Partition {
   bytes = 0;
   count = 0;
   /** With a log: the events whose bytes are in memory, oldest first, and their total. */
-  cache: StoredEvent[] = [];
-  cacheHead = 0;
+  readonly cache = new Fifo<StoredEvent>();
   cacheBytes = 0;
 
   constructor(readonly id: number) {}
 
   get size(): number {
-    return this.events.length - this.head;
+    return this.events.length;
   }
   first(): StoredEvent | undefined {
-    return this.events[this.head];
+    return this.events.peek();
   }
   at(i: number): StoredEvent {
-    return this.events[this.head + i]!;
+    return this.events.at(i);
   }
   push(e: StoredEvent): void {
     this.events.push(e);
@@ -201,11 +200,7 @@ class Partition {
     this.last = e;
   }
   dropFirst(): void {
-    this.events[this.head++] = undefined as unknown as StoredEvent;
-    if (this.head > 1024 && this.head * 2 > this.events.length) {
-      this.events = this.events.slice(this.head);
-      this.head = 0;
-    }
+    this.events.shift();
   }
   /** Index of the first event satisfying the monotone predicate, or size. */
   search(pred: (e: StoredEvent) => boolean): number {
@@ -515,15 +510,10 @@ export class TelemetryStore {
   private cache(p: Partition, e: StoredEvent): void {
     p.cache.push(e);
     p.cacheBytes += e.size;
-    while (p.cacheBytes > this.cacheBytesPerPartition && p.cacheHead < p.cache.length) {
-      const old = p.cache[p.cacheHead]!;
-      p.cache[p.cacheHead++] = undefined as unknown as StoredEvent;
+    while (p.cacheBytes > this.cacheBytesPerPartition && p.cache.length > 0) {
+      const old = p.cache.shift()!;
       p.cacheBytes -= old.size;
       old.cached = undefined;
-    }
-    if (p.cacheHead > 1024 && p.cacheHead * 2 > p.cache.length) {
-      p.cache = p.cache.slice(p.cacheHead);
-      p.cacheHead = 0;
     }
   }
 

@@ -294,12 +294,12 @@ describe('HubConnection', () => {
     closers.push(() => hub.close());
     await expect(hub.ready()).rejects.toBeInstanceOf(NotConnectedError);
     await hub.open();
-    const c1 = await hub.ready();
+    const e1 = (await hub.ready()).engine;
     peer.dropConnections();
     await until(() => hub.state === 'reconnecting');
     const waiting = hub.ready();
     const c2 = await waiting;
-    expect(c2).not.toBe(c1);
+    expect(c2.engine).not.toBe(e1); // a new AMQP connection under the same client
     expect(hub.generation).toBe(2);
     await peer.close();
     peer = undefined;

@@ -8,8 +8,8 @@ import type { MessageReceiver } from '../../../src/api/receiver.js';
 import type { ReceivedMessage } from '../../../src/api/received-message.js';
 import type { Message } from '../../../src/codec/message.js';
 import type { AmqpValue } from '../../../src/codec/values.js';
-import { ManualClock } from '../../../src/iothub/hub/clock.js';
 import { entry } from '../../../src/iothub/message-values.js';
+import { ManualClock } from '../../../src/util/timers.js';
 import { generateSasToken } from '../../../src/iothub/sas.js';
 import { startHub, type IotHubEmulator, type StartHubOptions } from '../../../src/iothub/emulator/index.js';
 

@@ -3,7 +3,7 @@
  * messages, feedback, the registry and its keys, the CA) survives a restart of the emulator.
  */
 import { afterEach, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/iothub/hub/clock.js';
+import { ManualClock } from '../../../src/util/timers.js';
 import { ann, c2d, cleanup, connectDevice, connectService, next, tempDir, testHub, text } from './helpers.js';
 
 afterEach(cleanup);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { Typed, uuid, ulong } from '../../../src/codec/values.js';
 import { C2dStore } from '../../../src/iothub/hub/c2d.js';
-import { ManualClock } from '../../../src/iothub/hub/clock.js';
+import { ManualClock } from '../../../src/util/timers.js';
 import type { FeedbackOutcome } from '../../../src/iothub/hub/feedback.js';
 import { lockTagFromToken, lockTokenFromTag } from '../../../src/iothub/hub/lock-token.js';
 import { ann, c2dMessage, T0 } from './helpers.js';

@@ -4,7 +4,7 @@
  * same state directory must hold everything that was reported accepted.
  *
  * The child runs the hub state compiled from src with TypeScript's transpiler (the state has no
- * dependencies outside src/codec, the condition tables of src/protocol, the iothub root's
+ * dependencies outside src/util, src/codec, the condition tables of src/protocol, the iothub root's
  * conditions.ts and message-values.ts, and src/iothub/hub).
  */
 import { spawn } from 'node:child_process';
@@ -60,6 +60,7 @@ void c2d();
 describe('kill -9', () => {
   test('everything reported accepted before SIGKILL is there after a restart', async () => {
     const work = await tempDir();
+    await transpileTree(path.join(ROOT, 'src/util'), path.join(work, 'src/util'));
     await transpileTree(path.join(ROOT, 'src/codec'), path.join(work, 'src/codec'));
     await transpileTree(path.join(ROOT, 'src/protocol'), path.join(work, 'src/protocol'));
     await transpileTree(path.join(ROOT, 'src/iothub'), path.join(work, 'src/iothub'));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ManualClock } from '../../../src/iothub/hub/clock.js';
+import { ManualClock } from '../../../src/util/timers.js';
 import {
   FEEDBACK_CONTENT_TYPE,
   FeedbackStore,

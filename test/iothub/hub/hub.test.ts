@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { Message } from '../../../src/codec/message.js';
 import { uuid } from '../../../src/codec/values.js';
-import { ManualClock } from '../../../src/iothub/hub/clock.js';
+import { ManualClock } from '../../../src/util/timers.js';
 import { createHubState, type HubStateOptions } from '../../../src/iothub/hub/hub.js';
 import { encodeRecord } from '../../../src/iothub/hub/store.js';
 import { ann, c2dMessage, feedbackRecords, T0, tempDir } from './helpers.js';

@@ -7,7 +7,7 @@ import { mkdir, symlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { decodeMessage, type Message } from '../../../src/codec/message.js';
-import { ManualClock } from '../../../src/iothub/hub/clock.js';
+import { ManualClock } from '../../../src/util/timers.js';
 import { isHubError } from '../../../src/iothub/hub/errors.js';
 import { TelemetryStore, type StoredEvent } from '../../../src/iothub/hub/telemetry.js';
 import { T0, tempDir } from './helpers.js';

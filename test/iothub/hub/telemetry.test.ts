@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { encodeMessage, type Message } from '../../../src/codec/message.js';
 import { Typed } from '../../../src/codec/values.js';
-import { ManualClock } from '../../../src/iothub/hub/clock.js';
+import { ManualClock } from '../../../src/util/timers.js';
 import { fnv1a32, partitionForDevice } from '../../../src/iothub/hub/partition-hash.js';
 import { MAX_TELEMETRY_SIZE, TelemetryStore, type StoredEvent } from '../../../src/iothub/hub/telemetry.js';
 import { ann, T0 } from './helpers.js';
