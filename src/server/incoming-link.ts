@@ -1,5 +1,5 @@
 /** A link a client attached to our server: the handler accepts it (choosing the terminus) or refuses it. */
-import type { Attach, Source, Target } from '../codec/records.js';
+import type { Attach, Source, Target } from '../codec/spec/records.js';
 import type { AmqpError } from '../protocol/errors.js';
 import type { Link, SourceOptions, TargetOptions } from '../link/link.js';
 import type { Receiver } from '../link/receiver.js';

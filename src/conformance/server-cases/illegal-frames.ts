@@ -5,7 +5,7 @@
  */
 import { ByteWriter } from '../../codec/byte-writer.js';
 import { encodeComposite } from '../../codec/composite.js';
-import type { Transfer } from '../../codec/records.js';
+import type { Transfer } from '../../codec/spec/records.js';
 import { dataMessage, textMessage } from '../client-script.js';
 import type { ServerCase } from '../server-suite.js';
 import { fail, notApplicable } from '../types.js';

@@ -3,7 +3,7 @@ import type { AmqpConnection, ReceiverOptions } from '../../client/connect.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { Timers } from '../../util/timers.js';
 import { realTimers } from '../../util/timers.js';
-import type { DeliveryState } from '../../codec/records.js';
+import type { DeliveryState } from '../../codec/spec/records.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import {
   ConnectionForcedError,

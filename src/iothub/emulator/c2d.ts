@@ -12,7 +12,7 @@
  *   dispositions that arrive as ranges reach each delivery (the engine splits them). A link that
  *   goes away with locked deliveries abandons them, so that they come back at once.
  */
-import type { DeliveryState } from '../../codec/records.js';
+import type { DeliveryState } from '../../codec/spec/records.js';
 import type { Message } from '../../codec/message.js';
 import type { ReceivedMessage } from '../../api/received-message.js';
 import type { MessageSender } from '../../api/sender.js';
