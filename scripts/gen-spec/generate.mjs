@@ -363,7 +363,9 @@ function emitComposites(spec) {
         : `if (n > ${i}) {\nif (v${i} == null) writeNull(w);\nelse ${writeStmt(spec, f, `v${i}`)}\n}`,
     );
     fns.push(
-      `function write${T}(w: ByteWriter, r: ${fields.length === 0 ? 'object' : `Omit<${T}, 'type'>`}): void {\n${vars.join('\n')}\nlet n = 0;\n${count.join('\n')}\nconst at = beginList(w, ${hex(c.code)}, n);\n${writes.join('\n')}\nendList(w, at, n);\n}`,
+      fields.length === 0
+        ? `function write${T}(w: ByteWriter): void {\nbeginList(w, ${hex(c.code)}, 0);\n}`
+        : `function write${T}(w: ByteWriter, r: Omit<${T}, 'type'>): void {\n${vars.join('\n')}\nlet n = 0;\n${count.join('\n')}\nconst at = beginList(w, ${hex(c.code)}, n);\n${writes.join('\n')}\nendList(w, at, n);\n}`,
     );
     const mandatory = fields.filter((f) => f.mandatory).map((f) => [f.key, f.name]);
     if (c.code > 0xffffffffn) throw new Error(`${c.name}: descriptor code over 32 bits`);

@@ -974,12 +974,8 @@ function writeReceived(w: ByteWriter, r: Omit<Received, 'type'>): void {
 
 function readAccepted(): void {}
 
-function writeAccepted(w: ByteWriter, r: object): void {
-  let n = 0;
-
-  const at = beginList(w, 0x24, n);
-
-  endList(w, at, n);
+function writeAccepted(w: ByteWriter): void {
+  beginList(w, 0x24, 0);
 }
 
 function readRejected(d: Decoder, n: number, r: Record<string, unknown>): void {
@@ -1003,12 +999,8 @@ function writeRejected(w: ByteWriter, r: Omit<Rejected, 'type'>): void {
 
 function readReleased(): void {}
 
-function writeReleased(w: ByteWriter, r: object): void {
-  let n = 0;
-
-  const at = beginList(w, 0x26, n);
-
-  endList(w, at, n);
+function writeReleased(w: ByteWriter): void {
+  beginList(w, 0x26, 0);
 }
 
 function readModified(d: Decoder, n: number, r: Record<string, unknown>): void {
@@ -1232,42 +1224,26 @@ function writeTarget(w: ByteWriter, r: Omit<Target, 'type'>): void {
 
 function readDeleteOnClose(): void {}
 
-function writeDeleteOnClose(w: ByteWriter, r: object): void {
-  let n = 0;
-
-  const at = beginList(w, 0x2b, n);
-
-  endList(w, at, n);
+function writeDeleteOnClose(w: ByteWriter): void {
+  beginList(w, 0x2b, 0);
 }
 
 function readDeleteOnNoLinks(): void {}
 
-function writeDeleteOnNoLinks(w: ByteWriter, r: object): void {
-  let n = 0;
-
-  const at = beginList(w, 0x2c, n);
-
-  endList(w, at, n);
+function writeDeleteOnNoLinks(w: ByteWriter): void {
+  beginList(w, 0x2c, 0);
 }
 
 function readDeleteOnNoMessages(): void {}
 
-function writeDeleteOnNoMessages(w: ByteWriter, r: object): void {
-  let n = 0;
-
-  const at = beginList(w, 0x2d, n);
-
-  endList(w, at, n);
+function writeDeleteOnNoMessages(w: ByteWriter): void {
+  beginList(w, 0x2d, 0);
 }
 
 function readDeleteOnNoLinksOrMessages(): void {}
 
-function writeDeleteOnNoLinksOrMessages(w: ByteWriter, r: object): void {
-  let n = 0;
-
-  const at = beginList(w, 0x2e, n);
-
-  endList(w, at, n);
+function writeDeleteOnNoLinksOrMessages(w: ByteWriter): void {
+  beginList(w, 0x2e, 0);
 }
 
 function readSaslMechanisms(d: Decoder, n: number, r: Record<string, unknown>): void {
