@@ -7,7 +7,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ByteWriter } from '../../src/codec/byte-writer.js';
 import { encodeComposite } from '../../src/codec/composite.js';
-import type { AmqpErrorRecord, Transfer } from '../../src/codec/records.js';
+import type { AmqpErrorRecord, Transfer } from '../../src/codec/spec/records.js';
 import {
   ClientScript,
   describeError,

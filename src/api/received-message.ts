@@ -1,6 +1,6 @@
 /** A message that arrived on a receiver, with the ways to settle it. */
 import { decodeMessage, type Message } from '../codec/message.js';
-import type { DeliveryState, Fields } from '../codec/records.js';
+import type { DeliveryState, Fields } from '../codec/spec/records.js';
 import type { AmqpError } from '../protocol/errors.js';
 import { toErrorRecord } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';

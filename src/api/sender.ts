@@ -6,7 +6,7 @@
  * rejects with a typed error.
  */
 import { EventEmitter } from 'node:events';
-import type { DeliveryState } from '../codec/records.js';
+import type { DeliveryState } from '../codec/spec/records.js';
 import { encodeMessageShared, type Message } from '../codec/message.js';
 import { AmqpOneError } from '../codec/errors.js';
 import { DisconnectedError } from '../protocol/errors.js';

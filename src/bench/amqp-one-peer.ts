@@ -4,7 +4,7 @@ import { connect, type AmqpConnection } from '../client/connect.js';
 import type { MessageReceiver } from '../api/receiver.js';
 import type { MessageSender } from '../api/sender.js';
 import type { Message } from '../codec/message.js';
-import type { DeliveryState } from '../codec/records.js';
+import type { DeliveryState } from '../codec/spec/records.js';
 import { listen } from '../server/server.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import type { Meter } from './meter.js';

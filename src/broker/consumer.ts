@@ -4,7 +4,7 @@
  * message, released or modified puts it back. A link that leaves puts back what it had unsettled.
  */
 import { MessageSender } from '../api/sender.js';
-import type { DeliveryState } from '../codec/records.js';
+import type { DeliveryState } from '../codec/spec/records.js';
 import { SenderSettleMode } from '../link/link.js';
 import type { Queue, QueueConsumer } from './queue.js';
 import type { StoredMessage } from './stored-message.js';

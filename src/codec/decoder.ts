@@ -33,153 +33,15 @@ function setOwn(o: Record<string, AmqpValue>, key: string, v: AmqpValue): void {
   } else o[key] = v;
 }
 
-/**
- * Object shapes of keyed maps (annotations, application properties): messages repeat the same few
- * key sets, and an object literal built by a generated function is several times cheaper than one
- * keyed store per entry. Keys come from peers, and the shapes are shared by every connection, so:
- * - only small key sets get a shape (SHAPE_MAX_KEYS keys, each at most SHAPE_MAX_KEY_LENGTH
- *   characters, SHAPE_MAX_KEY_CHARS in all): a peer cannot make us compile long sources;
- * - a key set gets one once seen SHAPE_BUILD_AFTER times. Candidates are counted in a small
- *   frequent-items table (Misra-Gries): a key set that keeps coming back keeps its count however
- *   many one-off key sets a peer sends, which only wear each other out;
- * - the table of shapes evicts with a clock (a shape hit since the hand last passed is spared),
- *   so shapes of one-off key sets go first and a common shape stays;
- * - generating costs a token: SHAPE_BUILD_BURST at first, then one more per
- *   SHAPE_BUILD_REFILL_MISSES keyed maps decoded without a shape. Compiling stays a small fraction
- *   of decoding whatever a peer sends, and the cache never freezes (as a lifetime cap would).
- */
-const SHAPE_MAX_KEYS = 8;
-/** Longest key (characters) a generated shape may have. */
-export const SHAPE_MAX_KEY_LENGTH = 64;
-/** Most characters, all keys together, a generated shape may have. */
-export const SHAPE_MAX_KEY_CHARS = 256;
-/** Generated shapes kept (process-wide). */
-export const SHAPE_TABLE_SIZE = 16;
-const SHAPE_BUILD_AFTER = 2;
-const SHAPE_CANDIDATES = 16;
-const SHAPE_BUILD_BURST = 16;
-const SHAPE_BUILD_REFILL_MISSES = 64;
-interface Shape {
-  keys: string[];
-  make: (v: AmqpValue[]) => Record<string, AmqpValue>;
-  /** Hit since the clock hand last passed. */
-  used: boolean;
-}
-const shapeKeys: string[] = new Array<string>(SHAPE_MAX_KEYS).fill('');
-const shapeVals: AmqpValue[] = new Array<AmqpValue>(SHAPE_MAX_KEYS).fill(null);
-const shapes: Shape[] = [];
-let shapeHand = 0;
-let shapesEnabled = true;
-/** Code generation was refused (a CSP): the generic path only, from then on. */
-let codegenRefused = false;
-const candidateKeys: (string[] | undefined)[] = new Array<string[] | undefined>(SHAPE_CANDIDATES).fill(
-  undefined,
-);
-const candidateCounts = new Int32Array(SHAPE_CANDIDATES);
-let buildTokens = SHAPE_BUILD_BURST;
-let missesToToken = SHAPE_BUILD_REFILL_MISSES;
+/** Keyed maps of up to this many pairs are read into scratch arrays first (see keyedMap). */
+const SCRATCH_PAIRS = 8;
+const scratchKeys: string[] = new Array<string>(SCRATCH_PAIRS).fill('');
+const scratchVals: AmqpValue[] = new Array<AmqpValue>(SCRATCH_PAIRS).fill(null);
+let scratchEnabled = true;
 
-/** Test hook: decode keyed maps with or without generated shapes (forgetting those built). */
-export function setKeyedMapShapes(on: boolean): void {
-  shapesEnabled = on;
-  shapes.length = 0;
-  shapeHand = 0;
-  candidateKeys.fill(undefined);
-  candidateCounts.fill(0);
-  buildTokens = SHAPE_BUILD_BURST;
-  missesToToken = SHAPE_BUILD_REFILL_MISSES;
-}
-
-/** Test hook: whether this key set (in this order) has a generated shape now. */
-export function hasKeyedMapShape(keys: string[]): boolean {
-  return findShape(keys, keys.length) !== undefined;
-}
-
-function sameKeys(a: string[], keys: string[], n: number): boolean {
-  if (a.length !== n) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== keys[i]) return false;
-  return true;
-}
-
-function findShape(keys: string[], n: number): Shape | undefined {
-  for (let i = 0; i < shapes.length; i++) {
-    const s = shapes[i]!;
-    if (sameKeys(s.keys, keys, n)) {
-      s.used = true;
-      return s;
-    }
-  }
-  return undefined;
-}
-
-/** Small enough to compile, and safe as object-literal keys. */
-function shapeable(keys: string[], n: number): boolean {
-  let chars = 0;
-  for (let i = 0; i < n; i++) {
-    const k = keys[i]!;
-    if (k.length > SHAPE_MAX_KEY_LENGTH || k === '__proto__') return false;
-    chars += k.length;
-  }
-  return chars <= SHAPE_MAX_KEY_CHARS;
-}
-
-/** A keyed map was decoded without a shape: count its key set, and build its shape when due. */
-function learnShape(keys: string[], n: number): void {
-  if (codegenRefused || !shapeable(keys, n)) return;
-  if (--missesToToken === 0) {
-    missesToToken = SHAPE_BUILD_REFILL_MISSES;
-    if (buildTokens < SHAPE_BUILD_BURST) buildTokens++;
-  }
-  let free = -1;
-  for (let i = 0; i < SHAPE_CANDIDATES; i++) {
-    const c = candidateKeys[i];
-    if (c === undefined) {
-      if (free < 0) free = i;
-    } else if (sameKeys(c, keys, n)) {
-      if (++candidateCounts[i]! >= SHAPE_BUILD_AFTER && buildTokens > 0) {
-        buildTokens--;
-        candidateKeys[i] = undefined;
-        candidateCounts[i] = 0;
-        buildShape(c);
-      }
-      return;
-    }
-  }
-  if (free >= 0) {
-    candidateKeys[free] = keys.slice(0, n);
-    candidateCounts[free] = 1;
-    return;
-  }
-  // No room: every candidate loses a sighting, and those left with none make room.
-  for (let i = 0; i < SHAPE_CANDIDATES; i++) {
-    if (--candidateCounts[i]! <= 0) candidateKeys[i] = undefined;
-  }
-}
-
-function buildShape(own: string[]): void {
-  let make: Shape['make'];
-  try {
-    // JSON.stringify makes each key a valid, inert string literal.
-    make = new Function(
-      'v',
-      `return {${own.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ')}};`,
-    ) as Shape['make'];
-  } catch {
-    codegenRefused = true;
-    return;
-  }
-  const shape: Shape = { keys: own, make, used: false };
-  if (shapes.length < SHAPE_TABLE_SIZE) {
-    shapes.push(shape);
-    return;
-  }
-  // The clock: spare (and unmark) shapes hit since the last pass; replace the first one not hit.
-  while (shapes[shapeHand]!.used) {
-    shapes[shapeHand]!.used = false;
-    shapeHand = (shapeHand + 1) % SHAPE_TABLE_SIZE;
-  }
-  shapes[shapeHand] = shape;
-  shapeHand = (shapeHand + 1) % SHAPE_TABLE_SIZE;
+/** Test hook: read small keyed maps through the scratch arrays (the default) or with keyed stores. */
+export function setKeyedMapScratch(on: boolean): void {
+  scratchEnabled = on;
 }
 
 export class Decoder {
@@ -468,10 +330,10 @@ export class Decoder {
     const first = this.pos;
     const pairs = count >> 1;
     // Small maps: keys and values into scratch arrays first (keyedMap never nests: values are read
-    // by readValue, which has no path back here), then one object literal if these keys were seen.
-    const small = pairs <= SHAPE_MAX_KEYS;
-    const keys = shapeKeys;
-    const vals = shapeVals;
+    // by readValue, which has no path back here), then into the object in one pass.
+    const small = scratchEnabled && pairs <= SCRATCH_PAIRS;
+    const keys = scratchKeys;
+    const vals = scratchVals;
     let o: Record<string, AmqpValue> | undefined = small ? undefined : {};
     for (let i = 0; i < pairs; i++) {
       const code = this.u8();
@@ -506,13 +368,8 @@ export class Decoder {
       setOwn(o, key, v);
     }
     if (o === undefined) {
-      const shape = shapesEnabled ? findShape(keys, pairs) : undefined;
-      if (shape !== undefined) o = shape.make(vals);
-      else {
-        o = {};
-        for (let i = 0; i < pairs; i++) setOwn(o, keys[i]!, vals[i]!);
-        if (shapesEnabled) learnShape(keys, pairs);
-      }
+      o = {};
+      for (let i = 0; i < pairs; i++) setOwn(o, keys[i]!, vals[i]!);
       for (let i = 0; i < pairs; i++) vals[i] = null; // hold no reference to the input
     }
     this.leaveCompound(end, outer);

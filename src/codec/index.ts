@@ -10,10 +10,10 @@ export {
 export { ByteWriter } from './byte-writer.js';
 export { encodeValue, MAX_ENCODE_DEPTH } from './encoder.js';
 export { Decoder, decodeValue, DEFAULT_MAX_DEPTH } from './decoder.js';
-export { compositeTypes, restrictedTypes, compositeByCode } from './spec-types.js';
-export type { CompositeType, FieldSpec, RestrictedType } from './spec-types.js';
+export { compositeTypes, restrictedTypes, compositeByCode } from './spec/types.js';
+export type { CompositeType, FieldSpec, RestrictedType } from './spec/types.js';
 export { encodeComposite, decodeComposite, readComposite, compositeForCode } from './composite.js';
-export type * from './records.js';
+export type * from './spec/records.js';
 export { encodeMessage, decodeMessage, writeMessage } from './message.js';
 export type { Message, MessageHeader, MessageProperties, Annotations } from './message.js';
 

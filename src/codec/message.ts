@@ -9,7 +9,7 @@ import { Decoder } from './decoder.js';
 import { encodeBinary, encodeList, encodeMap, encodeObjectMap, encodeValue } from './encoder.js';
 import { DecodeError, EncodeError } from './errors.js';
 import { Code } from './format-codes.js';
-import type { Header, Properties } from './records.js';
+import type { Header, Properties } from './spec/records.js';
 import { isPlainObject, type AmqpValue } from './values.js';
 
 export type Annotations = { [key: string]: AmqpValue } | Map<AmqpValue, AmqpValue>;

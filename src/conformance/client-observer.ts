@@ -11,7 +11,7 @@
  *   must answer with close.
  */
 import type net from 'node:net';
-import type { Close, Disposition, Open, Transfer } from '../codec/records.js';
+import type { Close, Disposition, Open, Transfer } from '../codec/spec/records.js';
 import { encodeMessage } from '../codec/message.js';
 import { Condition } from '../protocol/conditions.js';
 import { RawPeer, type WireFrame, type WireItem } from './raw-peer.js';

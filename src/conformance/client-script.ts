@@ -19,7 +19,7 @@ import type {
   Source,
   Target,
   Transfer,
-} from '../codec/records.js';
+} from '../codec/spec/records.js';
 import { isFrame, isHeader, type RawPeer, type WireItem } from './raw-peer.js';
 import { failNow, notApplicableNow } from './types.js';
 

@@ -7,7 +7,7 @@ import type net from 'node:net';
 import { ByteWriter } from '../codec/byte-writer.js';
 import { encodeComposite } from '../codec/composite.js';
 import { decodeComposite } from '../codec/composite.js';
-import type { CompositeRecord, Performative, SaslFrameBody } from '../codec/records.js';
+import type { CompositeRecord, Performative, SaslFrameBody } from '../codec/spec/records.js';
 import { ProtocolHeaderMismatchError } from '../protocol/framing-errors.js';
 import { FrameReader } from '../frames/frame-reader.js';
 import { beginFrame, endFrame } from '../frames/frame-writer.js';

@@ -3,7 +3,7 @@
  * its own, each with its own frame trace and verdict.
  */
 import { randomBytes } from 'node:crypto';
-import type { Begin, Open } from '../codec/records.js';
+import type { Begin, Open } from '../codec/spec/records.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import { ClientScript, type ScriptSession } from './client-script.js';

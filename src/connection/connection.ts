@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeComposite } from '../codec/composite.js';
 import { AmqpOneError, DecodeError } from '../codec/errors.js';
-import type { Attach, Begin, Close, Fields, Open, Performative, Transfer } from '../codec/records.js';
+import type { Attach, Begin, Close, Fields, Open, Performative, Transfer } from '../codec/spec/records.js';
 import { FramingError, ProtocolHeaderMismatchError } from '../protocol/framing-errors.js';
 import { FrameReader, type Frame } from '../frames/frame-reader.js';
 import { MIN_MAX_FRAME_SIZE } from '../frames/frame-writer.js';

@@ -5,7 +5,7 @@
 import { ByteWriter } from '../codec/byte-writer.js';
 import { encodeComposite, encodeTransfer } from '../codec/composite.js';
 import { AmqpOneError } from '../codec/errors.js';
-import type { Performative, SaslFrameBody, Transfer } from '../codec/records.js';
+import type { Performative, SaslFrameBody, Transfer } from '../codec/spec/records.js';
 import { beginFrame, endFrame, writeEmptyFrame, MIN_MAX_FRAME_SIZE } from '../frames/frame-writer.js';
 import { writeProtocolHeader } from '../frames/protocol-header.js';
 import { Condition } from '../protocol/conditions.js';

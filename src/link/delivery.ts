@@ -2,7 +2,7 @@
  * A delivery: one message moving over a link, from its first transfer to its settlement.
  */
 import type { AmqpOneError } from '../codec/errors.js';
-import type { DeliveryState } from '../codec/records.js';
+import type { DeliveryState } from '../codec/spec/records.js';
 import type { Link } from './link.js';
 
 export class Delivery {

@@ -2,7 +2,7 @@
  * The link state shared by senders and receivers: attach/detach, the terminus, settle modes and
  * the credit state of spec 2.6.7 (delivery-count, link-credit, available, drain).
  */
-import type { Attach, Coordinator, Detach, Fields, Flow, Source, Target } from '../codec/records.js';
+import type { Attach, Coordinator, Detach, Fields, Flow, Source, Target } from '../codec/spec/records.js';
 import {
   LinkError,
   toErrorRecord,

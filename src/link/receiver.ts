@@ -7,7 +7,7 @@
  * frame), so a message in 1-byte frames cost ~100 bytes of memory per payload byte. A single-frame
  * message stays a zero-copy view.
  */
-import type { DeliveryState, Disposition, Flow, Transfer } from '../codec/records.js';
+import type { DeliveryState, Disposition, Flow, Transfer } from '../codec/spec/records.js';
 import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';
 import { Link, ReceiverSettleMode } from './link.js';

@@ -2,7 +2,7 @@
  * The sending end of a link. Messages queue here and go out as the peer's link credit and the
  * session's window allow, split into frames of the peer's max-frame-size.
  */
-import type { Attach, DeliveryState, Disposition, Flow } from '../codec/records.js';
+import type { Attach, DeliveryState, Disposition, Flow } from '../codec/spec/records.js';
 import { AmqpOneError } from '../codec/errors.js';
 import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';

@@ -4,7 +4,7 @@
  * RedirectError with the place to go.
  */
 import { AmqpOneError } from '../codec/errors.js';
-import type { AmqpErrorRecord, Fields } from '../codec/records.js';
+import type { AmqpErrorRecord, Fields } from '../codec/spec/records.js';
 import type { AmqpValue } from '../codec/values.js';
 import { Condition } from './conditions.js';
 

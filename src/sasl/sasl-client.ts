@@ -1,5 +1,5 @@
 /** The client side of SASL negotiation (spec 5.3.2): pick the mechanism, answer challenges, read the outcome. */
-import type { CompositeRecord, SaslFrameBody } from '../codec/records.js';
+import type { CompositeRecord, SaslFrameBody } from '../codec/spec/records.js';
 import { AuthenticationError } from '../protocol/errors.js';
 import type { SaslClientMechanism } from './mechanisms.js';
 

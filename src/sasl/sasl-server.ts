@@ -1,5 +1,5 @@
 /** The server side of SASL negotiation (spec 5.3.2): offer mechanisms, judge the client, send the outcome. */
-import type { CompositeRecord, SaslFrameBody } from '../codec/records.js';
+import type { CompositeRecord, SaslFrameBody } from '../codec/spec/records.js';
 import { AuthenticationError } from '../protocol/errors.js';
 import type { SaslServerContext, SaslServerMechanism, SaslServerStep } from './mechanisms.js';
 import type { SaslStepResult } from './sasl-client.js';

@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { ByteWriter } from '../codec/byte-writer.js';
 import { encodeComposite } from '../codec/composite.js';
-import type { Performative, SaslFrameBody } from '../codec/records.js';
+import type { Performative, SaslFrameBody } from '../codec/spec/records.js';
 import { Condition } from '../protocol/conditions.js';
 import { toErrorRecord } from '../protocol/errors.js';
 import { beginFrame, endFrame } from '../frames/frame-writer.js';

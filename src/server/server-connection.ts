@@ -8,7 +8,7 @@ import { Condition } from '../protocol/conditions.js';
 import type { AmqpError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
 import { ConnectionCore } from '../api/connection-core.js';
-import type { Attach, Source, Target } from '../codec/records.js';
+import type { Attach, Source, Target } from '../codec/spec/records.js';
 import type { Link, SourceOptions, TargetOptions } from '../link/link.js';
 import type { Receiver } from '../link/receiver.js';
 import type { Sender } from '../link/sender.js';

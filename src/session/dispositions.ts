@@ -2,7 +2,7 @@
  * Dispositions in ranges (spec 2.7.6): what we send is coalesced into first..last runs; what we
  * receive may name a huge range, so it is walked by whichever is smaller, the range or our map.
  */
-import type { DeliveryState, Disposition } from '../codec/records.js';
+import type { DeliveryState, Disposition } from '../codec/spec/records.js';
 import type { Delivery } from '../link/delivery.js';
 
 export type PendingDisposition = { d: Delivery; role: 'sender' | 'receiver' };

@@ -3,8 +3,17 @@
  * ids, and the batching of dispositions into ranges.
  */
 import { AmqpOneError } from '../codec/errors.js';
-import type { Attach, Begin, Detach, Disposition, End, Fields, Flow, Transfer } from '../codec/records.js';
-import type { Performative } from '../codec/records.js';
+import type {
+  Attach,
+  Begin,
+  Detach,
+  Disposition,
+  End,
+  Fields,
+  Flow,
+  Transfer,
+} from '../codec/spec/records.js';
+import type { Performative } from '../codec/spec/records.js';
 import { Condition } from '../protocol/conditions.js';
 import type { Connection } from '../connection/connection.js';
 import {

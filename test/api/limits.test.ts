@@ -11,7 +11,7 @@ import { ByteWriter } from '../../src/codec/byte-writer.js';
 import { encodeComposite } from '../../src/codec/composite.js';
 import { encodeMessage } from '../../src/codec/message.js';
 import type { MessageSender } from '../../src/api/sender.js';
-import type { Performative } from '../../src/codec/records.js';
+import type { Performative } from '../../src/codec/spec/records.js';
 import { AuthenticationError, ConnectionError, LinkError } from '../../src/protocol/errors.js';
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
 import { writeProtocolHeader } from '../../src/frames/protocol-header.js';

@@ -6,7 +6,7 @@ import { connect, type AmqpConnection } from '../../src/client/index.js';
 import type { MessageReceiver } from '../../src/api/receiver.js';
 import type { ReceivedMessage } from '../../src/api/received-message.js';
 import type { Receiver } from '../../src/link/receiver.js';
-import type { Target } from '../../src/codec/records.js';
+import type { Target } from '../../src/codec/spec/records.js';
 import type { AmqpValue } from '../../src/codec/values.js';
 import { ConnectionError, DisconnectedError, LinkError } from '../../src/protocol/errors.js';
 import { until } from '../api/support.js';

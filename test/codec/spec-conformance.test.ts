@@ -1,7 +1,8 @@
 /**
- * The oracle for src/codec/spec-types.ts and src/codec/records.ts: reads the vendored AMQP 1.0 XML
- * (spec/amqp-1.0/*.bare.xml) with a small reader written here and checks the hand-written tables
- * against it, entry by entry, in both directions.
+ * The oracle for src/codec/spec/types.ts and src/codec/spec/records.ts: reads the vendored AMQP 1.0
+ * XML (spec/amqp-1.0/*.bare.xml) with the generator's reader (scripts/gen-spec) and checks the
+ * generated tables against it, entry by entry, in both directions. test/codec/spec-generated.test.ts
+ * checks that the files are what the generator writes; this checks that what it writes is the spec.
  */
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -13,215 +14,34 @@ import {
   type CompositeType,
   type FieldSpec,
   type RestrictedType,
-} from '../../src/codec/spec-types.js';
-import type { CompositeName, Open, RecordOf } from '../../src/codec/records.js';
+} from '../../src/codec/spec/types.js';
+import type { CompositeName, Open, RecordOf } from '../../src/codec/spec/records.js';
+import { parseXml } from '../../scripts/gen-spec/xml.mjs';
+import {
+  TABLE_FILES,
+  attr,
+  camel,
+  childrenOf,
+  compositeFromXml,
+  readSpecFile,
+  restrictedFromXml,
+} from '../../scripts/gen-spec/spec.mjs';
 
-// ---------------------------------------------------------------------------------------------
-// A tiny XML reader: enough for the bare spec files (elements and double-quoted attributes, no
-// text content). Anything it does not understand is an error, never silently skipped.
+const SPEC_DIR = new URL('../../spec/amqp-1.0/', import.meta.url).pathname;
+const readSpecXml = (file: string) => readSpecFile(SPEC_DIR, file);
 
-interface XmlElement {
-  tag: string;
-  attrs: Record<string, string>;
-  children: XmlElement[];
-}
-
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-function decodeEntities(s: string): string {
-  return s.replace(/&(lt|gt|amp|quot|apos);/g, (_, e: string) => ENTITIES[e]!);
-}
-
-function parseAttrs(s: string, where: string): Record<string, string> {
-  const attrs: Record<string, string> = {};
-  const re = /\s+([\w:-]+)="([^"<]*)"/y;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    if (m[1]! in attrs) throw new Error(`${where}: duplicate attribute ${m[1]}`);
-    attrs[m[1]!] = decodeEntities(m[2]!);
-    if (re.lastIndex === s.length) return attrs;
-  }
-  if (s.trim() !== '') throw new Error(`${where}: cannot read attributes ${JSON.stringify(s)}`);
-  return attrs;
-}
-
-function parseXml(text: string, file: string): XmlElement {
-  const body = text.replace(/^<\?xml[^>]*\?>/, '').replace(/<!--[\s\S]*?-->/g, '');
-  const tagRe = /<(\/?)([\w:-]+)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g;
-  const stack: XmlElement[] = [];
-  let root: XmlElement | undefined;
-  let last = 0;
-  for (let m = tagRe.exec(body); m !== null; m = tagRe.exec(body)) {
-    const gap = body.slice(last, m.index);
-    if (gap.trim() !== '') throw new Error(`${file}: unexpected content ${JSON.stringify(gap.trim())}`);
-    last = tagRe.lastIndex;
-    const [, closing, tag, attrText, selfClosing] = m;
-    if (closing) {
-      const open = stack.pop();
-      if (open?.tag !== tag) throw new Error(`${file}: </${tag}> closes <${open?.tag}>`);
-      continue;
-    }
-    const el: XmlElement = { tag: tag!, attrs: parseAttrs(attrText!, `${file} <${tag}>`), children: [] };
-    const parent = stack[stack.length - 1];
-    if (parent) parent.children.push(el);
-    else if (root) throw new Error(`${file}: more than one root element`);
-    else root = el;
-    if (!selfClosing) stack.push(el);
-  }
-  const rest = body.slice(last);
-  if (rest.trim() !== '') throw new Error(`${file}: unexpected content ${JSON.stringify(rest.trim())}`);
-  if (stack.length > 0) throw new Error(`${file}: <${stack[stack.length - 1]!.tag}> is never closed`);
-  if (!root) throw new Error(`${file}: no root element`);
-  return root;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The spec as the XML says it.
-
-const SPEC_DIR = new URL('../../spec/amqp-1.0/', import.meta.url);
-const TABLE_FILES = ['transport', 'messaging', 'security', 'transactions'] as const;
-
-const KNOWN_ATTRS: Record<string, string[]> = {
-  type: ['name', 'class', 'source', 'provides'],
-  descriptor: ['name', 'code'],
-  field: ['name', 'type', 'mandatory', 'multiple', 'requires', 'default'],
-  choice: ['name', 'value'],
-  encoding: ['name', 'code', 'category', 'width'],
-  definition: ['name', 'value'],
-  section: ['name'],
-};
-
-interface XmlType {
-  file: string;
-  el: XmlElement;
-}
-
-function readSpecFile(file: string): { raw: string; types: XmlType[] } {
-  const raw = readFileSync(new URL(`${file}.bare.xml`, SPEC_DIR), 'utf8');
-  const root = parseXml(raw, file);
-  if (root.tag !== 'amqp' || root.attrs['name'] !== file)
-    throw new Error(`${file}: root is not <amqp name="${file}">`);
-  const types: XmlType[] = [];
-  const check = (el: XmlElement, allowedChildren: string[]): void => {
-    const known = KNOWN_ATTRS[el.tag];
-    if (!known) throw new Error(`${file}: unexpected <${el.tag}>`);
-    for (const a of Object.keys(el.attrs)) {
-      if (!known.includes(a)) throw new Error(`${file}: <${el.tag}> has unmodelled attribute ${a}`);
-    }
-    for (const c of el.children) {
-      if (!allowedChildren.includes(c.tag)) throw new Error(`${file}: <${c.tag}> inside <${el.tag}>`);
-    }
-  };
-  for (const section of root.children) {
-    check(section, ['type', 'definition']);
-    for (const t of section.children) {
-      if (t.tag === 'definition') {
-        check(t, []);
-        continue;
-      }
-      check(t, ['descriptor', 'field', 'choice', 'encoding']);
-      for (const c of t.children) check(c, []);
-      types.push({ file, el: t });
-    }
-  }
-  return { raw, types };
-}
-
-function attr(el: XmlElement, name: string): string {
-  const v = el.attrs[name];
-  if (v === undefined) throw new Error(`<${el.tag} name="${el.attrs['name']}"> has no ${name}`);
-  return v;
-}
-
-function flag(el: XmlElement, name: string): boolean {
-  const v = el.attrs[name];
-  if (v === undefined || v === 'false') return false;
-  if (v === 'true') return true;
-  throw new Error(`<${el.tag} name="${el.attrs['name']}"> ${name}="${v}" is not a boolean`);
-}
-
-function descriptorCode(code: string): bigint {
-  const m = /^0x([0-9a-fA-F]{8}):0x([0-9a-fA-F]{8})$/.exec(code);
-  if (!m) throw new Error(`bad descriptor code ${code}`);
-  return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
-}
-
-function providesList(el: XmlElement): string[] {
-  const p = el.attrs['provides'];
-  return p === undefined ? [] : p.split(',').map((s) => s.trim());
-}
-
-/** A camelCase written independently of the table: split on '-', capitalise all but the first part. */
-function camel(name: string): string {
-  const [first, ...rest] = name.split('-');
-  return first! + rest.map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
-}
-
-function childrenOf(el: XmlElement, tag: string): XmlElement[] {
-  return el.children.filter((c) => c.tag === tag);
-}
-
-function descriptorOf(el: XmlElement): XmlElement | undefined {
-  const ds = childrenOf(el, 'descriptor');
-  if (ds.length > 1) throw new Error(`${attr(el, 'name')}: more than one descriptor`);
-  return ds[0];
-}
-
-function compositeFromXml(el: XmlElement): CompositeType {
-  const name = attr(el, 'name');
-  const d = descriptorOf(el);
-  if (!d) throw new Error(`composite ${name} has no descriptor`);
-  if (childrenOf(el, 'choice').length > 0) throw new Error(`composite ${name} has choices`);
-  const source = attr(el, 'source');
-  if (source !== 'list') throw new Error(`composite ${name} has source ${source}`);
-  return {
-    name,
-    code: descriptorCode(attr(d, 'code')),
-    descriptorName: attr(d, 'name'),
-    source,
-    provides: providesList(el),
-    fields: childrenOf(el, 'field').map((f) => {
-      const spec: FieldSpec = {
-        name: attr(f, 'name'),
-        key: camel(attr(f, 'name')),
-        type: attr(f, 'type'),
-        mandatory: flag(f, 'mandatory'),
-        multiple: flag(f, 'multiple'),
-      };
-      if (f.attrs['requires'] !== undefined) spec.requires = f.attrs['requires'];
-      if (f.attrs['default'] !== undefined) spec.default = f.attrs['default'];
-      return spec;
-    }),
-  };
-}
-
-function restrictedFromXml(el: XmlElement): RestrictedType {
-  const name = attr(el, 'name');
-  if (childrenOf(el, 'field').length > 0) throw new Error(`restricted ${name} has fields`);
-  const r: RestrictedType = { name, source: attr(el, 'source'), provides: providesList(el) };
-  const d = descriptorOf(el);
-  if (d) {
-    r.code = descriptorCode(attr(d, 'code'));
-    r.descriptorName = attr(d, 'name');
-  }
-  const choices = childrenOf(el, 'choice');
-  if (choices.length > 0)
-    r.choices = choices.map((c) => ({ name: attr(c, 'name'), value: attr(c, 'value') }));
-  return r;
-}
-
-const specFiles = TABLE_FILES.map((f) => ({ file: f, ...readSpecFile(f) }));
+const specFiles = TABLE_FILES.map((f) => ({ file: f, ...readSpecXml(f) }));
 const allXmlTypes = specFiles.flatMap((s) => s.types);
 const xmlComposites = allXmlTypes
   .filter((t) => attr(t.el, 'class') === 'composite')
-  .map((t) => compositeFromXml(t.el));
+  .map((t): CompositeType => compositeFromXml(t.el));
 const xmlRestricted = allXmlTypes
   .filter((t) => attr(t.el, 'class') === 'restricted')
-  .map((t) => restrictedFromXml(t.el));
+  .map((t): RestrictedType => restrictedFromXml(t.el));
 const xmlCompositeByName = new Map(xmlComposites.map((c) => [c.name, c]));
 const xmlRestrictedByName = new Map(xmlRestricted.map((r) => [r.name, r]));
 
-const typesXml = readSpecFile('types');
+const typesXml = readSpecXml('types');
 const primitives = new Map(typesXml.types.map((t) => [attr(t.el, 'name'), t.el]));
 
 // ---------------------------------------------------------------------------------------------
@@ -289,15 +109,19 @@ describe('the XML reader', () => {
   });
 
   it('reads attributes, self-closing and nested elements, and rejects what it does not understand', () => {
-    const root = parseXml('<?xml version="1.0"?><!-- c --><a x="1 &amp; 2"><b y="z"/><c></c></a>', 't');
+    const text = '<?xml version="1.0"?><!-- c --><a x="1 &amp; 2"><b y="z"/><c></c></a>';
+    const root = parseXml(text, 't');
     expect(root).toEqual({
       tag: 'a',
       attrs: { x: '1 & 2' },
       children: [
-        { tag: 'b', attrs: { y: 'z' }, children: [] },
-        { tag: 'c', attrs: {}, children: [] },
+        { tag: 'b', attrs: { y: 'z' }, children: [], start: 48, end: 58 },
+        { tag: 'c', attrs: {}, children: [], start: 58, end: 65 },
       ],
+      start: 31,
+      end: 69,
     });
+    expect(text.slice(root.children[0]!.start, root.children[0]!.end)).toBe('<b y="z"/>');
     expect(() => parseXml("<a x='1'/>", 't')).toThrow(/unexpected content/);
     expect(() => parseXml('<a>text</a>', 't')).toThrow(/unexpected content/);
     expect(() => parseXml('<a><b></a>', 't')).toThrow(/closes/);
@@ -544,7 +368,7 @@ describe('the comparison catches mistakes', () => {
 // ---------------------------------------------------------------------------------------------
 // records.ts: one interface per composite, fields in spec order, typed by the rules in its header.
 
-const recordsSource = readFileSync(new URL('../../src/codec/records.ts', import.meta.url), 'utf8');
+const recordsSource = readFileSync(new URL('../../src/codec/spec/records.ts', import.meta.url), 'utf8');
 
 interface TsProp {
   key: string;

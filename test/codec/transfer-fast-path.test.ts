@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ByteWriter } from '../../src/codec/byte-writer.js';
 import { encodeComposite, encodeTransfer } from '../../src/codec/composite.js';
-import type { Transfer } from '../../src/codec/records.js';
+import type { Transfer } from '../../src/codec/spec/records.js';
 
 function both(t: Transfer): [Buffer | Error, Buffer | Error] {
   const run = (f: (w: ByteWriter, t: Transfer) => void): Buffer | Error => {

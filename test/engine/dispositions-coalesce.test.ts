@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { DeliveryState } from '../../src/codec/records.js';
+import type { DeliveryState } from '../../src/codec/spec/records.js';
 import type { Delivery } from '../../src/link/delivery.js';
 import { ACCEPTED, RELEASED } from '../../src/link/receiver.js';
 import { coalesce, inSerialOrder, type PendingDisposition } from '../../src/session/dispositions.js';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { Disposition } from '../../src/codec/records.js';
+import type { Disposition } from '../../src/codec/spec/records.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import { ACCEPTED, RELEASED } from '../../src/link/receiver.js';
 import { deliveries, eventsOf } from './pair.js';

@@ -1,6 +1,6 @@
 /** Dispositions (spec 2.7.6): batching into ranges, huge ranges, and every outcome. */
 import { describe, expect, test } from 'vitest';
-import type { DeliveryState } from '../../src/codec/records.js';
+import type { DeliveryState } from '../../src/codec/spec/records.js';
 import type { Delivery } from '../../src/link/delivery.js';
 import type { Sender } from '../../src/link/sender.js';
 import { deliveries, eventsOf, linkedPair } from './pair.js';

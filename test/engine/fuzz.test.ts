@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { AmqpErrorRecord, DeliveryState, Performative } from '../../src/codec/records.js';
+import type { AmqpErrorRecord, DeliveryState, Performative } from '../../src/codec/spec/records.js';
 import { EngineDriver, fuzzClientReceiver, fuzzServer } from './fuzz-harness.js';
 import { linkedPair } from './pair.js';
 import { BEGIN, OPEN, ScriptedPeer, senderAttach } from './scripted-peer.js';

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ByteWriter } from '../../src/codec/byte-writer.js';
 import { encodeComposite } from '../../src/codec/composite.js';
-import type { Performative } from '../../src/codec/records.js';
+import type { Performative } from '../../src/codec/spec/records.js';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import type { Sender } from '../../src/link/sender.js';

@@ -1,7 +1,7 @@
 /** Links (spec 2.6, 2.7.3, 2.7.7): attach/detach, termini, handles, settle modes, counts, sizes. */
 import { describe, expect, test } from 'vitest';
 import { described, symbol } from '../../src/codec/values.js';
-import type { Source, Target } from '../../src/codec/records.js';
+import type { Source, Target } from '../../src/codec/spec/records.js';
 import type { Connection } from '../../src/connection/connection.js';
 import type { EngineEvent } from '../../src/connection/events.js';
 import type { Link } from '../../src/link/link.js';

@@ -11,7 +11,7 @@ import type {
   Open,
   Performative,
   SaslFrameBody,
-} from '../../src/codec/records.js';
+} from '../../src/codec/spec/records.js';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
 import type { EngineEvent } from '../../src/connection/events.js';
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';

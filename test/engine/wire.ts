@@ -3,7 +3,7 @@
  * receiving side announced (and against 512 bytes while the sender has not seen that side's open).
  */
 import { decodeComposite } from '../../src/codec/composite.js';
-import type { CompositeRecord } from '../../src/codec/records.js';
+import type { CompositeRecord } from '../../src/codec/spec/records.js';
 import { FrameReader } from '../../src/frames/frame-reader.js';
 
 export type WireItem =

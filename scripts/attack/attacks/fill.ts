@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AmqpConnection } from '../../../src/client/connect.js';
-import type { DeliveryState } from '../../../src/codec/records.js';
+import type { DeliveryState } from '../../../src/codec/spec/records.js';
 import { outcome, type Attack, type AttackContext, type AttackOutcome, type RunOptions } from '../attack.js';
 import { BROKER_AUTH, cliHelp } from '../server-process.js';
 import {

@@ -2,7 +2,7 @@
  * What the server cases share: waiting, reading the server's answer to a violation, opening a
  * receiver, making test messages. Not tied to one spec section.
  */
-import type { AmqpErrorRecord, Close, End } from '../../codec/records.js';
+import type { AmqpErrorRecord, Close, End } from '../../codec/spec/records.js';
 import {
   describeError,
   textMessage,

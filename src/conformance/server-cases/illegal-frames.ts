@@ -5,7 +5,7 @@
  */
 import { ByteWriter } from '../../codec/byte-writer.js';
 import { encodeComposite } from '../../codec/composite.js';
-import type { Transfer } from '../../codec/records.js';
+import type { Transfer } from '../../codec/spec/records.js';
 import { Condition } from '../../protocol/conditions.js';
 import { dataMessage, textMessage } from '../client-script.js';
 import type { ServerCase } from '../server-suite.js';

@@ -4,7 +4,7 @@ import type { MessageReceiver } from '../../api/receiver.js';
 import { Condition } from '../../protocol/conditions.js';
 import type { Timers } from '../../util/timers.js';
 import { realTimers } from '../../util/timers.js';
-import type { DeliveryState } from '../../codec/records.js';
+import type { DeliveryState } from '../../codec/spec/records.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import {
   ConnectionForcedError,

@@ -4,7 +4,7 @@
  * event.
  */
 import type { Message } from '../../codec/message.js';
-import type { Fields } from '../../codec/records.js';
+import type { Fields } from '../../codec/spec/records.js';
 import { described, ulong, type AmqpValue } from '../../codec/values.js';
 import type { RedirectError } from '../../protocol/errors.js';
 import { InsecureRedirectError, IotHubConfigError } from '../errors.js';

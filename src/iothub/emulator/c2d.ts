@@ -12,7 +12,7 @@
  *   dispositions that arrive as ranges reach each delivery (the engine splits them). A link that
  *   goes away with locked deliveries abandons them, so that they come back at once.
  */
-import type { DeliveryState } from '../../codec/records.js';
+import type { DeliveryState } from '../../codec/spec/records.js';
 import type { MessageSender } from '../../api/sender.js';
 import type { IncomingLink } from '../../server/server-connection.js';
 import type { Delivery, SettleOutcome } from '../hub/queue.js';

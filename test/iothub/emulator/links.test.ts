@@ -4,7 +4,7 @@
  * address forms and the attach replies. Time moves only by the injected clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Source } from '../../../src/codec/records.js';
+import type { Source } from '../../../src/codec/spec/records.js';
 import { Typed } from '../../../src/codec/values.js';
 import {
   ann,
