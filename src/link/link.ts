@@ -14,6 +14,10 @@ import type { Session } from '../session/session.js';
 
 export type EndpointState = 'unattached' | 'attached' | 'detached';
 
+/** A link's role on the wire (spec 2.8.1): a boolean, false for the sender, true for the receiver. */
+export const Role = { Sender: false, Receiver: true } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
 /** Sender settle modes (spec 2.8.2) and receiver settle modes (2.8.3). */
 export const SenderSettleMode = { Unsettled: 0, Settled: 1, Mixed: 2 } as const;
 export const ReceiverSettleMode = { First: 0, Second: 1 } as const;
@@ -101,7 +105,7 @@ export abstract class Link {
       type: 'attach',
       name: this.name,
       handle: this.handle,
-      role: this.role === 'receiver',
+      role: this.role === 'receiver' ? Role.Receiver : Role.Sender,
       sndSettleMode: o.sndSettleMode,
       rcvSettleMode: o.rcvSettleMode,
       // The type goes last: a terminus copied from a record must not bring its own (or none).

@@ -15,7 +15,7 @@ import {
   type ProtocolError,
 } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
-import type { EndpointState, Link, LinkOptions } from '../link/link.js';
+import { Role, type EndpointState, type Link, type LinkOptions } from '../link/link.js';
 import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
 import { DeliveryIdMap } from './delivery-map.js';
@@ -360,14 +360,14 @@ export class Session {
     if (this.byRemoteHandle.has(a.handle)) {
       return this.fail(Condition.HandleInUse, `handle ${a.handle} is already attached`);
     }
-    if (a.role === false && a.initialDeliveryCount === undefined) {
+    if (a.role === Role.Sender && a.initialDeliveryCount === undefined) {
       return this.connection.violation(
         Condition.InvalidField,
         'a sender attach needs initial-delivery-count',
       );
     }
     // Our link of the opposite role with the same name, waiting for this answer.
-    const wantRole = a.role ? 'sender' : 'receiver';
+    const wantRole = a.role === Role.Receiver ? 'sender' : 'receiver';
     let link = this.links.find(
       (l) => l && l.name === a.name && l.role === wantRole && l.remote === 'unattached',
     );
@@ -380,12 +380,14 @@ export class Session {
         return this.fail(Condition.ResourceLimitExceeded, `no handle left to answer link ${a.name}`);
       }
       const options: LinkOptions = { name: a.name };
-      link = a.role ? new Sender(this, handle, options) : new Receiver(this, handle, options);
+      link =
+        a.role === Role.Receiver ? new Sender(this, handle, options) : new Receiver(this, handle, options);
       this.links[link.handle] = link;
     }
     link.remoteHandle = a.handle;
     this.byRemoteHandle.set(a.handle, link);
-    if (!a.role && link instanceof Receiver) link.deliveryCount = a.initialDeliveryCount! >>> 0;
+    if (a.role === Role.Sender && link instanceof Receiver)
+      link.deliveryCount = a.initialDeliveryCount! >>> 0;
     link.onRemoteAttach(a);
     this.connection.emit({ type: fresh ? 'link-remote-open' : 'link-opened', link });
   }
@@ -456,7 +458,7 @@ export class Session {
   }
 
   onDisposition(disp: Disposition): void {
-    const map = disp.role ? this.outgoingUnsettled : this.incomingUnsettled;
+    const map = disp.role === Role.Receiver ? this.outgoingUnsettled : this.incomingUnsettled;
     const first = disp.first;
     const span = (((disp.last ?? first) - first) >>> 0) + 1;
     if (span <= map.size) {
