@@ -109,12 +109,13 @@ export class Connection {
   readonly handshakeTimeoutMs: number;
   readonly maxUnsettledDeliveries: number;
   readonly maxReassemblyBytes: number;
-  /** Bytes held by messages being reassembled (kept by the receivers). */
+  /** @internal Bytes held by messages being reassembled (kept by the receivers). */
   reassemblyBytes = 0;
-  /** Unsettled deliveries in the sessions' maps, both directions (kept by the sessions). */
+  /** @internal Unsettled deliveries in the sessions' maps, both directions (kept by the sessions). */
   unsettledIncoming = 0;
-  /** Link credit our receivers granted and the peers have not used yet (kept by Receiver). */
+  /** @internal Link credit our receivers granted and the peers have not used yet (kept by Receiver). */
   outstandingCredit = 0;
+  /** @internal */
   unsettledOutgoing = 0;
   /** Receivers granted less credit than they asked for, and senders held back, by the limit. */
   private readonly starvedReceivers = new Set<Receiver>();
@@ -308,6 +309,7 @@ export class Connection {
   /**
    * Whether this take's output reached MAX_OUTPUT_PER_TAKE: a sender then starts no new delivery
    * (one compare per message), and the next take goes on where it stopped.
+   * @internal
    */
   outputFull(): boolean {
     if (this.output.pending < MAX_OUTPUT_PER_TAKE) return false;
@@ -320,7 +322,7 @@ export class Connection {
     return this.output.dirty || this.output.pending > 0;
   }
 
-  /** Marks that output is waiting (the layer above schedules a flush). */
+  /** @internal Marks that output is waiting (the layer above schedules a flush). */
   outputPending(): void {
     this.output.dirty = true;
   }
@@ -399,20 +401,20 @@ export class Connection {
 
   // ------------------------------------------------------------------ unsettled limit
 
-  /** Credit for new deliveries left under the unsettled limit (Infinity without one). */
+  /** @internal Credit for new deliveries left under the unsettled limit (Infinity without one). */
   creditRoom(): number {
     const max = this.maxUnsettledDeliveries;
     if (max === 0) return Infinity;
     return Math.max(0, max - this.unsettledIncoming - this.outstandingCredit);
   }
 
-  /** A receiver's credit was set: it waits for room while the limit holds part of it back. */
+  /** @internal A receiver's credit was set: it waits for room while the limit holds part of it back. */
   creditShort(r: Receiver): void {
     if (r.creditShortfall > 0) this.starvedReceivers.add(r);
     else if (this.starvedReceivers.size > 0) this.starvedReceivers.delete(r);
   }
 
-  /** Credit was given back (lowered, drained, a link closed): receivers short of credit get it. */
+  /** @internal Credit was given back (lowered, drained, a link closed): receivers short of credit get it. */
   creditReturned(): void {
     if (this.starvedReceivers.size === 0) return;
     let room = this.creditRoom();
@@ -423,7 +425,7 @@ export class Connection {
     }
   }
 
-  /** Whether the unsettled limit holds a sender's next unsettled delivery back (until a settlement). */
+  /** @internal Whether the unsettled limit holds a sender's next unsettled delivery back (until a settlement). */
   holdsSender(s: Sender): boolean {
     const max = this.maxUnsettledDeliveries;
     if (max === 0 || this.unsettledOutgoing < max) return false;
@@ -431,12 +433,12 @@ export class Connection {
     return true;
   }
 
-  /** An incoming delivery left the sessions' maps: receivers short of credit get it back. */
+  /** @internal An incoming delivery left the sessions' maps: receivers short of credit get it back. */
   incomingSettled(): void {
     this.deliveriesForgotten(1, 0);
   }
 
-  /** An outgoing delivery left the sessions' maps: held senders may go on. */
+  /** @internal An outgoing delivery left the sessions' maps: held senders may go on. */
   outgoingSettled(): void {
     this.deliveriesForgotten(0, 1);
   }
@@ -444,6 +446,7 @@ export class Connection {
   /**
    * Deliveries left the sessions' maps (settled, or their link or session gone): the room goes to
    * receivers short of credit and to senders held back, on every session of the connection.
+   * @internal
    */
   deliveriesForgotten(incoming: number, outgoing: number): void {
     this.unsettledIncoming -= incoming;
@@ -454,6 +457,7 @@ export class Connection {
     this.heldSenders.clear();
   }
 
+  /** @internal */
   emit(e: EngineEvent): void {
     this.events.push(e);
   }
@@ -467,12 +471,12 @@ export class Connection {
 
   // ------------------------------------------------------------------ output
 
-  /** Writes one performative frame (held back while the connection cannot carry it yet). */
+  /** @internal Writes one performative frame (held back while the connection cannot carry it yet). */
   writeFrame(channel: number, rec: Performative, payload?: Uint8Array): void {
     if (this.phase !== 'done') this.output.frame(channel, rec, payload);
   }
 
-  /** Writes one transfer frame, as much of `payload` from `offset` as fits; returns the bytes written. */
+  /** @internal Writes one transfer frame, as much of `payload` from `offset` as fits; returns the bytes written. */
   writeTransfer(channel: number, t: Transfer, payload: Buffer, offset: number): number {
     return this.output.transfer(channel, t, payload, offset);
   }
@@ -715,6 +719,7 @@ export class Connection {
     this.emit({ type: b.remoteChannel === undefined ? 'session-remote-open' : 'session-opened', session: s });
   }
 
+  /** @internal */
   sessionEnded(s: Session): void {
     if (s.local === 'detached' && s.remote === 'detached') {
       if (this.sessions[s.channel] === s) this.sessions[s.channel] = undefined;
@@ -722,7 +727,7 @@ export class Connection {
     }
   }
 
-  /** The peer broke a connection rule: close with the condition (spec 2.8.15). */
+  /** @internal The peer broke a connection rule: close with the condition (spec 2.8.15). */
   violation(condition: string, description: string, cause?: unknown): void {
     if (this.phase === 'done') return;
     this.emit({ type: 'protocol-violation', scope: 'connection', condition, description });

@@ -68,8 +68,9 @@ export abstract class Link {
   linkCredit = 0;
   available = 0;
   drain = false;
-  /** A flow frame for this link is waiting to be written with the next output. */
+  /** @internal A flow frame for this link is waiting to be written with the next output. */
   flowPending = false;
+  /** @internal */
   echoPending = false;
 
   /** For the layer above. */
@@ -144,14 +145,14 @@ export abstract class Link {
     this.session.linkDetached(this);
   }
 
-  /** The peer's attach arrived. */
+  /** @internal The peer's attach arrived. */
   onRemoteAttach(a: Attach): void {
     this.remoteAttach = a;
     this.remote = 'attached';
     this.onRemoteAttachState(a);
   }
 
-  /** The peer's detach arrived. Answers it if we had not detached. */
+  /** @internal The peer's detach arrived. Answers it if we had not detached. */
   onRemoteDetach(d: Detach): void {
     this.remote = 'detached';
     this.remoteClosed = d.closed ?? false;
@@ -165,7 +166,7 @@ export abstract class Link {
     else this.session.linkDetached(this);
   }
 
-  /** Builds the link part of a flow frame. */
+  /** @internal Builds the link part of a flow frame. */
   flowFields(): Pick<Flow, 'handle' | 'deliveryCount' | 'linkCredit' | 'available' | 'drain'> {
     return {
       handle: this.handle,
@@ -176,7 +177,7 @@ export abstract class Link {
     };
   }
 
-  /** Writes a flow frame for this link now (with the session's state). False if none was written. */
+  /** @internal Writes a flow frame for this link now (with the session's state). False if none was written. */
   writeFlow(echo = false): boolean {
     if (this.local === 'unattached') return false; // credit set before our attach waits for it
     this.flowPending = false;
@@ -186,8 +187,12 @@ export abstract class Link {
     return true;
   }
 
+  /** @internal */
   abstract onFlow(f: Flow): void;
+  /** @internal */
   protected onAttachSent(): void {}
+  /** @internal */
   protected onRemoteAttachState(_a: Attach): void {}
+  /** @internal */
   protected onDetaching(): void {}
 }

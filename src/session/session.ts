@@ -180,6 +180,7 @@ export class Session {
     return r;
   }
 
+  /** @internal */
   linkDetached(link: Link): void {
     if (link.local === 'detached' && link.remote === 'detached') {
       if (this.links[link.handle] === link) this.links[link.handle] = undefined;
@@ -211,16 +212,19 @@ export class Session {
 
   // ------------------------------------------------------------------ output
 
+  /** @internal */
   write(rec: Performative, payload?: Uint8Array): void {
     if (this.local === 'detached' && rec.type !== 'end') return; // nothing follows our end
     this.connection.writeFrame(this.channel, rec, payload);
   }
 
+  /** @internal */
   wantsPump(s: Sender): void {
     this.pumpSet.add(s);
     this.connection.outputPending();
   }
 
+  /** @internal */
   writeFlow(link: Link | undefined, echo = false): void {
     // Every flow we send re-opens our incoming window in full; the peer's limit moves only now.
     this.incomingWindow = this.incomingWindowSize;
@@ -237,6 +241,7 @@ export class Session {
     this.write(f);
   }
 
+  /** @internal */
   assignDeliveryId(d: Delivery): void {
     d.id = this.nextDeliveryId;
     this.nextDeliveryId = (this.nextDeliveryId + 1) >>> 0;
@@ -251,6 +256,7 @@ export class Session {
   /**
    * Writes a delivery's transfer frames, splitting at the peer's max-frame-size, while the peer's
    * incoming window lasts. Returns true once the whole delivery is written.
+   * @internal
    */
   writeTransferFrames(s: Sender, d: Delivery): boolean {
     const payload = d.payload;
@@ -289,6 +295,7 @@ export class Session {
     return true;
   }
 
+  /** @internal */
   forgetOutgoing(d: Delivery): void {
     if (this.outgoingUnsettled.get(d.id) === d) {
       this.outgoingUnsettled.delete(d.id);
@@ -296,12 +303,13 @@ export class Session {
     }
   }
 
+  /** @internal */
   queueDisposition(d: Delivery, role: 'sender' | 'receiver'): void {
     this.pendingDispositions.push({ d, role });
     this.connection.outputPending();
   }
 
-  /** Writes pending dispositions, coalescing consecutive ids with the same outcome into ranges. */
+  /** @internal Writes pending dispositions, coalescing consecutive ids with the same outcome into ranges. */
   flushDispositions(): void {
     const queued = this.pendingDispositions;
     if (queued.length === 0) return;
@@ -310,7 +318,7 @@ export class Session {
     for (const disp of coalesce(queued)) this.write(disp);
   }
 
-  /** Called when the connection gathers output: transfers, dispositions, then flows. */
+  /** @internal Called when the connection gathers output: transfers, dispositions, then flows. */
   flush(): void {
     if (this.local !== 'attached') return;
     if (this.remote === 'attached') {
@@ -330,6 +338,7 @@ export class Session {
 
   // ------------------------------------------------------------------ input
 
+  /** @internal */
   onBegin(b: Begin): void {
     this.remoteBegin = b;
     this.remote = 'attached';
@@ -339,6 +348,7 @@ export class Session {
     this.connection.outputPending();
   }
 
+  /** @internal */
   onEnd(e: End): void {
     this.remote = 'detached';
     if (e.error) this.error = remoteError('session', e.error);
@@ -349,6 +359,7 @@ export class Session {
     }
   }
 
+  /** @internal */
   onAttach(a: Attach): void {
     if (a.handle > this.handleMax) {
       // Spec 2.7.2: a handle beyond our handle-max is a framing error.
@@ -401,6 +412,7 @@ export class Session {
     return link;
   }
 
+  /** @internal */
   onFlow(f: Flow): void {
     // Spec 2.5.6: remote-incoming-window = next-incoming-id + incoming-window - next-outgoing-id.
     // Computed as window minus transfers in flight, so a window near 2^32 cannot wrap negative.
@@ -419,6 +431,7 @@ export class Session {
     this.connection.outputPending();
   }
 
+  /** @internal */
   onTransfer(t: Transfer, payload: Buffer): void {
     if (this.incomingWindow <= 0) {
       return this.fail(Condition.WindowViolation, 'transfer beyond the incoming window');
@@ -443,6 +456,7 @@ export class Session {
     link.onTransfer(t, payload);
   }
 
+  /** @internal */
   trackIncoming(d: Delivery, id: number): void {
     const m = this.incomingUnsettled;
     const n = m.size;
@@ -450,6 +464,7 @@ export class Session {
     this.connection.unsettledIncoming += m.size - n;
   }
 
+  /** @internal */
   forgetIncoming(d: Delivery): void {
     if (this.incomingUnsettled.get(d.id) === d) {
       this.incomingUnsettled.delete(d.id);
@@ -457,6 +472,7 @@ export class Session {
     }
   }
 
+  /** @internal */
   onDisposition(disp: Disposition): void {
     const map = disp.role === Role.Receiver ? this.outgoingUnsettled : this.incomingUnsettled;
     const first = disp.first;
@@ -484,13 +500,14 @@ export class Session {
     else (d.link as Receiver).onDisposition(d, disp);
   }
 
+  /** @internal */
   onDetach(dt: Detach): void {
     const link = this.linkFor(dt.handle, 'detach');
     if (!link) return;
     link.onRemoteDetach(dt);
   }
 
-  /** The peer broke a session rule: end the session with the condition (spec 2.8.17). */
+  /** @internal The peer broke a session rule: end the session with the condition (spec 2.8.17). */
   fail(condition: string, description: string): void {
     this.connection.emit({ type: 'protocol-violation', scope: 'session', condition, description });
     this.end({ condition, description });
