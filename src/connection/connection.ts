@@ -79,7 +79,42 @@ export interface ConnectionOptions {
   sessionDefaults?: SessionOptions;
 }
 
-type Phase = 'start' | 'header' | 'sasl' | 'amqp-header' | 'frames' | 'done';
+/**
+ * The connection's phases before and around the frames, one table for each role (as h11 keeps its
+ * states): a protocol header, the SASL outcome or the client's open() moves the phase along the
+ * table; a header the table has no entry for is a mismatch (spec 2.2). Any phase may end in `done`
+ * (close, violation, timeout, SASL failure), outside the table.
+ *
+ *   client: start -open-> amqp-header -amqp-header-> frames
+ *           start -open (with SASL)-> sasl-header -sasl-header-> sasl -sasl-ok-> amqp-header
+ *   server: header -sasl-header-> sasl -sasl-ok-> amqp-header -amqp-header-> frames
+ *           header -amqp-header-> frames (when SASL is not required)
+ *
+ * The server's choices (SASL offered, SASL required) are checked before the table is consulted.
+ */
+type Phase = 'start' | 'header' | 'sasl-header' | 'sasl' | 'amqp-header' | 'frames' | 'done';
+type PhaseInput = 'open' | 'open-sasl' | 'sasl-header' | 'amqp-header' | 'sasl-ok';
+
+const PHASES: Record<'client' | 'server', { [P in Phase]?: { [I in PhaseInput]?: Phase } }> = {
+  client: {
+    // A server's AMQP header before our open() is taken as its answer.
+    start: { open: 'amqp-header', 'open-sasl': 'sasl-header', 'amqp-header': 'frames' },
+    'sasl-header': { 'sasl-header': 'sasl' },
+    sasl: { 'sasl-ok': 'amqp-header' },
+    'amqp-header': { 'amqp-header': 'frames' },
+  },
+  server: {
+    header: { 'sasl-header': 'sasl', 'amqp-header': 'frames' },
+    sasl: { 'sasl-ok': 'amqp-header' },
+    'amqp-header': { 'amqp-header': 'frames' },
+  },
+};
+
+/** The protocol headers the table knows; any other (TLS) is a mismatch in every phase. */
+const HEADER_INPUT: Partial<Record<number, PhaseInput>> = {
+  [PROTOCOL_ID_AMQP]: 'amqp-header',
+  [PROTOCOL_ID_SASL]: 'sasl-header',
+};
 
 const DEFAULT_MAX_FRAME = 256 * 1024;
 
@@ -208,7 +243,7 @@ export class Connection {
   open(): void {
     if (this.local !== 'unopened' || this.phase === 'done') return;
     this.local = 'open';
-    if (this.role === 'client' && this.phase === 'start') {
+    if (this.advance(this.options.sasl ? 'open-sasl' : 'open')) {
       if (this.options.sasl) {
         this.saslClient = new SaslClient(this.options.sasl, this.options.hostname);
         this.output.header(PROTOCOL_ID_SASL);
@@ -216,7 +251,6 @@ export class Connection {
       } else {
         this.output.header(PROTOCOL_ID_AMQP);
       }
-      this.phase = 'header';
     }
     const o = this.options;
     this.writeFrame(0, {
@@ -506,48 +540,46 @@ export class Connection {
     }
   }
 
+  /** Moves the phase along the table; false when the table has no such step from here. */
+  private advance(input: PhaseInput): boolean {
+    const next = PHASES[this.role][this.phase]?.[input];
+    if (next === undefined) return false;
+    this.phase = next;
+    return true;
+  }
+
   private onHeader(h: ProtocolHeader): void {
-    if (this.role === 'server') return this.onServerHeader(h);
-    const expected = this.saslClient && this.phase === 'header' ? PROTOCOL_ID_SASL : PROTOCOL_ID_AMQP;
-    if (h.protocolId === PROTOCOL_ID_SASL && !this.options.sasl && !this.error)
+    const input = HEADER_INPUT[h.protocolId];
+    if (this.role === 'server' && this.phase === 'header') {
+      const offered = this.options.saslServer;
+      if (input === 'sasl-header' && !offered) return this.headerMismatch(mismatch(h));
+      if (input === 'amqp-header' && offered?.required) {
+        // Spec 5.1: the SASL header answers, then the connection closes: no way round the credentials.
+        this.error = new AuthenticationError(
+          'AMQP_SASL_REQUIRED',
+          'the client skipped SASL (bare AMQP header) and this server requires it',
+        );
+        return this.headerMismatch(mismatch(h));
+      }
+    }
+    if (this.role === 'client' && input === 'sasl-header' && !this.options.sasl && !this.error)
       this.error = new AuthenticationError(
         'AMQP_SASL_REQUIRED',
         'the server requires SASL; this client skipped it',
       );
-    if (h.protocolId !== expected) return this.headerMismatch(mismatch(h));
-    this.phase = expected === PROTOCOL_ID_SASL ? 'sasl' : 'frames';
-  }
-
-  private onServerHeader(h: ProtocolHeader): void {
-    const sasl = this.options.saslServer;
-    if (this.phase === 'amqp-header') {
-      // After SASL: the AMQP header.
-      if (h.protocolId !== PROTOCOL_ID_AMQP) return this.headerMismatch(mismatch(h));
-      return this.startFrames();
-    }
-    if (h.protocolId === PROTOCOL_ID_SASL && sasl) {
+    if (!input || !this.advance(input)) return this.headerMismatch(mismatch(h));
+    if (this.role === 'client') return;
+    if (this.phase === 'sasl') {
       this.output.header(PROTOCOL_ID_SASL);
-      this.saslServer = new SaslServer(sasl.mechanisms, { externalIdentity: this.options.externalIdentity });
+      this.saslServer = new SaslServer(this.options.saslServer!.mechanisms, {
+        externalIdentity: this.options.externalIdentity,
+      });
       this.output.sasl(this.saslServer.mechanismsFrame());
-      this.phase = 'sasl';
-      return;
+    } else {
+      // Answer with the AMQP header; what was held (an early open) follows it.
+      this.output.header(PROTOCOL_ID_AMQP);
+      this.output.release();
     }
-    if (h.protocolId === PROTOCOL_ID_AMQP && !sasl?.required) return this.startFrames();
-    if (h.protocolId === PROTOCOL_ID_AMQP) {
-      // Spec 5.1: the SASL header answers, then the connection closes: no way round the credentials.
-      this.error = new AuthenticationError(
-        'AMQP_SASL_REQUIRED',
-        'the client skipped SASL (bare AMQP header) and this server requires it',
-      );
-    }
-    this.headerMismatch(mismatch(h));
-  }
-
-  /** Server: answer with the AMQP header; what was held (an early open) follows it. */
-  private startFrames(): void {
-    this.output.header(PROTOCOL_ID_AMQP);
-    this.phase = 'frames';
-    this.output.release();
   }
 
   /** Spec 2.2: a server answers a header it does not speak with the one it does, then closes. */
@@ -577,7 +609,7 @@ export class Connection {
       if (r.done === 'ok') {
         this.saslIdentity = r.identity;
         this.emit({ type: 'sasl-done', mechanism: r.mechanism!, identity: r.identity! });
-        this.phase = 'amqp-header';
+        this.advance('sasl-ok');
         this.reader.expectHeader();
       } else if (r.done === 'fail') {
         this.error = r.error;
@@ -593,7 +625,7 @@ export class Connection {
       this.output.header(PROTOCOL_ID_AMQP);
       this.reader.expectHeader();
       // The AMQP header is sent: open, begin and attach follow at once (pipelined).
-      this.phase = 'header';
+      this.advance('sasl-ok');
       this.saslClient = undefined;
       this.output.release();
     } else if (r.done === 'fail') {
