@@ -8,6 +8,7 @@ import { encodeComposite } from '../dist/codec/composite.js';
 import { Connection } from '../dist/connection/connection.js';
 import { beginFrame, endFrame } from '../dist/frames/frame-writer.js';
 import { writeProtocolHeader } from '../dist/frames/protocol-header.js';
+import { Role } from '../dist/link/link.js';
 
 const total = Number(process.argv[2] ?? 1024 * 1024);
 const per = Number(process.argv[3] ?? 1);
@@ -39,7 +40,7 @@ frame({
   type: 'attach',
   name: 'l',
   handle: 0,
-  role: false,
+  role: Role.Sender,
   initialDeliveryCount: 0,
   target: { type: 'target', address: 'q' },
 });

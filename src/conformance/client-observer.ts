@@ -14,6 +14,7 @@ import type net from 'node:net';
 import type { Close, Disposition, Open, Transfer } from '../codec/spec/records.js';
 import { encodeMessage } from '../codec/message.js';
 import { Condition } from '../protocol/conditions.js';
+import { Role } from '../link/link.js';
 import { RawPeer, type WireFrame, type WireItem } from './raw-peer.js';
 import type { TraceLog } from './trace.js';
 
@@ -268,7 +269,7 @@ export class ObservedConnection {
     if (!s) return;
     switch (rec.type) {
       case 'attach': {
-        const clientSender = rec.role === false;
+        const clientSender = rec.role === Role.Sender;
         const l: LinkState = {
           clientHandle: rec.handle,
           ourHandle: rec.handle,
@@ -283,7 +284,7 @@ export class ObservedConnection {
           type: 'attach',
           name: rec.name,
           handle: l.ourHandle,
-          role: clientSender,
+          role: clientSender ? Role.Receiver : Role.Sender,
           sndSettleMode: clientSender ? rec.sndSettleMode : l.settledMode ? 1 : 0,
           rcvSettleMode: 0,
           source: rec.source,
@@ -317,7 +318,7 @@ export class ObservedConnection {
       case 'transfer':
         return this.onTransfer(s, rec);
       case 'disposition': {
-        if (rec.role !== true) return;
+        if (rec.role !== Role.Receiver) return;
         const last = rec.last ?? rec.first;
         for (const d of this.obs.sent) if (d.id >= rec.first && d.id <= last) d.disposition = rec;
         return;
@@ -402,7 +403,7 @@ export class ObservedConnection {
         if (d && !d.settled && d.id !== undefined && t.aborted !== true) {
           this.peer.frame(s.ourChannel, {
             type: 'disposition',
-            role: true,
+            role: Role.Receiver,
             first: d.id,
             settled: true,
             state: { type: 'accepted' },

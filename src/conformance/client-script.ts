@@ -5,6 +5,7 @@
  * windows, deliveries, dispositions, detaches, ends and closes.
  */
 import { decodeMessage, encodeMessage } from '../codec/message.js';
+import { Role } from '../link/link.js';
 import type {
   AmqpErrorRecord,
   Attach,
@@ -95,7 +96,8 @@ export class ScriptSession {
   /** The disposition (from the server, as receiver) that covers our delivery `id`, if any. */
   dispositionFor(id: number, settledOnly = false): Disposition | undefined {
     return this.dispositions.find(
-      (d) => d.role === true && d.first <= id && id <= (d.last ?? d.first) && (!settledOnly || d.settled),
+      (d) =>
+        d.role === Role.Receiver && d.first <= id && id <= (d.last ?? d.first) && (!settledOnly || d.settled),
     );
   }
 }
@@ -414,7 +416,7 @@ export class ClientScript {
       type: 'attach',
       name,
       handle,
-      role: !sender,
+      role: sender ? Role.Sender : Role.Receiver,
       sndSettleMode: o.sndSettleMode,
       rcvSettleMode: o.rcvSettleMode,
       source: sender
@@ -581,7 +583,7 @@ export class ClientScript {
   dispose(s: ScriptSession, first: number, last: number, state: DeliveryState, settled = true): void {
     this.peer.frame(s.channel, {
       type: 'disposition',
-      role: true,
+      role: Role.Receiver,
       first,
       last: last === first ? undefined : last,
       settled,

@@ -79,7 +79,42 @@ export interface ConnectionOptions {
   sessionDefaults?: SessionOptions;
 }
 
-type Phase = 'start' | 'header' | 'sasl' | 'amqp-header' | 'frames' | 'done';
+/**
+ * The connection's phases before and around the frames, one table for each role (as h11 keeps its
+ * states): a protocol header, the SASL outcome or the client's open() moves the phase along the
+ * table; a header the table has no entry for is a mismatch (spec 2.2). Any phase may end in `done`
+ * (close, violation, timeout, SASL failure), outside the table.
+ *
+ *   client: start -open-> amqp-header -amqp-header-> frames
+ *           start -open (with SASL)-> sasl-header -sasl-header-> sasl -sasl-ok-> amqp-header
+ *   server: header -sasl-header-> sasl -sasl-ok-> amqp-header -amqp-header-> frames
+ *           header -amqp-header-> frames (when SASL is not required)
+ *
+ * The server's choices (SASL offered, SASL required) are checked before the table is consulted.
+ */
+type Phase = 'start' | 'header' | 'sasl-header' | 'sasl' | 'amqp-header' | 'frames' | 'done';
+type PhaseInput = 'open' | 'open-sasl' | 'sasl-header' | 'amqp-header' | 'sasl-ok';
+
+const PHASES: Record<'client' | 'server', { [P in Phase]?: { [I in PhaseInput]?: Phase } }> = {
+  client: {
+    // A server's AMQP header before our open() is taken as its answer.
+    start: { open: 'amqp-header', 'open-sasl': 'sasl-header', 'amqp-header': 'frames' },
+    'sasl-header': { 'sasl-header': 'sasl' },
+    sasl: { 'sasl-ok': 'amqp-header' },
+    'amqp-header': { 'amqp-header': 'frames' },
+  },
+  server: {
+    header: { 'sasl-header': 'sasl', 'amqp-header': 'frames' },
+    sasl: { 'sasl-ok': 'amqp-header' },
+    'amqp-header': { 'amqp-header': 'frames' },
+  },
+};
+
+/** The protocol headers the table knows; any other (TLS) is a mismatch in every phase. */
+const HEADER_INPUT: Partial<Record<number, PhaseInput>> = {
+  [PROTOCOL_ID_AMQP]: 'amqp-header',
+  [PROTOCOL_ID_SASL]: 'sasl-header',
+};
 
 const DEFAULT_MAX_FRAME = 256 * 1024;
 
@@ -109,12 +144,13 @@ export class Connection {
   readonly handshakeTimeoutMs: number;
   readonly maxUnsettledDeliveries: number;
   readonly maxReassemblyBytes: number;
-  /** Bytes held by messages being reassembled (kept by the receivers). */
+  /** @internal Bytes held by messages being reassembled (kept by the receivers). */
   reassemblyBytes = 0;
-  /** Unsettled deliveries in the sessions' maps, both directions (kept by the sessions). */
+  /** @internal Unsettled deliveries in the sessions' maps, both directions (kept by the sessions). */
   unsettledIncoming = 0;
-  /** Link credit our receivers granted and the peers have not used yet (kept by Receiver). */
+  /** @internal Link credit our receivers granted and the peers have not used yet (kept by Receiver). */
   outstandingCredit = 0;
+  /** @internal */
   unsettledOutgoing = 0;
   /** Receivers granted less credit than they asked for, and senders held back, by the limit. */
   private readonly starvedReceivers = new Set<Receiver>();
@@ -207,7 +243,7 @@ export class Connection {
   open(): void {
     if (this.local !== 'unopened' || this.phase === 'done') return;
     this.local = 'open';
-    if (this.role === 'client' && this.phase === 'start') {
+    if (this.advance(this.options.sasl ? 'open-sasl' : 'open')) {
       if (this.options.sasl) {
         this.saslClient = new SaslClient(this.options.sasl, this.options.hostname);
         this.output.header(PROTOCOL_ID_SASL);
@@ -215,7 +251,6 @@ export class Connection {
       } else {
         this.output.header(PROTOCOL_ID_AMQP);
       }
-      this.phase = 'header';
     }
     const o = this.options;
     this.writeFrame(0, {
@@ -308,6 +343,7 @@ export class Connection {
   /**
    * Whether this take's output reached MAX_OUTPUT_PER_TAKE: a sender then starts no new delivery
    * (one compare per message), and the next take goes on where it stopped.
+   * @internal
    */
   outputFull(): boolean {
     if (this.output.pending < MAX_OUTPUT_PER_TAKE) return false;
@@ -320,7 +356,7 @@ export class Connection {
     return this.output.dirty || this.output.pending > 0;
   }
 
-  /** Marks that output is waiting (the layer above schedules a flush). */
+  /** @internal Marks that output is waiting (the layer above schedules a flush). */
   outputPending(): void {
     this.output.dirty = true;
   }
@@ -399,20 +435,20 @@ export class Connection {
 
   // ------------------------------------------------------------------ unsettled limit
 
-  /** Credit for new deliveries left under the unsettled limit (Infinity without one). */
+  /** @internal Credit for new deliveries left under the unsettled limit (Infinity without one). */
   creditRoom(): number {
     const max = this.maxUnsettledDeliveries;
     if (max === 0) return Infinity;
     return Math.max(0, max - this.unsettledIncoming - this.outstandingCredit);
   }
 
-  /** A receiver's credit was set: it waits for room while the limit holds part of it back. */
+  /** @internal A receiver's credit was set: it waits for room while the limit holds part of it back. */
   creditShort(r: Receiver): void {
     if (r.creditShortfall > 0) this.starvedReceivers.add(r);
     else if (this.starvedReceivers.size > 0) this.starvedReceivers.delete(r);
   }
 
-  /** Credit was given back (lowered, drained, a link closed): receivers short of credit get it. */
+  /** @internal Credit was given back (lowered, drained, a link closed): receivers short of credit get it. */
   creditReturned(): void {
     if (this.starvedReceivers.size === 0) return;
     let room = this.creditRoom();
@@ -423,7 +459,7 @@ export class Connection {
     }
   }
 
-  /** Whether the unsettled limit holds a sender's next unsettled delivery back (until a settlement). */
+  /** @internal Whether the unsettled limit holds a sender's next unsettled delivery back (until a settlement). */
   holdsSender(s: Sender): boolean {
     const max = this.maxUnsettledDeliveries;
     if (max === 0 || this.unsettledOutgoing < max) return false;
@@ -431,12 +467,12 @@ export class Connection {
     return true;
   }
 
-  /** An incoming delivery left the sessions' maps: receivers short of credit get it back. */
+  /** @internal An incoming delivery left the sessions' maps: receivers short of credit get it back. */
   incomingSettled(): void {
     this.deliveriesForgotten(1, 0);
   }
 
-  /** An outgoing delivery left the sessions' maps: held senders may go on. */
+  /** @internal An outgoing delivery left the sessions' maps: held senders may go on. */
   outgoingSettled(): void {
     this.deliveriesForgotten(0, 1);
   }
@@ -444,6 +480,7 @@ export class Connection {
   /**
    * Deliveries left the sessions' maps (settled, or their link or session gone): the room goes to
    * receivers short of credit and to senders held back, on every session of the connection.
+   * @internal
    */
   deliveriesForgotten(incoming: number, outgoing: number): void {
     this.unsettledIncoming -= incoming;
@@ -454,6 +491,7 @@ export class Connection {
     this.heldSenders.clear();
   }
 
+  /** @internal */
   emit(e: EngineEvent): void {
     this.events.push(e);
   }
@@ -467,12 +505,12 @@ export class Connection {
 
   // ------------------------------------------------------------------ output
 
-  /** Writes one performative frame (held back while the connection cannot carry it yet). */
+  /** @internal Writes one performative frame (held back while the connection cannot carry it yet). */
   writeFrame(channel: number, rec: Performative, payload?: Uint8Array): void {
     if (this.phase !== 'done') this.output.frame(channel, rec, payload);
   }
 
-  /** Writes one transfer frame, as much of `payload` from `offset` as fits; returns the bytes written. */
+  /** @internal Writes one transfer frame, as much of `payload` from `offset` as fits; returns the bytes written. */
   writeTransfer(channel: number, t: Transfer, payload: Buffer, offset: number): number {
     return this.output.transfer(channel, t, payload, offset);
   }
@@ -502,48 +540,46 @@ export class Connection {
     }
   }
 
+  /** Moves the phase along the table; false when the table has no such step from here. */
+  private advance(input: PhaseInput): boolean {
+    const next = PHASES[this.role][this.phase]?.[input];
+    if (next === undefined) return false;
+    this.phase = next;
+    return true;
+  }
+
   private onHeader(h: ProtocolHeader): void {
-    if (this.role === 'server') return this.onServerHeader(h);
-    const expected = this.saslClient && this.phase === 'header' ? PROTOCOL_ID_SASL : PROTOCOL_ID_AMQP;
-    if (h.protocolId === PROTOCOL_ID_SASL && !this.options.sasl && !this.error)
+    const input = HEADER_INPUT[h.protocolId];
+    if (this.role === 'server' && this.phase === 'header') {
+      const offered = this.options.saslServer;
+      if (input === 'sasl-header' && !offered) return this.headerMismatch(mismatch(h));
+      if (input === 'amqp-header' && offered?.required) {
+        // Spec 5.1: the SASL header answers, then the connection closes: no way round the credentials.
+        this.error = new AuthenticationError(
+          'AMQP_SASL_REQUIRED',
+          'the client skipped SASL (bare AMQP header) and this server requires it',
+        );
+        return this.headerMismatch(mismatch(h));
+      }
+    }
+    if (this.role === 'client' && input === 'sasl-header' && !this.options.sasl && !this.error)
       this.error = new AuthenticationError(
         'AMQP_SASL_REQUIRED',
         'the server requires SASL; this client skipped it',
       );
-    if (h.protocolId !== expected) return this.headerMismatch(mismatch(h));
-    this.phase = expected === PROTOCOL_ID_SASL ? 'sasl' : 'frames';
-  }
-
-  private onServerHeader(h: ProtocolHeader): void {
-    const sasl = this.options.saslServer;
-    if (this.phase === 'amqp-header') {
-      // After SASL: the AMQP header.
-      if (h.protocolId !== PROTOCOL_ID_AMQP) return this.headerMismatch(mismatch(h));
-      return this.startFrames();
-    }
-    if (h.protocolId === PROTOCOL_ID_SASL && sasl) {
+    if (!input || !this.advance(input)) return this.headerMismatch(mismatch(h));
+    if (this.role === 'client') return;
+    if (this.phase === 'sasl') {
       this.output.header(PROTOCOL_ID_SASL);
-      this.saslServer = new SaslServer(sasl.mechanisms, { externalIdentity: this.options.externalIdentity });
+      this.saslServer = new SaslServer(this.options.saslServer!.mechanisms, {
+        externalIdentity: this.options.externalIdentity,
+      });
       this.output.sasl(this.saslServer.mechanismsFrame());
-      this.phase = 'sasl';
-      return;
+    } else {
+      // Answer with the AMQP header; what was held (an early open) follows it.
+      this.output.header(PROTOCOL_ID_AMQP);
+      this.output.release();
     }
-    if (h.protocolId === PROTOCOL_ID_AMQP && !sasl?.required) return this.startFrames();
-    if (h.protocolId === PROTOCOL_ID_AMQP) {
-      // Spec 5.1: the SASL header answers, then the connection closes: no way round the credentials.
-      this.error = new AuthenticationError(
-        'AMQP_SASL_REQUIRED',
-        'the client skipped SASL (bare AMQP header) and this server requires it',
-      );
-    }
-    this.headerMismatch(mismatch(h));
-  }
-
-  /** Server: answer with the AMQP header; what was held (an early open) follows it. */
-  private startFrames(): void {
-    this.output.header(PROTOCOL_ID_AMQP);
-    this.phase = 'frames';
-    this.output.release();
   }
 
   /** Spec 2.2: a server answers a header it does not speak with the one it does, then closes. */
@@ -573,7 +609,7 @@ export class Connection {
       if (r.done === 'ok') {
         this.saslIdentity = r.identity;
         this.emit({ type: 'sasl-done', mechanism: r.mechanism!, identity: r.identity! });
-        this.phase = 'amqp-header';
+        this.advance('sasl-ok');
         this.reader.expectHeader();
       } else if (r.done === 'fail') {
         this.error = r.error;
@@ -589,7 +625,7 @@ export class Connection {
       this.output.header(PROTOCOL_ID_AMQP);
       this.reader.expectHeader();
       // The AMQP header is sent: open, begin and attach follow at once (pipelined).
-      this.phase = 'header';
+      this.advance('sasl-ok');
       this.saslClient = undefined;
       this.output.release();
     } else if (r.done === 'fail') {
@@ -715,6 +751,7 @@ export class Connection {
     this.emit({ type: b.remoteChannel === undefined ? 'session-remote-open' : 'session-opened', session: s });
   }
 
+  /** @internal */
   sessionEnded(s: Session): void {
     if (s.local === 'detached' && s.remote === 'detached') {
       if (this.sessions[s.channel] === s) this.sessions[s.channel] = undefined;
@@ -722,7 +759,7 @@ export class Connection {
     }
   }
 
-  /** The peer broke a connection rule: close with the condition (spec 2.8.15). */
+  /** @internal The peer broke a connection rule: close with the condition (spec 2.8.15). */
   violation(condition: string, description: string, cause?: unknown): void {
     if (this.phase === 'done') return;
     this.emit({ type: 'protocol-violation', scope: 'connection', condition, description });

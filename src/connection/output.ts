@@ -13,6 +13,7 @@ import { traceFrame, traceFrames } from './trace.js';
 
 type HeldFrame = { channel: number; rec: Performative; payload?: Uint8Array };
 
+/** @internal The connection's alone: not part of the published declarations. */
 export class FrameOutput {
   private out = new ByteWriter(16 * 1024);
   /**

@@ -14,6 +14,10 @@ import type { Session } from '../session/session.js';
 
 export type EndpointState = 'unattached' | 'attached' | 'detached';
 
+/** A link's role on the wire (spec 2.8.1): a boolean, false for the sender, true for the receiver. */
+export const Role = { Sender: false, Receiver: true } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
 /** Sender settle modes (spec 2.8.2) and receiver settle modes (2.8.3). */
 export const SenderSettleMode = { Unsettled: 0, Settled: 1, Mixed: 2 } as const;
 export const ReceiverSettleMode = { First: 0, Second: 1 } as const;
@@ -64,8 +68,9 @@ export abstract class Link {
   linkCredit = 0;
   available = 0;
   drain = false;
-  /** A flow frame for this link is waiting to be written with the next output. */
+  /** @internal A flow frame for this link is waiting to be written with the next output. */
   flowPending = false;
+  /** @internal */
   echoPending = false;
 
   /** For the layer above. */
@@ -101,7 +106,7 @@ export abstract class Link {
       type: 'attach',
       name: this.name,
       handle: this.handle,
-      role: this.role === 'receiver',
+      role: this.role === 'receiver' ? Role.Receiver : Role.Sender,
       sndSettleMode: o.sndSettleMode,
       rcvSettleMode: o.rcvSettleMode,
       // The type goes last: a terminus copied from a record must not bring its own (or none).
@@ -140,14 +145,14 @@ export abstract class Link {
     this.session.linkDetached(this);
   }
 
-  /** The peer's attach arrived. */
+  /** @internal The peer's attach arrived. */
   onRemoteAttach(a: Attach): void {
     this.remoteAttach = a;
     this.remote = 'attached';
     this.onRemoteAttachState(a);
   }
 
-  /** The peer's detach arrived. Answers it if we had not detached. */
+  /** @internal The peer's detach arrived. Answers it if we had not detached. */
   onRemoteDetach(d: Detach): void {
     this.remote = 'detached';
     this.remoteClosed = d.closed ?? false;
@@ -161,7 +166,7 @@ export abstract class Link {
     else this.session.linkDetached(this);
   }
 
-  /** Builds the link part of a flow frame. */
+  /** @internal Builds the link part of a flow frame. */
   flowFields(): Pick<Flow, 'handle' | 'deliveryCount' | 'linkCredit' | 'available' | 'drain'> {
     return {
       handle: this.handle,
@@ -172,7 +177,7 @@ export abstract class Link {
     };
   }
 
-  /** Writes a flow frame for this link now (with the session's state). False if none was written. */
+  /** @internal Writes a flow frame for this link now (with the session's state). False if none was written. */
   writeFlow(echo = false): boolean {
     if (this.local === 'unattached') return false; // credit set before our attach waits for it
     this.flowPending = false;
@@ -182,8 +187,12 @@ export abstract class Link {
     return true;
   }
 
+  /** @internal */
   abstract onFlow(f: Flow): void;
+  /** @internal */
   protected onAttachSent(): void {}
+  /** @internal */
   protected onRemoteAttachState(_a: Attach): void {}
+  /** @internal */
   protected onDetaching(): void {}
 }

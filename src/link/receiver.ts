@@ -60,7 +60,7 @@ export class Receiver extends Link {
     this.setCredit(this.linkCredit + this.creditShortfall + n);
   }
 
-  /** Grants up to `room` of the credit the limit held back; returns what it took. */
+  /** @internal Grants up to `room` of the credit the limit held back; returns what it took. */
   grantShortfall(room: number): number {
     const n = Math.min(room, this.creditShortfall);
     if (n <= 0) return 0;
@@ -84,7 +84,7 @@ export class Receiver extends Link {
     this.session.connection.creditShort(this);
   }
 
-  /** The link is closing: its credit and what it still wanted no longer count. */
+  /** @internal The link is closing: its credit and what it still wanted no longer count. */
   releaseCredit(): void {
     this.dropShortfall();
     if (this.linkCredit === 0) return;
@@ -105,6 +105,7 @@ export class Receiver extends Link {
     this.session.connection.outputPending();
   }
 
+  /** @internal */
   onFlow(f: Flow): void {
     // The sender's delivery-count tells how much of our credit it has used (or drained).
     if (f.deliveryCount !== undefined) {
@@ -132,7 +133,7 @@ export class Receiver extends Link {
     }
   }
 
-  /** A transfer frame for this link. Returns the delivery once it is complete. */
+  /** @internal A transfer frame for this link. Returns the delivery once it is complete. */
   onTransfer(t: Transfer, payload: Buffer): void {
     const conn = this.session.connection;
     let p = this.partial;
@@ -240,7 +241,7 @@ export class Receiver extends Link {
     this.checkDrained();
   }
 
-  /** Forgets the message being reassembled, and its bytes in the connection's count. */
+  /** @internal Forgets the message being reassembled, and its bytes in the connection's count. */
   dropPartial(): void {
     const p = this.partial;
     if (!p) return;
@@ -248,12 +249,13 @@ export class Receiver extends Link {
     if (p.buf !== undefined) this.session.connection.reassemblyBytes -= p.buf.length;
   }
 
+  /** @internal */
   protected override onDetaching(): void {
     this.dropPartial();
     this.releaseCredit();
   }
 
-  /** The sender's disposition (it settled, or sent its state). */
+  /** @internal The sender's disposition (it settled, or sent its state). */
   onDisposition(d: Delivery, disp: Disposition): void {
     if (disp.state) d.remoteState = disp.state;
     if (disp.settled) {

@@ -120,6 +120,7 @@ export class Sender extends Link {
    * Writes transfer frames for queued deliveries while credit (for a new delivery) and the session
    * window (for every frame) last, and this take's output is under MAX_OUTPUT_PER_TAKE (for a new
    * delivery). Returns false when the window or the output cap stopped it.
+   * @internal
    */
   pump(): boolean {
     const s = this.session;
@@ -162,6 +163,7 @@ export class Sender extends Link {
     return this.local === 'attached' && this.remote === 'attached';
   }
 
+  /** @internal */
   onFlow(f: Flow): void {
     // Spec 2.6.7: credit = receiver's delivery-count + its link-credit - our delivery-count. Until
     // the receiver saw our attach, its delivery-count is our initial-delivery-count.
@@ -178,12 +180,12 @@ export class Sender extends Link {
     if (f.echo) this.echoPending = true;
   }
 
-  /** Our flow state; `available` is what is queued. */
+  /** @internal Our flow state; `available` is what is queued. */
   override flowFields(): ReturnType<Link['flowFields']> {
     return { ...super.flowFields(), available: this.queued };
   }
 
-  /** The peer's disposition for one of our deliveries. */
+  /** @internal The peer's disposition for one of our deliveries. */
   onDisposition(d: Delivery, disp: Disposition): void {
     if (disp.state) d.remoteState = disp.state;
     if (disp.settled) d.remoteSettled = true;
@@ -201,6 +203,7 @@ export class Sender extends Link {
     if (!d.remoteSettled) this.session.queueDisposition(d, 'sender');
   }
 
+  /** @internal */
   protected override onRemoteAttachState(_a: Attach): void {
     this.session.wantsPump(this);
   }

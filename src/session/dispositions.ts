@@ -4,6 +4,7 @@
  */
 import type { DeliveryState, Disposition } from '../codec/spec/records.js';
 import type { Delivery } from '../link/delivery.js';
+import { Role } from '../link/link.js';
 
 export type PendingDisposition = { d: Delivery; role: 'sender' | 'receiver' };
 
@@ -102,7 +103,7 @@ function ranges(pending: PendingDisposition[]): Disposition[] {
     }
     out.push({
       type: 'disposition',
-      role: role === 'receiver',
+      role: role === 'receiver' ? Role.Receiver : Role.Sender,
       first: d.id,
       last: last === d.id ? undefined : last,
       settled: d.settled || undefined,

@@ -24,7 +24,7 @@ import {
   type ProtocolError,
 } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
-import type { EndpointState, Link, LinkOptions } from '../link/link.js';
+import { Role, type EndpointState, type Link, type LinkOptions } from '../link/link.js';
 import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
 import { DeliveryIdMap } from './delivery-map.js';
@@ -189,6 +189,7 @@ export class Session {
     return r;
   }
 
+  /** @internal */
   linkDetached(link: Link): void {
     if (link.local === 'detached' && link.remote === 'detached') {
       if (this.links[link.handle] === link) this.links[link.handle] = undefined;
@@ -220,16 +221,19 @@ export class Session {
 
   // ------------------------------------------------------------------ output
 
+  /** @internal */
   write(rec: Performative, payload?: Uint8Array): void {
     if (this.local === 'detached' && rec.type !== 'end') return; // nothing follows our end
     this.connection.writeFrame(this.channel, rec, payload);
   }
 
+  /** @internal */
   wantsPump(s: Sender): void {
     this.pumpSet.add(s);
     this.connection.outputPending();
   }
 
+  /** @internal */
   writeFlow(link: Link | undefined, echo = false): void {
     // Every flow we send re-opens our incoming window in full; the peer's limit moves only now.
     this.incomingWindow = this.incomingWindowSize;
@@ -246,6 +250,7 @@ export class Session {
     this.write(f);
   }
 
+  /** @internal */
   assignDeliveryId(d: Delivery): void {
     d.id = this.nextDeliveryId;
     this.nextDeliveryId = (this.nextDeliveryId + 1) >>> 0;
@@ -260,6 +265,7 @@ export class Session {
   /**
    * Writes a delivery's transfer frames, splitting at the peer's max-frame-size, while the peer's
    * incoming window lasts. Returns true once the whole delivery is written.
+   * @internal
    */
   writeTransferFrames(s: Sender, d: Delivery): boolean {
     const payload = d.payload;
@@ -298,6 +304,7 @@ export class Session {
     return true;
   }
 
+  /** @internal */
   forgetOutgoing(d: Delivery): void {
     if (this.outgoingUnsettled.get(d.id) === d) {
       this.outgoingUnsettled.delete(d.id);
@@ -305,12 +312,13 @@ export class Session {
     }
   }
 
+  /** @internal */
   queueDisposition(d: Delivery, role: 'sender' | 'receiver'): void {
     this.pendingDispositions.push({ d, role });
     this.connection.outputPending();
   }
 
-  /** Writes pending dispositions, coalescing consecutive ids with the same outcome into ranges. */
+  /** @internal Writes pending dispositions, coalescing consecutive ids with the same outcome into ranges. */
   flushDispositions(): void {
     const queued = this.pendingDispositions;
     if (queued.length === 0) return;
@@ -319,7 +327,7 @@ export class Session {
     for (const disp of coalesce(queued)) this.write(disp);
   }
 
-  /** Called when the connection gathers output: transfers, dispositions, then flows. */
+  /** @internal Called when the connection gathers output: transfers, dispositions, then flows. */
   flush(): void {
     if (this.local !== 'attached') return;
     if (this.remote === 'attached') {
@@ -339,6 +347,7 @@ export class Session {
 
   // ------------------------------------------------------------------ input
 
+  /** @internal */
   onBegin(b: Begin): void {
     this.remoteBegin = b;
     this.remote = 'attached';
@@ -348,6 +357,7 @@ export class Session {
     this.connection.outputPending();
   }
 
+  /** @internal */
   onEnd(e: End): void {
     this.remote = 'detached';
     if (e.error) this.error = remoteError('session', e.error);
@@ -358,6 +368,7 @@ export class Session {
     }
   }
 
+  /** @internal */
   onAttach(a: Attach): void {
     if (a.handle > this.handleMax) {
       // Spec 2.7.2: a handle beyond our handle-max is a framing error.
@@ -369,14 +380,14 @@ export class Session {
     if (this.byRemoteHandle.has(a.handle)) {
       return this.fail(Condition.HandleInUse, `handle ${a.handle} is already attached`);
     }
-    if (a.role === false && a.initialDeliveryCount === undefined) {
+    if (a.role === Role.Sender && a.initialDeliveryCount === undefined) {
       return this.connection.violation(
         Condition.InvalidField,
         'a sender attach needs initial-delivery-count',
       );
     }
     // Our link of the opposite role with the same name, waiting for this answer.
-    const wantRole = a.role ? 'sender' : 'receiver';
+    const wantRole = a.role === Role.Receiver ? 'sender' : 'receiver';
     let link = this.links.find(
       (l) => l && l.name === a.name && l.role === wantRole && l.remote === 'unattached',
     );
@@ -389,12 +400,14 @@ export class Session {
         return this.fail(Condition.ResourceLimitExceeded, `no handle left to answer link ${a.name}`);
       }
       const options: LinkOptions = { name: a.name };
-      link = a.role ? new Sender(this, handle, options) : new Receiver(this, handle, options);
+      link =
+        a.role === Role.Receiver ? new Sender(this, handle, options) : new Receiver(this, handle, options);
       this.links[link.handle] = link;
     }
     link.remoteHandle = a.handle;
     this.byRemoteHandle.set(a.handle, link);
-    if (!a.role && link instanceof Receiver) link.deliveryCount = a.initialDeliveryCount! >>> 0;
+    if (a.role === Role.Sender && link instanceof Receiver)
+      link.deliveryCount = a.initialDeliveryCount! >>> 0;
     link.onRemoteAttach(a);
     this.connection.emit({ type: fresh ? 'link-remote-open' : 'link-opened', link });
   }
@@ -408,6 +421,7 @@ export class Session {
     return link;
   }
 
+  /** @internal */
   onFlow(f: Flow): void {
     // Spec 2.5.6: remote-incoming-window = next-incoming-id + incoming-window - next-outgoing-id.
     // Computed as window minus transfers in flight, so a window near 2^32 cannot wrap negative.
@@ -426,6 +440,7 @@ export class Session {
     this.connection.outputPending();
   }
 
+  /** @internal */
   onTransfer(t: Transfer, payload: Buffer): void {
     if (this.incomingWindow <= 0) {
       return this.fail(Condition.WindowViolation, 'transfer beyond the incoming window');
@@ -450,6 +465,7 @@ export class Session {
     link.onTransfer(t, payload);
   }
 
+  /** @internal */
   trackIncoming(d: Delivery, id: number): void {
     const m = this.incomingUnsettled;
     const n = m.size;
@@ -457,6 +473,7 @@ export class Session {
     this.connection.unsettledIncoming += m.size - n;
   }
 
+  /** @internal */
   forgetIncoming(d: Delivery): void {
     if (this.incomingUnsettled.get(d.id) === d) {
       this.incomingUnsettled.delete(d.id);
@@ -464,8 +481,9 @@ export class Session {
     }
   }
 
+  /** @internal */
   onDisposition(disp: Disposition): void {
-    const map = disp.role ? this.outgoingUnsettled : this.incomingUnsettled;
+    const map = disp.role === Role.Receiver ? this.outgoingUnsettled : this.incomingUnsettled;
     const first = disp.first;
     const span = (((disp.last ?? first) - first) >>> 0) + 1;
     if (span <= map.size) {
@@ -491,13 +509,14 @@ export class Session {
     else (d.link as Receiver).onDisposition(d, disp);
   }
 
+  /** @internal */
   onDetach(dt: Detach): void {
     const link = this.linkFor(dt.handle, 'detach');
     if (!link) return;
     link.onRemoteDetach(dt);
   }
 
-  /** The peer broke a session rule: end the session with the condition (spec 2.8.17). */
+  /** @internal The peer broke a session rule: end the session with the condition (spec 2.8.17). */
   fail(condition: string, description: string): void {
     this.connection.emit({ type: 'protocol-violation', scope: 'session', condition, description });
     this.end({ condition, description });

@@ -14,6 +14,7 @@ import type { MessageSender } from '../../src/api/sender.js';
 import type { Performative } from '../../src/codec/spec/records.js';
 import { AuthenticationError, ConnectionError, LinkError } from '../../src/protocol/errors.js';
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
+import { Role } from '../../src/link/link.js';
 import { writeProtocolHeader } from '../../src/frames/protocol-header.js';
 import { listen, type AmqpServer, type ServerConnection } from '../../src/server/index.js';
 import type { MessageReceiver } from '../../src/api/receiver.js';
@@ -207,14 +208,14 @@ describe('server limits', () => {
           type: 'attach',
           name: 'replies',
           handle: 0,
-          role: true,
+          role: Role.Receiver,
           source: { type: 'source', address: 'echo' },
         },
         {
           type: 'attach',
           name: 'requests',
           handle: 1,
-          role: false,
+          role: Role.Sender,
           initialDeliveryCount: 0,
           target: { type: 'target', address: 'echo' },
         },
@@ -269,7 +270,13 @@ describe('server limits', () => {
       frames(true, [
         { type: 'open', containerId: 'attacker' },
         { type: 'begin', nextOutgoingId: 0, incomingWindow: 1_000_000, outgoingWindow: 1_000_000 },
-        { type: 'attach', name: 'out', handle: 0, role: true, source: { type: 'source', address: 'out' } },
+        {
+          type: 'attach',
+          name: 'out',
+          handle: 0,
+          role: Role.Receiver,
+          source: { type: 'source', address: 'out' },
+        },
         {
           type: 'flow',
           nextIncomingId: 0,

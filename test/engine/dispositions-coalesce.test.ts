@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { DeliveryState } from '../../src/codec/spec/records.js';
 import type { Delivery } from '../../src/link/delivery.js';
+import { Role } from '../../src/link/link.js';
 import { ACCEPTED, RELEASED } from '../../src/link/receiver.js';
 import { coalesce, inSerialOrder, type PendingDisposition } from '../../src/session/dispositions.js';
 
@@ -47,7 +48,7 @@ function expand(
     const span = (((f.last ?? f.first) - f.first) >>> 0) + 1;
     expect(span).toBeLessThanOrEqual(1000);
     for (let i = 0; i < span; i++) {
-      const key = `${f.role ? 'receiver' : 'sender'}:${(f.first + i) >>> 0}`;
+      const key = `${f.role === Role.Receiver ? 'receiver' : 'sender'}:${(f.first + i) >>> 0}`;
       expect(out.has(key)).toBe(false); // never twice
       out.set(key, { settled: f.settled === true, state: f.state! });
     }
@@ -132,7 +133,14 @@ describe('coalesce', () => {
         { d: c, role: 'receiver' },
       ]),
     ).toEqual([
-      { type: 'disposition', role: true, first: 0xfffffffe, last: 0, settled: true, state: ACCEPTED },
+      {
+        type: 'disposition',
+        role: Role.Receiver,
+        first: 0xfffffffe,
+        last: 0,
+        settled: true,
+        state: ACCEPTED,
+      },
     ]);
     expect(
       inSerialOrder([

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { Disposition } from '../../src/codec/spec/records.js';
+import { Role } from '../../src/link/link.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import { ACCEPTED, RELEASED } from '../../src/link/receiver.js';
 import { deliveries, eventsOf } from './pair.js';
@@ -44,7 +45,13 @@ describe('dispositions across the delivery-id wrap', () => {
           const lo = r1 % n;
           const hi = lo + (r2 % (n - lo));
           peer
-            .frame(0, { type: 'disposition', role: false, first: idOf(lo), last: idOf(hi), state: RELEASED })
+            .frame(0, {
+              type: 'disposition',
+              role: Role.Sender,
+              first: idOf(lo),
+              last: idOf(hi),
+              state: RELEASED,
+            })
             .send();
           ds.forEach((d, i) => expect(d.remoteState?.type).toBe(i >= lo && i <= hi ? 'released' : undefined));
           // Ours: settled in order or shuffled; each delivery goes out once, with its outcome.
@@ -55,7 +62,7 @@ describe('dispositions across the delivery-id wrap', () => {
           const out = peer.tap.records('disposition');
           const seen = new Map<number, string>();
           for (const f of out as Disposition[]) {
-            expect(f.role).toBe(true);
+            expect(f.role).toBe(Role.Receiver);
             expect(f.settled).toBe(true);
             const span = (((f.last ?? f.first) - f.first) >>> 0) + 1;
             expect(span).toBeLessThanOrEqual(n);

@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import type { DeliveryState } from '../../src/codec/spec/records.js';
 import type { Delivery } from '../../src/link/delivery.js';
+import { Role } from '../../src/link/link.js';
 import type { Sender } from '../../src/link/sender.js';
 import { deliveries, eventsOf, linkedPair } from './pair.js';
 import { openServer } from './scripted-peer.js';
@@ -21,7 +22,14 @@ describe('batched dispositions', () => {
   test('settling 100 deliveries sends one disposition with first/last', () => {
     const { p, sent } = hundred((ds) => ds);
     expect(p.toClient.records('disposition')).toEqual([
-      { type: 'disposition', role: true, first: 0, last: 99, settled: true, state: { type: 'accepted' } },
+      {
+        type: 'disposition',
+        role: Role.Receiver,
+        first: 0,
+        last: 99,
+        settled: true,
+        state: { type: 'accepted' },
+      },
     ]);
     expect(sent.every((d) => d.remoteSettled && d.remoteState?.type === 'accepted')).toBe(true);
     expect([...p.session.unsettledOutgoing]).toHaveLength(0);
@@ -61,7 +69,7 @@ describe('batched dispositions', () => {
       outgoingWindow: 10,
     };
     peer
-      .frame(0, { type: 'attach', name: 'out', handle: 0, role: true, target: { type: 'target' } })
+      .frame(0, { type: 'attach', name: 'out', handle: 0, role: Role.Receiver, target: { type: 'target' } })
       .frame(0, { ...flow, handle: 0, deliveryCount: 0, linkCredit: 200 })
       .send();
     const sent = Array.from({ length: 200 }, (_, i) => snd.send(Buffer.from([i])));
@@ -69,7 +77,7 @@ describe('batched dispositions', () => {
     peer
       .frame(0, {
         type: 'disposition',
-        role: true,
+        role: Role.Receiver,
         first: 10,
         last: 19,
         state: { type: 'received', sectionNumber: 0, sectionOffset: 0 },
@@ -82,7 +90,7 @@ describe('batched dispositions', () => {
     peer
       .frame(0, {
         type: 'disposition',
-        role: true,
+        role: Role.Receiver,
         first: 0,
         last: 0xffffffff,
         settled: true,
@@ -92,8 +100,12 @@ describe('batched dispositions', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(sent.every((d) => d.remoteSettled && d.remoteState?.type === 'accepted')).toBe(true);
     // A wrapping range (first > last) and one naming nothing we hold are harmless.
-    peer.frame(0, { type: 'disposition', role: true, first: 0xfffffff0, last: 5, settled: true }).send();
-    peer.frame(0, { type: 'disposition', role: true, first: 5000, last: 0xfffffff, settled: true }).send();
+    peer
+      .frame(0, { type: 'disposition', role: Role.Receiver, first: 0xfffffff0, last: 5, settled: true })
+      .send();
+    peer
+      .frame(0, { type: 'disposition', role: Role.Receiver, first: 5000, last: 0xfffffff, settled: true })
+      .send();
     expect(peer.engine.isOpen).toBe(true);
   });
 });
@@ -166,7 +178,7 @@ describe('outcomes (spec 3.4)', () => {
     p.peer.settle(got, { type: 'released' });
     p.pump();
     expect(p.toClient.records('disposition')).toEqual([
-      { type: 'disposition', role: true, first: 0, settled: true, state: { type: 'released' } },
+      { type: 'disposition', role: Role.Receiver, first: 0, settled: true, state: { type: 'released' } },
     ]);
     expect(d.remoteState).toEqual({ type: 'released' });
   });

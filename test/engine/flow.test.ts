@@ -1,6 +1,7 @@
 /** Flow control: link credit and drain (spec 2.6.7), session windows (2.5.6), large and aborted transfers. */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import { Role } from '../../src/link/link.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import { deliveries, eventsOf, linkedPair } from './pair.js';
 import { openClientReceiver, openServer } from './scripted-peer.js';
@@ -81,7 +82,9 @@ describe('link credit (spec 2.6.7)', () => {
     snd.send(Buffer.from('waiting'));
     snd.send(Buffer.from('waiting'));
     peer.output();
-    peer.frame(0, { type: 'attach', name: 'out', handle: 0, role: true, target: { type: 'target' } }).send();
+    peer
+      .frame(0, { type: 'attach', name: 'out', handle: 0, role: Role.Receiver, target: { type: 'target' } })
+      .send();
     const link = {
       type: 'flow' as const,
       incomingWindow: 10,
@@ -148,7 +151,9 @@ describe('session windows (spec 2.5.6)', () => {
 
   test('a peer window of 2^32-1 does not wrap (transfers flow)', () => {
     const peer = openServer({}, {});
-    peer.frame(0, { type: 'attach', name: 'x', handle: 0, role: true, target: { type: 'target' } }).send();
+    peer
+      .frame(0, { type: 'attach', name: 'x', handle: 0, role: Role.Receiver, target: { type: 'target' } })
+      .send();
     const snd = peer.engine.allSessions[0]!.allLinks[0]!;
     const flow = {
       type: 'flow' as const,
@@ -259,8 +264,10 @@ describe('multi-frame transfers', () => {
     expect(got.map((d) => d.payload.toString())).toEqual(['whole']);
     peer.receiver.settle(got[0]!);
     peer.output();
-    expect(peer.last('disposition')).toMatchObject({ role: true, first: 1, settled: true });
-    peer.frame(0, { type: 'disposition', role: false, first: 1, settled: true, batchable: true }).send();
+    expect(peer.last('disposition')).toMatchObject({ role: Role.Receiver, first: 1, settled: true });
+    peer
+      .frame(0, { type: 'disposition', role: Role.Sender, first: 1, settled: true, batchable: true })
+      .send();
     expect(peer.engine.isOpen).toBe(true);
     expect(peer.receiver.deliveryCount).toBe(2);
   });
@@ -269,7 +276,7 @@ describe('multi-frame transfers', () => {
 describe('credit stays a uint', () => {
   test('a receiver delivery-count ahead of ours cannot push credit past 2^32-1 (found by fuzzing)', () => {
     const peer = openServer();
-    peer.frame(0, { type: 'attach', name: 'a', handle: 0, role: true }).send();
+    peer.frame(0, { type: 'attach', name: 'a', handle: 0, role: Role.Receiver }).send();
     const link = eventsOf(peer.events, 'link-remote-open')[0]!.link;
     link.attach();
     const flow = { type: 'flow' as const, incomingWindow: 0, nextOutgoingId: 0, outgoingWindow: 0 };
@@ -294,7 +301,9 @@ describe('credit stays a uint', () => {
 describe('flows that wait', () => {
   test('credit set on a peer-attached link before our attach goes out with it', () => {
     const peer = openServer({ sessionDefaults: { incomingWindow: 2 } });
-    peer.frame(0, { type: 'attach', name: 'in', handle: 0, role: false, initialDeliveryCount: 0 }).send();
+    peer
+      .frame(0, { type: 'attach', name: 'in', handle: 0, role: Role.Sender, initialDeliveryCount: 0 })
+      .send();
     const link = eventsOf(peer.events, 'link-remote-open')[0]!.link as Receiver;
     link.setCredit(7);
     expect(peer.output()).toEqual([]);
@@ -305,13 +314,17 @@ describe('flows that wait', () => {
 
   test('the session window is widened even when a pending link flow cannot be written', () => {
     const peer = openServer({ sessionDefaults: { incomingWindow: 2 } });
-    peer.frame(0, { type: 'attach', name: 'in', handle: 0, role: false, initialDeliveryCount: 0 }).send();
+    peer
+      .frame(0, { type: 'attach', name: 'in', handle: 0, role: Role.Sender, initialDeliveryCount: 0 })
+      .send();
     const link = eventsOf(peer.events, 'link-remote-open')[0]!.link as Receiver;
     link.attach();
     link.setCredit(10);
     peer.output();
     // A second, unanswered link with credit pending; transfers use up the window on the first.
-    peer.frame(0, { type: 'attach', name: 'in2', handle: 1, role: false, initialDeliveryCount: 0 }).send();
+    peer
+      .frame(0, { type: 'attach', name: 'in2', handle: 1, role: Role.Sender, initialDeliveryCount: 0 })
+      .send();
     (eventsOf(peer.events, 'link-remote-open')[1]!.link as Receiver).setCredit(1);
     const flows = peer.tap.records('flow').length;
     const t = { type: 'transfer' as const, handle: 0 };

@@ -8,6 +8,7 @@ import { ByteWriter } from '../../src/codec/byte-writer.js';
 import { encodeComposite } from '../../src/codec/composite.js';
 import type { Performative } from '../../src/codec/spec/records.js';
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
+import { Role } from '../../src/link/link.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import type { Sender } from '../../src/link/sender.js';
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
@@ -160,7 +161,7 @@ describe('unsettled deliveries per connection', () => {
 
   test('senders hold unsettled deliveries back at the limit, and go on as the peer settles', () => {
     const peer = openServer({ maxUnsettledDeliveries: 2 });
-    peer.frame(0, { ...senderAttach(0), role: true, initialDeliveryCount: undefined }).send();
+    peer.frame(0, { ...senderAttach(0), role: Role.Receiver, initialDeliveryCount: undefined }).send();
     const link = eventsOf(peer.events, 'link-remote-open')[0]!.link as Sender;
     link.attach();
     for (let i = 0; i < 5; i++) link.send(Buffer.from([i]));
@@ -178,7 +179,13 @@ describe('unsettled deliveries per connection', () => {
       .send();
     expect(peer.tap.records('transfer')).toHaveLength(2);
     peer
-      .frame(0, { type: 'disposition', role: true, first: 0, settled: true, state: { type: 'accepted' } })
+      .frame(0, {
+        type: 'disposition',
+        role: Role.Receiver,
+        first: 0,
+        settled: true,
+        state: { type: 'accepted' },
+      })
       .send();
     expect(peer.tap.records('transfer')).toHaveLength(3);
     // Presettled deliveries are not held: nothing waits for their settlement.
@@ -188,7 +195,7 @@ describe('unsettled deliveries per connection', () => {
     peer
       .frame(0, {
         type: 'disposition',
-        role: true,
+        role: Role.Receiver,
         first: 1,
         last: 2,
         settled: true,
@@ -364,7 +371,11 @@ describe('unsettled deliveries of a closed link', () => {
 
   test('outgoing ones too: a sender held at the limit goes on once a closed link stops counting', () => {
     const peer = openServer({ maxUnsettledDeliveries: 1 });
-    const rcvAttach = (h: number) => ({ ...senderAttach(h), role: true, initialDeliveryCount: undefined });
+    const rcvAttach = (h: number) => ({
+      ...senderAttach(h),
+      role: Role.Receiver,
+      initialDeliveryCount: undefined,
+    });
     peer.frame(0, rcvAttach(0)).frame(0, rcvAttach(1)).send();
     const [a, b] = eventsOf(peer.events, 'link-remote-open').map((e) => e.link as Sender);
     a!.attach();

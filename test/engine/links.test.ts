@@ -4,7 +4,7 @@ import { described, symbol } from '../../src/codec/values.js';
 import type { Source, Target } from '../../src/codec/spec/records.js';
 import type { Connection } from '../../src/connection/connection.js';
 import type { EngineEvent } from '../../src/connection/events.js';
-import type { Link } from '../../src/link/link.js';
+import { Role, type Link } from '../../src/link/link.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import { autoAccept, deliveries, eventsOf, linkedPair, makePair } from './pair.js';
 import { openServer, senderAttach } from './scripted-peer.js';
@@ -189,7 +189,7 @@ describe('settle modes', () => {
     for (const d of deliveries(p.serverEvents)) p.peer.settle(d);
     p.pump();
     expect(p.toClient.records('disposition')).toEqual([
-      { type: 'disposition', role: true, first: 1, settled: true, state: { type: 'accepted' } },
+      { type: 'disposition', role: Role.Receiver, first: 1, settled: true, state: { type: 'accepted' } },
     ]);
     expect(u.remoteSettled).toBe(true);
   });
@@ -226,8 +226,8 @@ describe('settle modes', () => {
     expect(got.settled).toBe(true);
     const wire = [...p.toServer.records('disposition'), ...p.toClient.records('disposition')];
     expect(wire).toEqual([
-      { type: 'disposition', role: true, first: 0, state: { type: 'accepted' } },
-      { type: 'disposition', role: false, first: 0, settled: true },
+      { type: 'disposition', role: Role.Receiver, first: 0, state: { type: 'accepted' } },
+      { type: 'disposition', role: Role.Sender, first: 0, settled: true },
     ]);
     expect(eventsOf(p.clientEvents, 'delivery-updated').map((e) => e.delivery)).toEqual([got]);
     expect([...p.server.allSessions[0]!.unsettledOutgoing]).toHaveLength(0);
@@ -292,7 +292,7 @@ describe('delivery-count', () => {
         type: 'attach',
         name: 'out',
         handle: 0,
-        role: true,
+        role: Role.Receiver,
         initialDeliveryCount: 0,
         target: { type: 'target' },
       })

@@ -16,6 +16,7 @@ import { Connection, type ConnectionOptions } from '../../src/connection/connect
 import type { EngineEvent } from '../../src/connection/events.js';
 import { beginFrame, endFrame } from '../../src/frames/frame-writer.js';
 import { writeProtocolHeader } from '../../src/frames/protocol-header.js';
+import { Role } from '../../src/link/link.js';
 import { WireTap, type WireItem } from './wire.js';
 
 export class ScriptedPeer {
@@ -126,7 +127,7 @@ export function senderAttach(handle: number, extra: Partial<Attach> = {}): Attac
     type: 'attach',
     name: `peer-link-${handle}`,
     handle,
-    role: false,
+    role: Role.Sender,
     initialDeliveryCount: 0,
     source: { type: 'source', address: 'src' },
     target: { type: 'target', address: 'dst' },

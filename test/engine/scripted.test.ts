@@ -1,6 +1,7 @@
 /** Out-of-order and illegal frames from a scripted peer, and byte-split streams. */
 import { describe, expect, test } from 'vitest';
 import { Connection } from '../../src/connection/connection.js';
+import { Role } from '../../src/link/link.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import { anonymousClient, anonymousServer } from '../../src/sasl/mechanisms.js';
 import { deliveries, eventsOf, makePair } from './pair.js';
@@ -176,7 +177,9 @@ describe('session and link violations', () => {
     const peer = openServer();
     const snd = peer.engine.allSessions[0]!.openSender({ name: 'out', target: { address: 'q' } });
     peer.output();
-    peer.frame(0, { type: 'attach', name: 'out', handle: 0, role: true, target: { type: 'target' } }).send();
+    peer
+      .frame(0, { type: 'attach', name: 'out', handle: 0, role: Role.Receiver, target: { type: 'target' } })
+      .send();
     expect(snd.isOpen).toBe(true);
     peer.frame(0, transfer(0, 0)).send();
     expect(peer.closeCondition).toBe('amqp:not-allowed');
@@ -199,7 +202,7 @@ describe('session and link violations', () => {
       outgoingWindow: 100,
     };
     peer
-      .frame(0, { type: 'attach', name: 'out', handle: 0, role: true, target: { type: 'target' } })
+      .frame(0, { type: 'attach', name: 'out', handle: 0, role: Role.Receiver, target: { type: 'target' } })
       .frame(0, { ...flow, handle: 0, deliveryCount: 5, linkCredit: 4, drain: true })
       .send();
     expect(peer.tap.records('transfer')).toHaveLength(1);

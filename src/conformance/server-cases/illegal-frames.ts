@@ -7,6 +7,7 @@ import { ByteWriter } from '../../codec/byte-writer.js';
 import { encodeComposite } from '../../codec/composite.js';
 import type { Transfer } from '../../codec/spec/records.js';
 import { Condition } from '../../protocol/conditions.js';
+import { Role } from '../../link/link.js';
 import { dataMessage, textMessage } from '../client-script.js';
 import type { ServerCase } from '../server-suite.js';
 import { fail, notApplicable } from '../types.js';
@@ -50,7 +51,7 @@ export const illegalHandleInUse: ServerCase = {
       type: 'attach',
       name: 'amqp-one-conformance-second-on-handle-0',
       handle: 0,
-      role: false,
+      role: Role.Sender,
       source: { type: 'source', address: 'amqp-one-conformance' },
       target: { type: 'target', address: ctx.address() },
       initialDeliveryCount: 0,

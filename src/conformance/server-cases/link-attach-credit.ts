@@ -3,6 +3,7 @@
  * flow with echo (2.7.4).
  */
 import type { ServerCase, ServerCaseContext } from '../server-suite.js';
+import { Role } from '../../link/link.js';
 import { fail, pass, type Verdict } from '../types.js';
 import { QUIET_MS, receiver, sleep, texts } from './helpers.js';
 
@@ -14,7 +15,7 @@ export const linkAttachSender: ServerCase = {
     const { c, s } = await ctx.session();
     const l = await c.attachOrFail(s, { role: 'sender', address: ctx.address() });
     const a = l.remoteAttach!;
-    if (a.role !== true) return fail('the answering attach has role sender; it must be receiver');
+    if (a.role !== Role.Receiver) return fail('the answering attach has role sender; it must be receiver');
     const credited = await c.peer.waitFor(() => l.credit > 0, ctx.timeoutMs);
     return pass(
       `answered as receiver (handle ${a.handle})${credited ? `, credit ${l.credit}` : ', no credit yet'}`,
@@ -30,7 +31,7 @@ export const linkAttachReceiver: ServerCase = {
     const { c, s } = await ctx.session();
     const l = await receiver(c, s, ctx.address());
     const a = l.remoteAttach!;
-    if (a.role !== false) return fail('the answering attach has role receiver; it must be sender');
+    if (a.role !== Role.Sender) return fail('the answering attach has role receiver; it must be sender');
     if (a.initialDeliveryCount === undefined) {
       return fail('the sender attach has no initial-delivery-count (2.7.3: MUST be set when role is sender)');
     }

@@ -3,6 +3,7 @@
  * the released and modified outcomes (3.4.4, 3.4.5) and ranged dispositions (2.7.6).
  */
 import { bodyOf, describeError, describeState, headerOf, textMessage } from '../client-script.js';
+import { Role } from '../../link/link.js';
 import type { ServerCase } from '../server-suite.js';
 import { fail, notApplicable, pass } from '../types.js';
 import { QUIET_MS, receiver, sleep, texts } from './helpers.js';
@@ -177,7 +178,7 @@ export const settleRcvSecond: ServerCase = {
     if (d.state?.type !== 'accepted') return fail(`the outcome is ${describeState(d.state)}`);
     c.peer.frame(s.channel, {
       type: 'disposition',
-      role: false,
+      role: Role.Sender,
       first: id,
       settled: true,
       state: { type: 'accepted' },
