@@ -12,7 +12,7 @@ import type { HubState } from '../hub/hub.js';
 import { entry } from '../message-values.js';
 import type { AuthConfig } from './auth.js';
 import type { ConnectionState } from './connection-state.js';
-import type { EpochRegistry } from './events.js';
+import type { EpochRegistry } from './epochs.js';
 
 export interface EmulatorContext {
   readonly state: HubState;

@@ -26,6 +26,7 @@ import { positionFromFilterSet, type EventPosition } from '../hub/filter.js';
 import { entry } from '../message-values.js';
 import type { StoredEvent } from '../hub/telemetry.js';
 import type { ConnectionState } from './connection-state.js';
+import type { EpochHolder } from './epochs.js';
 import { EVENTS_MAX_MESSAGE_SIZE, refuse, type EmulatorContext } from './context.js';
 import { withDeliveryAnnotations } from './delivery-annotations.js';
 
@@ -69,59 +70,6 @@ export function redirectEvents(
   };
   if (ctx.redirectDelayMs <= 0) return detach();
   setTimeout(detach, ctx.redirectDelayMs).unref();
-}
-
-interface EpochHolder {
-  epoch: bigint | undefined;
-  steal(error: AmqpError): void;
-}
-
-/** Who holds each partition of each consumer group. */
-export class EpochRegistry {
-  private readonly holders = new Map<string, Set<EpochHolder>>();
-
-  /**
-   * Registers a receiver; returns undefined (and detaches the losers) or the refusal when a
-   * receiver with a higher epoch (or any epoch, for a receiver without one) holds the partition.
-   */
-  claim(key: string, h: EpochHolder): AmqpError | undefined {
-    let set = this.holders.get(key);
-    if (!set) this.holders.set(key, (set = new Set()));
-    const others = [...set];
-    const held = others.filter((o) => o.epoch !== undefined);
-    if (h.epoch === undefined) {
-      if (held.length > 0)
-        return {
-          condition: Condition.Stolen,
-          description: `A receiver with epoch ${held[0]!.epoch} holds ${key}; receivers without an epoch are refused.`,
-        };
-    } else {
-      const higher = held.find((o) => o.epoch! > h.epoch!);
-      if (higher)
-        return {
-          condition: Condition.Stolen,
-          description: `A receiver with a higher epoch (${higher.epoch}) holds ${key}; epoch ${h.epoch} is refused.`,
-        };
-      for (const o of others) {
-        set.delete(o);
-        o.steal({
-          condition: Condition.Stolen,
-          description: `New receiver with epoch ${h.epoch} was created for ${key}, so this receiver${
-            o.epoch === undefined ? '' : ` with epoch ${o.epoch}`
-          } is being disconnected.`,
-        });
-      }
-    }
-    set.add(h);
-    return undefined;
-  }
-
-  release(key: string, h: EpochHolder): void {
-    const set = this.holders.get(key);
-    if (!set) return;
-    set.delete(h);
-    if (set.size === 0) this.holders.delete(key);
-  }
 }
 
 function epochOf(l: IncomingLink): bigint | undefined | 'bad' {

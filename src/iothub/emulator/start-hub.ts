@@ -19,7 +19,7 @@ import type { AuthConfig } from './auth.js';
 import { prepareTls, type TlsMaterial } from './certificates.js';
 import { ConnectionState } from './connection-state.js';
 import type { EmulatorContext } from './context.js';
-import { EpochRegistry } from './events.js';
+import { EpochRegistry } from './epochs.js';
 import { routeLink } from './router.js';
 import { hubSaslMechanisms } from './sasl.js';
 
