@@ -38,6 +38,7 @@ const unit = [
   'test/broker/queue.test.ts',
   'test/bench/histogram.test.ts',
   'test/bench/meter.test.ts',
+  'test/support/**/*.test.ts',
 ];
 
 export default defineConfig({

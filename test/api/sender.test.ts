@@ -8,7 +8,8 @@ import {
 import type { AmqpServer } from '../../src/server/index.js';
 import { AbortError, TimeoutError } from '../../src/api/errors.js';
 import { LinkError } from '../../src/protocol/errors.js';
-import { ManualTimers, sinkServer, until, type SinkServer } from './support.js';
+import { ManualTimers } from '../support/manual-timers.js';
+import { sinkServer, until, type SinkServer } from './support.js';
 
 let sink: SinkServer | undefined;
 let conn: AmqpConnection | undefined;
