@@ -190,6 +190,24 @@ describe('MessageSender', () => {
     });
   });
 
+  test('a sender the peer detaches in the same write as its attach reply: the open rejects with the peer error', async () => {
+    const { listen } = await import('../../src/server/index.js');
+    const server = await listen({
+      port: 0,
+      sasl: { anonymous: true },
+      onLink: (l) => {
+        l.acceptReceiver();
+        l.engineLink.detach({ closed: true, error: { condition: 'amqp:link:stolen', description: 'taken' } });
+        l.connection.schedule();
+      },
+    });
+    sink = { server, received: [], receivers: [] };
+    conn = await connect({ host: '127.0.0.1', port: server.port });
+    const err = await conn.openSender('q').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LinkError);
+    expect(err).toMatchObject({ condition: 'amqp:link:stolen', description: 'taken', remote: true });
+  });
+
   test('a message over the peer max-message-size fails at once with a typed error', async () => {
     sink = await sinkServer({ limits: { maxMessageSize: 1000 } });
     conn = await connect({ host: '127.0.0.1', port: sink.server.port });
