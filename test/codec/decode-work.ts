@@ -20,6 +20,6 @@ let meter: WorkMeter | undefined;
 
 /** Runs `decode`, counting its work; past `limit` units it throws WorkBudgetExceeded. */
 export function metered(decode: () => unknown, limit = Infinity): Metered<unknown> {
-  meter ??= new WorkMeter(Decoder.prototype, ['readBody', 'element']);
+  meter ??= new WorkMeter([Decoder.prototype, ['readBody', 'element']]);
   return meter.run(decode, limit);
 }

@@ -52,7 +52,7 @@ describe('batched dispositions', () => {
   });
 
   test('received ranges, including first=0 last=0xffffffff, are applied with work bounded by the deliveries held', () => {
-    const lookups = new WorkMeter(DeliveryIdMap.prototype, ['get', 'has', 'entries']);
+    const lookups = new WorkMeter([DeliveryIdMap.prototype, ['get', 'has', 'entries']]);
     const peer = openServer();
     const snd = peer.engine.allSessions[0]!.openSender({ name: 'out', target: { address: 'q' } }) as Sender;
     peer.output();

@@ -9,6 +9,8 @@ export class WorkBudgetExceeded extends Error {
   override name = 'WorkBudgetExceeded';
 }
 
+type Method = (...args: unknown[]) => unknown;
+
 export type Metered<T> = { work: number } & ({ ok: true; value: T } | { ok: false; error: unknown });
 
 export class WorkMeter {
@@ -17,20 +19,23 @@ export class WorkMeter {
   /** Set when the budget ran out, even if the code under test caught the throw. */
   private exceeded: WorkBudgetExceeded | undefined;
 
-  /** Counts each call of the named methods of `proto` (each item, for generator methods). */
-  constructor(proto: object, names: string[]) {
-    const target = proto as Record<string, (...args: unknown[]) => unknown>;
+  /** Counts each call of the named methods of each prototype (each item, for generator methods). */
+  constructor(...targets: [proto: object, names: string[]][]) {
+    for (const [proto, names] of targets) this.wrap(proto as Record<string, Method>, names);
+  }
+
+  private wrap(target: Record<string, Method>, names: string[]): void {
+    const count = (): void => {
+      if (++this.work > this.budget) {
+        this.exceeded ??= new WorkBudgetExceeded(
+          `went past ${this.budget} units of work (${names.join(', ')})`,
+        );
+        throw this.exceeded;
+      }
+    };
     for (const name of names) {
       const original = target[name];
       if (typeof original !== 'function') throw new Error(`no method ${name} to meter`);
-      const count = (): void => {
-        if (++this.work > this.budget) {
-          this.exceeded ??= new WorkBudgetExceeded(
-            `went past ${this.budget} units of work (${names.join(', ')})`,
-          );
-          throw this.exceeded;
-        }
-      };
       target[name] =
         original.constructor.name === 'GeneratorFunction'
           ? function* (this: unknown, ...args: unknown[]) {
