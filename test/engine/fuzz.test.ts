@@ -10,6 +10,8 @@ import { EngineDriver, fuzzClientReceiver, fuzzServer } from './fuzz-harness.js'
 import { linkedPair } from './pair.js';
 import { BEGIN, OPEN, ScriptedPeer, senderAttach } from './scripted-peer.js';
 import { Decoder } from '../../src/codec/decoder.js';
+import { FrameReader } from '../../src/frames/frame-reader.js';
+import { Connection } from '../../src/connection/connection.js';
 import { DeliveryIdMap } from '../../src/session/delivery-map.js';
 import { WorkMeter } from '../support/work-meter.js';
 
@@ -186,12 +188,14 @@ const clientPrefix = (p: ScriptedPeer) =>
     .frame(0, senderAttach(0, { name: 'receiver' }));
 
 /**
- * Work, counted: values decoded (ours and the wire tap's) and delivery-map lookups and entries
- * visited. Every input here is a few kilobytes at most; a loop driven by a number in a frame
+ * Work, counted: frames read and written, values decoded (ours and the wire tap's), delivery-map
+ * lookups and entries visited. Every input here is a few kilobytes at most; a loop driven by a number in a frame
  * (a range, a count, a credit) rather than by the bytes would go far past this.
  */
 const WORK_LIMIT = 200_000;
 const meter = new WorkMeter(
+  [FrameReader.prototype, ['next']],
+  [Connection.prototype, ['writeFrame']],
   [Decoder.prototype, ['readBody', 'element']],
   [DeliveryIdMap.prototype, ['get', 'has', 'entries']],
 );

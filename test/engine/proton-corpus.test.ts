@@ -7,9 +7,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import type { Connection } from '../../src/connection/connection.js';
+import { Connection } from '../../src/connection/connection.js';
 import { EngineDriver, fuzzClientReceiver, fuzzServer, type Verdict } from './fuzz-harness.js';
 import { Decoder } from '../../src/codec/decoder.js';
+import { FrameReader } from '../../src/frames/frame-reader.js';
 import { DeliveryIdMap } from '../../src/session/delivery-map.js';
 import { WorkMeter } from '../support/work-meter.js';
 
@@ -26,11 +27,13 @@ function inputs(target: string, kind: 'corpus' | 'crash'): { name: string; bytes
 }
 
 /**
- * Work, counted: values decoded and delivery-map lookups. Inputs are at most a few kilobytes; a
+ * Work, counted: frames read and written, values decoded, delivery-map lookups. Inputs are at most a few kilobytes; a
  * loop driven by a number in a frame rather than by the bytes would go far past this.
  */
 const WORK_LIMIT = 200_000;
 const meter = new WorkMeter(
+  [FrameReader.prototype, ['next']],
+  [Connection.prototype, ['writeFrame']],
   [Decoder.prototype, ['readBody', 'element']],
   [DeliveryIdMap.prototype, ['get', 'has', 'entries']],
 );
