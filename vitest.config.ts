@@ -1,9 +1,60 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three tiers, by what a test touches:
+ * - unit: in-memory code only (codec, frames, engine, hub state, pure IoT logic); no sockets, no
+ *   processes, no files outside the test's own temporary folder;
+ * - integration: our own code over real sockets, processes and dist/ (API, broker, emulator, CLI);
+ * - interop: someone else's implementation on the other end (rhea, Qpid Proton, RabbitMQ, uAMQP,
+ *   the Azure SDKs) or their recorded inputs (the Proton fuzz corpora).
+ * `npm test` runs all three.
+ */
+const interop = [
+  'test/interop/**/*.test.ts',
+  'test/conformance/clients.test.ts',
+  'test/conformance/server-proton.test.ts',
+  'test/conformance/server-rabbitmq.test.ts',
+  'test/conformance/server-rhea.test.ts',
+  'test/iothub/cross/**/*.test.ts',
+  'test/iothub/emulator/azure-sdks.test.ts',
+  'test/iothub/emulator/uamqp.test.ts',
+  'test/codec/rhea-interop.test.ts',
+  'test/codec/proton-corpus.test.ts',
+  'test/engine/proton-corpus.test.ts',
+  'test/bench/proton-c.test.ts',
+];
+
+const unit = [
+  'test/codec/**/*.test.ts',
+  'test/frames/**/*.test.ts',
+  'test/engine/!(public-surface).test.ts', // public-surface.test.ts runs the TypeScript compiler: integration
+  'test/iothub/hub/!(crash).test.ts', // crash.test.ts runs a child process: integration
+  'test/iothub/*.test.ts',
+  'test/iothub/client/errors.test.ts',
+  'test/iothub/client/events.test.ts',
+  'test/iothub/client/feedback.test.ts',
+  'test/iothub/client/message.test.ts',
+  'test/iothub/client/retry.test.ts',
+  'test/iothub/client/module-count.test.ts',
+  'test/broker/queue.test.ts',
+  'test/bench/histogram.test.ts',
+  'test/bench/meter.test.ts',
+  'test/support/**/*.test.ts',
+  'test/layout/**/*.test.ts',
+  'test/docs/**/*.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: unit, exclude: interop } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: [...unit, ...interop] },
+      },
+      { extends: true, test: { name: 'interop', include: interop } },
+    ],
   },
 });

@@ -10,7 +10,8 @@ import { TimeoutError } from '../../src/api/errors.js';
 import { Connection } from '../../src/connection/connection.js';
 import { anonymousServer } from '../../src/sasl/mechanisms.js';
 import { SocketDriver } from '../../src/transport/socket-driver.js';
-import { ManualTimers, until } from './support.js';
+import { ManualTimers } from '../support/manual-timers.js';
+import { until } from './support.js';
 
 const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]);
 

@@ -4,7 +4,7 @@ import type { MessageSender } from '../../src/api/sender.js';
 import { RequestResponseLink } from '../../src/client/request-response.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
 import { ulong } from '../../src/codec/values.js';
-import { ConnectionError } from '../../src/protocol/errors.js';
+import { ConnectionError, RedirectError } from '../../src/protocol/errors.js';
 import { until } from './support.js';
 
 let server: AmqpServer | undefined;
@@ -77,6 +77,40 @@ describe('MessageReceiver', () => {
     expect(r.link.linkCredit).toBe(0);
     expect(s.link.linkCredit).toBe(0);
     expect(s.link.deliveryCount).toBe(r.link.deliveryCount);
+  });
+
+  test('a message settled in a later macrotask has its disposition written without other traffic', async () => {
+    // Settling only queues the disposition in the engine: the receiver must ask for a write, or
+    // it waits for unrelated output. One message in a window of 10 tops up no credit either.
+    const src = await sourceServer();
+    conn = await connect({ host: '127.0.0.1', port: server!.port });
+    const r = await conn.openReceiver({ address: 'src', credit: 10 });
+    await until(() => src.senders.length === 1 && src.senders[0]!.sendable > 0);
+    const outcome = src.senders[0]!.send({ body: 'late' });
+    const m = (await r.receive())!;
+    await new Promise((next) => setImmediate(next));
+    m.accept();
+    await expect(outcome).resolves.toMatchObject({ type: 'accepted' });
+  });
+
+  test('a receiver the peer detaches in the same write as its attach reply: the open rejects with the peer error', async () => {
+    // As a hub redirects an Event Hubs receiver: attach, then detach with amqp:link:redirect.
+    server = await listen({
+      port: 0,
+      sasl: { anonymous: true },
+      onLink: (l) => {
+        l.acceptSender();
+        l.engineLink.detach({
+          closed: true,
+          error: { condition: 'amqp:link:redirect', info: { hostname: 'elsewhere', port: 5671 } },
+        });
+        l.connection.schedule();
+      },
+    });
+    conn = await connect({ host: '127.0.0.1', port: server.port });
+    const err = await conn.openReceiver({ address: 'q' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RedirectError);
+    expect(err).toMatchObject({ condition: 'amqp:link:redirect', hostname: 'elsewhere', port: 5671 });
   });
 
   test('request/response correlates by message id with its AMQP type', async () => {

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { connect, type AmqpConnection, type ReconnectOptions } from '../../src/client/index.js';
 import { DisconnectedError } from '../../src/protocol/errors.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
-import { ManualTimers, until } from './support.js';
+import { ManualTimers } from '../support/manual-timers.js';
+import { until } from './support.js';
 
 let server: AmqpServer | undefined;
 let conn: AmqpConnection | undefined;

@@ -8,7 +8,8 @@ import {
 import type { AmqpServer } from '../../src/server/index.js';
 import { AbortError, TimeoutError } from '../../src/api/errors.js';
 import { LinkError } from '../../src/protocol/errors.js';
-import { ManualTimers, sinkServer, until, type SinkServer } from './support.js';
+import { ManualTimers } from '../support/manual-timers.js';
+import { sinkServer, until, type SinkServer } from './support.js';
 
 let sink: SinkServer | undefined;
 let conn: AmqpConnection | undefined;
@@ -187,6 +188,24 @@ describe('MessageSender', () => {
       condition: 'amqp:not-found',
       description: 'no node nowhere',
     });
+  });
+
+  test('a sender the peer detaches in the same write as its attach reply: the open rejects with the peer error', async () => {
+    const { listen } = await import('../../src/server/index.js');
+    const server = await listen({
+      port: 0,
+      sasl: { anonymous: true },
+      onLink: (l) => {
+        l.acceptReceiver();
+        l.engineLink.detach({ closed: true, error: { condition: 'amqp:link:stolen', description: 'taken' } });
+        l.connection.schedule();
+      },
+    });
+    sink = { server, received: [], receivers: [] };
+    conn = await connect({ host: '127.0.0.1', port: server.port });
+    const err = await conn.openSender('q').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LinkError);
+    expect(err).toMatchObject({ condition: 'amqp:link:stolen', description: 'taken', remote: true });
   });
 
   test('a message over the peer max-message-size fails at once with a typed error', async () => {

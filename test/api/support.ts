@@ -1,35 +1,7 @@
-/** Helpers for API tests: a server with queues per address, and a controllable clock. */
-import type { Timers } from '../../src/util/timers.js';
+/** Helpers for API tests: a server with queues per address. */
 import { listen, type AmqpServer, type ServerOptions } from '../../src/server/index.js';
 import type { MessageReceiver } from '../../src/api/receiver.js';
 import type { ReceivedMessage } from '../../src/api/received-message.js';
-
-/** A clock whose timers fire only when the test advances it. */
-export class ManualTimers implements Timers {
-  private t = 1_000_000;
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending.delete(h as number);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-    for (const [id, p] of [...this.pending].sort((a, b) => a[1].at - b[1].at)) {
-      if (p.at <= this.t) {
-        this.pending.delete(id);
-        p.fn();
-      }
-    }
-  }
-}
 
 export interface SinkServer {
   server: AmqpServer;

@@ -7,13 +7,14 @@
  * that a change shows; every failure is explained with the spec section it breaks.
  */
 import { createRequire } from 'node:module';
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
 import { ClientScript, dataMessage, patterned } from '../../src/conformance/client-script.js';
 import { CLIENT_CASES, ConformanceServer } from '../../src/conformance/client-suite.js';
 import { RawPeer } from '../../src/conformance/raw-peer.js';
 import { TraceLog } from '../../src/conformance/trace.js';
 import { openSocket } from '../../src/transport/open-socket.js';
+import { ConnectionError } from '../../src/protocol/errors.js';
 import type { CaseStatus, ConformanceResults } from '../../src/conformance/types.js';
 import { runProtonClient } from '../interop/support/peers.js';
 import { expectCase, printResults, saveResults } from './support/expect.js';
@@ -57,12 +58,17 @@ async function ours(port: number): Promise<void> {
     await c.close();
   }
   {
-    // Closed with an error by the server right after open: connecting may fail; either is fine.
-    const c = await connect(url).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await c?.close().catch(() => undefined);
+    // The server closes with amqp:connection:forced right after its open. The close reaches us
+    // with the open (connect rejects) or just after it (the connection closes): the same error.
+    ourCloseError = await connect(url).then(
+      (c) => new Promise<unknown>((resolve) => c.once('close', resolve)),
+      (e: unknown) => e,
+    );
   }
 }
+
+/** What our client got from the server's close (the close-error scenario). */
+let ourCloseError: unknown;
 
 /** rhea's client: resolves when `done(connection)` says so, or the connection goes away. */
 function rheaConnection(port: number, setup: (conn: Any, done: () => void) => void): Promise<void> {
@@ -189,6 +195,13 @@ beforeAll(async () => {
     }),
   );
 }, 120_000);
+
+describe('conformance --listen: the amqp-one client', () => {
+  it("reports the server's close as a ConnectionError with its condition", () => {
+    expect(ourCloseError).toBeInstanceOf(ConnectionError);
+    expect(ourCloseError).toMatchObject({ condition: 'amqp:connection:forced', remote: true });
+  });
+});
 
 for (const impl of IMPLEMENTATIONS) {
   describe(`conformance --listen: the ${impl.name} client`, () => {

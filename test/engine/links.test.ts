@@ -58,6 +58,49 @@ describe('attach and detach', () => {
     });
   });
 
+  // RabbitMQ ends a session to refuse rcv-settle-mode second. An ended session writes nothing
+  // more, so a link opened on it would wait for ever for an attach reply: it fails at once.
+  test.each(['sender', 'receiver'] as const)(
+    "a %s opened on a session the peer ended throws the peer's error; no attach goes out",
+    (role) => {
+      const p = makePair();
+      p.client.open();
+      const session = p.client.beginSession();
+      p.pump();
+      p.server.allSessions[0]!.end({ condition: 'amqp:not-implemented', description: 'no thanks' });
+      p.pump();
+      expect(session.remote).toBe('detached');
+      const open = (): Link =>
+        role === 'sender'
+          ? session.openSender({ target: { address: 'q' } })
+          : session.openReceiver({ source: { address: 'q' } });
+      expect(open).toThrow(
+        expect.objectContaining({
+          condition: 'amqp:not-implemented',
+          description: 'no thanks',
+          remote: true,
+        }),
+      );
+      p.pump();
+      expect(p.toServer.records('attach')).toEqual([]);
+      expect(session.allLinks).toEqual([]);
+      expect(eventsOf(p.clientEvents, 'link-closed')).toEqual([]);
+    },
+  );
+
+  test('a link opened on a session we ended throws AMQP_SESSION_ENDED; no attach goes out', () => {
+    const p = makePair();
+    p.client.open();
+    const session = p.client.beginSession();
+    p.pump();
+    session.end();
+    expect(() => session.openSender({ target: { address: 'q' } })).toThrow(
+      expect.objectContaining({ code: 'AMQP_SESSION_ENDED', condition: 'amqp:illegal-state' }),
+    );
+    p.pump();
+    expect(p.toServer.records('attach')).toEqual([]);
+  });
+
   test('every source and target field round-trips, both ways', () => {
     const source: Omit<Source, 'type'> = {
       address: 'queue-a',

@@ -18,7 +18,8 @@ import {
 } from '../../../src/iothub/errors.js';
 import { generateSasToken } from '../../../src/iothub/sas.js';
 import { CbsPeer } from './cbs-peer.js';
-import { ManualClock, advanceUntil, advanceWhenIdle, tick, until } from './support.js';
+import { ManualTimers } from '../../support/manual-timers.js';
+import { advanceUntil, advanceWhenIdle, tick, until } from './support.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
 const OTHER_KEY = Buffer.from('fedcba9876543210fedcba9876543210').toString('base64');
@@ -103,7 +104,7 @@ describe('CBS over real sockets (a small CBS peer on src/server)', () => {
   });
 
   test('put-token: links named like the Node SDK, the token accepted, then other links allowed', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     peer = await new CbsPeer({ key: KEY, now: () => clock.now() }).start();
     conn = await connect({ host: '127.0.0.1', port: peer.port, sasl: 'none', timers: clock });
     await expect(conn.openSender('/devices/d1/messages/events')).rejects.toThrow(/unauthorized/);
@@ -123,7 +124,7 @@ describe('CBS over real sockets (a small CBS peer on src/server)', () => {
   });
 
   test('a refused token is an UnauthorizedError with the hub description', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     peer = await new CbsPeer({ key: KEY, now: () => clock.now() }).start();
     conn = await connect({ host: '127.0.0.1', port: peer.port, sasl: 'none', timers: clock });
     const cbs = await CbsClient.open(conn);
@@ -135,7 +136,7 @@ describe('CBS over real sockets (a small CBS peer on src/server)', () => {
   });
 
   test('renewal on the same links, many token lifetimes, with the injected clock only', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     peer = await new CbsPeer({ key: KEY, now: () => clock.now() }).start();
     conn = await connect({ host: '127.0.0.1', port: peer.port, sasl: 'none', timers: clock });
     const cbs = await CbsClient.open(conn);
@@ -170,7 +171,7 @@ describe('CBS over real sockets (a small CBS peer on src/server)', () => {
   });
 
   test('a failed renewal is retried while the token is valid, then reported as expired', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     let status: number | undefined;
     peer = await new CbsPeer({ key: KEY, now: () => clock.now(), forceStatus: () => status }).start();
     conn = await connect({ host: '127.0.0.1', port: peer.port, sasl: 'none', timers: clock });
@@ -192,7 +193,7 @@ describe('CBS over real sockets (a small CBS peer on src/server)', () => {
   });
 
   test('the token provider callback is asked for each renewal with the audience', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     peer = await new CbsPeer({ key: KEY, now: () => clock.now() }).start();
     conn = await connect({ host: '127.0.0.1', port: peer.port, sasl: 'none', timers: clock });
     const cbs = await CbsClient.open(conn);

@@ -15,7 +15,8 @@ import {
   UnauthorizedError,
 } from '../../../src/iothub/errors.js';
 import { CbsPeer } from './cbs-peer.js';
-import { ManualClock, advanceWhenIdle, tick, until } from './support.js';
+import { ManualTimers } from '../../support/manual-timers.js';
+import { advanceWhenIdle, tick, until } from './support.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
 const WRONG = Buffer.from('fedcba9876543210fedcba9876543210').toString('base64');
@@ -78,7 +79,7 @@ describe('DeviceClient on a CBS peer', () => {
   });
 
   test('the connection outlives many token lifetimes (renewal driven by the injected clock)', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     peer = await new CbsPeer({ key: KEY, now: () => clock.now() }).start();
     const d = device(peer.port, KEY, { timers: clock, tokenLifetimeSeconds: 30 });
     const renewed: number[] = [];
@@ -232,7 +233,7 @@ describe('outcomes and the retry policy', () => {
 
 describe('SASL PLAIN token renewal', () => {
   test('renewed over CBS on the same connection before it expires (many lifetimes)', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     peer = await new CbsPeer({ key: KEY, now: () => clock.now(), plain: true }).start();
     const d = device(peer.port, KEY, { auth: 'plain', timers: clock, tokenLifetimeSeconds: 30 });
     let disconnects = 0;
@@ -254,7 +255,7 @@ describe('SASL PLAIN token renewal', () => {
   });
 
   test('an endpoint without CBS: a fresh connection with a fresh token before the old one expires', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     peer = await new CbsPeer({ key: KEY, now: () => clock.now(), plain: true, noCbs: true }).start();
     const d = device(peer.port, KEY, {
       auth: 'plain',

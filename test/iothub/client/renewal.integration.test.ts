@@ -13,7 +13,8 @@ import {
 import { DeviceConnectionString } from '../../../src/iothub/connection-string.js';
 import { UnauthorizedError } from '../../../src/iothub/errors.js';
 import { cleanup, hubForTest, onCleanup, type IotHubEmulator } from './hub-fixture.js';
-import { ManualClock, collect, tick, until } from './support.js';
+import { ManualTimers } from '../../support/manual-timers.js';
+import { collect, tick, until } from './support.js';
 import type { HubConnection } from '../../../src/iothub/client/hub-connection.js';
 
 afterEach(async () => {
@@ -27,7 +28,7 @@ const LIFETIME_S = 60;
 const watched: HubConnection[] = [];
 
 /** Moves the shared clock in 2 s steps (I/O runs between them), ticking the hub. */
-async function pass(clock: ManualClock, hub: IotHubEmulator, ms: number): Promise<void> {
+async function pass(clock: ManualTimers, hub: IotHubEmulator, ms: number): Promise<void> {
   for (let t = 0; t < ms; t += 2000) {
     clock.advance(2000);
     await tick(2);
@@ -38,7 +39,7 @@ async function pass(clock: ManualClock, hub: IotHubEmulator, ms: number): Promis
 
 describe('token renewal over many lifetimes (injected clock)', () => {
   test('device (CBS) and service (CBS, and PLAIN on the Event Hubs side) stay connected for 20 lifetimes', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     const hub = await hubForTest({
       devices: ['d1'],
       clock: { now: () => clock.now() },
@@ -101,7 +102,7 @@ describe('token renewal over many lifetimes (injected clock)', () => {
   });
 
   test('the token provider is asked again for every renewal', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     const hub = await hubForTest({ devices: ['d1'], clock: { now: () => clock.now() } });
     const cs = DeviceConnectionString.parse(hub.deviceConnectionString('d1'));
     const signer = sasKeyTokenProvider({
@@ -128,7 +129,7 @@ describe('token renewal over many lifetimes (injected clock)', () => {
   });
 
   test('control: without renewal the hub detaches the links at expiry and the next send is refused', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualTimers();
     const hub = await hubForTest({ devices: ['d1'], clock: { now: () => clock.now() } });
     const device = DeviceClient.fromConnectionString(hub.deviceConnectionString('d1'), {
       tls: { ca: hub.caPem },

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { RetryPolicy, isRetryableError, sleep } from '../../../src/iothub/client/retry.js';
 import { AbortError } from '../../../src/api/errors.js';
 import { ThrottledError, UnauthorizedError } from '../../../src/iothub/errors.js';
-import { ManualClock, tick } from './support.js';
+import { ManualTimers } from '../../support/manual-timers.js';
+import { tick } from './support.js';
 
 describe('RetryPolicy', () => {
   test('delays double up to the cap, jitter takes off at most the jitter fraction', () => {
@@ -26,7 +27,7 @@ describe('RetryPolicy', () => {
   });
 
   test('run retries retryable errors on the injected timers, with the computed delays', async () => {
-    const clock = new ManualClock(0);
+    const clock = new ManualTimers(0);
     const p = new RetryPolicy({ maxAttempts: 4, initialDelayMs: 100, jitter: 0 });
     const attempts: number[] = [];
     const done = p.run(
@@ -52,7 +53,7 @@ describe('RetryPolicy', () => {
   });
 
   test('run stops at once on a non-retryable error and after the last attempt', async () => {
-    const clock = new ManualClock(0);
+    const clock = new ManualTimers(0);
     let n = 0;
     await expect(
       new RetryPolicy().run(
@@ -81,7 +82,7 @@ describe('RetryPolicy', () => {
   });
 
   test('maxElapsedMs bounds the retries; an abort stops the wait', async () => {
-    const clock = new ManualClock(0);
+    const clock = new ManualTimers(0);
     let n = 0;
     const p = new RetryPolicy({ maxAttempts: 100, initialDelayMs: 100, jitter: 0, maxElapsedMs: 250 }).run(
       async () => {

@@ -1,43 +1,5 @@
-/** Helpers for the IoT Hub client tests: a clock the test drives, and waiting without sleeping long. */
-import type { Timers } from '../../../src/util/timers.js';
-
-/** Timers that fire only when the test advances the clock. Starts at the real time (SAS tokens need it). */
-export class ManualClock implements Timers {
-  private t: number;
-  private seq = 0;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-  constructor(start = Date.now()) {
-    this.t = start;
-  }
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.pending.set(id, { at: this.t + Math.max(0, ms), fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending.delete(h as number);
-  }
-  /** Timers waiting to fire. */
-  get timers(): number {
-    return this.pending.size;
-  }
-  /** Moves the clock forward, firing due timers in order (each at its own time). */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.pending) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.pending.delete(next[0]);
-      this.t = Math.max(this.t, next[1].at);
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}
+/** Helpers for the IoT Hub client tests: driving a manual clock, and waiting without sleeping long. */
+import type { ManualTimers } from '../../support/manual-timers.js';
 
 /** Lets sockets and promises make progress for a moment (real time). */
 export function tick(ms = 1): Promise<void> {
@@ -55,7 +17,7 @@ export async function until(cond: () => boolean, timeoutMs = 10_000, what = 'con
 
 /** Advances the manual clock in steps, letting I/O run between them, until `cond` holds. */
 export async function advanceUntil(
-  clock: ManualClock,
+  clock: ManualTimers,
   cond: () => boolean,
   stepMs = 50,
   maxSteps = 4000,
@@ -110,7 +72,7 @@ export async function nextWithin<T>(it: AsyncIterator<T>, ms: number): Promise<T
  * flight): real I/O gets the time it needs without manual time running ahead of it.
  */
 export async function advanceWhenIdle(
-  clock: ManualClock,
+  clock: ManualTimers,
   cond: () => boolean,
   idle: () => boolean,
   stepMs = 500,

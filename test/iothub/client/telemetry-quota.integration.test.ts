@@ -8,14 +8,15 @@ import { afterEach, expect, test } from 'vitest';
 import { DeviceClient, ServiceClient, jsonMessage } from '../../../src/iothub/client/index.js';
 import { QuotaExceededError } from '../../../src/iothub/errors.js';
 import { cleanup, hubForTest, onCleanup } from './hub-fixture.js';
-import { collect, ManualClock } from './support.js';
+import { ManualTimers } from '../../support/manual-timers.js';
+import { collect } from './support.js';
 
 afterEach(cleanup);
 
 const RETENTION_MS = 60_000;
 
 test('sends past the partition limit are refused with a typed error; accepted ones are all read back', async () => {
-  const clock = new ManualClock();
+  const clock = new ManualTimers();
   const hub = await hubForTest({
     devices: ['d1'],
     clock,
