@@ -200,10 +200,15 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
       );
     }
     const w = link.context;
+    if (w instanceof MessageSender || w instanceof MessageReceiver) this.dropWrapper(w, err);
+  }
+
+  /** Ends one link's wrapper: its pending sends fail with `err`, its reader ends. */
+  protected dropWrapper(w: MessageSender | MessageReceiver, err: unknown): void {
     if (w instanceof MessageSender) {
       this.senders.delete(w);
       w.onClosed(err ?? new ClosedError('the sender'));
-    } else if (w instanceof MessageReceiver) {
+    } else {
       this.receivers.delete(w);
       w.onClosed(err);
     }

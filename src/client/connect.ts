@@ -181,6 +181,8 @@ export class AmqpConnection extends ConnectionCore {
   /** True while a lost connection is being re-established. */
   reconnecting = false;
   private inHook = false;
+  /** Links opened by `beforeReattach`: they belong to one connection and end with it. */
+  private hookLinks: (MessageSender | MessageReceiver)[] = [];
   defaultSession!: AmqpSession;
 
   private constructor(options: ConnectOptions & { host: string; port: number }) {
@@ -297,6 +299,7 @@ export class AmqpConnection extends ConnectionCore {
     this.reconnecting = true;
     this.emit('disconnected', err);
     const r = this.reconnectOptions();
+    this.failHookLinks(err);
     if (r.reattach === false) {
       this.links.length = 0;
       this.failLinks(err ?? new DisconnectedError('the peer closed the connection'));
@@ -316,7 +319,9 @@ export class AmqpConnection extends ConnectionCore {
       const before = this.links.slice();
       try {
         await r.beforeConnect?.();
+        this.stopIfClosing();
         await this.establish();
+        this.stopIfClosing();
         if (r.beforeReattach) {
           // The links the hook opens are its own: it opens them again on each new connection.
           this.inHook = true;
@@ -325,6 +330,7 @@ export class AmqpConnection extends ConnectionCore {
           } finally {
             this.inHook = false;
           }
+          this.stopIfClosing();
         }
         await this.reattachAll(before);
         this.attempt = 0;
@@ -338,12 +344,24 @@ export class AmqpConnection extends ConnectionCore {
       } catch (e) {
         this.opened = undefined;
         err = e as Error;
+        this.failHookLinks(err);
         this.engine.close();
         this.driver.destroy();
         if (this.closingByUs) return;
         if (r.isRetryable && !r.isRetryable(e)) return this.giveUp(err);
       }
     }
+  }
+
+  /** close() during an attempt: the attempt's connection is dropped by the caller's catch. */
+  private stopIfClosing(): void {
+    if (this.closingByUs) throw new DisconnectedError('closed while reconnecting');
+  }
+
+  /** The hook's links of a connection that is gone are ended, not re-attached: it opens new ones. */
+  private failHookLinks(err: Error | undefined): void {
+    const e = err ?? new DisconnectedError('the peer closed the connection');
+    for (const w of this.hookLinks.splice(0)) this.dropWrapper(w, e);
   }
 
   private giveUp(err: Error): void {
@@ -423,7 +441,8 @@ export class AmqpConnection extends ConnectionCore {
       sendTimeoutMs: o.sendTimeoutMs ?? this.opts.sendTimeoutMs,
       resend: this.opts.reconnect ? this.reconnectOptions().resend : 'fail',
     });
-    if (!this.inHook) this.links.push({ kind: 'sender', options, session, wrapper: s });
+    if (this.inHook) this.hookLinks.push(s);
+    else this.links.push({ kind: 'sender', options, session, wrapper: s });
     return s;
   }
 
@@ -448,7 +467,8 @@ export class AmqpConnection extends ConnectionCore {
       this.openWait({ openTimeoutMs, signal }),
     );
     const r = this.wrapReceiver(link, { credit: o.credit, autoAccept: o.autoAccept });
-    if (!this.inHook) this.links.push({ kind: 'receiver', options, session, wrapper: r });
+    if (this.inHook) this.hookLinks.push(r);
+    else this.links.push({ kind: 'receiver', options, session, wrapper: r });
     return r;
   }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, type AmqpConnection, type ReconnectOptions } from '../../src/client/index.js';
+import type { MessageSender } from '../../src/api/sender.js';
 import { DisconnectedError } from '../../src/protocol/errors.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
 import { ManualTimers } from '../support/manual-timers.js';
@@ -186,6 +187,25 @@ describe('reconnect', () => {
       server = await recorder(port, third);
       await advanceUntil(timers, () => events.length === 2);
       expect(third).toEqual(['$auth', 'q', 'r']);
+    });
+
+    test("the hook's links end with their connection: a send on one from before the drop fails", async () => {
+      const timers = new ManualTimers();
+      server = await recorder(0, []);
+      const port = server.port;
+      const hookSenders: MessageSender[] = [];
+      conn = await connectWith(port, timers, {
+        beforeReattach: async (c) => {
+          hookSenders.push(await c.openSender('$auth'));
+        },
+      });
+      const events: string[] = [];
+      conn.on('reconnected', () => events.push('reconnected'));
+      await crash(server);
+      server = await recorder(port, []);
+      await advanceUntil(timers, () => events.length === 1);
+      await crash(server);
+      await expect(hookSenders[0]!.send({ body: 'x' })).rejects.toBeInstanceOf(DisconnectedError);
     });
 
     test('a rejection that is not retryable gives up with its error', async () => {
