@@ -6,6 +6,10 @@
 import { Connection, type ConnectionOptions } from '../../src/connection/connection.js';
 import type { Receiver } from '../../src/link/receiver.js';
 import type { Sender } from '../../src/link/sender.js';
+import { Decoder } from '../../src/codec/decoder.js';
+import { FrameReader } from '../../src/frames/frame-reader.js';
+import { DeliveryIdMap } from '../../src/session/delivery-map.js';
+import { WorkMeter } from '../support/work-meter.js';
 import { WireTap } from './wire.js';
 
 export type Verdict = 'working' | 'closed-by-peer' | 'closed-with-condition';
@@ -119,4 +123,20 @@ export function fuzzClientReceiver(): { engine: Connection; driver: EngineDriver
   s.openReceiver({ name: 'receiver', source: { address: 'q' } }).setCredit(100);
   driver.feed(new Uint8Array(0));
   return { engine, driver };
+}
+
+/**
+ * Work, counted: frames read and written, values decoded, delivery-map lookups and entries
+ * visited. Fuzz inputs are a few kilobytes at most; a loop driven by a number in a frame (a range,
+ * a count, a credit) rather than by the bytes would go far past the limit.
+ */
+export const ENGINE_WORK_LIMIT = 200_000;
+
+export function engineWorkMeter(): WorkMeter {
+  return new WorkMeter(
+    [FrameReader.prototype, ['next']],
+    [Connection.prototype, ['writeFrame']],
+    [Decoder.prototype, ['readBody', 'element']],
+    [DeliveryIdMap.prototype, ['get', 'has', 'entries']],
+  );
 }

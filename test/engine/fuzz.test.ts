@@ -4,16 +4,17 @@
  * still working or closed with an AMQP condition; every input finishes quickly.
  */
 import fc from 'fast-check';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, test } from 'vitest';
 import type { AmqpErrorRecord, DeliveryState, Performative } from '../../src/codec/spec/records.js';
-import { EngineDriver, fuzzClientReceiver, fuzzServer } from './fuzz-harness.js';
+import {
+  ENGINE_WORK_LIMIT,
+  EngineDriver,
+  engineWorkMeter,
+  fuzzClientReceiver,
+  fuzzServer,
+} from './fuzz-harness.js';
 import { linkedPair } from './pair.js';
 import { BEGIN, OPEN, ScriptedPeer, senderAttach } from './scripted-peer.js';
-import { Decoder } from '../../src/codec/decoder.js';
-import { FrameReader } from '../../src/frames/frame-reader.js';
-import { Connection } from '../../src/connection/connection.js';
-import { DeliveryIdMap } from '../../src/session/delivery-map.js';
-import { WorkMeter } from '../support/work-meter.js';
 
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const u32 = fc.oneof(
@@ -187,22 +188,11 @@ const clientPrefix = (p: ScriptedPeer) =>
     .frame(0, { ...BEGIN, remoteChannel: 0 })
     .frame(0, senderAttach(0, { name: 'receiver' }));
 
-/**
- * Work, counted: frames read and written, values decoded (ours and the wire tap's), delivery-map
- * lookups and entries visited. Every input here is a few kilobytes at most; a loop driven by a number in a frame
- * (a range, a count, a credit) rather than by the bytes would go far past this.
- */
-const WORK_LIMIT = 200_000;
-const meter = new WorkMeter(
-  [FrameReader.prototype, ['next']],
-  [Connection.prototype, ['writeFrame']],
-  [Decoder.prototype, ['readBody', 'element']],
-  [DeliveryIdMap.prototype, ['get', 'has', 'entries']],
-);
+const meter = engineWorkMeter();
 let mostWork = 0;
 
 function check(run: () => void): void {
-  const r = meter.run(run, WORK_LIMIT);
+  const r = meter.run(run, ENGINE_WORK_LIMIT);
   if (!r.ok) throw r.error;
   mostWork = Math.max(mostWork, r.work);
 }
@@ -213,7 +203,7 @@ const TIMEOUT = Math.max(60_000, RUNS * 15);
 
 describe('engine fuzzing (fast-check)', () => {
   afterAll(() =>
-    console.log(`engine fuzzing: at most ${mostWork} units of work in one run (limit ${WORK_LIMIT})`),
+    console.log(`engine fuzzing: at most ${mostWork} units of work in one run (limit ${ENGINE_WORK_LIMIT})`),
   );
 
   test(

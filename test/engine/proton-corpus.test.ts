@@ -8,11 +8,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { Connection } from '../../src/connection/connection.js';
-import { EngineDriver, fuzzClientReceiver, fuzzServer, type Verdict } from './fuzz-harness.js';
-import { Decoder } from '../../src/codec/decoder.js';
-import { FrameReader } from '../../src/frames/frame-reader.js';
-import { DeliveryIdMap } from '../../src/session/delivery-map.js';
-import { WorkMeter } from '../support/work-meter.js';
+import {
+  ENGINE_WORK_LIMIT,
+  EngineDriver,
+  engineWorkMeter,
+  fuzzClientReceiver,
+  fuzzServer,
+  type Verdict,
+} from './fuzz-harness.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const root = resolve(repo, '../shared/fuzz/qpid-proton');
@@ -26,17 +29,7 @@ function inputs(target: string, kind: 'corpus' | 'crash'): { name: string; bytes
   return files.map((name) => ({ name, bytes: readFileSync(join(dir, name)) }));
 }
 
-/**
- * Work, counted: frames read and written, values decoded, delivery-map lookups. Inputs are at most a few kilobytes; a
- * loop driven by a number in a frame rather than by the bytes would go far past this.
- */
-const WORK_LIMIT = 200_000;
-const meter = new WorkMeter(
-  [FrameReader.prototype, ['next']],
-  [Connection.prototype, ['writeFrame']],
-  [Decoder.prototype, ['readBody', 'element']],
-  [DeliveryIdMap.prototype, ['get', 'has', 'entries']],
-);
+const meter = engineWorkMeter();
 
 /**
  * Runs every input; returns how many ended in each verdict (and with each condition), which the
@@ -57,7 +50,7 @@ function run(
       const c = engine.error?.condition;
       const v: Verdict = driver.finish();
       return c ? `${v} ${c}` : v;
-    }, WORK_LIMIT);
+    }, ENGINE_WORK_LIMIT);
     if (!r.ok) throw new Error(`${label}/${name}: ${(r.error as Error).stack}`);
     counts[r.value] = (counts[r.value] ?? 0) + 1;
   }
