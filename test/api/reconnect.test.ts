@@ -208,6 +208,33 @@ describe('reconnect', () => {
       await expect(hookSenders[0]!.send({ body: 'x' })).rejects.toBeInstanceOf(DisconnectedError);
     });
 
+    test('close() while beforeConnect runs stops the attempt: no new connection is begun', async () => {
+      const timers = new ManualTimers();
+      server = await recorder(0, []);
+      const port = server.port;
+      let release!: () => void;
+      const token = new Promise<void>((r) => (release = r));
+      let calls = 0;
+      conn = await connectWith(port, timers, {
+        beforeConnect: () => {
+          calls++;
+          return token;
+        },
+      });
+      const reconnected: unknown[] = [];
+      conn.on('reconnected', () => reconnected.push(true));
+      await crash(server);
+      server = await recorder(port, []);
+      await advanceUntil(timers, () => calls === 1);
+      await conn.close();
+      const armed = timers.timers;
+      release();
+      // The attempt goes on in microtasks; a new connection would arm its connect deadline at once.
+      await new Promise((r) => setImmediate(r));
+      expect(timers.timers).toBe(armed);
+      expect(reconnected).toEqual([]);
+    });
+
     test('a rejection that is not retryable gives up with its error', async () => {
       const timers = new ManualTimers();
       server = await recorder(0, []);
