@@ -1,11 +1,10 @@
 /**
  * `amqp-one hub`: the emulator from the command line. `runHubCli(argv)` parses the options, starts
  * the hub and prints the startup summary; `hubCommand(argv)` then runs it until SIGINT / SIGTERM.
- * src/cli/main.ts dispatches `amqp-one hub` here; it also runs directly:
- * `node dist/iothub/emulator/cli.js [options]`.
+ * src/cli/main.ts dispatches `amqp-one hub` here. Importing this module has no side effect (it
+ * does not check whether it is the main module), so a bundle of the emulator entry never starts a hub.
  */
 import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_FEEDBACK_BATCH_DELAY_MS,
@@ -155,12 +154,3 @@ export async function hubCommand(argv: string[], io: CliIo = defaultIo): Promise
   await hub.close();
   return 0;
 }
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
-  hubCommand(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (e: unknown) => {
-      process.stderr.write(`amqp-one hub: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exitCode = 2;
-    },
-  );
