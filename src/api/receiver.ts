@@ -6,6 +6,7 @@
 import type { Delivery } from '../link/delivery.js';
 import type { Receiver } from '../link/receiver.js';
 import { AbortError, ClosedError, TimeoutError } from './errors.js';
+import { abortedError, armDeadline } from './deadline.js';
 import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
@@ -20,6 +21,17 @@ export interface ReceiverCreditOptions {
 
 export interface ReceiveOptions {
   timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** How long drain() waits for the sender's answer, and the signal that gives up the wait. */
+export interface DrainOptions {
+  /** Reject with a TimeoutError (code AMQP_TIMEOUT) if the sender has not answered in time (ms). */
+  timeoutMs?: number;
+  /**
+   * Stops waiting with an AbortError (code AMQP_ABORTED). The drain request itself stays with the
+   * sender: the window is refilled once it answers. A signal that has already fired sends nothing.
+   */
   signal?: AbortSignal;
 }
 
@@ -75,8 +87,13 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.host.schedule();
   }
 
-  /** Asks the sender to use up its credit now; resolves when it has (spec 2.6.7 drain). */
-  drain(): Promise<void> {
+  /**
+   * Asks the sender to use up its credit now; resolves when it has (spec 2.6.7 drain). The wait
+   * can be bounded (`timeoutMs`) and abandoned (`signal`), see DrainOptions.
+   */
+  drain(options: DrainOptions = NO_OPTIONS): Promise<void> {
+    const aborted = abortedError(options.signal, 'draining');
+    if (aborted) return Promise.reject(aborted);
     const d = deferred<void>();
     if (this.link.linkCredit === 0) {
       this.link.dropShortfall(); // nor may credit the limit held back come later
@@ -84,6 +101,18 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
       return d.promise;
     }
     this.drainWaiters.push(d);
+    const disarm = armDeadline(
+      this.host.timers,
+      d,
+      options.timeoutMs ?? 0,
+      'draining',
+      () => {
+        const i = this.drainWaiters.indexOf(d);
+        if (i >= 0) this.drainWaiters.splice(i, 1);
+      },
+      options.signal,
+    );
+    d.promise.then(disarm, disarm);
     this.link.drainCredit();
     this.host.schedule();
     return d.promise;
