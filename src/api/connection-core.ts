@@ -27,7 +27,8 @@ export interface CloseOptions {
   error?: AmqpError;
   /**
    * Stops waiting for the peer's close: the socket is destroyed at once (nothing is sent if the
-   * signal has already fired), everything pending fails with ClosedError, and close() rejects
+   * signal has already fired), what was pending fails with a DisconnectedError (the connection
+   * went without a close exchange), and close() rejects
    * with an AbortError once the connection is torn down.
    */
   signal?: AbortSignal;
