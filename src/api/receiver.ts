@@ -141,8 +141,14 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.refill();
   }
 
-  /** The next message, or undefined once the link is closed. */
+  /**
+   * The next message, or undefined once the link is closed. A signal that has already fired
+   * rejects at once and takes nothing: a buffered message stays for the next call.
+   */
   receive(options: ReceiveOptions = NO_OPTIONS): Promise<ReceivedMessage | undefined> {
+    // Checked first: a listener added to an aborted signal never fires, the wait would not end.
+    const aborted = abortedError(options.signal, 'receiving');
+    if (aborted) return Promise.reject(aborted);
     this.settleLast();
     const m = this.takeBuffered();
     if (m) return Promise.resolve(m);
@@ -166,7 +172,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
               timeoutMs,
             )
           : undefined;
-      const onAbort = (): void => drop(new AbortError(signal?.reason));
+      const onAbort = (): void => drop(new AbortError(signal?.reason, 'receiving'));
       signal?.addEventListener('abort', onAbort, { once: true });
       d.promise
         .finally(() => {
@@ -239,6 +245,10 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.start();
   }
 
+  /**
+   * Detaches the link and ends the reader. It does not wait for the peer's detach (there is
+   * nothing to bound or cancel): the connection's close is what waits for the peer.
+   */
   async close(): Promise<void> {
     if (this.link.local !== 'detached') this.link.detach();
     this.host.schedule();

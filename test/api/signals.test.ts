@@ -397,6 +397,41 @@ describe('drain', () => {
   });
 });
 
+describe('receive and send', () => {
+  it('receive: an aborted signal takes nothing; aborted while waiting, it rejects and lets go', async () => {
+    svc = await service();
+    conn = await connect({ host: '127.0.0.1', port: svc.srv.port });
+    const r = await conn.openReceiver('q');
+    // The server's sender on that link delivers; the outcome waits for our settlement.
+    const serverSender = svc.links.find((l) => l.role === 'sender')!.link.context as MessageSender;
+    const delivered = serverSender.send({ body: 'buffered' });
+    await until(() => r.buffered === 1);
+    const { signal, reason } = abortedSignal();
+    await expectAborted(r.receive({ signal }), reason);
+    expect(r.buffered).toBe(1);
+    const m = (await r.receive())!;
+    expect(m.message.body).toBe('buffered');
+    m.accept();
+    expect(await delivered).toEqual({ type: 'accepted' });
+    const ac = new AbortController();
+    const waiting = r.receive({ signal: ac.signal });
+    expect(await pending(waiting)).toBe(true);
+    ac.abort(reason);
+    await expectAborted(waiting, reason);
+    expect(listenersOf(ac.signal)).toBe(0);
+  });
+
+  it('send: an aborted signal sends nothing', async () => {
+    svc = await service();
+    conn = await connect({ host: '127.0.0.1', port: svc.srv.port });
+    const s = await conn.openSender('q');
+    const { signal, reason } = abortedSignal();
+    await expectAborted(s.send({ body: 'first' }, { signal }), reason);
+    await s.send({ body: 'second' });
+    expect(svc.received.map((m) => m.body)).toEqual(['second']);
+  });
+});
+
 describe('request/response', () => {
   async function rr(timers?: ManualTimers): Promise<RequestResponseLink> {
     svc = await service();
