@@ -22,7 +22,7 @@ export interface RequestResponseOptions {
   /** Ask the peer for a dynamic reply node (default false: many services, IoT Hub's CBS among them, expect a fixed name). */
   dynamic?: boolean;
   session?: AmqpSession;
-  /** How long a request waits for its response (ms, default 30 s). */
+  /** How long a request waits for its response (ms, default 30 s; 0 means no deadline). */
   timeoutMs?: number;
   /** How long opening each of the two links waits for the peer's attach (default the connection's openTimeoutMs). */
   openTimeoutMs?: number;
