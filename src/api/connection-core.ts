@@ -28,8 +28,8 @@ export interface CloseOptions {
   /**
    * Stops waiting for the peer's close: the socket is destroyed at once (nothing is sent if the
    * signal has already fired), what was pending fails with a DisconnectedError (the connection
-   * went without a close exchange), and close() rejects
-   * with an AbortError once the connection is torn down.
+   * went without a close exchange), and close() rejects with an AbortError once the connection
+   * is torn down.
    */
   signal?: AbortSignal;
 }
