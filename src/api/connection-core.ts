@@ -13,13 +13,32 @@ import { Sender } from '../link/sender.js';
 import type { Session } from '../session/session.js';
 import { SocketDriver, type DriverOptions } from '../transport/socket-driver.js';
 import type { Socket } from 'node:net';
-import { ClosedError } from './errors.js';
+import { AbortError, ClosedError } from './errors.js';
 import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { MessageReceiver } from './receiver.js';
 import { MessageSender } from './sender.js';
 import { realTimers, type Timers } from '../util/timers.js';
-import { armDeadline, DEFAULT_OPEN_TIMEOUT_MS } from './deadline.js';
+import { abortedError, armDeadline, DEFAULT_OPEN_TIMEOUT_MS, type WaitLimit } from './deadline.js';
+
+/** What `close()` takes: the error to close with, and a signal that stops waiting for the peer. */
+export interface CloseOptions {
+  /** Close with this error (the peer sees its condition and description). */
+  error?: AmqpError;
+  /**
+   * Stops waiting for the peer's close: the socket is destroyed at once (nothing is sent if the
+   * signal has already fired), what was pending fails with a DisconnectedError (the connection
+   * went without a close exchange), and close() rejects with an AbortError once the connection
+   * is torn down.
+   */
+  signal?: AbortSignal;
+}
+
+/** close(error) and close({ error, signal }) both work: an AmqpError always has a condition. */
+export function closeOptions(o: CloseOptions | AmqpError | undefined): CloseOptions {
+  if (o === undefined || o === null) return {};
+  return 'condition' in o ? { error: o } : o;
+}
 
 export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   engine!: Connection;
@@ -62,14 +81,17 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   /**
    * Attaches a link and waits for the peer's answer; a refusal rejects with the peer's LinkError.
    * A peer that does not answer within `wait.ms` (or an abort) fails it with a TimeoutError (or
-   * AbortError) and the half-open link is detached: the connection stays usable.
+   * AbortError) and the half-open link is detached: the connection stays usable, and a reply that
+   * comes later only completes that detach. A signal that has already fired sends nothing.
    */
   protected async attach<T extends Link>(
     session: Session,
     role: 'sender' | 'receiver',
     options: LinkOptions,
-    wait: { ms: number; signal?: AbortSignal } = { ms: DEFAULT_OPEN_TIMEOUT_MS },
+    wait: WaitLimit = { ms: DEFAULT_OPEN_TIMEOUT_MS },
   ): Promise<T> {
+    const aborted = abortedError(wait.signal, `attaching ${role}`);
+    if (aborted) throw aborted;
     // On a session that has ended (RabbitMQ ends one to refuse rcv-settle-mode second) an attach
     // is never written nor answered: fail at once rather than wait for ever.
     if (session.local === 'detached' || session.remote === 'detached') {
@@ -100,7 +122,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
    * Waits for the peer's begin answering ours. A peer that does not answer within `wait.ms` (or an
    * abort) fails it with a TimeoutError (or AbortError) and the session is ended.
    */
-  protected async awaitBegin(session: Session, wait: { ms: number; signal?: AbortSignal }): Promise<void> {
+  protected async awaitBegin(session: Session, wait: WaitLimit): Promise<void> {
     if (session.remote === 'attached') return;
     if (this.gone) throw this.gone.error;
     const d = deferred<void>();
@@ -118,7 +140,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
    */
   private async awaitAnswer(
     d: Deferred<void>,
-    wait: { ms: number; signal?: AbortSignal },
+    wait: WaitLimit,
     what: string,
     undo: () => void,
   ): Promise<void> {
@@ -254,13 +276,43 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     return r;
   }
 
-  /** Closes the connection (with an error, if given) and waits for the peer's close. */
-  async close(error?: AmqpError): Promise<void> {
+  /**
+   * Closes the connection (with an error, if given: `close(error)` or `close({ error, signal })`)
+   * and waits for the peer's close. An aborted `signal` tears the connection down at once (see
+   * CloseOptions) and rejects with an AbortError.
+   */
+  async close(options?: CloseOptions | AmqpError): Promise<void> {
+    const { error, signal } = closeOptions(options);
+    await this.closeWithin({ ms: 0, signal }, error);
+  }
+
+  /**
+   * Writes our close and waits for the peer's, at most `limit.ms` (then the socket is destroyed
+   * and close resolves: the connection is gone either way) or until `limit.signal` fires (the
+   * socket is destroyed too, and close rejects with an AbortError once it is).
+   */
+  protected async closeWithin(limit: WaitLimit, error?: AmqpError): Promise<void> {
+    const what = 'closing the connection';
+    const aborted = abortedError(limit.signal, what);
+    if (aborted) {
+      this.driver?.destroy();
+      await this.closedDeferred.promise;
+      throw aborted;
+    }
     if (!this.engine.finished) {
       this.engine.close(error);
       this.schedule();
     }
-    await this.closedDeferred.promise;
+    const gate = deferred<void>();
+    const disarm = armDeadline(this.timers, gate, limit.ms, what, () => this.driver.destroy(), limit.signal);
+    try {
+      await Promise.race([this.closedDeferred.promise, gate.promise]);
+    } catch (e) {
+      await this.closedDeferred.promise;
+      if (e instanceof AbortError) throw e;
+    } finally {
+      disarm();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

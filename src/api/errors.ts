@@ -8,12 +8,18 @@ export class TimeoutError extends AmqpOneError {
   }
 }
 
-/** The caller's AbortSignal fired. */
+/**
+ * The caller's AbortSignal fired: the wait was given up. `cause` is the signal's reason (an
+ * `AbortError` DOMException from a plain `controller.abort()`, or what was passed to it).
+ */
 export class AbortError extends AmqpOneError {
-  constructor(reason?: unknown) {
-    super('AMQP_ABORTED', `aborted${reason instanceof Error ? `: ${reason.message}` : ''}`, undefined, {
-      cause: reason,
-    });
+  constructor(reason?: unknown, what?: string) {
+    super(
+      'AMQP_ABORTED',
+      `${what ? `${what}: ` : ''}aborted${reason instanceof Error ? `: ${reason.message}` : ''}`,
+      undefined,
+      { cause: reason },
+    );
   }
 }
 

@@ -6,6 +6,7 @@
 import type { Delivery } from '../link/delivery.js';
 import type { Receiver } from '../link/receiver.js';
 import { AbortError, ClosedError, TimeoutError } from './errors.js';
+import { abortedError, armDeadline } from './deadline.js';
 import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
@@ -20,6 +21,17 @@ export interface ReceiverCreditOptions {
 
 export interface ReceiveOptions {
   timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** How long drain() waits for the sender's answer, and the signal that gives up the wait. */
+export interface DrainOptions {
+  /** Reject with a TimeoutError (code AMQP_TIMEOUT) if the sender has not answered in time (ms). */
+  timeoutMs?: number;
+  /**
+   * Stops waiting with an AbortError (code AMQP_ABORTED). The drain request itself stays with the
+   * sender: the window is refilled once it answers. A signal that has already fired sends nothing.
+   */
   signal?: AbortSignal;
 }
 
@@ -75,8 +87,13 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.host.schedule();
   }
 
-  /** Asks the sender to use up its credit now; resolves when it has (spec 2.6.7 drain). */
-  drain(): Promise<void> {
+  /**
+   * Asks the sender to use up its credit now; resolves when it has (spec 2.6.7 drain). The wait
+   * can be bounded (`timeoutMs`) and abandoned (`signal`), see DrainOptions.
+   */
+  drain(options: DrainOptions = NO_OPTIONS): Promise<void> {
+    const aborted = abortedError(options.signal, 'draining');
+    if (aborted) return Promise.reject(aborted);
     const d = deferred<void>();
     if (this.link.linkCredit === 0) {
       this.link.dropShortfall(); // nor may credit the limit held back come later
@@ -84,6 +101,18 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
       return d.promise;
     }
     this.drainWaiters.push(d);
+    const disarm = armDeadline(
+      this.host.timers,
+      d,
+      options.timeoutMs ?? 0,
+      'draining',
+      () => {
+        const i = this.drainWaiters.indexOf(d);
+        if (i >= 0) this.drainWaiters.splice(i, 1);
+      },
+      options.signal,
+    );
+    d.promise.then(disarm, disarm);
     this.link.drainCredit();
     this.host.schedule();
     return d.promise;
@@ -112,8 +141,14 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.refill();
   }
 
-  /** The next message, or undefined once the link is closed. */
+  /**
+   * The next message, or undefined once the link is closed. A signal that has already fired
+   * rejects at once and takes nothing: a buffered message stays for the next call.
+   */
   receive(options: ReceiveOptions = NO_OPTIONS): Promise<ReceivedMessage | undefined> {
+    // Checked first: a listener added to an aborted signal never fires, the wait would not end.
+    const aborted = abortedError(options.signal, 'receiving');
+    if (aborted) return Promise.reject(aborted);
     this.settleLast();
     const m = this.takeBuffered();
     if (m) return Promise.resolve(m);
@@ -137,7 +172,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
               timeoutMs,
             )
           : undefined;
-      const onAbort = (): void => drop(new AbortError(signal?.reason));
+      const onAbort = (): void => drop(new AbortError(signal?.reason, 'receiving'));
       signal?.addEventListener('abort', onAbort, { once: true });
       d.promise
         .finally(() => {
@@ -210,6 +245,10 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.start();
   }
 
+  /**
+   * Detaches the link and ends the reader. It does not wait for the peer's detach (there is
+   * nothing to bound or cancel): the connection's close is what waits for the peer.
+   */
   async close(): Promise<void> {
     if (this.link.local !== 'detached') this.link.detach();
     this.host.schedule();

@@ -123,7 +123,7 @@ export class MessageSender extends EventEmitter {
     if (this.closing || this.link.local === 'detached') {
       return Promise.reject(this.closedError ?? this.link.error ?? new ClosedError('the sender'));
     }
-    if (options.signal?.aborted) return Promise.reject(new AbortError(options.signal.reason));
+    if (options.signal?.aborted) return Promise.reject(new AbortError(options.signal.reason, 'sending'));
     let payload: Buffer;
     try {
       payload = Buffer.isBuffer(message) ? message : encodeMessageShared(message);
@@ -156,7 +156,7 @@ export class MessageSender extends EventEmitter {
       );
     }
     if (signal) {
-      const onAbort = (): void => this.fail(ps, new AbortError(signal.reason));
+      const onAbort = (): void => this.fail(ps, new AbortError(signal.reason, 'sending'));
       signal.addEventListener('abort', onAbort, { once: true });
       ps.cleanup = () => signal.removeEventListener('abort', onAbort);
     }
@@ -316,7 +316,10 @@ export class MessageSender extends EventEmitter {
     this.admit();
   }
 
-  /** Detaches the link; pending sends fail with ClosedError. */
+  /**
+   * Detaches the link; pending sends fail with ClosedError. It does not wait for the peer's detach
+   * (there is nothing to bound or cancel): the connection's close is what waits for the peer.
+   */
   async close(): Promise<void> {
     if (this.link.local !== 'detached') this.link.detach();
     this.host.schedule();

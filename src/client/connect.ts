@@ -17,13 +17,20 @@ import {
 import type { Session, SessionOptions } from '../session/session.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { parseAmqpUrl } from '../transport/url.js';
-import { ConnectionCore } from '../api/connection-core.js';
+import { closeOptions, ConnectionCore, type CloseOptions } from '../api/connection-core.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js';
 import type { MessageSender, ResendPolicy } from '../api/sender.js';
 import { sleep, type Timers } from '../util/timers.js';
 import { ExponentialBackoff } from '../util/backoff.js';
-import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
+import {
+  abortedError,
+  armDeadline,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_OPEN_TIMEOUT_MS,
+  type WaitLimit,
+} from '../api/deadline.js';
+import type { AmqpError } from '../protocol/errors.js';
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
 
@@ -78,7 +85,11 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
    * then destroys the socket. Default DEFAULT_CONNECT_TIMEOUT_MS (60 s); 0 means no deadline.
    */
   connectTimeoutMs?: number;
-  /** Aborts the first connect (not reconnects) with an AbortError (code AMQP_ABORTED). */
+  /**
+   * Abandons the first connect (not reconnects) with an AbortError (code AMQP_ABORTED, the
+   * signal's reason as its cause): the socket is destroyed. A signal that has already fired opens
+   * no socket. Once connected, the signal has no further effect (its listener is removed).
+   */
   signal?: AbortSignal;
   /**
    * Deadline (ms) for the peer's answer to our begin or attach (openSession, openSender,
@@ -96,7 +107,11 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
 export interface OpenWaitOptions {
   /** Wait this long (ms) for the peer's attach or begin; default the connection's openTimeoutMs. */
   openTimeoutMs?: number;
-  /** Abandons the open (the half-open link or session is closed) with an AbortError. */
+  /**
+   * Abandons the open with an AbortError (code AMQP_ABORTED): the half-open link is detached (or
+   * the session ended), and the peer's answer, if it comes later, only completes that. A signal
+   * that has already fired sends nothing.
+   */
   signal?: AbortSignal;
 }
 
@@ -204,6 +219,10 @@ export class AmqpConnection extends ConnectionCore {
   private async establish(): Promise<void> {
     const o = this.opts;
     const ms = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const aborted = this.established
+      ? undefined
+      : abortedError(o.signal, `connecting to ${o.host}:${o.port}`);
+    if (aborted) throw aborted; // no socket is opened
     // One deadline for the whole handshake: it stops the socket being opened, or destroys the
     // one that is open and fails the wait for the peer's open.
     const stop = new AbortController();
@@ -395,6 +414,8 @@ export class AmqpConnection extends ConnectionCore {
   /** Begins a session; resolves once the peer has answered with its begin. */
   async openSession(options: SessionOptions & OpenWaitOptions = {}): Promise<AmqpSession> {
     const { openTimeoutMs, signal, ...sessionOptions } = checkOptions(options, 'openSession');
+    const aborted = abortedError(signal, 'beginning a session');
+    if (aborted) throw aborted;
     const s = new AmqpSession(this.engine.beginSession(sessionOptions), sessionOptions);
     this.sessionsList.push(s);
     try {
@@ -406,7 +427,7 @@ export class AmqpConnection extends ConnectionCore {
     return s;
   }
 
-  private openWait(o: OpenWaitOptions): { ms: number; signal?: AbortSignal } {
+  private openWait(o: OpenWaitOptions): WaitLimit {
     return { ms: o.openTimeoutMs ?? this.opts.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, signal: o.signal };
   }
 
@@ -472,23 +493,25 @@ export class AmqpConnection extends ConnectionCore {
     return r;
   }
 
-  override async close(error?: Parameters<ConnectionCore['close']>[0]): Promise<void> {
+  /**
+   * Closes the connection and waits for the peer's close: `close()`, `close(error)` or
+   * `close({ error, signal })`. A peer that never answers must not hold the caller: after
+   * connectTimeoutMs the socket is destroyed and close resolves (the connection is gone either
+   * way). An aborted `signal` destroys the socket at once and rejects with an AbortError once the
+   * connection is torn down (see CloseOptions). Reconnecting stops in every case.
+   */
+  override async close(options?: CloseOptions | AmqpError): Promise<void> {
     this.closingByUs = true;
+    const { error, signal } = closeOptions(options);
     if (this.reconnecting) {
+      // No connection to close: the loop stops at its next step, and nothing waits for the peer.
       this.failAll(new DisconnectedError('closed while reconnecting'));
       this.closedDeferred.resolve();
+      const aborted = abortedError(signal, 'closing the connection');
+      if (aborted) throw aborted;
       return;
     }
-    // A peer that never answers our close must not hold the caller: after the connect deadline
-    // the socket is destroyed (close then resolves, as the connection is gone either way).
-    const ms = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const t =
-      ms > 0 && Number.isFinite(ms) ? this.timers.setTimeout(() => this.driver.destroy(), ms) : undefined;
-    try {
-      await super.close(error);
-    } finally {
-      if (t !== undefined) this.timers.clearTimeout(t);
-    }
+    await this.closeWithin({ ms: this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, signal }, error);
   }
 }
 

@@ -9,9 +9,20 @@ export {
   type OpenWaitOptions,
 } from './connect.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
+export { type CloseOptions } from '../api/connection-core.js';
 export { MessageSender, type SendOptions, type ResendPolicy } from '../api/sender.js';
-export { MessageReceiver, type ReceiverCreditOptions } from '../api/receiver.js';
+export {
+  MessageReceiver,
+  type ReceiverCreditOptions,
+  type ReceiveOptions,
+  type DrainOptions,
+} from '../api/receiver.js';
 export { ReceivedMessage, type ModifyOptions } from '../api/received-message.js';
 export { TimeoutError, AbortError, ClosedError, InvalidArgumentError } from '../api/errors.js';
 export { realTimers, type Timers } from '../util/timers.js';
-export { RequestResponseLink, idKey, type RequestResponseOptions } from './request-response.js';
+export {
+  RequestResponseLink,
+  idKey,
+  type RequestResponseOptions,
+  type RequestOptions,
+} from './request-response.js';

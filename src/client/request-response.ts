@@ -8,7 +8,8 @@ import type { Message } from '../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type { AmqpConnection, AmqpSession } from './connect.js';
-import { ClosedError, TimeoutError } from '../api/errors.js';
+import { ClosedError } from '../api/errors.js';
+import { abortedError, armDeadline } from '../api/deadline.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver } from '../api/receiver.js';
 import type { MessageSender } from '../api/sender.js';
@@ -21,12 +22,28 @@ export interface RequestResponseOptions {
   /** Ask the peer for a dynamic reply node (default false: many services, IoT Hub's CBS among them, expect a fixed name). */
   dynamic?: boolean;
   session?: AmqpSession;
-  /** How long a request waits for its response (ms, default 30 s). */
+  /** How long a request waits for its response (ms, default 30 s; 0 means no deadline). */
   timeoutMs?: number;
   /** How long opening each of the two links waits for the peer's attach (default the connection's openTimeoutMs). */
   openTimeoutMs?: number;
+  /**
+   * Abandons open() with an AbortError (code AMQP_ABORTED): a link already attached is closed, a
+   * half-open one detached. Requests take their own signal (RequestOptions).
+   */
+  signal?: AbortSignal;
   /** How request ids are made (default a uuid string). */
   messageId?: () => AmqpValue;
+}
+
+/** One request's deadline and cancellation. */
+export interface RequestOptions {
+  /** How long to wait for the response (ms; default the link's timeoutMs, 30 s); 0 means no deadline. */
+  timeoutMs?: number;
+  /**
+   * Gives up the request with an AbortError (code AMQP_ABORTED). A request not yet written is
+   * taken back; a response that comes later is dropped. A signal that has already fired sends nothing.
+   */
+  signal?: AbortSignal;
 }
 
 /** A key that keeps the AMQP type of an id: 'string:abc' and 'ulong:1' differ. */
@@ -54,15 +71,16 @@ export class RequestResponseLink {
   static async open(conn: AmqpConnection, options: RequestResponseOptions): Promise<RequestResponseLink> {
     const session = options.session;
     let replyTo = options.replyTo ?? `${options.address}-reply-${randomUUID()}`;
-    const openTimeoutMs = options.openTimeoutMs;
+    const { openTimeoutMs, signal } = options;
     const receiver = options.dynamic
-      ? await conn.openReceiver({ source: { dynamic: true }, session, credit: 50, openTimeoutMs })
+      ? await conn.openReceiver({ source: { dynamic: true }, session, credit: 50, openTimeoutMs, signal })
       : await conn.openReceiver({
           address: replyTo,
           target: { address: replyTo },
           session,
           credit: 50,
           openTimeoutMs,
+          signal,
         });
     if (options.dynamic) {
       const a = receiver.link.remoteAttach?.source;
@@ -80,6 +98,7 @@ export class RequestResponseLink {
         source: { address: replyTo },
         session,
         openTimeoutMs,
+        signal,
       });
     } catch (e) {
       await receiver.close().catch(() => undefined); // no reply link left behind
@@ -111,24 +130,45 @@ export class RequestResponseLink {
     this.pending.clear();
   }
 
-  /** Sends a request and resolves with the matching response. */
-  async request(message: Message, options: { timeoutMs?: number } = {}): Promise<Message> {
+  /**
+   * Sends a request and resolves with the matching response. Past the deadline it fails with a
+   * TimeoutError, on abort with an AbortError; either way a request still unsent is taken back.
+   */
+  async request(message: Message, options: RequestOptions = {}): Promise<Message> {
     if (this.closed) throw new ClosedError('the request/response link');
+    const what = `the request to ${this.options.address}`;
+    const aborted = abortedError(options.signal, what);
+    if (aborted) throw aborted;
     const id = message.properties?.messageId ?? this.options.messageId?.() ?? randomUUID();
     const key = idKey(id);
-    const d = deferred<Message>();
-    this.pending.set(key, d);
+    const response = deferred<Message>();
+    this.pending.set(key, response);
+    // One deadline and signal for the send and the response: when either ends the wait, the
+    // send is cancelled (`cancel`) and `stopped` says why, whatever the send rejected with.
+    const gate = deferred<never>();
+    const cancel = new AbortController();
+    let stopped: Error | undefined;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000;
-    const timers = this.sender.timers;
-    const t = timers.setTimeout(() => {
-      if (this.pending.delete(key))
-        d.reject(new TimeoutError(`no response to ${this.options.address} within ${timeoutMs} ms`));
-    }, timeoutMs);
+    const disarm = armDeadline(
+      this.sender.timers,
+      gate,
+      timeoutMs,
+      what,
+      (err) => {
+        stopped = err;
+        this.pending.delete(key);
+        cancel.abort(err);
+      },
+      options.signal,
+    );
     try {
-      const outcome = await this.sender.send({
-        ...message,
-        properties: { ...message.properties, messageId: id, replyTo: this.replyTo },
-      });
+      const outcome = await Promise.race([
+        this.sender.send(
+          { ...message, properties: { ...message.properties, messageId: id, replyTo: this.replyTo } },
+          { signal: cancel.signal },
+        ),
+        gate.promise,
+      ]);
       // A request the peer did not take will get no response: fail now, not at the timeout.
       if (outcome && outcome.type !== 'accepted') {
         throw new AmqpOneError(
@@ -136,9 +176,11 @@ export class RequestResponseLink {
           `${this.options.address} did not accept the request: ${outcome.type}`,
         );
       }
-      return await d.promise;
+      return await Promise.race([response.promise, gate.promise]);
+    } catch (e) {
+      throw stopped ?? e;
     } finally {
-      timers.clearTimeout(t);
+      disarm();
       this.pending.delete(key);
     }
   }

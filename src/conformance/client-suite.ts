@@ -23,6 +23,7 @@ import {
   type Verdict,
 } from './types.js';
 import { VERSION } from './version.js';
+import { listenOn } from '../transport/listen-on.js';
 
 export interface ClientCase {
   id: string;
@@ -295,13 +296,7 @@ export class ConformanceServer {
 
   async start(): Promise<this> {
     this.listener = net.createServer((socket) => this.onSocket(socket));
-    await new Promise<void>((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen(this.options.port ?? 5672, this.options.host ?? '127.0.0.1', () => {
-        this.listener.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(this.listener, this.options.port ?? 5672, this.options.host ?? '127.0.0.1');
     return this;
   }
 

@@ -5,6 +5,7 @@ export {
   type ServerOptions,
   type ServerSaslOptions,
 } from './server.js';
+export { ListenError, type ListenErrorCode } from '../transport/listen-on.js';
 export { ServerConnection, IncomingLink, type AcceptOptions } from './server-connection.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,

@@ -16,6 +16,7 @@ import {
   type SaslServerMechanism,
 } from '../sasl/mechanisms.js';
 import type { Timers } from '../util/timers.js';
+import { listenOn } from '../transport/listen-on.js';
 import type { IncomingLink } from './server-connection.js';
 import { refuseSocket } from './refusal.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';
@@ -130,13 +131,8 @@ export class AmqpServer extends EventEmitter {
         )
       : net.createServer(onSocket);
     this.listener.on('tlsClientError', (err) => this.emit('clientError', err));
-    await new Promise<void>((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen(o.port ?? 5672, o.host ?? '127.0.0.1', () => {
-        this.listener.off('error', reject);
-        resolve();
-      });
-    });
+    // A port in use, refused or invalid is a ListenError naming host and port.
+    await listenOn(this.listener, o.port ?? 5672, o.host ?? '127.0.0.1');
     return this;
   }
 
@@ -203,6 +199,12 @@ export class AmqpServer extends EventEmitter {
   }
 }
 
+/**
+ * Starts an AMQP server. Rejects with a ServerOptionsError when `sasl` says nothing usable, and
+ * with a ListenError (code AMQP_ADDRESS_IN_USE, AMQP_ADDRESS_DENIED, AMQP_ADDRESS_UNAVAILABLE,
+ * AMQP_BAD_PORT or AMQP_LISTEN_FAILED; `host`, `port`, and Node's error as `cause`) when the
+ * port cannot be listened on.
+ */
 export function listen(options: ServerOptions): Promise<AmqpServer> {
   return new AmqpServer(options).start();
 }

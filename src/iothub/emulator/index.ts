@@ -33,3 +33,4 @@ export { MAX_C2D_SIZE } from './c2d.js';
 export { runHubCli, hubCommand, HUB_HELP, type CliIo } from './cli.js';
 export { LINK_MAX_MESSAGE_SIZE, EVENTS_MAX_MESSAGE_SIZE, REQUEST_MAX_MESSAGE_SIZE } from './context.js';
 export { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES } from './connection-state.js';
+export { ListenError, type ListenErrorCode } from '../../transport/listen-on.js';
