@@ -24,7 +24,11 @@ const SENT: Message = {
 };
 
 /** A server whose receivers (accepted with `accept`) hand over the first message they get. */
-async function firstMessageServer(serverMaps?: 'object' | 'map', acceptMaps?: 'object' | 'map') {
+async function firstMessageServer(
+  serverMaps?: 'object' | 'map',
+  acceptMaps?: 'object' | 'map',
+  sent: Message = SENT,
+) {
   let resolve!: (m: Message) => void;
   const got = new Promise<Message>((r) => (resolve = r));
   server = await listen({
@@ -42,7 +46,7 @@ async function firstMessageServer(serverMaps?: 'object' | 'map', acceptMaps?: 'o
     },
   });
   client = await connect({ host: '127.0.0.1', port: server.port });
-  await (await client.openSender('q')).send(SENT);
+  await (await client.openSender('q')).send(sent);
   return got;
 }
 
@@ -53,6 +57,24 @@ describe('maps in received messages', () => {
     expect(JSON.stringify(m.body)).toBe('{"item":42,"nested":{"deep":["x"]}}');
     expect(m.applicationProperties).toStrictEqual({ a: 1 });
     expect(m.messageAnnotations).toStrictEqual({ 'x-opt-k': 'v' });
+  });
+
+  test("a peer's '__proto__' key is an own property of what arrives, not its prototype", async () => {
+    const hostile = JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}') as Record<
+      string,
+      never
+    >;
+    const m = await firstMessageServer(undefined, undefined, {
+      applicationProperties: hostile,
+      body: hostile,
+    });
+    for (const o of [m.body, m.applicationProperties] as Record<string, unknown>[]) {
+      expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+      expect(Object.keys(o)).toStrictEqual(['__proto__', 'constructor']);
+      expect(o.polluted).toBeUndefined();
+      expect(JSON.stringify(o)).toBe('{"__proto__":{"polluted":true},"constructor":1}');
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   test("the server's maps: 'map' makes every map a Map, symbol keys as AmqpSymbol", async () => {
