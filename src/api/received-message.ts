@@ -1,4 +1,5 @@
 /** A message that arrived on a receiver, with the ways to settle it. */
+import type { DecodeOptions } from '../codec/decoder.js';
 import { decodeMessage, type Message } from '../codec/message.js';
 import type { DeliveryState, Fields } from '../codec/spec/records.js';
 import type { AmqpError } from '../protocol/errors.js';
@@ -24,6 +25,7 @@ export class ReceivedMessage {
   constructor(
     readonly delivery: Delivery,
     private readonly owner: SettleListener,
+    private readonly decodeOptions?: DecodeOptions,
   ) {}
 
   /** The encoded bytes, as they came (zero-copy where the transfer was one frame). */
@@ -31,9 +33,12 @@ export class ReceivedMessage {
     return this.delivery.payload;
   }
 
-  /** The decoded message (decoded once, on first use). Throws DecodeError for a malformed one. */
+  /**
+   * The decoded message (decoded once, on first use; maps as the receiver's `maps` option says).
+   * Throws DecodeError for a malformed one.
+   */
   get message(): Message {
-    return (this.decoded ??= decodeMessage(this.delivery.payload));
+    return (this.decoded ??= decodeMessage(this.delivery.payload, this.decodeOptions));
   }
 
   get tag(): Buffer {

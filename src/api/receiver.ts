@@ -5,7 +5,8 @@
  */
 import type { Delivery } from '../link/delivery.js';
 import type { Receiver } from '../link/receiver.js';
-import { AbortError, ClosedError, TimeoutError } from './errors.js';
+import type { DecodeOptions, MapForm } from '../codec/decoder.js';
+import { AbortError, ClosedError, InvalidArgumentError, TimeoutError } from './errors.js';
 import { abortedError, armDeadline } from './deadline.js';
 import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
@@ -17,7 +18,21 @@ export interface ReceiverCreditOptions {
   credit?: number | 'manual';
   /** Accept each message when the iterator moves past it, unless it was settled (default false). */
   autoAccept?: boolean;
+  /**
+   * How maps in received messages decode. 'object' (the default): a map whose keys are all strings
+   * (all symbols, in annotations) is a plain object, any other a Map. 'map': every map is a Map.
+   */
+  maps?: MapForm;
 }
+
+/** Checks a `maps` option from JavaScript callers: a misspelt one is refused, not ignored. */
+export function checkMapsOption(maps: unknown): MapForm | undefined {
+  if (maps === undefined || maps === 'object' || maps === 'map') return maps;
+  throw new InvalidArgumentError(`the maps option must be 'object' or 'map', got ${String(maps)}`);
+}
+
+const OBJECT_MAPS: DecodeOptions = Object.freeze({ maps: 'object' });
+const MAP_MAPS: DecodeOptions = Object.freeze({ maps: 'map' });
 
 export interface ReceiveOptions {
   timeoutMs?: number;
@@ -41,6 +56,8 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleListener {
   readonly window: number;
   readonly autoAccept: boolean;
+  /** How received messages decode (the `maps` option). */
+  readonly decodeOptions: DecodeOptions;
   private readonly buffer = new Fifo<ReceivedMessage>();
   private readers: Deferred<ReceivedMessage | undefined>[] = [];
   private drainWaiters: Deferred<void>[] = [];
@@ -54,6 +71,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
   ) {
     this.window = options.credit === 'manual' ? 0 : Math.max(1, options.credit ?? 100);
     this.autoAccept = options.autoAccept ?? false;
+    this.decodeOptions = checkMapsOption(options.maps) === 'map' ? MAP_MAPS : OBJECT_MAPS;
     link.context = this;
   }
 
@@ -119,7 +137,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
   }
 
   onDelivery(d: Delivery): void {
-    const m = new ReceivedMessage(d, this);
+    const m = new ReceivedMessage(d, this, this.decodeOptions);
     const reader = this.readers.shift();
     if (reader) {
       this.last = m;

@@ -19,7 +19,8 @@ import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import { closeOptions, ConnectionCore, type CloseOptions } from '../api/connection-core.js';
 import { deferred, type Deferred } from '../util/deferred.js';
-import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js';
+import { checkMapsOption, type MessageReceiver, type ReceiverCreditOptions } from '../api/receiver.js';
+import type { MapForm } from '../codec/decoder.js';
 import type { MessageSender, ResendPolicy } from '../api/sender.js';
 import { sleep, type Timers } from '../util/timers.js';
 import { ExponentialBackoff } from '../util/backoff.js';
@@ -100,6 +101,8 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   /** Defaults for senders on this connection. */
   sendTimeoutMs?: number;
   maxQueued?: number;
+  /** Default `maps` of receivers on this connection: 'object' (the default) or 'map' (see ReceiverOptions). */
+  maps?: MapForm;
   timers?: Timers;
 }
 
@@ -150,6 +153,7 @@ interface LinkRecord {
 
 function resolveOptions(options: ConnectOptions | string): ConnectOptions & { host: string; port: number } {
   const o: ConnectOptions = typeof options === 'string' ? { url: options } : { ...options };
+  checkMapsOption(o.maps);
   if (o.url) {
     const u = parseAmqpUrl(o.url);
     o.host ??= u.host;
@@ -473,6 +477,7 @@ export class AmqpConnection extends ConnectionCore {
       typeof addressOrOptions === 'string'
         ? { address: addressOrOptions }
         : checkOptions(addressOrOptions, 'openReceiver');
+    const maps = checkMapsOption(o.maps ?? this.opts.maps);
     const session = o.session ?? this.defaultSession;
     const source: SourceOptions = { ...(o.source ?? {}), address: o.address ?? o.source?.address };
     const options: LinkOptions = {
@@ -487,7 +492,7 @@ export class AmqpConnection extends ConnectionCore {
       options,
       this.openWait({ openTimeoutMs, signal }),
     );
-    const r = this.wrapReceiver(link, { credit: o.credit, autoAccept: o.autoAccept });
+    const r = this.wrapReceiver(link, { credit: o.credit, autoAccept: o.autoAccept, maps });
     if (this.inHook) this.hookLinks.push(r);
     else this.links.push({ kind: 'receiver', options, session, wrapper: r });
     return r;

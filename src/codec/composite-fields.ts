@@ -125,15 +125,21 @@ export function readTimestamp(d: Decoder, c: number, field: string): Date | Type
   return wrongType(d, field, 'timestamp', c);
 }
 
-/** fields, annotations, filter-set and node-properties: maps keyed by symbols. */
+/**
+ * fields, annotations, filter-set and node-properties: maps keyed by symbols, a plain object of
+ * the symbols' names when every key is one (else a Map: Decoder.keyedMap).
+ */
 export function readFields(d: Decoder, c: number, field: string): Record<string, AmqpValue> | AmqpMap | null {
-  if (c === Code.Map8 || c === Code.Map32) return d.keyedMap(c === Code.Map32, true);
+  if (c === Code.Map8 || c === Code.Map32) {
+    return d.objectMaps ? d.keyedMap(c === Code.Map32, true) : d.mapOf(c === Code.Map32);
+  }
   if (c === Code.Null) return null;
   return wrongType(d, field, 'fields', c);
 }
 
+/** A map field (attach's unsettled, keyed by delivery tags): always a Map, as its record type says. */
 export function readMap(d: Decoder, c: number, field: string): AmqpMap | null {
-  if (c === Code.Map8 || c === Code.Map32) return d.map(c === Code.Map32);
+  if (c === Code.Map8 || c === Code.Map32) return d.mapOf(c === Code.Map32);
   if (c === Code.Null) return null;
   return wrongType(d, field, 'map', c);
 }

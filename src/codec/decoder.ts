@@ -2,9 +2,13 @@
  * Decodes AMQP values from one contiguous buffer. Dispatch is a dense switch on the constructor
  * byte (a jump table). Every size and count is checked against the bytes that are actually there
  * before anything is allocated; binary values are zero-copy views of the input.
+ *
+ * Maps: one whose keys are all strings is a plain object (its keys own data properties, as
+ * JSON.parse makes them: '__proto__' included), any other a Map; encoding either gives back the
+ * same bytes. `DecodeOptions.maps: 'map'` makes every map a Map.
  */
 import { isUtf8 } from 'node:buffer';
-import { DecodeError, type DecodeErrorCode } from './errors.js';
+import { AmqpOneError, DecodeError, type DecodeErrorCode } from './errors.js';
 import { Code } from './format-codes.js';
 import {
   AmqpArray,
@@ -12,6 +16,7 @@ import {
   Described,
   Typed,
   uuidToString,
+  type AmqpMap,
   type AmqpValue,
   type ElementType,
 } from './values.js';
@@ -26,17 +31,71 @@ const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE).fill
 const keyCacheStrings: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
 const MAX_DATE_MS = 8.64e15;
 
-/** Sets an own property, even for '__proto__' (which plain assignment would take as the prototype). */
+/**
+ * Sets an own data property, as JSON.parse does. A key Object.prototype has ('__proto__',
+ * 'toString', 'constructor'...) is defined rather than assigned: assigning '__proto__' would set
+ * the prototype, and assigning over a frozen prototype's property would fail. The names are taken
+ * once, and looked up only for keys that start like one of them (an `in` test on every key costs
+ * about a tenth of a message's decoding).
+ */
 function setOwn(o: Record<string, AmqpValue>, key: string, v: AmqpValue): void {
-  if (key === '__proto__') {
+  const c = key.charCodeAt(0);
+  if (c < 128 && PROTO_FIRST[c] === 1 && PROTO_NAMES.has(key)) {
     Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
   } else o[key] = v;
 }
+const PROTO_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+const PROTO_FIRST = new Uint8Array(128);
+for (const name of PROTO_NAMES) if (name.charCodeAt(0) < 128) PROTO_FIRST[name.charCodeAt(0)] = 1;
 
-/** Keyed maps of up to this many pairs are read into scratch arrays first (see keyedMap). */
+/**
+ * The array index a key names ('0', '1', ... up to 2^32 - 2), or -1. A JavaScript object lists
+ * such keys first, in ascending order, whatever order they were set in.
+ */
+function arrayIndex(key: string): number {
+  const n = key.length;
+  if (n === 0 || n > 10) return -1;
+  if (key.charCodeAt(0) === 48) return n === 1 ? 0 : -1; // '0', but not '01'
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v <= 4294967294 ? v : -1;
+}
+
+/** How maps decode: see DecodeOptions.maps. */
+export type MapForm = 'object' | 'map';
+
+export interface DecodeOptions {
+  /**
+   * 'object' (the default): a map whose keys are all strings decodes to a plain object (in
+   * annotations, the footer and `fields`, where the spec makes keys symbols: all symbols, by
+   * name), and any other map to a Map, so that encoding the result gives the same bytes. 'map':
+   * every map decodes to a Map, its keys as they came (symbols as AmqpSymbol).
+   */
+  maps?: MapForm;
+  /** Nesting limit (default DEFAULT_MAX_DEPTH). */
+  maxDepth?: number;
+}
+
+/** Checks options from JavaScript callers: a misspelt form is a bug to report, not a default. */
+export function objectMapsOf(options: DecodeOptions | undefined): boolean {
+  const maps = options?.maps;
+  if (maps === undefined || maps === 'object') return true;
+  if (maps === 'map') return false;
+  throw new AmqpOneError('AMQP_INVALID_ARGUMENT', `maps must be 'object' or 'map', got ${String(maps)}`);
+}
+
+/**
+ * Small keyed maps are read into scratch slots first (see keyedMap). A map nested in another's
+ * value takes the slots after its parent's, up to SCRATCH_SLOTS; deeper ones use keyed stores.
+ */
 const SCRATCH_PAIRS = 8;
-const scratchKeys: string[] = new Array<string>(SCRATCH_PAIRS).fill('');
-const scratchVals: AmqpValue[] = new Array<AmqpValue>(SCRATCH_PAIRS).fill(null);
+const SCRATCH_SLOTS = 64;
+const scratchKeys: string[] = new Array<string>(SCRATCH_SLOTS).fill('');
+const scratchVals: AmqpValue[] = new Array<AmqpValue>(SCRATCH_SLOTS).fill(null);
 let scratchEnabled = true;
 
 /** Test hook: read small keyed maps through the scratch arrays (the default) or with keyed stores. */
@@ -50,6 +109,10 @@ export class Decoder {
   end: number;
   depth = 0;
   maxDepth: number;
+  /** Maps as plain objects where their keys allow (DecodeOptions.maps 'object'), else always Maps. */
+  objectMaps = true;
+  /** The first scratch slot free for a keyed map (see keyedMap). */
+  private scratchTop = 0;
 
   constructor(buf: Buffer, pos = 0, end = buf.length, maxDepth = DEFAULT_MAX_DEPTH) {
     this.buf = buf;
@@ -301,26 +364,46 @@ export class Decoder {
     return items;
   }
 
-  map(wide: boolean): Map<AmqpValue, AmqpValue> {
+  /** A map: a plain object when its keys are all strings and objectMaps is on (see keyedMap), else a Map. */
+  map(wide: boolean): Record<string, AmqpValue> | AmqpMap {
+    return this.objectMaps ? this.keyedMap(wide, false) : this.mapOf(wide);
+  }
+
+  /** A map as a Map, its keys as they came. */
+  mapOf(wide: boolean): AmqpMap {
     const at = this.pos;
     const { end, count } = this.compoundHeader(wide, 1);
     if (count % 2 !== 0) this.fail('AMQP_DECODE_BAD_SIZE', `map with odd count ${count}`, at);
     const outer = this.enterCompound(end);
-    const m = new Map<AmqpValue, AmqpValue>();
-    for (let i = 0; i < count; i += 2) {
-      const k = this.readValue();
-      m.set(k, this.readValue());
-    }
+    const m = this.mapEntries(count);
     this.leaveCompound(end, outer);
     return m;
   }
 
   /**
-   * A map whose keys should all be symbols (annotations, fields) or all strings (application
-   * properties), as a plain object. A key of any other type turns it back into a Map, so nothing
-   * the peer sent is lost.
+   * `count` keys and values into a Map. A repeated key (one JavaScript compares by value: a string,
+   * number, bigint, boolean or null) is refused, as in the object form: the Map would drop an entry.
    */
-  keyedMap(wide: boolean, symbolKeys: boolean): Record<string, AmqpValue> | Map<AmqpValue, AmqpValue> {
+  private mapEntries(count: number): AmqpMap {
+    const m = new Map<AmqpValue, AmqpValue>();
+    for (let i = 0; i < count; i += 2) {
+      const k = this.readValue();
+      const v = this.readValue();
+      if (m.has(k)) this.fail('AMQP_DECODE_INVALID_VALUE', `duplicate map key ${String(k)}`);
+      m.set(k, v);
+    }
+    return m;
+  }
+
+  /**
+   * A map whose keys are all strings (`symbolKeys` false: values, application properties) or all
+   * symbols (`symbolKeys` true: annotations, the footer, fields), as a plain object whose own data
+   * properties are the keys. Any other key, or keys in an order an object would not keep (array
+   * indexes such as '1' after '2' or after a name: an object lists those first, ascending), makes
+   * it a Map, so that nothing the peer sent is lost and it encodes back to the same bytes. A
+   * repeated key is refused in either form.
+   */
+  keyedMap(wide: boolean, symbolKeys: boolean): Record<string, AmqpValue> | AmqpMap {
     const at = this.pos;
     const { end, count } = this.compoundHeader(wide, 1);
     if (count % 2 !== 0) this.fail('AMQP_DECODE_BAD_SIZE', `map with odd count ${count}`, at);
@@ -329,36 +412,47 @@ export class Decoder {
     const outer = this.enterCompound(end);
     const first = this.pos;
     const pairs = count >> 1;
-    // Small maps: keys and values into scratch arrays first (keyedMap never nests: values are read
-    // by readValue, which has no path back here), then into the object in one pass.
-    const small = scratchEnabled && pairs <= SCRATCH_PAIRS;
+    // Small maps: keys and values into scratch slots first, then into the object in one pass. A
+    // map in one of the values (read by readValue, which comes back here) takes the next slots.
+    const base = this.scratchTop;
+    const small = scratchEnabled && pairs <= SCRATCH_PAIRS && base + pairs <= SCRATCH_SLOTS;
+    if (small) this.scratchTop = base + pairs;
     const keys = scratchKeys;
     const vals = scratchVals;
     let o: Record<string, AmqpValue> | undefined = small ? undefined : {};
+    let lastIndex = -1; // the last array-index key
+    let named = false; // a key that is not an array index came
     for (let i = 0; i < pairs; i++) {
       const code = this.u8();
-      const key =
+      let key =
         code === code8 || code === code32
           ? this.cachedString(code === code8 ? this.u8() : this.u32(), symbolKeys)
           : undefined;
-      // A key of another type: the map stays a Map, decoded again from its first entry so that
-      // the entries keep their wire order and nothing is lost.
+      if (key !== undefined) {
+        const c = key.charCodeAt(0);
+        const index = c >= 48 && c <= 57 ? arrayIndex(key) : -1;
+        if (index < 0) named = true;
+        else if (named || index <= lastIndex) key = undefined;
+        else lastIndex = index;
+      }
+      // Not an object: the map is a Map, read again from its first entry so that the entries keep
+      // their wire order.
       if (key === undefined) {
-        this.pos = first;
-        const m = new Map<AmqpValue, AmqpValue>();
-        for (let j = 0; j < count; j += 2) {
-          const k = this.readValue();
-          m.set(k, this.readValue());
+        if (small) {
+          for (let j = base; j < base + i; j++) vals[j] = null;
+          this.scratchTop = base;
         }
+        this.pos = first;
+        const m = this.mapEntries(count);
         this.leaveCompound(end, outer);
         return m;
       }
       const v = this.readValue();
       if (o === undefined) {
-        for (let j = 0; j < i; j++)
+        for (let j = base; j < base + i; j++)
           if (keys[j] === key) this.fail('AMQP_DECODE_INVALID_VALUE', `duplicate map key ${key}`);
-        keys[i] = key;
-        vals[i] = v;
+        keys[base + i] = key;
+        vals[base + i] = v;
         continue;
       }
       // Decoded values are never undefined, so this is a cheap first test for a repeated key.
@@ -369,8 +463,9 @@ export class Decoder {
     }
     if (o === undefined) {
       o = {};
-      for (let i = 0; i < pairs; i++) setOwn(o, keys[i]!, vals[i]!);
-      for (let i = 0; i < pairs; i++) vals[i] = null; // hold no reference to the input
+      for (let i = base; i < base + pairs; i++) setOwn(o, keys[i]!, vals[i]!);
+      for (let i = base; i < base + pairs; i++) vals[i] = null; // hold no reference to the input
+      this.scratchTop = base;
     }
     this.leaveCompound(end, outer);
     return o;
@@ -531,10 +626,23 @@ const ELEMENT_OF_CODE: Partial<Record<number, readonly [ElementType, number]>> =
   [Code.Array32]: ['array', 9],
 };
 
-/** Decodes exactly one value from `bytes`. */
-export function decodeValue(bytes: Uint8Array, maxDepth = DEFAULT_MAX_DEPTH): AmqpValue {
+/**
+ * Decodes exactly one value from `bytes`. Maps come back as plain objects where their keys allow
+ * (see DecodeOptions.maps); a number as the second argument is the nesting limit.
+ */
+export function decodeValue(
+  bytes: Uint8Array,
+  options: number | DecodeOptions = DEFAULT_MAX_DEPTH,
+): AmqpValue {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const d = new Decoder(buf, 0, buf.length, maxDepth);
+  const o = typeof options === 'number' ? undefined : options;
+  const d = new Decoder(
+    buf,
+    0,
+    buf.length,
+    typeof options === 'number' ? options : (o?.maxDepth ?? DEFAULT_MAX_DEPTH),
+  );
+  d.objectMaps = objectMapsOf(o);
   const v = d.readValue();
   if (d.pos !== buf.length)
     d.fail('AMQP_DECODE_TRAILING_BYTES', `${buf.length - d.pos} bytes after the value`);

@@ -9,7 +9,7 @@ export {
 } from './errors.js';
 export { ByteWriter } from './byte-writer.js';
 export { encodeValue, MAX_ENCODE_DEPTH } from './encoder.js';
-export { Decoder, decodeValue, DEFAULT_MAX_DEPTH } from './decoder.js';
+export { Decoder, decodeValue, DEFAULT_MAX_DEPTH, type DecodeOptions, type MapForm } from './decoder.js';
 export { compositeTypes, restrictedTypes, compositeByCode } from './spec/types.js';
 export type { CompositeType, FieldSpec, RestrictedType } from './spec/types.js';
 export { encodeComposite, decodeComposite, readComposite, compositeForCode } from './composite.js';

@@ -5,7 +5,7 @@
  */
 import { ByteWriter } from './byte-writer.js';
 import { readCompositeListAs, encodeCompositeAs } from './composite.js';
-import { Decoder } from './decoder.js';
+import { Decoder, objectMapsOf, type DecodeOptions } from './decoder.js';
 import { encodeBinary, encodeList, encodeMap, encodeObjectMap, encodeValue } from './encoder.js';
 import { DecodeError, EncodeError } from './errors.js';
 import { Code } from './format-codes.js';
@@ -183,17 +183,28 @@ function readSectionCode(d: Decoder): number {
   return n;
 }
 
+/**
+ * A map section: application properties keyed by strings, annotations and the footer by symbols
+ * (spec 3.2); all keys of that type make a plain object, anything else a Map (Decoder.keyedMap).
+ */
 function readMapSection(d: Decoder, symbolKeys: boolean): Annotations {
   const code = d.u8();
-  if (code === Code.Map8 || code === Code.Map32) return d.keyedMap(code === Code.Map32, symbolKeys);
-  if (code === Code.Null) return {};
+  if (code === Code.Map8 || code === Code.Map32) {
+    return d.objectMaps ? d.keyedMap(code === Code.Map32, symbolKeys) : d.mapOf(code === Code.Map32);
+  }
+  if (code === Code.Null) return d.objectMaps ? {} : new Map();
   return d.fail('AMQP_DECODE_WRONG_TYPE', 'section must be a map', d.pos - 1);
 }
 
-/** Decodes a whole message. Sections must come in spec order; body sections must be of one kind. */
-export function decodeMessage(bytes: Uint8Array): Message {
+/**
+ * Decodes a whole message. Sections must come in spec order; body sections must be of one kind.
+ * Maps (application properties, annotations, footer, and any in the body) are plain objects where
+ * their keys allow, else Maps; `{ maps: 'map' }` makes every one a Map (see DecodeOptions).
+ */
+export function decodeMessage(bytes: Uint8Array, options?: DecodeOptions): Message {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const d = new Decoder(buf);
+  const d = new Decoder(buf, 0, buf.length, options?.maxDepth);
+  d.objectMaps = objectMapsOf(options);
   const m: Message = {};
   let last = 0;
   let data: Buffer[] | undefined;

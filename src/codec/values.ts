@@ -7,6 +7,11 @@ import { EncodeError } from './errors.js';
  * int32 range, else double), bigint (long), string, Buffer/Uint8Array (binary), Date (timestamp),
  * Array (list), Map or plain object (map). Types JS cannot tell apart get a small wrapper, so that a
  * decoded value encodes back to the same AMQP type.
+ *
+ * Maps decode to a plain object when every key is a string (and in an order an object keeps:
+ * array-index keys first, ascending), to a Map otherwise; a plain object's keys encode as strings
+ * (as symbols in annotations, the footer and `fields`). So encoding a decoded value gives back the
+ * same bytes either way. The decoder's `maps: 'map'` option makes every map a Map.
  */
 
 /** An AMQP symbol: an ASCII name, distinct from a string on the wire. */

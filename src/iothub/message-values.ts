@@ -1,10 +1,18 @@
 /**
  * Reading AMQP values as the IoT Hub's peers send them, for the clients and the hub alike: maps
- * (annotations, application properties, link properties) may be plain objects (symbol keys decoded
- * as strings) or Maps (when a key was not a symbol), and ids come in every id type.
+ * (annotations, application properties, link properties) may be plain objects (keys all symbols,
+ * by name, or all strings) or Maps (any other key), and ids come in every id type.
  */
 import type { Annotations } from '../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
+
+/**
+ * Sets an own data property, as the decoder does: a peer's key such as '__proto__' must not set a
+ * prototype when a map is copied.
+ */
+export function putOwn(o: Record<string, AmqpValue>, key: string, v: AmqpValue): void {
+  Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+}
 
 /** A string from a string or a symbol. */
 export function stringOf(v: AmqpValue): string | undefined {

@@ -12,7 +12,8 @@ import type { Attach, Source, Target } from '../codec/spec/records.js';
 import type { Link, SourceOptions, TargetOptions } from '../link/link.js';
 import type { Receiver } from '../link/receiver.js';
 import type { Sender } from '../link/sender.js';
-import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js';
+import { checkMapsOption, type MessageReceiver, type ReceiverCreditOptions } from '../api/receiver.js';
+import type { MapForm } from '../codec/decoder.js';
 import type { MessageSender } from '../api/sender.js';
 import type { Timers } from '../util/timers.js';
 import { REFUSED_LINKS_SLACK } from './limits.js';
@@ -28,6 +29,8 @@ export interface ServerConnectionHooks {
   maxLinks?: number;
   /** Stop reading the client while more than this many bytes wait for it. 0 = never. */
   maxBufferedOutput?: number;
+  /** Default `maps` of accepted receivers (AcceptOptions.maps). */
+  maps?: MapForm;
 }
 
 export class ServerConnection extends ConnectionCore {
@@ -114,6 +117,7 @@ export class ServerConnection extends ConnectionCore {
   }
 
   acceptLink(l: IncomingLink, o: AcceptOptions): MessageSender | MessageReceiver {
+    const maps = checkMapsOption(o.maps ?? this.hooks.maps);
     const link = l.engineLink;
     const a = l.remoteAttach;
     const { type: _s, ...clientSource } = l.source ?? { type: 'source' as const };
@@ -129,7 +133,7 @@ export class ServerConnection extends ConnectionCore {
     link.attach();
     this.schedule();
     if (link.role === 'sender') return this.wrapSender(link as Sender, { maxQueued: o.maxQueued });
-    return this.wrapReceiver(link as Receiver, { credit: o.credit, autoAccept: o.autoAccept });
+    return this.wrapReceiver(link as Receiver, { credit: o.credit, autoAccept: o.autoAccept, maps });
   }
 
   refuseLink(l: IncomingLink, error: AmqpError): void {

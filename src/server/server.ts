@@ -18,6 +18,8 @@ import {
 import type { Timers } from '../util/timers.js';
 import { listenOn } from '../transport/listen-on.js';
 import type { IncomingLink } from './server-connection.js';
+import { checkMapsOption } from '../api/receiver.js';
+import type { MapForm } from '../codec/decoder.js';
 import { refuseSocket } from './refusal.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';
 import { ServerConnection } from './server-connection.js';
@@ -70,6 +72,8 @@ export interface ServerOptions {
   /** What one client may make the server hold; every one has a default (see limits.ts). */
   limits?: ServerLimits;
   timers?: Timers;
+  /** Default `maps` of the receivers links are accepted with: 'object' (the default) or 'map' (see AcceptOptions). */
+  maps?: MapForm;
   /** Called at each client's open; return an AmqpError to refuse it. */
   onConnection?(c: ServerConnection): AmqpError | void;
   /** Called for each link a client attaches; call link.accept(...) or link.refuse(error). */
@@ -86,6 +90,7 @@ export class AmqpServer extends EventEmitter {
   constructor(readonly options: ServerOptions) {
     super();
     this.limits = resolveLimits(options.limits);
+    checkMapsOption(options.maps);
   }
 
   get port(): number {
@@ -178,6 +183,7 @@ export class AmqpServer extends EventEmitter {
         maxMessageSize: limits.maxMessageSize,
         maxLinks: limits.maxLinks,
         maxBufferedOutput: limits.maxBufferedOutput,
+        maps: o.maps,
       },
       o.timers,
     );

@@ -199,7 +199,7 @@ const DEPTH = 'amqp-value';
 export type ValueArbs = {
   value: AmqpValue;
   list: AmqpValue[];
-  map: Map<AmqpValue, AmqpValue>;
+  map: Map<AmqpValue, AmqpValue> | Record<string, AmqpValue>;
   array: AmqpArray;
   described: Described;
 };
@@ -218,7 +218,7 @@ export function valueArbs(maxDepth = 3): fc.LetrecValue<ValueArbs> {
     list: fc.array(tie('value'), { maxLength: 5, depthIdentifier: DEPTH }),
     map: fc
       .array(fc.tuple(tie('value'), tie('value')), { maxLength: 4, depthIdentifier: DEPTH })
-      .map((entries) => new Map(entries)),
+      .map((entries) => decodedForm(new Map(entries))),
     array: fc.oneof(
       { maxDepth, depthIdentifier: DEPTH, depthSize: 'small' },
       { weight: 4, arbitrary: scalarArray },
@@ -241,7 +241,7 @@ export const largeValue: fc.Arbitrary<AmqpValue> = fc.oneof(
   fc.array(primitiveValue, { minLength: 200, maxLength: 300 }),
   fc
     .array(fc.tuple(primitiveValue, primitiveValue), { minLength: 130, maxLength: 200 })
-    .map((e) => new Map(e)),
+    .map((e) => decodedForm(new Map(e))),
   fc.array(fc.boolean(), { minLength: 256, maxLength: 400 }).map((items) => new AmqpArray('boolean', items)),
   fc
     .array(binaryBuf, { minLength: 1, maxLength: 4 })
@@ -256,6 +256,53 @@ export function objectFrom(entries: [string, AmqpValue][]): Record<string, AmqpV
   for (const [k, v] of entries)
     Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   return o;
+}
+
+/**
+ * Whether a plain object keeps `keys` in this order: JavaScript itself is asked (it lists array
+ * indexes such as '0' and '1' first, ascending), not the decoder.
+ */
+export function objectKeepsOrder(keys: string[]): boolean {
+  const o = objectFrom(keys.map((k) => [k, null]));
+  const got = Object.keys(o);
+  return got.length === keys.length && got.every((k, i) => k === keys[i]);
+}
+
+/**
+ * A map as the decoder gives it back by default: a plain object when every key is a string and an
+ * object keeps their order (so that it encodes to the same bytes), else the Map itself.
+ */
+export function decodedForm(
+  m: Map<AmqpValue, AmqpValue>,
+): Map<AmqpValue, AmqpValue> | Record<string, AmqpValue> {
+  const keys = [...m.keys()];
+  if (!keys.every((k) => typeof k === 'string') || !objectKeepsOrder(keys as string[])) return m;
+  return objectFrom([...m] as [string, AmqpValue][]);
+}
+
+/**
+ * A value with every map as a Map (what `{ maps: 'map' }` decodes to), from its default decoded
+ * form; `symbolKeys` for the top level of annotations and fields, whose object keys are symbols.
+ */
+export function allMaps(v: AmqpValue, symbolKeys = false): AmqpValue {
+  if (Array.isArray(v)) return v.map((x) => allMaps(x));
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [allMaps(k), allMaps(x)]));
+  if (v instanceof Described) return new Described(allMaps(v.descriptor), allMaps(v.value));
+  if (v instanceof AmqpArray) {
+    const items = v.elementType === 'map' || v.elementType === 'list' || v.elementType === 'array';
+    return items
+      ? new AmqpArray(
+          v.elementType,
+          v.items.map((x) => allMaps(x)),
+          v.descriptor,
+        )
+      : v;
+  }
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const o = v as Record<string, AmqpValue>;
+    return new Map(Object.keys(o).map((k) => [symbolKeys ? new AmqpSymbol(k) : k, allMaps(o[k])]));
+  }
+  return v;
 }
 
 /** A symbol-keyed map (annotations, fields) in its decoded form: a plain object keyed by name. */
@@ -414,7 +461,8 @@ function kindArb(f: FieldSpec, depth: number): fc.Arbitrary<unknown> {
     case 'fields':
       return symbolKeyedObject(fieldValue, 4);
     case 'map':
-      return amqpValues.map;
+      // A map field (attach's unsettled) is always read as a Map, its values as everywhere.
+      return amqpValues.map.map((m) => (m instanceof Map ? m : new Map(Object.entries(m))));
     case 'composite':
       return compositeRecordArb(f.type, depth + 1);
     case 'any': {

@@ -134,6 +134,7 @@ function typeNameOf(v: AmqpValue): string {
   if (v instanceof Described) return 'described';
   if (Array.isArray(v)) return 'list';
   if (v instanceof Map) return 'map';
+  if (Object.getPrototypeOf(v) === Object.prototype) return 'map';
   return `unknown (${Object.prototype.toString.call(v)})`;
 }
 

@@ -5,17 +5,17 @@
  */
 import type { Annotations, Message } from '../../codec/message.js';
 import { Typed, type AmqpValue } from '../../codec/values.js';
-import { stringOf } from '../message-values.js';
+import { putOwn, stringOf } from '../message-values.js';
 
 /** A map as a plain object with string keys (symbol keys as their names; other keys as String(k)). */
 export function toRecord(map: Annotations | undefined | null): Record<string, AmqpValue> {
   const out: Record<string, AmqpValue> = {};
   if (!map) return out;
   if (map instanceof Map) {
-    for (const [k, v] of map) out[stringOf(k) ?? String(k)] = v;
+    for (const [k, v] of map) putOwn(out, stringOf(k) ?? String(k), v);
     return out;
   }
-  for (const k of Object.keys(map)) out[k] = map[k];
+  for (const k of Object.keys(map)) putOwn(out, k, map[k]);
   return out;
 }
 

@@ -1,11 +1,11 @@
 /**
  * Small helpers over amqp-one `Message`s: annotation maps may be plain objects (symbol keys
- * decoded as strings) or Maps (when a key was not a symbol), so writes go through here (reads
+ * decoded as their names) or Maps (when a key was not a symbol), so writes go through here (reads
  * through ../message-values.ts).
  */
 import type { Annotations, Message } from '../../codec/message.js';
 import { AmqpSymbol, type AmqpValue } from '../../codec/values.js';
-import { entry, stringOf } from '../message-values.js';
+import { entry, putOwn, stringOf } from '../message-values.js';
 
 /**
  * A shallow copy of `m` whose message annotations are the original ones (less those `drop`
@@ -30,7 +30,7 @@ export function withMessageAnnotations(
     merged = map;
   } else {
     const obj: { [key: string]: AmqpValue } = {};
-    if (old) for (const k of Object.keys(old)) if (keep(k)) obj[k] = old[k];
+    if (old) for (const k of Object.keys(old)) if (keep(k)) putOwn(obj, k, old[k]);
     merged = Object.assign(obj, add);
   }
   return { ...m, messageAnnotations: merged };

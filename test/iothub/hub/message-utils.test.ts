@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
+import { decodeMessage, encodeMessage } from '../../../src/codec/message.js';
 import { AmqpSymbol } from '../../../src/codec/values.js';
+import { toRecord } from '../../../src/iothub/client/amqp-utils.js';
 import {
   ackModeOf,
   isSystemAnnotation,
@@ -31,5 +33,19 @@ describe('message helpers', () => {
     expect(entry(m2.messageAnnotations, 'b')).toBe(2);
     expect((m2.messageAnnotations as Map<unknown, unknown>).get(42)).toBe('numeric key kept');
     expect(withMessageAnnotations({}, { c: 3 }).messageAnnotations).toEqual({ c: 3 });
+  });
+
+  test("a peer's '__proto__' annotation is copied as an own property, not as a prototype", () => {
+    const decoded = decodeMessage(
+      encodeMessage({ messageAnnotations: JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') }),
+    );
+    const out = withMessageAnnotations(decoded, { b: 2 }).messageAnnotations as Record<string, unknown>;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.keys(out)).toEqual(['__proto__', 'a', 'b']);
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toEqual({ polluted: true });
+    expect((out as { polluted?: unknown }).polluted).toBeUndefined();
+    const record = toRecord(decoded.messageAnnotations);
+    expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+    expect(Object.keys(record)).toEqual(['__proto__', 'a']);
   });
 });
