@@ -26,6 +26,7 @@ import { ExponentialBackoff } from '../util/backoff.js';
 import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
+import { errorFields, Log } from '../util/logger.js';
 
 export interface ReconnectOptions {
   /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
@@ -184,10 +185,12 @@ export class AmqpConnection extends ConnectionCore {
   /** Links opened by `beforeReattach`: they belong to one connection and end with it. */
   private hookLinks: (MessageSender | MessageReceiver)[] = [];
   defaultSession!: AmqpSession;
+  private readonly log: Log;
 
   private constructor(options: ConnectOptions & { host: string; port: number }) {
     super(options.timers);
     this.opts = options;
+    this.log = new Log(options.logger, { host: options.host, port: options.port });
   }
 
   /** Opens a connection and waits for the peer's open. */
@@ -258,6 +261,12 @@ export class AmqpConnection extends ConnectionCore {
         throw engine.error ?? new DisconnectedError('the peer closed the connection as it opened');
       }
       this.established = true;
+      if (this.log.enabled('info', 'connection'))
+        this.log.write('info', 'connection', 'connected', {
+          connection: engine.log.context.connection,
+          tls: !!o.tls,
+          remoteContainerId: engine.remoteOpen?.containerId,
+        });
     } finally {
       disarm();
     }
@@ -281,6 +290,8 @@ export class AmqpConnection extends ConnectionCore {
     this.failAll(
       err ?? (this.closingByUs ? undefined : new DisconnectedError('the peer closed the connection')),
     );
+    if (err && this.log.enabled('warn', 'connection'))
+      this.log.write('warn', 'connection', 'connection lost', { error: errorFields(err) });
     this.closedDeferred.resolve();
     if (!this.closingByUs) this.emit('disconnected', err);
     this.emit('close', err);
@@ -297,6 +308,8 @@ export class AmqpConnection extends ConnectionCore {
    */
   private async reconnect(err: Error | undefined): Promise<void> {
     this.reconnecting = true;
+    if (this.log.enabled('warn', 'connection'))
+      this.log.write('warn', 'connection', 'connection lost, reconnecting', { error: errorFields(err) });
     this.emit('disconnected', err);
     const r = this.reconnectOptions();
     this.failHookLinks(err);
@@ -339,11 +352,18 @@ export class AmqpConnection extends ConnectionCore {
           if (l.kind === 'sender')
             (l.wrapper as MessageSender).onReattached((l.wrapper as MessageSender).link);
         }
+        if (this.log.enabled('info', 'connection'))
+          this.log.write('info', 'connection', 'reconnected', { attempt: this.attempt });
         this.emit('reconnected');
         return;
       } catch (e) {
         this.opened = undefined;
         err = e as Error;
+        if (this.log.enabled('info', 'connection'))
+          this.log.write('info', 'connection', 'reconnect attempt failed', {
+            attempt: this.attempt,
+            error: errorFields(err),
+          });
         this.failHookLinks(err);
         this.engine.close();
         this.driver.destroy();
@@ -365,6 +385,8 @@ export class AmqpConnection extends ConnectionCore {
   }
 
   private giveUp(err: Error): void {
+    if (this.log.enabled('error', 'connection'))
+      this.log.write('error', 'connection', 'gave up reconnecting', { error: errorFields(err) });
     this.reconnecting = false;
     this.failAll(err);
     this.closedDeferred.resolve();

@@ -7,3 +7,12 @@ export * from './errors.js';
 export * from './sas.js';
 export * from './connection-string.js';
 export * from './client/index.js';
+/** The same process-wide hook as `amqp-one`'s (one module, one logger). */
+export {
+  setLogger,
+  type LogCategory,
+  type LogFunction,
+  type LogLevel,
+  type LogRecord,
+  type Logger,
+} from '../util/logger.js';

@@ -16,6 +16,7 @@ import {
   type SaslServerMechanism,
 } from '../sasl/mechanisms.js';
 import type { Timers } from '../util/timers.js';
+import { errorFields, Log, type Logger } from '../util/logger.js';
 import type { IncomingLink } from './server-connection.js';
 import { refuseSocket } from './refusal.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';
@@ -69,6 +70,11 @@ export interface ServerOptions {
   /** What one client may make the server hold; every one has a default (see limits.ts). */
   limits?: ServerLimits;
   timers?: Timers;
+  /**
+   * Structured diagnostics of the server and of each client connection (see `setLogger` for the
+   * process-wide one).
+   */
+  logger?: Logger;
   /** Called at each client's open; return an AmqpError to refuse it. */
   onConnection?(c: ServerConnection): AmqpError | void;
   /** Called for each link a client attaches; call link.accept(...) or link.refuse(error). */
@@ -81,10 +87,12 @@ export class AmqpServer extends EventEmitter {
   refusedConnections = 0;
   private listener!: net.Server;
   private readonly limits: Required<ServerLimits>;
+  private readonly log: Log;
 
   constructor(readonly options: ServerOptions) {
     super();
     this.limits = resolveLimits(options.limits);
+    this.log = new Log(options.logger);
   }
 
   get port(): number {
@@ -129,11 +137,17 @@ export class AmqpServer extends EventEmitter {
           onSocket,
         )
       : net.createServer(onSocket);
-    this.listener.on('tlsClientError', (err) => this.emit('clientError', err));
+    this.listener.on('tlsClientError', (err) => {
+      if (this.log.enabled('warn', 'server'))
+        this.log.write('warn', 'server', 'TLS handshake failed', { error: errorFields(err) });
+      this.emit('clientError', err);
+    });
     await new Promise<void>((resolve, reject) => {
       this.listener.once('error', reject);
       this.listener.listen(o.port ?? 5672, o.host ?? '127.0.0.1', () => {
         this.listener.off('error', reject);
+        if (this.log.enabled('info', 'server'))
+          this.log.write('info', 'server', 'listening', { host: this.host, port: this.port, tls: !!o.tls });
         resolve();
       });
     });
@@ -151,6 +165,11 @@ export class AmqpServer extends EventEmitter {
     if (limits.maxConnections > 0 && this.connections.size >= limits.maxConnections) {
       // Full: a fixed answer and a close, with no engine built and nothing kept.
       this.refusedConnections++;
+      if (this.log.enabled('warn', 'server'))
+        this.log.write('warn', 'server', 'full: client refused', {
+          remoteAddress: socket.remoteAddress,
+          maxConnections: limits.maxConnections,
+        });
       refuseSocket(socket, limits.handshakeTimeoutMs);
       return;
     }
@@ -167,6 +186,7 @@ export class AmqpServer extends EventEmitter {
         sessionDefaults: { handleMax: limits.maxLinksPerSession },
         saslServer,
         externalIdentity,
+        logger: o.logger,
       },
       socket,
       {
@@ -175,8 +195,13 @@ export class AmqpServer extends EventEmitter {
           if (o.onLink) o.onLink(l);
           else l.refuse({ condition: Condition.NotFound, description: 'this server has no nodes' });
         },
-        onClosed: (c) => {
+        onClosed: (c, err) => {
           this.connections.delete(c);
+          if (this.log.enabled('debug', 'server'))
+            this.log.write('debug', 'server', 'client gone', {
+              connection: c.engine.log.context.connection,
+              error: errorFields(err),
+            });
           this.emit('disconnect', c);
         },
         maxMessageSize: limits.maxMessageSize,
@@ -187,6 +212,12 @@ export class AmqpServer extends EventEmitter {
     );
     conn.on('error', () => undefined);
     this.connections.add(conn);
+    if (this.log.enabled('debug', 'server'))
+      this.log.write('debug', 'server', 'client connected', {
+        connection: conn.engine.log.context.connection,
+        remoteAddress: socket.remoteAddress,
+        remotePort: socket.remotePort,
+      });
     this.emit('connection', conn);
   }
 
