@@ -5,7 +5,6 @@
  * `DEBUG=amqp-one:*,-amqp-one:frames` all but the frames. One line per record.
  */
 import { inspect } from 'node:util';
-import type { LogCategory, LogRecord } from './logger.js';
 
 export const DEBUG_PREFIX = 'amqp-one:';
 
@@ -15,8 +14,8 @@ function patternOf(name: string): RegExp {
 }
 
 /** The categories a DEBUG value turns on, of those given. */
-export function parseDebug(spec: string | undefined, categories: readonly LogCategory[]): Set<LogCategory> {
-  const on = new Set<LogCategory>();
+export function parseDebug<C extends string>(spec: string | undefined, categories: readonly C[]): Set<C> {
+  const on = new Set<C>();
   if (!spec) return on;
   const names = spec.split(/[\s,]+/).filter((n) => n.length > 0);
   const include = names.filter((n) => !n.startsWith('-')).map(patternOf);
@@ -37,7 +36,10 @@ function show(v: unknown): string {
  * `<time> amqp-one:<category> <level> <message> key=value ...`. A frame's message is already the
  * frame, as AMQP_TRACE=frames shows it, so its fields are not repeated.
  */
-export function formatDebugLine(r: LogRecord, now = new Date()): string {
+export function formatDebugLine(
+  r: { level: string; category: string; message: string; fields: Record<string, unknown> },
+  now = new Date(),
+): string {
   let line = `${now.toISOString()} ${DEBUG_PREFIX}${r.category} ${r.level} ${r.message}`;
   if (r.category !== 'frames') {
     for (const k of Object.keys(r.fields)) {

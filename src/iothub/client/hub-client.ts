@@ -17,6 +17,7 @@ import {
   openReceiverChecked,
   resolveRetry,
   resolveTimers,
+  userAgent,
   type IotHubClientOptions,
 } from './client-options.js';
 import type { HubConnection } from './hub-connection.js';
@@ -42,6 +43,8 @@ export abstract class HubClient extends EventEmitter {
   protected readonly timers: Timers;
   protected readonly retry: RetryPolicy;
   protected readonly sendTimeoutMs: number;
+  /** What each link announces in `com.microsoft:client-version`. */
+  readonly userAgent: string;
   protected closed = false;
   private opening: Promise<void> | undefined;
   // Senders die with their connection: one per address, remembered with its generation.
@@ -56,6 +59,7 @@ export abstract class HubClient extends EventEmitter {
     this.timers = resolveTimers(options);
     this.retry = resolveRetry(options.retryPolicy);
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
+    this.userAgent = userAgent(options.productInfo);
   }
 
   /** Forwards the hub's events; `onFailed` runs first when reconnecting gave up. */
@@ -104,7 +108,7 @@ export abstract class HubClient extends EventEmitter {
       if (s && s.link.isOpen) return s;
       if (this.senders.get(address) !== t) return this.sender(address);
     }
-    const sender = conn.openSender({ address, properties: linkProperties() });
+    const sender = conn.openSender({ address, properties: linkProperties(this.userAgent) });
     this.senders.set(address, { generation, sender });
     try {
       return await sender;
@@ -163,7 +167,11 @@ export abstract class HubClient extends EventEmitter {
         await this.ensureOpen();
         const conn = await this.hub.ready();
         const generation = this.hub.generation;
-        const receiver = await openReceiverChecked(conn, { address, credit, properties: linkProperties() });
+        const receiver = await openReceiverChecked(conn, {
+          address,
+          credit,
+          properties: linkProperties(this.userAgent),
+        });
         backoff.failures = 0;
         return { receiver, generation };
       } catch (e) {

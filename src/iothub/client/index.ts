@@ -89,4 +89,4 @@ export {
   type TokenInfo,
   type TokenProvider,
 } from './token.js';
-export { CLIENT_VERSION, type IotHubClientOptions } from './client-options.js';
+export { CLIENT_VERSION, userAgent, type IotHubClientOptions } from './client-options.js';
