@@ -2,7 +2,7 @@
  * What client and server connections share: an engine bound to a socket, and the routing of
  * engine events to the promise-API objects (senders, receivers, pending attaches).
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter, type EventMap } from '../util/typed-emitter.js';
 import type { Connection } from '../connection/connection.js';
 import { Condition } from '../protocol/conditions.js';
 import { ConnectionError, LinkError, type AmqpError } from '../protocol/errors.js';
@@ -21,7 +21,16 @@ import { MessageSender } from './sender.js';
 import { realTimers, type Timers } from '../util/timers.js';
 import { armDeadline, DEFAULT_OPEN_TIMEOUT_MS } from './deadline.js';
 
-export abstract class ConnectionCore extends EventEmitter implements LinkHost {
+/** What every connection (client or server end) emits. */
+export interface ConnectionEvents {
+  /** The connection is gone for good; `error` unless it was closed cleanly. */
+  close: [error: Error | undefined];
+}
+
+export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
+  extends TypedEmitter<E>
+  implements LinkHost
+{
   engine!: Connection;
   driver!: SocketDriver;
   readonly timers: Timers;

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../util/logger.js';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import type { ReceivedMessage } from '../api/received-message.js';
 import { Condition } from '../protocol/conditions.js';
 import type { AmqpError } from '../protocol/errors.js';
@@ -83,7 +83,15 @@ interface Attachment {
   creator: boolean;
 }
 
-export class Broker extends EventEmitter {
+/** The events of a broker. */
+export interface BrokerEvents {
+  /** A client connected. */
+  connection: [connection: ServerConnection];
+  /** A client's connection is gone, with the error it closed with (or the transport failure), if any. */
+  disconnect: [connection: ServerConnection, error: Error | undefined];
+}
+
+export class Broker extends TypedEmitter<BrokerEvents> {
   private readonly queueMap = new Map<string, Queue>();
   /** The links on each queue: a deleted dynamic queue detaches them. */
   private readonly links = new Map<Queue, Set<IncomingLink>>();

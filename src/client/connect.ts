@@ -171,7 +171,20 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
-export class AmqpConnection extends ConnectionCore {
+/** The events of a client connection: `conn.on('disconnected', (error) => ...)`. */
+export interface AmqpConnectionEvents {
+  /**
+   * The connection is gone for good: closed by us (no error), by the peer, lost without reconnect,
+   * or reconnecting gave up (with the last attempt's error).
+   */
+  close: [error: Error | undefined];
+  /** The connection was lost, not by our close; with reconnect, attempts follow. */
+  disconnected: [error: Error | undefined];
+  /** A reconnect succeeded: links are attached again (or, with `reattach: false`, may be opened). */
+  reconnected: [];
+}
+
+export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
   private readonly opts: ConnectOptions & { host: string; port: number };
   private readonly sessionsList: AmqpSession[] = [];
   private readonly links: LinkRecord[] = [];

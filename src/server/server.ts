@@ -2,7 +2,6 @@
  * `listen(options)`: an AMQP server on TCP or TLS, with bare AMQP and SASL on the same port as
  * `sasl` allows; a broker or the IoT Hub emulator is a set of handlers (onConnection, onLink).
  */
-import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
@@ -17,6 +16,7 @@ import {
 } from '../sasl/mechanisms.js';
 import type { Timers } from '../util/timers.js';
 import { errorFields, Log, type Logger } from '../util/logger.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import type { IncomingLink } from './server-connection.js';
 import { refuseSocket } from './refusal.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';
@@ -81,7 +81,17 @@ export interface ServerOptions {
   onLink?(l: IncomingLink): void;
 }
 
-export class AmqpServer extends EventEmitter {
+/** The events of a server: `server.on('connection', (c) => ...)`. */
+export interface AmqpServerEvents {
+  /** A client's socket was accepted (its open may not have arrived yet). */
+  connection: [connection: ServerConnection];
+  /** A client's connection is gone. */
+  disconnect: [connection: ServerConnection];
+  /** A TLS client failed the handshake (no connection was made). */
+  clientError: [error: Error];
+}
+
+export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   readonly connections = new Set<ServerConnection>();
   /** Sockets answered with the fixed refusal because the server was full. */
   refusedConnections = 0;
@@ -210,7 +220,6 @@ export class AmqpServer extends EventEmitter {
       },
       o.timers,
     );
-    conn.on('error', () => undefined);
     this.connections.add(conn);
     if (this.log.enabled('debug', 'server'))
       this.log.write('debug', 'server', 'client connected', {

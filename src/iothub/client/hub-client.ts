@@ -3,7 +3,7 @@
  * connection generation, sends that survive lost links, receivers re-opened with backoff, and the
  * events forwarded from the HubConnection.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../util/typed-emitter.js';
 import { ClosedError } from '../../api/errors.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { MessageSender } from '../../api/sender.js';
@@ -38,7 +38,22 @@ export interface Backoff {
   failures: number;
 }
 
-export abstract class HubClient extends EventEmitter {
+/** The events of DeviceClient and ServiceClient: `device.on('disconnected', (error) => ...)`. */
+export interface HubClientEvents {
+  /** Connected and authenticated (again); `generation` counts the connections. */
+  connected: [generation: number];
+  /**
+   * The connection was lost (an IotHubError where the hub said why); the client reconnects unless
+   * `reconnect: false`.
+   */
+  disconnected: [error: Error];
+  /** A CBS token was renewed (the token itself and its expiry). */
+  'token-renewed': [info: TokenInfo];
+  /** Reconnecting gave up: the client is closed. Emitted only when someone listens. */
+  error: [error: unknown];
+}
+
+export abstract class HubClient extends TypedEmitter<HubClientEvents> {
   abstract readonly hub: HubConnection;
   protected readonly timers: Timers;
   protected readonly retry: RetryPolicy;
@@ -65,7 +80,7 @@ export abstract class HubClient extends EventEmitter {
   /** Forwards the hub's events; `onFailed` runs first when reconnecting gave up. */
   protected forwardHubEvents(onFailed: (err: unknown) => void): void {
     this.hub.on('connected', (_c: unknown, generation: number) => this.emit('connected', generation));
-    this.hub.on('disconnected', (err: unknown) => this.emit('disconnected', err));
+    this.hub.on('disconnected', (err) => this.emit('disconnected', err));
     this.hub.on('token-renewed', (info: TokenInfo) => this.emit('token-renewed', info));
     this.hub.on('failed', (err: unknown) => {
       onFailed(err);

@@ -9,7 +9,7 @@
  * re-attached by the promise API: each generation is a new connection for the clients, which open
  * their links again on 'connected' (lock tokens and link state never outlive their connection).
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../util/typed-emitter.js';
 import { connect, type AmqpConnection, type ReconnectOptions } from '../../client/connect.js';
 import { ClosedError } from '../../api/errors.js';
 import { deferred, type Deferred } from '../../util/deferred.js';
@@ -96,7 +96,18 @@ export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting'
  * authentication; 'disconnected' (error) when the connection is lost; 'token-renewed' (TokenInfo);
  * 'renewal-error' (error); 'failed' (error) when reconnecting gave up (the connection is then closed).
  */
-export class HubConnection extends EventEmitter {
+export interface HubConnectionEvents {
+  /** Connected and authenticated (again): a new generation of links may be opened on `connection`. */
+  connected: [connection: AmqpConnection, generation: number];
+  /** The connection was lost (an IotHubError where the hub said why); a reconnect follows unless it is off. */
+  disconnected: [error: Error];
+  'token-renewed': [info: TokenInfo];
+  'renewal-error': [error: IotHubError];
+  /** Reconnecting gave up (or the connection was lost without reconnect): it is closed. */
+  failed: [error: unknown];
+}
+
+export class HubConnection extends TypedEmitter<HubConnectionEvents> {
   state: HubConnectionState = 'idle';
   /** Counts successful connections: links opened on an older generation are dead. */
   generation = 0;
@@ -267,7 +278,7 @@ export class HubConnection extends EventEmitter {
           });
         this.emit('token-renewed', info);
       });
-      r.on('renewal-error', (err: unknown) => {
+      r.on('renewal-error', (err) => {
         if (this.log.enabled('warn', 'iothub'))
           this.log.write('warn', 'iothub', 'CBS token renewal failed', { error: errorFields(err) });
         if (this.listenerCount('renewal-error') > 0) this.emit('renewal-error', err);
@@ -340,7 +351,7 @@ export class HubConnection extends EventEmitter {
     this.state = 'reconnecting';
     const error = toIotHubError(
       err ?? new NotConnectedError({ description: 'the hub closed the connection' }),
-    );
+    ) as Error;
     if (this.log.enabled('warn', 'iothub'))
       this.log.write('warn', 'iothub', 'disconnected', { error: errorFields(error) });
     this.emit('disconnected', error);
