@@ -18,7 +18,15 @@ export function logEvent(log: Log, e: EngineEvent): void {
   switch (e.type) {
     case 'sasl-done':
       if (log.enabled('info', 'sasl'))
-        log.write('info', 'sasl', 'SASL succeeded', { mechanism: e.mechanism, identity: e.identity });
+        // A client's "identity" is its mechanism: said once.
+        log.write(
+          'info',
+          'sasl',
+          'SASL succeeded',
+          e.identity === e.mechanism
+            ? { mechanism: e.mechanism }
+            : { mechanism: e.mechanism, identity: e.identity },
+        );
       return;
     case 'connection-remote-open':
       if (log.enabled('info', 'connection')) log.write('info', 'connection', 'the peer opened');
