@@ -26,7 +26,7 @@ import { ExponentialBackoff } from '../util/backoff.js';
 import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
-import { errorFields, Log } from '../util/logger.js';
+import { errorFields, Log, loggerProblem } from '../util/logger.js';
 
 export interface ReconnectOptions {
   /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
@@ -203,6 +203,8 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
   private constructor(options: ConnectOptions & { host: string; port: number }) {
     super(options.timers);
     this.opts = options;
+    const problem = loggerProblem(options.logger);
+    if (problem) throw new InvalidArgumentError(`connect: ${problem}`);
     this.log = new Log(options.logger, { host: options.host, port: options.port });
   }
 

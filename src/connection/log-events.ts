@@ -8,10 +8,20 @@ import { errorFields, type Log } from '../util/logger.js';
 import type { EngineEvent } from './events.js';
 
 function linkFields(l: Link): Record<string, unknown> {
-  const o = l.options;
-  const terminus = (l.role === 'sender' ? o.target : o.source) as { address?: unknown } | null | undefined;
-  const address = terminus?.address;
-  return { channel: l.session.channel, link: l.name, role: l.role, address };
+  return {
+    channel: l.session.channel,
+    link: l.name,
+    role: l.role,
+    source: addressOf(l, 'source'),
+    target: addressOf(l, 'target'),
+  };
+}
+
+/** A terminus's address: ours once set, else the peer's (a link the peer attached first has none of ours yet). */
+function addressOf(l: Link, side: 'source' | 'target'): unknown {
+  const ours = l.options[side] as { address?: unknown } | null | undefined;
+  const theirs = l.remoteAttach?.[side] as { address?: unknown } | null | undefined;
+  return ours?.address ?? theirs?.address;
 }
 
 export function logEvent(log: Log, e: EngineEvent): void {

@@ -15,7 +15,7 @@ import {
   type SaslServerMechanism,
 } from '../sasl/mechanisms.js';
 import type { Timers } from '../util/timers.js';
-import { errorFields, Log, type Logger } from '../util/logger.js';
+import { errorFields, Log, loggerProblem, type Logger } from '../util/logger.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { IncomingLink } from './server-connection.js';
 import { refuseSocket } from './refusal.js';
@@ -102,7 +102,7 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   constructor(readonly options: ServerOptions) {
     super();
     this.limits = resolveLimits(options.limits);
-    this.log = new Log(options.logger);
+    this.log = new Log(loggerProblem(options.logger) ? undefined : options.logger);
   }
 
   get port(): number {
@@ -134,6 +134,8 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
       );
     if (s !== false && this.saslServer()!.mechanisms.length === 0)
       throw new ServerOptionsError('`sasl` offers no mechanism: give credentials, or anonymous: true');
+    const problem = loggerProblem(o.logger);
+    if (problem) throw new ServerOptionsError(problem);
     const onSocket = (socket: net.Socket): void => this.onSocket(socket);
     this.listener = o.tls
       ? tls.createServer(

@@ -57,15 +57,28 @@ interface Sink {
   rank: number;
 }
 
+/** What is wrong with a `logger` option, or undefined when it is usable (or absent). */
+export function loggerProblem(logger: unknown): string | undefined {
+  if (logger === undefined || typeof logger === 'function') return undefined;
+  if (
+    logger === null ||
+    typeof logger !== 'object' ||
+    typeof (logger as { log?: unknown }).log !== 'function'
+  )
+    return 'logger must be a function (record) => void or { log(record), level? }';
+  const level = (logger as { level?: unknown }).level;
+  if (level !== undefined && !Object.hasOwn(RANK, level as string))
+    return `logger level must be one of ${Object.keys(RANK).join(', ')}, got ${String(level)}`;
+  return undefined;
+}
+
 function toSink(logger: Logger | undefined): Sink | undefined {
-  if (logger === undefined || logger === null) return undefined;
+  const problem = loggerProblem(logger);
+  // The API layers check first and throw their typed errors; this is the engine's own guard.
+  if (problem) throw new TypeError(problem);
+  if (logger === undefined) return undefined;
   if (typeof logger === 'function') return { log: logger, rank: RANK[DEFAULT_LEVEL] };
-  if (typeof logger === 'object' && typeof logger.log === 'function') {
-    const level = logger.level ?? DEFAULT_LEVEL;
-    if (!(level in RANK)) throw new TypeError(`logger level must be one of ${Object.keys(RANK).join(', ')}`);
-    return { log: logger.log.bind(logger), rank: RANK[level] };
-  }
-  throw new TypeError('logger must be a function (record) => void or { log(record), level? }');
+  return { log: logger.log.bind(logger), rank: RANK[logger.level ?? DEFAULT_LEVEL] };
 }
 
 let globalSink: Sink | undefined;

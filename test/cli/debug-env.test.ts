@@ -75,7 +75,7 @@ describe('DEBUG=amqp-one:...', () => {
     const most = await run({ DEBUG: 'amqp-one:*,-amqp-one:frames' });
     expect(most.code).toBe(0);
     expect([...categories(most.stderr)].sort()).toEqual(['connection', 'link', 'sasl', 'server', 'session']);
-    expect(most.stderr).toMatch(/ amqp-one:link debug link attached .*address=q/);
+    expect(most.stderr).toMatch(/ amqp-one:link debug link attached .*target=q/);
 
     const frames = await run({ DEBUG: 'amqp-one:frames' });
     expect([...categories(frames.stderr)]).toEqual(['frames']);

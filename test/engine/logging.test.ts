@@ -59,7 +59,8 @@ describe('engine logging', () => {
       channel: 0,
       link: 'tele',
       role: 'sender',
-      address: 'devices/d1/messages/events',
+      source: undefined,
+      target: 'devices/d1/messages/events',
     });
     // The server's records carry the identity SASL authenticated, not the password.
     expect(s.records.find((r) => r.category === 'sasl')!.fields).toMatchObject({
@@ -159,7 +160,7 @@ describe('engine logging', () => {
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => l.endsWith('\n') && l.indexOf('\n') === l.length - 1)).toBe(true);
     expect(lines.filter((l) => / amqp-one:sasl info SASL succeeded /.test(l))).toHaveLength(2);
-    expect(lines.filter((l) => / amqp-one:link debug link attached .*address=q/.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => / amqp-one:link debug link attached .*source=q/.test(l))).toHaveLength(1);
     expect(lines.some((l) => l.includes('amqp-one:connection'))).toBe(false);
     expect(lines.join('')).not.toContain('s3cr3t');
   });

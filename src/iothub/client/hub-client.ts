@@ -4,7 +4,8 @@
  * events forwarded from the HubConnection.
  */
 import { TypedEmitter } from '../../util/typed-emitter.js';
-import { ClosedError } from '../../api/errors.js';
+import { loggerProblem } from '../../util/logger.js';
+import { ClosedError, InvalidArgumentError } from '../../api/errors.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { MessageSender } from '../../api/sender.js';
 import type { Timers } from '../../util/timers.js';
@@ -75,6 +76,8 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
     this.retry = resolveRetry(options.retryPolicy);
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
     this.userAgent = userAgent(options.productInfo);
+    const problem = loggerProblem(options.logger);
+    if (problem) throw new InvalidArgumentError(problem);
   }
 
   /** Forwards the hub's events; `onFailed` runs first when reconnecting gave up. */

@@ -5,7 +5,13 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect } from '../../../src/client/connect.js';
-import { listen, type AmqpServer, type ServerConnection } from '../../../src/server/index.js';
+import {
+  listen,
+  ServerOptionsError,
+  type AmqpServer,
+  type ServerConnection,
+} from '../../../src/server/index.js';
+import { startHub } from '../../../src/iothub/emulator/index.js';
 import { DeviceClient } from '../../../src/iothub/client/device-client.js';
 import { CLIENT_VERSION, userAgent } from '../../../src/iothub/client/client-options.js';
 import { InvalidArgumentError } from '../../../src/api/errors.js';
@@ -88,5 +94,40 @@ describe('identification', () => {
     expect(userAgent()).toMatch(/^amqp-one\/\d+\.\d+\.\d+ \(node v[\d.]+; [^;]+; [^;)]+\)$/);
     expect(userAgent('  ')).toBe(userAgent());
     expect(() => userAgent(42 as unknown as string)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('a logger that is not one', () => {
+  test('is a typed error from connect(), listen() and the IoT Hub clients, before any socket', async () => {
+    const bad = { log: 'console' } as unknown as (r: LogRecord) => void;
+    await expect(connect({ port: 1, logger: bad })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(
+      connect({ port: 1, logger: { level: 'verbose' as 'debug', log: () => undefined } }),
+    ).rejects.toThrow(/logger level must be one of error, warn, info, debug, trace/);
+    await expect(listen({ port: 0, sasl: false, logger: bad })).rejects.toBeInstanceOf(ServerOptionsError);
+    expect(() =>
+      DeviceClient.fromConnectionString(`HostName=localhost;DeviceId=d1;SharedAccessKey=${KEY}`, {
+        logger: bad,
+      }),
+    ).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('the emulator', () => {
+  test('startHub({ logger }) reports its server and its clients', async () => {
+    const records: LogRecord[] = [];
+    const hub = await startHub({ port: 0, devices: ['d1'], logger: (r) => void records.push(r) });
+    closers.push(() => hub.close());
+    const device = DeviceClient.fromConnectionString(hub.deviceConnectionString('d1'), {
+      tls: false,
+      port: hub.port,
+      productInfo: 'emulated/0.1',
+    });
+    closers.push(() => device.close());
+    await device.sendEvent({ body: 'x' });
+    expect(records.some((r) => r.category === 'server' && r.message === 'listening')).toBe(true);
+    expect(records.some((r) => r.category === 'server' && r.message === 'client connected')).toBe(true);
+    const attached = records.filter((r) => r.category === 'link' && r.message === 'the peer attached a link');
+    expect(attached.map((r) => r.fields.target)).toContain('/devices/d1/messages/events');
   });
 });
