@@ -8,11 +8,5 @@ export { parseAmqpUrl, type ParsedUrl } from './transport/url.js';
 export { openSocket, type TlsOptions, type SocketOptions } from './transport/open-socket.js';
 export * from './client/index.js';
 export * from './server/index.js';
-export {
-  setLogger,
-  type LogCategory,
-  type LogFunction,
-  type LogLevel,
-  type LogRecord,
-  type Logger,
-} from './util/logger.js';
+export { setLogger } from './api/logging.js';
+export type { LogCategory, LogFunction, LogLevel, LogRecord, Logger } from './util/logger.js';

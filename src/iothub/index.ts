@@ -8,11 +8,5 @@ export * from './sas.js';
 export * from './connection-string.js';
 export * from './client/index.js';
 /** The same process-wide hook as `amqp-one`'s (one module, one logger). */
-export {
-  setLogger,
-  type LogCategory,
-  type LogFunction,
-  type LogLevel,
-  type LogRecord,
-  type Logger,
-} from '../util/logger.js';
+export { setLogger } from '../api/logging.js';
+export type { LogCategory, LogFunction, LogLevel, LogRecord, Logger } from '../util/logger.js';

@@ -87,8 +87,11 @@ let debugCategories = parseDebug(process.env.DEBUG, LOG_CATEGORIES);
 /** Anything process-wide listening (setLogger, or DEBUG): the first test of every check. */
 let globalActive = debugCategories.size > 0;
 
-/** Sends the records of every connection without a `logger` of its own to `logger` (undefined: stop). */
-export function setLogger(logger: Logger | undefined): void {
+/**
+ * Sends the records of every connection without a `logger` of its own to `logger` (undefined:
+ * stop). The package exports it as `setLogger` (api/logging.ts), which checks its argument first.
+ */
+export function setGlobalLogger(logger: Logger | undefined): void {
   globalSink = toSink(logger);
   globalActive = globalSink !== undefined || debugCategories.size > 0;
 }
@@ -164,6 +167,3 @@ export function errorFields(e: unknown): Record<string, unknown> | undefined {
   const { code, condition } = e as { code?: unknown; condition?: unknown };
   return { name: e.name, code, condition, message: e.message };
 }
-
-/** A Log that is silent unless the process-wide logger or DEBUG is on. */
-export const defaultLog = new Log();

@@ -2,7 +2,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { plainClient, plainServer } from '../../src/sasl/mechanisms.js';
 import { formatDebugLine, parseDebug } from '../../src/util/debug-env.js';
-import { LOG_CATEGORIES, Log, setDebug, setLogger, type LogRecord } from '../../src/util/logger.js';
+import { LOG_CATEGORIES, Log, setDebug, type LogRecord } from '../../src/util/logger.js';
+import { setLogger } from '../../src/api/logging.js';
+import { InvalidArgumentError } from '../../src/api/errors.js';
 import { makePair } from './pair.js';
 
 const SECRET = 'SharedAccessSignature sr=hub&sig=s3cr3t-Sig%3D&se=99';
@@ -126,6 +128,19 @@ describe('engine logging', () => {
     const before = g.records.length;
     makePair().client.open();
     expect(g.records.length).toBe(before);
+  });
+
+  it('setLogger refuses what is not a logger with a typed error, and keeps the one it had', () => {
+    const g = collect();
+    setLogger(g.logger);
+    expect(() => setLogger('console' as unknown as LogRecord['fields'] as never)).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => setLogger({ level: 'loud', log: () => undefined } as never)).toThrow(
+      /logger level must be one of/,
+    );
+    makePair().client.open();
+    expect(g.records.some((r) => r.message === 'opening')).toBe(true);
   });
 
   it('a throwing logger does not break the connection', () => {
