@@ -40,6 +40,7 @@ const unit = [
   'test/bench/histogram.test.ts',
   'test/bench/meter.test.ts',
   'test/support/**/*.test.ts',
+  'test/util/**/*.test.ts',
   'test/layout/**/*.test.ts',
   'test/docs/**/*.test.ts',
 ];

@@ -8,3 +8,5 @@ export { parseAmqpUrl, type ParsedUrl } from './transport/url.js';
 export { openSocket, type TlsOptions, type SocketOptions } from './transport/open-socket.js';
 export * from './client/index.js';
 export * from './server/index.js';
+export { setLogger } from './api/logging.js';
+export type { LogCategory, LogFunction, LogLevel, LogRecord, Logger } from './util/logger.js';

@@ -2,7 +2,7 @@
  * What client and server connections share: an engine bound to a socket, and the routing of
  * engine events to the promise-API objects (senders, receivers, pending attaches).
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter, type EventMap } from '../util/typed-emitter.js';
 import type { Connection } from '../connection/connection.js';
 import { Condition } from '../protocol/conditions.js';
 import { ConnectionError, LinkError, type AmqpError } from '../protocol/errors.js';
@@ -40,7 +40,16 @@ export function closeOptions(o: CloseOptions | AmqpError | undefined): CloseOpti
   return 'condition' in o ? { error: o } : o;
 }
 
-export abstract class ConnectionCore extends EventEmitter implements LinkHost {
+/** What every connection (client or server end) emits. */
+export interface ConnectionEvents {
+  /** The connection is gone for good; `error` unless it was closed cleanly. */
+  close: [error: Error | undefined];
+}
+
+export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
+  extends TypedEmitter<E>
+  implements LinkHost
+{
   engine!: Connection;
   driver!: SocketDriver;
   readonly timers: Timers;

@@ -5,7 +5,7 @@
  * for room instead. Nothing handed over is dropped: each send resolves with an outcome or
  * rejects with a typed error.
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import type { DeliveryState } from '../codec/spec/records.js';
 import { encodeMessageShared, type Message } from '../codec/message.js';
 import { AmqpOneError } from '../codec/errors.js';
@@ -54,7 +54,15 @@ interface PendingSend {
  * the link is gone for good. A server-side sender, from acceptSender(), learns from them that a
  * client granted credit or went away, so a broker can deliver on credit.
  */
-export class MessageSender extends EventEmitter {
+/** The events of a sender. */
+export interface MessageSenderEvents {
+  /** The peer granted credit: queued messages move on. */
+  credit: [];
+  /** The link is gone for good; `error` says why (a ClosedError after our own close). */
+  close: [error: unknown];
+}
+
+export class MessageSender extends TypedEmitter<MessageSenderEvents> {
   /** Messages handed to the engine but not yet sent, beyond which sends wait here. */
   readonly maxQueued: number;
   private readonly waiting = new Fifo<PendingSend>();

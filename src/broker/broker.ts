@@ -5,8 +5,9 @@
  * Dynamic termini get a generated address and a queue that ends with the link (delete-on-close).
  * Settle modes are granted as the client asks (presettled delivery, rcv-settle-mode second).
  */
+import type { Logger } from '../util/logger.js';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import type { ReceivedMessage } from '../api/received-message.js';
 import { Condition } from '../protocol/conditions.js';
 import type { AmqpError } from '../protocol/errors.js';
@@ -35,6 +36,8 @@ export interface BrokerOptions {
    */
   users?: Record<string, string>;
   containerId?: string;
+  /** Structured diagnostics of the broker's server and its client connections (see `setLogger`). */
+  logger?: Logger;
   /** The credit window each client sender gets (default 100). */
   credit?: number;
   maxFrameSize?: number;
@@ -80,7 +83,15 @@ interface Attachment {
   creator: boolean;
 }
 
-export class Broker extends EventEmitter {
+/** The events of a broker. */
+export interface BrokerEvents {
+  /** A client connected. */
+  connection: [connection: ServerConnection];
+  /** A client's connection is gone, with the error it closed with (or the transport failure), if any. */
+  disconnect: [connection: ServerConnection, error: Error | undefined];
+}
+
+export class Broker extends TypedEmitter<BrokerEvents> {
   private readonly queueMap = new Map<string, Queue>();
   /** The links on each queue: a deleted dynamic queue detaches them. */
   private readonly links = new Map<Queue, Set<IncomingLink>>();
@@ -137,6 +148,7 @@ export class Broker extends EventEmitter {
       idleTimeoutMs: o.idleTimeoutMs,
       limits: { ...o.limits, maxMessageSize: o.limits?.maxMessageSize ?? DEFAULT_BROKER_MAX_MESSAGE_SIZE },
       onLink: (l) => this.onLink(l),
+      logger: o.logger,
     });
     // 'disconnect' carries the error the client closed with (or the transport failure), if any.
     this.server.on('connection', (c: ServerConnection) => {

@@ -5,6 +5,7 @@ export {
   DEFAULT_MAX_BROKER_BYTES,
   DEFAULT_MAX_QUEUES,
   type BrokerOptions,
+  type BrokerEvents,
 } from './broker.js';
 export {
   Queue,

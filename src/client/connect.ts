@@ -34,6 +34,7 @@ import {
 import type { AmqpError } from '../protocol/errors.js';
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
+import { errorFields, Log, loggerProblem } from '../util/logger.js';
 
 export interface ReconnectOptions {
   /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
@@ -189,7 +190,20 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
-export class AmqpConnection extends ConnectionCore {
+/** The events of a client connection: `conn.on('disconnected', (error) => ...)`. */
+export interface AmqpConnectionEvents {
+  /**
+   * The connection is gone for good: closed by us (no error), by the peer, lost without reconnect,
+   * or reconnecting gave up (with the last attempt's error).
+   */
+  close: [error: Error | undefined];
+  /** The connection was lost, not by our close; with reconnect, attempts follow. */
+  disconnected: [error: Error | undefined];
+  /** A reconnect succeeded: links are attached again (or, with `reattach: false`, may be opened). */
+  reconnected: [];
+}
+
+export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
   private readonly opts: ConnectOptions & { host: string; port: number };
   private readonly sessionsList: AmqpSession[] = [];
   private readonly links: LinkRecord[] = [];
@@ -203,10 +217,14 @@ export class AmqpConnection extends ConnectionCore {
   /** Links opened by `beforeReattach`: they belong to one connection and end with it. */
   private hookLinks: (MessageSender | MessageReceiver)[] = [];
   defaultSession!: AmqpSession;
+  private readonly log: Log;
 
   private constructor(options: ConnectOptions & { host: string; port: number }) {
     super(options.timers);
     this.opts = options;
+    const problem = loggerProblem(options.logger);
+    if (problem) throw new InvalidArgumentError(`connect: ${problem}`);
+    this.log = new Log(options.logger, { host: options.host, port: options.port });
   }
 
   /** Opens a connection and waits for the peer's open. */
@@ -281,6 +299,12 @@ export class AmqpConnection extends ConnectionCore {
         throw engine.error ?? new DisconnectedError('the peer closed the connection as it opened');
       }
       this.established = true;
+      if (this.log.enabled('info', 'connection'))
+        this.log.write('info', 'connection', 'connected', {
+          connection: engine.log.context.connection,
+          tls: !!o.tls,
+          remoteContainerId: engine.remoteOpen?.containerId,
+        });
     } finally {
       disarm();
     }
@@ -304,6 +328,8 @@ export class AmqpConnection extends ConnectionCore {
     this.failAll(
       err ?? (this.closingByUs ? undefined : new DisconnectedError('the peer closed the connection')),
     );
+    if (err && this.log.enabled('warn', 'connection'))
+      this.log.write('warn', 'connection', 'connection lost', { error: errorFields(err) });
     this.closedDeferred.resolve();
     if (!this.closingByUs) this.emit('disconnected', err);
     this.emit('close', err);
@@ -320,6 +346,8 @@ export class AmqpConnection extends ConnectionCore {
    */
   private async reconnect(err: Error | undefined): Promise<void> {
     this.reconnecting = true;
+    if (this.log.enabled('warn', 'connection'))
+      this.log.write('warn', 'connection', 'connection lost, reconnecting', { error: errorFields(err) });
     this.emit('disconnected', err);
     const r = this.reconnectOptions();
     this.failHookLinks(err);
@@ -362,11 +390,18 @@ export class AmqpConnection extends ConnectionCore {
           if (l.kind === 'sender')
             (l.wrapper as MessageSender).onReattached((l.wrapper as MessageSender).link);
         }
+        if (this.log.enabled('info', 'connection'))
+          this.log.write('info', 'connection', 'reconnected', { attempt: this.attempt });
         this.emit('reconnected');
         return;
       } catch (e) {
         this.opened = undefined;
         err = e as Error;
+        if (this.log.enabled('info', 'connection'))
+          this.log.write('info', 'connection', 'reconnect attempt failed', {
+            attempt: this.attempt,
+            error: errorFields(err),
+          });
         this.failHookLinks(err);
         this.engine.close();
         this.driver.destroy();
@@ -388,6 +423,8 @@ export class AmqpConnection extends ConnectionCore {
   }
 
   private giveUp(err: Error): void {
+    if (this.log.enabled('error', 'connection'))
+      this.log.write('error', 'connection', 'gave up reconnecting', { error: errorFields(err) });
     this.reconnecting = false;
     this.failAll(err);
     this.closedDeferred.resolve();

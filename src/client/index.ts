@@ -7,10 +7,18 @@ export {
   type ReceiverOptions,
   type ReconnectOptions,
   type OpenWaitOptions,
+  type AmqpConnectionEvents,
 } from './connect.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
 export { type CloseOptions } from '../api/connection-core.js';
-export { MessageSender, type SendOptions, type ResendPolicy } from '../api/sender.js';
+export {
+  MessageSender,
+  type MessageSenderEvents,
+  type SendOptions,
+  type ResendPolicy,
+} from '../api/sender.js';
+export type { ConnectionEvents } from '../api/connection-core.js';
+export { TypedEmitter, type EventListener, type EventMap, type EventName } from '../util/typed-emitter.js';
 export {
   MessageReceiver,
   type ReceiverCreditOptions,

@@ -28,7 +28,9 @@ import {
 } from '../protocol/errors.js';
 import type { EngineEvent } from './events.js';
 import { FrameOutput } from './output.js';
-import { traceFrame, traceFrames } from './trace.js';
+import { framesWanted, onFrame } from './trace.js';
+import { errorFields, Log, type Logger } from '../util/logger.js';
+import { logEvent } from './log-events.js';
 
 export interface ConnectionOptions {
   role?: 'client' | 'server';
@@ -77,6 +79,11 @@ export interface ConnectionOptions {
   externalIdentity?: string;
   /** Default options for sessions the peer begins. */
   sessionDefaults?: SessionOptions;
+  /**
+   * Structured diagnostics of this connection (open, close, sessions, links, SASL, and at 'trace'
+   * every frame); without it they go to the process-wide logger (`setLogger`), if any.
+   */
+  logger?: Logger;
 }
 
 /**
@@ -178,6 +185,8 @@ export class Connection {
   private lastReceived = 0;
   private lastSent = 0;
   private readonly id: string;
+  /** @internal Where this connection's diagnostics go (see util/logger.ts). */
+  readonly log: Log;
 
   constructor(readonly options: ConnectionOptions = {}) {
     this.role = options.role ?? 'client';
@@ -194,7 +203,8 @@ export class Connection {
     this.maxReassemblyBytes = Math.max(0, options.maxReassemblyBytes ?? 0);
     this.reader = new FrameReader({ maxFrameSize: this.maxFrameSize, expectHeader: true });
     this.id = `${this.role}:${this.containerId.slice(0, 8)}`;
-    this.output = new FrameOutput(this.id, (rec, channel) =>
+    this.log = new Log(options.logger, { connection: this.id });
+    this.output = new FrameOutput(this.id, this.log, (rec, channel) =>
       rec.type === 'attach'
         ? this.attachTooLarge(channel, rec)
         : // Our performative cannot fit the peer's frame size: nothing else can be said here.
@@ -253,6 +263,12 @@ export class Connection {
       }
     }
     const o = this.options;
+    if (this.log.enabled('debug', 'connection'))
+      this.log.write('debug', 'connection', this.role === 'client' ? 'opening' : 'answering the open', {
+        containerId: this.containerId,
+        hostname: o.hostname,
+        sasl: this.options.sasl?.name,
+      });
     this.writeFrame(0, {
       type: 'open',
       containerId: this.containerId,
@@ -494,6 +510,7 @@ export class Connection {
   /** @internal */
   emit(e: EngineEvent): void {
     this.events.push(e);
+    if (this.log.active()) logEvent(this.log, e);
   }
 
   takeEvents(): EngineEvent[] {
@@ -602,7 +619,7 @@ export class Connection {
     if (this.phase !== 'sasl')
       return this.violation(Condition.NotAllowed, 'SASL frame outside SASL negotiation');
     const rec = decodeComposite(f.body, 0, f.body.length).value;
-    if (traceFrames) traceFrame(this.id, '<-', 0, rec);
+    if (framesWanted(this.log)) onFrame(this.log, this.id, '<-', 0, rec);
     if (this.saslServer) {
       const r = this.saslServer.onFrame(rec);
       if (r.reply) this.output.sasl(r.reply);
@@ -613,6 +630,7 @@ export class Connection {
         this.reader.expectHeader();
       } else if (r.done === 'fail') {
         this.error = r.error;
+        this.saslFailed();
         this.finish();
       }
       return;
@@ -630,8 +648,15 @@ export class Connection {
       this.output.release();
     } else if (r.done === 'fail') {
       this.error = r.error;
+      this.saslFailed();
       this.finish();
     }
+  }
+
+  private saslFailed(): void {
+    // The error says which mechanism and outcome code: never what was sent.
+    if (this.log.enabled('warn', 'sasl'))
+      this.log.write('warn', 'sasl', 'SASL failed', { error: errorFields(this.error) });
   }
 
   private onAmqpFrame(f: Frame): void {
@@ -641,7 +666,7 @@ export class Connection {
     if (body.length === 0) return; // heartbeat
     const { value: rec, offset } = decodeComposite(body, 0, body.length);
     const payload = offset < body.length ? body.subarray(offset) : EMPTY;
-    if (traceFrames) traceFrame(this.id, '<-', f.channel, rec, payload.length);
+    if (framesWanted(this.log)) onFrame(this.log, this.id, '<-', f.channel, rec, payload.length);
     // After we sent close, only the peer's close matters (spec 2.4.3); and its open, which
     // releases frames (our close among them) that waited for its max-frame-size.
     if (this.local === 'closed' && rec.type !== 'close' && rec.type !== 'open') return;

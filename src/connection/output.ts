@@ -9,7 +9,8 @@ import type { Performative, SaslFrameBody, Transfer } from '../codec/spec/record
 import { beginFrame, endFrame, writeEmptyFrame, MIN_MAX_FRAME_SIZE } from '../frames/frame-writer.js';
 import { writeProtocolHeader } from '../frames/protocol-header.js';
 import { Condition } from '../protocol/conditions.js';
-import { traceFrame, traceFrames } from './trace.js';
+import { framesWanted, onFrame } from './trace.js';
+import type { Log } from '../util/logger.js';
 
 type HeldFrame = { channel: number; rec: Performative; payload?: Uint8Array };
 
@@ -32,6 +33,7 @@ export class FrameOutput {
 
   constructor(
     private readonly traceId: string,
+    private readonly log: Log,
     /**
      * A performative that can never fit the peer's limit (nothing of it was written): an attach
      * fails its one link; anything else closes the connection.
@@ -90,7 +92,7 @@ export class FrameOutput {
     }
     if (payload) w.bytes(payload);
     if (w.pos - start <= (this.peerOpen ? this.peerMaxFrameSize : MIN_MAX_FRAME_SIZE)) {
-      if (traceFrames) traceFrame(this.traceId, '->', channel, rec, payload?.length);
+      if (framesWanted(this.log)) onFrame(this.log, this.traceId, '->', channel, rec, payload?.length);
       endFrame(w, start);
       this.dirty = true;
       return;
@@ -154,7 +156,7 @@ export class FrameOutput {
         );
       }
     }
-    if (traceFrames) traceFrame(this.traceId, '->', channel, t, n);
+    if (framesWanted(this.log)) onFrame(this.log, this.traceId, '->', channel, t, n);
     w.ensure(n);
     // TypedArray#set for the usual whole payload: cheaper than Buffer#copy's JS wrapper.
     if (offset === 0 && n === payload.length) w.buf.set(payload, w.pos);
@@ -166,7 +168,7 @@ export class FrameOutput {
   }
 
   sasl(rec: SaslFrameBody): void {
-    if (traceFrames) traceFrame(this.traceId, '->', 0, rec);
+    if (framesWanted(this.log)) onFrame(this.log, this.traceId, '->', 0, rec);
     const start = beginFrame(this.out, 1, 0);
     encodeComposite(this.out, rec);
     endFrame(this.out, start);

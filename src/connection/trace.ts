@@ -1,10 +1,25 @@
 /**
- * AMQP_TRACE=frames prints every frame, decoded, to stderr (like Proton's PN_TRACE_FRM). The flag is
- * read once; when it is off the engine pays one boolean test per frame.
+ * Frames as text. AMQP_TRACE=frames prints every frame, decoded, to stderr (like Proton's
+ * PN_TRACE_FRM); the flag is read once. A logger taking 'trace' records of the 'frames' category
+ * (or DEBUG=amqp-one:frames) gets the same line as a record's message, with the SASL responses
+ * hidden. When neither is on the engine pays one boolean test and one `Log.enabled` per frame.
  */
 import { inspect } from 'node:util';
+import type { Log } from '../util/logger.js';
 
 export const traceFrames = /\bframes\b/.test(process.env.AMQP_TRACE ?? '');
+
+/** One frame as AMQP_TRACE shows it (without the newline). */
+export function formatFrame(
+  id: string,
+  dir: '->' | '<-',
+  channel: number,
+  body: unknown,
+  payloadBytes = 0,
+): string {
+  const shown = inspect(body, { depth: 6, breakLength: Infinity, maxStringLength: 200 });
+  return `[${id}]:${channel} ${dir} ${shown}${payloadBytes ? ` (${payloadBytes} payload bytes)` : ''}`;
+}
 
 export function traceFrame(
   id: string,
@@ -13,8 +28,50 @@ export function traceFrame(
   body: unknown,
   payloadBytes = 0,
 ): void {
-  const shown = inspect(body, { depth: 6, breakLength: Infinity, maxStringLength: 200 });
-  process.stderr.write(
-    `[${id}]:${channel} ${dir} ${shown}${payloadBytes ? ` (${payloadBytes} payload bytes)` : ''}\n`,
-  );
+  process.stderr.write(`${formatFrame(id, dir, channel, body, payloadBytes)}\n`);
+}
+
+/** True when a frame is to be shown anywhere: the one test on the frame path. */
+export function framesWanted(log: Log): boolean {
+  return traceFrames || log.enabled('trace', 'frames');
+}
+
+/** Shows one frame where it is wanted (AMQP_TRACE on stderr, the logger as a 'trace' record). */
+export function onFrame(
+  log: Log,
+  id: string,
+  dir: '->' | '<-',
+  channel: number,
+  body: { type: string },
+  payloadBytes = 0,
+): void {
+  if (traceFrames) traceFrame(id, dir, channel, body, payloadBytes);
+  if (log.enabled('trace', 'frames')) {
+    log.write('trace', 'frames', formatFrame(id, dir, channel, withoutSecrets(body), payloadBytes), {
+      direction: dir === '->' ? 'out' : 'in',
+      channel,
+      performative: body.type,
+      payloadBytes,
+    });
+  }
+}
+
+/**
+ * A SASL frame's response carries the credentials (PLAIN: the password or SAS token): records show
+ * its length only. Transfers never show their payload, so CBS tokens stay out as well.
+ */
+function withoutSecrets(body: { type: string }): unknown {
+  if (body.type === 'sasl-init') {
+    const r = (body as { initialResponse?: Uint8Array }).initialResponse;
+    return r ? { ...body, initialResponse: `<${r.length} bytes hidden>` } : body;
+  }
+  if (body.type === 'sasl-response') {
+    const r = (body as { response?: Uint8Array }).response;
+    return { ...body, response: `<${r?.length ?? 0} bytes hidden>` };
+  }
+  if (body.type === 'sasl-challenge') {
+    const r = (body as { challenge?: Uint8Array }).challenge;
+    return { ...body, challenge: `<${r?.length ?? 0} bytes hidden>` };
+  }
+  return body;
 }

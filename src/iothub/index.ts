@@ -7,3 +7,6 @@ export * from './errors.js';
 export * from './sas.js';
 export * from './connection-string.js';
 export * from './client/index.js';
+/** The same process-wide hook as `amqp-one`'s (one module, one logger). */
+export { setLogger } from '../api/logging.js';
+export type { LogCategory, LogFunction, LogLevel, LogRecord, Logger } from '../util/logger.js';

@@ -2,11 +2,17 @@ export {
   listen,
   AmqpServer,
   ServerOptionsError,
+  type AmqpServerEvents,
   type ServerOptions,
   type ServerSaslOptions,
 } from './server.js';
 export { ListenError, type ListenErrorCode } from '../transport/listen-on.js';
-export { ServerConnection, IncomingLink, type AcceptOptions } from './server-connection.js';
+export {
+  ServerConnection,
+  IncomingLink,
+  type AcceptOptions,
+  type ServerConnectionEvents,
+} from './server-connection.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,

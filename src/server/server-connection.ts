@@ -33,7 +33,13 @@ export interface ServerConnectionHooks {
   maps?: MapForm;
 }
 
-export class ServerConnection extends ConnectionCore {
+/** The events of one client's connection on our server. */
+export interface ServerConnectionEvents {
+  /** The client's connection is gone; `error` unless it closed cleanly. */
+  close: [error: Error | undefined];
+}
+
+export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
   /** The client's links we hold (accepted, or refused and not yet detached by the client). */
   private readonly heldLinks = new Set<Link>();
 

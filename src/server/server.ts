@@ -2,7 +2,6 @@
  * `listen(options)`: an AMQP server on TCP or TLS, with bare AMQP and SASL on the same port as
  * `sasl` allows; a broker or the IoT Hub emulator is a set of handlers (onConnection, onLink).
  */
-import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
@@ -17,6 +16,8 @@ import {
 } from '../sasl/mechanisms.js';
 import type { Timers } from '../util/timers.js';
 import { listenOn } from '../transport/listen-on.js';
+import { errorFields, Log, loggerProblem, type Logger } from '../util/logger.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import type { IncomingLink } from './server-connection.js';
 import { checkMapsOption } from '../api/receiver.js';
 import type { MapForm } from '../codec/decoder.js';
@@ -74,23 +75,40 @@ export interface ServerOptions {
   timers?: Timers;
   /** Default `maps` of the receivers links are accepted with: 'object' (the default) or 'map' (see AcceptOptions). */
   maps?: MapForm;
+  /**
+   * Structured diagnostics of the server and of each client connection (see `setLogger` for the
+   * process-wide one).
+   */
+  logger?: Logger;
   /** Called at each client's open; return an AmqpError to refuse it. */
   onConnection?(c: ServerConnection): AmqpError | void;
   /** Called for each link a client attaches; call link.accept(...) or link.refuse(error). */
   onLink?(l: IncomingLink): void;
 }
 
-export class AmqpServer extends EventEmitter {
+/** The events of a server: `server.on('connection', (c) => ...)`. */
+export interface AmqpServerEvents {
+  /** A client's socket was accepted (its open may not have arrived yet). */
+  connection: [connection: ServerConnection];
+  /** A client's connection is gone. */
+  disconnect: [connection: ServerConnection];
+  /** A TLS client failed the handshake (no connection was made). */
+  clientError: [error: Error];
+}
+
+export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   readonly connections = new Set<ServerConnection>();
   /** Sockets answered with the fixed refusal because the server was full. */
   refusedConnections = 0;
   private listener!: net.Server;
   private readonly limits: Required<ServerLimits>;
+  private readonly log: Log;
 
   constructor(readonly options: ServerOptions) {
     super();
     this.limits = resolveLimits(options.limits);
     checkMapsOption(options.maps);
+    this.log = new Log(loggerProblem(options.logger) ? undefined : options.logger);
   }
 
   get port(): number {
@@ -122,6 +140,8 @@ export class AmqpServer extends EventEmitter {
       );
     if (s !== false && this.saslServer()!.mechanisms.length === 0)
       throw new ServerOptionsError('`sasl` offers no mechanism: give credentials, or anonymous: true');
+    const problem = loggerProblem(o.logger);
+    if (problem) throw new ServerOptionsError(problem);
     const onSocket = (socket: net.Socket): void => this.onSocket(socket);
     this.listener = o.tls
       ? tls.createServer(
@@ -135,9 +155,15 @@ export class AmqpServer extends EventEmitter {
           onSocket,
         )
       : net.createServer(onSocket);
-    this.listener.on('tlsClientError', (err) => this.emit('clientError', err));
+    this.listener.on('tlsClientError', (err) => {
+      if (this.log.enabled('warn', 'server'))
+        this.log.write('warn', 'server', 'TLS handshake failed', { error: errorFields(err) });
+      this.emit('clientError', err);
+    });
     // A port in use, refused or invalid is a ListenError naming host and port.
     await listenOn(this.listener, o.port ?? 5672, o.host ?? '127.0.0.1');
+    if (this.log.enabled('info', 'server'))
+      this.log.write('info', 'server', 'listening', { host: this.host, port: this.port, tls: !!o.tls });
     return this;
   }
 
@@ -152,6 +178,11 @@ export class AmqpServer extends EventEmitter {
     if (limits.maxConnections > 0 && this.connections.size >= limits.maxConnections) {
       // Full: a fixed answer and a close, with no engine built and nothing kept.
       this.refusedConnections++;
+      if (this.log.enabled('warn', 'server'))
+        this.log.write('warn', 'server', 'full: client refused', {
+          remoteAddress: socket.remoteAddress,
+          maxConnections: limits.maxConnections,
+        });
       refuseSocket(socket, limits.handshakeTimeoutMs);
       return;
     }
@@ -168,6 +199,7 @@ export class AmqpServer extends EventEmitter {
         sessionDefaults: { handleMax: limits.maxLinksPerSession },
         saslServer,
         externalIdentity,
+        logger: o.logger,
       },
       socket,
       {
@@ -176,8 +208,13 @@ export class AmqpServer extends EventEmitter {
           if (o.onLink) o.onLink(l);
           else l.refuse({ condition: Condition.NotFound, description: 'this server has no nodes' });
         },
-        onClosed: (c) => {
+        onClosed: (c, err) => {
           this.connections.delete(c);
+          if (this.log.enabled('debug', 'server'))
+            this.log.write('debug', 'server', 'client gone', {
+              connection: c.engine.log.context.connection,
+              error: errorFields(err),
+            });
           this.emit('disconnect', c);
         },
         maxMessageSize: limits.maxMessageSize,
@@ -187,8 +224,13 @@ export class AmqpServer extends EventEmitter {
       },
       o.timers,
     );
-    conn.on('error', () => undefined);
     this.connections.add(conn);
+    if (this.log.enabled('debug', 'server'))
+      this.log.write('debug', 'server', 'client connected', {
+        connection: conn.engine.log.context.connection,
+        remoteAddress: socket.remoteAddress,
+        remotePort: socket.remotePort,
+      });
     this.emit('connection', conn);
   }
 

@@ -10,7 +10,7 @@
  * `status-description`.
  */
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../util/typed-emitter.js';
 import type { AmqpConnection, AmqpSession } from '../../client/connect.js';
 import { RequestResponseLink } from '../../client/request-response.js';
 import type { Timers } from '../../util/timers.js';
@@ -168,7 +168,13 @@ export function renewalDelayMs(
  * renewal failed (it is tried again while the current token is still valid); 'expired' once the
  * token ran out without a renewal.
  */
-export class CbsTokenRenewer extends EventEmitter {
+export interface CbsTokenRenewerEvents {
+  renewed: [info: TokenInfo];
+  'renewal-error': [error: IotHubError];
+  expired: [error: IotHubError];
+}
+
+export class CbsTokenRenewer extends TypedEmitter<CbsTokenRenewerEvents> {
   private timer: unknown;
   private stopped = false;
   private current: TokenInfo | undefined;

@@ -1,8 +1,11 @@
 /** Options shared by DeviceClient and ServiceClient, and how they become a HubConnection. */
+import { arch, release, type } from 'node:os';
 import type { AmqpConnection, ReceiverOptions } from '../../client/connect.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import { Condition } from '../../protocol/conditions.js';
 import type { Timers } from '../../util/timers.js';
+import type { Logger } from '../../util/logger.js';
+import { InvalidArgumentError } from '../../api/errors.js';
 import { realTimers } from '../../util/timers.js';
 import type { DeliveryState } from '../../codec/spec/records.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
@@ -19,7 +22,21 @@ import type { CbsSasl, HubReconnectOptions } from './hub-connection.js';
 import { RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import type { TokenProvider } from './token.js';
 
+/** This library's name and version, the start of the user agent the IoT Hub clients announce. */
 export const CLIENT_VERSION = 'amqp-one/0.1.0';
+
+/**
+ * The `com.microsoft:client-version` the clients send on each link, formed as the Azure SDKs form
+ * theirs: `amqp-one/0.1.0 (node v20.11.0; Linux 6.1.0; x64)`, then the application's `productInfo`
+ * after a space (`... myapp/1.2`), so a hub's logs tell applications apart.
+ */
+export function userAgent(productInfo?: string): string {
+  if (productInfo !== undefined && typeof productInfo !== 'string')
+    throw new InvalidArgumentError(`productInfo must be a string, got ${typeof productInfo}`);
+  const base = `${CLIENT_VERSION} (node ${process.version}; ${type()} ${release()}; ${arch()})`;
+  const extra = productInfo?.trim();
+  return extra ? `${base} ${extra}` : base;
+}
 
 export interface IotHubClientOptions {
   /** TLS (default true, verifying the server; give `ca` for a local hub), or false for plain TCP. */
@@ -50,7 +67,18 @@ export interface IotHubClientOptions {
   /** One deadline for TCP, TLS, SASL and the hub's open (ms, default 60 000, as the Azure SDKs). */
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** The container-id of our open frame (default a random uuid). */
   containerId?: string;
+  /**
+   * Who the application is, appended to the user agent each link announces in
+   * `com.microsoft:client-version` (`'myapp/1.2'`); see {@link userAgent}.
+   */
+  productInfo?: string;
+  /**
+   * Structured diagnostics: 'iothub' records (CBS put-token and renewal, redirect, reconnect) and
+   * those of the AMQP connection. See `setLogger` for the process-wide one.
+   */
+  logger?: Logger;
 }
 
 export function resolveTls(tls: IotHubClientOptions['tls']): TlsOptions | false {
@@ -128,9 +156,9 @@ export async function closeReceiverAfterSettling(
   await r.close().catch(() => undefined);
 }
 
-/** The link properties every SDK sends (informational). */
-export function linkProperties(): Record<string, string> {
-  return { 'com.microsoft:client-version': CLIENT_VERSION };
+/** The link properties every SDK sends (informational): the user agent. */
+export function linkProperties(agent: string): Record<string, string> {
+  return { 'com.microsoft:client-version': agent };
 }
 
 export type { TokenRenewalOptions };

@@ -77,6 +77,7 @@ export class DeviceClient extends HubClient {
       idleTimeoutMs: options.idleTimeoutMs,
       containerId: options.containerId,
       reconnect: options.reconnect ?? true,
+      logger: options.logger,
     });
     this.forwardHubEvents((err) => this.c2dQueue?.end(err));
   }

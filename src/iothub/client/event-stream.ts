@@ -153,6 +153,13 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
     }
     if (this.closed) return;
     if (endpoint) {
+      const log = this.host.hub.log;
+      if (log.enabled('info', 'iothub'))
+        log.write('info', 'iothub', 'following the redirect to the Event Hubs-compatible endpoint', {
+          endpointHost: endpoint.host,
+          endpointPort: endpoint.port,
+          entityPath: endpoint.entityPath,
+        });
       this.endpoint = endpoint;
       this.eh = this.host.connectEventHub(endpoint);
       this.ownsEh = true;

@@ -3,8 +3,9 @@
  * connection generation, sends that survive lost links, receivers re-opened with backoff, and the
  * events forwarded from the HubConnection.
  */
-import { EventEmitter } from 'node:events';
-import { ClosedError } from '../../api/errors.js';
+import { TypedEmitter } from '../../util/typed-emitter.js';
+import { loggerProblem } from '../../util/logger.js';
+import { ClosedError, InvalidArgumentError } from '../../api/errors.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { MessageSender } from '../../api/sender.js';
 import type { Timers } from '../../util/timers.js';
@@ -17,6 +18,7 @@ import {
   openReceiverChecked,
   resolveRetry,
   resolveTimers,
+  userAgent,
   type IotHubClientOptions,
 } from './client-options.js';
 import type { HubConnection } from './hub-connection.js';
@@ -37,11 +39,28 @@ export interface Backoff {
   failures: number;
 }
 
-export abstract class HubClient extends EventEmitter {
+/** The events of DeviceClient and ServiceClient: `device.on('disconnected', (error) => ...)`. */
+export interface HubClientEvents {
+  /** Connected and authenticated (again); `generation` counts the connections. */
+  connected: [generation: number];
+  /**
+   * The connection was lost (an IotHubError where the hub said why); the client reconnects unless
+   * `reconnect: false`.
+   */
+  disconnected: [error: Error];
+  /** A CBS token was renewed (the token itself and its expiry). */
+  'token-renewed': [info: TokenInfo];
+  /** Reconnecting gave up: the client is closed. Emitted only when someone listens. */
+  error: [error: unknown];
+}
+
+export abstract class HubClient extends TypedEmitter<HubClientEvents> {
   abstract readonly hub: HubConnection;
   protected readonly timers: Timers;
   protected readonly retry: RetryPolicy;
   protected readonly sendTimeoutMs: number;
+  /** What each link announces in `com.microsoft:client-version`. */
+  readonly userAgent: string;
   protected closed = false;
   private opening: Promise<void> | undefined;
   // Senders die with their connection: one per address, remembered with its generation.
@@ -56,12 +75,15 @@ export abstract class HubClient extends EventEmitter {
     this.timers = resolveTimers(options);
     this.retry = resolveRetry(options.retryPolicy);
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
+    this.userAgent = userAgent(options.productInfo);
+    const problem = loggerProblem(options.logger);
+    if (problem) throw new InvalidArgumentError(problem);
   }
 
   /** Forwards the hub's events; `onFailed` runs first when reconnecting gave up. */
   protected forwardHubEvents(onFailed: (err: unknown) => void): void {
     this.hub.on('connected', (_c: unknown, generation: number) => this.emit('connected', generation));
-    this.hub.on('disconnected', (err: unknown) => this.emit('disconnected', err));
+    this.hub.on('disconnected', (err) => this.emit('disconnected', err));
     this.hub.on('token-renewed', (info: TokenInfo) => this.emit('token-renewed', info));
     this.hub.on('failed', (err: unknown) => {
       onFailed(err);
@@ -104,7 +126,7 @@ export abstract class HubClient extends EventEmitter {
       if (s && s.link.isOpen) return s;
       if (this.senders.get(address) !== t) return this.sender(address);
     }
-    const sender = conn.openSender({ address, properties: linkProperties() });
+    const sender = conn.openSender({ address, properties: linkProperties(this.userAgent) });
     this.senders.set(address, { generation, sender });
     try {
       return await sender;
@@ -163,7 +185,11 @@ export abstract class HubClient extends EventEmitter {
         await this.ensureOpen();
         const conn = await this.hub.ready();
         const generation = this.hub.generation;
-        const receiver = await openReceiverChecked(conn, { address, credit, properties: linkProperties() });
+        const receiver = await openReceiverChecked(conn, {
+          address,
+          credit,
+          properties: linkProperties(this.userAgent),
+        });
         backoff.failures = 0;
         return { receiver, generation };
       } catch (e) {

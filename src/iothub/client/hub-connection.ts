@@ -9,11 +9,12 @@
  * re-attached by the promise API: each generation is a new connection for the clients, which open
  * their links again on 'connected' (lock tokens and link state never outlive their connection).
  */
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../util/typed-emitter.js';
 import { connect, type AmqpConnection, type ReconnectOptions } from '../../client/connect.js';
 import { ClosedError } from '../../api/errors.js';
 import { deferred, type Deferred } from '../../util/deferred.js';
 import { realTimers, type Timers } from '../../util/timers.js';
+import { errorFields, Log, type Logger } from '../../util/logger.js';
 import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import { IotHubError, NotConnectedError, toIotHubError } from '../errors.js';
@@ -84,6 +85,8 @@ export interface HubConnectionOptions {
   reconnect?: boolean | HubReconnectOptions;
   /** Random numbers for the jitter (default Math.random). */
   random?: () => number;
+  /** Structured diagnostics ('iothub' records, and those of the AMQP connection); see `setLogger`. */
+  logger?: Logger;
 }
 
 export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -93,7 +96,18 @@ export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting'
  * authentication; 'disconnected' (error) when the connection is lost; 'token-renewed' (TokenInfo);
  * 'renewal-error' (error); 'failed' (error) when reconnecting gave up (the connection is then closed).
  */
-export class HubConnection extends EventEmitter {
+export interface HubConnectionEvents {
+  /** Connected and authenticated (again): a new generation of links may be opened on `connection`. */
+  connected: [connection: AmqpConnection, generation: number];
+  /** The connection was lost (an IotHubError where the hub said why); a reconnect follows unless it is off. */
+  disconnected: [error: Error];
+  'token-renewed': [info: TokenInfo];
+  'renewal-error': [error: IotHubError];
+  /** Reconnecting gave up (or the connection was lost without reconnect): it is closed. */
+  failed: [error: unknown];
+}
+
+export class HubConnection extends TypedEmitter<HubConnectionEvents> {
   state: HubConnectionState = 'idle';
   /** Counts successful connections: links opened on an older generation are dead. */
   generation = 0;
@@ -105,10 +119,13 @@ export class HubConnection extends EventEmitter {
   private waiters: Deferred<AmqpConnection>[] = [];
   private failure: unknown;
   readonly timers: Timers;
+  /** @internal Where this connection's 'iothub' records go. */
+  readonly log: Log;
 
   constructor(readonly options: HubConnectionOptions) {
     super();
     this.timers = options.timers ?? realTimers;
+    this.log = new Log(options.logger, { host: options.host, auth: options.auth.kind });
   }
 
   /** The current connection, when open. */
@@ -193,6 +210,7 @@ export class HubConnection extends EventEmitter {
         idleTimeoutMs: o.idleTimeoutMs,
         containerId: o.containerId,
         reconnect: this.reconnectOptions(),
+        logger: o.logger,
       });
     } catch (e) {
       throw toIotHubError(e);
@@ -237,6 +255,8 @@ export class HubConnection extends EventEmitter {
       reattach: false,
       beforeConnect: async () => {
         this.reconnectAttempts++;
+        if (this.log.enabled('info', 'iothub'))
+          this.log.write('info', 'iothub', 'reconnecting', { attempt: this.reconnectAttempts });
         await this.fetchPlainToken();
       },
       beforeReattach: (conn) => this.authenticate(conn),
@@ -249,12 +269,26 @@ export class HubConnection extends EventEmitter {
     const plainToken = this.plainToken;
     let renewer: CbsTokenRenewer | undefined;
     const watch = (r: CbsTokenRenewer): CbsTokenRenewer => {
-      r.on('renewed', (info: TokenInfo) => this.emit('token-renewed', info));
-      r.on('renewal-error', (err: unknown) => {
+      r.on('renewed', (info: TokenInfo) => {
+        // The token itself is never logged: its audience and expiry say enough.
+        if (this.log.enabled('info', 'iothub'))
+          this.log.write('info', 'iothub', 'CBS token renewed', {
+            audience: auth.kind === 'cbs' || auth.kind === 'plain' ? auth.audience : undefined,
+            expiresAt: expiry(info),
+          });
+        this.emit('token-renewed', info);
+      });
+      r.on('renewal-error', (err) => {
+        if (this.log.enabled('warn', 'iothub'))
+          this.log.write('warn', 'iothub', 'CBS token renewal failed', { error: errorFields(err) });
         if (this.listenerCount('renewal-error') > 0) this.emit('renewal-error', err);
       });
       // The hub will drop us: start over with a fresh token rather than wait for it.
-      r.on('expired', (err: unknown) => this.restart(err));
+      r.on('expired', (err: unknown) => {
+        if (this.log.enabled('error', 'iothub'))
+          this.log.write('error', 'iothub', 'CBS token expired: reconnecting', { error: errorFields(err) });
+        this.restart(err);
+      });
       return r;
     };
     try {
@@ -262,6 +296,11 @@ export class HubConnection extends EventEmitter {
         const cbs = await CbsClient.open(conn, auth.cbs);
         renewer = watch(new CbsTokenRenewer(cbs, auth.audience, auth.provider, this.timers, auth.renewal));
         await renewer.start();
+        if (this.log.enabled('info', 'iothub'))
+          this.log.write('info', 'iothub', 'CBS put-token accepted', {
+            audience: auth.audience,
+            expiresAt: expiry(renewer.token),
+          });
       } else if (auth.kind === 'plain' && plainToken && Number.isFinite(plainToken.expiresAtMs)) {
         renewer = watch(
           new CbsTokenRenewer(
@@ -278,7 +317,10 @@ export class HubConnection extends EventEmitter {
       }
     } catch (e) {
       renewer?.stop();
-      throw toIotHubError(e);
+      const err = toIotHubError(e);
+      if (this.log.enabled('warn', 'iothub'))
+        this.log.write('warn', 'iothub', 'authentication failed', { error: errorFields(err) });
+      throw err;
     }
     if ((this.state as HubConnectionState) === 'closed') {
       renewer?.stop();
@@ -296,6 +338,8 @@ export class HubConnection extends EventEmitter {
     const w = this.waiters;
     this.waiters = [];
     for (const d of w) d.resolve(conn);
+    if (this.log.enabled('info', 'iothub'))
+      this.log.write('info', 'iothub', 'connected', { generation: this.generation });
     this.emit('connected', conn, this.generation);
   }
 
@@ -305,10 +349,12 @@ export class HubConnection extends EventEmitter {
     this.renewer = undefined;
     // Without reconnect, the connection's 'close' follows at once and fails everything.
     this.state = 'reconnecting';
-    this.emit(
-      'disconnected',
-      toIotHubError(err ?? new NotConnectedError({ description: 'the hub closed the connection' })),
-    );
+    const error = toIotHubError(
+      err ?? new NotConnectedError({ description: 'the hub closed the connection' }),
+    ) as Error;
+    if (this.log.enabled('warn', 'iothub'))
+      this.log.write('warn', 'iothub', 'disconnected', { error: errorFields(error) });
+    this.emit('disconnected', error);
   }
 
   /** The connection is gone for good: closed by the hub without reconnect, or reconnecting gave up. */
@@ -343,6 +389,8 @@ export class HubConnection extends EventEmitter {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.failure = error;
+    if (this.log.enabled('error', 'iothub'))
+      this.log.write('error', 'iothub', 'connection failed for good', { error: errorFields(error) });
     const w = this.waiters;
     this.waiters = [];
     for (const d of w) d.reject(error);
@@ -361,4 +409,9 @@ export class HubConnection extends EventEmitter {
     for (const d of w) d.reject(new ClosedError('the hub connection'));
     if (conn) await conn.close().catch(() => undefined);
   }
+}
+
+function expiry(info: TokenInfo | undefined): string | undefined {
+  const at = info?.expiresAtMs;
+  return at !== undefined && Number.isFinite(at) ? new Date(at).toISOString() : undefined;
 }

@@ -62,6 +62,7 @@ export {
   type CbsClientOptions,
   type PutTokenRequestOptions,
   type TokenRenewalOptions,
+  type CbsTokenRenewerEvents,
 } from './cbs.js';
 export {
   HubConnection,
@@ -70,7 +71,9 @@ export {
   type HubConnectionOptions,
   type HubConnectionState,
   type HubReconnectOptions,
+  type HubConnectionEvents,
 } from './hub-connection.js';
+export type { HubClientEvents } from './hub-client.js';
 export {
   EVENTHUB_TYPE,
   MANAGEMENT_ADDRESS,
@@ -89,4 +92,4 @@ export {
   type TokenInfo,
   type TokenProvider,
 } from './token.js';
-export { CLIENT_VERSION, type IotHubClientOptions } from './client-options.js';
+export { CLIENT_VERSION, userAgent, type IotHubClientOptions } from './client-options.js';

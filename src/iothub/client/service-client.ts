@@ -95,6 +95,7 @@ export class ServiceClient extends HubClient {
       idleTimeoutMs: options.idleTimeoutMs,
       containerId: options.containerId,
       reconnect: options.reconnect ?? true,
+      logger: options.logger,
     });
     this.forwardHubEvents((err) => {
       for (const q of this.feedbackQueues) q.end(err);
@@ -180,6 +181,7 @@ export class ServiceClient extends HubClient {
       connectTimeoutMs: o.connectTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       reconnect: o.reconnect ?? true,
+      logger: o.logger,
     });
   }
 

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../../util/logger.js';
 import { listen, type AmqpServer, type ServerOptions } from '../../server/server.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import { systemClock, type Clock } from '../../util/timers.js';
@@ -63,6 +64,8 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   /** Injected clock for TTL, locks, batching and token expiry; then drive time with tick(). */
   clock?: Clock;
   log?: (line: string) => void;
+  /** Structured diagnostics of the hub's AMQP server and its client connections (see `setLogger`). */
+  logger?: Logger;
   /** Feedback batching delay (default 1000 ms here; the real hub waits up to 15 s). */
   feedbackBatchDelayMs?: number;
   /** The host name used in connection strings and redirects (default 'localhost'). */
@@ -343,6 +346,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       idleTimeoutMs: HUB_IDLE_TIMEOUT_MS,
       onConnection,
       onLink: (l) => routeLink(ctx, l),
+      logger: options.logger,
     };
     const track = (s: AmqpServer): AmqpServer => {
       s.on('disconnect', (c: ServerConnection) => {
