@@ -1,8 +1,8 @@
 /**
  * Frames as text. AMQP_TRACE=frames prints every frame, decoded, to stderr (like Proton's
  * PN_TRACE_FRM); the flag is read once. A logger taking 'trace' records of the 'frames' category
- * (or DEBUG=amqp-one:frames) gets the same line as a record's message, with the SASL responses
- * hidden. When neither is on the engine pays one boolean test and one `Log.enabled` per frame.
+ * (or DEBUG=amqp-one:frames) gets the same line as a record's message. Both hide the SASL
+ * responses: a trace pasted into a bug report must not carry a password or SAS token. When neither is on the engine pays one boolean test and one `Log.enabled` per frame.
  */
 import { inspect } from 'node:util';
 import type { Log } from '../util/logger.js';
@@ -45,7 +45,7 @@ export function onFrame(
   body: { type: string },
   payloadBytes = 0,
 ): void {
-  if (traceFrames) traceFrame(id, dir, channel, body, payloadBytes);
+  if (traceFrames) traceFrame(id, dir, channel, withoutSecrets(body), payloadBytes);
   if (log.enabled('trace', 'frames')) {
     log.write('trace', 'frames', formatFrame(id, dir, channel, withoutSecrets(body), payloadBytes), {
       direction: dir === '->' ? 'out' : 'in',

@@ -32,7 +32,7 @@ function run(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: str
   return new Promise((res, rej) => {
     const childEnv = { ...process.env, ...env };
     if (env.DEBUG === undefined) delete childEnv.DEBUG;
-    delete childEnv.AMQP_TRACE;
+    if (env.AMQP_TRACE === undefined) delete childEnv.AMQP_TRACE;
     const p = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT], { env: childEnv });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));
@@ -82,5 +82,16 @@ describe('DEBUG=amqp-one:...', () => {
     expect(frames.stderr).toMatch(/ amqp-one:frames trace \[client:\w+\]:0 -> \{ type: 'transfer'/);
     expect(frames.stderr).toMatch(/initialResponse: '<\d+ bytes hidden>'/);
     expect(frames.stderr).not.toContain('pa55-w0rd');
+  });
+
+  test('AMQP_TRACE=frames shows the SASL frames but not the credentials in them', async () => {
+    const r = await run({ AMQP_TRACE: 'frames' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/type: 'sasl-init'.*initialResponse: '<\d+ bytes hidden>'/);
+    expect(r.stderr).toMatch(/type: 'transfer'/);
+    const password = Buffer.from('pa55-w0rd');
+    expect(r.stderr).not.toContain('pa55-w0rd');
+    // inspect() shows bytes as hex: the password must not be there in that form either.
+    expect(r.stderr.replace(/\s/g, '')).not.toContain(password.toString('hex'));
   });
 });
