@@ -41,7 +41,7 @@ const unit = [
   'test/bench/meter.test.ts',
   'test/support/**/*.test.ts',
   'test/layout/**/*.test.ts',
-  'test/docs/**/*.test.ts',
+  'test/docs/!(code-blocks).test.ts', // code-blocks.test.ts runs the TypeScript compiler: integration
 ];
 
 export default defineConfig({
