@@ -23,6 +23,7 @@ import { armDeadline, DEFAULT_OPEN_TIMEOUT_MS } from './deadline.js';
 
 export abstract class ConnectionCore extends EventEmitter implements LinkHost {
   engine!: Connection;
+  /** @internal The driver between the socket and the engine. */
   driver!: SocketDriver;
   readonly timers: Timers;
   protected readonly senders = new Set<MessageSender>();
@@ -263,6 +264,7 @@ export abstract class ConnectionCore extends EventEmitter implements LinkHost {
     await this.closedDeferred.promise;
   }
 
+  /** Closes the connection: `await using conn = await connect(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -11,6 +11,7 @@ import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import { ReceivedMessage, type SettleListener } from './received-message.js';
 
+/** How a receiver grants credit, and whether it accepts on its own. */
 export interface ReceiverCreditOptions {
   /** Prefetch window (default 100), or 'manual' to grant credit yourself with addCredit(). */
   credit?: number | 'manual';
@@ -18,6 +19,7 @@ export interface ReceiverCreditOptions {
   autoAccept?: boolean;
 }
 
+/** Options of {@link MessageReceiver.receive}: how long to wait for one message. */
 export interface ReceiveOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -26,6 +28,10 @@ export interface ReceiveOptions {
 const NO_OPTIONS: ReceiveOptions = Object.freeze({});
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+/**
+ * A receiving link as an async iterator of {@link ReceivedMessage}s, with a prefetch window refilled as the
+ * application consumes, or manual credit.
+ */
 export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleListener {
   readonly window: number;
   readonly autoAccept: boolean;
@@ -45,6 +51,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     link.context = this;
   }
 
+  /** The source address the link was attached with. */
   get address(): string | undefined {
     return this.link.options.source?.address as string | undefined;
   }
@@ -70,6 +77,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     }
   }
 
+  /** Grants `n` more credit (with `credit: 'manual'`). */
   addCredit(n: number): void {
     this.link.addCredit(n);
     this.host.schedule();
@@ -89,6 +97,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     return d.promise;
   }
 
+  /** @internal The engine delivered a complete message. */
   onDelivery(d: Delivery): void {
     const m = new ReceivedMessage(d, this);
     const reader = this.readers.shift();
@@ -105,6 +114,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.refill();
   }
 
+  /** @internal The peer answered a drain. */
   onDrained(): void {
     const w = this.drainWaiters;
     this.drainWaiters = [];
@@ -204,12 +214,14 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.drainWaiters = [];
   }
 
+  /** @internal Reconnect attached a new engine link in place of the lost one. */
   onReattached(link: Receiver): void {
     this.link = link;
     link.context = this;
     this.start();
   }
 
+  /** Detaches the link; an iteration in progress ends. */
   async close(): Promise<void> {
     if (this.link.local !== 'detached') this.link.detach();
     this.host.schedule();

@@ -27,6 +27,7 @@ import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
 
+/** Opt-in reconnect: backoff between attempts, and what happens to messages in flight. */
 export interface ReconnectOptions {
   /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
   initialDelayMs?: number;
@@ -61,6 +62,7 @@ export interface ReconnectOptions {
   reattach?: boolean;
 }
 
+/** Options of {@link connect}: where, TLS, SASL, the open's fields, deadlines and reconnect. */
 export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' | 'saslServer'> {
   url?: string;
   host?: string;
@@ -170,6 +172,7 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
+/** A client connection: opens senders, receivers and sessions, and reconnects when asked to. */
 export class AmqpConnection extends ConnectionCore {
   private readonly opts: ConnectOptions & { host: string; port: number };
   private readonly sessionsList: AmqpSession[] = [];
@@ -197,6 +200,7 @@ export class AmqpConnection extends ConnectionCore {
     return c;
   }
 
+  /** The peer's open frame, once it arrived. */
   get remoteOpen() {
     return this.engine.remoteOpen;
   }

@@ -233,6 +233,7 @@ export class Connection {
     return this.phase === 'done';
   }
 
+  /** True once both opens were exchanged and neither side has closed. */
   get isOpen(): boolean {
     return this.local === 'open' && this.remote === 'open';
   }
@@ -303,6 +304,7 @@ export class Connection {
     );
   }
 
+  /** Every session of the connection, open or ending. */
   get allSessions(): Session[] {
     return this.sessions.filter((s): s is Session => s !== undefined);
   }
@@ -496,6 +498,7 @@ export class Connection {
     this.events.push(e);
   }
 
+  /** The events since the last call, in order; the caller handles them. */
   takeEvents(): EngineEvent[] {
     const e = this.events;
     if (e.length === 0) return e;

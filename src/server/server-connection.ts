@@ -30,6 +30,10 @@ export interface ServerConnectionHooks {
   maxBufferedOutput?: number;
 }
 
+/**
+ * A client's connection on a server: its identity, its links, and the same senders and receivers as a
+ * client's.
+ */
 export class ServerConnection extends ConnectionCore {
   /** The client's links we hold (accepted, or refused and not yet detached by the client). */
   private readonly heldLinks = new Set<Link>();
@@ -61,6 +65,7 @@ export class ServerConnection extends ConnectionCore {
     return this.engine.saslIdentity;
   }
 
+  /** The client's socket. */
   get socket(): Socket {
     return this.driver.socket;
   }
@@ -113,6 +118,7 @@ export class ServerConnection extends ConnectionCore {
     this.schedule();
   }
 
+  /** @internal Wraps an accepted link; {@link IncomingLink.accept} calls it. */
   acceptLink(l: IncomingLink, o: AcceptOptions): MessageSender | MessageReceiver {
     const link = l.engineLink;
     const a = l.remoteAttach;
@@ -132,6 +138,7 @@ export class ServerConnection extends ConnectionCore {
     return this.wrapReceiver(link as Receiver, { credit: o.credit, autoAccept: o.autoAccept });
   }
 
+  /** @internal Refuses a link; {@link IncomingLink.refuse} calls it. */
   refuseLink(l: IncomingLink, error: AmqpError): void {
     const link = l.engineLink;
     Object.assign(link.options, { source: null, target: null });
@@ -164,6 +171,7 @@ export interface AcceptOptions extends ReceiverCreditOptions {
   maxQueued?: number;
 }
 
+/** A link a client attached, for `onLink` to accept or refuse. */
 export class IncomingLink {
   constructor(
     readonly connection: ServerConnection,
@@ -175,19 +183,23 @@ export class IncomingLink {
     return this.link.role;
   }
 
+  /** The link name the client chose. */
   get name(): string {
     return this.link.name;
   }
 
+  /** The client's attach frame. */
   get remoteAttach(): Attach {
     return this.link.remoteAttach!;
   }
 
+  /** The client's source terminus. */
   get source(): Source | undefined {
     const s = this.remoteAttach.source;
     return s?.type === 'source' ? s : undefined;
   }
 
+  /** The client's target terminus. */
   get target(): Target | undefined {
     const t = this.remoteAttach.target;
     return t?.type === 'target' ? t : undefined;
@@ -199,15 +211,18 @@ export class IncomingLink {
     return a === undefined || a === null ? undefined : String(a);
   }
 
+  /** Accepts with a sender or a receiver, as the client's role asks. */
   accept(options: AcceptOptions = {}): MessageSender | MessageReceiver {
     return this.connection.acceptLink(this, options);
   }
 
+  /** Accepts a client's receiver: we send on the link. */
   acceptSender(options: AcceptOptions = {}): MessageSender {
     if (this.role !== 'sender') throw new TypeError('the client attached a sender: use acceptReceiver');
     return this.accept(options) as MessageSender;
   }
 
+  /** Accepts a client's sender: we receive on the link. */
   acceptReceiver(options: AcceptOptions = {}): MessageReceiver {
     if (this.role !== 'receiver') throw new TypeError('the client attached a receiver: use acceptSender');
     return this.accept(options) as MessageReceiver;
@@ -218,6 +233,7 @@ export class IncomingLink {
     this.connection.refuseLink(this, error);
   }
 
+  /** The engine's link, for what the promise API does not cover. */
   get engineLink(): Sender | Receiver {
     return this.link as Sender | Receiver;
   }

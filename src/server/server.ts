@@ -51,6 +51,7 @@ export class ServerOptionsError extends AmqpOneError {
   }
 }
 
+/** Options of {@link listen}. */
 export interface ServerOptions {
   host?: string;
   /** 0 picks a free port. */
@@ -75,6 +76,7 @@ export interface ServerOptions {
   onLink?(l: IncomingLink): void;
 }
 
+/** A listening AMQP server. */
 export class AmqpServer extends EventEmitter {
   readonly connections = new Set<ServerConnection>();
   /** Sockets answered with the fixed refusal because the server was full. */
@@ -87,10 +89,12 @@ export class AmqpServer extends EventEmitter {
     this.limits = resolveLimits(options.limits);
   }
 
+  /** The port it listens on. */
   get port(): number {
     return (this.listener.address() as net.AddressInfo).port;
   }
 
+  /** The address it listens on. */
   get host(): string {
     return (this.listener.address() as net.AddressInfo).address;
   }
@@ -107,6 +111,7 @@ export class AmqpServer extends EventEmitter {
     return { mechanisms: m, required: s.required ?? credentials };
   }
 
+  /** Starts listening; {@link listen} calls it. */
   async start(): Promise<this> {
     const o = this.options;
     const s = o.sasl as ServerSaslOptions | false | undefined;
@@ -203,6 +208,7 @@ export class AmqpServer extends EventEmitter {
   }
 }
 
+/** Starts an AMQP server whose behaviour is its handlers, `onConnection` and `onLink`. */
 export function listen(options: ServerOptions): Promise<AmqpServer> {
   return new AmqpServer(options).start();
 }

@@ -19,8 +19,10 @@ import type { CbsSasl, HubReconnectOptions } from './hub-connection.js';
 import { RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import type { TokenProvider } from './token.js';
 
+/** The `com.microsoft:client-version` the clients announce. */
 export const CLIENT_VERSION = 'amqp-one/0.1.0';
 
+/** Options both IoT Hub clients take: TLS, authentication, tokens, reconnect, retries, deadlines. */
 export interface IotHubClientOptions {
   /** TLS (default true, verifying the server; give `ca` for a local hub), or false for plain TCP. */
   tls?: boolean | TlsOptions;

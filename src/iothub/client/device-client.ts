@@ -123,6 +123,7 @@ export class DeviceClient extends HubClient {
     return { kind: 'cbs', audience, provider, sasl: o.sasl ?? 'none', renewal: o.renewal };
   }
 
+  /** The device id from the connection string. */
   get deviceId(): string {
     return this.connectionString.deviceId;
   }
@@ -266,6 +267,7 @@ export class C2DStream implements AsyncIterableIterator<C2DMessage> {
 
   constructor(private readonly queue: AsyncQueue<C2DMessage>) {}
 
+  /** The next C2D message; done when the client closes. */
   async next(): Promise<IteratorResult<C2DMessage>> {
     if (this.done) return { done: true, value: undefined };
     const taking = this.queue.next();
@@ -286,16 +288,19 @@ export class C2DStream implements AsyncIterableIterator<C2DMessage> {
     return { done: false, value: r };
   }
 
+  /** Stops the iteration (`break` calls it). */
   async return(): Promise<IteratorResult<C2DMessage>> {
     await this.close();
     return { done: true, value: undefined };
   }
 
+  /** Stops the iteration; messages not yet taken stay with the client. */
   async close(): Promise<void> {
     this.done = true;
     this.closed.resolve('closed');
   }
 
+  /** The stream itself: `for await (const m of device.messages())`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<C2DMessage> {
     return this;
   }

@@ -195,6 +195,7 @@ export abstract class HubClient extends EventEmitter {
 
   abstract close(): Promise<void>;
 
+  /** Closes the client: `await using client = ...`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -25,6 +25,7 @@ import type { TokenInfo, TokenProvider } from './token.js';
 /** The SASL layer before CBS: none (the Node SDKs), ANONYMOUS (event-hubs) or MSSBCBS (C SDK, uAMQP). */
 export type CbsSasl = 'none' | 'ANONYMOUS' | 'MSSBCBS';
 
+/** How a hub connection authenticates: CBS after a SASL step, SASL PLAIN with a token, or X.509. */
 export type HubAuth =
   | {
       kind: 'cbs';
@@ -52,6 +53,7 @@ export type HubAuth =
   /** No authentication at all (a local endpoint that needs none). */
   | { kind: 'none'; sasl?: 'none' | 'ANONYMOUS' };
 
+/** Reconnect backoff of a hub connection. */
 export interface HubReconnectOptions {
   /** First delay (ms, default 100), doubled per failed attempt up to maxDelayMs (default 30 000). */
   initialDelayMs?: number;
@@ -67,6 +69,7 @@ export interface HubReconnectOptions {
   isRetryable?: (error: unknown) => boolean;
 }
 
+/** Options of a {@link HubConnection}. */
 export interface HubConnectionOptions {
   host: string;
   port: number;
@@ -86,6 +89,7 @@ export interface HubConnectionOptions {
   random?: () => number;
 }
 
+/** Where a hub connection is in its life. */
 export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /**

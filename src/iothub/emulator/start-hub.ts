@@ -62,6 +62,7 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   ca?: string;
   /** Injected clock for TTL, locks, batching and token expiry; then drive time with tick(). */
   clock?: Clock;
+  /** Where the hub logs (default nowhere). */
   log?: (line: string) => void;
   /** Feedback batching delay (default 1000 ms here; the real hub waits up to 15 s). */
   feedbackBatchDelayMs?: number;
@@ -125,10 +126,12 @@ export class IotHubEmulator {
     return this.plain.port;
   }
 
+  /** The hub name in connection strings. */
   get hubName(): string {
     return this.state.hubName;
   }
 
+  /** The Event Hubs-compatible name (the entity path of events). */
   get eventHubName(): string {
     return this.state.eventHubName;
   }
@@ -143,6 +146,7 @@ export class IotHubEmulator {
     return this.tls?.caFile;
   }
 
+  /** The CA certificate to trust, as PEM. */
   get caPem(): string | undefined {
     return this.tls?.caPem;
   }
@@ -157,6 +161,7 @@ export class IotHubEmulator {
     return this.live.size;
   }
 
+  /** A service connection string for a shared access policy (default `iothubowner`). */
   serviceConnectionString(policy = 'iothubowner'): string {
     const p = this.state.registry.getPolicy(policy);
     if (!p) throw new TypeError(`no shared access policy ${policy}`);
@@ -241,6 +246,7 @@ export class IotHubEmulator {
     return lines;
   }
 
+  /** Stops listening, closes every connection and the state. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -250,6 +256,7 @@ export class IotHubEmulator {
     await this.tls?.cleanup();
   }
 
+  /** Closes the emulator: `await using hub = await startHub()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
