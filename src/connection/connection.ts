@@ -30,6 +30,7 @@ import type { EngineEvent } from './events.js';
 import { FrameOutput } from './output.js';
 import { traceFrame, traceFrames } from './trace.js';
 
+/** Options of an engine Connection: its role, the open's fields, limits and SASL. */
 export interface ConnectionOptions {
   role?: 'client' | 'server';
   containerId?: string;
@@ -125,6 +126,10 @@ const DEFAULT_MAX_FRAME = 256 * 1024;
  */
 export const MAX_OUTPUT_PER_TAKE = 1024 * 1024;
 
+/**
+ * The IO-free AMQP connection engine: bytes in with receive(), bytes out with takeOutput(), time in
+ * with tick(), events out with takeEvents(). It opens sessions, which open links.
+ */
 export class Connection {
   readonly role: 'client' | 'server';
   readonly containerId: string;

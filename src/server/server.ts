@@ -67,7 +67,7 @@ export interface ServerOptions {
   maxFrameSize?: number;
   /** Close a client silent this long, ms; half is announced (default DEFAULT_IDLE_TIMEOUT_MS, 120 s; 0 = never). */
   idleTimeoutMs?: number;
-  /** What one client may make the server hold; every one has a default (see limits.ts). */
+  /** What one client may make the server hold; every one has a default (see {@link ServerLimits}). */
   limits?: ServerLimits;
   timers?: Timers;
   /** Called at each client's open; return an AmqpError to refuse it. */

@@ -35,6 +35,7 @@ export interface DeviceClientOptions extends IotHubClientOptions {
   c2dCredit?: number;
 }
 
+/** Options of {@link DeviceClient.sendEvent}: a deadline and a signal. */
 export interface SendEventOptions {
   timeoutMs?: number;
   signal?: AbortSignal;

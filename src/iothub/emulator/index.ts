@@ -1,7 +1,8 @@
 /**
- * amqp-one/iothub/emulator, the local Azure IoT Hub emulator: `startHub(options)` (see README.md
- * and start-hub.ts), the hub's AMQP surface over the hub state of ../hub, faithful enough for the
- * official Azure SDKs and uAMQP. ../../../docs/iothub-protocol.md is the wire contract.
+ * amqp-one/iothub/emulator, the local Azure IoT Hub emulator: `startHub(options)` starts one,
+ * faithful enough for the official Azure SDKs and uAMQP. docs/iothub-protocol.md is the wire
+ * contract between it and the clients.
+ * @packageDocumentation
  */
 export {
   startHub,

@@ -41,7 +41,7 @@ const STATE_OPTIONS = [
 ] as const;
 
 /**
- * startHub's own options, and the hub state's (HubStateOptions, hub/hub.ts) in STATE_OPTIONS:
+ * startHub's own options, and those it hands to the hub state:
  * durability (`stateDir`: everything is in memory without it), the registry, partitions, retention
  * and the telemetry limits, the C2D limits; and `feedback`, whose `batchDelayMs` defaults to
  * `feedbackBatchDelayMs`.
@@ -68,7 +68,7 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   feedbackBatchDelayMs?: number;
   /** The host name used in connection strings and redirects (default 'localhost'). */
   publicHost?: string;
-  /** Pause between a redirect's attach reply and its detach (default 10 ms; 0 = in the same write; see events.ts). */
+  /** Pause between a redirect's attach reply and its detach (default 10 ms; 0 = in the same write). */
   redirectDelayMs?: number;
   /**
    * How long a connection that authenticated nothing at the handshake (bare AMQP header, ANONYMOUS,
@@ -78,6 +78,7 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   grantTimeoutMs?: number;
 }
 
+/** The hub name when `hubName` is not given. */
 export const DEFAULT_HUB_NAME = 'amqp-one-hub';
 
 /**
@@ -93,6 +94,7 @@ function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pa
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
 }
+/** How long feedback records wait to be batched, by default (1 s; the real hub waits up to 15 s). */
 export const DEFAULT_FEEDBACK_BATCH_DELAY_MS = 1000;
 /**
  * 60 s: SDKs send their put-token right after the open, so a minute is ample even on a slow link
@@ -101,6 +103,10 @@ export const DEFAULT_FEEDBACK_BATCH_DELAY_MS = 1000;
  */
 export const DEFAULT_GRANT_TIMEOUT_MS = 60_000;
 
+/**
+ * A running emulator: its ports and CA, connection strings for its policies and devices, device
+ * registration, and close().
+ */
 export class IotHubEmulator {
   /** The TLS port, when there is a TLS listener. */
   readonly tlsPort: number | undefined;
@@ -262,6 +268,10 @@ export class IotHubEmulator {
   }
 }
 
+/**
+ * Starts a local IoT hub: plain AMQP (and TLS with `tlsPort`), in memory or durable in `stateDir`.
+ * `await startHub({ port: 0, tlsPort: 0 })`, then `deviceConnectionString(id)`, `close()`.
+ */
 export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmulator> {
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;
