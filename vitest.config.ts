@@ -42,7 +42,7 @@ const unit = [
   'test/support/**/*.test.ts',
   'test/util/**/*.test.ts',
   'test/layout/**/*.test.ts',
-  'test/docs/**/*.test.ts',
+  'test/docs/!(code-blocks).test.ts', // code-blocks.test.ts runs the TypeScript compiler: integration
 ];
 
 export default defineConfig({

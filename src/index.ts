@@ -1,4 +1,7 @@
-/** amqp-one: AMQP 1.0 in TypeScript. The codec is also available alone as `amqp-one/codec`. */
+/**
+ * amqp-one: AMQP 1.0 in TypeScript. The codec is also available alone as `amqp-one/codec`.
+ * @packageDocumentation
+ */
 export * from './codec/index.js';
 export * from './frames/index.js';
 export { Condition } from './protocol/conditions.js';

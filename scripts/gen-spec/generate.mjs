@@ -112,10 +112,12 @@ export interface RestrictedType {
   choices?: { name: string; value: string }[];
 }
 
+/** Every composite type of the spec's XML, by name: descriptor, fields, provides. */
 export const compositeTypes: Readonly<Record<string, CompositeType>> = deepFreeze({
 ${byFile(spec.composites)}
 });
 
+/** Every restricted type of the spec's XML, by name: its source type and choices. */
 export const restrictedTypes: Readonly<Record<string, RestrictedType>> = deepFreeze({
 ${byFile(spec.restricted)}
 });

@@ -51,6 +51,7 @@ export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
   implements LinkHost
 {
   engine!: Connection;
+  /** @internal The driver between the socket and the engine. */
   driver!: SocketDriver;
   readonly timers: Timers;
   protected readonly senders = new Set<MessageSender>();
@@ -324,6 +325,7 @@ export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
     }
   }
 
+  /** Closes the connection: `await using conn = await connect(...)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

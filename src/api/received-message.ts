@@ -8,6 +8,7 @@ import type { Delivery } from '../link/delivery.js';
 import { ACCEPTED, RELEASED, type Receiver } from '../link/receiver.js';
 import { AmqpOneError } from '../codec/errors.js';
 
+/** How {@link ReceivedMessage.modify} settles: the modified outcome's fields (spec 3.4.5). */
 export interface ModifyOptions {
   deliveryFailed?: boolean;
   undeliverableHere?: boolean;
@@ -19,6 +20,7 @@ export interface SettleListener {
   messageSettled(m: ReceivedMessage): void;
 }
 
+/** A message a receiver took, with the settlement calls for it: accept, reject, release, modify. */
 export class ReceivedMessage {
   private decoded: Message | undefined;
 
@@ -41,6 +43,7 @@ export class ReceivedMessage {
     return (this.decoded ??= decodeMessage(this.delivery.payload, this.decodeOptions));
   }
 
+  /** The delivery-tag the sender gave it. */
   get tag(): Buffer {
     return this.delivery.tag;
   }
@@ -50,6 +53,7 @@ export class ReceivedMessage {
     return this.delivery.settled || this.delivery.remoteSettled;
   }
 
+  /** Settles with the accepted outcome: the sender may forget the message. */
   accept(): void {
     this.settle(ACCEPTED);
   }
@@ -64,6 +68,7 @@ export class ReceivedMessage {
     this.settle(RELEASED);
   }
 
+  /** Settles with the modified outcome: the sender may redeliver, counting a failure if asked. */
   modify(o: ModifyOptions = {}): void {
     this.settle({
       type: 'modified',

@@ -13,6 +13,7 @@ import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import { ReceivedMessage, type SettleListener } from './received-message.js';
 
+/** How a receiver grants credit, and whether it accepts on its own. */
 export interface ReceiverCreditOptions {
   /** Prefetch window (default 100), or 'manual' to grant credit yourself with addCredit(). */
   credit?: number | 'manual';
@@ -34,6 +35,7 @@ export function checkMapsOption(maps: unknown): MapForm | undefined {
 const OBJECT_MAPS: DecodeOptions = Object.freeze({ maps: 'object' });
 const MAP_MAPS: DecodeOptions = Object.freeze({ maps: 'map' });
 
+/** Options of {@link MessageReceiver.receive}: how long to wait for one message. */
 export interface ReceiveOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -53,6 +55,10 @@ export interface DrainOptions {
 const NO_OPTIONS: ReceiveOptions = Object.freeze({});
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+/**
+ * A receiving link as an async iterator of {@link ReceivedMessage}s, with a prefetch window refilled as the
+ * application consumes, or manual credit.
+ */
 export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleListener {
   readonly window: number;
   readonly autoAccept: boolean;
@@ -75,6 +81,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     link.context = this;
   }
 
+  /** The source address the link was attached with. */
   get address(): string | undefined {
     return this.link.options.source?.address as string | undefined;
   }
@@ -100,6 +107,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     }
   }
 
+  /** Grants `n` more credit (with `credit: 'manual'`). */
   addCredit(n: number): void {
     this.link.addCredit(n);
     this.host.schedule();
@@ -136,6 +144,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     return d.promise;
   }
 
+  /** @internal The engine delivered a complete message. */
   onDelivery(d: Delivery): void {
     const m = new ReceivedMessage(d, this, this.decodeOptions);
     const reader = this.readers.shift();
@@ -152,6 +161,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.refill();
   }
 
+  /** @internal The peer answered a drain. */
   onDrained(): void {
     const w = this.drainWaiters;
     this.drainWaiters = [];
@@ -257,6 +267,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.drainWaiters = [];
   }
 
+  /** @internal Reconnect attached a new engine link in place of the lost one. */
   onReattached(link: Receiver): void {
     this.link = link;
     link.context = this;

@@ -18,6 +18,7 @@ import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import type { Timers } from '../util/timers.js';
 
+/** Per-message options of {@link MessageSender.send}. */
 export interface SendOptions {
   /** Reject with a TimeoutError if no outcome arrives in time (ms). */
   timeoutMs?: number;
@@ -100,6 +101,7 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
     return this.host.timers;
   }
 
+  /** The target address the link was attached with. */
   get address(): string | undefined {
     const t = this.link.options.target;
     return t && 'address' in t ? (t.address as string | undefined) : undefined;
@@ -274,6 +276,7 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
     this.admit();
   }
 
+  /** @internal The peer sent credit. */
   onFlow(): void {
     this.admit();
     this.emit('credit');

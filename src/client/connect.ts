@@ -36,6 +36,7 @@ import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
 import { errorFields, Log, loggerProblem } from '../util/logger.js';
 
+/** Opt-in reconnect: backoff between attempts, and what happens to messages in flight. */
 export interface ReconnectOptions {
   /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
   initialDelayMs?: number;
@@ -70,6 +71,7 @@ export interface ReconnectOptions {
   reattach?: boolean;
 }
 
+/** Options of {@link connect}: where, TLS, SASL, the open's fields, deadlines and reconnect. */
 export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' | 'saslServer'> {
   url?: string;
   host?: string;
@@ -203,6 +205,7 @@ export interface AmqpConnectionEvents {
   reconnected: [];
 }
 
+/** A client connection: opens senders, receivers and sessions, and reconnects when asked to. */
 export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
   private readonly opts: ConnectOptions & { host: string; port: number };
   private readonly sessionsList: AmqpSession[] = [];
@@ -234,6 +237,7 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
     return c;
   }
 
+  /** The peer's open frame, once it arrived. */
   get remoteOpen() {
     return this.engine.remoteOpen;
   }

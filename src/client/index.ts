@@ -27,7 +27,7 @@ export {
 } from '../api/receiver.js';
 export { ReceivedMessage, type ModifyOptions } from '../api/received-message.js';
 export { TimeoutError, AbortError, ClosedError, InvalidArgumentError } from '../api/errors.js';
-export { realTimers, type Timers } from '../util/timers.js';
+export { realTimers, type Clock, type Timers } from '../util/timers.js';
 export {
   RequestResponseLink,
   idKey,

@@ -14,6 +14,7 @@ import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver } from '../api/receiver.js';
 import type { MessageSender } from '../api/sender.js';
 
+/** Options of {@link RequestResponseLink.open}. */
 export interface RequestResponseOptions {
   /** The node requests go to ('$cbs', '$management', ...). */
   address: string;
@@ -55,6 +56,7 @@ export function idKey(id: AmqpValue): string {
   return `${typeof id}:${String(id)}`;
 }
 
+/** A sender and a receiver that pair each request with its response by correlation-id. */
 export class RequestResponseLink {
   private readonly pending = new Map<string, Deferred<Message>>();
   private closed = false;
@@ -68,6 +70,7 @@ export class RequestResponseLink {
     void this.readResponses();
   }
 
+  /** Opens the reply receiver, then the request sender; closes the first if the second fails. */
   static async open(conn: AmqpConnection, options: RequestResponseOptions): Promise<RequestResponseLink> {
     const session = options.session;
     let replyTo = options.replyTo ?? `${options.address}-reply-${randomUUID()}`;
@@ -185,6 +188,7 @@ export class RequestResponseLink {
     }
   }
 
+  /** Closes both links; pending requests fail with ClosedError. */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([this.sender.close(), this.receiver.close()]);

@@ -22,6 +22,7 @@ export class ByteWriter {
     this.buf = next;
   }
 
+  /** Empties the buffer for reuse (keeps its capacity). */
   reset(): void {
     this.pos = 0;
   }
@@ -36,53 +37,62 @@ export class ByteWriter {
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
 
+  /** Writes an unsigned byte. */
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.pos++] = v;
   }
 
+  /** Writes an unsigned 16-bit big-endian integer. */
   u16(v: number): void {
     this.ensure(2);
     this.buf.writeUInt16BE(v, this.pos);
     this.pos += 2;
   }
 
+  /** Writes an unsigned 32-bit big-endian integer. */
   u32(v: number): void {
     this.ensure(4);
     this.buf.writeUInt32BE(v, this.pos);
     this.pos += 4;
   }
 
+  /** Writes a signed 32-bit big-endian integer. */
   i32(v: number): void {
     this.ensure(4);
     this.buf.writeInt32BE(v, this.pos);
     this.pos += 4;
   }
 
+  /** Writes an unsigned 64-bit big-endian integer. */
   u64(v: bigint): void {
     this.ensure(8);
     this.buf.writeBigUInt64BE(v, this.pos);
     this.pos += 8;
   }
 
+  /** Writes a signed 64-bit big-endian integer. */
   i64(v: bigint): void {
     this.ensure(8);
     this.buf.writeBigInt64BE(v, this.pos);
     this.pos += 8;
   }
 
+  /** Writes a big-endian IEEE 754 single. */
   f32(v: number): void {
     this.ensure(4);
     this.buf.writeFloatBE(v, this.pos);
     this.pos += 4;
   }
 
+  /** Writes a big-endian IEEE 754 double. */
   f64(v: number): void {
     this.ensure(8);
     this.buf.writeDoubleBE(v, this.pos);
     this.pos += 8;
   }
 
+  /** Appends bytes as they are. */
   bytes(src: Uint8Array): void {
     this.ensure(src.length);
     this.buf.set(src, this.pos);

@@ -24,6 +24,9 @@ import {
 /** Node's Buffer binding behind `toString('latin1', start, end)` (present since Node 0.x). */
 type LatinSlicer = Buffer & { latin1Slice(start: number, end: number): string };
 
+/**
+ * How deeply lists, maps, arrays and described values may nest before decoding fails (AMQP_DECODE_TOO_DEEP).
+ */
 export const DEFAULT_MAX_DEPTH = 64;
 const MAX_DEPTH_LIMIT = 1000;
 const KEY_CACHE_SIZE = 256;
@@ -103,6 +106,7 @@ export function setKeyedMapScratch(on: boolean): void {
   scratchEnabled = on;
 }
 
+/** Reads AMQP values from a buffer, checking every size and count against the bytes present. */
 export class Decoder {
   buf: Buffer;
   pos: number;
@@ -122,6 +126,7 @@ export class Decoder {
     this.maxDepth = Math.min(maxDepth, MAX_DEPTH_LIMIT);
   }
 
+  /** Throws a DecodeError with the offset where decoding failed. */
   fail(code: DecodeErrorCode, message: string, at = this.pos): never {
     throw new DecodeError(code, message, at);
   }
@@ -132,11 +137,13 @@ export class Decoder {
       this.fail('AMQP_DECODE_TRUNCATED', `need ${n} bytes, ${this.end - this.pos} left`);
   }
 
+  /** Reads an unsigned byte. */
   u8(): number {
     if (this.pos >= this.end) this.fail('AMQP_DECODE_TRUNCATED', 'unexpected end of input');
     return this.buf[this.pos++]!;
   }
 
+  /** Reads an unsigned 16-bit big-endian integer. */
   u16(): number {
     this.need(2);
     const v = this.buf.readUInt16BE(this.pos);
@@ -144,6 +151,7 @@ export class Decoder {
     return v;
   }
 
+  /** Reads an unsigned 32-bit big-endian integer. */
   u32(): number {
     this.need(4);
     const v = this.buf.readUInt32BE(this.pos);
@@ -179,6 +187,7 @@ export class Decoder {
     return this.buf.toString('utf8', start, end);
   }
 
+  /** Counts one more level of nesting; fails past the maximum depth. */
   enter(): void {
     if (++this.depth > this.maxDepth)
       this.fail('AMQP_DECODE_TOO_DEEP', `nesting deeper than ${this.maxDepth}`);
@@ -200,6 +209,7 @@ export class Decoder {
     return { end: sizeEnd, count };
   }
 
+  /** Reads the next value, whatever its type. */
   readValue(): AmqpValue {
     if (this.pos >= this.end) this.fail('AMQP_DECODE_TRUNCATED', 'unexpected end of input');
     return this.readBody(this.buf[this.pos++]!);
@@ -321,6 +331,7 @@ export class Decoder {
     }
   }
 
+  /** Reads a char (a UTF-32 code point). */
   char(): string {
     const at = this.pos;
     const cp = this.u32();
@@ -329,6 +340,7 @@ export class Decoder {
     return String.fromCodePoint(cp);
   }
 
+  /** Reads a timestamp: a Date within the range of Date, else a Typed timestamp of the raw milliseconds. */
   timestamp(): Date | Typed<bigint> {
     this.need(8);
     // Two 32-bit halves: exact for every Date, and much cheaper than a BigInt.
@@ -355,6 +367,7 @@ export class Decoder {
     this.end = outer;
   }
 
+  /** Reads a list8 or list32 body. */
   list(wide: boolean): AmqpValue[] {
     const { end, count } = this.compoundHeader(wide, 1);
     const outer = this.enterCompound(end);
@@ -500,6 +513,7 @@ export class Decoder {
     return str;
   }
 
+  /** Reads an array8 or array32 body. */
   array(wide: boolean): AmqpArray {
     const at = this.pos;
     const { end, count } = this.compoundHeader(wide, 0);

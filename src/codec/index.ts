@@ -1,4 +1,7 @@
-/** amqp-one/codec: the AMQP 1.0 type system, composite types and messages. */
+/**
+ * amqp-one/codec: the AMQP 1.0 type system, composite types and messages.
+ * @packageDocumentation
+ */
 export * from './values.js';
 export {
   AmqpOneError,

@@ -12,10 +12,14 @@ import { Code } from './format-codes.js';
 import type { Header, Properties } from './spec/records.js';
 import { isPlainObject, type AmqpValue } from './values.js';
 
+/** Message or delivery annotations: symbol keys, as a plain object or a Map. */
 export type Annotations = { [key: string]: AmqpValue } | Map<AmqpValue, AmqpValue>;
+/** The header section: durable, priority, ttl, first-acquirer, delivery-count. */
 export type MessageHeader = Omit<Header, 'type'>;
+/** The properties section: message-id, to, reply-to, correlation-id, content type, ... */
 export type MessageProperties = Omit<Properties, 'type'>;
 
+/** An AMQP message: its sections in spec order, each optional. */
 export interface Message {
   header?: MessageHeader;
   deliveryAnnotations?: Annotations;

@@ -17,12 +17,15 @@ import { EncodeError } from './errors.js';
 /** An AMQP symbol: an ASCII name, distinct from a string on the wire. */
 export class AmqpSymbol {
   constructor(readonly value: string) {}
+  /** The symbol's name. */
   toString(): string {
     return this.value;
   }
+  /** The symbol's name, so that symbols compare and concatenate as strings. */
   valueOf(): string {
     return this.value;
   }
+  /** The symbol's name, for JSON. */
   toJSON(): string {
     return this.value;
   }
@@ -55,9 +58,11 @@ export class Typed<T = unknown> {
     readonly type: WrappedType,
     readonly value: T,
   ) {}
+  /** The wrapped value. */
   valueOf(): T {
     return this.value;
   }
+  /** The wrapped value, for JSON (a bigint as its decimal string). */
   toJSON(): unknown {
     return typeof this.value === 'bigint' ? this.value.toString() : this.value;
   }
@@ -113,8 +118,10 @@ export class AmqpArray {
   ) {}
 }
 
+/** An AMQP map with keys of any type. */
 export type AmqpMap = Map<AmqpValue, AmqpValue>;
 
+/** Every value the codec encodes and the decoder returns. */
 export type AmqpValue =
   | null
   | undefined
@@ -141,17 +148,26 @@ function checkInt(type: string, n: number, min: number, max: number): number {
   return n;
 }
 
+/** An AMQP symbol (an ASCII name, distinct from a string on the wire). */
 export const symbol = (s: string): AmqpSymbol => new AmqpSymbol(s);
+/** An AMQP ubyte; throws if `n` is not an integer in 0..255. */
 export const ubyte = (n: number): Typed<number> => new Typed('ubyte', checkInt('ubyte', n, 0, 0xff));
+/** An AMQP ushort; throws if `n` is not an integer in 0..65535. */
 export const ushort = (n: number): Typed<number> => new Typed('ushort', checkInt('ushort', n, 0, 0xffff));
+/** An AMQP uint; throws if `n` is not an integer in 0..2^32-1. */
 export const uint = (n: number): Typed<number> => new Typed('uint', checkInt('uint', n, 0, 0xffffffff));
+/** An AMQP byte; throws if `n` is not an integer in -128..127. */
 export const byte = (n: number): Typed<number> => new Typed('byte', checkInt('byte', n, -0x80, 0x7f));
+/** An AMQP short; throws if `n` is not an integer in -32768..32767. */
 export const short = (n: number): Typed<number> => new Typed('short', checkInt('short', n, -0x8000, 0x7fff));
 /** int is the default for integral numbers: this only checks the range. */
 export const int = (n: number): number => checkInt('int', n, -0x80000000, 0x7fffffff);
+/** An AMQP float (rounded to single precision). */
 export const float = (n: number): Typed<number> => new Typed('float', Math.fround(n));
+/** An AMQP double, also for integral numbers (a plain integer encodes as an int or long). */
 export const double = (n: number): Typed<number> => new Typed('double', n);
 
+/** An AMQP ulong; throws if `n` is not an integer in 0..2^64-1. */
 export function ulong(n: number | bigint): Typed<bigint> {
   const v = BigInt(n);
   if (v < 0n || v > UINT64_MAX) throw new EncodeError(`ulong out of range: ${n}`);
@@ -189,6 +205,7 @@ export function uuid(u: string | Uint8Array): Typed<string> {
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/** The 16 bytes at `o` as a canonical uuid string. */
 export function uuidToString(b: Uint8Array, o: number): string {
   return (
     HEX[b[o]!]! +
@@ -224,7 +241,9 @@ function decimal(
 }
 /** Decimals are kept as their raw IEEE 754 decimal bytes (big-endian), which is all AMQP moves. */
 export const decimal32 = (bytes: Uint8Array): Typed<Buffer> => decimal('decimal32', 4, bytes);
+/** An AMQP decimal64 from its 8 IEEE 754 bytes. */
 export const decimal64 = (bytes: Uint8Array): Typed<Buffer> => decimal('decimal64', 8, bytes);
+/** An AMQP decimal128 from its 16 IEEE 754 bytes. */
 export const decimal128 = (bytes: Uint8Array): Typed<Buffer> => decimal('decimal128', 16, bytes);
 
 /** A timestamp (ms since the epoch). A Date is a timestamp too. */
@@ -236,13 +255,16 @@ export function timestamp(t: Date | number | bigint): Date | Typed<bigint> {
   return Number.isNaN(d.getTime()) ? new Typed('timestamp', ms) : d;
 }
 
+/** A described value: a descriptor (symbol or ulong) and the value it describes. */
 export const described = (descriptor: AmqpValue, value: AmqpValue): Described =>
   new Described(descriptor, value);
 
+/** An AMQP array: items of one element type, encoded once for all. */
 export function array(elementType: ElementType, items: AmqpValue[], descriptor?: AmqpValue): AmqpArray {
   return new AmqpArray(elementType, items, descriptor);
 }
 
+/** Whether `v` is an object literal (encoded as a map with string keys). */
 export function isPlainObject(v: unknown): v is { [key: string]: AmqpValue } {
   if (typeof v !== 'object' || v === null) return false;
   const p = Object.getPrototypeOf(v);

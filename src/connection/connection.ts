@@ -32,6 +32,7 @@ import { framesWanted, onFrame } from './trace.js';
 import { errorFields, Log, type Logger } from '../util/logger.js';
 import { logEvent } from './log-events.js';
 
+/** Options of an engine Connection: its role, the open's fields, limits and SASL. */
 export interface ConnectionOptions {
   role?: 'client' | 'server';
   containerId?: string;
@@ -132,6 +133,10 @@ const DEFAULT_MAX_FRAME = 256 * 1024;
  */
 export const MAX_OUTPUT_PER_TAKE = 1024 * 1024;
 
+/**
+ * The IO-free AMQP connection engine: bytes in with receive(), bytes out with takeOutput(), time in
+ * with tick(), events out with takeEvents(). It opens sessions, which open links.
+ */
 export class Connection {
   readonly role: 'client' | 'server';
   readonly containerId: string;
@@ -243,6 +248,7 @@ export class Connection {
     return this.phase === 'done';
   }
 
+  /** True once both opens were exchanged and neither side has closed. */
   get isOpen(): boolean {
     return this.local === 'open' && this.remote === 'open';
   }
@@ -319,6 +325,7 @@ export class Connection {
     );
   }
 
+  /** Every session of the connection, open or ending. */
   get allSessions(): Session[] {
     return this.sessions.filter((s): s is Session => s !== undefined);
   }
@@ -513,6 +520,7 @@ export class Connection {
     if (this.log.active()) logEvent(this.log, e);
   }
 
+  /** The events since the last call, in order; the caller handles them. */
   takeEvents(): EngineEvent[] {
     const e = this.events;
     if (e.length === 0) return e;

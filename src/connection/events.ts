@@ -4,6 +4,10 @@ import type { Delivery } from '../link/delivery.js';
 import type { Link } from '../link/link.js';
 import type { Session } from '../session/session.js';
 
+/**
+ * What the engine reports through {@link Connection.takeEvents}: a peer's open, begin, attach, flow,
+ * delivery, disposition, detach, end and close, and errors.
+ */
 export type EngineEvent =
   /** SASL finished well; `identity` is the authenticated identity (server) or our mechanism (client). */
   | { type: 'sasl-done'; mechanism: string; identity: string }

@@ -4,6 +4,7 @@
  * engine's classes use between themselves (frame writing, delivery ids, credit bookkeeping, input
  * handlers) carry the internal tag in their doc comments: callable inside this package, stripped
  * from its declarations (stripInternal), as Proton keeps them in engine-internal.h.
+ * @packageDocumentation
  */
 export { Connection, type ConnectionOptions } from '../connection/connection.js';
 export type { EngineEvent } from '../connection/events.js';

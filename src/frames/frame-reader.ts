@@ -17,6 +17,7 @@ export interface Frame {
   readonly body: Buffer;
 }
 
+/** Limits of a FrameReader. */
 export interface FrameReaderOptions {
   /** Our max-frame-size; larger frames are refused from their size field. Default 4294967295. */
   maxFrameSize?: number;
@@ -65,6 +66,7 @@ export class FrameReader {
     return this.copyBytes;
   }
 
+  /** The largest frame accepted; a larger size field is a framing error before any allocation. */
   get maxFrameSize(): number {
     return this.max;
   }
@@ -79,10 +81,12 @@ export class FrameReader {
     this.headerMode = true;
   }
 
+  /** Whether the next item is a protocol header rather than a frame. */
   get expectingHeader(): boolean {
     return this.headerMode;
   }
 
+  /** Adds bytes as they arrived; complete frames are then read with next(). */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0 || this.failed !== undefined) return;
     const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);

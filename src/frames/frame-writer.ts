@@ -3,13 +3,16 @@ import { FramingError } from '../protocol/framing-errors.js';
 
 /** Frame types of spec 2.3.1 (AMQP) and 5.3.1 (SASL). */
 export const FRAME_TYPE_AMQP = 0;
+/** The frame type of SASL frames. */
 export const FRAME_TYPE_SASL = 1;
+/** AMQP or SASL frame. */
 export type FrameType = typeof FRAME_TYPE_AMQP | typeof FRAME_TYPE_SASL;
 
 /** SIZE (4) + DOFF (1) + TYPE (1) + channel (2). */
 export const FRAME_HEADER_SIZE = 8;
 /** Spec 2.7.1: MIN-MAX-FRAME-SIZE; also the limit before open is exchanged. */
 export const MIN_MAX_FRAME_SIZE = 512;
+/** The largest max-frame-size the spec allows (uint). */
 export const MAX_FRAME_SIZE_LIMIT = 0xffffffff;
 
 /** Writes a performative (or SASL frame body) into the frame's own buffer: no intermediate Buffer. */

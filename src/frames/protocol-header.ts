@@ -3,15 +3,21 @@ import { ProtocolHeaderMismatchError } from '../protocol/framing-errors.js';
 
 /** Protocol ids of spec 2.2 (AMQP), 5.3.1 (SASL) and 5.2.1 (TLS). */
 export const PROTOCOL_ID_AMQP = 0;
+/** Protocol id of the TLS header. */
 export const PROTOCOL_ID_TLS = 2;
+/** Protocol id of the SASL header. */
 export const PROTOCOL_ID_SASL = 3;
+/** AMQP, TLS or SASL protocol id. */
 export type ProtocolId = typeof PROTOCOL_ID_AMQP | typeof PROTOCOL_ID_TLS | typeof PROTOCOL_ID_SASL;
 
+/** A protocol header is 8 bytes: "AMQP", id, major, minor, revision. */
 export const PROTOCOL_HEADER_SIZE = 8;
 
 /** The headers as bytes, for comparisons and tests. Writers never read these, so mutating one cannot corrupt output. */
 export const AMQP_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]);
+/** The TLS protocol header, AMQP 1.0.0. */
 export const TLS_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 2, 1, 0, 0]);
+/** The SASL protocol header, AMQP 1.0.0. */
 export const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]);
 
 /** A parsed protocol header. `kind` lets the frame reader hand out headers and frames from one `next()`. */
@@ -23,6 +29,7 @@ export interface ProtocolHeader {
   readonly revision: number;
 }
 
+/** Writes the protocol header for `protocolId`, version 1.0.0. */
 export function writeProtocolHeader(w: ByteWriter, protocolId: ProtocolId): void {
   w.ensure(PROTOCOL_HEADER_SIZE);
   const b = w.buf;

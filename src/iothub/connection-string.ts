@@ -146,6 +146,7 @@ function join(pairs: ReadonlyArray<readonly [string, string | undefined]>): stri
 
 /* ------------------------------------------------------------------ service */
 
+/** The fields of a service connection string. */
 export interface ServiceConnectionStringFields {
   /** `host` or `host:port`. */
   hostName: string;
@@ -196,6 +197,7 @@ export class ServiceConnectionString {
       sas === undefined ? undefined : checkSasToken(SERVICE, 'SharedAccessSignature', sas);
   }
 
+  /** Parses `HostName=...;SharedAccessKeyName=...;SharedAccessKey=...`; throws a typed error on a bad one. */
   static parse(text: string): ServiceConnectionString {
     const p = readPairs(text, SERVICE, SERVICE_KEYS);
     if (!p.has('HostName')) fail('service connection string: HostName is missing', 'HostName');
@@ -207,6 +209,7 @@ export class ServiceConnectionString {
     });
   }
 
+  /** The connection string, in the hub's own order. */
   toString(): string {
     return join([
       ['HostName', this.hostName],
@@ -217,12 +220,14 @@ export class ServiceConnectionString {
   }
 }
 
+/** Same as {@link ServiceConnectionString.parse}. */
 export function parseServiceConnectionString(text: string): ServiceConnectionString {
   return ServiceConnectionString.parse(text);
 }
 
 /* ------------------------------------------------------------------- device */
 
+/** The fields of a device (or module) connection string. */
 export interface DeviceConnectionStringFields {
   /** `host` or `host:port`: the hub, which SAS tokens are signed for. */
   hostName: string;
@@ -340,6 +345,7 @@ export class DeviceConnectionString {
     return this.moduleId === undefined ? device : `${device}/modules/${this.moduleId}`;
   }
 
+  /** Parses `HostName=...;DeviceId=...;SharedAccessKey=...`; throws a typed error on a bad one. */
   static parse(text: string): DeviceConnectionString {
     const p = readPairs(text, DEVICE, DEVICE_KEYS);
     if (!p.has('HostName')) fail('device connection string: HostName is missing', 'HostName');
@@ -357,6 +363,7 @@ export class DeviceConnectionString {
     });
   }
 
+  /** The connection string, in the hub's own order. */
   toString(): string {
     return join([
       ['HostName', this.hostName],
@@ -371,12 +378,14 @@ export class DeviceConnectionString {
   }
 }
 
+/** Same as {@link DeviceConnectionString.parse}. */
 export function parseDeviceConnectionString(text: string): DeviceConnectionString {
   return DeviceConnectionString.parse(text);
 }
 
 /* --------------------------------------------------------------- event hubs */
 
+/** The fields of an Event Hubs connection string. */
 export interface EventHubsConnectionStringFields {
   /** `sb://host[:port]/` (the trailing slash, and the `sb://` scheme, may be left out). */
   endpoint: string;
@@ -458,6 +467,10 @@ export class EventHubsConnectionString {
     this.entityPath = optionalValue(EVENT_HUBS, 'EntityPath', fields.entityPath);
   }
 
+  /**
+   * Parses `Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...;EntityPath=...`; throws a typed
+   * error on a bad one.
+   */
   static parse(text: string): EventHubsConnectionString {
     const p = readPairs(text, EVENT_HUBS, EVENT_HUBS_KEYS);
     if (!p.has('Endpoint')) fail('Event Hubs connection string: Endpoint is missing', 'Endpoint');
@@ -473,6 +486,7 @@ export class EventHubsConnectionString {
     });
   }
 
+  /** The connection string, in the portal's order. */
   toString(): string {
     return join([
       ['Endpoint', this.endpoint],
@@ -485,6 +499,7 @@ export class EventHubsConnectionString {
   }
 }
 
+/** Same as {@link EventHubsConnectionString.parse}. */
 export function parseEventHubsConnectionString(text: string): EventHubsConnectionString {
   return EventHubsConnectionString.parse(text);
 }

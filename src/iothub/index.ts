@@ -2,6 +2,7 @@
  * amqp-one/iothub: SAS tokens, connection strings and the IoT Hub clients. The local emulator is
  * amqp-one/iothub/emulator, so that a device that imports this never loads the hub, the server or
  * the certificate authority.
+ * @packageDocumentation
  */
 export * from './errors.js';
 export * from './sas.js';

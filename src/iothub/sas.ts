@@ -34,7 +34,8 @@ const PREFIX = 'SharedAccessSignature';
 /** Date can represent up to 8.64e15 ms: the largest `se` we accept. */
 const MAX_EXPIRY_SECONDS = 8_640_000_000_000;
 
-interface GenerateSasTokenBase {
+/** The fields of {@link GenerateSasTokenOptions} besides the expiry. */
+export interface GenerateSasTokenBase {
   /** The resource the token grants access to, unencoded: `myhub.azure-devices.net/devices/d1`, or a host name. */
   resourceUri: string;
   /** The shared access key: a base64 string (or a UTF-8 string with `keyEncoding: 'utf8'`), or the raw key bytes. */
@@ -91,6 +92,7 @@ export type SasVerifyFailureReason =
   /** Correctly signed and current, but for another resource (401). */
   | 'out-of-scope';
 
+/** The verdict of {@link verifySasToken}. */
 export type SasVerifyResult =
   | { ok: true; token: ParsedSasToken }
   | {
@@ -104,6 +106,7 @@ export type SasVerifyResult =
       error?: SasTokenError;
     };
 
+/** Options of {@link verifySasToken}. */
 export interface VerifySasTokenOptions {
   /** The current time (Date or epoch milliseconds); default `Date.now()`. A token expires at `se` (exclusive). */
   now?: Date | number;

@@ -5,6 +5,7 @@ import type { AmqpOneError } from '../codec/errors.js';
 import type { DeliveryState } from '../codec/spec/records.js';
 import type { Link } from './link.js';
 
+/** One message on a link, from its first transfer to its settlement on both sides. */
 export class Delivery {
   /** Session-scoped delivery-id; -1 until the first transfer frame is written. */
   id = -1;
@@ -31,6 +32,7 @@ export class Delivery {
     readonly messageFormat = 0,
   ) {}
 
+  /** Settled by both sides: nothing more will happen to it. */
   get done(): boolean {
     return this.settled && this.remoteSettled;
   }

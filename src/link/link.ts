@@ -12,6 +12,7 @@ import {
 } from '../protocol/errors.js';
 import type { Session } from '../session/session.js';
 
+/** Where a link endpoint stands, for each side. */
 export type EndpointState = 'unattached' | 'attached' | 'detached';
 
 /** A link's role on the wire (spec 2.8.1): a boolean, false for the sender, true for the receiver. */
@@ -20,11 +21,15 @@ export type Role = (typeof Role)[keyof typeof Role];
 
 /** Sender settle modes (spec 2.8.2) and receiver settle modes (2.8.3). */
 export const SenderSettleMode = { Unsettled: 0, Settled: 1, Mixed: 2 } as const;
+/** The receiver settle modes (spec 2.8.3): settle at once, or after the sender settled. */
 export const ReceiverSettleMode = { First: 0, Second: 1 } as const;
 
+/** A source terminus to attach with. */
 export type SourceOptions = Omit<Source, 'type'>;
+/** A target terminus to attach with. */
 export type TargetOptions = Omit<Target, 'type'>;
 
+/** Options of a link's attach. */
 export interface LinkOptions {
   /** Link name; unique per connection and direction. Generated when absent. */
   name?: string;
@@ -45,6 +50,7 @@ export interface LinkOptions {
 
 let nameCounter = 0;
 
+/** What senders and receivers share: attach and detach, termini, settle modes. */
 export abstract class Link {
   abstract readonly role: 'sender' | 'receiver';
   readonly name: string;
@@ -87,6 +93,7 @@ export abstract class Link {
     this.deliveryCount = this.initialDeliveryCount;
   }
 
+  /** True once both attaches were exchanged and neither side has detached. */
   get isOpen(): boolean {
     return this.local === 'attached' && this.remote === 'attached';
   }

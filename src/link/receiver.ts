@@ -12,9 +12,12 @@ import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';
 import { Link, ReceiverSettleMode } from './link.js';
 
+/** The accepted outcome. */
 export const ACCEPTED: DeliveryState = Object.freeze({ type: 'accepted' }) as DeliveryState;
+/** The released outcome. */
 export const RELEASED: DeliveryState = Object.freeze({ type: 'released' }) as DeliveryState;
 
+/** The engine's receiving link: credit, reassembly, settlement. */
 export class Receiver extends Link {
   readonly role = 'receiver' as const;
   /** The delivery being reassembled from several frames. */

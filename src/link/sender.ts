@@ -9,6 +9,7 @@ import { Delivery } from './delivery.js';
 import { Link, ReceiverSettleMode, SenderSettleMode } from './link.js';
 import { Fifo } from '../util/fifo.js';
 
+/** Per-delivery options of the engine's {@link Sender.send}. */
 export interface SendOptions {
   /** The delivery tag; a counter when absent. */
   tag?: Buffer;
@@ -27,6 +28,7 @@ function tooLarge(size: number, max: number): AmqpOneError {
   );
 }
 
+/** The engine's sending link: a queue of deliveries sent as credit and the session window allow. */
 export class Sender extends Link {
   readonly role = 'sender' as const;
   /** Deliveries not yet (fully) written, oldest first. */

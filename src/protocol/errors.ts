@@ -15,6 +15,7 @@ export interface AmqpError {
   info?: Fields | Map<AmqpValue, AmqpValue>;
 }
 
+/** The error as the error record of a close, end or detach frame. */
 export function toErrorRecord(e: AmqpError): AmqpErrorRecord {
   return {
     type: 'error',
@@ -29,6 +30,7 @@ export function codeForCondition(condition: string): string {
   return condition.replace(/[^a-zA-Z0-9]+/g, '_').toUpperCase();
 }
 
+/** Which endpoint an error closed. */
 export type Scope = 'connection' | 'session' | 'link';
 
 /** An error from a peer's close/end/detach, or our own for a violation we detected. */
@@ -46,9 +48,11 @@ export class ProtocolError extends AmqpOneError {
     this.amqpError = e;
     this.remote = remote;
   }
+  /** The peer's description. */
   get description(): string | undefined {
     return this.amqpError.description;
   }
+  /** The peer's info map. */
   get info(): AmqpError['info'] {
     return this.amqpError.info;
   }

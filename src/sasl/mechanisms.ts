@@ -25,12 +25,16 @@ export interface SaslServerContext {
   externalIdentity?: string;
 }
 
+/** A server's SASL mechanism: checks what the client sends. */
 export interface SaslServerMechanism {
   readonly name: string;
+  /** Checks the client's sasl-init. */
   start(initialResponse: Buffer | undefined, ctx: SaslServerContext): SaslServerStep;
+  /** Checks a sasl-response, for mechanisms with a challenge. */
   response?(response: Buffer, ctx: SaslServerContext): SaslServerStep;
 }
 
+/** The client side of SASL ANONYMOUS; `trace` is its optional initial response. */
 export function anonymousClient(trace = ''): SaslClientMechanism {
   return { name: 'ANONYMOUS', initialResponse: () => Buffer.from(trace, 'utf8') };
 }
@@ -48,6 +52,7 @@ export function externalClient(authzid = ''): SaslClientMechanism {
   return { name: 'EXTERNAL', initialResponse: () => Buffer.from(authzid, 'utf8') };
 }
 
+/** The server side of SASL ANONYMOUS: everyone is let in. */
 export function anonymousServer(): SaslServerMechanism {
   return { name: 'ANONYMOUS', start: () => ({ outcome: 'ok', identity: 'anonymous' }) };
 }

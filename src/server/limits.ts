@@ -37,6 +37,7 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
  */
 export const REFUSED_LINKS_SLACK = 64;
 
+/** What one client may make a server hold; each has a default (the DEFAULT_* constants). */
 export interface ServerLimits {
   /** Connections at once (default DEFAULT_MAX_CONNECTIONS, 1000). */
   maxConnections?: number;

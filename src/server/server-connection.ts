@@ -39,6 +39,10 @@ export interface ServerConnectionEvents {
   close: [error: Error | undefined];
 }
 
+/**
+ * A client's connection on a server: its identity, its links, and the same senders and receivers as a
+ * client's.
+ */
 export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
   /** The client's links we hold (accepted, or refused and not yet detached by the client). */
   private readonly heldLinks = new Set<Link>();
@@ -70,6 +74,7 @@ export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
     return this.engine.saslIdentity;
   }
 
+  /** The client's socket. */
   get socket(): Socket {
     return this.driver.socket;
   }
@@ -122,6 +127,7 @@ export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
     this.schedule();
   }
 
+  /** @internal Wraps an accepted link; {@link IncomingLink.accept} calls it. */
   acceptLink(l: IncomingLink, o: AcceptOptions): MessageSender | MessageReceiver {
     const maps = checkMapsOption(o.maps ?? this.hooks.maps);
     const link = l.engineLink;
@@ -142,6 +148,7 @@ export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
     return this.wrapReceiver(link as Receiver, { credit: o.credit, autoAccept: o.autoAccept, maps });
   }
 
+  /** @internal Refuses a link; {@link IncomingLink.refuse} calls it. */
   refuseLink(l: IncomingLink, error: AmqpError): void {
     const link = l.engineLink;
     Object.assign(link.options, { source: null, target: null });
@@ -174,6 +181,7 @@ export interface AcceptOptions extends ReceiverCreditOptions {
   maxQueued?: number;
 }
 
+/** A link a client attached, for `onLink` to accept or refuse. */
 export class IncomingLink {
   constructor(
     readonly connection: ServerConnection,
@@ -185,19 +193,23 @@ export class IncomingLink {
     return this.link.role;
   }
 
+  /** The link name the client chose. */
   get name(): string {
     return this.link.name;
   }
 
+  /** The client's attach frame. */
   get remoteAttach(): Attach {
     return this.link.remoteAttach!;
   }
 
+  /** The client's source terminus. */
   get source(): Source | undefined {
     const s = this.remoteAttach.source;
     return s?.type === 'source' ? s : undefined;
   }
 
+  /** The client's target terminus. */
   get target(): Target | undefined {
     const t = this.remoteAttach.target;
     return t?.type === 'target' ? t : undefined;
@@ -209,15 +221,18 @@ export class IncomingLink {
     return a === undefined || a === null ? undefined : String(a);
   }
 
+  /** Accepts with a sender or a receiver, as the client's role asks. */
   accept(options: AcceptOptions = {}): MessageSender | MessageReceiver {
     return this.connection.acceptLink(this, options);
   }
 
+  /** Accepts a client's receiver: we send on the link. */
   acceptSender(options: AcceptOptions = {}): MessageSender {
     if (this.role !== 'sender') throw new TypeError('the client attached a sender: use acceptReceiver');
     return this.accept(options) as MessageSender;
   }
 
+  /** Accepts a client's sender: we receive on the link. */
   acceptReceiver(options: AcceptOptions = {}): MessageReceiver {
     if (this.role !== 'receiver') throw new TypeError('the client attached a receiver: use acceptSender');
     return this.accept(options) as MessageReceiver;
@@ -228,6 +243,7 @@ export class IncomingLink {
     this.connection.refuseLink(this, error);
   }
 
+  /** The engine's link, for what the promise API does not cover. */
   get engineLink(): Sender | Receiver {
     return this.link as Sender | Receiver;
   }

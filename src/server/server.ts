@@ -55,6 +55,7 @@ export class ServerOptionsError extends AmqpOneError {
   }
 }
 
+/** Options of {@link listen}. */
 export interface ServerOptions {
   host?: string;
   /** 0 picks a free port. */
@@ -70,7 +71,7 @@ export interface ServerOptions {
   maxFrameSize?: number;
   /** Close a client silent this long, ms; half is announced (default DEFAULT_IDLE_TIMEOUT_MS, 120 s; 0 = never). */
   idleTimeoutMs?: number;
-  /** What one client may make the server hold; every one has a default (see limits.ts). */
+  /** What one client may make the server hold; every one has a default (see {@link ServerLimits}). */
   limits?: ServerLimits;
   timers?: Timers;
   /** Default `maps` of the receivers links are accepted with: 'object' (the default) or 'map' (see AcceptOptions). */
@@ -96,6 +97,7 @@ export interface AmqpServerEvents {
   clientError: [error: Error];
 }
 
+/** A listening AMQP server. */
 export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   readonly connections = new Set<ServerConnection>();
   /** Sockets answered with the fixed refusal because the server was full. */
@@ -111,10 +113,12 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
     this.log = new Log(loggerProblem(options.logger) ? undefined : options.logger);
   }
 
+  /** The port it listens on. */
   get port(): number {
     return (this.listener.address() as net.AddressInfo).port;
   }
 
+  /** The address it listens on. */
   get host(): string {
     return (this.listener.address() as net.AddressInfo).address;
   }
@@ -131,6 +135,7 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
     return { mechanisms: m, required: s.required ?? credentials };
   }
 
+  /** Starts listening; {@link listen} calls it. */
   async start(): Promise<this> {
     const o = this.options;
     const s = o.sasl as ServerSaslOptions | false | undefined;

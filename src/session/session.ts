@@ -30,6 +30,7 @@ import { Sender } from '../link/sender.js';
 import { DeliveryIdMap } from './delivery-map.js';
 import { coalesce, deliveriesInRange, type PendingDisposition } from './dispositions.js';
 
+/** Options of a session's begin: windows and handle max. */
 export interface SessionOptions {
   /** Transfer frames the peer may send before we widen the window again (default 2048). */
   incomingWindow?: number;
@@ -46,6 +47,7 @@ const MAX_WINDOW = 0x7fffffff;
 /** Our first transfer-id; the peer's flow omits next-incoming-id until it saw our begin (2.5.6). */
 const INITIAL_OUTGOING_ID = 0;
 
+/** The engine's session: windows, handles, delivery ids. */
 export class Session {
   local: EndpointState = 'unattached';
   remote: EndpointState = 'unattached';
@@ -85,6 +87,7 @@ export class Session {
     this.handleMax = options.handleMax ?? 1023;
   }
 
+  /** True once both begins were exchanged and neither side has ended. */
   get isOpen(): boolean {
     return this.local === 'attached' && this.remote === 'attached';
   }
@@ -107,6 +110,7 @@ export class Session {
     });
   }
 
+  /** Ends the session, with an error if given. */
   end(error?: AmqpError): void {
     if (this.local === 'detached') return;
     if (this.local === 'unattached') this.begin();

@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
 
+/** TLS options of a client connection. */
 export interface TlsOptions {
   /** Trusted CA(s), PEM. Defaults to Node's bundle. */
   ca?: string | Buffer | (string | Buffer)[];
@@ -15,6 +16,7 @@ export interface TlsOptions {
   rejectUnauthorized?: boolean;
 }
 
+/** Where and how {@link openSocket} connects. */
 export interface SocketOptions {
   host: string;
   port: number;
@@ -32,6 +34,7 @@ export interface SocketOptions {
 /** How long openSocket waits for TCP and TLS unless told otherwise: 30 s. */
 export const DEFAULT_SOCKET_CONNECT_TIMEOUT_MS = 30_000;
 
+/** Opens a TCP or TLS socket, with a deadline and a signal. */
 export function openSocket(o: SocketOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let socket: net.Socket;

@@ -1,6 +1,7 @@
 /** `amqp://` and `amqps://` URLs: host, port, TLS, credentials and an optional address path. */
 import { AmqpOneError } from '../codec/errors.js';
 
+/** The parts of an `amqp://` or `amqps://` URL. */
 export interface ParsedUrl {
   tls: boolean;
   host: string;
@@ -11,6 +12,7 @@ export interface ParsedUrl {
   path?: string;
 }
 
+/** Parses `amqp[s]://[user:password@]host[:port]`; throws a typed error on a bad URL. */
 export function parseAmqpUrl(url: string): ParsedUrl {
   let u: URL;
   try {

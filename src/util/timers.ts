@@ -6,15 +6,19 @@
 
 /** Milliseconds since the epoch, like `Date.now()`. */
 export interface Clock {
+  /** Milliseconds since the epoch. */
   now(): number;
 }
 
 /** A clock that also arms timers. */
 export interface Timers extends Clock {
+  /** Calls `fn` after `ms` milliseconds; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer. */
   clearTimeout(handle: unknown): void;
 }
 
+/** The timers of Node itself. */
 export const realTimers: Timers = {
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);

@@ -51,6 +51,7 @@ export interface RestrictedType {
   choices?: { name: string; value: string }[];
 }
 
+/** Every composite type of the spec's XML, by name: descriptor, fields, provides. */
 export const compositeTypes: Readonly<Record<string, CompositeType>> = deepFreeze({
   // transport.xml
   open: {
@@ -771,6 +772,7 @@ export const compositeTypes: Readonly<Record<string, CompositeType>> = deepFreez
   },
 });
 
+/** Every restricted type of the spec's XML, by name: its source type and choices. */
 export const restrictedTypes: Readonly<Record<string, RestrictedType>> = deepFreeze({
   // transport.xml
   role: {

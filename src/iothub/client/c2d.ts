@@ -9,9 +9,12 @@ import { MessageLockLostError } from '../errors.js';
 import { entry, idText, stringOf } from '../message-values.js';
 import { bigintOf, bodyBytes, dateOf, numberOf, toRecord } from './amqp-utils.js';
 
+/** How a device settled a C2D message. */
 export type C2DOutcome = 'completed' | 'rejected' | 'abandoned';
+/** Which outcomes the service asked feedback for (`iothub-ack`). */
 export type AckMode = 'none' | 'positive' | 'negative' | 'full';
 
+/** A cloud-to-device message on the device, with the hub's settlement calls: complete, reject, abandon. */
 export class C2DMessage {
   private outcome: C2DOutcome | undefined;
 
@@ -44,6 +47,7 @@ export class C2DMessage {
     return JSON.parse(this.text()) as T;
   }
 
+  /** The message-id the service gave it. */
   get messageId(): AmqpValue {
     return this.message.properties?.messageId;
   }
@@ -53,26 +57,32 @@ export class C2DMessage {
     return idText(this.messageId);
   }
 
+  /** The correlation-id, when the service set one. */
   get correlationId(): AmqpValue {
     return this.message.properties?.correlationId;
   }
 
+  /** `/devices/{deviceId}/messages/devicebound`. */
   get to(): string | undefined {
     return stringOf(this.message.properties?.to);
   }
 
+  /** The content type the service set. */
   get contentType(): string | undefined {
     return this.message.properties?.contentType;
   }
 
+  /** The content encoding the service set. */
   get contentEncoding(): string | undefined {
     return this.message.properties?.contentEncoding;
   }
 
+  /** When the hub expires the message. */
   get expiryTime(): Date | undefined {
     return this.message.properties?.absoluteExpiryTime;
   }
 
+  /** The user-id the service set, as text. */
   get userId(): string | undefined {
     const u = this.message.properties?.userId;
     return u === undefined ? undefined : Buffer.from(u).toString('utf8');

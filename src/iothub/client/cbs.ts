@@ -26,13 +26,16 @@ import { entry, stringOf } from '../message-values.js';
 import { numberOf } from './amqp-utils.js';
 import type { TokenInfo, TokenProvider } from './token.js';
 
+/** The claims-based security node: where put-token requests go. */
 export const CBS_ADDRESS = '$cbs';
 /** The reply-to (and receiver source) the Node IoT SDKs use. */
 export const CBS_REPLY_TO = 'cbs';
+/** The token type of SAS tokens in a put-token request. */
 export const SAS_TOKEN_TYPE = 'servicebus.windows.net:sastoken';
 /** Renew when this fraction of a token's lifetime has passed: the Node device SDK renews every 2700 s of 3600. */
 export const DEFAULT_RENEW_AT_FRACTION = 0.75;
 
+/** The fields of one put-token request. */
 export interface PutTokenRequestOptions {
   /** Default {@link SAS_TOKEN_TYPE}. */
   type?: string;
@@ -83,6 +86,7 @@ export function checkPutTokenResponse(response: Message): void {
   throw new UnauthorizedError({ statusCode, description });
 }
 
+/** Options of {@link CbsClient.open}. */
 export interface CbsClientOptions {
   /** Reply-to address (default 'cbs', like the Node SDKs; core-amqp uses `cbs-<uuid>`). */
   replyTo?: string;
@@ -100,6 +104,7 @@ export class CbsClient {
     private readonly options: CbsClientOptions,
   ) {}
 
+  /** Opens the request/response links to `$cbs`. */
   static async open(conn: AmqpConnection, options: CbsClientOptions = {}): Promise<CbsClient> {
     try {
       const link = await RequestResponseLink.open(conn, {
@@ -132,11 +137,13 @@ export class CbsClient {
     checkPutTokenResponse(response);
   }
 
+  /** Closes the `$cbs` links. */
   async close(): Promise<void> {
     await this.link.close().catch(() => undefined);
   }
 }
 
+/** When a {@link CbsTokenRenewer} renews. */
 export interface TokenRenewalOptions {
   /** Renew once this fraction of the token's lifetime has passed (default 0.75). */
   renewAtFraction?: number;
@@ -190,6 +197,7 @@ export class CbsTokenRenewer extends TypedEmitter<CbsTokenRenewerEvents> {
    * links are only opened for the first renewal).
    */
   constructor(
+    /** The CBS links, or a function that opens them when first needed. */
     readonly cbs: CbsClient | (() => Promise<CbsClient>),
     readonly audience: string,
     private readonly provider: TokenProvider,
@@ -199,6 +207,7 @@ export class CbsTokenRenewer extends TypedEmitter<CbsTokenRenewerEvents> {
     super();
   }
 
+  /** The token the hub last accepted. */
   get token(): TokenInfo | undefined {
     return this.current;
   }
@@ -265,6 +274,7 @@ export class CbsTokenRenewer extends TypedEmitter<CbsTokenRenewerEvents> {
     }
   }
 
+  /** Stops renewing. */
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);

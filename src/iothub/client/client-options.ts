@@ -38,6 +38,7 @@ export function userAgent(productInfo?: string): string {
   return extra ? `${base} ${extra}` : base;
 }
 
+/** Options both IoT Hub clients take: TLS, authentication, tokens, reconnect, retries, deadlines. */
 export interface IotHubClientOptions {
   /** TLS (default true, verifying the server; give `ca` for a local hub), or false for plain TCP. */
   tls?: boolean | TlsOptions;

@@ -35,6 +35,7 @@ export interface DeviceClientOptions extends IotHubClientOptions {
   c2dCredit?: number;
 }
 
+/** Options of {@link DeviceClient.sendEvent}: a deadline and a signal. */
 export interface SendEventOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -124,6 +125,7 @@ export class DeviceClient extends HubClient {
     return { kind: 'cbs', audience, provider, sasl: o.sasl ?? 'none', renewal: o.renewal };
   }
 
+  /** The device id from the connection string. */
   get deviceId(): string {
     return this.connectionString.deviceId;
   }
@@ -267,6 +269,7 @@ export class C2DStream implements AsyncIterableIterator<C2DMessage> {
 
   constructor(private readonly queue: AsyncQueue<C2DMessage>) {}
 
+  /** The next C2D message; done when the client closes. */
   async next(): Promise<IteratorResult<C2DMessage>> {
     if (this.done) return { done: true, value: undefined };
     const taking = this.queue.next();
@@ -287,16 +290,19 @@ export class C2DStream implements AsyncIterableIterator<C2DMessage> {
     return { done: false, value: r };
   }
 
+  /** Stops the iteration (`break` calls it). */
   async return(): Promise<IteratorResult<C2DMessage>> {
     await this.close();
     return { done: true, value: undefined };
   }
 
+  /** Stops the iteration; messages not yet taken stay with the client. */
   async close(): Promise<void> {
     this.done = true;
     this.closed.resolve('closed');
   }
 
+  /** The stream itself: `for await (const m of device.messages())`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<C2DMessage> {
     return this;
   }

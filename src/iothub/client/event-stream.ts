@@ -31,6 +31,7 @@ import { LINK_REOPEN_BACKOFF, isRetryableError, sleep } from './retry.js';
 /** How long a probe receiver on the hub waits for the redirect before the hub counts as serving events itself. */
 const REDIRECT_WAIT_MS = 3000;
 
+/** Options of {@link ServiceClient.events}. */
 export interface EventsOptions {
   /** Default '$Default'. */
   consumerGroup?: string;
@@ -277,6 +278,7 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
     void this.shutdown();
   }
 
+  /** The next event from any partition. */
   async next(): Promise<IteratorResult<IotHubEvent>> {
     if (!this.closed) {
       try {
@@ -292,11 +294,13 @@ export class EventStream implements AsyncIterableIterator<IotHubEvent> {
     return { done: false, value: e };
   }
 
+  /** Stops reading and closes the partition links (`break` calls it). */
   async return(): Promise<IteratorResult<IotHubEvent>> {
     await this.close();
     return { done: true, value: undefined };
   }
 
+  /** The stream itself: `for await (const e of service.events())`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<IotHubEvent> {
     return this;
   }

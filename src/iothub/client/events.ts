@@ -11,8 +11,11 @@ import { InsecureRedirectError, IotHubConfigError } from '../errors.js';
 import { entry, idText, stringOf } from '../message-values.js';
 import { bigintOf, bodyBytes, dateOf, toRecord } from './amqp-utils.js';
 
+/** The name of the filter that says where a partition receiver starts. */
 export const SELECTOR_FILTER_NAME = 'apache.org:selector-filter:string';
+/** The descriptor code of the selector filter. */
 export const SELECTOR_FILTER_CODE = 0x0000468c00000004n;
+/** The consumer group every hub has. */
 export const DEFAULT_CONSUMER_GROUP = '$Default';
 
 /** Where to start reading a partition. `inclusive` (default false) includes the event at the position. */

@@ -9,9 +9,12 @@ import { BadResponseError, MessageLockLostError } from '../errors.js';
 import { entry, idText } from '../message-values.js';
 import { bodyBytes, dateOf } from './amqp-utils.js';
 
+/** Where a service reads delivery feedback. */
 export const FEEDBACK_ADDRESS = '/messages/serviceBound/feedback';
+/** The content type of a feedback message. */
 export const FEEDBACK_CONTENT_TYPE = 'application/vnd.microsoft.iothub.feedback.json';
 
+/** The status codes a feedback record may carry. */
 export const FEEDBACK_STATUS_CODES = [
   'Success',
   'Expired',
@@ -19,8 +22,10 @@ export const FEEDBACK_STATUS_CODES = [
   'Rejected',
   'Purged',
 ] as const;
+/** What happened to a C2D message: Success, Expired, DeliveryCountExceeded, Rejected or Purged. */
 export type FeedbackStatusCode = (typeof FEEDBACK_STATUS_CODES)[number];
 
+/** One C2D message's feedback: which message, which device, what happened. */
 export interface FeedbackRecord {
   /** The id of the C2D message this is about, in text form. */
   originalMessageId: string;
@@ -114,6 +119,7 @@ export interface ParsedFeedback {
   lockToken?: string;
 }
 
+/** Reads the records and system properties of one feedback message. */
 export function parseFeedbackMessage(m: Message): ParsedFeedback {
   const bytes = bodyBytes(m);
   const records = parseFeedbackRecords(bytes ?? m.body);
@@ -150,22 +156,27 @@ export class FeedbackBatch implements ParsedFeedback {
     if (parsed.lockToken !== undefined) this.lockToken = parsed.lockToken;
   }
 
+  /** The feedback message as received. */
   get message(): Message {
     return this.received.message;
   }
 
+  /** Whether the batch was completed, abandoned or rejected. */
   get settled(): boolean {
     return this.done;
   }
 
+  /** Completes the batch: the hub drops it. */
   complete(): void {
     this.settle((r) => r.accept());
   }
 
+  /** Abandons the batch: the hub delivers it again. */
   abandon(): void {
     this.settle((r) => r.release());
   }
 
+  /** Rejects the batch: the hub drops it as undeliverable. */
   reject(): void {
     this.settle((r) => r.reject());
   }

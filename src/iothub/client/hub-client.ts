@@ -221,6 +221,7 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
 
   abstract close(): Promise<void>;
 
+  /** Closes the client: `await using client = ...`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -26,6 +26,7 @@ import type { TokenInfo, TokenProvider } from './token.js';
 /** The SASL layer before CBS: none (the Node SDKs), ANONYMOUS (event-hubs) or MSSBCBS (C SDK, uAMQP). */
 export type CbsSasl = 'none' | 'ANONYMOUS' | 'MSSBCBS';
 
+/** How a hub connection authenticates: CBS after a SASL step, SASL PLAIN with a token, or X.509. */
 export type HubAuth =
   | {
       kind: 'cbs';
@@ -53,6 +54,7 @@ export type HubAuth =
   /** No authentication at all (a local endpoint that needs none). */
   | { kind: 'none'; sasl?: 'none' | 'ANONYMOUS' };
 
+/** Reconnect backoff of a hub connection. */
 export interface HubReconnectOptions {
   /** First delay (ms, default 100), doubled per failed attempt up to maxDelayMs (default 30 000). */
   initialDelayMs?: number;
@@ -68,6 +70,7 @@ export interface HubReconnectOptions {
   isRetryable?: (error: unknown) => boolean;
 }
 
+/** Options of a {@link HubConnection}. */
 export interface HubConnectionOptions {
   host: string;
   port: number;
@@ -89,6 +92,7 @@ export interface HubConnectionOptions {
   logger?: Logger;
 }
 
+/** Where a hub connection is in its life. */
 export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /**

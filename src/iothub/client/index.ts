@@ -1,4 +1,7 @@
-/** The IoT Hub clients: DeviceClient, ServiceClient, and the pieces they are built from. */
+/**
+ * The IoT Hub clients: DeviceClient, ServiceClient, and the pieces they are built from.
+ * @packageDocumentation
+ */
 export { DeviceClient, C2DStream, type DeviceClientOptions, type SendEventOptions } from './device-client.js';
 export {
   ServiceClient,

@@ -12,9 +12,12 @@ import { entry, idText, stringOf } from '../message-values.js';
 import { dateOf } from './amqp-utils.js';
 import { responseStatus } from './cbs.js';
 
+/** The management node: where the partition ids are read. */
 export const MANAGEMENT_ADDRESS = '$management';
+/** The entity type of a READ request on an event hub. */
 export const EVENTHUB_TYPE = 'com.microsoft:eventhub';
 
+/** What `$management` says of the Event Hubs-compatible endpoint: its name and partitions. */
 export interface EventHubInfo {
   name: string;
   createdAt?: Date;

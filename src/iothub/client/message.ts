@@ -10,11 +10,13 @@ import { IotHubConfigError } from '../errors.js';
 
 /** What routing on the body needs (IoT Hub message routing): JSON, UTF-8. */
 export const JSON_CONTENT_TYPE = 'application/json';
+/** The content encoding of JSON bodies. */
 export const UTF8_CONTENT_ENCODING = 'utf-8';
 
 /** An application property value: what the hub keeps and routes on. */
 export type PropertyValue = string | number | boolean | bigint | Date | null;
 
+/** A telemetry or C2D message in the IoT Hub SDKs' terms: a body, ids, properties. */
 export interface IotHubMessage {
   /**
    * Bytes (sent as they are), a string (sent as UTF-8 bytes), or any other value, sent as JSON

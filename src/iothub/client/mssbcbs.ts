@@ -4,6 +4,7 @@
  */
 import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
 
+/** The SASL mechanism of Azure's CBS-only clients (no credentials in SASL). */
 export const MSSBCBS = 'MSSBCBS';
 
 /** The client side of MSSBCBS: initial response present and empty, no challenges expected. */

@@ -6,6 +6,7 @@ import { realTimers, sleep as waitOn, type Timers } from '../../util/timers.js';
 import { AbortError } from '../../api/errors.js';
 import { ExponentialBackoff } from '../../util/backoff.js';
 
+/** How a {@link RetryPolicy} retries: attempts and backoff. */
 export interface RetryPolicyOptions {
   /** Attempts in all, the first one included (default 5). 1 = no retry. */
   maxAttempts?: number;
@@ -42,6 +43,7 @@ export function isRetryableError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === true;
 }
 
+/** Retries an operation that failed with a retryable hub error, with exponential backoff and jitter. */
 export class RetryPolicy {
   readonly maxAttempts: number;
   readonly initialDelayMs: number;

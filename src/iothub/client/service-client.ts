@@ -31,8 +31,10 @@ import { HubConnection, type HubAuth } from './hub-connection.js';
 import { toAmqpMessage, type IotHubMessage } from './message.js';
 import { fixedTokenProvider, sasKeyTokenProvider, type TokenProvider } from './token.js';
 
+/** Where a service sends C2D messages. */
 export const SERVICE_C2D_ADDRESS = '/messages/devicebound';
 
+/** Options of {@link ServiceClient}. */
 export interface ServiceClientOptions extends IotHubClientOptions {
   /**
    * How to authenticate on the Event Hubs-compatible endpoint after the redirect, with the same
@@ -50,6 +52,7 @@ export interface ServiceClientOptions extends IotHubClientOptions {
   eventHubTls?: TlsOptions;
 }
 
+/** Options of {@link ServiceClient.send}. */
 export interface C2DSendOptions {
   /** Feedback to ask for (`iothub-ack`); default none. */
   ack?: AckMode;
@@ -59,6 +62,7 @@ export interface C2DSendOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link ServiceClient.send} resolves with. */
 export interface C2DSendResult {
   /** The message id sent (the feedback's originalMessageId), in text form. */
   messageId: string;
@@ -340,6 +344,7 @@ export class FeedbackStream implements AsyncIterableIterator<FeedbackBatch> {
     }
   }
 
+  /** The next feedback batch; done when the client closes. */
   async next(): Promise<IteratorResult<FeedbackBatch>> {
     // The consumer asked for more: its step with the previous batch is over.
     this.settleCurrent();
@@ -378,6 +383,7 @@ export class FeedbackStream implements AsyncIterableIterator<FeedbackBatch> {
     this.onDone();
   }
 
+  /** The stream itself: `for await (const batch of service.feedback())`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<FeedbackBatch> {
     return this;
   }

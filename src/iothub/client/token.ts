@@ -27,6 +27,7 @@ export function tokenInfoOf(token: string): TokenInfo {
   return { token, expiresAtMs: parseSasToken(token).expirySeconds * 1000 };
 }
 
+/** Options of {@link sasKeyTokenProvider}. */
 export interface SasKeyTokenProviderOptions {
   /** The shared access key (base64 for IoT Hub). */
   key: string;

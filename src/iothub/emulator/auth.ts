@@ -21,8 +21,10 @@ import type { AccessRight, Registry } from '../hub/registry.js';
 import { parseSasToken, verifySasToken, type SasKeyEncoding } from '../sas.js';
 import { SasTokenError } from '../errors.js';
 
+/** Whose credential a grant comes from: a shared access policy, a device or a module. */
 export type GrantKind = 'policy' | 'device' | 'module';
 
+/** What a verified credential allows: its rights, its scope below the hub and its expiry. */
 export interface Grant {
   kind: GrantKind;
   /** The policy (shared access key name) for policy grants. */
@@ -57,8 +59,10 @@ export type TokenVerdict =
   /** `description` goes to the client; `reason`, for the log, may say more (which device is unknown). */
   | { ok: false; status: 400 | 401 | 404; description: string; reason?: string };
 
+/** The hub's description of a token whose signature matches no key. */
 export const INVALID_SIGNATURE =
   'The specified SAS token has an invalid signature. It does not match either the primary or secondary key.';
+/** The hub's description of an expired token. */
 export const EXPIRED = 'The specified SAS token is expired.';
 
 /**
@@ -78,6 +82,7 @@ export const LIFETIME_TOO_LONG = `The specified SAS token expires more than ${
 export const UNAUTHORIZED_LINK =
   'Unauthorized: no valid token on this connection grants access to this link.';
 
+/** What token verification needs: the registry, the hub names, and the hosts and ports a token may name. */
 export interface AuthConfig {
   registry: Registry;
   hubName: string;
@@ -272,6 +277,7 @@ export type PlainUser =
   | { kind: 'device'; deviceId: string; moduleId?: string; hub: string }
   | { kind: 'raw'; name: string };
 
+/** Reads a SASL PLAIN user name (`policy@sas.root.hub`, `device@sas.hub`, ...). */
 export function parsePlainUser(username: string): PlainUser {
   let m = /^(.+)@sas\.root\.(.+)$/i.exec(username);
   if (m) return { kind: 'policy', policy: m[1]!, hub: m[2]! };

@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_TELEMETRY_BYTES,
 } from '../hub/index.js';
 
+/** The `amqp-one hub` usage text. */
 export const HUB_HELP = `amqp-one hub [options]
 
 A local Azure IoT Hub (AMQP 1.0): device and service links, CBS, C2D with feedback, and the
@@ -54,8 +55,11 @@ Trust the CA: NODE_EXTRA_CA_CERTS=<ca file> for azure-iothub and @azure/event-hu
 client's setOptions({ ca }), uAMQP's verify=<ca file>. Connection strings use HostName=localhost:PORT.
 `;
 
+/** Where the hub command writes its lines. */
 export interface CliIo {
+  /** A line for stdout. */
   out(line: string): void;
+  /** A line for stderr. */
   err(line: string): void;
 }
 

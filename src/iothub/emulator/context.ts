@@ -38,6 +38,7 @@ export const LINK_MAX_MESSAGE_SIZE = 1024 * 1024;
  * spare, and bounds what an unauthenticated client can make the hub buffer per request.
  */
 export const REQUEST_MAX_MESSAGE_SIZE = 16 * 1024;
+/** The max-message-size of receivers on the Event Hubs-compatible endpoint. */
 export const EVENTS_MAX_MESSAGE_SIZE = 256 * 1024;
 /** Link credit the real hub grants client senders. */
 export const LINK_CREDIT = 100;

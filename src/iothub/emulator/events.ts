@@ -30,7 +30,9 @@ import type { EpochHolder } from './epochs.js';
 import { EVENTS_MAX_MESSAGE_SIZE, refuse, type EmulatorContext } from './context.js';
 import { withDeliveryAnnotations } from './delivery-annotations.js';
 
+/** The link property that carries a receiver's epoch (owner level). */
 export const EPOCH_PROPERTY = 'com.microsoft:epoch';
+/** The capability a receiver offers to get partition run-time metrics. */
 export const RUNTIME_METRIC_CAPABILITY = 'com.microsoft:enable-receiver-runtime-metric';
 
 /** Sends the redirect for a receiver on `messages/events/<suffix>`. */

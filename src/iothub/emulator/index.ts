@@ -1,7 +1,8 @@
 /**
- * amqp-one/iothub/emulator, the local Azure IoT Hub emulator: `startHub(options)` (see README.md
- * and start-hub.ts), the hub's AMQP surface over the hub state of ../hub, faithful enough for the
- * official Azure SDKs and uAMQP. ../../../docs/iothub-protocol.md is the wire contract.
+ * amqp-one/iothub/emulator, the local Azure IoT Hub emulator: `startHub(options)` starts one,
+ * faithful enough for the official Azure SDKs and uAMQP. docs/iothub-protocol.md is the wire
+ * contract between it and the clients.
+ * @packageDocumentation
  */
 export {
   startHub,
@@ -22,11 +23,17 @@ export {
   EXPIRED,
   MAX_SAS_TOKEN_LIFETIME_MS,
   UNAUTHORIZED_LINK,
+  type AuthConfig,
   type Grant,
+  type GrantKind,
   type Resource,
   type TokenVerdict,
   type PlainUser,
 } from './auth.js';
+export type { Clock } from '../../util/timers.js';
+export type { AccessRight } from '../hub/registry.js';
+export type { C2dLimits } from '../hub/c2d.js';
+export type { FeedbackLimits } from '../hub/feedback.js';
 export { EPOCH_PROPERTY, RUNTIME_METRIC_CAPABILITY } from './events.js';
 export { BATCH_MESSAGE_FORMAT } from './telemetry.js';
 export { MAX_C2D_SIZE } from './c2d.js';

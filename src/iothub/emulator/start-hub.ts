@@ -42,7 +42,7 @@ const STATE_OPTIONS = [
 ] as const;
 
 /**
- * startHub's own options, and the hub state's (HubStateOptions, hub/hub.ts) in STATE_OPTIONS:
+ * startHub's own options, and those it hands to the hub state:
  * durability (`stateDir`: everything is in memory without it), the registry, partitions, retention
  * and the telemetry limits, the C2D limits; and `feedback`, whose `batchDelayMs` defaults to
  * `feedbackBatchDelayMs`.
@@ -63,6 +63,7 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   ca?: string;
   /** Injected clock for TTL, locks, batching and token expiry; then drive time with tick(). */
   clock?: Clock;
+  /** Where the hub logs (default nowhere). */
   log?: (line: string) => void;
   /** Structured diagnostics of the hub's AMQP server and its client connections (see `setLogger`). */
   logger?: Logger;
@@ -70,7 +71,7 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   feedbackBatchDelayMs?: number;
   /** The host name used in connection strings and redirects (default 'localhost'). */
   publicHost?: string;
-  /** Pause between a redirect's attach reply and its detach (default 10 ms; 0 = in the same write; see events.ts). */
+  /** Pause between a redirect's attach reply and its detach (default 10 ms; 0 = in the same write). */
   redirectDelayMs?: number;
   /**
    * How long a connection that authenticated nothing at the handshake (bare AMQP header, ANONYMOUS,
@@ -80,6 +81,7 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   grantTimeoutMs?: number;
 }
 
+/** The hub name when `hubName` is not given. */
 export const DEFAULT_HUB_NAME = 'amqp-one-hub';
 
 /**
@@ -95,6 +97,7 @@ function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pa
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
 }
+/** How long feedback records wait to be batched, by default (1 s; the real hub waits up to 15 s). */
 export const DEFAULT_FEEDBACK_BATCH_DELAY_MS = 1000;
 /**
  * 60 s: SDKs send their put-token right after the open, so a minute is ample even on a slow link
@@ -103,6 +106,10 @@ export const DEFAULT_FEEDBACK_BATCH_DELAY_MS = 1000;
  */
 export const DEFAULT_GRANT_TIMEOUT_MS = 60_000;
 
+/**
+ * A running emulator: its ports and CA, connection strings for its policies and devices, device
+ * registration, and close().
+ */
 export class IotHubEmulator {
   /** The TLS port, when there is a TLS listener. */
   readonly tlsPort: number | undefined;
@@ -128,10 +135,12 @@ export class IotHubEmulator {
     return this.plain.port;
   }
 
+  /** The hub name in connection strings. */
   get hubName(): string {
     return this.state.hubName;
   }
 
+  /** The Event Hubs-compatible name (the entity path of events). */
   get eventHubName(): string {
     return this.state.eventHubName;
   }
@@ -146,6 +155,7 @@ export class IotHubEmulator {
     return this.tls?.caFile;
   }
 
+  /** The CA certificate to trust, as PEM. */
   get caPem(): string | undefined {
     return this.tls?.caPem;
   }
@@ -160,6 +170,7 @@ export class IotHubEmulator {
     return this.live.size;
   }
 
+  /** A service connection string for a shared access policy (default `iothubowner`). */
   serviceConnectionString(policy = 'iothubowner'): string {
     const p = this.state.registry.getPolicy(policy);
     if (!p) throw new TypeError(`no shared access policy ${policy}`);
@@ -244,6 +255,7 @@ export class IotHubEmulator {
     return lines;
   }
 
+  /** Stops listening, closes every connection and the state. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -253,11 +265,16 @@ export class IotHubEmulator {
     await this.tls?.cleanup();
   }
 
+  /** Closes the emulator: `await using hub = await startHub()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 }
 
+/**
+ * Starts a local IoT hub: plain AMQP (and TLS with `tlsPort`), in memory or durable in `stateDir`.
+ * `await startHub({ port: 0, tlsPort: 0 })`, then `deviceConnectionString(id)`, `close()`.
+ */
 export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmulator> {
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;

@@ -40,6 +40,7 @@ export const C2D_DEFAULTS = {
   maxDeliveryCount: 10,
 } as const;
 
+/** The C2D limits (queue depth per device, default and largest TTL, lock time, max deliveries), each a number. */
 export type C2dLimits = { -readonly [K in keyof typeof C2D_DEFAULTS]: number };
 
 /** What a queued C2D message remembers besides its bytes. */

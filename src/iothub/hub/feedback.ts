@@ -103,6 +103,7 @@ export const FEEDBACK_DEFAULTS = {
   maxDeliveryCount: 10,
 } as const;
 
+/** The feedback limits (batching delay, batch size, TTL, lock time, max deliveries), each a number. */
 export type FeedbackLimits = { -readonly [K in keyof typeof FEEDBACK_DEFAULTS]: number };
 
 export interface FeedbackOptions extends Partial<FeedbackLimits> {

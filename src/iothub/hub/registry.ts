@@ -11,6 +11,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../../util/timers.js';
 import { HubError } from './errors.js';
 
+/** IoT Hub's permissions, as shared access policies grant them. */
 export type AccessRight = 'RegistryRead' | 'RegistryWrite' | 'ServiceConnect' | 'DeviceConnect';
 export const ALL_RIGHTS: readonly AccessRight[] = [
   'RegistryRead',
