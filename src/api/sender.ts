@@ -50,11 +50,6 @@ interface PendingSend {
   inflight: boolean;
 }
 
-/**
- * Events: 'credit' after each flow from the receiver (credit granted or drained), 'close' (err) once
- * the link is gone for good. A server-side sender, from acceptSender(), learns from them that a
- * client granted credit or went away, so a broker can deliver on credit.
- */
 /** The events of a sender. */
 export interface MessageSenderEvents {
   /** The peer granted credit: queued messages move on. */
@@ -63,6 +58,11 @@ export interface MessageSenderEvents {
   close: [error: unknown];
 }
 
+/**
+ * Events: 'credit' after each flow from the receiver (credit granted or drained), 'close' (err) once
+ * the link is gone for good. A server-side sender, from acceptSender(), learns from them that a
+ * client granted credit or went away, so a broker can deliver on credit.
+ */
 export class MessageSender extends TypedEmitter<MessageSenderEvents> {
   /** Messages handed to the engine but not yet sent, beyond which sends wait here. */
   readonly maxQueued: number;

@@ -71,6 +71,7 @@ function arrayIndex(key: string): number {
 /** How maps decode: see DecodeOptions.maps. */
 export type MapForm = 'object' | 'map';
 
+/** Options of decodeValue and decodeMessage. */
 export interface DecodeOptions {
   /**
    * 'object' (the default): a map whose keys are all strings decodes to a plain object (in

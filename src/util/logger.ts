@@ -11,6 +11,7 @@
  */
 import { formatDebugLine, parseDebug } from './debug-env.js';
 
+/** A record's severity, from the most to the least urgent. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /**
@@ -33,6 +34,7 @@ export const LOG_CATEGORIES: readonly LogCategory[] = [
   'hub',
 ];
 
+/** One structured diagnostic record: plain data a logger can print or forward as it is. */
 export interface LogRecord {
   level: LogLevel;
   category: LogCategory;
@@ -41,6 +43,7 @@ export interface LogRecord {
   fields: Record<string, unknown>;
 }
 
+/** A function taking each record. */
 export type LogFunction = (record: LogRecord) => void;
 
 /**

@@ -167,6 +167,13 @@ export function renewalDelayMs(
   return Math.max(o.minIntervalMs ?? 1000, Math.floor(delay));
 }
 
+/** The events of a CbsTokenRenewer. */
+export interface CbsTokenRenewerEvents {
+  renewed: [info: TokenInfo];
+  'renewal-error': [error: IotHubError];
+  expired: [error: IotHubError];
+}
+
 /**
  * Keeps one audience authorized on a CBS link: puts a token, then puts a fresh one from the
  * provider before each expires, on the same links, with the connection's timers.
@@ -175,12 +182,6 @@ export function renewalDelayMs(
  * renewal failed (it is tried again while the current token is still valid); 'expired' once the
  * token ran out without a renewal.
  */
-export interface CbsTokenRenewerEvents {
-  renewed: [info: TokenInfo];
-  'renewal-error': [error: IotHubError];
-  expired: [error: IotHubError];
-}
-
 export class CbsTokenRenewer extends TypedEmitter<CbsTokenRenewerEvents> {
   private timer: unknown;
   private stopped = false;

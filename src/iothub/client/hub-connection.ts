@@ -95,11 +95,7 @@ export interface HubConnectionOptions {
 /** Where a hub connection is in its life. */
 export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-/**
- * Events: 'connected' (AmqpConnection, generation) after each successful (re)connect and
- * authentication; 'disconnected' (error) when the connection is lost; 'token-renewed' (TokenInfo);
- * 'renewal-error' (error); 'failed' (error) when reconnecting gave up (the connection is then closed).
- */
+/** The events of a HubConnection. */
 export interface HubConnectionEvents {
   /** Connected and authenticated (again): a new generation of links may be opened on `connection`. */
   connected: [connection: AmqpConnection, generation: number];
@@ -111,6 +107,11 @@ export interface HubConnectionEvents {
   failed: [error: unknown];
 }
 
+/**
+ * Events: 'connected' (AmqpConnection, generation) after each successful (re)connect and
+ * authentication; 'disconnected' (error) when the connection is lost; 'token-renewed' (TokenInfo);
+ * 'renewal-error' (error); 'failed' (error) when reconnecting gave up (the connection is then closed).
+ */
 export class HubConnection extends TypedEmitter<HubConnectionEvents> {
   state: HubConnectionState = 'idle';
   /** Counts successful connections: links opened on an older generation are dead. */
