@@ -6,12 +6,19 @@ import { toErrorRecord } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
 import { ACCEPTED, RELEASED, type Receiver } from '../link/receiver.js';
 import { AmqpOneError } from '../codec/errors.js';
+import { checkOptions, opt, type OptionSchema } from './options.js';
 
 export interface ModifyOptions {
   deliveryFailed?: boolean;
   undeliverableHere?: boolean;
   messageAnnotations?: Fields;
 }
+
+export const MODIFY_OPTIONS = {
+  deliveryFailed: opt.boolean,
+  undeliverableHere: opt.boolean,
+  messageAnnotations: opt.object,
+} satisfies OptionSchema<ModifyOptions>;
 
 /** Told when a message is settled (the receiver that handed it out: no closure per message). */
 export interface SettleListener {
@@ -60,6 +67,7 @@ export class ReceivedMessage {
   }
 
   modify(o: ModifyOptions = {}): void {
+    checkOptions(o, MODIFY_OPTIONS, 'modify');
     this.settle({
       type: 'modified',
       deliveryFailed: o.deliveryFailed,

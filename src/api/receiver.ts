@@ -10,6 +10,7 @@ import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import { ReceivedMessage, type SettleListener } from './received-message.js';
+import { checkOptions, opt, type OptionSchema } from './options.js';
 
 export interface ReceiverCreditOptions {
   /** Prefetch window (default 100), or 'manual' to grant credit yourself with addCredit(). */
@@ -22,6 +23,16 @@ export interface ReceiveOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
 }
+
+export const RECEIVER_CREDIT_OPTIONS = {
+  credit: opt.either(opt.number, opt.oneOf('manual')),
+  autoAccept: opt.boolean,
+} satisfies OptionSchema<ReceiverCreditOptions>;
+
+export const RECEIVE_OPTIONS = {
+  timeoutMs: opt.number,
+  signal: opt.signal,
+} satisfies OptionSchema<ReceiveOptions>;
 
 const NO_OPTIONS: ReceiveOptions = Object.freeze({});
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -114,6 +125,13 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
 
   /** The next message, or undefined once the link is closed. */
   receive(options: ReceiveOptions = NO_OPTIONS): Promise<ReceivedMessage | undefined> {
+    if (options !== NO_OPTIONS) {
+      try {
+        checkOptions(options, RECEIVE_OPTIONS, 'receive');
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     this.settleLast();
     const m = this.takeBuffered();
     if (m) return Promise.resolve(m);

@@ -26,6 +26,9 @@ import { ExponentialBackoff } from '../util/backoff.js';
 import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
+import { checkOptions, opt, type AnyOptionSchema, type OptionSchema } from '../api/options.js';
+import { CONNECTION_OPTIONS, LINK_OPTIONS, SESSION_OPTIONS, TLS_OPTIONS } from '../api/option-schemas.js';
+import { RECEIVER_CREDIT_OPTIONS } from '../api/receiver.js';
 
 export interface ReconnectOptions {
   /** First delay (ms, default 100), doubled per attempt up to maxDelayMs (default 30 s), with jitter. */
@@ -118,6 +121,69 @@ export interface ReceiverOptions extends LinkOptions, ReceiverCreditOptions, Ope
   session?: AmqpSession;
 }
 
+// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+const RESEND = opt.oneOf('at-least-once', 'fail');
+
+export const RECONNECT_OPTIONS = {
+  initialDelayMs: opt.number,
+  maxDelayMs: opt.number,
+  jitter: opt.number,
+  random: opt.function,
+  maxAttempts: opt.number,
+  isRetryable: opt.function,
+  resend: RESEND,
+  beforeConnect: opt.function,
+  beforeReattach: opt.function,
+  reattach: opt.boolean,
+} satisfies OptionSchema<ReconnectOptions>;
+
+export const CONNECT_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  url: opt.string,
+  host: opt.string,
+  port: opt.number,
+  tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+  username: opt.string,
+  password: opt.string,
+  sasl: opt.either(opt.oneOf('ANONYMOUS', 'PLAIN', 'EXTERNAL', 'none'), opt.object),
+  connectTimeoutMs: opt.number,
+  signal: opt.signal,
+  openTimeoutMs: opt.number,
+  reconnect: opt.either(opt.boolean, opt.nested(RECONNECT_OPTIONS, 'reconnect options')),
+  sendTimeoutMs: opt.number,
+  maxQueued: opt.number,
+  timers: opt.object,
+} satisfies OptionSchema<ConnectOptions>;
+
+export const OPEN_WAIT_OPTIONS = {
+  openTimeoutMs: opt.number,
+  signal: opt.signal,
+} satisfies OptionSchema<OpenWaitOptions>;
+
+export const OPEN_SESSION_OPTIONS = {
+  ...SESSION_OPTIONS,
+  ...OPEN_WAIT_OPTIONS,
+} satisfies OptionSchema<SessionOptions & OpenWaitOptions>;
+
+export const SENDER_OPTIONS = {
+  ...LINK_OPTIONS,
+  ...OPEN_WAIT_OPTIONS,
+  address: opt.string,
+  presettled: opt.boolean,
+  maxQueued: opt.number,
+  sendTimeoutMs: opt.number,
+  session: opt.object,
+} satisfies OptionSchema<SenderOptions>;
+
+export const RECEIVER_OPTIONS = {
+  ...LINK_OPTIONS,
+  ...RECEIVER_CREDIT_OPTIONS,
+  ...OPEN_WAIT_OPTIONS,
+  address: opt.string,
+  presettled: opt.boolean,
+  session: opt.object,
+} satisfies OptionSchema<ReceiverOptions>;
+
 /** An explicit session. */
 export class AmqpSession {
   constructor(
@@ -134,7 +200,8 @@ interface LinkRecord {
 }
 
 function resolveOptions(options: ConnectOptions | string): ConnectOptions & { host: string; port: number } {
-  const o: ConnectOptions = typeof options === 'string' ? { url: options } : { ...options };
+  const o: ConnectOptions =
+    typeof options === 'string' ? { url: options } : { ...checked(options, CONNECT_OPTIONS, 'connect') };
   if (o.url) {
     const u = parseAmqpUrl(o.url);
     o.host ??= u.host;
@@ -156,13 +223,14 @@ function saslFor(o: ConnectOptions): SaslClientMechanism | undefined {
   return anonymousClient();
 }
 
-/** An options argument must be an object (or a string address where allowed): anything else is a caller's bug. */
-function checkOptions<T extends object>(o: T, call: string): T {
+/** An options argument must be an object (or a string address where allowed) with known keys. */
+function checked<T extends object>(o: T, schema: AnyOptionSchema, call: string): T {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) {
     throw new InvalidArgumentError(
       `${call}: expected an address string or an options object, got ${describe(o)}`,
     );
   }
+  checkOptions(o, schema, call);
   return o;
 }
 
@@ -394,7 +462,11 @@ export class AmqpConnection extends ConnectionCore {
 
   /** Begins a session; resolves once the peer has answered with its begin. */
   async openSession(options: SessionOptions & OpenWaitOptions = {}): Promise<AmqpSession> {
-    const { openTimeoutMs, signal, ...sessionOptions } = checkOptions(options, 'openSession');
+    const { openTimeoutMs, signal, ...sessionOptions } = checked(
+      options,
+      OPEN_SESSION_OPTIONS,
+      'openSession',
+    );
     const s = new AmqpSession(this.engine.beginSession(sessionOptions), sessionOptions);
     this.sessionsList.push(s);
     try {
@@ -415,7 +487,7 @@ export class AmqpConnection extends ConnectionCore {
     const { openTimeoutMs, signal, ...o }: SenderOptions =
       typeof addressOrOptions === 'string'
         ? { address: addressOrOptions }
-        : checkOptions(addressOrOptions, 'openSender');
+        : checked(addressOrOptions, SENDER_OPTIONS, 'openSender');
     const session = o.session ?? this.defaultSession;
     const target: TargetOptions | undefined =
       o.target === null
@@ -451,7 +523,7 @@ export class AmqpConnection extends ConnectionCore {
     const { openTimeoutMs, signal, ...o }: ReceiverOptions =
       typeof addressOrOptions === 'string'
         ? { address: addressOrOptions }
-        : checkOptions(addressOrOptions, 'openReceiver');
+        : checked(addressOrOptions, RECEIVER_OPTIONS, 'openReceiver');
     const session = o.session ?? this.defaultSession;
     const source: SourceOptions = { ...(o.source ?? {}), address: o.address ?? o.source?.address };
     const options: LinkOptions = {

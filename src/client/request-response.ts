@@ -8,10 +8,11 @@ import type { Message } from '../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type { AmqpConnection, AmqpSession } from './connect.js';
-import { ClosedError, TimeoutError } from '../api/errors.js';
+import { ClosedError, InvalidArgumentError, TimeoutError } from '../api/errors.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver } from '../api/receiver.js';
 import type { MessageSender } from '../api/sender.js';
+import { checkOptions, opt, type OptionSchema } from '../api/options.js';
 
 export interface RequestResponseOptions {
   /** The node requests go to ('$cbs', '$management', ...). */
@@ -28,6 +29,21 @@ export interface RequestResponseOptions {
   /** How request ids are made (default a uuid string). */
   messageId?: () => AmqpValue;
 }
+
+export const REQUEST_RESPONSE_OPTIONS = {
+  address: opt.string,
+  replyTo: opt.string,
+  dynamic: opt.boolean,
+  session: opt.object,
+  timeoutMs: opt.number,
+  openTimeoutMs: opt.number,
+  messageId: opt.function,
+} satisfies OptionSchema<RequestResponseOptions>;
+
+/** The options of one request. */
+export const REQUEST_OPTIONS = {
+  timeoutMs: opt.number,
+} satisfies OptionSchema<{ timeoutMs?: number }>;
 
 /** A key that keeps the AMQP type of an id: 'string:abc' and 'ulong:1' differ. */
 export function idKey(id: AmqpValue): string {
@@ -52,6 +68,12 @@ export class RequestResponseLink {
   }
 
   static async open(conn: AmqpConnection, options: RequestResponseOptions): Promise<RequestResponseLink> {
+    checkOptions(options, REQUEST_RESPONSE_OPTIONS, 'RequestResponseLink.open');
+    if (options === undefined || typeof options.address !== 'string') {
+      throw new InvalidArgumentError('RequestResponseLink.open: `address` (a string) is required', {
+        option: 'address',
+      });
+    }
     const session = options.session;
     let replyTo = options.replyTo ?? `${options.address}-reply-${randomUUID()}`;
     const openTimeoutMs = options.openTimeoutMs;
@@ -114,6 +136,7 @@ export class RequestResponseLink {
   /** Sends a request and resolves with the matching response. */
   async request(message: Message, options: { timeoutMs?: number } = {}): Promise<Message> {
     if (this.closed) throw new ClosedError('the request/response link');
+    checkOptions(options, REQUEST_OPTIONS, 'request');
     const id = message.properties?.messageId ?? this.options.messageId?.() ?? randomUUID();
     const key = idKey(id);
     const d = deferred<Message>();
