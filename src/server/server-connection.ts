@@ -16,6 +16,9 @@ import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js'
 import type { MessageSender } from '../api/sender.js';
 import type { Timers } from '../util/timers.js';
 import { REFUSED_LINKS_SLACK } from './limits.js';
+import { checkOptions, opt, type OptionSchema } from '../api/options.js';
+import { SOURCE_OPTIONS, TARGET_OPTIONS } from '../api/option-schemas.js';
+import { RECEIVER_CREDIT_OPTIONS } from '../api/receiver.js';
 
 export interface ServerConnectionHooks {
   /** Called when the client's open arrives: return an error to refuse the connection. */
@@ -164,6 +167,16 @@ export interface AcceptOptions extends ReceiverCreditOptions {
   maxQueued?: number;
 }
 
+export const ACCEPT_OPTIONS = {
+  ...RECEIVER_CREDIT_OPTIONS,
+  source: opt.nested(SOURCE_OPTIONS),
+  target: opt.nested(TARGET_OPTIONS),
+  maxMessageSize: opt.number,
+  rcvSettleMode: opt.oneOf(0, 1),
+  sndSettleMode: opt.oneOf(0, 1, 2),
+  maxQueued: opt.number,
+} satisfies OptionSchema<AcceptOptions>;
+
 export class IncomingLink {
   constructor(
     readonly connection: ServerConnection,
@@ -200,6 +213,7 @@ export class IncomingLink {
   }
 
   accept(options: AcceptOptions = {}): MessageSender | MessageReceiver {
+    checkOptions(options, ACCEPT_OPTIONS, 'accept');
     return this.connection.acceptLink(this, options);
   }
 

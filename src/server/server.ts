@@ -18,7 +18,8 @@ import {
 import type { Timers } from '../util/timers.js';
 import type { IncomingLink } from './server-connection.js';
 import { refuseSocket } from './refusal.js';
-import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, SERVER_LIMITS, type ServerLimits } from './limits.js';
+import { checkOptions, opt, type OptionSchema } from '../api/options.js';
 import { ServerConnection } from './server-connection.js';
 
 /**
@@ -75,6 +76,36 @@ export interface ServerOptions {
   onLink?(l: IncomingLink): void;
 }
 
+// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+export const SERVER_SASL_OPTIONS = {
+  anonymous: opt.boolean,
+  plain: opt.function,
+  external: opt.boolean,
+  mechanisms: opt.array,
+  required: opt.boolean,
+} satisfies OptionSchema<ServerSaslOptions>;
+
+export const SERVER_TLS_OPTIONS = {
+  cert: opt.pem,
+  key: opt.pem,
+  ca: opt.listOf(opt.pem),
+  requestCert: opt.boolean,
+} satisfies OptionSchema<NonNullable<ServerOptions['tls']>>;
+
+export const SERVER_OPTIONS = {
+  host: opt.string,
+  port: opt.number,
+  tls: opt.nested(SERVER_TLS_OPTIONS, 'TLS options ({ cert, key })'),
+  sasl: opt.either(opt.oneOf(false), opt.nested(SERVER_SASL_OPTIONS, 'SASL options')),
+  containerId: opt.string,
+  maxFrameSize: opt.number,
+  idleTimeoutMs: opt.number,
+  limits: opt.nested(SERVER_LIMITS, 'limits'),
+  timers: opt.object,
+  onConnection: opt.function,
+  onLink: opt.function,
+} satisfies OptionSchema<ServerOptions>;
+
 export class AmqpServer extends EventEmitter {
   readonly connections = new Set<ServerConnection>();
   /** Sockets answered with the fixed refusal because the server was full. */
@@ -108,6 +139,7 @@ export class AmqpServer extends EventEmitter {
   }
 
   async start(): Promise<this> {
+    checkOptions(this.options, SERVER_OPTIONS, 'listen');
     const o = this.options;
     const s = o.sasl as ServerSaslOptions | false | undefined;
     if (s === undefined || s === null)
