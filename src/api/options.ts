@@ -62,6 +62,10 @@ export const opt = {
       typeof (v as AbortSignal).aborted === 'boolean' &&
       typeof (v as AbortSignal).addEventListener === 'function',
   ),
+  /** An instance of a class (a RetryPolicy built by the caller). */
+  instanceOf(cls: abstract new (...args: never[]) => unknown, expected: string): OptionRule {
+    return rule(expected, (v) => v instanceof cls);
+  },
   /** One of a few literal values. */
   oneOf(...values: readonly (string | number | boolean)[]): OptionRule {
     return rule(

@@ -18,6 +18,8 @@ import type { TokenRenewalOptions } from './cbs.js';
 import type { CbsSasl, HubReconnectOptions } from './hub-connection.js';
 import { RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import type { TokenProvider } from './token.js';
+import { opt, type OptionSchema } from '../../api/options.js';
+import { TLS_OPTIONS } from '../../api/option-schemas.js';
 
 export const CLIENT_VERSION = 'amqp-one/0.1.0';
 
@@ -52,6 +54,63 @@ export interface IotHubClientOptions {
   idleTimeoutMs?: number;
   containerId?: string;
 }
+
+// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+const RENEWAL_OPTIONS = {
+  renewAtFraction: opt.number,
+  marginMs: opt.number,
+  minIntervalMs: opt.number,
+  enabled: opt.boolean,
+} satisfies OptionSchema<TokenRenewalOptions>;
+
+const HUB_RECONNECT_OPTIONS = {
+  initialDelayMs: opt.number,
+  maxDelayMs: opt.number,
+  jitter: opt.number,
+  maxAttempts: opt.number,
+  isRetryable: opt.function,
+} satisfies OptionSchema<HubReconnectOptions>;
+
+const RETRY_POLICY_OPTIONS = {
+  maxAttempts: opt.number,
+  initialDelayMs: opt.number,
+  maxDelayMs: opt.number,
+  jitter: opt.number,
+  maxElapsedMs: opt.number,
+  isRetryable: opt.function,
+  random: opt.function,
+} satisfies OptionSchema<RetryPolicyOptions>;
+
+export const IOTHUB_CLIENT_OPTIONS = {
+  tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+  port: opt.number,
+  auth: opt.oneOf('cbs', 'plain'),
+  sasl: opt.oneOf('none', 'ANONYMOUS', 'MSSBCBS'),
+  tokenProvider: opt.function,
+  tokenLifetimeSeconds: opt.number,
+  renewal: opt.nested(RENEWAL_OPTIONS, 'renewal options'),
+  reconnect: opt.either(opt.boolean, opt.nested(HUB_RECONNECT_OPTIONS, 'reconnect options')),
+  retryPolicy: opt.either(
+    opt.instanceOf(RetryPolicy, 'a RetryPolicy'),
+    opt.nested(RETRY_POLICY_OPTIONS, 'retry policy options'),
+  ),
+  sendTimeoutMs: opt.number,
+  timers: opt.object,
+  connectTimeoutMs: opt.number,
+  idleTimeoutMs: opt.number,
+  containerId: opt.string,
+} satisfies OptionSchema<IotHubClientOptions>;
+
+/** The options of one send (sendEvent, a C2D send). */
+export const SEND_EVENT_OPTIONS = {
+  timeoutMs: opt.number,
+  signal: opt.signal,
+};
+
+/** The options of the streams (messages(), feedback()). */
+export const STREAM_OPTIONS = {
+  signal: opt.signal,
+} satisfies OptionSchema<{ signal?: AbortSignal }>;
 
 export function resolveTls(tls: IotHubClientOptions['tls']): TlsOptions | false {
   if (tls === false) return false;

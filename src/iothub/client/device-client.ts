@@ -19,7 +19,11 @@ import { DeviceConnectionString } from '../connection-string.js';
 import { BatchSendError, IotHubConfigError } from '../errors.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import { C2DMessage } from './c2d.js';
+import { checkOptions, opt, type OptionSchema } from '../../api/options.js';
 import {
+  IOTHUB_CLIENT_OPTIONS,
+  SEND_EVENT_OPTIONS,
+  STREAM_OPTIONS,
   closeReceiverAfterSettling,
   resolvePort,
   resolveTls,
@@ -40,6 +44,15 @@ export interface SendEventOptions {
   signal?: AbortSignal;
 }
 
+export const DEVICE_CLIENT_OPTIONS = {
+  ...IOTHUB_CLIENT_OPTIONS,
+  c2dCredit: opt.number,
+} satisfies OptionSchema<DeviceClientOptions>;
+
+const ON_MESSAGE_OPTIONS = { autoComplete: opt.boolean } satisfies OptionSchema<{ autoComplete?: boolean }>;
+
+const SEND_EVENT_SCHEMA = SEND_EVENT_OPTIONS satisfies OptionSchema<SendEventOptions>;
+
 /**
  * Events: 'connected' (generation) after each (re)connect; 'disconnected' (error) when the
  * connection was lost (a reconnect follows); 'token-renewed' (TokenInfo); 'error' (error) when
@@ -57,6 +70,7 @@ export class DeviceClient extends HubClient {
   private c2dReceiver: MessageReceiver | undefined;
 
   constructor(cs: DeviceConnectionString, options: DeviceClientOptions = {}) {
+    checkOptions(options, DEVICE_CLIENT_OPTIONS, 'DeviceClient');
     super('the device client', options);
     this.connectionString = cs;
     this.c2dCredit = Math.max(1, options.c2dCredit ?? 100);
@@ -83,6 +97,7 @@ export class DeviceClient extends HubClient {
 
   /** `HostName=...;DeviceId=...;SharedAccessKey=...` (or SharedAccessSignature, or x509=true). */
   static fromConnectionString(connectionString: string, options: DeviceClientOptions = {}): DeviceClient {
+    checkOptions(options, DEVICE_CLIENT_OPTIONS, 'DeviceClient.fromConnectionString');
     return new DeviceClient(DeviceConnectionString.parse(connectionString), options);
   }
 
@@ -134,6 +149,7 @@ export class DeviceClient extends HubClient {
    */
   async sendEvent(message: IotHubMessage | Buffer | string, options: SendEventOptions = {}): Promise<void> {
     if (this.closed) throw new ClosedError('the device client');
+    checkOptions(options, SEND_EVENT_SCHEMA, 'sendEvent');
     const amqp = toAmqpMessage(message, { to: this.telemetryAddress });
     await this.sendAmqp(amqp, options);
   }
@@ -151,6 +167,7 @@ export class DeviceClient extends HubClient {
     options: SendEventOptions = {},
   ): Promise<void> {
     if (this.closed) throw new ClosedError('the device client');
+    checkOptions(options, SEND_EVENT_SCHEMA, 'sendEventBatch');
     const amqp = messages.map((m) => toAmqpMessage(m, { to: this.telemetryAddress }));
     const results = await Promise.allSettled(amqp.map((m) => this.sendAmqp(m, options)));
     if (results.every((r) => r.status === 'fulfilled')) return;
@@ -206,6 +223,7 @@ export class DeviceClient extends HubClient {
    * and throws if reconnecting gave up.
    */
   messages(options: { signal?: AbortSignal } = {}): C2DStream {
+    checkOptions(options, STREAM_OPTIONS, 'messages');
     const stream = new C2DStream(this.startC2D());
     options.signal?.addEventListener('abort', () => void stream.close(), { once: true });
     return stream;
@@ -220,6 +238,7 @@ export class DeviceClient extends HubClient {
     handler: (message: C2DMessage) => void | Promise<void>,
     options: { autoComplete?: boolean } = {},
   ): () => void {
+    checkOptions(options, ON_MESSAGE_OPTIONS, 'onMessage');
     const autoComplete = options.autoComplete ?? true;
     const q = this.startC2D();
     let stopped = false;

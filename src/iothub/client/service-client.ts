@@ -18,18 +18,23 @@ import { AsyncQueue } from '../../util/async-queue.js';
 import { idText } from '../message-values.js';
 import type { AckMode } from './c2d.js';
 import {
+  IOTHUB_CLIENT_OPTIONS,
+  SEND_EVENT_OPTIONS,
+  STREAM_OPTIONS,
   closeReceiverAfterSettling,
   resolvePort,
   resolveTls,
   type IotHubClientOptions,
 } from './client-options.js';
-import { EventStream, type EventsOptions } from './event-stream.js';
+import { EVENTS_OPTIONS, EventStream, type EventsOptions } from './event-stream.js';
 import type { EventHubEndpoint } from './events.js';
 import { FeedbackBatch, FEEDBACK_ADDRESS, parseFeedbackMessage } from './feedback.js';
 import { HubClient, type Backoff } from './hub-client.js';
 import { HubConnection, type HubAuth } from './hub-connection.js';
 import { toAmqpMessage, type IotHubMessage } from './message.js';
 import { fixedTokenProvider, sasKeyTokenProvider, type TokenProvider } from './token.js';
+import { checkOptions, opt, type OptionSchema } from '../../api/options.js';
+import { TLS_OPTIONS } from '../../api/option-schemas.js';
 
 export const SERVICE_C2D_ADDRESS = '/messages/devicebound';
 
@@ -66,6 +71,20 @@ export interface C2DSendResult {
 
 const ACKS = new Set(['none', 'positive', 'negative', 'full']);
 
+export const SERVICE_CLIENT_OPTIONS = {
+  ...IOTHUB_CLIENT_OPTIONS,
+  eventHubAuth: opt.oneOf('plain', 'cbs'),
+  eventHubKeyEncoding: opt.oneOf('base64', 'utf8'),
+  eventHubTls: opt.nested(TLS_OPTIONS, 'TLS options'),
+} satisfies OptionSchema<ServiceClientOptions>;
+
+const C2D_SEND_OPTIONS = {
+  ...SEND_EVENT_OPTIONS,
+  // send() answers a bad ack with an IotHubConfigError naming it, as before.
+  ack: opt.any,
+  expiryMs: opt.number,
+} satisfies OptionSchema<C2DSendOptions>;
+
 /**
  * Events: 'connected' (generation), 'disconnected' (error), 'token-renewed' (TokenInfo), 'error'
  * (when reconnecting gave up; only emitted when someone listens).
@@ -80,6 +99,7 @@ export class ServiceClient extends HubClient {
   private readonly feedbackQueues = new Set<AsyncQueue<FeedbackBatch>>();
 
   constructor(cs: ServiceConnectionString, options: ServiceClientOptions = {}) {
+    checkOptions(options, SERVICE_CLIENT_OPTIONS, 'ServiceClient');
     super('the service client', options);
     this.connectionString = cs;
     this.options = options;
@@ -103,6 +123,7 @@ export class ServiceClient extends HubClient {
 
   /** `HostName=...;SharedAccessKeyName=...;SharedAccessKey=...` (or SharedAccessSignature). */
   static fromConnectionString(connectionString: string, options: ServiceClientOptions = {}): ServiceClient {
+    checkOptions(options, SERVICE_CLIENT_OPTIONS, 'ServiceClient.fromConnectionString');
     return new ServiceClient(ServiceConnectionString.parse(connectionString), options);
   }
 
@@ -195,6 +216,7 @@ export class ServiceClient extends HubClient {
     options: C2DSendOptions = {},
   ): Promise<C2DSendResult> {
     if (this.closed) throw new ClosedError('the service client');
+    checkOptions(options, C2D_SEND_OPTIONS, 'send');
     if (typeof deviceId !== 'string' || deviceId.length === 0) {
       throw new IotHubConfigError('deviceId is empty', 'deviceId');
     }
@@ -219,6 +241,7 @@ export class ServiceClient extends HubClient {
    * To have a batch delivered again, call `batch.abandon()` in the step. Survives reconnects.
    */
   feedback(options: { signal?: AbortSignal } = {}): FeedbackStream {
+    checkOptions(options, STREAM_OPTIONS, 'feedback');
     const q = new AsyncQueue<FeedbackBatch>(1);
     this.feedbackQueues.add(q);
     let stopped = false;
@@ -283,6 +306,7 @@ export class ServiceClient extends HubClient {
    */
   events(options: EventsOptions = {}): EventStream {
     if (this.closed) throw new ClosedError('the service client');
+    checkOptions(options, EVENTS_OPTIONS, 'events');
     const stream = new EventStream(
       {
         hub: this.hub,
