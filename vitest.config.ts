@@ -40,6 +40,9 @@ const unit = [
   'test/bench/histogram.test.ts',
   'test/bench/meter.test.ts',
   'test/support/**/*.test.ts',
+  'test/util/**/*.test.ts',
+  'test/api/options.test.ts',
+  'test/iothub/client/bad-options.test.ts',
   'test/layout/**/*.test.ts',
   'test/docs/**/*.test.ts',
 ];
