@@ -16,7 +16,7 @@ import {
 } from '../errors.js';
 import type { TokenRenewalOptions } from './cbs.js';
 import type { CbsSasl, HubReconnectOptions } from './hub-connection.js';
-import { RetryPolicy, type RetryPolicyOptions } from './retry.js';
+import { RETRY_POLICY_OPTIONS, RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import type { TokenProvider } from './token.js';
 import { opt, type OptionSchema } from '../../api/options.js';
 import { TLS_OPTIONS } from '../../api/option-schemas.js';
@@ -70,16 +70,6 @@ const HUB_RECONNECT_OPTIONS = {
   maxAttempts: opt.number,
   isRetryable: opt.function,
 } satisfies OptionSchema<HubReconnectOptions>;
-
-const RETRY_POLICY_OPTIONS = {
-  maxAttempts: opt.number,
-  initialDelayMs: opt.number,
-  maxDelayMs: opt.number,
-  jitter: opt.number,
-  maxElapsedMs: opt.number,
-  isRetryable: opt.function,
-  random: opt.function,
-} satisfies OptionSchema<RetryPolicyOptions>;
 
 export const IOTHUB_CLIENT_OPTIONS = {
   tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),

@@ -4,7 +4,13 @@
  * connects (in memory: no socket is opened).
  */
 import { describe, expect, it } from 'vitest';
-import { DeviceClient, InvalidArgumentError, ServiceClient } from '../../../src/iothub/client/index.js';
+import {
+  DeviceClient,
+  InvalidArgumentError,
+  RetryPolicy,
+  ServiceClient,
+  sasKeyTokenProvider,
+} from '../../../src/iothub/client/index.js';
 import { startHub } from '../../../src/iothub/emulator/index.js';
 
 const DEVICE = 'HostName=localhost:5671;DeviceId=d1;SharedAccessKey=' + Buffer.from('k').toString('base64');
@@ -91,6 +97,18 @@ describe('ServiceClient options', () => {
     expect(thrown(() => service.events({ consumergroup: 'g' } as never)).suggestion).toBe('consumerGroup');
     expect(thrown(() => service.events({ prefetch: '5' } as never)).option).toBe('prefetch');
     await service.close();
+  });
+});
+
+describe('the pieces clients are built from', () => {
+  it('RetryPolicy and sasKeyTokenProvider', () => {
+    expect(thrown(() => new RetryPolicy({ retries: 3 } as never)).message).toBe(
+      "RetryPolicy: unknown option 'retries' (known options: maxAttempts, initialDelayMs, maxDelayMs, jitter, maxElapsedMs, isRetryable, random)",
+    );
+    expect(thrown(() => new RetryPolicy({ jitter: '0.5' } as never)).option).toBe('jitter');
+    expect(thrown(() => sasKeyTokenProvider({ key: 'k', lifetime: 60 } as never)).suggestion).toBe(
+      'lifetimeSeconds',
+    );
   });
 });
 
