@@ -24,15 +24,5 @@ export class ClosedError extends AmqpOneError {
   }
 }
 
-/** The caller passed an argument of the wrong type or shape (a bug in the calling code, not the peer). */
-export class InvalidArgumentError extends AmqpOneError {
-  /** The option at fault as a path (`tls.ca`), when an option was. */
-  readonly option: string | undefined;
-  /** The valid option it most likely meant, for an unknown one. */
-  readonly suggestion: string | undefined;
-  constructor(message: string, detail: { option?: string; suggestion?: string } = {}) {
-    super('AMQP_INVALID_ARGUMENT', message);
-    this.option = detail.option;
-    this.suggestion = detail.suggestion;
-  }
-}
+/** The caller passed an argument of the wrong type or shape (defined with the protocol errors, so every layer can throw it). */
+export { InvalidArgumentError } from '../protocol/errors.js';

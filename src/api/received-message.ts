@@ -6,7 +6,7 @@ import { toErrorRecord } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
 import { ACCEPTED, RELEASED, type Receiver } from '../link/receiver.js';
 import { AmqpOneError } from '../codec/errors.js';
-import { checkOptions, opt, type OptionSchema } from './options.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 export interface ModifyOptions {
   deliveryFailed?: boolean;

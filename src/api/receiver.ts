@@ -10,7 +10,7 @@ import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import { ReceivedMessage, type SettleListener } from './received-message.js';
-import { checkOptions, opt, type OptionSchema } from './options.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 export interface ReceiverCreditOptions {
   /** Prefetch window (default 100), or 'manual' to grant credit yourself with addCredit(). */

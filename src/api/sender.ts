@@ -17,7 +17,7 @@ import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import type { Timers } from '../util/timers.js';
-import { checkOptions, opt, type OptionSchema } from './options.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 export interface SendOptions {
   /** Reject with a TimeoutError if no outcome arrives in time (ms). */

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { ReceivedMessage } from '../api/received-message.js';
 import { Condition } from '../protocol/conditions.js';
 import type { AmqpError } from '../protocol/errors.js';
-import { checkOptions, opt, type OptionSchema } from '../api/options.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 import {
   listen,
   SERVER_OPTIONS,

@@ -26,8 +26,11 @@ import { ExponentialBackoff } from '../util/backoff.js';
 import { armDeadline, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_OPEN_TIMEOUT_MS } from '../api/deadline.js';
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
-import { checkOptions, opt, type AnyOptionSchema, type OptionSchema } from '../api/options.js';
-import { CONNECTION_OPTIONS, LINK_OPTIONS, SESSION_OPTIONS, TLS_OPTIONS } from '../api/option-schemas.js';
+import { checkOptions, opt, type AnyOptionSchema, type OptionSchema } from '../protocol/options.js';
+import { CONNECTION_OPTIONS } from '../connection/connection.js';
+import { LINK_OPTIONS } from '../link/link.js';
+import { SESSION_OPTIONS } from '../session/session.js';
+import { TLS_OPTIONS } from '../transport/open-socket.js';
 import { RECEIVER_CREDIT_OPTIONS } from '../api/receiver.js';
 
 export interface ReconnectOptions {

@@ -12,7 +12,7 @@ import { ClosedError, InvalidArgumentError, TimeoutError } from '../api/errors.j
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver } from '../api/receiver.js';
 import type { MessageSender } from '../api/sender.js';
-import { checkOptions, opt, type OptionSchema } from '../api/options.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 export interface RequestResponseOptions {
   /** The node requests go to ('$cbs', '$management', ...). */

@@ -29,6 +29,7 @@ import {
 import type { EngineEvent } from './events.js';
 import { FrameOutput } from './output.js';
 import { traceFrame, traceFrames } from './trace.js';
+import { opt, type OptionSchema } from '../protocol/options.js';
 
 export interface ConnectionOptions {
   role?: 'client' | 'server';
@@ -78,6 +79,24 @@ export interface ConnectionOptions {
   /** Default options for sessions the peer begins. */
   sessionDefaults?: SessionOptions;
 }
+
+/** The options a client may set (role and SASL are the API's to decide), as connect checks them. */
+export const CONNECTION_OPTIONS = {
+  containerId: opt.string,
+  hostname: opt.string,
+  maxFrameSize: opt.number,
+  channelMax: opt.number,
+  idleTimeoutMs: opt.number,
+  closeTimeoutMs: opt.number,
+  handshakeTimeoutMs: opt.number,
+  maxUnsettledDeliveries: opt.number,
+  maxReassemblyBytes: opt.number,
+  properties: opt.object,
+  offeredCapabilities: opt.array,
+  desiredCapabilities: opt.array,
+  externalIdentity: opt.string,
+  sessionDefaults: opt.object,
+} satisfies OptionSchema<Omit<ConnectionOptions, 'role' | 'sasl' | 'saslServer'>>;
 
 /**
  * The connection's phases before and around the frames, one table for each role (as h11 keeps its

@@ -4,7 +4,7 @@
  * accepted. A value of 0 turns a bound off, except maxSessions and maxLinksPerSession (announced
  * as channel-max and handle-max, where 0 allows one).
  */
-import { opt, type OptionSchema } from '../api/options.js';
+import { opt, type OptionSchema } from '../protocol/options.js';
 
 /** Connections at once; one more is answered with a fixed close, with no engine built for it. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;

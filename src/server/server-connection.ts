@@ -16,8 +16,8 @@ import type { MessageReceiver, ReceiverCreditOptions } from '../api/receiver.js'
 import type { MessageSender } from '../api/sender.js';
 import type { Timers } from '../util/timers.js';
 import { REFUSED_LINKS_SLACK } from './limits.js';
-import { checkOptions, opt, type OptionSchema } from '../api/options.js';
-import { SOURCE_OPTIONS, TARGET_OPTIONS } from '../api/option-schemas.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
+import { SOURCE_OPTIONS, TARGET_OPTIONS } from '../link/link.js';
 import { RECEIVER_CREDIT_OPTIONS } from '../api/receiver.js';
 
 export interface ServerConnectionHooks {

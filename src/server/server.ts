@@ -19,7 +19,7 @@ import type { Timers } from '../util/timers.js';
 import type { IncomingLink } from './server-connection.js';
 import { refuseSocket } from './refusal.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, SERVER_LIMITS, type ServerLimits } from './limits.js';
-import { checkOptions, opt, type OptionSchema } from '../api/options.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 import { ServerConnection } from './server-connection.js';
 
 /**

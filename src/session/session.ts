@@ -29,6 +29,7 @@ import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
 import { DeliveryIdMap } from './delivery-map.js';
 import { coalesce, deliveriesInRange, type PendingDisposition } from './dispositions.js';
+import { opt, type OptionSchema } from '../protocol/options.js';
 
 export interface SessionOptions {
   /** Transfer frames the peer may send before we widen the window again (default 2048). */
@@ -41,6 +42,15 @@ export interface SessionOptions {
   offeredCapabilities?: string[];
   desiredCapabilities?: string[];
 }
+
+export const SESSION_OPTIONS = {
+  incomingWindow: opt.number,
+  outgoingWindow: opt.number,
+  handleMax: opt.number,
+  properties: opt.object,
+  offeredCapabilities: opt.array,
+  desiredCapabilities: opt.array,
+} satisfies OptionSchema<SessionOptions>;
 
 const MAX_WINDOW = 0x7fffffff;
 /** Our first transfer-id; the peer's flow omits next-incoming-id until it saw our begin (2.5.6). */

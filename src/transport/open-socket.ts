@@ -2,6 +2,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
+import { opt, type OptionSchema } from '../protocol/options.js';
 
 export interface TlsOptions {
   /** Trusted CA(s), PEM. Defaults to Node's bundle. */
@@ -14,6 +15,15 @@ export interface TlsOptions {
   /** Verify the server certificate (default true). */
   rejectUnauthorized?: boolean;
 }
+
+/** A client's TLS: what to trust and who we are. */
+export const TLS_OPTIONS = {
+  ca: opt.listOf(opt.pem),
+  cert: opt.pem,
+  key: opt.pem,
+  servername: opt.string,
+  rejectUnauthorized: opt.boolean,
+} satisfies OptionSchema<TlsOptions>;
 
 export interface SocketOptions {
   host: string;

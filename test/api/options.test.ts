@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/api/errors.js';
-import { checkOptions, opt, type AnyOptionSchema, type OptionSchema } from '../../src/api/options.js';
+import { checkOptions, opt, type AnyOptionSchema, type OptionSchema } from '../../src/protocol/options.js';
 import { SEND_OPTIONS } from '../../src/api/sender.js';
 import { CONNECT_OPTIONS, RECEIVER_OPTIONS, SENDER_OPTIONS } from '../../src/client/connect.js';
 import { SERVER_OPTIONS } from '../../src/server/server.js';

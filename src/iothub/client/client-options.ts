@@ -18,8 +18,8 @@ import type { TokenRenewalOptions } from './cbs.js';
 import type { CbsSasl, HubReconnectOptions } from './hub-connection.js';
 import { RETRY_POLICY_OPTIONS, RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import type { TokenProvider } from './token.js';
-import { opt, type OptionSchema } from '../../api/options.js';
-import { TLS_OPTIONS } from '../../api/option-schemas.js';
+import { opt, type OptionSchema } from '../../protocol/options.js';
+import { TLS_OPTIONS } from '../../transport/open-socket.js';
 
 export const CLIENT_VERSION = 'amqp-one/0.1.0';
 

@@ -19,7 +19,7 @@ import { DeviceConnectionString } from '../connection-string.js';
 import { BatchSendError, IotHubConfigError } from '../errors.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import { C2DMessage } from './c2d.js';
-import { checkOptions, opt, type OptionSchema } from '../../api/options.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 import {
   IOTHUB_CLIENT_OPTIONS,
   SEND_EVENT_OPTIONS,

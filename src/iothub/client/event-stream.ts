@@ -27,7 +27,7 @@ import {
 import type { HubConnection } from './hub-connection.js';
 import { readEventHubInfo } from './management.js';
 import { LINK_REOPEN_BACKOFF, isRetryableError, sleep } from './retry.js';
-import { opt, type OptionSchema } from '../../api/options.js';
+import { opt, type OptionSchema } from '../../protocol/options.js';
 
 /** How long a probe receiver on the hub waits for the redirect before the hub counts as serving events itself. */
 const REDIRECT_WAIT_MS = 3000;

@@ -5,7 +5,7 @@
 import { realTimers, sleep as waitOn, type Timers } from '../../util/timers.js';
 import { AbortError } from '../../api/errors.js';
 import { ExponentialBackoff } from '../../util/backoff.js';
-import { checkOptions, opt, type OptionSchema } from '../../api/options.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 
 export interface RetryPolicyOptions {
   /** Attempts in all, the first one included (default 5). 1 = no retry. */

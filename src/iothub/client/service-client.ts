@@ -33,8 +33,8 @@ import { HubClient, type Backoff } from './hub-client.js';
 import { HubConnection, type HubAuth } from './hub-connection.js';
 import { toAmqpMessage, type IotHubMessage } from './message.js';
 import { fixedTokenProvider, sasKeyTokenProvider, type TokenProvider } from './token.js';
-import { checkOptions, opt, type OptionSchema } from '../../api/options.js';
-import { TLS_OPTIONS } from '../../api/option-schemas.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
+import { TLS_OPTIONS } from '../../transport/open-socket.js';
 
 export const SERVICE_C2D_ADDRESS = '/messages/devicebound';
 

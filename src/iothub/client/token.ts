@@ -9,7 +9,7 @@ import {
   type SasKeyEncoding,
   type SasResourceUriEncoding,
 } from '../sas.js';
-import { checkOptions, opt, type OptionSchema } from '../../api/options.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 
 /** A token and the time it stops being valid (epoch ms). */
 export interface TokenInfo {

@@ -22,7 +22,7 @@ import type { EmulatorContext } from './context.js';
 import { EpochRegistry } from './epochs.js';
 import { routeLink } from './router.js';
 import { hubSaslMechanisms } from './sasl.js';
-import { checkOptions, opt, type OptionRule, type OptionSchema } from '../../api/options.js';
+import { checkOptions, opt, type OptionRule, type OptionSchema } from '../../protocol/options.js';
 import { C2D_DEFAULTS } from '../hub/c2d.js';
 import { FEEDBACK_DEFAULTS } from '../hub/feedback.js';
 
