@@ -2,7 +2,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
-import { opt, type OptionSchema } from '../protocol/options.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 export interface TlsOptions {
   /** Trusted CA(s), PEM. Defaults to Node's bundle. */
@@ -39,11 +39,20 @@ export interface SocketOptions {
   signal?: AbortSignal;
 }
 
+const SOCKET_OPTIONS = {
+  host: opt.string,
+  port: opt.number,
+  tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+  connectTimeoutMs: opt.number,
+  signal: opt.signal,
+} satisfies OptionSchema<SocketOptions>;
+
 /** How long openSocket waits for TCP and TLS unless told otherwise: 30 s. */
 export const DEFAULT_SOCKET_CONNECT_TIMEOUT_MS = 30_000;
 
 export function openSocket(o: SocketOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    checkOptions(o, SOCKET_OPTIONS, 'openSocket');
     let socket: net.Socket;
     const signal = o.signal;
     if (signal?.aborted) return reject(signal.reason);

@@ -29,28 +29,38 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The closest of `names` to `wanted`, or undefined when none is close: within a third of its
- * length (at least 1, at most 3 edits), or one that contains the other (`timeout` for
- * `connectTimeoutMs`). Ties go to the earlier name, so callers list their preferred ones first.
+ * The closest of `names` to `wanted`, or undefined when none is close. In this order: the same
+ * name in another case; a name that begins with it (`expiresIn` for `expiresInSeconds`, shortest
+ * first); one within a third of its length in edits (at least 1, at most 3: `hots` for `host`);
+ * one that contains it (`timeout` for `idleTimeoutMs`, shortest first); one that it contains. Names shorter than 3 letters are only matched by edits. Ties
+ * go to the earlier name, so callers list their preferred ones first.
  */
 export function closestName(wanted: string, names: readonly string[]): string | undefined {
   const w = wanted.toLowerCase();
+  const lower = names.map((n) => n.toLowerCase());
+  const same = lower.indexOf(w);
+  if (same >= 0) return names[same];
+  const related = (test: (n: string) => boolean): string | undefined => {
+    if (w.length < 3) return undefined;
+    let best: string | undefined;
+    names.forEach((name, i) => {
+      const n = lower[i]!;
+      if (n.length >= 3 && test(n) && (best === undefined || name.length < best.length)) best = name;
+    });
+    return best;
+  };
+  const prefix = related((n) => n.startsWith(w));
+  if (prefix !== undefined) return prefix;
   const limit = Math.min(3, Math.max(1, Math.floor(w.length / 3)));
   let best: string | undefined;
   let bestDistance = Infinity;
-  for (const name of names) {
-    const d = editDistance(w, name.toLowerCase());
+  names.forEach((name, i) => {
+    const d = editDistance(w, lower[i]!);
     if (d < bestDistance) {
       best = name;
       bestDistance = d;
     }
-  }
+  });
   if (best !== undefined && bestDistance <= limit) return best;
-  if (w.length < 3) return undefined;
-  // Not a typo, maybe a shorter or longer name for the same thing: the shortest that contains it.
-  const containing = names
-    .filter((n) => n.toLowerCase().includes(w) || w.includes(n.toLowerCase()))
-    .filter((n) => n.length >= 3);
-  containing.sort((a, b) => a.length - b.length);
-  return containing[0];
+  return related((n) => n.includes(w)) ?? related((n) => w.includes(n));
 }

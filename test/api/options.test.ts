@@ -9,6 +9,7 @@ import { checkOptions, opt, type AnyOptionSchema, type OptionSchema } from '../.
 import { SEND_OPTIONS } from '../../src/api/sender.js';
 import { CONNECT_OPTIONS, RECEIVER_OPTIONS, SENDER_OPTIONS } from '../../src/client/connect.js';
 import { SERVER_OPTIONS } from '../../src/server/server.js';
+import { openSocket } from '../../src/transport/open-socket.js';
 
 function failure(value: unknown, schema: AnyOptionSchema, call = 'connect'): InvalidArgumentError {
   try {
@@ -120,6 +121,21 @@ describe('wrong types', () => {
     expect(failure(['host'], CONNECT_OPTIONS).message).toBe(
       'connect: expected an options object, got an array',
     );
+  });
+});
+
+describe('openSocket', () => {
+  it('rejects an unknown option before opening anything', async () => {
+    const e = await openSocket({
+      host: '127.0.0.1',
+      port: 1,
+      tls: { ca: 'PEM', servrname: 'h' },
+    } as never).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    expect((e as InvalidArgumentError).suggestion).toBe('tls.servername');
   });
 });
 

@@ -39,6 +39,17 @@ describe('closestName', () => {
     expect(closestName('maxqueue', names)).toBe('maxQueued');
   });
 
+  it('prefers a name that begins with the one given over a near typo', () => {
+    expect(closestName('expiresIn', ['expiresAt', 'expiresInSeconds'])).toBe('expiresInSeconds');
+  });
+
+  it('prefers a name that contains the one given over one it contains', () => {
+    expect(closestName('resourcePrefix', ['resource', 'expectedResourcePrefix'])).toBe(
+      'expectedResourcePrefix',
+    );
+    expect(closestName('tlsOptions', ['tls', 'port'])).toBe('tls');
+  });
+
   it('finds a longer name that contains the one given, the shortest first', () => {
     expect(closestName('timeout', names)).toBe('idleTimeoutMs');
     expect(closestName('queued', names)).toBe('maxQueued');

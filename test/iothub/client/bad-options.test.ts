@@ -12,6 +12,7 @@ import {
   sasKeyTokenProvider,
 } from '../../../src/iothub/client/index.js';
 import { startHub } from '../../../src/iothub/emulator/index.js';
+import { generateSasToken, verifySasToken } from '../../../src/iothub/sas.js';
 
 const DEVICE = 'HostName=localhost:5671;DeviceId=d1;SharedAccessKey=' + Buffer.from('k').toString('base64');
 const SERVICE =
@@ -108,6 +109,21 @@ describe('the pieces clients are built from', () => {
     expect(thrown(() => new RetryPolicy({ jitter: '0.5' } as never)).option).toBe('jitter');
     expect(thrown(() => sasKeyTokenProvider({ key: 'k', lifetime: 60 } as never)).suggestion).toBe(
       'lifetimeSeconds',
+    );
+  });
+});
+
+describe('SAS tokens', () => {
+  it('generateSasToken and verifySasToken name the option meant', () => {
+    const key = Buffer.from('k').toString('base64');
+    expect(thrown(() => generateSasToken({ resourceUri: 'h', key, expiresIn: 60 } as never)).message).toBe(
+      "generateSasToken: unknown option 'expiresIn'; did you mean 'expiresInSeconds'?",
+    );
+    expect(thrown(() => verifySasToken('x', key, { resourcePrefix: 'h' } as never)).suggestion).toBe(
+      'expectedResourcePrefix',
+    );
+    expect(thrown(() => verifySasToken('x', key, { keyEncoding: 'hex' } as never)).option).toBe(
+      'keyEncoding',
     );
   });
 });
