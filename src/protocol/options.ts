@@ -99,60 +99,70 @@ export const opt = {
 
 /**
  * Checks `value` against `schema` and throws an InvalidArgumentError for the first unknown key or
- * wrong value; `call` names the function in the message (`connect`, `DeviceClient`). An absent
- * options argument (undefined) is the defaults and passes.
+ * wrong value; `call` names the function in the message (`connect`, `DeviceClient`), `noun` what
+ * the keys are ('option', or 'field' of a message). An absent argument (undefined) is the
+ * defaults and passes.
  */
-export function checkOptions(value: unknown, schema: AnyOptionSchema, call: string): void {
+export function checkOptions(value: unknown, schema: AnyOptionSchema, call: string, noun = 'option'): void {
   if (value === undefined) return;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${call}: expected an options object, got ${describe(value)}`);
+    throw new InvalidArgumentError(`${call}: expected an ${noun}s object, got ${describe(value)}`);
   }
-  checkKeys(value as Record<string, unknown>, schema, call, '', schema);
+  checkKeys(value as Record<string, unknown>, schema, '', { call, noun, root: schema });
+}
+
+/** What every level of one check shares. */
+interface CheckContext {
+  call: string;
+  noun: string;
+  root: AnyOptionSchema;
 }
 
 function checkKeys(
   value: Record<string, unknown>,
   schema: AnyOptionSchema,
-  call: string,
   prefix: string,
-  root: AnyOptionSchema,
+  c: CheckContext,
 ): void {
   for (const key of Object.keys(value)) {
     const v = value[key];
     if (v === undefined) continue;
     const path = prefix + key;
     const r = Object.prototype.hasOwnProperty.call(schema, key) ? schema[key] : undefined;
-    if (r === undefined) throw unknownOption(call, path, key, schema, prefix, root);
+    if (r === undefined) throw unknownKey(path, key, schema, prefix, c);
     if (!r.test(v)) {
-      throw new InvalidArgumentError(`${call}: option '${path}' must be ${r.expected}, got ${describe(v)}`, {
-        option: path,
-      });
+      throw new InvalidArgumentError(
+        `${c.call}: ${c.noun} '${path}' must be ${r.expected}, got ${describe(v)}`,
+        {
+          option: path,
+        },
+      );
     }
-    if (r.nested && isPlainObject(v)) checkKeys(v, r.nested, call, `${path}.`, root);
+    if (r.nested && isPlainObject(v)) checkKeys(v, r.nested, `${path}.`, c);
   }
 }
 
-function unknownOption(
-  call: string,
+function unknownKey(
   path: string,
   key: string,
   schema: AnyOptionSchema,
   prefix: string,
-  root: AnyOptionSchema,
+  c: CheckContext,
 ): InvalidArgumentError {
   // Candidates nearest first: this object's keys, then the levels below it, then from the top
   // (a nested key written one level too deep: `tls: { port }`).
-  const candidates = [...pathsOf(schema, prefix), ...(prefix === '' ? [] : pathsOf(root, ''))];
-  const leaves = candidates.map((c) => c.slice(c.lastIndexOf('.') + 1));
+  const candidates = [...pathsOf(schema, prefix), ...(prefix === '' ? [] : pathsOf(c.root, ''))];
+  const leaves = candidates.map((p) => p.slice(p.lastIndexOf('.') + 1));
   const leaf = closestName(key, leaves);
   const suggestion = leaf === undefined ? undefined : candidates[leaves.indexOf(leaf)]!;
-  let message = `${call}: unknown option '${path}'`;
+  let message = `${c.call}: unknown ${c.noun} '${path}'`;
   if (suggestion !== undefined) {
     message += `; did you mean '${suggestion}'`;
     if (suggestion.includes('.')) message += `, that is ${shapeOf(suggestion)}`;
     message += '?';
   } else {
-    message += ` (known options${prefix ? ` of '${prefix.slice(0, -1)}'` : ''}: ${Object.keys(schema).join(', ')})`;
+    const of = prefix ? ` of '${prefix.slice(0, -1)}'` : '';
+    message += ` (known ${c.noun}s${of}: ${Object.keys(schema).join(', ')})`;
   }
   return new InvalidArgumentError(message, { option: path, suggestion });
 }

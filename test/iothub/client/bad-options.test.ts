@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   RetryPolicy,
   ServiceClient,
+  jsonMessage,
   sasKeyTokenProvider,
 } from '../../../src/iothub/client/index.js';
 import { startHub } from '../../../src/iothub/emulator/index.js';
@@ -78,6 +79,21 @@ describe('DeviceClient options', () => {
     );
     expect((await rejected(() => device.sendEvent('x', { timeout: 5 } as never))).suggestion).toBe(
       'timeoutMs',
+    );
+    await device.close();
+  });
+});
+
+describe('message fields', () => {
+  it("another SDK's field names are errors naming ours", async () => {
+    const device = DeviceClient.fromConnectionString(DEVICE, { reconnect: false });
+    const e = await rejected(() => device.sendEvent({ body: 'x', message_id: 'm1' } as never));
+    expect(e.message).toBe("message: unknown field 'message_id'; did you mean 'messageId'?");
+    expect(thrown(() => jsonMessage({ t: 1 }, { application_properties: { a: '1' } } as never)).message).toBe(
+      "jsonMessage: unknown field 'application_properties'; did you mean 'properties'?",
+    );
+    expect((await rejected(() => device.sendEvent({ body: 'x', expiryTime: 5 } as never))).option).toBe(
+      'expiryTime',
     );
     await device.close();
   });
