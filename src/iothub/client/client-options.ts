@@ -15,7 +15,7 @@ import {
   errorFromCondition,
 } from '../errors.js';
 import type { TokenRenewalOptions } from './cbs.js';
-import type { CbsSasl, HubReconnectOptions } from './hub-connection.js';
+import { HUB_RECONNECT_OPTIONS, type CbsSasl, type HubReconnectOptions } from './hub-connection.js';
 import { RETRY_POLICY_OPTIONS, RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import type { TokenProvider } from './token.js';
 import { opt, type OptionSchema } from '../../protocol/options.js';
@@ -62,14 +62,6 @@ const RENEWAL_OPTIONS = {
   minIntervalMs: opt.number,
   enabled: opt.boolean,
 } satisfies OptionSchema<TokenRenewalOptions>;
-
-const HUB_RECONNECT_OPTIONS = {
-  initialDelayMs: opt.number,
-  maxDelayMs: opt.number,
-  jitter: opt.number,
-  maxAttempts: opt.number,
-  isRetryable: opt.function,
-} satisfies OptionSchema<HubReconnectOptions>;
 
 export const IOTHUB_CLIENT_OPTIONS = {
   tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),

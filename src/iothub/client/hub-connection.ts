@@ -15,7 +15,8 @@ import { ClosedError } from '../../api/errors.js';
 import { deferred, type Deferred } from '../../util/deferred.js';
 import { realTimers, type Timers } from '../../util/timers.js';
 import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
-import type { TlsOptions } from '../../transport/open-socket.js';
+import { TLS_OPTIONS, type TlsOptions } from '../../transport/open-socket.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 import { IotHubError, NotConnectedError, toIotHubError } from '../errors.js';
 import { CbsClient, CbsTokenRenewer, type CbsClientOptions, type TokenRenewalOptions } from './cbs.js';
 import { mssbcbsClient } from './mssbcbs.js';
@@ -67,6 +68,14 @@ export interface HubReconnectOptions {
   isRetryable?: (error: unknown) => boolean;
 }
 
+export const HUB_RECONNECT_OPTIONS = {
+  initialDelayMs: opt.number,
+  maxDelayMs: opt.number,
+  jitter: opt.number,
+  maxAttempts: opt.number,
+  isRetryable: opt.function,
+} satisfies OptionSchema<HubReconnectOptions>;
+
 export interface HubConnectionOptions {
   host: string;
   port: number;
@@ -85,6 +94,20 @@ export interface HubConnectionOptions {
   /** Random numbers for the jitter (default Math.random). */
   random?: () => number;
 }
+
+const HUB_CONNECTION_OPTIONS = {
+  host: opt.string,
+  port: opt.number,
+  tls: opt.either(opt.oneOf(false), opt.nested(TLS_OPTIONS, 'TLS options')),
+  hostname: opt.string,
+  auth: opt.object,
+  timers: opt.object,
+  connectTimeoutMs: opt.number,
+  idleTimeoutMs: opt.number,
+  containerId: opt.string,
+  reconnect: opt.either(opt.boolean, opt.nested(HUB_RECONNECT_OPTIONS, 'reconnect options')),
+  random: opt.function,
+} satisfies OptionSchema<HubConnectionOptions>;
 
 export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -108,6 +131,7 @@ export class HubConnection extends EventEmitter {
 
   constructor(readonly options: HubConnectionOptions) {
     super();
+    checkOptions(options, HUB_CONNECTION_OPTIONS, 'HubConnection');
     this.timers = options.timers ?? realTimers;
   }
 
