@@ -49,7 +49,13 @@ export const DEVICE_CLIENT_OPTIONS = {
   c2dCredit: opt.number,
 } satisfies OptionSchema<DeviceClientOptions>;
 
-const ON_MESSAGE_OPTIONS = { autoComplete: opt.boolean } satisfies OptionSchema<{ autoComplete?: boolean }>;
+// Tied to the signatures: an option added to messages() or onMessage() needs a rule here.
+const MESSAGES_OPTIONS = STREAM_OPTIONS satisfies OptionSchema<
+  NonNullable<Parameters<DeviceClient['messages']>[0]>
+>;
+const ON_MESSAGE_OPTIONS = {
+  autoComplete: opt.boolean,
+} satisfies OptionSchema<NonNullable<Parameters<DeviceClient['onMessage']>[1]>>;
 
 const SEND_EVENT_SCHEMA = SEND_EVENT_OPTIONS satisfies OptionSchema<SendEventOptions>;
 
@@ -223,7 +229,7 @@ export class DeviceClient extends HubClient {
    * and throws if reconnecting gave up.
    */
   messages(options: { signal?: AbortSignal } = {}): C2DStream {
-    checkOptions(options, STREAM_OPTIONS, 'messages');
+    checkOptions(options, MESSAGES_OPTIONS, 'messages');
     const stream = new C2DStream(this.startC2D());
     options.signal?.addEventListener('abort', () => void stream.close(), { once: true });
     return stream;

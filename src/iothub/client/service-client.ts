@@ -78,6 +78,10 @@ export const SERVICE_CLIENT_OPTIONS = {
   eventHubTls: opt.nested(TLS_OPTIONS, 'TLS options'),
 } satisfies OptionSchema<ServiceClientOptions>;
 
+const FEEDBACK_OPTIONS = STREAM_OPTIONS satisfies OptionSchema<
+  NonNullable<Parameters<ServiceClient['feedback']>[0]>
+>;
+
 const C2D_SEND_OPTIONS = {
   ...SEND_EVENT_OPTIONS,
   // send() answers a bad ack with an IotHubConfigError naming it, as before.
@@ -241,7 +245,7 @@ export class ServiceClient extends HubClient {
    * To have a batch delivered again, call `batch.abandon()` in the step. Survives reconnects.
    */
   feedback(options: { signal?: AbortSignal } = {}): FeedbackStream {
-    checkOptions(options, STREAM_OPTIONS, 'feedback');
+    checkOptions(options, FEEDBACK_OPTIONS, 'feedback');
     const q = new AsyncQueue<FeedbackBatch>(1);
     this.feedbackQueues.add(q);
     let stopped = false;
