@@ -115,7 +115,7 @@ export class AmqpServer extends EventEmitter {
 
   constructor(readonly options: ServerOptions) {
     super();
-    this.limits = resolveLimits(options.limits);
+    this.limits = resolveLimits((options as ServerOptions | undefined)?.limits);
   }
 
   get port(): number {
@@ -141,7 +141,8 @@ export class AmqpServer extends EventEmitter {
   async start(): Promise<this> {
     checkOptions(this.options, SERVER_OPTIONS, 'listen');
     const o = this.options;
-    const s = o.sasl as ServerSaslOptions | false | undefined;
+    // listen() with nothing at all: the same answer as without `sasl`.
+    const s = (o as ServerOptions | undefined)?.sasl as ServerSaslOptions | false | undefined;
     if (s === undefined || s === null)
       throw new ServerOptionsError(
         'listen() needs `sasl`: false (bare AMQP, no authentication), { anonymous: true } or credentials',

@@ -5,7 +5,7 @@ import { AmqpOneError } from '../../src/codec/errors.js';
 import { LinkError } from '../../src/protocol/errors.js';
 import type { MessageSender } from '../../src/api/sender.js';
 import { InvalidArgumentError } from '../../src/api/errors.js';
-import { listen } from '../../src/server/server.js';
+import { listen, ServerOptionsError } from '../../src/server/server.js';
 import { startBroker } from '../../src/broker/broker.js';
 import { RequestResponseLink } from '../../src/client/request-response.js';
 import { sinkServer, type SinkServer } from './support.js';
@@ -107,6 +107,11 @@ describe('bad arguments', () => {
       (await invalid(() => listen({ port: 0, sasl: false, limits: { maxLinks: '5' } } as never))).option,
     ).toBe('limits.maxLinks');
     expect((await invalid(() => listen({ port: 0, sasl: 'anonymous' } as never))).option).toBe('sasl');
+    expect((await invalid(() => listen(null as never))).message).toBe(
+      'listen: expected an options object, got null',
+    );
+    const none = await (listen as () => Promise<unknown>)().catch((e: unknown) => e);
+    expect(none).toBeInstanceOf(ServerOptionsError);
     expect((await invalid(() => startBroker({ port: 0, sasl: false, usres: {} } as never))).suggestion).toBe(
       'users',
     );
