@@ -41,6 +41,8 @@ const unit = [
   'test/bench/meter.test.ts',
   'test/support/**/*.test.ts',
   'test/util/**/*.test.ts',
+  'test/api/options.test.ts',
+  'test/iothub/client/bad-options.test.ts',
   'test/layout/**/*.test.ts',
   'test/docs/!(code-blocks).test.ts', // code-blocks.test.ts runs the TypeScript compiler: integration
 ];

@@ -13,7 +13,8 @@ import { Sender } from '../link/sender.js';
 import type { Session } from '../session/session.js';
 import { SocketDriver, type DriverOptions } from '../transport/socket-driver.js';
 import type { Socket } from 'node:net';
-import { AbortError, ClosedError } from './errors.js';
+import { AbortError, ClosedError, InvalidArgumentError } from './errors.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { MessageReceiver } from './receiver.js';
@@ -37,8 +38,17 @@ export interface CloseOptions {
 /** close(error) and close({ error, signal }) both work: an AmqpError always has a condition. */
 export function closeOptions(o: CloseOptions | AmqpError | undefined): CloseOptions {
   if (o === undefined || o === null) return {};
-  return 'condition' in o ? { error: o } : o;
+  if (typeof o !== 'object')
+    throw new InvalidArgumentError(`close: expected an AmqpError or { error, signal }, got ${typeof o}`);
+  if ('condition' in o) return { error: o };
+  checkOptions(o, CLOSE_OPTIONS, 'close');
+  return o;
 }
+
+const CLOSE_OPTIONS = {
+  error: opt.object,
+  signal: opt.signal,
+} satisfies OptionSchema<CloseOptions>;
 
 /** What every connection (client or server end) emits. */
 export interface ConnectionEvents {

@@ -30,9 +30,5 @@ export class ClosedError extends AmqpOneError {
   }
 }
 
-/** The caller passed an argument of the wrong type or shape (a bug in the calling code, not the peer). */
-export class InvalidArgumentError extends AmqpOneError {
-  constructor(message: string) {
-    super('AMQP_INVALID_ARGUMENT', message);
-  }
-}
+/** The caller passed an argument of the wrong type or shape (defined with the protocol errors, so every layer can throw it). */
+export { InvalidArgumentError } from '../protocol/errors.js';

@@ -7,6 +7,7 @@ import { toErrorRecord } from '../protocol/errors.js';
 import type { Delivery } from '../link/delivery.js';
 import { ACCEPTED, RELEASED, type Receiver } from '../link/receiver.js';
 import { AmqpOneError } from '../codec/errors.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 /** How {@link ReceivedMessage.modify} settles: the modified outcome's fields (spec 3.4.5). */
 export interface ModifyOptions {
@@ -14,6 +15,12 @@ export interface ModifyOptions {
   undeliverableHere?: boolean;
   messageAnnotations?: Fields;
 }
+
+export const MODIFY_OPTIONS = {
+  deliveryFailed: opt.boolean,
+  undeliverableHere: opt.boolean,
+  messageAnnotations: opt.object,
+} satisfies OptionSchema<ModifyOptions>;
 
 /** Told when a message is settled (the receiver that handed it out: no closure per message). */
 export interface SettleListener {
@@ -70,6 +77,7 @@ export class ReceivedMessage {
 
   /** Settles with the modified outcome: the sender may redeliver, counting a failure if asked. */
   modify(o: ModifyOptions = {}): void {
+    checkOptions(o, MODIFY_OPTIONS, 'modify');
     this.settle({
       type: 'modified',
       deliveryFailed: o.deliveryFailed,

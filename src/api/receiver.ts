@@ -12,6 +12,7 @@ import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import { ReceivedMessage, type SettleListener } from './received-message.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 /** How a receiver grants credit, and whether it accepts on its own. */
 export interface ReceiverCreditOptions {
@@ -51,6 +52,22 @@ export interface DrainOptions {
    */
   signal?: AbortSignal;
 }
+
+export const RECEIVER_CREDIT_OPTIONS = {
+  credit: opt.either(opt.number, opt.oneOf('manual')),
+  autoAccept: opt.boolean,
+  maps: opt.oneOf('object', 'map'),
+} satisfies OptionSchema<ReceiverCreditOptions>;
+
+export const DRAIN_OPTIONS = {
+  timeoutMs: opt.number,
+  signal: opt.signal,
+} satisfies OptionSchema<DrainOptions>;
+
+export const RECEIVE_OPTIONS = {
+  timeoutMs: opt.number,
+  signal: opt.signal,
+} satisfies OptionSchema<ReceiveOptions>;
 
 const NO_OPTIONS: ReceiveOptions = Object.freeze({});
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -118,6 +135,13 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
    * can be bounded (`timeoutMs`) and abandoned (`signal`), see DrainOptions.
    */
   drain(options: DrainOptions = NO_OPTIONS): Promise<void> {
+    if (options !== NO_OPTIONS) {
+      try {
+        checkOptions(options, DRAIN_OPTIONS, 'drain');
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     const aborted = abortedError(options.signal, 'draining');
     if (aborted) return Promise.reject(aborted);
     const d = deferred<void>();
@@ -174,6 +198,13 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
    * rejects at once and takes nothing: a buffered message stays for the next call.
    */
   receive(options: ReceiveOptions = NO_OPTIONS): Promise<ReceivedMessage | undefined> {
+    if (options !== NO_OPTIONS) {
+      try {
+        checkOptions(options, RECEIVE_OPTIONS, 'receive');
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     // Checked first: a listener added to an aborted signal never fires, the wait would not end.
     const aborted = abortedError(options.signal, 'receiving');
     if (aborted) return Promise.reject(aborted);

@@ -17,6 +17,7 @@ import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import type { Timers } from '../util/timers.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 /** Per-message options of {@link MessageSender.send}. */
 export interface SendOptions {
@@ -28,6 +29,13 @@ export interface SendOptions {
   /** An explicit delivery tag. */
   tag?: Buffer;
 }
+
+export const SEND_OPTIONS = {
+  timeoutMs: opt.number,
+  signal: opt.signal,
+  presettled: opt.boolean,
+  tag: opt.buffer,
+} satisfies OptionSchema<SendOptions>;
 
 const NO_OPTIONS: SendOptions = Object.freeze({});
 
@@ -132,6 +140,13 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
   send(message: Message | Buffer, options: SendOptions = NO_OPTIONS): Promise<DeliveryState | undefined> {
     if (this.closing || this.link.local === 'detached') {
       return Promise.reject(this.closedError ?? this.link.error ?? new ClosedError('the sender'));
+    }
+    if (options !== NO_OPTIONS) {
+      try {
+        checkOptions(options, SEND_OPTIONS, 'send');
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
     if (options.signal?.aborted) return Promise.reject(new AbortError(options.signal.reason, 'sending'));
     let payload: Buffer;

@@ -11,7 +11,14 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import type { ReceivedMessage } from '../api/received-message.js';
 import { Condition } from '../protocol/conditions.js';
 import type { AmqpError } from '../protocol/errors.js';
-import { listen, type AmqpServer, type ServerOptions, type ServerSaslOptions } from '../server/server.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
+import {
+  listen,
+  SERVER_OPTIONS,
+  type AmqpServer,
+  type ServerOptions,
+  type ServerSaslOptions,
+} from '../server/server.js';
 import type { IncomingLink } from '../server/server-connection.js';
 import type { ServerConnection } from '../server/server-connection.js';
 import { Consumer } from './consumer.js';
@@ -66,6 +73,25 @@ export interface BrokerOptions {
   maxQueues?: number;
 }
 
+// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+export const BROKER_OPTIONS = {
+  port: opt.number,
+  host: opt.string,
+  tls: SERVER_OPTIONS.tls,
+  sasl: SERVER_OPTIONS.sasl,
+  users: opt.object,
+  containerId: opt.string,
+  credit: opt.number,
+  maxFrameSize: opt.number,
+  idleTimeoutMs: opt.number,
+  limits: SERVER_OPTIONS.limits,
+  maxQueueMessages: opt.number,
+  maxQueueBytes: opt.number,
+  maxTotalBytes: opt.number,
+  maxQueues: opt.number,
+  logger: opt.either(opt.function, opt.object),
+} satisfies OptionSchema<BrokerOptions>;
+
 /**
  * The broker's max-message-size: four times IoT Hub's 1 MiB, so a 1 MiB body with its properties
  * passes, as the interop suites send; a test broker needs no more, and it bounds what one link
@@ -103,6 +129,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
 
   constructor(readonly options: BrokerOptions = {}) {
     super();
+    checkOptions(options, BROKER_OPTIONS, 'startBroker');
     this.credit = Math.max(1, options.credit ?? 100);
     this.budget = { bytes: 0, maxBytes: options.maxTotalBytes ?? DEFAULT_MAX_BROKER_BYTES };
     this.queueLimits = {
@@ -303,6 +330,6 @@ function missing(what: 'source' | 'target', l: IncomingLink): AmqpError {
 }
 
 /** Starts a broker: `await startBroker({ port: 0, users: { alice: pw } })`, then `.port`, `.queues`, `.close()`. */
-export function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   return new Broker(options).start();
 }

@@ -35,6 +35,12 @@ import type { AmqpError } from '../protocol/errors.js';
 import { InvalidArgumentError } from '../api/errors.js';
 import type { SocketDriver } from '../transport/socket-driver.js';
 import { errorFields, Log, loggerProblem } from '../util/logger.js';
+import { checkOptions, opt, type AnyOptionSchema, type OptionSchema } from '../protocol/options.js';
+import { CONNECTION_OPTIONS } from '../connection/connection.js';
+import { LINK_OPTIONS } from '../link/link.js';
+import { SESSION_OPTIONS } from '../session/session.js';
+import { TLS_OPTIONS } from '../transport/open-socket.js';
+import { RECEIVER_CREDIT_OPTIONS } from '../api/receiver.js';
 
 /** Opt-in reconnect: backoff between attempts, and what happens to messages in flight. */
 export interface ReconnectOptions {
@@ -139,6 +145,70 @@ export interface ReceiverOptions extends LinkOptions, ReceiverCreditOptions, Ope
   session?: AmqpSession;
 }
 
+// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+const RESEND = opt.oneOf('at-least-once', 'fail');
+
+export const RECONNECT_OPTIONS = {
+  initialDelayMs: opt.number,
+  maxDelayMs: opt.number,
+  jitter: opt.number,
+  random: opt.function,
+  maxAttempts: opt.number,
+  isRetryable: opt.function,
+  resend: RESEND,
+  beforeConnect: opt.function,
+  beforeReattach: opt.function,
+  reattach: opt.boolean,
+} satisfies OptionSchema<ReconnectOptions>;
+
+export const CONNECT_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  url: opt.string,
+  host: opt.string,
+  port: opt.number,
+  tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+  username: opt.string,
+  password: opt.string,
+  sasl: opt.either(opt.oneOf('ANONYMOUS', 'PLAIN', 'EXTERNAL', 'none'), opt.object),
+  connectTimeoutMs: opt.number,
+  signal: opt.signal,
+  openTimeoutMs: opt.number,
+  reconnect: opt.either(opt.boolean, opt.nested(RECONNECT_OPTIONS, 'reconnect options')),
+  sendTimeoutMs: opt.number,
+  maxQueued: opt.number,
+  timers: opt.object,
+  maps: opt.oneOf('object', 'map'),
+} satisfies OptionSchema<ConnectOptions>;
+
+export const OPEN_WAIT_OPTIONS = {
+  openTimeoutMs: opt.number,
+  signal: opt.signal,
+} satisfies OptionSchema<OpenWaitOptions>;
+
+export const OPEN_SESSION_OPTIONS = {
+  ...SESSION_OPTIONS,
+  ...OPEN_WAIT_OPTIONS,
+} satisfies OptionSchema<SessionOptions & OpenWaitOptions>;
+
+export const SENDER_OPTIONS = {
+  ...LINK_OPTIONS,
+  ...OPEN_WAIT_OPTIONS,
+  address: opt.string,
+  presettled: opt.boolean,
+  maxQueued: opt.number,
+  sendTimeoutMs: opt.number,
+  session: opt.object,
+} satisfies OptionSchema<SenderOptions>;
+
+export const RECEIVER_OPTIONS = {
+  ...LINK_OPTIONS,
+  ...RECEIVER_CREDIT_OPTIONS,
+  ...OPEN_WAIT_OPTIONS,
+  address: opt.string,
+  presettled: opt.boolean,
+  session: opt.object,
+} satisfies OptionSchema<ReceiverOptions>;
+
 /** An explicit session. */
 export class AmqpSession {
   constructor(
@@ -155,7 +225,8 @@ interface LinkRecord {
 }
 
 function resolveOptions(options: ConnectOptions | string): ConnectOptions & { host: string; port: number } {
-  const o: ConnectOptions = typeof options === 'string' ? { url: options } : { ...options };
+  const o: ConnectOptions =
+    typeof options === 'string' ? { url: options } : { ...checked(options, CONNECT_OPTIONS, 'connect') };
   checkMapsOption(o.maps);
   if (o.url) {
     const u = parseAmqpUrl(o.url);
@@ -178,13 +249,14 @@ function saslFor(o: ConnectOptions): SaslClientMechanism | undefined {
   return anonymousClient();
 }
 
-/** An options argument must be an object (or a string address where allowed): anything else is a caller's bug. */
-function checkOptions<T extends object>(o: T, call: string): T {
+/** An options argument must be an object (or a string address where allowed) with known keys. */
+function checked<T extends object>(o: T, schema: AnyOptionSchema, call: string): T {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) {
     throw new InvalidArgumentError(
       `${call}: expected an address string or an options object, got ${describe(o)}`,
     );
   }
+  checkOptions(o, schema, call);
   return o;
 }
 
@@ -458,7 +530,11 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
 
   /** Begins a session; resolves once the peer has answered with its begin. */
   async openSession(options: SessionOptions & OpenWaitOptions = {}): Promise<AmqpSession> {
-    const { openTimeoutMs, signal, ...sessionOptions } = checkOptions(options, 'openSession');
+    const { openTimeoutMs, signal, ...sessionOptions } = checked(
+      options,
+      OPEN_SESSION_OPTIONS,
+      'openSession',
+    );
     const aborted = abortedError(signal, 'beginning a session');
     if (aborted) throw aborted;
     const s = new AmqpSession(this.engine.beginSession(sessionOptions), sessionOptions);
@@ -481,7 +557,7 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
     const { openTimeoutMs, signal, ...o }: SenderOptions =
       typeof addressOrOptions === 'string'
         ? { address: addressOrOptions }
-        : checkOptions(addressOrOptions, 'openSender');
+        : checked(addressOrOptions, SENDER_OPTIONS, 'openSender');
     const session = o.session ?? this.defaultSession;
     const target: TargetOptions | undefined =
       o.target === null
@@ -517,7 +593,7 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
     const { openTimeoutMs, signal, ...o }: ReceiverOptions =
       typeof addressOrOptions === 'string'
         ? { address: addressOrOptions }
-        : checkOptions(addressOrOptions, 'openReceiver');
+        : checked(addressOrOptions, RECEIVER_OPTIONS, 'openReceiver');
     const maps = checkMapsOption(o.maps ?? this.opts.maps);
     const session = o.session ?? this.defaultSession;
     const source: SourceOptions = { ...(o.source ?? {}), address: o.address ?? o.source?.address };

@@ -8,11 +8,12 @@ import type { Message } from '../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type { AmqpConnection, AmqpSession } from './connect.js';
-import { ClosedError } from '../api/errors.js';
+import { ClosedError, InvalidArgumentError } from '../api/errors.js';
 import { abortedError, armDeadline } from '../api/deadline.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import type { MessageReceiver } from '../api/receiver.js';
 import type { MessageSender } from '../api/sender.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 /** Options of {@link RequestResponseLink.open}. */
 export interface RequestResponseOptions {
@@ -47,6 +48,23 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export const REQUEST_RESPONSE_OPTIONS = {
+  address: opt.string,
+  replyTo: opt.string,
+  dynamic: opt.boolean,
+  session: opt.object,
+  timeoutMs: opt.number,
+  openTimeoutMs: opt.number,
+  messageId: opt.function,
+  signal: opt.signal,
+} satisfies OptionSchema<RequestResponseOptions>;
+
+/** The options of one request, tied to request()'s signature: an option added there needs a rule here. */
+export const REQUEST_OPTIONS = {
+  timeoutMs: opt.number,
+  signal: opt.signal,
+} satisfies OptionSchema<NonNullable<Parameters<RequestResponseLink['request']>[1]>>;
+
 /** A key that keeps the AMQP type of an id: 'string:abc' and 'ulong:1' differ. */
 export function idKey(id: AmqpValue): string {
   if (typeof id === 'string') return `string:${id}`;
@@ -72,6 +90,12 @@ export class RequestResponseLink {
 
   /** Opens the reply receiver, then the request sender; closes the first if the second fails. */
   static async open(conn: AmqpConnection, options: RequestResponseOptions): Promise<RequestResponseLink> {
+    checkOptions(options, REQUEST_RESPONSE_OPTIONS, 'RequestResponseLink.open');
+    if (options === undefined || typeof options.address !== 'string') {
+      throw new InvalidArgumentError('RequestResponseLink.open: `address` (a string) is required', {
+        option: 'address',
+      });
+    }
     const session = options.session;
     let replyTo = options.replyTo ?? `${options.address}-reply-${randomUUID()}`;
     const { openTimeoutMs, signal } = options;
@@ -139,6 +163,7 @@ export class RequestResponseLink {
    */
   async request(message: Message, options: RequestOptions = {}): Promise<Message> {
     if (this.closed) throw new ClosedError('the request/response link');
+    checkOptions(options, REQUEST_OPTIONS, 'request');
     const what = `the request to ${this.options.address}`;
     const aborted = abortedError(options.signal, what);
     if (aborted) throw aborted;

@@ -31,6 +31,7 @@ import { FrameOutput } from './output.js';
 import { framesWanted, onFrame } from './trace.js';
 import { errorFields, Log, type Logger } from '../util/logger.js';
 import { logEvent } from './log-events.js';
+import { opt, type OptionSchema } from '../protocol/options.js';
 
 /** Options of an engine Connection: its role, the open's fields, limits and SASL. */
 export interface ConnectionOptions {
@@ -86,6 +87,25 @@ export interface ConnectionOptions {
    */
   logger?: Logger;
 }
+
+/** The options a client may set (role and SASL are the API's to decide), as connect checks them. */
+export const CONNECTION_OPTIONS = {
+  containerId: opt.string,
+  hostname: opt.string,
+  maxFrameSize: opt.number,
+  channelMax: opt.number,
+  idleTimeoutMs: opt.number,
+  closeTimeoutMs: opt.number,
+  handshakeTimeoutMs: opt.number,
+  maxUnsettledDeliveries: opt.number,
+  maxReassemblyBytes: opt.number,
+  properties: opt.object,
+  offeredCapabilities: opt.array,
+  desiredCapabilities: opt.array,
+  externalIdentity: opt.string,
+  sessionDefaults: opt.object,
+  logger: opt.either(opt.function, opt.object),
+} satisfies OptionSchema<Omit<ConnectionOptions, 'role' | 'sasl' | 'saslServer'>>;
 
 /**
  * The connection's phases before and around the frames, one table for each role (as h11 keeps its

@@ -15,6 +15,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { IotHubConfigError, SasTokenError } from './errors.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 /** How a string key is turned into HMAC key bytes: IoT Hub = 'base64' (decoded), Event Hubs = 'utf8' (as given). */
 export type SasKeyEncoding = 'base64' | 'utf8';
@@ -234,7 +235,31 @@ function expirySeconds(options: GenerateSasTokenOptions): number {
  * Builds `SharedAccessSignature sr=<sr>&sig=<sig>&se=<se>[&skn=<policy>]`, signing `sr + "\n" + se`
  * with HMAC-SHA256. Throws IotHubConfigError ('IOTHUB_BAD_SAS_OPTIONS') for unusable options.
  */
+const TIME = opt.either(opt.number, opt.instanceOf(Date, 'a Date'));
+
+// The run-time checks of the options above (protocol/options.ts): a key missing here fails to
+// compile. generateSasToken judges the values itself (IotHubConfigError IOTHUB_BAD_SAS_OPTIONS,
+// naming the key), so its schema checks only the keys.
+const GENERATE_SAS_TOKEN_OPTIONS = {
+  resourceUri: opt.any,
+  key: opt.any,
+  policyName: opt.any,
+  now: opt.any,
+  keyEncoding: opt.any,
+  resourceUriEncoding: opt.any,
+  expiresInSeconds: opt.any,
+  expiresAt: opt.any,
+} satisfies OptionSchema<GenerateSasTokenBase & { expiresInSeconds?: number; expiresAt?: Date | number }>;
+
+const VERIFY_SAS_TOKEN_OPTIONS = {
+  now: TIME,
+  expectedResourcePrefix: opt.listOf(opt.string),
+  resource: opt.listOf(opt.string),
+  keyEncoding: opt.oneOf('base64', 'utf8'),
+} satisfies OptionSchema<VerifySasTokenOptions>;
+
 export function generateSasToken(options: GenerateSasTokenOptions): string {
+  checkOptions(options, GENERATE_SAS_TOKEN_OPTIONS, 'generateSasToken');
   const { resourceUri, policyName } = options;
   const encoding = options.resourceUriEncoding ?? 'component';
   if (typeof resourceUri !== 'string' || resourceUri.length === 0) {
@@ -369,6 +394,7 @@ export function verifySasToken(
   key: string | Uint8Array,
   options: VerifySasTokenOptions = {},
 ): SasVerifyResult {
+  checkOptions(options, VERIFY_SAS_TOKEN_OPTIONS, 'verifySasToken');
   const keyBytes = sasKeyBytes(key, options.keyEncoding);
   const now = nowMillis(options.now);
   let parsed: ParsedSasToken;

@@ -11,6 +11,7 @@ import {
   type ProtocolError,
 } from '../protocol/errors.js';
 import type { Session } from '../session/session.js';
+import { opt, type OptionSchema } from '../protocol/options.js';
 
 /** Where a link endpoint stands, for each side. */
 export type EndpointState = 'unattached' | 'attached' | 'detached';
@@ -47,6 +48,45 @@ export interface LinkOptions {
   /** Sender only: the delivery-count to start from (default 0). */
   initialDeliveryCount?: number;
 }
+
+const TERMINUS = {
+  address: opt.any,
+  durable: opt.number,
+  expiryPolicy: opt.string,
+  timeout: opt.number,
+  dynamic: opt.boolean,
+  dynamicNodeProperties: opt.object,
+  capabilities: opt.listOf(opt.any),
+};
+
+/** A source; `type: 'source'` is allowed, so a whole Source record passes too. */
+export const SOURCE_OPTIONS = {
+  ...TERMINUS,
+  distributionMode: opt.string,
+  filter: opt.object,
+  defaultOutcome: opt.object,
+  outcomes: opt.listOf(opt.any),
+  type: opt.oneOf('source'),
+} satisfies OptionSchema<SourceOptions & { type?: 'source' }>;
+
+/** A target, or a transaction coordinator (`type: 'coordinator'`, capabilities). */
+export const TARGET_OPTIONS = {
+  ...TERMINUS,
+  type: opt.oneOf('target', 'coordinator'),
+} satisfies OptionSchema<TargetOptions & { type?: 'target' | 'coordinator' }>;
+
+export const LINK_OPTIONS = {
+  name: opt.string,
+  source: opt.orNull(opt.nested(SOURCE_OPTIONS)),
+  target: opt.orNull(opt.nested(TARGET_OPTIONS)),
+  sndSettleMode: opt.oneOf(0, 1, 2),
+  rcvSettleMode: opt.oneOf(0, 1),
+  maxMessageSize: opt.numberOrBigint,
+  properties: opt.object,
+  offeredCapabilities: opt.array,
+  desiredCapabilities: opt.array,
+  initialDeliveryCount: opt.number,
+} satisfies OptionSchema<LinkOptions>;
 
 let nameCounter = 0;
 

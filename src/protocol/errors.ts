@@ -126,3 +126,16 @@ export class DisconnectedError extends AmqpOneError {
     super('AMQP_DISCONNECTED', message, undefined, options);
   }
 }
+
+/** The caller passed an argument of the wrong type or shape (a bug in the calling code, not the peer). */
+export class InvalidArgumentError extends AmqpOneError {
+  /** The option at fault as a path (`tls.ca`), when an option was. */
+  readonly option: string | undefined;
+  /** The valid option it most likely meant, for an unknown one. */
+  readonly suggestion: string | undefined;
+  constructor(message: string, detail: { option?: string; suggestion?: string } = {}) {
+    super('AMQP_INVALID_ARGUMENT', message);
+    this.option = detail.option;
+    this.suggestion = detail.suggestion;
+  }
+}

@@ -4,6 +4,7 @@
  * accepted. A value of 0 turns a bound off, except maxSessions and maxLinksPerSession (announced
  * as channel-max and handle-max, where 0 allows one).
  */
+import { opt, type OptionSchema } from '../protocol/options.js';
 
 /** Connections at once; one more is answered with a fixed close, with no engine built for it. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
@@ -69,6 +70,18 @@ export interface ServerLimits {
   /** Header, SASL and open within this long, ms (default DEFAULT_HANDSHAKE_TIMEOUT_MS, 10 s). */
   handshakeTimeoutMs?: number;
 }
+
+export const SERVER_LIMITS = {
+  maxConnections: opt.number,
+  maxSessions: opt.number,
+  maxLinksPerSession: opt.number,
+  maxLinks: opt.number,
+  maxMessageSize: opt.number,
+  maxReassemblyBytes: opt.number,
+  maxUnsettledDeliveries: opt.number,
+  maxBufferedOutput: opt.number,
+  handshakeTimeoutMs: opt.number,
+} satisfies OptionSchema<ServerLimits>;
 
 /** The limits with every default filled in. */
 export function resolveLimits(l: ServerLimits = {}): Required<ServerLimits> {

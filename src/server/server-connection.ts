@@ -17,6 +17,9 @@ import type { MapForm } from '../codec/decoder.js';
 import type { MessageSender } from '../api/sender.js';
 import type { Timers } from '../util/timers.js';
 import { REFUSED_LINKS_SLACK } from './limits.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
+import { SOURCE_OPTIONS, TARGET_OPTIONS } from '../link/link.js';
+import { RECEIVER_CREDIT_OPTIONS } from '../api/receiver.js';
 
 export interface ServerConnectionHooks {
   /** Called when the client's open arrives: return an error to refuse the connection. */
@@ -181,6 +184,16 @@ export interface AcceptOptions extends ReceiverCreditOptions {
   maxQueued?: number;
 }
 
+export const ACCEPT_OPTIONS = {
+  ...RECEIVER_CREDIT_OPTIONS,
+  source: opt.nested(SOURCE_OPTIONS),
+  target: opt.nested(TARGET_OPTIONS),
+  maxMessageSize: opt.number,
+  rcvSettleMode: opt.oneOf(0, 1),
+  sndSettleMode: opt.oneOf(0, 1, 2),
+  maxQueued: opt.number,
+} satisfies OptionSchema<AcceptOptions>;
+
 /** A link a client attached, for `onLink` to accept or refuse. */
 export class IncomingLink {
   constructor(
@@ -223,6 +236,7 @@ export class IncomingLink {
 
   /** Accepts with a sender or a receiver, as the client's role asks. */
   accept(options: AcceptOptions = {}): MessageSender | MessageReceiver {
+    checkOptions(options, ACCEPT_OPTIONS, 'accept');
     return this.connection.acceptLink(this, options);
   }
 

@@ -22,7 +22,8 @@ import type { IncomingLink } from './server-connection.js';
 import { checkMapsOption } from '../api/receiver.js';
 import type { MapForm } from '../codec/decoder.js';
 import { refuseSocket } from './refusal.js';
-import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, type ServerLimits } from './limits.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, SERVER_LIMITS, type ServerLimits } from './limits.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 import { ServerConnection } from './server-connection.js';
 
 /**
@@ -87,6 +88,38 @@ export interface ServerOptions {
   onLink?(l: IncomingLink): void;
 }
 
+// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+export const SERVER_SASL_OPTIONS = {
+  anonymous: opt.boolean,
+  plain: opt.function,
+  external: opt.boolean,
+  mechanisms: opt.array,
+  required: opt.boolean,
+} satisfies OptionSchema<ServerSaslOptions>;
+
+export const SERVER_TLS_OPTIONS = {
+  cert: opt.pem,
+  key: opt.pem,
+  ca: opt.listOf(opt.pem),
+  requestCert: opt.boolean,
+} satisfies OptionSchema<NonNullable<ServerOptions['tls']>>;
+
+export const SERVER_OPTIONS = {
+  host: opt.string,
+  port: opt.number,
+  tls: opt.nested(SERVER_TLS_OPTIONS, 'TLS options ({ cert, key })'),
+  sasl: opt.either(opt.oneOf(false), opt.nested(SERVER_SASL_OPTIONS, 'SASL options')),
+  containerId: opt.string,
+  maxFrameSize: opt.number,
+  idleTimeoutMs: opt.number,
+  limits: opt.nested(SERVER_LIMITS, 'limits'),
+  timers: opt.object,
+  onConnection: opt.function,
+  onLink: opt.function,
+  maps: opt.oneOf('object', 'map'),
+  logger: opt.either(opt.function, opt.object),
+} satisfies OptionSchema<ServerOptions>;
+
 /** The events of a server: `server.on('connection', (c) => ...)`. */
 export interface AmqpServerEvents {
   /** A client's socket was accepted (its open may not have arrived yet). */
@@ -108,9 +141,10 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
 
   constructor(readonly options: ServerOptions) {
     super();
-    this.limits = resolveLimits(options.limits);
-    checkMapsOption(options.maps);
-    this.log = new Log(loggerProblem(options.logger) ? undefined : options.logger);
+    const given = options as ServerOptions | undefined;
+    this.limits = resolveLimits(given?.limits);
+    checkMapsOption(given?.maps);
+    this.log = new Log(loggerProblem(given?.logger) ? undefined : given?.logger);
   }
 
   /** The port it listens on. */
@@ -137,8 +171,10 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
 
   /** Starts listening; {@link listen} calls it. */
   async start(): Promise<this> {
+    checkOptions(this.options, SERVER_OPTIONS, 'listen');
     const o = this.options;
-    const s = o.sasl as ServerSaslOptions | false | undefined;
+    // listen() with nothing at all: the same answer as without `sasl`.
+    const s = (o as ServerOptions | undefined)?.sasl as ServerSaslOptions | false | undefined;
     if (s === undefined || s === null)
       throw new ServerOptionsError(
         'listen() needs `sasl`: false (bare AMQP, no authentication), { anonymous: true } or credentials',

@@ -29,6 +29,7 @@ import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
 import { DeliveryIdMap } from './delivery-map.js';
 import { coalesce, deliveriesInRange, type PendingDisposition } from './dispositions.js';
+import { opt, type OptionSchema } from '../protocol/options.js';
 
 /** Options of a session's begin: windows and handle max. */
 export interface SessionOptions {
@@ -42,6 +43,15 @@ export interface SessionOptions {
   offeredCapabilities?: string[];
   desiredCapabilities?: string[];
 }
+
+export const SESSION_OPTIONS = {
+  incomingWindow: opt.number,
+  outgoingWindow: opt.number,
+  handleMax: opt.number,
+  properties: opt.object,
+  offeredCapabilities: opt.array,
+  desiredCapabilities: opt.array,
+} satisfies OptionSchema<SessionOptions>;
 
 const MAX_WINDOW = 0x7fffffff;
 /** Our first transfer-id; the peer's flow omits next-incoming-id until it saw our begin (2.5.6). */

@@ -2,6 +2,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
+import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
 /** TLS options of a client connection. */
 export interface TlsOptions {
@@ -15,6 +16,15 @@ export interface TlsOptions {
   /** Verify the server certificate (default true). */
   rejectUnauthorized?: boolean;
 }
+
+/** A client's TLS: what to trust and who we are. */
+export const TLS_OPTIONS = {
+  ca: opt.listOf(opt.pem),
+  cert: opt.pem,
+  key: opt.pem,
+  servername: opt.string,
+  rejectUnauthorized: opt.boolean,
+} satisfies OptionSchema<TlsOptions>;
 
 /** Where and how {@link openSocket} connects. */
 export interface SocketOptions {
@@ -31,12 +41,21 @@ export interface SocketOptions {
   signal?: AbortSignal;
 }
 
+const SOCKET_OPTIONS = {
+  host: opt.string,
+  port: opt.number,
+  tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+  connectTimeoutMs: opt.number,
+  signal: opt.signal,
+} satisfies OptionSchema<SocketOptions>;
+
 /** How long openSocket waits for TCP and TLS unless told otherwise: 30 s. */
 export const DEFAULT_SOCKET_CONNECT_TIMEOUT_MS = 30_000;
 
 /** Opens a TCP or TLS socket, with a deadline and a signal. */
 export function openSocket(o: SocketOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    checkOptions(o, SOCKET_OPTIONS, 'openSocket');
     let socket: net.Socket;
     const signal = o.signal;
     if (signal?.aborted) return reject(signal.reason);

@@ -4,6 +4,10 @@ import { connect, type AmqpConnection } from '../../src/client/connect.js';
 import { AmqpOneError } from '../../src/codec/errors.js';
 import { LinkError } from '../../src/protocol/errors.js';
 import type { MessageSender } from '../../src/api/sender.js';
+import { InvalidArgumentError } from '../../src/api/errors.js';
+import { listen, ServerOptionsError } from '../../src/server/server.js';
+import { startBroker } from '../../src/broker/broker.js';
+import { RequestResponseLink } from '../../src/client/request-response.js';
 import { sinkServer, type SinkServer } from './support.js';
 
 let sink: SinkServer;
@@ -54,5 +58,72 @@ describe('bad arguments', () => {
     expect(err).toBeInstanceOf(LinkError);
     expect((err as LinkError).amqpError.condition).toBe('amqp:not-found');
     expect(await sender.send({ body: 'after' })).toEqual({ type: 'accepted' });
+  });
+
+  /** The InvalidArgumentError `p` rejects with. */
+  async function invalid(p: () => Promise<unknown>): Promise<InvalidArgumentError> {
+    const e = await p().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    return e as InvalidArgumentError;
+  }
+
+  it('connect with an unknown option rejects before connecting and names the option meant', async () => {
+    const e = await invalid(() => connect({ host: '127.0.0.1', port: sink.server.port, ca: 'PEM' } as never));
+    expect(e.message).toBe("connect: unknown option 'ca'; did you mean 'tls.ca', that is { tls: { ca } }?");
+    expect((await invalid(() => connect({ port: String(sink.server.port) } as never))).option).toBe('port');
+  });
+
+  it('openSender, openReceiver and openSession check their options; the connection goes on', async () => {
+    expect((await invalid(() => conn.openSender({ adress: 'q' } as never))).suggestion).toBe('address');
+    expect((await invalid(() => conn.openReceiver({ address: 'q', credit: 'lots' } as never))).option).toBe(
+      'credit',
+    );
+    expect((await invalid(() => conn.openSession({ incomingWindw: 5 } as never))).suggestion).toBe(
+      'incomingWindow',
+    );
+    expect(await sender.send({ body: 'still fine' })).toEqual({ type: 'accepted' });
+  });
+
+  it('send options are checked, and nothing is sent for a refused send', async () => {
+    const before = sink.received.length;
+    expect((await invalid(() => sender.send({ body: 'x' }, { timeout: 5 } as never))).suggestion).toBe(
+      'timeoutMs',
+    );
+    expect((await invalid(() => sender.send({ body: 'x' }, { presettled: 'yes' } as never))).option).toBe(
+      'presettled',
+    );
+    expect(await sender.send({ body: 'after' }, { timeoutMs: 5000 })).toEqual({ type: 'accepted' });
+    expect(sink.received.length).toBe(before + 1);
+  });
+
+  it('listen and startBroker reject unknown and mistyped options, nested limits and tls included', async () => {
+    expect(
+      (await invalid(() => listen({ port: 0, sasl: false, maxConnections: 5 } as never))).suggestion,
+    ).toBe('limits.maxConnections');
+    expect(
+      (await invalid(() => listen({ port: 0, sasl: false, limits: { maxLinks: '5' } } as never))).option,
+    ).toBe('limits.maxLinks');
+    expect((await invalid(() => listen({ port: 0, sasl: 'anonymous' } as never))).option).toBe('sasl');
+    expect((await invalid(() => listen(null as never))).message).toBe(
+      'listen: expected an options object, got null',
+    );
+    const none = await (listen as () => Promise<unknown>)().catch((e: unknown) => e);
+    expect(none).toBeInstanceOf(ServerOptionsError);
+    expect((await invalid(() => startBroker({ port: 0, sasl: false, usres: {} } as never))).suggestion).toBe(
+      'users',
+    );
+    expect(
+      (await invalid(() => startBroker({ port: 0, sasl: false, tls: { crt: 'c' } } as never))).suggestion,
+    ).toBe('tls.cert');
+  });
+
+  it('RequestResponseLink.open checks its options; address is required', async () => {
+    expect((await invalid(() => RequestResponseLink.open(conn, { adress: 'q' } as never))).suggestion).toBe(
+      'address',
+    );
+    expect((await invalid(() => RequestResponseLink.open(conn, {} as never))).option).toBe('address');
   });
 });

@@ -18,9 +18,11 @@ import {
   errorFromCondition,
 } from '../errors.js';
 import type { TokenRenewalOptions } from './cbs.js';
-import type { CbsSasl, HubReconnectOptions } from './hub-connection.js';
-import { RetryPolicy, type RetryPolicyOptions } from './retry.js';
+import { HUB_RECONNECT_OPTIONS, type CbsSasl, type HubReconnectOptions } from './hub-connection.js';
+import { RETRY_POLICY_OPTIONS, RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import type { TokenProvider } from './token.js';
+import { opt, type OptionSchema } from '../../protocol/options.js';
+import { TLS_OPTIONS } from '../../transport/open-socket.js';
 
 /** This library's name and version, the start of the user agent the IoT Hub clients announce. */
 export const CLIENT_VERSION = 'amqp-one/0.1.0';
@@ -81,6 +83,47 @@ export interface IotHubClientOptions {
    */
   logger?: Logger;
 }
+
+// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+const RENEWAL_OPTIONS = {
+  renewAtFraction: opt.number,
+  marginMs: opt.number,
+  minIntervalMs: opt.number,
+  enabled: opt.boolean,
+} satisfies OptionSchema<TokenRenewalOptions>;
+
+export const IOTHUB_CLIENT_OPTIONS = {
+  tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+  port: opt.number,
+  auth: opt.oneOf('cbs', 'plain'),
+  sasl: opt.oneOf('none', 'ANONYMOUS', 'MSSBCBS'),
+  tokenProvider: opt.function,
+  tokenLifetimeSeconds: opt.number,
+  renewal: opt.nested(RENEWAL_OPTIONS, 'renewal options'),
+  reconnect: opt.either(opt.boolean, opt.nested(HUB_RECONNECT_OPTIONS, 'reconnect options')),
+  retryPolicy: opt.either(
+    opt.instanceOf(RetryPolicy, 'a RetryPolicy'),
+    opt.nested(RETRY_POLICY_OPTIONS, 'retry policy options'),
+  ),
+  sendTimeoutMs: opt.number,
+  timers: opt.object,
+  connectTimeoutMs: opt.number,
+  idleTimeoutMs: opt.number,
+  containerId: opt.string,
+  productInfo: opt.string,
+  logger: opt.either(opt.function, opt.object),
+} satisfies OptionSchema<IotHubClientOptions>;
+
+/** The options of one send (sendEvent, a C2D send). */
+export const SEND_EVENT_OPTIONS = {
+  timeoutMs: opt.number,
+  signal: opt.signal,
+};
+
+/** The options of the streams (messages(), feedback()). */
+export const STREAM_OPTIONS = {
+  signal: opt.signal,
+} satisfies OptionSchema<{ signal?: AbortSignal }>;
 
 export function resolveTls(tls: IotHubClientOptions['tls']): TlsOptions | false {
   if (tls === false) return false;

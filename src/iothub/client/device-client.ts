@@ -19,7 +19,11 @@ import { DeviceConnectionString } from '../connection-string.js';
 import { BatchSendError, IotHubConfigError } from '../errors.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import { C2DMessage } from './c2d.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 import {
+  IOTHUB_CLIENT_OPTIONS,
+  SEND_EVENT_OPTIONS,
+  STREAM_OPTIONS,
   closeReceiverAfterSettling,
   resolvePort,
   resolveTls,
@@ -41,6 +45,21 @@ export interface SendEventOptions {
   signal?: AbortSignal;
 }
 
+export const DEVICE_CLIENT_OPTIONS = {
+  ...IOTHUB_CLIENT_OPTIONS,
+  c2dCredit: opt.number,
+} satisfies OptionSchema<DeviceClientOptions>;
+
+// Tied to the signatures: an option added to messages() or onMessage() needs a rule here.
+const MESSAGES_OPTIONS = STREAM_OPTIONS satisfies OptionSchema<
+  NonNullable<Parameters<DeviceClient['messages']>[0]>
+>;
+const ON_MESSAGE_OPTIONS = {
+  autoComplete: opt.boolean,
+} satisfies OptionSchema<NonNullable<Parameters<DeviceClient['onMessage']>[1]>>;
+
+const SEND_EVENT_SCHEMA = SEND_EVENT_OPTIONS satisfies OptionSchema<SendEventOptions>;
+
 /**
  * Events: 'connected' (generation) after each (re)connect; 'disconnected' (error) when the
  * connection was lost (a reconnect follows); 'token-renewed' (TokenInfo); 'error' (error) when
@@ -58,6 +77,7 @@ export class DeviceClient extends HubClient {
   private c2dReceiver: MessageReceiver | undefined;
 
   constructor(cs: DeviceConnectionString, options: DeviceClientOptions = {}) {
+    checkOptions(options, DEVICE_CLIENT_OPTIONS, 'DeviceClient');
     super('the device client', options);
     this.connectionString = cs;
     this.c2dCredit = Math.max(1, options.c2dCredit ?? 100);
@@ -85,6 +105,7 @@ export class DeviceClient extends HubClient {
 
   /** `HostName=...;DeviceId=...;SharedAccessKey=...` (or SharedAccessSignature, or x509=true). */
   static fromConnectionString(connectionString: string, options: DeviceClientOptions = {}): DeviceClient {
+    checkOptions(options, DEVICE_CLIENT_OPTIONS, 'DeviceClient.fromConnectionString');
     return new DeviceClient(DeviceConnectionString.parse(connectionString), options);
   }
 
@@ -137,6 +158,7 @@ export class DeviceClient extends HubClient {
    */
   async sendEvent(message: IotHubMessage | Buffer | string, options: SendEventOptions = {}): Promise<void> {
     if (this.closed) throw new ClosedError('the device client');
+    checkOptions(options, SEND_EVENT_SCHEMA, 'sendEvent');
     const amqp = toAmqpMessage(message, { to: this.telemetryAddress });
     await this.sendAmqp(amqp, options);
   }
@@ -154,6 +176,7 @@ export class DeviceClient extends HubClient {
     options: SendEventOptions = {},
   ): Promise<void> {
     if (this.closed) throw new ClosedError('the device client');
+    checkOptions(options, SEND_EVENT_SCHEMA, 'sendEventBatch');
     const amqp = messages.map((m) => toAmqpMessage(m, { to: this.telemetryAddress }));
     const results = await Promise.allSettled(amqp.map((m) => this.sendAmqp(m, options)));
     if (results.every((r) => r.status === 'fulfilled')) return;
@@ -209,6 +232,7 @@ export class DeviceClient extends HubClient {
    * and throws if reconnecting gave up.
    */
   messages(options: { signal?: AbortSignal } = {}): C2DStream {
+    checkOptions(options, MESSAGES_OPTIONS, 'messages');
     const stream = new C2DStream(this.startC2D());
     options.signal?.addEventListener('abort', () => void stream.close(), { once: true });
     return stream;
@@ -223,6 +247,7 @@ export class DeviceClient extends HubClient {
     handler: (message: C2DMessage) => void | Promise<void>,
     options: { autoComplete?: boolean } = {},
   ): () => void {
+    checkOptions(options, ON_MESSAGE_OPTIONS, 'onMessage');
     const autoComplete = options.autoComplete ?? true;
     const q = this.startC2D();
     let stopped = false;

@@ -27,6 +27,7 @@ import {
 import type { HubConnection } from './hub-connection.js';
 import { readEventHubInfo } from './management.js';
 import { LINK_REOPEN_BACKOFF, isRetryableError, sleep } from './retry.js';
+import { opt, type OptionSchema } from '../../protocol/options.js';
 
 /** How long a probe receiver on the hub waits for the redirect before the hub counts as serving events itself. */
 const REDIRECT_WAIT_MS = 3000;
@@ -50,6 +51,19 @@ export interface EventsOptions {
   ownerLevel?: number | bigint;
   signal?: AbortSignal;
 }
+
+const POSITION = opt.either(opt.oneOf('earliest', 'latest'), opt.object);
+
+/** The run-time check of EventsOptions (api/options.ts). */
+export const EVENTS_OPTIONS = {
+  consumerGroup: opt.string,
+  partitions: opt.listOf(opt.string),
+  from: POSITION,
+  prefetch: opt.number,
+  maxBuffered: opt.number,
+  ownerLevel: opt.numberOrBigint,
+  signal: opt.signal,
+} satisfies OptionSchema<EventsOptions>;
 
 /** What the stream needs from the ServiceClient. */
 export interface EventStreamHost {

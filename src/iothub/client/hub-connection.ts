@@ -16,7 +16,8 @@ import { deferred, type Deferred } from '../../util/deferred.js';
 import { realTimers, type Timers } from '../../util/timers.js';
 import { errorFields, Log, type Logger } from '../../util/logger.js';
 import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
-import type { TlsOptions } from '../../transport/open-socket.js';
+import { TLS_OPTIONS, type TlsOptions } from '../../transport/open-socket.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 import { IotHubError, NotConnectedError, toIotHubError } from '../errors.js';
 import { CbsClient, CbsTokenRenewer, type CbsClientOptions, type TokenRenewalOptions } from './cbs.js';
 import { mssbcbsClient } from './mssbcbs.js';
@@ -70,6 +71,14 @@ export interface HubReconnectOptions {
   isRetryable?: (error: unknown) => boolean;
 }
 
+export const HUB_RECONNECT_OPTIONS = {
+  initialDelayMs: opt.number,
+  maxDelayMs: opt.number,
+  jitter: opt.number,
+  maxAttempts: opt.number,
+  isRetryable: opt.function,
+} satisfies OptionSchema<HubReconnectOptions>;
+
 /** Options of a {@link HubConnection}. */
 export interface HubConnectionOptions {
   host: string;
@@ -91,6 +100,21 @@ export interface HubConnectionOptions {
   /** Structured diagnostics ('iothub' records, and those of the AMQP connection); see `setLogger`. */
   logger?: Logger;
 }
+
+const HUB_CONNECTION_OPTIONS = {
+  host: opt.string,
+  port: opt.number,
+  tls: opt.either(opt.oneOf(false), opt.nested(TLS_OPTIONS, 'TLS options')),
+  hostname: opt.string,
+  auth: opt.object,
+  timers: opt.object,
+  connectTimeoutMs: opt.number,
+  idleTimeoutMs: opt.number,
+  containerId: opt.string,
+  reconnect: opt.either(opt.boolean, opt.nested(HUB_RECONNECT_OPTIONS, 'reconnect options')),
+  random: opt.function,
+  logger: opt.either(opt.function, opt.object),
+} satisfies OptionSchema<HubConnectionOptions>;
 
 /** Where a hub connection is in its life. */
 export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -129,6 +153,7 @@ export class HubConnection extends TypedEmitter<HubConnectionEvents> {
 
   constructor(readonly options: HubConnectionOptions) {
     super();
+    checkOptions(options, HUB_CONNECTION_OPTIONS, 'HubConnection');
     this.timers = options.timers ?? realTimers;
     this.log = new Log(options.logger, { host: options.host, auth: options.auth.kind });
   }

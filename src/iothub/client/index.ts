@@ -2,6 +2,8 @@
  * The IoT Hub clients: DeviceClient, ServiceClient, and the pieces they are built from.
  * @packageDocumentation
  */
+/** Thrown for options a client does not know or values of the wrong type (code AMQP_INVALID_ARGUMENT). */
+export { InvalidArgumentError } from '../../api/errors.js';
 export { DeviceClient, C2DStream, type DeviceClientOptions, type SendEventOptions } from './device-client.js';
 export {
   ServiceClient,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Message, MessageProperties } from '../../codec/message.js';
 import { ulong, type AmqpValue } from '../../codec/values.js';
 import { IotHubConfigError } from '../errors.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 
 /** What routing on the body needs (IoT Hub message routing): JSON, UTF-8. */
 export const JSON_CONTENT_TYPE = 'application/json';
@@ -38,8 +39,27 @@ export interface IotHubMessage {
   annotations?: Record<string, AmqpValue>;
 }
 
+/**
+ * The fields of an IotHubMessage, checked at run time so that a field under another SDK's name
+ * (`message_id`, `application_properties`) is an error naming ours, not silently dropped. The
+ * values are judged where they are used (toMessageId and the encoder).
+ */
+const IOTHUB_MESSAGE_FIELDS = {
+  body: opt.any,
+  messageId: opt.any,
+  correlationId: opt.any,
+  contentType: opt.string,
+  contentEncoding: opt.string,
+  properties: opt.object,
+  expiryTime: opt.instanceOf(Date, 'a Date'),
+  creationTime: opt.instanceOf(Date, 'a Date'),
+  userId: opt.any,
+  annotations: opt.object,
+} satisfies OptionSchema<IotHubMessage>;
+
 /** A telemetry or C2D message whose body is `value` as JSON, `application/json` in `utf-8`. */
 export function jsonMessage(value: unknown, extra: Omit<IotHubMessage, 'body'> = {}): IotHubMessage {
+  checkOptions(extra, IOTHUB_MESSAGE_FIELDS, 'jsonMessage', 'field');
   return {
     ...extra,
     body: Buffer.from(JSON.stringify(value) ?? 'null', 'utf8'),
@@ -95,6 +115,7 @@ export function toAmqpMessage(
   if (typeof m !== 'object' || m === null) {
     throw new IotHubConfigError('a message must be an object, a Buffer or a string', 'message');
   }
+  checkOptions(m, IOTHUB_MESSAGE_FIELDS, 'message', 'field');
   const { bytes, json } = bodyOf(m);
   const properties: MessageProperties = {
     messageId: m.messageId === undefined || m.messageId === null ? randomUUID() : toMessageId(m.messageId),

@@ -5,6 +5,7 @@
 import { realTimers, sleep as waitOn, type Timers } from '../../util/timers.js';
 import { AbortError } from '../../api/errors.js';
 import { ExponentialBackoff } from '../../util/backoff.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 
 /** How a {@link RetryPolicy} retries: attempts and backoff. */
 export interface RetryPolicyOptions {
@@ -26,6 +27,16 @@ export interface RetryPolicyOptions {
   /** Random numbers in [0, 1) (default Math.random): injectable for tests. */
   random?: () => number;
 }
+
+export const RETRY_POLICY_OPTIONS = {
+  maxAttempts: opt.number,
+  initialDelayMs: opt.number,
+  maxDelayMs: opt.number,
+  jitter: opt.number,
+  maxElapsedMs: opt.number,
+  isRetryable: opt.function,
+  random: opt.function,
+} satisfies OptionSchema<RetryPolicyOptions>;
 
 /** What {@link RetryPolicy.run} passes to the operation. */
 export interface RetryAttempt {
@@ -54,6 +65,7 @@ export class RetryPolicy {
   private readonly backoff: ExponentialBackoff;
 
   constructor(options: RetryPolicyOptions = {}) {
+    checkOptions(options, RETRY_POLICY_OPTIONS, 'RetryPolicy');
     this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 5));
     this.backoff = new ExponentialBackoff({ ...options, maxDelayMs: options.maxDelayMs ?? 10_000 });
     this.initialDelayMs = this.backoff.initialDelayMs;

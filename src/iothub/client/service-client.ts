@@ -18,18 +18,23 @@ import { AsyncQueue } from '../../util/async-queue.js';
 import { idText } from '../message-values.js';
 import type { AckMode } from './c2d.js';
 import {
+  IOTHUB_CLIENT_OPTIONS,
+  SEND_EVENT_OPTIONS,
+  STREAM_OPTIONS,
   closeReceiverAfterSettling,
   resolvePort,
   resolveTls,
   type IotHubClientOptions,
 } from './client-options.js';
-import { EventStream, type EventsOptions } from './event-stream.js';
+import { EVENTS_OPTIONS, EventStream, type EventsOptions } from './event-stream.js';
 import type { EventHubEndpoint } from './events.js';
 import { FeedbackBatch, FEEDBACK_ADDRESS, parseFeedbackMessage } from './feedback.js';
 import { HubClient, type Backoff } from './hub-client.js';
 import { HubConnection, type HubAuth } from './hub-connection.js';
 import { toAmqpMessage, type IotHubMessage } from './message.js';
 import { fixedTokenProvider, sasKeyTokenProvider, type TokenProvider } from './token.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
+import { TLS_OPTIONS } from '../../transport/open-socket.js';
 
 /** Where a service sends C2D messages. */
 export const SERVICE_C2D_ADDRESS = '/messages/devicebound';
@@ -70,6 +75,24 @@ export interface C2DSendResult {
 
 const ACKS = new Set(['none', 'positive', 'negative', 'full']);
 
+export const SERVICE_CLIENT_OPTIONS = {
+  ...IOTHUB_CLIENT_OPTIONS,
+  eventHubAuth: opt.oneOf('plain', 'cbs'),
+  eventHubKeyEncoding: opt.oneOf('base64', 'utf8'),
+  eventHubTls: opt.nested(TLS_OPTIONS, 'TLS options'),
+} satisfies OptionSchema<ServiceClientOptions>;
+
+const FEEDBACK_OPTIONS = STREAM_OPTIONS satisfies OptionSchema<
+  NonNullable<Parameters<ServiceClient['feedback']>[0]>
+>;
+
+const C2D_SEND_OPTIONS = {
+  ...SEND_EVENT_OPTIONS,
+  // send() answers a bad ack with an IotHubConfigError naming it, as before.
+  ack: opt.any,
+  expiryMs: opt.number,
+} satisfies OptionSchema<C2DSendOptions>;
+
 /**
  * Events: 'connected' (generation), 'disconnected' (error), 'token-renewed' (TokenInfo), 'error'
  * (when reconnecting gave up; only emitted when someone listens).
@@ -84,6 +107,7 @@ export class ServiceClient extends HubClient {
   private readonly feedbackQueues = new Set<AsyncQueue<FeedbackBatch>>();
 
   constructor(cs: ServiceConnectionString, options: ServiceClientOptions = {}) {
+    checkOptions(options, SERVICE_CLIENT_OPTIONS, 'ServiceClient');
     super('the service client', options);
     this.connectionString = cs;
     this.options = options;
@@ -108,6 +132,7 @@ export class ServiceClient extends HubClient {
 
   /** `HostName=...;SharedAccessKeyName=...;SharedAccessKey=...` (or SharedAccessSignature). */
   static fromConnectionString(connectionString: string, options: ServiceClientOptions = {}): ServiceClient {
+    checkOptions(options, SERVICE_CLIENT_OPTIONS, 'ServiceClient.fromConnectionString');
     return new ServiceClient(ServiceConnectionString.parse(connectionString), options);
   }
 
@@ -201,6 +226,7 @@ export class ServiceClient extends HubClient {
     options: C2DSendOptions = {},
   ): Promise<C2DSendResult> {
     if (this.closed) throw new ClosedError('the service client');
+    checkOptions(options, C2D_SEND_OPTIONS, 'send');
     if (typeof deviceId !== 'string' || deviceId.length === 0) {
       throw new IotHubConfigError('deviceId is empty', 'deviceId');
     }
@@ -225,6 +251,7 @@ export class ServiceClient extends HubClient {
    * To have a batch delivered again, call `batch.abandon()` in the step. Survives reconnects.
    */
   feedback(options: { signal?: AbortSignal } = {}): FeedbackStream {
+    checkOptions(options, FEEDBACK_OPTIONS, 'feedback');
     const q = new AsyncQueue<FeedbackBatch>(1);
     this.feedbackQueues.add(q);
     let stopped = false;
@@ -289,6 +316,7 @@ export class ServiceClient extends HubClient {
    */
   events(options: EventsOptions = {}): EventStream {
     if (this.closed) throw new ClosedError('the service client');
+    checkOptions(options, EVENTS_OPTIONS, 'events');
     const stream = new EventStream(
       {
         hub: this.hub,

@@ -9,6 +9,7 @@ import {
   type SasKeyEncoding,
   type SasResourceUriEncoding,
 } from '../sas.js';
+import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 
 /** A token and the time it stops being valid (epoch ms). */
 export interface TokenInfo {
@@ -43,8 +44,18 @@ export interface SasKeyTokenProviderOptions {
   now?: () => number;
 }
 
+const SAS_KEY_TOKEN_PROVIDER_OPTIONS = {
+  key: opt.string,
+  policyName: opt.string,
+  lifetimeSeconds: opt.number,
+  keyEncoding: opt.oneOf('base64', 'utf8'),
+  resourceUriEncoding: opt.oneOf('component', 'raw'),
+  now: opt.function,
+} satisfies OptionSchema<SasKeyTokenProviderOptions>;
+
 /** Signs a fresh token for each call: `sr` = the audience. */
 export function sasKeyTokenProvider(options: SasKeyTokenProviderOptions): TokenProvider {
+  checkOptions(options, SAS_KEY_TOKEN_PROVIDER_OPTIONS, 'sasKeyTokenProvider');
   const now = options.now ?? Date.now;
   return (audience) => {
     try {

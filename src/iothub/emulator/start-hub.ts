@@ -23,6 +23,9 @@ import type { EmulatorContext } from './context.js';
 import { EpochRegistry } from './epochs.js';
 import { routeLink } from './router.js';
 import { hubSaslMechanisms } from './sasl.js';
+import { checkOptions, opt, type OptionRule, type OptionSchema } from '../../protocol/options.js';
+import { C2D_DEFAULTS } from '../hub/c2d.js';
+import { FEEDBACK_DEFAULTS } from '../hub/feedback.js';
 
 /** The hub state's options that startHub hands on as given (see HubStateOptions). */
 const STATE_OPTIONS = [
@@ -80,6 +83,43 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
    */
   grantTimeoutMs?: number;
 }
+
+/** Every key of `defaults` holds a number (the hub's C2D and feedback limits). */
+function numbers<K extends string>(defaults: Record<K, number>): Record<K, OptionRule> {
+  return Object.fromEntries(Object.keys(defaults).map((k) => [k, opt.number])) as Record<K, OptionRule>;
+}
+
+// The run-time check of the options above (api/options.ts): a key missing here fails to compile.
+const START_HUB_OPTIONS = {
+  host: opt.string,
+  port: opt.number,
+  tlsPort: opt.number,
+  hubName: opt.string,
+  cert: opt.pem,
+  key: opt.pem,
+  ca: opt.pem,
+  clock: opt.object,
+  log: opt.function,
+  feedbackBatchDelayMs: opt.number,
+  publicHost: opt.string,
+  redirectDelayMs: opt.number,
+  grantTimeoutMs: opt.number,
+  stateDir: opt.string,
+  fsync: opt.boolean,
+  partitions: opt.number,
+  devices: opt.listOf(opt.string),
+  registry: opt.any,
+  eventHubName: opt.string,
+  consumerGroups: opt.listOf(opt.string),
+  retentionMs: opt.number,
+  maxEventsPerPartition: opt.number,
+  maxPartitionBytes: opt.number,
+  maxTelemetryBytes: opt.number,
+  eventCacheBytes: opt.number,
+  c2d: opt.nested(numbers(C2D_DEFAULTS), 'C2D limits'),
+  feedback: opt.nested(numbers(FEEDBACK_DEFAULTS), 'feedback limits'),
+  logger: opt.either(opt.function, opt.object),
+} satisfies OptionSchema<StartHubOptions>;
 
 /** The hub name when `hubName` is not given. */
 export const DEFAULT_HUB_NAME = 'amqp-one-hub';
@@ -276,6 +316,7 @@ export class IotHubEmulator {
  * `await startHub({ port: 0, tlsPort: 0 })`, then `deviceConnectionString(id)`, `close()`.
  */
 export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmulator> {
+  checkOptions(options, START_HUB_OPTIONS, 'startHub');
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;
   const hubName = options.hubName ?? DEFAULT_HUB_NAME;
