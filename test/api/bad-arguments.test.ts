@@ -126,4 +126,21 @@ describe('bad arguments', () => {
     );
     expect((await invalid(() => RequestResponseLink.open(conn, {} as never))).option).toBe('address');
   });
+
+  it('close, drain and the options merged with them (maps, logger) are checked; the connection goes on', async () => {
+    expect(
+      (await invalid(() => conn.close({ sginal: new AbortController().signal } as never))).suggestion,
+    ).toBe('signal');
+    expect((await invalid(() => conn.close('now' as never))).code).toBe('AMQP_INVALID_ARGUMENT');
+    const receiver = sink.receivers[0]!; // the server's end of `sender`
+    expect((await invalid(() => receiver.drain({ timeout: 5 } as never))).suggestion).toBe('timeoutMs');
+    expect((await invalid(() => conn.openReceiver({ address: 'q', maps: 'Map' } as never))).option).toBe(
+      'maps',
+    );
+    expect(
+      (await invalid(() => connect({ host: '127.0.0.1', port: sink.server.port, loger: () => {} } as never)))
+        .suggestion,
+    ).toBe('logger');
+    expect(await sender.send({ body: 'still open' })).toEqual({ type: 'accepted' });
+  });
 });
