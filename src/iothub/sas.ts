@@ -231,10 +231,6 @@ function expirySeconds(options: GenerateSasTokenOptions): number {
   return se;
 }
 
-/**
- * Builds `SharedAccessSignature sr=<sr>&sig=<sig>&se=<se>[&skn=<policy>]`, signing `sr + "\n" + se`
- * with HMAC-SHA256. Throws IotHubConfigError ('IOTHUB_BAD_SAS_OPTIONS') for unusable options.
- */
 const TIME = opt.either(opt.number, opt.instanceOf(Date, 'a Date'));
 
 // The run-time checks of the options above (protocol/options.ts): a key missing here fails to
@@ -258,6 +254,10 @@ const VERIFY_SAS_TOKEN_OPTIONS = {
   keyEncoding: opt.oneOf('base64', 'utf8'),
 } satisfies OptionSchema<VerifySasTokenOptions>;
 
+/**
+ * Builds `SharedAccessSignature sr=<sr>&sig=<sig>&se=<se>[&skn=<policy>]`, signing `sr + "\n" + se`
+ * with HMAC-SHA256. Throws IotHubConfigError ('IOTHUB_BAD_SAS_OPTIONS') for unusable options.
+ */
 export function generateSasToken(options: GenerateSasTokenOptions): string {
   checkOptions(options, GENERATE_SAS_TOKEN_OPTIONS, 'generateSasToken');
   const { resourceUri, policyName } = options;
