@@ -2,6 +2,7 @@
  * listen() and everything built on it (the broker, the emulator) reject with a ListenError: a
  * stable code, the host and port, and Node's error as the cause; never a bare EADDRINUSE.
  */
+import { InvalidArgumentError } from '../../src/api/errors.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen, ListenError, type AmqpServer } from '../../src/server/index.js';
 import { listenError } from '../../src/transport/listen-on.js';
@@ -53,12 +54,24 @@ describe('a port in use', () => {
 });
 
 describe('bad ports and hosts', () => {
-  for (const port of [70000, -1, 1.5, Number.NaN, 'abc', '5672']) {
+  for (const port of [70000, -1, 1.5]) {
     it(`port ${String(port)}: AMQP_BAD_PORT, before anything listens`, async () => {
       const err = await failure(listen({ port: port as number, sasl: false }));
       expect(err.code).toBe('AMQP_BAD_PORT');
       expect(err.port).toBe(port);
       expect(err.message).toContain(`127.0.0.1:${String(port)}`);
+    });
+  }
+
+  // Not a number at all: the option check refuses it first, naming the option.
+  for (const port of [Number.NaN, 'abc', '5672']) {
+    it(`port ${String(port)}: InvalidArgumentError for option 'port', before anything listens`, async () => {
+      const err = await listen({ port: port as number, sasl: false }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).option).toBe('port');
     });
   }
 

@@ -127,7 +127,8 @@ describe('maps in received messages', () => {
     client = await connect({ host: '127.0.0.1', port: server.port });
     await expect(client.openReceiver({ address: 'bad', maps: 'Map' as never })).rejects.toMatchObject({
       code: 'AMQP_INVALID_ARGUMENT',
-      message: expect.stringContaining("'object' or 'map'"),
+      option: 'maps',
+      message: expect.stringContaining("one of 'object', 'map'"),
     });
     // Frames go in order: had the bad receiver been attached, the server would have seen it first.
     await client.openReceiver('good');

@@ -247,7 +247,7 @@ describe('amqp-one bench', () => {
     const url = `amqp://127.0.0.1:${failing.port}/failing`;
     const r = await run([url, '--count', '1000', '--mode', 'unsettled', '--quiet']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/bench receiver: the link failed: \[AMQP_[A-Z_]+\].*going away/);
+    expect(r.stderr).toMatch(/bench receiver: the connection failed: \[AMQP_[A-Z_]+\].*going away/);
     expect(r.stderr).not.toMatch(/cannot settle/);
   });
 
