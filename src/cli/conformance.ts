@@ -6,7 +6,7 @@ import { toHtml, toJson, toText } from '../conformance/report.js';
 import { SERVER_CASES } from '../conformance/server-cases/index.js';
 import { runServerSuite, selectCases } from '../conformance/server-suite.js';
 import type { CaseResult, ConformanceResults } from '../conformance/types.js';
-import { int, parse, UsageError } from './args.js';
+import { int, parse, port, UsageError } from './args.js';
 
 export const CONFORMANCE_HELP = `amqp-one conformance URL | --listen PORT [--report FILE.html] [--json] [options]
   Tests an AMQP 1.0 server (a broker) at URL (amqp[s]://[user:pass@]host:port) with frame-level
@@ -70,7 +70,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     }
     const server = await new ConformanceServer({
       host: v.host ?? '127.0.0.1',
-      port: int(v.listen, 'listen', 5672),
+      port: port(v.listen, 'listen', 5672),
       scenarios: scenarios as ClientScenario[],
       waitMs: int(v.wait, 'wait', 120_000),
       cases: v.case,
@@ -93,6 +93,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
   } else {
     const url = positionals[0];
     if (!url) throw new UsageError('conformance needs a URL, or --listen PORT');
+    if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
     const cases = selectCases(SERVER_CASES, v.case);
     if (cases.length === 0) throw new UsageError(`no case matches ${v.case?.join(', ')}`);
     results = await runServerSuite(url, cases, {
