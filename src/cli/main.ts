@@ -55,6 +55,9 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
+  // The library's timers do not hold the process open (util/timers.ts unrefs them): a command
+  // waiting out a reconnect pause would otherwise end at once, with exit code 0 and no output.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
     return await cmd.run(rest);
   } catch (e) {
@@ -65,6 +68,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(errorLine(label, err, json));
     return 1;
+  } finally {
+    clearInterval(keepAlive);
   }
 }
 
