@@ -1,5 +1,6 @@
 /** Small helpers over node:util parseArgs for the CLI commands. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseAmqpUrl, type ParsedUrl } from '../transport/url.js';
 import { toCliError, UsageError } from './errors.js';
 
 export { UsageError };
@@ -39,6 +40,15 @@ export function positiveInt(value: string | undefined, name: string, fallback: n
   const n = int(value, name, fallback);
   if (n === 0) throw new UsageError(`--${name} must be a positive integer, got 0`);
   return n;
+}
+
+/** The URL argument: one that does not parse is a usage error, like any other bad argument. */
+export function parseUrl(url: string): ParsedUrl {
+  try {
+    return parseAmqpUrl(url);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** A port to listen on: 0 (any free port) to 65535. */

@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from '../client/connect.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../api/deadline.js';
-import { parseAmqpUrl } from '../transport/url.js';
-import { int, noPositionals, out, parse, positiveInt, UsageError } from './args.js';
+import { int, noPositionals, out, parse, parseUrl, positiveInt, UsageError } from './args.js';
 
 const common = {
   count: { type: 'string', short: 'c' },
@@ -17,7 +16,7 @@ const TIMEOUT_HELP = `  --timeout MS bounds connecting (TCP, TLS, SASL, open), o
   (default ${DEFAULT_CONNECT_TIMEOUT_MS} ms); past it the command fails with AMQP_TIMEOUT (exit 1).`;
 
 function connectOptions(url: string, v: { ca?: string; insecure?: boolean; timeout?: string }) {
-  const u = parseAmqpUrl(url);
+  const u = parseUrl(url);
   if (!u.path) throw new UsageError('the URL needs an address: amqp://host:port/address');
   const tls = u.tls
     ? { ca: v.ca ? readFileSync(v.ca) : undefined, rejectUnauthorized: !v.insecure }

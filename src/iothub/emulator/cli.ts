@@ -78,19 +78,19 @@ export class HubUsageError extends AmqpOneError {
 function int(name: string, v: string | undefined, dflt: number | undefined): number | undefined {
   if (v === undefined) return dflt;
   const n = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new HubUsageError(`--${name} needs a non-negative integer, not ${v}`);
+  if (!Number.isSafeInteger(n)) throw new HubUsageError(`--${name} must be a non-negative integer, got ${v}`);
   return n;
 }
 
 function positive(name: string, v: string | undefined): number | undefined {
   const n = int(name, v, undefined);
-  if (n === 0) throw new HubUsageError(`--${name} needs a positive integer, not 0`);
+  if (n === 0) throw new HubUsageError(`--${name} must be a positive integer, got 0`);
   return n;
 }
 
 function port(name: string, v: string | undefined, dflt: number): number {
   const n = int(name, v, dflt)!;
-  if (n > 65535) throw new HubUsageError(`--${name} needs a port from 0 to 65535, not ${v}`);
+  if (n > 65535) throw new HubUsageError(`--${name} must be a port from 0 to 65535, got ${v}`);
   return n;
 }
 
