@@ -17,7 +17,7 @@ export const CONFORMANCE_HELP = `amqp-one conformance URL | --listen PORT [--rep
   Exit code 1 when a case fails.
 
   --report FILE        write a self-contained HTML report (frame trace of every case)
-  --json               print the results as JSON (same results as the report)
+  --json               print the results as one JSON object on one line (same results as the report)
   --case ID            run only this case (repeatable; 'link.' or 'link*' selects a group)
   --list               list the cases and exit
   --address-prefix P   before every queue name (RabbitMQ 3.x: /queue/)
@@ -106,7 +106,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     });
   }
   if (v.report) writeFileSync(v.report, toHtml(results));
-  if (json) process.stdout.write(`${toJson(results)}\n`);
+  if (json) process.stdout.write(`${toJson(results, 0)}\n`); // one line, like every --json
   else {
     const lines = toText(results).split('\n');
     console.log(lines.slice(-1)[0]);
