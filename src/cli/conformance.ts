@@ -6,7 +6,7 @@ import { toHtml, toJson, toText } from '../conformance/report.js';
 import { SERVER_CASES } from '../conformance/server-cases/index.js';
 import { runServerSuite, selectCases } from '../conformance/server-suite.js';
 import type { CaseResult, ConformanceResults } from '../conformance/types.js';
-import { int, parse, port, UsageError } from './args.js';
+import { int, parse, parseUrl, port, UsageError } from './args.js';
 
 export const CONFORMANCE_HELP = `amqp-one conformance URL | --listen PORT [--report FILE.html] [--json] [options]
   Tests an AMQP 1.0 server (a broker) at URL (amqp[s]://[user:pass@]host:port) with frame-level
@@ -94,6 +94,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     const url = positionals[0];
     if (!url) throw new UsageError('conformance needs a URL, or --listen PORT');
     if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
+    parseUrl(url); // a URL that does not parse is a usage error
     const cases = selectCases(SERVER_CASES, v.case);
     if (cases.length === 0) throw new UsageError(`no case matches ${v.case?.join(', ')}`);
     results = await runServerSuite(url, cases, {
@@ -106,7 +107,8 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     });
   }
   if (v.report) writeFileSync(v.report, toHtml(results));
-  if (json) process.stdout.write(`${toJson(results, 0)}\n`); // one line, like every --json
+  if (json)
+    process.stdout.write(`${toJson(results, 0)}\n`); // one line, like every --json
   else {
     const lines = toText(results).split('\n');
     console.log(lines.slice(-1)[0]);
