@@ -158,6 +158,8 @@ async function feedback(argv: string[]): Promise<number> {
   const service = ServiceClient.fromConnectionString(cs, { tls });
   let n = 0;
   try {
+    // One attempt first: an unreachable hub or a bad key fails now; later losses are reconnected.
+    await service.open();
     for await (const batch of service.feedback({ signal: interruptSignal() })) {
       for (const r of batch.records) {
         out(

@@ -102,6 +102,25 @@ describe('a missing file named by a flag', () => {
   });
 });
 
+describe('a hub that refuses the connection', () => {
+  const key = Buffer.alloc(32).toString('base64');
+  const svc = `HostName=127.0.0.1:1;SharedAccessKeyName=a;SharedAccessKey=${key}`;
+  const dev = `HostName=127.0.0.1:1;DeviceId=d;SharedAccessKey=${key}`;
+  test.each([
+    ['monitor-events', svc],
+    ['send-c2d --device d', svc],
+    ['feedback', svc],
+    ['simulate-device', dev],
+    ['receive-c2d', dev],
+  ])('amqp-one iothub %s: one line, IOTHUB_NOT_CONNECTED, exit 1 (no endless wait)', async (sub, cs) => {
+    const r = await run(['iothub', ...sub.split(' '), '--connection-string', cs]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^amqp-one iothub: \[IOTHUB_NOT_CONNECTED\] not connected to the hub: cannot connect to 127\.0\.0\.1:1: [^\n]*\n$/,
+    );
+  });
+});
+
 describe('toCliError on the errors Node really raises', () => {
   test('ERR_SOCKET_BAD_PORT becomes AMQP_CLI_BAD_PORT', () => {
     const e = caught(() => net.createServer().listen(70000));
