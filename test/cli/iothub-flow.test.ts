@@ -189,6 +189,42 @@ describe('the IoT Hub round trip from the CLI alone', () => {
     ]);
   });
 
+  test('receive-c2d --action abandon puts the message back: the next receive-c2d gets it again', async () => {
+    const sent = await run([
+      'iothub',
+      'send-c2d',
+      '--device',
+      'flow-1',
+      '--body',
+      'again',
+      '--json',
+      '--connection-string',
+      service(),
+    ]);
+    const { messageId } = lines(sent.stdout)[0] as { messageId: string };
+    const receive = (action: string) =>
+      run([
+        'iothub',
+        'receive-c2d',
+        '--count',
+        '1',
+        '--action',
+        action,
+        '--json',
+        '--connection-string',
+        device(),
+      ]);
+    const first = await receive('abandon');
+    expect(lines(first.stdout)).toEqual([expect.objectContaining({ messageId, action: 'abandon' })]);
+    const { deliveryCount } = lines(first.stdout)[0] as { deliveryCount: number };
+    const second = await receive('complete');
+    const again = lines(second.stdout);
+    expect(again).toEqual([expect.objectContaining({ messageId, action: 'complete', body: 'again' })]);
+    // Abandon counts a delivery; so may the first process's close, if the hub had already sent the
+    // message back to it (prefetch) before it closed.
+    expect((again[0] as { deliveryCount: number }).deliveryCount).toBeGreaterThan(deliveryCount);
+  });
+
   test('receive-c2d --count with nothing to receive ends at --timeout with AMQP_TIMEOUT, exit 1', async () => {
     const r = await run([
       'iothub',
