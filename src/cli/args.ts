@@ -1,9 +1,9 @@
 /** Small helpers over node:util parseArgs for the CLI commands. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseAmqpUrl, type ParsedUrl } from '../transport/url.js';
+import { toCliError, UsageError } from './errors.js';
 
-export class UsageError extends Error {
-  readonly code = 'AMQP_CLI_USAGE';
-}
+export { UsageError };
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -18,14 +18,19 @@ export function parse<T extends Options>(argv: string[], options: T): Parsed<T> 
     const all = { ...options, ...HELP } as T & typeof HELP;
     return parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw toCliError(e); // parseArgs' ERR_PARSE_ARGS_* become usage errors
   }
+}
+
+/** A command that takes no positional argument says so instead of ignoring one. */
+export function noPositionals(positionals: string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
 }
 
 export function int(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n))
     throw new UsageError(`--${name} must be a non-negative integer, got ${value}`);
   return n;
 }
@@ -34,6 +39,22 @@ export function int(value: string | undefined, name: string, fallback: number): 
 export function positiveInt(value: string | undefined, name: string, fallback: number): number {
   const n = int(value, name, fallback);
   if (n === 0) throw new UsageError(`--${name} must be a positive integer, got 0`);
+  return n;
+}
+
+/** The URL argument: one that does not parse is a usage error, like any other bad argument. */
+export function parseUrl(url: string): ParsedUrl {
+  try {
+    return parseAmqpUrl(url);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** A port to listen on: 0 (any free port) to 65535. */
+export function port(value: string | undefined, name: string, fallback: number): number {
+  const n = int(value, name, fallback);
+  if (n > 65535) throw new UsageError(`--${name} must be a port from 0 to 65535, got ${value}`);
   return n;
 }
 

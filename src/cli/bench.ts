@@ -2,8 +2,7 @@
 import { runBench, type RunHooks } from '../bench/run.js';
 import { DEFAULTS, type BenchImpl, type BenchOptions } from '../bench/options.js';
 import { formatComparison, formatResult, ProgressLine, type BenchResult } from '../bench/report.js';
-import { parseAmqpUrl } from '../transport/url.js';
-import { int, parse, UsageError } from './args.js';
+import { int, parse, parseUrl, UsageError } from './args.js';
 
 export const BENCH_HELP = `amqp-one bench [URL] [--count N | --duration S] [--warmup N] [--body-size B]
               [--mode presettled|unsettled] [--credit C] [--connections K] [--links K]
@@ -42,10 +41,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
     'stall-timeout': { type: 'string' },
   });
   if (v.help) return (console.log(BENCH_HELP), 0);
-  if (positionals.length > 1) throw new UsageError('bench takes at most one URL');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
   const url = positionals[0];
-  if (url && !parseAmqpUrl(url).path)
-    throw new UsageError('the URL needs an address: amqp://host:port/address');
+  if (url && !parseUrl(url).path) throw new UsageError('the URL needs an address: amqp://host:port/address');
   if (v.count !== undefined && v.duration !== undefined)
     throw new UsageError('give --count or --duration, not both');
   const mode = v.mode ?? DEFAULTS.mode;

@@ -9,7 +9,7 @@ import {
   startBroker,
 } from '../broker/index.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../server/limits.js';
-import { int, out, parse, positiveInt, UsageError } from './args.js';
+import { int, noPositionals, out, parse, port, positiveInt, UsageError } from './args.js';
 
 export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
                [limits: see below]
@@ -29,7 +29,7 @@ export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FI
     --max-queues N           queues at once; an attach that would create one more is refused (default ${DEFAULT_MAX_QUEUES})`;
 
 export async function brokerCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, {
+  const { values: v, positionals } = parse(argv, {
     host: { type: 'string' },
     port: { type: 'string', short: 'p' },
     'tls-cert': { type: 'string' },
@@ -46,6 +46,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     'max-queues': { type: 'string' },
   });
   if (v.help) return (console.log(BROKER_HELP), 0);
+  noPositionals(positionals);
   if (Boolean(v['tls-cert']) !== Boolean(v['tls-key']))
     throw new UsageError('--tls-cert and --tls-key go together');
   const users: Record<string, string> = {};
@@ -61,7 +62,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     throw new UsageError(`an open broker (no --user) on ${host} needs --allow-anonymous; or give --user`);
   const broker = await startBroker({
     host,
-    port: int(v.port, 'port', 5672),
+    port: port(v.port, 'port', 5672),
     tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']!) } : undefined,
     // No --user: an open broker, as the help says (ANONYMOUS and the bare header).
     ...(open ? { sasl: { anonymous: true } } : { users }),

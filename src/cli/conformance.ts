@@ -6,7 +6,7 @@ import { toHtml, toJson, toText } from '../conformance/report.js';
 import { SERVER_CASES } from '../conformance/server-cases/index.js';
 import { runServerSuite, selectCases } from '../conformance/server-suite.js';
 import type { CaseResult, ConformanceResults } from '../conformance/types.js';
-import { int, parse, UsageError } from './args.js';
+import { int, parse, parseUrl, port, UsageError } from './args.js';
 
 export const CONFORMANCE_HELP = `amqp-one conformance URL | --listen PORT [--report FILE.html] [--json] [options]
   Tests an AMQP 1.0 server (a broker) at URL (amqp[s]://[user:pass@]host:port) with frame-level
@@ -17,7 +17,7 @@ export const CONFORMANCE_HELP = `amqp-one conformance URL | --listen PORT [--rep
   Exit code 1 when a case fails.
 
   --report FILE        write a self-contained HTML report (frame trace of every case)
-  --json               print the results as JSON (same results as the report)
+  --json               print the results as one JSON object on one line (same results as the report)
   --case ID            run only this case (repeatable; 'link.' or 'link*' selects a group)
   --list               list the cases and exit
   --address-prefix P   before every queue name (RabbitMQ 3.x: /queue/)
@@ -70,7 +70,7 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     }
     const server = await new ConformanceServer({
       host: v.host ?? '127.0.0.1',
-      port: int(v.listen, 'listen', 5672),
+      port: port(v.listen, 'listen', 5672),
       scenarios: scenarios as ClientScenario[],
       waitMs: int(v.wait, 'wait', 120_000),
       cases: v.case,
@@ -93,6 +93,8 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
   } else {
     const url = positionals[0];
     if (!url) throw new UsageError('conformance needs a URL, or --listen PORT');
+    if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
+    parseUrl(url); // a URL that does not parse is a usage error
     const cases = selectCases(SERVER_CASES, v.case);
     if (cases.length === 0) throw new UsageError(`no case matches ${v.case?.join(', ')}`);
     results = await runServerSuite(url, cases, {
@@ -105,7 +107,8 @@ export async function conformanceCommand(argv: string[]): Promise<number> {
     });
   }
   if (v.report) writeFileSync(v.report, toHtml(results));
-  if (json) process.stdout.write(`${toJson(results)}\n`);
+  if (json)
+    process.stdout.write(`${toJson(results, 0)}\n`); // one line, like every --json
   else {
     const lines = toText(results).split('\n');
     console.log(lines.slice(-1)[0]);

@@ -5,7 +5,7 @@
  */
 import { startHub } from '../iothub/emulator/index.js';
 import { DeviceClient, ServiceClient, eventText, jsonMessage } from '../iothub/client/index.js';
-import { parse } from './args.js';
+import { noPositionals, parse } from './args.js';
 
 export const DEMO_HELP = `amqp-one demo
   Starts a local IoT Hub emulator in this process and runs a device and a service against it over
@@ -31,8 +31,9 @@ async function first<T>(it: AsyncIterable<T>, ok: (v: T) => boolean, ms: number,
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {});
+  const { values, positionals } = parse(argv, {});
   if (values.help) return (console.log(DEMO_HELP), 0);
+  noPositionals(positionals);
 
   step(1, 'Starting the local IoT Hub emulator (in this process, TLS on a free port)');
   const hub = await startHub({ port: 0, tlsPort: 0, feedbackBatchDelayMs: 200, log: () => undefined });

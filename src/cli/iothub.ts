@@ -1,9 +1,11 @@
 /**
- * `amqp-one iothub <command>`: monitor-events, send-c2d, feedback and simulate-device, for a real
- * hub or the emulator. The connection string comes from --connection-string or the
- * IOTHUB_CONNECTION_STRING environment variable; --ca adds a CA to trust (the emulator's).
+ * `amqp-one iothub <command>`: the service side (monitor-events, send-c2d, feedback) and the device
+ * side (simulate-device, receive-c2d), for a real hub or the emulator. The connection string comes
+ * from --connection-string or the IOTHUB_CONNECTION_STRING environment variable; --ca adds a CA to
+ * trust (the emulator's). Each subcommand has its own help, printed with its usage errors.
  */
 import { readFileSync } from 'node:fs';
+import { TimeoutError } from '../api/errors.js';
 import {
   DeviceClient,
   ServiceClient,
@@ -11,16 +13,38 @@ import {
   jsonMessage,
   type EventPosition,
 } from '../iothub/client/index.js';
-import { int, out, parse, UsageError } from './args.js';
+import { int, noPositionals, out, parse, positiveInt, UsageError } from './args.js';
+import { toCliError } from './errors.js';
 
-export const IOTHUB_HELP = `amqp-one iothub <monitor-events|send-c2d|feedback|simulate-device> [options]
-  monitor-events   [--from earliest|latest|SEQUENCE] [--consumer-group G] [--device ID] [--count N]
-                   live telemetry with its properties (like az iot hub monitor-events)
-  send-c2d         --device ID --body TEXT [--ack none|positive|negative|full] [--expiry-ms N]
-  feedback         [--count N]   delivery feedback records as they arrive
-  simulate-device  [--count N] [--rate PER_SECOND] [--body-size B]   a device sending telemetry
-Common: --connection-string CS (or IOTHUB_CONNECTION_STRING; a service string, or a device string
-for simulate-device), --ca FILE (a CA to trust, e.g. the emulator's), --json.`;
+const COMMON_HELP = `Common: --connection-string CS (or IOTHUB_CONNECTION_STRING: a service string, or a device
+string for simulate-device and receive-c2d), --ca FILE (a CA to trust, e.g. the emulator's), --json
+(one JSON object per line on stdout).`;
+
+const SUB_HELP: Record<string, string> = {
+  'monitor-events': `amqp-one iothub monitor-events [--from earliest|latest|SEQUENCE] [--consumer-group G] [--device ID] [--count N]
+  Live telemetry with its properties (like az iot hub monitor-events), until --count events or an
+  interrupt.`,
+  'send-c2d': `amqp-one iothub send-c2d --device ID [--body TEXT] [--ack none|positive|negative|full] [--expiry-ms N]
+  Sends one cloud-to-device message and prints its message id; --ack asks for feedback.`,
+  feedback: `amqp-one iothub feedback [--count N]
+  Delivery feedback records (status, original message id, device) as they arrive, until --count
+  records or an interrupt.`,
+  'simulate-device': `amqp-one iothub simulate-device [--count N] [--rate PER_SECOND] [--body-size B]
+  A device sending N telemetry messages (default 10) at a rate (default 10/s; 0 = as fast as the hub
+  accepts), each a JSON reading with a seq property.`,
+  'receive-c2d': `amqp-one iothub receive-c2d [--count N] [--action complete|reject|abandon] [--timeout MS]
+  The device side of C2D: receives messages, settles each with --action (default complete, which
+  gives Success feedback; reject gives Rejected; abandon puts it back for redelivery) and prints it.
+  Runs until --count messages (default: until interrupted). --timeout MS also bounds connecting and
+  ends the wait: with --count, too few messages by then exits 1 with AMQP_TIMEOUT.`,
+};
+
+export const IOTHUB_HELP = `amqp-one iothub <monitor-events|send-c2d|feedback|simulate-device|receive-c2d> [options]
+${Object.values(SUB_HELP)
+  .map((h) => `  ${h.split('\n')[0]!.replace('amqp-one iothub ', '')}`)
+  .join('\n')}
+Run "amqp-one iothub <command> --help" for each command's details.
+${COMMON_HELP}`;
 
 const common = {
   'connection-string': { type: 'string' },
@@ -52,14 +76,15 @@ function interruptSignal(): AbortSignal {
 }
 
 async function monitorEvents(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, {
+  const { values: v, positionals } = parse(argv, {
     ...common,
     from: { type: 'string' },
     'consumer-group': { type: 'string' },
     device: { type: 'string' },
   });
+  noPositionals(positionals);
   const { cs, tls } = setup(v);
-  const count = v.count === undefined ? Infinity : int(v.count, 'count', 1);
+  const count = v.count === undefined ? Infinity : positiveInt(v.count, 'count', 1);
   const service = ServiceClient.fromConnectionString(cs, { tls });
   let n = 0;
   try {
@@ -97,20 +122,22 @@ async function monitorEvents(argv: string[]): Promise<number> {
 }
 
 async function sendC2d(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, {
+  const { values: v, positionals } = parse(argv, {
     ...common,
     device: { type: 'string' },
     body: { type: 'string' },
     ack: { type: 'string' },
     'expiry-ms': { type: 'string' },
   });
+  noPositionals(positionals);
   const { cs, tls } = setup(v);
   if (!v.device) throw new UsageError('send-c2d needs --device');
   const ack = (v.ack ?? 'none') as 'none' | 'positive' | 'negative' | 'full';
-  if (!['none', 'positive', 'negative', 'full'].includes(ack)) throw new UsageError(`bad --ack ${v.ack}`);
+  if (!['none', 'positive', 'negative', 'full'].includes(ack))
+    throw new UsageError(`--ack must be none, positive, negative or full, got ${v.ack}`);
+  const expiry = v['expiry-ms'] === undefined ? undefined : int(v['expiry-ms'], 'expiry-ms', 0);
   const service = ServiceClient.fromConnectionString(cs, { tls });
   try {
-    const expiry = v['expiry-ms'] === undefined ? undefined : int(v['expiry-ms'], 'expiry-ms', 0);
     const { messageId } = await service.send(v.device, { body: v.body ?? '' }, { ack, expiryMs: expiry });
     out(v.json ?? false, `sent to ${v.device}: message id ${messageId} (ack ${ack})`, {
       messageId,
@@ -124,12 +151,15 @@ async function sendC2d(argv: string[]): Promise<number> {
 }
 
 async function feedback(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, common);
+  const { values: v, positionals } = parse(argv, common);
+  noPositionals(positionals);
   const { cs, tls } = setup(v);
-  const count = v.count === undefined ? Infinity : int(v.count, 'count', 1);
+  const count = v.count === undefined ? Infinity : positiveInt(v.count, 'count', 1);
   const service = ServiceClient.fromConnectionString(cs, { tls });
   let n = 0;
   try {
+    // One attempt first: an unreachable hub or a bad key fails now; later losses are reconnected.
+    await service.open();
     for await (const batch of service.feedback({ signal: interruptSignal() })) {
       for (const r of batch.records) {
         out(
@@ -148,7 +178,12 @@ async function feedback(argv: string[]): Promise<number> {
 }
 
 async function simulateDevice(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { ...common, rate: { type: 'string' }, 'body-size': { type: 'string' } });
+  const { values: v, positionals } = parse(argv, {
+    ...common,
+    rate: { type: 'string' },
+    'body-size': { type: 'string' },
+  });
+  noPositionals(positionals);
   const { cs, tls } = setup(v);
   const count = int(v.count, 'count', 10);
   const rate = int(v.rate, 'rate', 10);
@@ -192,18 +227,85 @@ async function simulateDevice(argv: string[]): Promise<number> {
   return 0;
 }
 
+const ACTIONS = { complete: 'completed', reject: 'rejected', abandon: 'abandoned' } as const;
+
+async function receiveC2d(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parse(argv, {
+    ...common,
+    action: { type: 'string' },
+    timeout: { type: 'string' },
+  });
+  noPositionals(positionals);
+  const { cs, tls } = setup(v);
+  const action = v.action ?? 'complete';
+  if (!(action in ACTIONS))
+    throw new UsageError(`--action must be complete, reject or abandon, got ${action}`);
+  const settle = action as keyof typeof ACTIONS;
+  const count = v.count === undefined ? Infinity : positiveInt(v.count, 'count', 1);
+  const timeoutMs = v.timeout === undefined ? undefined : positiveInt(v.timeout, 'timeout', 1);
+  const device = DeviceClient.fromConnectionString(cs, {
+    tls,
+    ...(timeoutMs === undefined ? {} : { connectTimeoutMs: timeoutMs }),
+  });
+  const stop = new AbortController();
+  interruptSignal().addEventListener('abort', () => stop.abort(), { once: true });
+  let timedOut = false;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          stop.abort();
+        }, timeoutMs);
+  let n = 0;
+  try {
+    await device.open(); // a refused connection or a bad key fails here, not after a silent wait
+    if (!v.json) process.stderr.write(`receiving C2D messages for ${device.deviceId}\n`);
+    for await (const m of device.messages({ signal: stop.signal })) {
+      await m[settle]();
+      const body = m.body?.toString('utf8') ?? '';
+      out(v.json ?? false, `${ACTIONS[settle]} ${m.messageIdText ?? '?'}: ${body}`, {
+        messageId: m.messageIdText,
+        action: settle,
+        body,
+        ack: m.ack,
+        correlationId: m.correlationId,
+        contentType: m.contentType,
+        properties: m.properties,
+        deliveryCount: m.deliveryCount,
+        enqueuedTime: m.enqueuedTime,
+      });
+      if (++n >= count) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await device.close();
+  }
+  if (timedOut && n < count && count !== Infinity)
+    throw new TimeoutError(`${n} of ${count} C2D message(s) within ${timeoutMs} ms`);
+  return 0;
+}
+
 const SUB: Record<string, (argv: string[]) => Promise<number>> = {
   'monitor-events': monitorEvents,
   'send-c2d': sendC2d,
   feedback,
   'simulate-device': simulateDevice,
+  'receive-c2d': receiveC2d,
 };
 
 export async function iothubCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') return (console.log(IOTHUB_HELP), sub ? 0 : 2);
+  if (sub === '--help' || sub === '-h') return (console.log(IOTHUB_HELP), 0);
+  if (!sub) throw new UsageError('iothub needs a command');
   const run = SUB[sub];
   if (!run) throw new UsageError(`unknown iothub command ${sub}`);
-  if (rest.includes('--help') || rest.includes('-h')) return (console.log(IOTHUB_HELP), 0);
-  return run(rest);
+  const help = `${SUB_HELP[sub]!}\n${COMMON_HELP}`;
+  if (rest.includes('--help') || rest.includes('-h')) return (console.log(help), 0);
+  try {
+    return await run(rest);
+  } catch (e) {
+    const err = toCliError(e);
+    throw err instanceof UsageError ? new UsageError(err.message, help) : err;
+  }
 }

@@ -2,8 +2,10 @@
 /**
  * The `amqp-one` command: one entry point, one file per command. `hub` is the emulator's own
  * command line (src/iothub/emulator/cli.ts), so that the emulator ships it with its entry point.
+ * Exit codes: 0 done, 1 a runtime error (one line with its code; see errors.ts) or a failed check
+ * (conformance, bench), 2 a usage error (one line, then the command's help, on stderr).
  */
-import { UsageError } from './args.js';
+import { errorLine, toCliError, UsageError } from './errors.js';
 import { benchCommand, BENCH_HELP } from './bench.js';
 import { brokerCommand, BROKER_HELP } from './broker.js';
 import { conformanceCommand, CONFORMANCE_HELP } from './conformance.js';
@@ -31,32 +33,50 @@ function usage(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
-    return name ? 0 : 1;
+    return 0;
+  }
+  if (!name) {
+    console.error(`amqp-one: [AMQP_CLI_USAGE] no command given\n\n${usage()}`);
+    return 2;
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
-    console.error(`amqp-one: unknown command ${name}\n\n${usage()}`);
+    console.error(`amqp-one: [AMQP_CLI_USAGE] unknown command ${name}\n\n${usage()}`);
     return 2;
   }
+  const label = `amqp-one ${name}`;
+  const json = rest.includes('--json');
+  // An error no command awaited (a socket's 'error' event, say) is still one line, not a stack.
+  const crash = (e: unknown): void => {
+    console.error(errorLine(label, toCliError(e), json));
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  // The library's timers do not hold the process open (util/timers.ts unrefs them): a command
+  // waiting out a reconnect pause would otherwise end at once, with exit code 0 and no output.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
     return await cmd.run(rest);
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`amqp-one ${name}: ${e.message}\n\n${cmd.help}`);
+    const err = toCliError(e);
+    if (err instanceof UsageError) {
+      console.error(`${errorLine(label, err, false)}\n\n${(err.help ?? cmd.help).trimEnd()}`);
       return 2;
     }
-    const err = e as { code?: string; message?: string };
-    console.error(`amqp-one ${name}: ${err.code ? `[${err.code}] ` : ''}${err.message ?? String(e)}`);
+    console.error(errorLine(label, err, json));
     return 1;
+  } finally {
+    clearInterval(keepAlive);
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (e: unknown) => {
-    console.error(e);
+    console.error(errorLine('amqp-one', toCliError(e), false));
     process.exitCode = 1;
   },
 );

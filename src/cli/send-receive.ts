@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from '../client/connect.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../api/deadline.js';
-import { parseAmqpUrl } from '../transport/url.js';
-import { int, out, parse, positiveInt, UsageError } from './args.js';
+import { int, noPositionals, out, parse, parseUrl, positiveInt, UsageError } from './args.js';
 
 const common = {
   count: { type: 'string', short: 'c' },
@@ -17,7 +16,7 @@ const TIMEOUT_HELP = `  --timeout MS bounds connecting (TCP, TLS, SASL, open), o
   (default ${DEFAULT_CONNECT_TIMEOUT_MS} ms); past it the command fails with AMQP_TIMEOUT (exit 1).`;
 
 function connectOptions(url: string, v: { ca?: string; insecure?: boolean; timeout?: string }) {
-  const u = parseAmqpUrl(url);
+  const u = parseUrl(url);
   if (!u.path) throw new UsageError('the URL needs an address: amqp://host:port/address');
   const tls = u.tls
     ? { ca: v.ca ? readFileSync(v.ca) : undefined, rejectUnauthorized: !v.insecure }
@@ -41,6 +40,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
   if (v.help) return (console.log(SEND_HELP), 0);
   const url = positionals[0];
   if (!url) throw new UsageError('send needs a URL');
+  noPositionals(positionals.slice(1));
   const count = int(v.count, 'count', 1);
   const size = v['body-size'] === undefined ? undefined : int(v['body-size'], 'body-size', 0);
   const { address, options } = connectOptions(url, v);
@@ -73,6 +73,7 @@ export async function receiveCommand(argv: string[]): Promise<number> {
   if (v.help) return (console.log(RECEIVE_HELP), 0);
   const url = positionals[0];
   if (!url) throw new UsageError('receive needs a URL');
+  noPositionals(positionals.slice(1));
   const count = v.count === undefined ? Infinity : int(v.count, 'count', 1);
   const { address, options } = connectOptions(url, v);
   const conn = await connect(options);

@@ -15,7 +15,7 @@ import type { Close, Disposition, Open, Transfer } from '../codec/spec/records.j
 import { encodeMessage } from '../codec/message.js';
 import { Condition } from '../protocol/conditions.js';
 import { Role } from '../link/link.js';
-import { RawPeer, type WireFrame, type WireItem } from './raw-peer.js';
+import { RawPeer, type WireClosed, type WireFrame, type WireItem } from './raw-peer.js';
 import type { TraceLog } from './trace.js';
 
 export type ClientScenario = 'observe' | 'close-error';
@@ -71,6 +71,9 @@ export interface Observation {
   ourCloseAt?: number;
   /** How the connection ended. */
   end?: 'client-close' | 'socket-closed' | 'timeout';
+  /** Who closed the socket first (the client's FIN or reset reached us first, or we closed), and how. */
+  socketClosedBy?: 'client' | 'us';
+  socketCloseHow?: string;
 }
 
 interface SessionState {
@@ -153,7 +156,7 @@ export class ObservedConnection {
           condition: Condition.ConnectionForced,
           description: 'amqp-one conformance: time-out',
         });
-        sleepTimer(500, () => this.peer.destroy());
+        sleepTimer(500, () => this.peer.destroy('the connection time-out'));
       }),
     );
   }
@@ -174,8 +177,8 @@ export class ObservedConnection {
   }
 
   private handle(i: WireItem): void {
-    if (i.kind === 'closed') return this.finish();
-    if (i.kind === 'error') return this.peer.destroy();
+    if (i.kind === 'closed') return this.finish(i);
+    if (i.kind === 'error') return this.peer.destroy(`unreadable bytes from the client: ${i.message}`);
     if (i.kind === 'header') {
       this.obs.headers.push(i.bytes);
       if (this.phase === 'header') {
@@ -348,7 +351,9 @@ export class ObservedConnection {
         condition: Condition.ConnectionForced,
         description: 'amqp-one conformance: closing with an error',
       });
-      this.timers.push(sleepTimer(5000, () => this.peer.destroy()));
+      this.timers.push(
+        sleepTimer(5000, () => this.peer.destroy('no close from the client within 5 s of ours')),
+      );
       return;
     }
     this.holdUntil = this.obs.openAt + this.o.holdMs;
@@ -374,7 +379,7 @@ export class ObservedConnection {
   /** Lets the client read what we wrote, then closes the socket. */
   private endSocket(): void {
     this.phase = 'closing';
-    this.timers.push(sleepTimer(100, () => this.peer.destroy()));
+    this.timers.push(sleepTimer(100, () => this.peer.destroy('the close exchange is over')));
   }
 
   private onTransfer(s: SessionState, t: Transfer): void {
@@ -506,10 +511,14 @@ export class ObservedConnection {
     }
   }
 
-  private finish(): void {
+  private finish(closed?: WireClosed): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
     this.obs.endedAt = performance.now();
+    if (closed) {
+      this.obs.socketClosedBy = closed.by === 'peer' ? 'client' : 'us';
+      this.obs.socketCloseHow = closed.how;
+    }
     this.obs.end ??= 'socket-closed';
     clearInterval(this.heartbeat);
     for (const t of this.timers) clearTimeout(t);
@@ -522,6 +531,6 @@ export class ObservedConnection {
 
   /** Ends the connection now (the suite is stopping). */
   abort(): void {
-    this.peer.destroy();
+    this.peer.destroy('the suite stopped waiting (--wait)');
   }
 }

@@ -207,8 +207,14 @@ export const CLIENT_CASES: readonly ClientCase[] = [
     judge(o) {
       if (o.scenario !== 'observe') return notApplicable('we closed this connection');
       if (o.end === 'timeout') return notApplicable('the client was still connected at the time-out');
-      if (!o.clientClose) return fail('the client closed the socket without a close frame');
-      return pass(o.clientClose.error ? `close with ${o.clientClose.error.condition}` : 'close');
+      if (o.clientClose)
+        return pass(o.clientClose.error ? `close with ${o.clientClose.error.condition}` : 'close');
+      // Blame only a close the client made: a socket we closed first says nothing about the client.
+      if (o.socketClosedBy === 'us')
+        return notApplicable(
+          `we closed the socket first (${o.socketCloseHow}), before any close from the client`,
+        );
+      return fail(`the client closed the socket (${o.socketCloseHow ?? 'closed'}) without a close frame`);
     },
   },
   {
@@ -218,7 +224,13 @@ export const CLIENT_CASES: readonly ClientCase[] = [
     judge(o) {
       if (o.scenario !== 'close-error') return notApplicable('we did not close this connection');
       if (o.ourCloseAt === undefined) return notApplicable('the client went away before our close');
-      if (!o.clientClose) return fail('the client did not answer our close with close');
+      if (!o.clientClose) {
+        return fail(
+          o.socketClosedBy === 'client'
+            ? `the client closed the socket (${o.socketCloseHow}) without answering our close with close`
+            : `the client did not answer our close with close; we closed the socket (${o.socketCloseHow ?? 'at the end'})`,
+        );
+      }
       return pass(`answered with close after ${Math.round(o.clientCloseAt! - o.ourCloseAt)} ms`);
     },
   },

@@ -50,6 +50,10 @@ export interface WireError {
 export interface WireClosed {
   kind: 'closed';
   at: number;
+  /** Who closed the socket first: the peer (its FIN or reset reached us first) or we did. */
+  by: 'peer' | 'us';
+  /** How: 'FIN', 'reset', or why we closed. */
+  how: string;
 }
 
 export interface RawPeerOptions {
@@ -75,6 +79,11 @@ export class RawPeer {
   private broken = false;
   private mutedFrames = -1;
   isClosed = false;
+  /**
+   * Who closed the socket, decided by whichever came first: the peer's FIN or reset arriving, or
+   * our destroy(). Judging this at 'close' time would be too late: by then both have happened.
+   */
+  private closer?: { by: 'peer' | 'us'; how: string };
   /** Frames written by us, for cases that check what the peer did with them. */
   framesSent = 0;
   /** performance.now() of our last write. */
@@ -86,7 +95,11 @@ export class RawPeer {
     readonly options: RawPeerOptions,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.note(`socket error: ${err.message}`));
+    socket.on('end', () => (this.closer ??= { by: 'peer', how: 'FIN' }));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.note(`socket error: ${err.message}`);
+      this.closer ??= { by: 'peer', how: err.code === 'ECONNRESET' ? 'reset' : err.message };
+    });
     socket.on('close', () => this.onClose());
   }
 
@@ -214,8 +227,9 @@ export class RawPeer {
     this.socket.write(bytes);
   }
 
-  /** Closes our side of the socket now. */
-  destroy(): void {
+  /** Closes our side of the socket now; `why` goes in the trace when we are the one closing. */
+  destroy(why = 'we closed it'): void {
+    if (!this.socket.destroyed) this.closer ??= { by: 'us', how: why };
     this.socket.destroy();
   }
 
@@ -278,7 +292,8 @@ export class RawPeer {
   private onClose(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.deliver({ kind: 'closed', at: performance.now() });
+    const { by, how } = this.closer ?? { by: 'peer', how: 'closed' };
+    this.deliver({ kind: 'closed', at: performance.now(), by, how });
   }
 
   private deliver(item: WireItem): void {
@@ -302,7 +317,15 @@ export class RawPeer {
       case 'error':
         return this.log.add({ conn, dir: 'in', kind: 'error', text: `unreadable bytes: ${item.message}` });
       case 'closed':
-        return this.log.add({ conn, dir: 'in', kind: 'closed', text: 'socket closed' });
+        return this.log.add({
+          conn,
+          dir: 'in',
+          kind: 'closed',
+          text:
+            item.by === 'peer'
+              ? `socket closed by the peer (${item.how})`
+              : `socket closed by us: ${item.how}`,
+        });
       case 'frame':
         if (item.error !== undefined) {
           return this.log.add({

@@ -125,6 +125,7 @@ describe('amqp-one conformance (command)', () => {
       report,
     ]);
     expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(1); // --json is one object per line everywhere
     const results = JSON.parse(out) as ConformanceResults;
     expect(results.mode).toBe('server');
     expect(results.results.map((r) => r.id)).toEqual([

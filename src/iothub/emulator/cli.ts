@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { AmqpOneError } from '../../codec/errors.js';
 import {
   DEFAULT_FEEDBACK_BATCH_DELAY_MS,
   DEFAULT_GRANT_TIMEOUT_MS,
@@ -49,6 +50,8 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
                            waits up to 15 s); a batch also goes out at 64 records
   --grant-timeout-ms N     close a connection that has no credentials (no SASL PLAIN/EXTERNAL, no
                            CBS token) after N ms (default ${DEFAULT_GRANT_TIMEOUT_MS})
+  --json                   print the startup summary as one JSON object (ports, CA file,
+                           connection strings) instead of text
   --help                   this text
 
 Trust the CA: NODE_EXTRA_CA_CERTS=<ca file> for azure-iothub and @azure/event-hubs, the device
@@ -68,17 +71,39 @@ const defaultIo: CliIo = {
   err: (l) => process.stderr.write(`${l}\n`),
 };
 
+/** A bad command line; `amqp-one` prints it with the help and exits 2 (the code is the CLI's). */
+export class HubUsageError extends AmqpOneError {
+  constructor(message: string) {
+    super('AMQP_CLI_USAGE', message);
+  }
+}
+
 function int(name: string, v: string | undefined, dflt: number | undefined): number | undefined {
   if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new TypeError(`--${name} needs a non-negative integer, not ${v}`);
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new HubUsageError(`--${name} must be a non-negative integer, got ${v}`);
   return n;
 }
 
 function positive(name: string, v: string | undefined): number | undefined {
   const n = int(name, v, undefined);
-  if (n === 0) throw new TypeError(`--${name} needs a positive integer, not 0`);
+  if (n === 0) throw new HubUsageError(`--${name} must be a positive integer, got 0`);
   return n;
+}
+
+function port(name: string, v: string | undefined, dflt: number): number {
+  const n = int(name, v, dflt)!;
+  if (n > 65535) throw new HubUsageError(`--${name} must be a port from 0 to 65535, got ${v}`);
+  return n;
+}
+
+async function readJson(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new SyntaxError(`${file}: ${(e as Error).message}`);
+  }
 }
 
 /** Starts the hub from command-line arguments; resolves with it (null after --help). */
@@ -104,6 +129,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       'max-telemetry-bytes': { type: 'string' },
       'feedback-delay-ms': { type: 'string' },
       'grant-timeout-ms': { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -113,7 +139,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     return null;
   }
   if ((values.cert === undefined) !== (values.key === undefined))
-    throw new TypeError('give --cert and --key together');
+    throw new HubUsageError('give --cert and --key together');
   const retention = int('retention-hours', values['retention-hours'], undefined);
   const feedbackDelay = int('feedback-delay-ms', values['feedback-delay-ms'], undefined);
   const partitions = int('partitions', values.partitions, undefined);
@@ -125,17 +151,15 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
   };
   const hub = await startHub({
     ...(values.host === undefined ? {} : { host: values.host }),
-    port: int('port', values.port, 5672)!,
-    ...(values['no-tls'] ? {} : { tlsPort: int('tls-port', values['tls-port'], 5671)! }),
+    port: port('port', values.port, 5672),
+    ...(values['no-tls'] ? {} : { tlsPort: port('tls-port', values['tls-port'], 5671) }),
     ...(values['hub-name'] === undefined ? {} : { hubName: values['hub-name'] }),
     ...(partitions === undefined ? {} : { partitions }),
     ...(values.state === undefined ? {} : { stateDir: values.state }),
     ...(values.cert === undefined ? {} : { cert: await readFile(values.cert, 'utf8') }),
     ...(values.key === undefined ? {} : { key: await readFile(values.key, 'utf8') }),
     ...(values.device === undefined ? {} : { devices: values.device }),
-    ...(values.registry === undefined
-      ? {}
-      : { registry: JSON.parse(await readFile(values.registry, 'utf8')) as unknown }),
+    ...(values.registry === undefined ? {} : { registry: await readJson(values.registry) }),
     ...(values['consumer-group'] === undefined ? {} : { consumerGroups: values['consumer-group'] }),
     ...(retention === undefined ? {} : { retentionMs: retention * 3600_000 }),
     ...limits, // startHub ignores the ones left undefined
@@ -143,8 +167,32 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     ...(grantTimeout === undefined ? {} : { grantTimeoutMs: grantTimeout }),
     log: (l) => io.err(l),
   });
-  for (const l of hub.describe()) io.out(l);
+  if (values.json) io.out(JSON.stringify(summary(hub)));
+  else for (const l of hub.describe()) io.out(l);
   return hub;
+}
+
+/** What describe() prints, as one object: what a script needs to connect. */
+function summary(hub: IotHubEmulator): Record<string, unknown> {
+  const policies: Record<string, string> = {};
+  for (const p of ['iothubowner', 'service']) {
+    if (hub.state.registry.getPolicy(p)) policies[p] = hub.serviceConnectionString(p);
+  }
+  const devices: Record<string, string> = {};
+  for (const d of hub.state.registry.listDevices())
+    devices[d.deviceId] = hub.deviceConnectionString(d.deviceId);
+  return {
+    event: 'listening',
+    hubName: hub.hubName,
+    hostName: hub.hostName,
+    port: hub.port,
+    tlsPort: hub.tlsPort ?? null,
+    caFile: hub.caFile ?? null,
+    durable: hub.durable,
+    serviceConnectionStrings: policies,
+    eventHubsConnectionString: hub.eventHubsConnectionString(),
+    deviceConnectionStrings: devices,
+  };
 }
 
 /** `amqp-one hub`: starts the hub, runs it until SIGINT or SIGTERM, then closes it. */

@@ -1,0 +1,150 @@
+/**
+ * Every command's usage errors, on the built CLI (dist/: `npm run build` first): exit 2, nothing on
+ * stdout, and on stderr one line `amqp-one <command>: [AMQP_CLI_USAGE] <what>` followed by that
+ * command's help. And `--help` prints the same help on stdout with exit 0.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+
+const CLI = resolve(__dirname, '../../dist/cli/main.js');
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    // No IOTHUB_CONNECTION_STRING from the environment: its absence is one of the cases.
+    const env = { ...process.env, IOTHUB_CONNECTION_STRING: '' };
+    const p = spawn(process.execPath, [CLI, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    p.on('error', rej);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+});
+
+const CS = ['--connection-string', 'HostName=localhost:1;SharedAccessKeyName=a;SharedAccessKey=a2V5'];
+
+/** Each command (as typed before its options), a string option and a number option it takes. */
+const COMMANDS: { name: string; argv: string[]; value?: string; number?: string }[] = [
+  { name: 'demo', argv: ['demo'] },
+  { name: 'hub', argv: ['hub'], value: '--hub-name', number: '--port' },
+  { name: 'broker', argv: ['broker'], value: '--host', number: '--port' },
+  { name: 'send', argv: ['send', 'amqp://127.0.0.1:1/q'], value: '--body', number: '--count' },
+  { name: 'receive', argv: ['receive', 'amqp://127.0.0.1:1/q'], value: '--ca', number: '--count' },
+  {
+    name: 'conformance',
+    argv: ['conformance', 'amqp://127.0.0.1:1'],
+    value: '--report',
+    number: '--timeout',
+  },
+  { name: 'bench', argv: ['bench', 'amqp://127.0.0.1:1/q'], value: '--mode', number: '--warmup' },
+  {
+    name: 'iothub monitor-events',
+    argv: ['iothub', 'monitor-events', ...CS],
+    value: '--from',
+    number: '--count',
+  },
+  {
+    name: 'iothub send-c2d',
+    argv: ['iothub', 'send-c2d', ...CS, '--device', 'd'],
+    value: '--body',
+    number: '--expiry-ms',
+  },
+  { name: 'iothub feedback', argv: ['iothub', 'feedback', ...CS], value: '--ca', number: '--count' },
+  {
+    name: 'iothub simulate-device',
+    argv: ['iothub', 'simulate-device', ...CS],
+    value: '--ca',
+    number: '--rate',
+  },
+  {
+    name: 'iothub receive-c2d',
+    argv: ['iothub', 'receive-c2d', ...CS],
+    value: '--action',
+    number: '--count',
+  },
+];
+
+/** [the command's help's first line starts with, argv, the one-line message]. */
+const CASES: [string, string[], string][] = [];
+for (const c of COMMANDS) {
+  const help = `amqp-one ${c.name}`;
+  CASES.push([help, [...c.argv, '--bogus'], 'unknown option --bogus']);
+  CASES.push([help, [...c.argv, 'stray', 'arguments'], 'unexpected argument stray']);
+  if (c.value) CASES.push([help, [...c.argv, c.value], `${c.value} needs a value`]);
+  if (c.number)
+    CASES.push([help, [...c.argv, c.number, '12x'], `${c.number} must be a non-negative integer, got 12x`]);
+}
+CASES.push(
+  ['amqp-one send', ['send'], 'send needs a URL'],
+  ['amqp-one receive', ['receive'], 'receive needs a URL'],
+  ['amqp-one conformance', ['conformance'], 'conformance needs a URL, or --listen PORT'],
+  ['amqp-one broker', ['broker', '--port', '65536'], '--port must be a port from 0 to 65535, got 65536'],
+  ['amqp-one hub', ['hub', '--tls-port', '70000'], '--tls-port must be a port from 0 to 65535, got 70000'],
+  [
+    'amqp-one conformance',
+    ['conformance', '--listen', '99999'],
+    '--listen must be a port from 0 to 65535, got 99999',
+  ],
+  ['amqp-one iothub', ['iothub'], 'iothub needs a command'],
+  ['amqp-one iothub', ['iothub', 'nope'], 'unknown iothub command nope'],
+  ['amqp-one iothub send-c2d', ['iothub', 'send-c2d', ...CS], 'send-c2d needs --device'],
+  [
+    'amqp-one iothub feedback',
+    ['iothub', 'feedback'],
+    'give --connection-string or set IOTHUB_CONNECTION_STRING',
+  ],
+  [
+    'amqp-one iothub receive-c2d',
+    ['iothub', 'receive-c2d', ...CS, '--action', 'ignore'],
+    '--action must be complete, reject or abandon, got ignore',
+  ],
+);
+
+const label = (argv: string[]): string => argv.filter((a) => !a.startsWith('HostName=')).join(' ');
+
+describe.concurrent('usage errors exit 2 with one typed line and the help, on stderr', () => {
+  test.each(CASES.map(([help, argv, message]) => ({ help, argv, message, line: label(argv) })))(
+    'amqp-one $line',
+    async ({ help, argv, message }) => {
+      const r = await run(argv);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      const [first, blank, helpLine] = r.stderr.split('\n');
+      const command = help.startsWith('amqp-one iothub')
+        ? 'amqp-one iothub'
+        : help.split(' ').slice(0, 2).join(' ');
+      expect(first).toBe(`${command}: [AMQP_CLI_USAGE] ${message}`);
+      expect(blank).toBe('');
+      expect(helpLine).toMatch(new RegExp(`^${help}( |$)`));
+    },
+  );
+
+  test.each([[[]], [['nope']]])('amqp-one %j: the command list', async (argv: string[]) => {
+    const r = await run(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `amqp-one: [AMQP_CLI_USAGE] ${argv.length ? 'unknown command nope' : 'no command given'}`,
+    );
+    expect(r.stderr).toContain('\n\namqp-one: AMQP 1.0 tools\n');
+  });
+});
+
+describe.concurrent('--help prints the help on stdout and exits 0', () => {
+  test.each(COMMANDS.map((c) => ({ name: c.name })))('amqp-one $name --help', async ({ name }) => {
+    const r = await run([...name.split(' '), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.startsWith(`amqp-one ${name}`)).toBe(true);
+  });
+});
