@@ -1,40 +1,15 @@
 /** `amqp-one iothub ...` against the emulator over TLS, as a user runs it (built CLI, child processes). */
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { jsonLines, runCli, type CliRun } from './run-cli.js';
 import { startHub, type IotHubEmulator } from '../../src/iothub/emulator/index.js';
 import { DeviceClient } from '../../src/iothub/client/index.js';
 
-const CLI = resolve(__dirname, '../../dist/cli/main.js');
 let hub: IotHubEmulator;
 
-function run(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [CLI, 'iothub', ...args, '--ca', hub.caFile!], {
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('error', rej);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      res({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> =>
+  runCli(['iothub', ...args, '--ca', hub.caFile!], env, 30_000);
 
-const lines = (s: string): Record<string, unknown>[] =>
-  s
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = jsonLines;
 
 beforeAll(async () => {
   hub = await startHub({

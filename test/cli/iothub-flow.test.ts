@@ -5,10 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-
-const CLI = resolve(__dirname, '../../dist/cli/main.js');
+import { CLI, jsonLines, runCli, type CliRun } from './run-cli.js';
 
 interface HubSummary {
   port: number;
@@ -21,28 +19,9 @@ interface HubSummary {
 let hub: ChildProcess;
 let summary: HubSummary;
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [CLI, ...args, '--ca', summary.caFile]);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('error', rej);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      res({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]): Promise<CliRun> => runCli([...args, '--ca', summary.caFile], {}, 30_000);
 
-const lines = (s: string): Record<string, unknown>[] =>
-  s
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = jsonLines;
 
 const device = (): string => summary.deviceConnectionStrings['flow-1']!;
 const service = (): string => summary.serviceConnectionStrings.iothubowner!;

@@ -3,33 +3,18 @@
  * bare Node code: a port in use, a missing file, a bad port. The built CLI (dist/) in child
  * processes for what a user meets; toCliError itself for the mapping of Node's real errors.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CLI, runCli, type CliRun } from './run-cli.js';
 import { AmqpOneError } from '../../src/codec/errors.js';
 import { CliError, toCliError, UsageError } from '../../src/cli/errors.js';
 
-const CLI = resolve(__dirname, '../../dist/cli/main.js');
 const MISSING = resolve(__dirname, 'no-such-folder/no-such-file.pem');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [CLI, ...args]);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.on('error', rej);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      res({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]): Promise<CliRun> => runCli(args);
 
 /** The error a real failing call raised. */
 function caught(f: () => unknown): unknown {

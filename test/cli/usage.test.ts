@@ -3,30 +3,12 @@
  * stdout, and on stderr one line `amqp-one <command>: [AMQP_CLI_USAGE] <what>` followed by that
  * command's help. And `--help` prints the same help on stdout with exit 0.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { CLI, runCli, type CliRun } from './run-cli.js';
 
-const CLI = resolve(__dirname, '../../dist/cli/main.js');
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    // No IOTHUB_CONNECTION_STRING from the environment: its absence is one of the cases.
-    const env = { ...process.env, IOTHUB_CONNECTION_STRING: '' };
-    const p = spawn(process.execPath, [CLI, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.on('error', rej);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      res({ code, stdout, stderr });
-    });
-  });
-}
+// No IOTHUB_CONNECTION_STRING from the environment: its absence is one of the cases.
+const run = (args: string[]): Promise<CliRun> => runCli(args, { IOTHUB_CONNECTION_STRING: '' });
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
