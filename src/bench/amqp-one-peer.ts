@@ -7,7 +7,6 @@ import type { Message } from '../codec/message.js';
 import type { DeliveryState } from '../codec/spec/records.js';
 import { listen } from '../server/server.js';
 import { parseAmqpUrl } from '../transport/url.js';
-import type { Meter } from './meter.js';
 import { SENT_AT, type WorkerConfig } from './options.js';
 import type { BenchPeer, LinkBudget } from './peer.js';
 import { jsonBody, stampedAnnotations, telemetryMessage } from './telemetry.js';

@@ -10,7 +10,7 @@
  * where amqp-one writes map8. The payload is checked byte for byte against amqp-one's encoding
  * with exactly those two changes applied.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { connect, decodeMessage, encodeMessage, listen, type AmqpServer } from '../../src/index.js';
 import { jsonBody, TELEMETRY, telemetryMessage } from '../../src/bench/telemetry.js';
 import type { Message } from '../../src/codec/message.js';

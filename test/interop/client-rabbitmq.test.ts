@@ -33,7 +33,7 @@ import { connect, type AmqpConnection, type ConnectOptions } from '../../src/cli
 import { AmqpOneError } from '../../src/codec/errors.js';
 import { AuthenticationError, SessionError } from '../../src/protocol/errors.js';
 import { startRabbitMQ, type RabbitMQPeer } from './support/peers.js';
-import { nextMessage, numbered, patterned, receiveBodies, waitFor } from './support/ours.js';
+import { nextMessage, numbered, patterned, receiveBodies } from './support/ours.js';
 
 let rabbit: RabbitMQPeer;
 let conn: AmqpConnection;
