@@ -399,7 +399,11 @@ export class Decoder {
    * number, bigint, boolean or null) is refused, as in the object form: the Map would drop an entry.
    */
   private mapEntries(count: number): AmqpMap {
-    const m = new Map<AmqpValue, AmqpValue>();
+    return this.mapEntriesInto(new Map<AmqpValue, AmqpValue>(), count);
+  }
+
+  /** `count` more keys and values into `m` (see mapEntries). */
+  private mapEntriesInto(m: AmqpMap, count: number): AmqpMap {
     for (let i = 0; i < count; i += 2) {
       const k = this.readValue();
       const v = this.readValue();
@@ -424,7 +428,6 @@ export class Decoder {
     const code8 = symbolKeys ? Code.Sym8 : Code.Str8;
     const code32 = symbolKeys ? Code.Sym32 : Code.Str32;
     const outer = this.enterCompound(end);
-    const first = this.pos;
     const pairs = count >> 1;
     // Small maps: keys and values into scratch slots first, then into the object in one pass. A
     // map in one of the values (read by readValue, which comes back here) takes the next slots.
@@ -437,6 +440,7 @@ export class Decoder {
     let lastIndex = -1; // the last array-index key
     let named = false; // a key that is not an array index came
     for (let i = 0; i < pairs; i++) {
+      const keyAt = this.pos;
       const code = this.u8();
       let key =
         code === code8 || code === code32
@@ -449,15 +453,22 @@ export class Decoder {
         else if (named || index <= lastIndex) key = undefined;
         else lastIndex = index;
       }
-      // Not an object: the map is a Map, read again from its first entry so that the entries keep
-      // their wire order.
+      // Not an object: the map is a Map. The entries read so far move into it in wire order (an
+      // object lists them in that order too: indexes first, ascending, then names), and the rest
+      // is read from this key on. Nothing is decoded twice: a rewind to the first entry would
+      // read every nested value again, and maps nested n deep 2^n times.
       if (key === undefined) {
+        const m = new Map<AmqpValue, AmqpValue>();
+        const asKey = (k: string): AmqpValue => (symbolKeys ? new AmqpSymbol(k) : k);
         if (small) {
+          for (let j = base; j < base + i; j++) m.set(asKey(keys[j]!), vals[j]!);
           for (let j = base; j < base + i; j++) vals[j] = null;
           this.scratchTop = base;
+        } else {
+          for (const k of Object.keys(o!)) m.set(asKey(k), o![k]!);
         }
-        this.pos = first;
-        const m = this.mapEntries(count);
+        this.pos = keyAt;
+        this.mapEntriesInto(m, count - 2 * i);
         this.leaveCompound(end, outer);
         return m;
       }

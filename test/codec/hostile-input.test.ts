@@ -21,6 +21,7 @@ import {
   encode,
   encodeComposite,
   encodeMessage,
+  type AmqpMap,
   type AmqpValue,
 } from '../../src/codec/index.js';
 import { amqpValue, compositeRecordArb, largeValue, messageArb } from './arbitraries.js';
@@ -804,5 +805,87 @@ describe('whatever decodes can be encoded again', () => {
     for (const input of [hex('a3 02 c3 a9'), hex('e0 05 01 a3 02 c3 a9'), hex('00 a3 02 c3 a9 40')]) {
       expectDecodeError(() => decodeValue(input), 'AMQP_DECODE_INVALID_VALUE');
     }
+  });
+});
+
+describe('maps that turn out to be Maps are read once', () => {
+  // Each level is a map whose first entry holds the next level and whose second has a number as
+  // its key, so the decoder learns that the map is a Map only after it has read the nested one.
+  // Reading from the first entry again at that point doubled the work per level: 2^40 here.
+  const LEVELS = 40;
+
+  /** A Map nested `levels` deep: key 'a' (a string, or a symbol at the top if `topSymbol`) and key 1. */
+  function nested(levels: number, topSymbol = false): AmqpMap {
+    let v: AmqpValue = null;
+    for (let i = 0; i < levels; i++) {
+      const key = topSymbol && i === levels - 1 ? new AmqpSymbol('a') : 'a';
+      v = new Map<AmqpValue, AmqpValue>([
+        [key, v],
+        [1, null],
+      ]);
+    }
+    return v as AmqpMap;
+  }
+
+  /** The work a decode of these bytes may take: a few units per level, far below 2^levels. */
+  const LINEAR = 8 * LEVELS;
+
+  function depthOf(m: unknown, key: unknown): number {
+    let n = 0;
+    while (m instanceof Map) {
+      n++;
+      m = n === 1 ? m.get(key) : m.get('a');
+    }
+    return n;
+  }
+
+  it('through decodeValue: linear work, the same Maps back, the same bytes again', () => {
+    const bytes = encode(nested(LEVELS));
+    const o = metered(() => decodeValue(bytes), LINEAR);
+    expect(o.ok).toBe(true);
+    if (!o.ok) return;
+    expect(depthOf(o.value, 'a')).toBe(LEVELS);
+    expect(encode(o.value as AmqpValue).equals(bytes)).toBe(true);
+  });
+
+  it('through decodeComposite: an attach whose properties nest them', () => {
+    const attach = { type: 'attach', name: 'l', handle: 0, role: false, properties: nested(LEVELS, true) };
+    const bytes = encodeRecord(attach);
+    const o = metered(() => decodeComposite(bytes), LINEAR);
+    expect(o.ok).toBe(true);
+    if (!o.ok) return;
+    const props = (o.value as { value: { properties: unknown } }).value.properties;
+    expect(props).toBeInstanceOf(Map);
+    const top = [...(props as AmqpMap).entries()];
+    expect(top[0]![0]).toEqual(new AmqpSymbol('a'));
+    expect(depthOf(top[0]![1], 'a')).toBe(LEVELS - 1);
+    expect(encodeRecord((o.value as { value: { type: string } }).value).equals(bytes)).toBe(true);
+  });
+
+  it('through decodeMessage: in the annotations, the application properties and the body', () => {
+    const annotations = nested(LEVELS, true);
+    const bytes = encodeMessage({
+      messageAnnotations: annotations as never,
+      applicationProperties: nested(LEVELS),
+      body: nested(LEVELS),
+    });
+    const o = metered(() => decodeMessage(bytes), 3 * LINEAR);
+    expect(o.ok).toBe(true);
+    if (!o.ok) return;
+    const m = o.value as { applicationProperties: unknown; body: unknown; messageAnnotations: unknown };
+    expect(depthOf(m.applicationProperties, 'a')).toBe(LEVELS);
+    expect(depthOf(m.body, 'a')).toBe(LEVELS);
+    expect(m.messageAnnotations).toBeInstanceOf(Map);
+    expect(encodeMessage(m as never).equals(bytes)).toBe(true);
+  });
+
+  it('a large map that turns into a Map half way keeps every entry in wire order', () => {
+    // More pairs than the scratch slots hold, so the entries so far come from the object form.
+    const entries: [AmqpValue, AmqpValue][] = Array.from({ length: 200 }, (_, i) => [`k${i}`, i]);
+    entries.push([7, 'seven'], ['after', { x: 1 }]);
+    const bytes = encode(new Map(entries));
+    const back = decodeValue(bytes) as AmqpMap;
+    expect([...back.keys()]).toEqual(entries.map(([k]) => k));
+    expect(encode(back).equals(bytes)).toBe(true);
   });
 });
