@@ -42,6 +42,8 @@ export const opt = {
     'a number or a bigint',
     (v) => (typeof v === 'number' && !Number.isNaN(v)) || typeof v === 'bigint',
   ),
+  /** A count, size or duration: an integer, 0 or more (a negative limit would refuse everything). */
+  count: rule('a non-negative integer', (v) => Number.isSafeInteger(v) && (v as number) >= 0),
   boolean: rule('true or false', (v) => typeof v === 'boolean'),
   string: rule('a string', (v) => typeof v === 'string'),
   function: rule('a function', (v) => typeof v === 'function'),
@@ -196,7 +198,9 @@ function shapeOf(path: string): string {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  // Never the text itself: a string in the wrong option may be a password or a key, and the
+  // message ends up in logs.
+  if (typeof v === 'string') return `a string of ${v.length} character${v.length === 1 ? '' : 's'}`;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint')
     return `${typeof v} ${String(v)}`;
   if (typeof v === 'object') return 'an object';

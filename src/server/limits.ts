@@ -72,15 +72,15 @@ export interface ServerLimits {
 }
 
 export const SERVER_LIMITS = {
-  maxConnections: opt.number,
-  maxSessions: opt.number,
-  maxLinksPerSession: opt.number,
-  maxLinks: opt.number,
-  maxMessageSize: opt.number,
-  maxReassemblyBytes: opt.number,
-  maxUnsettledDeliveries: opt.number,
-  maxBufferedOutput: opt.number,
-  handshakeTimeoutMs: opt.number,
+  maxConnections: opt.count,
+  maxSessions: opt.count,
+  maxLinksPerSession: opt.count,
+  maxLinks: opt.count,
+  maxMessageSize: opt.count,
+  maxReassemblyBytes: opt.count,
+  maxUnsettledDeliveries: opt.count,
+  maxBufferedOutput: opt.count,
+  handshakeTimeoutMs: opt.count,
 } satisfies OptionSchema<ServerLimits>;
 
 /** The limits with every default filled in. */

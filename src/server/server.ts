@@ -19,7 +19,6 @@ import { listenOn } from '../transport/listen-on.js';
 import { errorFields, Log, loggerProblem, type Logger } from '../util/logger.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { IncomingLink } from './server-connection.js';
-import { checkMapsOption } from '../api/receiver.js';
 import type { MapForm } from '../codec/decoder.js';
 import { refuseSocket } from './refusal.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, resolveLimits, SERVER_LIMITS, type ServerLimits } from './limits.js';
@@ -110,8 +109,8 @@ export const SERVER_OPTIONS = {
   tls: opt.nested(SERVER_TLS_OPTIONS, 'TLS options ({ cert, key })'),
   sasl: opt.either(opt.oneOf(false), opt.nested(SERVER_SASL_OPTIONS, 'SASL options')),
   containerId: opt.string,
-  maxFrameSize: opt.number,
-  idleTimeoutMs: opt.number,
+  maxFrameSize: opt.count,
+  idleTimeoutMs: opt.count,
   limits: opt.nested(SERVER_LIMITS, 'limits'),
   timers: opt.object,
   onConnection: opt.function,
@@ -136,14 +135,14 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   /** Sockets answered with the fixed refusal because the server was full. */
   refusedConnections = 0;
   private listener!: net.Server;
-  private readonly limits: Required<ServerLimits>;
+  /** Set by start(), once the options are checked. */
+  private limits!: Required<ServerLimits>;
   private readonly log: Log;
 
+  // Nothing here throws, whatever the options: listen() reports a bad option as a rejection.
   constructor(readonly options: ServerOptions) {
     super();
     const given = options as ServerOptions | undefined;
-    this.limits = resolveLimits(given?.limits);
-    checkMapsOption(given?.maps);
     this.log = new Log(loggerProblem(given?.logger) ? undefined : given?.logger);
   }
 
@@ -173,6 +172,7 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   async start(): Promise<this> {
     checkOptions(this.options, SERVER_OPTIONS, 'listen');
     const o = this.options;
+    this.limits = resolveLimits(o?.limits);
     // listen() with nothing at all: the same answer as without `sasl`.
     const s = (o as ServerOptions | undefined)?.sasl as ServerSaslOptions | false | undefined;
     if (s === undefined || s === null)

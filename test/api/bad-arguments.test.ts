@@ -120,6 +120,34 @@ describe('bad arguments', () => {
     ).toBe('tls.cert');
   });
 
+  it('listen never throws synchronously: a bad maps, limits or count is a rejection', async () => {
+    const cases: [unknown, string][] = [
+      [{ port: 0, sasl: false, maps: 'Map' }, 'maps'],
+      [{ port: 0, sasl: false, limits: null }, 'limits'],
+      [{ port: 0, sasl: false, limits: { maxConnections: -1 } }, 'limits.maxConnections'],
+      [{ port: 0, sasl: false, limits: { handshakeTimeoutMs: 1.5 } }, 'limits.handshakeTimeoutMs'],
+      [{ port: 0, sasl: false, idleTimeoutMs: -5 }, 'idleTimeoutMs'],
+    ];
+    for (const [options, option] of cases) {
+      const p = listen(options as never); // a synchronous throw fails the test here
+      const e = await p.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      expect((e as InvalidArgumentError).option).toBe(option);
+    }
+    expect((await invalid(() => startBroker({ port: 0, sasl: false, maxQueues: -1 } as never))).option).toBe(
+      'maxQueues',
+    );
+  });
+
+  it("an option error never echoes a string's text, which may be a secret in the wrong place", async () => {
+    const e = await invalid(() => connect({ host: '127.0.0.1', port: 1, sasl: 'hunter2-secret' } as never));
+    expect(e.message).not.toContain('hunter2');
+    expect(e.message).toContain('a string of 14 characters');
+  });
+
   it('RequestResponseLink.open checks its options; address is required', async () => {
     expect((await invalid(() => RequestResponseLink.open(conn, { adress: 'q' } as never))).suggestion).toBe(
       'address',

@@ -84,9 +84,9 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   grantTimeoutMs?: number;
 }
 
-/** Every key of `defaults` holds a number (the hub's C2D and feedback limits). */
+/** Every key of `defaults` holds a count or a duration (the hub's C2D and feedback limits). */
 function numbers<K extends string>(defaults: Record<K, number>): Record<K, OptionRule> {
-  return Object.fromEntries(Object.keys(defaults).map((k) => [k, opt.number])) as Record<K, OptionRule>;
+  return Object.fromEntries(Object.keys(defaults).map((k) => [k, opt.count])) as Record<K, OptionRule>;
 }
 
 // The run-time check of the options above (api/options.ts): a key missing here fails to compile.
@@ -100,22 +100,22 @@ const START_HUB_OPTIONS = {
   ca: opt.pem,
   clock: opt.object,
   log: opt.function,
-  feedbackBatchDelayMs: opt.number,
+  feedbackBatchDelayMs: opt.count,
   publicHost: opt.string,
-  redirectDelayMs: opt.number,
-  grantTimeoutMs: opt.number,
+  redirectDelayMs: opt.count,
+  grantTimeoutMs: opt.count,
   stateDir: opt.string,
   fsync: opt.boolean,
-  partitions: opt.number,
+  partitions: opt.count,
   devices: opt.listOf(opt.string),
   registry: opt.any,
   eventHubName: opt.string,
   consumerGroups: opt.listOf(opt.string),
-  retentionMs: opt.number,
-  maxEventsPerPartition: opt.number,
-  maxPartitionBytes: opt.number,
-  maxTelemetryBytes: opt.number,
-  eventCacheBytes: opt.number,
+  retentionMs: opt.count,
+  maxEventsPerPartition: opt.count,
+  maxPartitionBytes: opt.count,
+  maxTelemetryBytes: opt.count,
+  eventCacheBytes: opt.count,
   c2d: opt.nested(numbers(C2D_DEFAULTS), 'C2D limits'),
   feedback: opt.nested(numbers(FEEDBACK_DEFAULTS), 'feedback limits'),
   logger: opt.either(opt.function, opt.object),

@@ -58,7 +58,7 @@ describe('DeviceClient options', () => {
         .suggestion,
     ).toBe('renewal.marginMs');
     expect(thrown(() => DeviceClient.fromConnectionString(DEVICE, { auth: 'sas' } as never)).message).toBe(
-      `DeviceClient.fromConnectionString: option 'auth' must be one of 'cbs', 'plain', got the string "sas"`,
+      `DeviceClient.fromConnectionString: option 'auth' must be one of 'cbs', 'plain', got a string of 3 characters`,
     );
     expect(thrown(() => DeviceClient.fromConnectionString(DEVICE, { tls: { ca: 1 } } as never)).option).toBe(
       'tls.ca',
@@ -152,5 +152,12 @@ describe('startHub options', () => {
       'c2d.maxDeliveryCount',
     );
     expect((await rejected(() => startHub({ port: '0' } as never))).option).toBe('port');
+  });
+
+  it('a negative or fractional limit is refused: it would refuse every message', async () => {
+    expect((await rejected(() => startHub({ c2d: { maxQueuedPerDevice: -1 } }))).option).toBe(
+      'c2d.maxQueuedPerDevice',
+    );
+    expect((await rejected(() => startHub({ maxTelemetryBytes: 0.5 }))).option).toBe('maxTelemetryBytes');
   });
 });
