@@ -238,7 +238,7 @@ async function receiveC2d(argv: string[]): Promise<number> {
   noPositionals(positionals);
   const { cs, tls } = setup(v);
   const action = v.action ?? 'complete';
-  if (!(action in ACTIONS))
+  if (!Object.hasOwn(ACTIONS, action))
     throw new UsageError(`--action must be complete, reject or abandon, got ${action}`);
   const settle = action as keyof typeof ACTIONS;
   const count = v.count === undefined ? Infinity : positiveInt(v.count, 'count', 1);

@@ -91,6 +91,17 @@ CASES.push(
     ['iothub', 'receive-c2d', ...CS, '--action', 'ignore'],
     '--action must be complete, reject or abandon, got ignore',
   ],
+  // Names every object inherits are not actions either.
+  [
+    'amqp-one iothub receive-c2d',
+    ['iothub', 'receive-c2d', ...CS, '--action', 'toString'],
+    '--action must be complete, reject or abandon, got toString',
+  ],
+  [
+    'amqp-one iothub receive-c2d',
+    ['iothub', 'receive-c2d', ...CS, '--action', 'constructor'],
+    '--action must be complete, reject or abandon, got constructor',
+  ],
 );
 
 const label = (argv: string[]): string => argv.filter((a) => !a.startsWith('HostName=')).join(' ');

@@ -57,7 +57,7 @@ export function parseUtcTime(text: string): Date {
 }
 
 function field(o: Record<string, unknown>, name: string): unknown {
-  if (name in o) return o[name];
+  if (Object.hasOwn(o, name)) return o[name];
   const lower = name.toLowerCase();
   for (const k of Object.keys(o)) if (k.toLowerCase() === lower) return o[k];
   return undefined;
