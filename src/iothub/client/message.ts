@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Message, MessageProperties } from '../../codec/message.js';
 import { ulong, type AmqpValue } from '../../codec/values.js';
 import { IotHubConfigError } from '../errors.js';
+import { putOwn } from '../message-values.js';
 import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 
 /** What routing on the body needs (IoT Hub message routing): JSON, UTF-8. */
@@ -131,11 +132,13 @@ export function toAmqpMessage(
   if (m.userId !== undefined) {
     properties.userId = typeof m.userId === 'string' ? Buffer.from(m.userId, 'utf8') : m.userId;
   }
+  // Own data properties, as the decoder makes them: a key such as '__proto__' (from JSON.parse)
+  // is sent as a property, not turned into a prototype and lost.
   const app: Record<string, AmqpValue> = {};
   for (const [k, v] of Object.entries(m.properties ?? {})) {
-    if (v !== undefined) app[k] = v;
+    if (v !== undefined) putOwn(app, k, v);
   }
-  Object.assign(app, options.applicationProperties);
+  for (const [k, v] of Object.entries(options.applicationProperties ?? {})) putOwn(app, k, v);
   const out: Message = { properties, body: bytes, bodyType: 'data' };
   if (Object.keys(app).length > 0) out.applicationProperties = app;
   if (m.annotations && Object.keys(m.annotations).length > 0) out.messageAnnotations = { ...m.annotations };

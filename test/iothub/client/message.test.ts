@@ -21,6 +21,20 @@ describe('outgoing messages', () => {
     expect(JSON.parse((back.body as Buffer).toString())).toEqual({ t: 21 });
   });
 
+  test("a property named '__proto__' (from JSON.parse) is sent as a property, the prototype untouched", () => {
+    const properties = JSON.parse('{"__proto__": "x", "constructor": "y", "a": "1"}') as Record<
+      string,
+      string
+    >;
+    const m = toAmqpMessage({ body: 'b', properties }, { applicationProperties: properties });
+    const app = m.applicationProperties as Record<string, unknown>;
+    expect(Object.getPrototypeOf(app)).toBe(Object.prototype);
+    expect(Object.keys(app)).toEqual(['__proto__', 'constructor', 'a']);
+    const back = decodeMessage(encodeMessage(m)).applicationProperties as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).toBe('x');
+    expect(Object.getOwnPropertyDescriptor(back, 'constructor')?.value).toBe('y');
+  });
+
   test('a uuid message id by default; bytes and strings as data; objects as JSON', () => {
     const a = toAmqpMessage(Buffer.from([1, 2]));
     expect(a.properties!.messageId).toMatch(/^[0-9a-f-]{36}$/);
