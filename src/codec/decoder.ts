@@ -107,6 +107,11 @@ export function setKeyedMapScratch(on: boolean): void {
   scratchEnabled = on;
 }
 
+/** Test hook: how many scratch slots still hold a value (none, between decodes). */
+export function heldScratchValues(): number {
+  return scratchVals.filter((v) => v !== null).length;
+}
+
 /** Reads AMQP values from a buffer, checking every size and count against the bytes present. */
 export class Decoder {
   buf: Buffer;
@@ -129,6 +134,11 @@ export class Decoder {
 
   /** Throws a DecodeError with the offset where decoding failed. */
   fail(code: DecodeErrorCode, message: string, at = this.pos): never {
+    // A map being read keeps its values in the shared scratch slots: let them go with the input.
+    if (this.scratchTop > 0) {
+      scratchVals.fill(null, 0, this.scratchTop);
+      this.scratchTop = 0;
+    }
     throw new DecodeError(code, message, at);
   }
 

@@ -26,6 +26,7 @@ import {
 } from '../../src/codec/index.js';
 import { amqpValue, compositeRecordArb, largeValue, messageArb } from './arbitraries.js';
 import { metered, workBound } from './decode-work.js';
+import { heldScratchValues } from '../../src/codec/decoder.js';
 
 /** Property runs; FC_RUNS=20000 for a longer hunt. */
 const RUNS = Math.max(1, Math.round(Number(process.env.FC_RUNS ?? 3000)));
@@ -877,6 +878,18 @@ describe('maps that turn out to be Maps are read once', () => {
     expect(depthOf(m.body, 'a')).toBe(LEVELS);
     expect(m.messageAnnotations).toBeInstanceOf(Map);
     expect(encodeMessage(m as never).equals(bytes)).toBe(true);
+  });
+
+  it('a decode that fails inside a map keeps none of its values in the shared scratch slots', () => {
+    const big = Buffer.alloc(100_000, 7);
+    const whole = encode({ outer: { a: big, b: 'x' } } as never);
+    // The inner map's last value, 'x', made invalid UTF-8: both maps hold a value in their slots
+    // when it fails.
+    const bad = Buffer.from(whole);
+    bad[bad.length - 1] = 0xff;
+    expectDecodeError(() => decodeValue(bad));
+    expect(heldScratchValues()).toBe(0);
+    expect(decodeValue(whole)).toEqual({ outer: { a: big, b: 'x' } });
   });
 
   it('a large map that turns into a Map half way keeps every entry in wire order', () => {
