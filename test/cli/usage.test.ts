@@ -74,6 +74,11 @@ CASES.push(
   ['amqp-one broker', ['broker', '--port', '65536'], '--port must be a port from 0 to 65535, got 65536'],
   ['amqp-one hub', ['hub', '--tls-port', '70000'], '--tls-port must be a port from 0 to 65535, got 70000'],
   [
+    'amqp-one hub',
+    ['hub', '--retention-hours', '2501999793'],
+    '--retention-hours must be at most 876000, got 2501999793',
+  ],
+  [
     'amqp-one conformance',
     ['conformance', '--listen', '99999'],
     '--listen must be a port from 0 to 65535, got 99999',

@@ -78,6 +78,8 @@ export class HubUsageError extends AmqpOneError {
   }
 }
 
+const MAX_RETENTION_HOURS = 100 * 365 * 24;
+
 function int(name: string, v: string | undefined, dflt: number | undefined): number | undefined {
   if (v === undefined) return dflt;
   const n = /^\d+$/.test(v) ? Number(v) : NaN;
@@ -141,6 +143,9 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
   if ((values.cert === undefined) !== (values.key === undefined))
     throw new HubUsageError('give --cert and --key together');
   const retention = int('retention-hours', values['retention-hours'], undefined);
+  // In milliseconds it must stay a safe integer; a century is past any test's horizon.
+  if (retention !== undefined && retention > MAX_RETENTION_HOURS)
+    throw new HubUsageError(`--retention-hours must be at most ${MAX_RETENTION_HOURS}, got ${retention}`);
   const feedbackDelay = int('feedback-delay-ms', values['feedback-delay-ms'], undefined);
   const partitions = int('partitions', values.partitions, undefined);
   const grantTimeout = positive('grant-timeout-ms', values['grant-timeout-ms']);
