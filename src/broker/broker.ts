@@ -73,7 +73,7 @@ export interface BrokerOptions {
   maxQueues?: number;
 }
 
-// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+// The run-time checks of the options above (protocol/options.ts): a key missing here fails to compile.
 export const BROKER_OPTIONS = {
   port: opt.number,
   host: opt.string,

@@ -145,7 +145,7 @@ export interface ReceiverOptions extends LinkOptions, ReceiverCreditOptions, Ope
   session?: AmqpSession;
 }
 
-// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+// The run-time checks of the options above (protocol/options.ts): a key missing here fails to compile.
 const RESEND = opt.oneOf('at-least-once', 'fail');
 
 export const RECONNECT_OPTIONS = {

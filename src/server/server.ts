@@ -87,7 +87,7 @@ export interface ServerOptions {
   onLink?(l: IncomingLink): void;
 }
 
-// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+// The run-time checks of the options above (protocol/options.ts): a key missing here fails to compile.
 export const SERVER_SASL_OPTIONS = {
   anonymous: opt.boolean,
   plain: opt.function,

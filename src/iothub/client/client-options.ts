@@ -84,7 +84,7 @@ export interface IotHubClientOptions {
   logger?: Logger;
 }
 
-// The run-time checks of the options above (api/options.ts): a key missing here fails to compile.
+// The run-time checks of the options above (protocol/options.ts): a key missing here fails to compile.
 const RENEWAL_OPTIONS = {
   renewAtFraction: opt.number,
   marginMs: opt.number,

@@ -54,7 +54,7 @@ export interface EventsOptions {
 
 const POSITION = opt.either(opt.oneOf('earliest', 'latest'), opt.object);
 
-/** The run-time check of EventsOptions (api/options.ts). */
+/** The run-time check of EventsOptions (protocol/options.ts). */
 export const EVENTS_OPTIONS = {
   consumerGroup: opt.string,
   partitions: opt.listOf(opt.string),

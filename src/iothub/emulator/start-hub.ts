@@ -89,7 +89,7 @@ function numbers<K extends string>(defaults: Record<K, number>): Record<K, Optio
   return Object.fromEntries(Object.keys(defaults).map((k) => [k, opt.count])) as Record<K, OptionRule>;
 }
 
-// The run-time check of the options above (api/options.ts): a key missing here fails to compile.
+// The run-time check of the options above (protocol/options.ts): a key missing here fails to compile.
 const START_HUB_OPTIONS = {
   host: opt.string,
   port: opt.number,
