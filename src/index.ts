@@ -9,6 +9,7 @@ export * from './protocol/errors.js';
 export * from './engine/index.js';
 export { parseAmqpUrl, type ParsedUrl } from './transport/url.js';
 export { openSocket, type TlsOptions, type SocketOptions } from './transport/open-socket.js';
+export type { ByteStream, ByteStreamFactory } from './transport/byte-stream.js';
 export * from './client/index.js';
 export * from './server/index.js';
 export { setLogger } from './api/logging.js';

@@ -16,6 +16,7 @@ import {
 } from '../sasl/mechanisms.js';
 import type { Session, SessionOptions } from '../session/session.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
+import { openByteStream, type ByteStreamFactory } from '../transport/byte-stream.js';
 import { parseAmqpUrl } from '../transport/url.js';
 import { closeOptions, ConnectionCore, type CloseOptions } from '../api/connection-core.js';
 import { deferred, type Deferred } from '../util/deferred.js';
@@ -82,6 +83,13 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   url?: string;
   host?: string;
   port?: number;
+  /**
+   * Runs the connection over a stream this function makes (any Node Duplex of bytes: an SSH
+   * channel, a test pipe, a WebSocket adapter) instead of opening TCP. It is called again for each
+   * reconnect attempt, with a signal that fires when the attempt is abandoned. `host` is still the
+   * open's hostname; `port` and `tls` do not apply (a TLS layer belongs inside the stream).
+   */
+  transport?: ByteStreamFactory;
   /** true or TLS options for amqps. */
   tls?: boolean | TlsOptions;
   username?: string;
@@ -166,6 +174,7 @@ export const CONNECT_OPTIONS = {
   url: opt.string,
   host: opt.string,
   port: opt.number,
+  transport: opt.function,
   tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
   username: opt.string,
   password: opt.string,
@@ -236,6 +245,13 @@ function resolveOptions(options: ConnectOptions | string): ConnectOptions & { ho
     o.username ??= u.username;
     o.password ??= u.password;
   }
+  // TLS asked for must not be dropped silently: the credentials would then cross the stream in
+  // the clear. A stream carries its own TLS (tls.connect({ socket: stream })).
+  if (o.transport && o.tls)
+    throw new InvalidArgumentError(
+      'connect: tls (or an amqps URL) does not apply with transport; put the TLS layer inside the stream',
+      { option: 'tls' },
+    );
   return { ...o, host: o.host ?? 'localhost', port: o.port ?? (o.tls ? 5671 : 5672) };
 }
 
@@ -341,13 +357,15 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
     try {
       // No socket timer of its own: the deadline above (connectTimeoutMs, on this.timers) covers
       // TCP and TLS through `stop`, so 0 means none and a long one is not cut short.
-      const socket = await openSocket({
-        host: o.host,
-        port: o.port,
-        tls: o.tls,
-        signal: stop.signal,
-        connectTimeoutMs: 0,
-      });
+      const socket = o.transport
+        ? await openByteStream(o.transport, stop.signal)
+        : await openSocket({
+            host: o.host,
+            port: o.port,
+            tls: o.tls,
+            signal: stop.signal,
+            connectTimeoutMs: 0,
+          });
       const engine = new Connection({
         ...o,
         role: 'client',

@@ -6,7 +6,7 @@
  *   sasl-outcome sys-temp (spec 5.3.3.6: a temporary failure, try again later).
  * Nothing the client sends is kept, and the socket is dropped after `deadlineMs` in any case.
  */
-import type { Socket } from 'node:net';
+import type { ByteStream } from '../transport/byte-stream.js';
 import { ByteWriter } from '../codec/byte-writer.js';
 import { encodeComposite } from '../codec/composite.js';
 import type { Performative, SaslFrameBody } from '../codec/spec/records.js';
@@ -56,7 +56,7 @@ function answers(): NonNullable<typeof fixed> {
 }
 
 /** Answers and closes a socket the server refuses (it is full). */
-export function refuseSocket(socket: Socket, deadlineMs: number): void {
+export function refuseSocket(socket: ByteStream, deadlineMs: number): void {
   const a = answers();
   let seen = 0;
   let sasl = false;

@@ -2,7 +2,7 @@
  * One client connection on our server: answers opens and begins, and hands each link the client
  * attaches to the handler as an IncomingLink, which accepts or refuses through this connection.
  */
-import type { Socket } from 'node:net';
+import type { ByteStream } from '../transport/byte-stream.js';
 import { Connection, type ConnectionOptions } from '../connection/connection.js';
 import { Condition } from '../protocol/conditions.js';
 import type { AmqpError } from '../protocol/errors.js';
@@ -52,7 +52,7 @@ export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
 
   constructor(
     engineOptions: ConnectionOptions,
-    socket: Socket,
+    socket: ByteStream,
     private readonly hooks: ServerConnectionHooks,
     timers?: Timers,
   ) {
@@ -77,8 +77,8 @@ export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
     return this.engine.saslIdentity;
   }
 
-  /** The client's socket. */
-  get socket(): Socket {
+  /** The client's socket (a net or tls Socket), or the stream given to AmqpServer.accept. */
+  get socket(): ByteStream {
     return this.driver.socket;
   }
 

@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
 import { Condition } from '../protocol/conditions.js';
-import type { AmqpError } from '../protocol/errors.js';
+import { InvalidArgumentError, type AmqpError } from '../protocol/errors.js';
 import {
   anonymousServer,
   externalServer,
@@ -16,6 +16,7 @@ import {
 } from '../sasl/mechanisms.js';
 import type { Timers } from '../util/timers.js';
 import { listenOn } from '../transport/listen-on.js';
+import { isByteStream, type ByteStream } from '../transport/byte-stream.js';
 import { errorFields, Log, loggerProblem, type Logger } from '../util/logger.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { IncomingLink } from './server-connection.js';
@@ -183,7 +184,7 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
       throw new ServerOptionsError('`sasl` offers no mechanism: give credentials, or anonymous: true');
     const problem = loggerProblem(o.logger);
     if (problem) throw new ServerOptionsError(problem);
-    const onSocket = (socket: net.Socket): void => this.onSocket(socket);
+    const onSocket = (socket: net.Socket): void => void this.onSocket(socket);
     this.listener = o.tls
       ? tls.createServer(
           {
@@ -208,7 +209,23 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
     return this;
   }
 
-  private onSocket(socket: net.Socket): void {
+  /**
+   * Serves a client over `stream`, any Node Duplex of bytes (an SSH channel, a test pipe, a
+   * WebSocket adapter): as a socket the server accepted, with the same limits, SASL and handlers.
+   * The server must have started (listen() resolved). Returns the connection, or undefined when
+   * the server is full (the stream then gets the fixed refusal and is closed).
+   */
+  accept(stream: ByteStream): ServerConnection | undefined {
+    if (!isByteStream(stream))
+      throw new InvalidArgumentError('AmqpServer.accept: expected a Duplex stream of bytes', {
+        option: 'stream',
+      });
+    if (this.limits === undefined)
+      throw new InvalidArgumentError('AmqpServer.accept: the server has not started (await listen() first)');
+    return this.onSocket(stream);
+  }
+
+  private onSocket(socket: ByteStream): ServerConnection | undefined {
     const o = this.options;
     let externalIdentity: string | undefined;
     if (socket instanceof tls.TLSSocket && socket.authorized) {
@@ -225,7 +242,7 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
           maxConnections: limits.maxConnections,
         });
       refuseSocket(socket, limits.handshakeTimeoutMs);
-      return;
+      return undefined;
     }
     const saslServer = this.saslServer();
     const conn = new ServerConnection(
@@ -273,6 +290,7 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
         remotePort: socket.remotePort,
       });
     this.emit('connection', conn);
+    return conn;
   }
 
   /** Stops listening and closes every connection. */

@@ -1,6 +1,6 @@
 /**
- * Moves an engine's bytes over a Node socket (net or tls). The only place where sockets, timers and
- * the event loop meet the engine:
+ * Moves an engine's bytes over a Node socket (net or tls), or any byte stream (byte-stream.ts).
+ * The only place where sockets, timers and the event loop meet the engine:
  * - input: each chunk goes to `receive`, then the engine's events are dispatched;
  * - output: gathered once per event-loop turn (setImmediate) into one socket write;
  * - time: one timer, set to the deadline the engine's `tick` returns;
@@ -11,7 +11,7 @@
  *   replies without end (servers set it; a client never stops reading, so two of ours cannot wait
  *   on each other).
  */
-import type { Socket } from 'node:net';
+import type { ByteStream } from './byte-stream.js';
 import type { Connection } from '../connection/connection.js';
 import { DisconnectedError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
@@ -50,13 +50,13 @@ export class SocketDriver {
 
   constructor(
     readonly engine: Connection,
-    readonly socket: Socket,
+    readonly socket: ByteStream,
     private readonly hooks: DriverHooks,
     private readonly clock: Clock = Date.now,
     options: DriverOptions = {},
   ) {
     this.pauseAbove = options.pauseReadingAbove ?? 0;
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       if (this.readingPaused) {

@@ -1,0 +1,137 @@
+/**
+ * A connection over a stream the caller supplies (ConnectOptions.transport, AmqpServer.accept):
+ * two ends of an in-process Duplex pair carry a real send and receive, with SASL PLAIN; a factory
+ * that fails, hangs past the deadline or returns something else gives a typed error; TLS asked
+ * for with a transport is refused rather than dropped.
+ */
+import { duplexPair, type Duplex } from 'node:stream';
+import { afterEach, describe, expect, test } from 'vitest';
+import { connect, type AmqpConnection } from '../../src/client/index.js';
+import { AmqpServer, listen } from '../../src/server/index.js';
+import { AmqpOneError } from '../../src/codec/errors.js';
+import { InvalidArgumentError } from '../../src/protocol/errors.js';
+import type { Message } from '../../src/codec/message.js';
+
+let server: AmqpServer | undefined;
+let client: AmqpConnection | undefined;
+afterEach(async () => {
+  await client?.close().catch(() => undefined);
+  await server?.close();
+  client = server = undefined;
+});
+
+/** A server whose node 'q' keeps what it receives and whose node 'out' sends one message. */
+async function echoServer(got: Message[]): Promise<AmqpServer> {
+  return listen({
+    port: 0,
+    sasl: { plain: (user, password) => user === 'alice' && password === 'secret' },
+    onLink(l) {
+      if (l.role === 'receiver') {
+        const r = l.acceptReceiver();
+        void (async () => {
+          for await (const m of r) {
+            m.accept();
+            got.push(m.message);
+          }
+        })();
+      } else
+        void l
+          .acceptSender()
+          .send({ body: 'from the server' })
+          .catch(() => undefined);
+    },
+  });
+}
+
+async function failure(p: Promise<unknown>): Promise<AmqpOneError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(AmqpOneError);
+  return e as AmqpOneError;
+}
+
+describe('a connection over a supplied stream', () => {
+  test('send and receive through a Duplex pair, SASL PLAIN included; the server counts it as a client', async () => {
+    const got: Message[] = [];
+    server = await echoServer(got);
+    const streams: Duplex[] = [];
+    client = await connect({
+      host: 'pipe.example',
+      username: 'alice',
+      password: 'secret',
+      transport: () => {
+        const [ours, theirs] = duplexPair();
+        expect(server!.accept(theirs)).toBeDefined();
+        streams.push(ours);
+        return ours;
+      },
+    });
+    expect(streams).toHaveLength(1);
+    expect(server.connections.size).toBe(1);
+    const [conn] = [...server.connections];
+    expect(conn!.identity).toBe('alice');
+    expect(await (await client.openSender('q')).send({ body: 'over the pipe' })).toEqual({
+      type: 'accepted',
+    });
+    expect(got.map((m) => m.body)).toEqual(['over the pipe']);
+    const r = await client.openReceiver('out');
+    const m = (await r.receive({ timeoutMs: 10_000 }))!;
+    expect(m.message.body).toBe('from the server');
+    m.accept();
+    await client.close();
+    client = undefined;
+    expect(streams[0]!.writableEnded).toBe(true); // the AMQP close ended our side of the stream
+  });
+
+  test('a factory that throws: AMQP_CONNECT_FAILED with its error as cause', async () => {
+    const boom = new Error('no tunnel');
+    const e = await failure(
+      connect({
+        transport: () => {
+          throw boom;
+        },
+      }),
+    );
+    expect(e.code).toBe('AMQP_CONNECT_FAILED');
+    expect(e.cause).toBe(boom);
+  });
+
+  test('a factory that returns something else: InvalidArgumentError for transport', async () => {
+    const e = await failure(connect({ transport: () => ({}) as never }));
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    expect((e as InvalidArgumentError).option).toBe('transport');
+  });
+
+  test("a factory that never finishes: the connect deadline fails it, and the factory's signal fires", async () => {
+    let signal: AbortSignal | undefined;
+    const e = await failure(
+      connect({
+        connectTimeoutMs: 50,
+        transport: (c) => {
+          signal = c.signal;
+          return new Promise<never>(() => undefined);
+        },
+      }),
+    );
+    expect(e.code).toBe('AMQP_TIMEOUT');
+    expect(signal?.aborted).toBe(true);
+  });
+
+  test('tls, or an amqps URL, with a transport is refused: the credentials would cross in the clear', async () => {
+    const transport = (): Duplex => duplexPair()[0];
+    for (const o of [{ tls: true }, { url: 'amqps://h' }]) {
+      const e = await failure(connect({ ...o, transport }));
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      expect((e as InvalidArgumentError).option).toBe('tls');
+    }
+  });
+
+  test('accept before the server has started, or of a non-stream, is a typed error', async () => {
+    const early = new AmqpServer({ port: 0, sasl: false });
+    expect(() => early.accept(duplexPair()[1])).toThrow(/has not started/);
+    server = await listen({ port: 0, sasl: false });
+    expect(() => server!.accept({} as never)).toThrow(InvalidArgumentError);
+  });
+});
