@@ -11,6 +11,7 @@ import { AmqpServer, listen } from '../../src/server/index.js';
 import { AmqpOneError } from '../../src/codec/errors.js';
 import { InvalidArgumentError } from '../../src/protocol/errors.js';
 import type { Message } from '../../src/codec/message.js';
+import { ManualTimers } from '../support/manual-timers.js';
 
 let server: AmqpServer | undefined;
 let client: AmqpConnection | undefined;
@@ -33,7 +34,7 @@ async function echoServer(got: Message[]): Promise<AmqpServer> {
             m.accept();
             got.push(m.message);
           }
-        })();
+        })().catch(() => undefined); // the loop ends with the connection's error when it goes
       } else
         void l
           .acceptSender()
@@ -83,6 +84,38 @@ describe('a connection over a supplied stream', () => {
     await client.close();
     client = undefined;
     expect(streams[0]!.writableEnded).toBe(true); // the AMQP close ended our side of the stream
+  });
+
+  test('reconnect calls the factory again, and the links come back over the new stream', async () => {
+    const got: Message[] = [];
+    server = await echoServer(got);
+    const timers = new ManualTimers();
+    const streams: Duplex[] = [];
+    client = await connect({
+      username: 'alice',
+      password: 'secret',
+      timers,
+      reconnect: { initialDelayMs: 100 },
+      transport: () => {
+        const [ours, theirs] = duplexPair();
+        server!.accept(theirs);
+        streams.push(ours);
+        return ours;
+      },
+    });
+    const s = await client.openSender('q');
+    expect(await s.send({ body: 'first' })).toEqual({ type: 'accepted' });
+    let reconnected = false;
+    client.on('reconnected', () => (reconnected = true));
+    streams[0]!.destroy(); // the stream breaks, as a tunnel would
+    for (let i = 0; i < 2000 && !reconnected; i++) {
+      timers.advance(50);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(reconnected).toBe(true);
+    expect(streams).toHaveLength(2);
+    expect(await s.send({ body: 'second' })).toEqual({ type: 'accepted' });
+    expect(got.map((m) => m.body)).toEqual(['first', 'second']);
   });
 
   test('a factory that throws: AMQP_CONNECT_FAILED with its error as cause', async () => {
