@@ -152,6 +152,30 @@ describe('a connection over a supplied stream', () => {
     expect(signal?.aborted).toBe(true);
   });
 
+  test('a stream that arrives after the attempt was abandoned is destroyed, not leaked', async () => {
+    const [late] = duplexPair();
+    const e = await failure(
+      connect({
+        connectTimeoutMs: 50,
+        // Hands its stream over only once the attempt has been given up.
+        transport: ({ signal }) =>
+          new Promise<Duplex>((resolve) => signal.addEventListener('abort', () => resolve(late))),
+      }),
+    );
+    expect(e.code).toBe('AMQP_TIMEOUT');
+    await new Promise((r) => setImmediate(r));
+    expect(late.destroyed).toBe(true);
+  });
+
+  test('accept on a full server answers with the fixed refusal and returns no connection', async () => {
+    server = await listen({ port: 0, sasl: false, limits: { maxConnections: 1 } });
+    expect(server.accept(duplexPair()[1])).toBeDefined();
+    const [ours, theirs] = duplexPair();
+    expect(server.accept(theirs)).toBeUndefined();
+    expect(server.refusedConnections).toBe(1);
+    ours.destroy();
+  });
+
   test('tls, or an amqps URL, with a transport is refused: the credentials would cross in the clear', async () => {
     const transport = (): Duplex => duplexPair()[0];
     for (const o of [{ tls: true }, { url: 'amqps://h' }]) {
