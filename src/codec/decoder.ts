@@ -135,6 +135,8 @@ export class Decoder {
   /** Throws a DecodeError with the offset where decoding failed. */
   fail(code: DecodeErrorCode, message: string, at = this.pos): never {
     // A map being read keeps its values in the shared scratch slots: let them go with the input.
+    // Every throw while a map is open comes through here (the composite readers, which throw
+    // their own errors, never run inside a map).
     if (this.scratchTop > 0) {
       scratchVals.fill(null, 0, this.scratchTop);
       this.scratchTop = 0;
