@@ -201,7 +201,8 @@ export class Receiver extends Link {
       // The last frame knows the final size: no room is reserved beyond it.
       const old = p.buf?.length ?? 0;
       const cap = capacityFor(old, size, t.more ? max : size);
-      if (cap !== old) {
+      // An empty first frame still needs a buffer (of length 0) for the frames after it.
+      if (cap !== old || p.buf === undefined) {
         conn.reassemblyBytes += cap - old;
         const limit = conn.maxReassemblyBytes;
         // The last frame completes the message (bounded by max-message-size): it is handed over.

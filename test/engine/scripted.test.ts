@@ -318,6 +318,19 @@ describe('byte-split streams', () => {
     expect(split.peer.tap.records().map((r) => r.type)).toEqual(whole.peer.tap.records().map((r) => r.type));
   });
 
+  test('a message whose first frames carry no bytes is reassembled (found by the engine fuzz test)', () => {
+    const peer = openClientReceiver();
+    peer
+      .frame(0, transfer(0, 0, { more: true }), Buffer.alloc(0))
+      .frame(0, { type: 'transfer', handle: 0, more: true }, Buffer.alloc(0))
+      .frame(0, { type: 'transfer', handle: 0, more: true }, Buffer.from('hi '))
+      .frame(0, { type: 'transfer', handle: 0, more: false }, Buffer.from('there'))
+      .frame(0, transfer(0, 1, { more: true }), Buffer.alloc(0))
+      .frame(0, { type: 'transfer', handle: 0, more: false }, Buffer.alloc(0))
+      .send();
+    expect(deliveries(peer.events).map((d) => d.payload.toString())).toEqual(['hi there', '']);
+  });
+
   test('the client receiver of the fuzz setup works through a scripted server', () => {
     const peer = openClientReceiver();
     peer.frame(0, transfer(0, 0), Buffer.from('hi')).send(1);
