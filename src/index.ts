@@ -9,6 +9,7 @@ export * from './protocol/errors.js';
 export * from './engine/index.js';
 export { parseAmqpUrl, type ParsedUrl } from './transport/url.js';
 export { openSocket, type TlsOptions, type SocketOptions } from './transport/open-socket.js';
+export { ProxyError, type ProxyErrorCode } from './transport/http-proxy.js';
 export * from './client/index.js';
 export * from './server/index.js';
 export { setLogger } from './api/logging.js';

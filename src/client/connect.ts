@@ -84,6 +84,8 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   port?: number;
   /** true or TLS options for amqps. */
   tls?: boolean | TlsOptions;
+  /** An HTTP proxy to tunnel through with CONNECT, `http://[user:pass@]host[:port]`; TLS runs inside the tunnel. */
+  proxy?: string | URL;
   username?: string;
   password?: string;
   /** SASL: a mechanism, a name, or 'none' to skip SASL. Default PLAIN with a username, else ANONYMOUS. */
@@ -167,6 +169,7 @@ export const CONNECT_OPTIONS = {
   host: opt.string,
   port: opt.number,
   tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+  proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
   username: opt.string,
   password: opt.string,
   sasl: opt.either(opt.oneOf('ANONYMOUS', 'PLAIN', 'EXTERNAL', 'none'), opt.object),
@@ -345,6 +348,7 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
         host: o.host,
         port: o.port,
         tls: o.tls,
+        proxy: o.proxy,
         signal: stop.signal,
         connectTimeoutMs: 0,
       });
