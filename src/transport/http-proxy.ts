@@ -67,7 +67,12 @@ export function parseProxyUrl(proxy: string | URL): URL {
 
 /** Opens a socket to `host:port` through the HTTP proxy; resolves once the proxy answered 2xx. */
 export function openTunnel(o: TunnelOptions): Promise<net.Socket> {
-  const url = parseProxyUrl(o.proxy);
+  let url: URL;
+  try {
+    url = parseProxyUrl(o.proxy);
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
   const proxyHost = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const proxyPort = url.port === '' ? 80 : Number(url.port);
   const name = `${url.hostname}:${proxyPort}`;
@@ -143,7 +148,7 @@ export function openTunnel(o: TunnelOptions): Promise<net.Socket> {
       }
       const code = Number(status[1]);
       if (code < 200 || code > 299) {
-        const reason = text.slice(status[0].length).split('\r\n', 1)[0]!.trim();
+        const reason = text.slice(status[0].length).split('\r\n', 1)[0]!.trim().slice(0, 200);
         return finish(
           new ProxyError(
             'AMQP_PROXY_REFUSED',
