@@ -74,7 +74,7 @@ export function openSocket(o: SocketOptions): Promise<net.Socket> {
   return o.proxy === undefined ? connectTo(o) : viaProxy(o, o.proxy);
 }
 
-/** Through the proxy's tunnel; the deadline covers the tunnel and the TLS handshake in it. */
+/** Through the proxy's tunnel: the tunnel, then the TLS handshake inside it, each within connectTimeoutMs. */
 async function viaProxy(o: SocketOptions, proxy: string | URL): Promise<net.Socket> {
   const timeoutMs = o.connectTimeoutMs ?? DEFAULT_SOCKET_CONNECT_TIMEOUT_MS;
   const tunnel = await openTunnel({ proxy, host: o.host, port: o.port, signal: o.signal, timeoutMs });
