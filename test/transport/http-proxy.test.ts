@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/protocol/errors.js';
+import { AbortError } from '../../src/api/errors.js';
 import { connect } from '../../src/client/connect.js';
 import { openSocket } from '../../src/transport/open-socket.js';
 import { MAX_PROXY_HEAD_BYTES, openTunnel, ProxyError } from '../../src/transport/http-proxy.js';
@@ -39,6 +40,11 @@ async function scriptedProxy(
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as net.AddressInfo).port, requests };
+}
+
+/** Resolves once the proxy has read a whole request (checked each turn of the event loop). */
+async function requestArrived(proxy: { requests: string[] }): Promise<void> {
+  while (proxy.requests.length === 0) await new Promise((r) => setImmediate(r));
 }
 
 /** Writes each piece in its own turn of the event loop, so the client tends to read them apart. */
@@ -159,9 +165,7 @@ describe('openTunnel', () => {
     });
     const reason = new Error('stop');
     // Abort once the request reached the proxy, so the tunnel is waiting for the answer.
-    const until = (): Promise<void> =>
-      proxy.requests.length > 0 ? Promise.resolve() : new Promise((r) => setImmediate(() => r(until())));
-    await until();
+    await requestArrived(proxy);
     ac.abort(reason);
     await expect(p).rejects.toBe(reason);
   });
@@ -195,5 +199,29 @@ describe('the proxy option', () => {
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect((err as InvalidArgumentError).option).toBe('proxy');
     }
+  });
+});
+
+describe('connect through a proxy', () => {
+  it("connect's signal abandons a tunnel the proxy never answers: AbortError, and the proxy sees the socket close", async () => {
+    let closed!: () => void;
+    const proxyClosed = new Promise<void>((r) => (closed = r));
+    const proxy = await scriptedProxy((s) => s.on('close', closed));
+    const ac = new AbortController();
+    const p = connect({
+      host: '127.0.0.1',
+      port: 5672,
+      proxy: `http://127.0.0.1:${proxy.port}`,
+      signal: ac.signal,
+    });
+    await requestArrived(proxy);
+    ac.abort(new Error('changed my mind'));
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as AbortError).code).toBe('AMQP_ABORTED');
+    await proxyClosed;
   });
 });
