@@ -65,11 +65,36 @@ export function parseProxyUrl(proxy: string | URL): URL {
   return url;
 }
 
+/** The CONNECT request's head, with Basic credentials from the URL's user and password. */
+function connectRequest(url: URL, host: string, port: number): string {
+  // A host with spaces or line breaks would add headers of its own to the request.
+  if (!/^[^\s/?#@]+$/.test(host)) {
+    throw new InvalidArgumentError(`host: ${JSON.stringify(host)} cannot be tunnelled`, { option: 'host' });
+  }
+  const target = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  const lines = [`CONNECT ${target} HTTP/1.1`, `Host: ${target}`];
+  if (url.username !== '' || url.password !== '') {
+    let pair: string;
+    try {
+      pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    } catch {
+      // Not the URL in the message: it holds the password.
+      throw new InvalidArgumentError('proxy: the user or password has a malformed %-escape', {
+        option: 'proxy',
+      });
+    }
+    lines.push(`Proxy-Authorization: Basic ${Buffer.from(pair, 'utf8').toString('base64')}`);
+  }
+  return lines.join('\r\n') + '\r\n\r\n';
+}
+
 /** Opens a socket to `host:port` through the HTTP proxy; resolves once the proxy answered 2xx. */
 export function openTunnel(o: TunnelOptions): Promise<net.Socket> {
   let url: URL;
+  let request: string;
   try {
     url = parseProxyUrl(o.proxy);
+    request = connectRequest(url, o.host, o.port);
   } catch (err) {
     return Promise.reject(err as Error);
   }
@@ -77,12 +102,6 @@ export function openTunnel(o: TunnelOptions): Promise<net.Socket> {
   const proxyPort = url.port === '' ? 80 : Number(url.port);
   const name = `${url.hostname}:${proxyPort}`;
   const target = net.isIPv6(o.host) ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
-  const lines = [`CONNECT ${target} HTTP/1.1`, `Host: ${target}`];
-  if (url.username !== '' || url.password !== '') {
-    const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    lines.push(`Proxy-Authorization: Basic ${Buffer.from(pair, 'utf8').toString('base64')}`);
-  }
-  const request = lines.join('\r\n') + '\r\n\r\n';
 
   return new Promise((resolve, reject) => {
     const signal = o.signal;

@@ -182,6 +182,21 @@ describe('openTunnel', () => {
       expect((err as InvalidArgumentError).option).toBe('proxy');
     }
   });
+  it('a malformed %-escape in the credentials or a host with a line break is refused before connecting', async () => {
+    const cases: [Parameters<typeof openTunnel>[0], string][] = [
+      [{ proxy: 'http://me:p%zzsecret@127.0.0.1:1', host: '127.0.0.1', port: 1 }, 'proxy'],
+      [{ proxy: 'http://127.0.0.1:1', host: 'a\r\nX-Injected: 1', port: 1 }, 'host'],
+    ];
+    for (const [options, option] of cases) {
+      const err = await openTunnel(options).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).option).toBe(option);
+      expect((err as Error).message).not.toContain('secret');
+    }
+  });
 });
 
 describe('the proxy option', () => {
