@@ -16,6 +16,7 @@ PACKAGES=(
   gcc
   libc6-dev
   pkg-config
+  tinyproxy
 )
 
 SUDO=""

@@ -10,6 +10,7 @@ export * from './engine/index.js';
 export { parseAmqpUrl, type ParsedUrl } from './transport/url.js';
 export { openSocket, type TlsOptions, type SocketOptions } from './transport/open-socket.js';
 export type { ByteStream, ByteStreamFactory } from './transport/byte-stream.js';
+export { ProxyError, type ProxyErrorCode } from './transport/http-proxy.js';
 export * from './client/index.js';
 export * from './server/index.js';
 export { setLogger } from './api/logging.js';

@@ -92,6 +92,8 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   transport?: ByteStreamFactory;
   /** true or TLS options for amqps. */
   tls?: boolean | TlsOptions;
+  /** An HTTP proxy to tunnel through with CONNECT, `http://[user:pass@]host[:port]`; TLS runs inside the tunnel. */
+  proxy?: string | URL;
   username?: string;
   password?: string;
   /** SASL: a mechanism, a name, or 'none' to skip SASL. Default PLAIN with a username, else ANONYMOUS. */
@@ -176,6 +178,7 @@ export const CONNECT_OPTIONS = {
   port: opt.number,
   transport: opt.function,
   tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+  proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
   username: opt.string,
   password: opt.string,
   sasl: opt.either(opt.oneOf('ANONYMOUS', 'PLAIN', 'EXTERNAL', 'none'), opt.object),
@@ -252,6 +255,11 @@ function resolveOptions(options: ConnectOptions | string): ConnectOptions & { ho
       'connect: tls (or an amqps URL) does not apply with transport; put the TLS layer inside the stream',
       { option: 'tls' },
     );
+  // A proxy is a way to open TCP; the user's stream replaces TCP, so the proxy would be ignored.
+  if (o.transport && o.proxy)
+    throw new InvalidArgumentError('connect: proxy does not apply with transport; tunnel inside the stream', {
+      option: 'proxy',
+    });
   return { ...o, host: o.host ?? 'localhost', port: o.port ?? (o.tls ? 5671 : 5672) };
 }
 
@@ -363,6 +371,7 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
             host: o.host,
             port: o.port,
             tls: o.tls,
+            proxy: o.proxy,
             signal: stop.signal,
             connectTimeoutMs: 0,
           });

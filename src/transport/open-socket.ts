@@ -1,8 +1,13 @@
-/** Opens a TCP or TLS socket. TLS verifies the server by default, with SNI, a custom CA and client certificates. */
+/**
+ * Opens a TCP or TLS socket, directly or through an HTTP proxy's CONNECT tunnel. TLS verifies the
+ * server by default, with SNI, a custom CA and client certificates; through a proxy it runs inside
+ * the tunnel, end to end with the target.
+ */
 import net from 'node:net';
 import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
 import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
+import { openTunnel, parseProxyUrl } from './http-proxy.js';
 
 /** TLS options of a client connection. */
 export interface TlsOptions {
@@ -39,6 +44,11 @@ export interface SocketOptions {
   connectTimeoutMs?: number;
   /** Aborting destroys the socket and rejects with the signal's reason (the client's whole-handshake deadline). */
   signal?: AbortSignal;
+  /**
+   * An HTTP proxy, `http://[user:pass@]host[:port]`: the socket is a CONNECT tunnel through it to
+   * host:port (Basic proxy authentication from the URL). A refusal is a ProxyError.
+   */
+  proxy?: string | URL;
 }
 
 const SOCKET_OPTIONS = {
@@ -47,6 +57,7 @@ const SOCKET_OPTIONS = {
   tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
   connectTimeoutMs: opt.number,
   signal: opt.signal,
+  proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
 } satisfies OptionSchema<SocketOptions>;
 
 /** How long openSocket waits for TCP and TLS unless told otherwise: 30 s. */
@@ -54,18 +65,44 @@ export const DEFAULT_SOCKET_CONNECT_TIMEOUT_MS = 30_000;
 
 /** Opens a TCP or TLS socket, with a deadline and a signal. */
 export function openSocket(o: SocketOptions): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
+  try {
     checkOptions(o, SOCKET_OPTIONS, 'openSocket');
+    if (o.proxy !== undefined) parseProxyUrl(o.proxy);
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  return o.proxy === undefined ? connectTo(o) : viaProxy(o, o.proxy);
+}
+
+/** Through the proxy's tunnel: the tunnel, then the TLS handshake inside it, each within connectTimeoutMs. */
+async function viaProxy(o: SocketOptions, proxy: string | URL): Promise<net.Socket> {
+  const timeoutMs = o.connectTimeoutMs ?? DEFAULT_SOCKET_CONNECT_TIMEOUT_MS;
+  const tunnel = await openTunnel({ proxy, host: o.host, port: o.port, signal: o.signal, timeoutMs });
+  if (!o.tls) {
+    tunnel.setNoDelay(true);
+    return tunnel;
+  }
+  return connectTo(o, tunnel);
+}
+
+/** TCP or TLS to host:port, or TLS inside `tunnel` when given. */
+function connectTo(o: SocketOptions, tunnel?: net.Socket): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
     let socket: net.Socket;
     const signal = o.signal;
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) {
+      tunnel?.destroy();
+      return reject(signal.reason);
+    }
     const onAbort = (): void => {
       socket.destroy();
+      tunnel?.destroy();
       reject(signal!.reason);
     };
     const fail = (err: Error): void => {
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
+      tunnel?.destroy();
       reject(
         new AmqpOneError(
           'AMQP_CONNECT_FAILED',
@@ -78,8 +115,7 @@ export function openSocket(o: SocketOptions): Promise<net.Socket> {
     if (o.tls) {
       const t: TlsOptions = o.tls === true ? {} : o.tls;
       socket = tls.connect({
-        host: o.host,
-        port: o.port,
+        ...(tunnel ? { socket: tunnel } : { host: o.host, port: o.port }),
         ca: t.ca,
         cert: t.cert,
         key: t.key,

@@ -185,6 +185,12 @@ describe('a connection over a supplied stream', () => {
     }
   });
 
+  test('a proxy with a transport is refused rather than ignored', async () => {
+    const e = await failure(connect({ proxy: 'http://127.0.0.1:3128', transport: () => duplexPair()[0] }));
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    expect((e as InvalidArgumentError).option).toBe('proxy');
+  });
+
   test('accept before the server has started, or of a non-stream, is a typed error', async () => {
     const early = new AmqpServer({ port: 0, sasl: false });
     expect(() => early.accept(duplexPair()[1])).toThrow(/has not started/);
