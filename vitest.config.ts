@@ -41,6 +41,7 @@ const unit = [
   'test/bench/meter.test.ts',
   'test/support/**/*.test.ts',
   'test/util/**/*.test.ts',
+  'test/transport/ws-frames.test.ts',
   'test/api/options.test.ts',
   'test/iothub/client/bad-options.test.ts',
   'test/layout/**/*.test.ts',

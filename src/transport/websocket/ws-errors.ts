@@ -1,0 +1,22 @@
+/** WebSocket failures (RFC 6455), each with a stable code and the close code it is answered with. */
+import { AmqpOneError } from '../../codec/errors.js';
+
+export type WebSocketErrorCode =
+  | 'AMQP_WS_PROTOCOL' // 1002: bad opcode, reserved bits, masking, fragmented control frame
+  | 'AMQP_WS_TEXT' // 1003: a text message (AMQP is binary only)
+  | 'AMQP_WS_TOO_BIG'; // 1009: a message or frame above the limit
+
+const CLOSE_CODES: Record<WebSocketErrorCode, number> = {
+  AMQP_WS_PROTOCOL: 1002,
+  AMQP_WS_TEXT: 1003,
+  AMQP_WS_TOO_BIG: 1009,
+};
+
+export class WebSocketError extends AmqpOneError {
+  /** The close code sent to the peer for this error. */
+  readonly closeCode: number;
+  constructor(code: WebSocketErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, undefined, options);
+    this.closeCode = CLOSE_CODES[code];
+  }
+}

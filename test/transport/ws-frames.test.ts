@@ -1,0 +1,115 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { encodeFrame, FrameParser, Opcode, type WsFrame } from '../../src/transport/websocket/ws-frames.js';
+import { WebSocketError } from '../../src/transport/websocket/ws-errors.js';
+
+const MASK = Uint8Array.of(1, 2, 3, 4);
+const server = (max = 1 << 20) => new FrameParser({ expectMasked: true, maxMessageSize: max });
+const client = (max = 1 << 20) => new FrameParser({ expectMasked: false, maxMessageSize: max });
+
+function errorOf(f: () => unknown): WebSocketError {
+  try {
+    f();
+  } catch (e) {
+    return e as WebSocketError;
+  }
+  throw new Error('no error');
+}
+
+// Lengths around the 7-, 16- and 64-bit boundaries.
+const payload = fc.oneof(
+  fc.uint8Array({ maxLength: 130 }),
+  fc.integer({ min: 65530, max: 65600 }).map((n) => new Uint8Array(n).fill(7)),
+);
+
+describe('WebSocket frames', () => {
+  test('encode then decode gives the message back, masked or not', () => {
+    fc.assert(
+      fc.property(payload, fc.boolean(), (p, masked) => {
+        const bytes = encodeFrame(
+          { fin: true, opcode: Opcode.binary, payload: p },
+          masked ? MASK : undefined,
+        );
+        const got = (masked ? server() : client()).push(bytes);
+        expect(got).toHaveLength(1);
+        expect(got[0]!.opcode).toBe(Opcode.binary);
+        expect(Buffer.from(got[0]!.payload).equals(Buffer.from(p))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('any split of the bytes, with fragments and pings between them, gives the same messages', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 3 }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (messages, cuts) => {
+          const frames: WsFrame[] = [];
+          for (const parts of messages) {
+            parts.forEach((p, i) =>
+              frames.push({ fin: i === parts.length - 1, opcode: i === 0 ? Opcode.binary : 0, payload: p }),
+            );
+            frames.push({ fin: true, opcode: Opcode.ping, payload: Uint8Array.of(9) });
+          }
+          const bytes = Buffer.concat(frames.map((f) => encodeFrame(f, MASK)));
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const p = server();
+          const got = [];
+          let from = 0;
+          for (const at of [...points, bytes.length]) {
+            got.push(...p.push(bytes.subarray(from, at)));
+            from = at;
+          }
+          const want = messages.flatMap((parts) => [
+            { opcode: Opcode.binary, payload: Buffer.concat(parts) },
+            { opcode: Opcode.ping, payload: Buffer.of(9) },
+          ]);
+          expect(got).toEqual(want);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  test('an unmasked client frame, or a masked server frame, is a protocol error (1002)', () => {
+    const e = errorOf(() => server().push(encodeFrame({ fin: true, opcode: 2, payload: Buffer.of(1) })));
+    expect(e).toBeInstanceOf(WebSocketError);
+    expect([e.code, e.closeCode]).toEqual(['AMQP_WS_PROTOCOL', 1002]);
+    const f = errorOf(() =>
+      client().push(encodeFrame({ fin: true, opcode: 2, payload: Buffer.of(1) }, MASK)),
+    );
+    expect(f.code).toBe('AMQP_WS_PROTOCOL');
+  });
+
+  test('a fragmented control frame, an unknown opcode, reserved bits: 1002', () => {
+    for (const bytes of [
+      encodeFrame({ fin: false, opcode: Opcode.ping, payload: Buffer.alloc(0) }, MASK),
+      encodeFrame({ fin: true, opcode: 0x3, payload: Buffer.alloc(0) }, MASK),
+      Buffer.from([0xc2, 0x80, 1, 2, 3, 4]),
+      encodeFrame({ fin: true, opcode: 0, payload: Buffer.of(1) }, MASK),
+    ]) {
+      const e = errorOf(() => server().push(bytes));
+      expect([e.code, e.closeCode]).toEqual(['AMQP_WS_PROTOCOL', 1002]);
+    }
+  });
+
+  test('a message over maxMessageSize is refused before its bytes arrive (1009)', () => {
+    const head = encodeFrame({ fin: true, opcode: 2, payload: Buffer.alloc(70_000) }, MASK).subarray(0, 14);
+    const e = errorOf(() => server(65_536).push(head));
+    expect([e.code, e.closeCode]).toEqual(['AMQP_WS_TOO_BIG', 1009]);
+    // Fragments count together.
+    const p = server(100);
+    p.push(encodeFrame({ fin: false, opcode: 2, payload: Buffer.alloc(60) }, MASK));
+    const g = errorOf(() => p.push(encodeFrame({ fin: true, opcode: 0, payload: Buffer.alloc(60) }, MASK)));
+    expect(g.code).toBe('AMQP_WS_TOO_BIG');
+  });
+
+  test('a length not in its shortest form is refused', () => {
+    const b = Buffer.from([0x82, 0x80 | 126, 0, 5, 1, 2, 3, 4, 0, 0, 0, 0, 0]);
+    expect(errorOf(() => server().push(b)).code).toBe('AMQP_WS_PROTOCOL');
+  });
+});
