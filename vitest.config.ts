@@ -42,6 +42,7 @@ const unit = [
   'test/support/**/*.test.ts',
   'test/util/**/*.test.ts',
   'test/transport/ws-frames.test.ts',
+  'test/transport/ws-handshake.test.ts',
   'test/api/options.test.ts',
   'test/iothub/client/bad-options.test.ts',
   'test/layout/**/*.test.ts',

@@ -20,3 +20,16 @@ export class WebSocketError extends AmqpOneError {
     this.closeCode = CLOSE_CODES[code];
   }
 }
+
+/**
+ * The HTTP upgrade failed (RFC 6455 section 4): `status` is the HTTP status a server answers with
+ * (400 malformed, 404 wrong path, 426 wrong version) or the one a client received.
+ */
+export class WebSocketHandshakeError extends AmqpOneError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('AMQP_WS_HANDSHAKE', message);
+  }
+}
