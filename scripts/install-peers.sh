@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the real AMQP 1.0 peers used by the interop tests (see test/interop/support/peers.ts):
-# Qpid Proton (Python binding + C examples and headers), uAMQP (Python), RabbitMQ, openssl, gcc, pkg-config.
+# Qpid Proton (Python binding + C examples and headers), uAMQP (Python), RabbitMQ, openssl, gcc, pkg-config,
+# tinyproxy (the proxy tests) and Chromium (the browser tests).
 # Idempotent, non-interactive, Debian 12, as root (or with sudo). Starts no service.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ PACKAGES=(
   libc6-dev
   pkg-config
   tinyproxy
+  chromium
 )
 
 SUDO=""
