@@ -18,6 +18,7 @@ import type { Session, SessionOptions } from '../session/session.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { openByteStream, type ByteStreamFactory } from '../transport/byte-stream.js';
 import { parseAmqpUrl } from '../transport/url.js';
+import { openWebSocket } from '../transport/websocket/ws-client.js';
 import { closeOptions, ConnectionCore, type CloseOptions } from '../api/connection-core.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { checkMapsOption, type MessageReceiver, type ReceiverCreditOptions } from '../api/receiver.js';
@@ -79,6 +80,19 @@ export interface ReconnectOptions {
 }
 
 /** Options of {@link connect}: where, TLS, SASL, the open's fields, deadlines and reconnect. */
+/** AMQP over WebSockets from a client (ConnectOptions.websocket). */
+export interface ClientWebSocketOptions {
+  /** The request target: '/' by default; IoT Hub's is '/$iothub/websocket'. */
+  path?: string;
+  /** Largest WebSocket message accepted from the server (default 16 MiB). */
+  maxMessageSize?: number;
+}
+
+const CLIENT_WEBSOCKET_OPTIONS = {
+  path: opt.string,
+  maxMessageSize: opt.count,
+} satisfies OptionSchema<ClientWebSocketOptions>;
+
 export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' | 'saslServer'> {
   url?: string;
   host?: string;
@@ -94,6 +108,12 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   tls?: boolean | TlsOptions;
   /** An HTTP proxy to tunnel through with CONNECT, `http://[user:pass@]host[:port]`; TLS runs inside the tunnel. */
   proxy?: string | URL;
+  /**
+   * AMQP over WebSockets (a `ws://` or `wss://` URL sets it): the upgrade goes to `path` ('/' by
+   * default) over TCP, or over TLS with `tls` exactly as for amqps, and through `proxy` if given.
+   * The default port is then 80, or 443 with TLS.
+   */
+  websocket?: ClientWebSocketOptions;
   username?: string;
   password?: string;
   /** SASL: a mechanism, a name, or 'none' to skip SASL. Default PLAIN with a username, else ANONYMOUS. */
@@ -179,6 +199,7 @@ export const CONNECT_OPTIONS = {
   transport: opt.function,
   tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
   proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
+  websocket: opt.nested(CLIENT_WEBSOCKET_OPTIONS, 'WebSocket options ({ path })'),
   username: opt.string,
   password: opt.string,
   sasl: opt.either(opt.oneOf('ANONYMOUS', 'PLAIN', 'EXTERNAL', 'none'), opt.object),
@@ -247,6 +268,7 @@ function resolveOptions(options: ConnectOptions | string): ConnectOptions & { ho
     if (o.tls === undefined && u.tls) o.tls = true;
     o.username ??= u.username;
     o.password ??= u.password;
+    if (u.websocket !== undefined && o.websocket === undefined) o.websocket = { path: u.websocket };
   }
   // TLS asked for must not be dropped silently: the credentials would then cross the stream in
   // the clear. A stream carries its own TLS (tls.connect({ socket: stream })).
@@ -260,7 +282,13 @@ function resolveOptions(options: ConnectOptions | string): ConnectOptions & { ho
     throw new InvalidArgumentError('connect: proxy does not apply with transport; tunnel inside the stream', {
       option: 'proxy',
     });
-  return { ...o, host: o.host ?? 'localhost', port: o.port ?? (o.tls ? 5671 : 5672) };
+  if (o.transport && o.websocket)
+    throw new InvalidArgumentError(
+      'connect: websocket (or a ws URL) does not apply with transport; the stream is the whole transport',
+      { option: 'websocket' },
+    );
+  const defaultPort = o.websocket ? (o.tls ? 443 : 80) : o.tls ? 5671 : 5672;
+  return { ...o, host: o.host ?? 'localhost', port: o.port ?? defaultPort };
 }
 
 function saslFor(o: ConnectOptions): SaslClientMechanism | undefined {
@@ -365,16 +393,12 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
     try {
       // No socket timer of its own: the deadline above (connectTimeoutMs, on this.timers) covers
       // TCP and TLS through `stop`, so 0 means none and a long one is not cut short.
+      const where = { host: o.host, port: o.port, tls: o.tls, proxy: o.proxy, signal: stop.signal };
       const socket = o.transport
         ? await openByteStream(o.transport, stop.signal)
-        : await openSocket({
-            host: o.host,
-            port: o.port,
-            tls: o.tls,
-            proxy: o.proxy,
-            signal: stop.signal,
-            connectTimeoutMs: 0,
-          });
+        : o.websocket
+          ? await openWebSocket({ ...where, ...o.websocket, connectTimeoutMs: 0 })
+          : await openSocket({ ...where, connectTimeoutMs: 0 });
       const engine = new Connection({
         ...o,
         role: 'client',

@@ -3,6 +3,7 @@ export {
   AmqpConnection,
   AmqpSession,
   type ConnectOptions,
+  type ClientWebSocketOptions,
   type SenderOptions,
   type ReceiverOptions,
   type ReconnectOptions,

@@ -5,6 +5,7 @@ export {
   type AmqpServerEvents,
   type ServerOptions,
   type ServerSaslOptions,
+  type ServerWebSocketOptions,
 } from './server.js';
 export { ListenError, type ListenErrorCode } from '../transport/listen-on.js';
 export {

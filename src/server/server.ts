@@ -14,8 +14,9 @@ import {
   type SaslServerContext,
   type SaslServerMechanism,
 } from '../sasl/mechanisms.js';
-import type { Timers } from '../util/timers.js';
+import { realTimers, type Timers } from '../util/timers.js';
 import { listenOn } from '../transport/listen-on.js';
+import { sniffUpgrade } from '../transport/websocket/ws-accept.js';
 import { isByteStream, type ByteStream } from '../transport/byte-stream.js';
 import { errorFields, Log, loggerProblem, type Logger } from '../util/logger.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -72,6 +73,11 @@ export interface ServerOptions {
   maxFrameSize?: number;
   /** Close a client silent this long, ms; half is announced (default DEFAULT_IDLE_TIMEOUT_MS, 120 s; 0 = never). */
   idleTimeoutMs?: number;
+  /**
+   * Also serve AMQP over WebSockets on the same port (and TLS, if any): a client whose first bytes
+   * are an HTTP request is upgraded at `path`; one that sends the AMQP header is served as ever.
+   */
+  websocket?: ServerWebSocketOptions;
   /** What one client may make the server hold; every one has a default (see {@link ServerLimits}). */
   limits?: ServerLimits;
   timers?: Timers;
@@ -86,6 +92,17 @@ export interface ServerOptions {
   onConnection?(c: ServerConnection): AmqpError | void;
   /** Called for each link a client attaches; call link.accept(...) or link.refuse(error). */
   onLink?(l: IncomingLink): void;
+}
+
+/** AMQP over WebSockets on a server's port. */
+export interface ServerWebSocketOptions {
+  /** The endpoint, '/' by default; a trailing slash does not matter. Other paths get 404. */
+  path?: string;
+  /**
+   * Largest WebSocket message from a client (default 16 MiB, DEFAULT_MAX_WS_MESSAGE): it is held
+   * whole until its last fragment, so it is a per-client bound. Above it: close code 1009.
+   */
+  maxMessageSize?: number;
 }
 
 // The run-time checks of the options above (protocol/options.ts): a key missing here fails to compile.
@@ -104,6 +121,11 @@ export const SERVER_TLS_OPTIONS = {
   requestCert: opt.boolean,
 } satisfies OptionSchema<NonNullable<ServerOptions['tls']>>;
 
+export const SERVER_WEBSOCKET_OPTIONS = {
+  path: opt.string,
+  maxMessageSize: opt.count,
+} satisfies OptionSchema<ServerWebSocketOptions>;
+
 export const SERVER_OPTIONS = {
   host: opt.string,
   port: opt.number,
@@ -112,6 +134,7 @@ export const SERVER_OPTIONS = {
   containerId: opt.string,
   maxFrameSize: opt.count,
   idleTimeoutMs: opt.count,
+  websocket: opt.nested(SERVER_WEBSOCKET_OPTIONS, 'WebSocket options ({ path })'),
   limits: opt.nested(SERVER_LIMITS, 'limits'),
   timers: opt.object,
   onConnection: opt.function,
@@ -126,13 +149,23 @@ export interface AmqpServerEvents {
   connection: [connection: ServerConnection];
   /** A client's connection is gone. */
   disconnect: [connection: ServerConnection];
-  /** A TLS client failed the handshake (no connection was made). */
+  /**
+   * A client failed the TLS or the WebSocket handshake (no connection was made): a TLS error, or a
+   * WebSocketHandshakeError with the HTTP `status` it was answered with.
+   */
   clientError: [error: Error];
 }
 
 /** A listening AMQP server. */
 export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   readonly connections = new Set<ServerConnection>();
+  /** Sockets whose first bytes or WebSocket upgrade are awaited; they count as connections. */
+  private readonly upgrading = new Set<ByteStream>();
+
+  /** Clients whose first bytes or WebSocket upgrade are still awaited (with `websocket` only). */
+  get pendingHandshakes(): number {
+    return this.upgrading.size;
+  }
   /** Sockets answered with the fixed refusal because the server was full. */
   refusedConnections = 0;
   private listener!: net.Server;
@@ -184,7 +217,10 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
       throw new ServerOptionsError('`sasl` offers no mechanism: give credentials, or anonymous: true');
     const problem = loggerProblem(o.logger);
     if (problem) throw new ServerOptionsError(problem);
-    const onSocket = (socket: net.Socket): void => void this.onSocket(socket);
+    const onSocket = (socket: net.Socket): void => {
+      if (o.websocket) this.sniff(socket, o.websocket);
+      else this.onSocket(socket);
+    };
     this.listener = o.tls
       ? tls.createServer(
           {
@@ -225,25 +261,62 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
     return this.onSocket(stream);
   }
 
-  private onSocket(socket: ByteStream): ServerConnection | undefined {
+  /** Raw AMQP or a WebSocket upgrade, by the client's first bytes (ws-accept.ts). */
+  private sniff(socket: net.Socket, ws: ServerWebSocketOptions): void {
+    if (this.full()) return this.refuse(socket);
+    this.upgrading.add(socket);
+    sniffUpgrade(socket, {
+      path: ws.path ?? '/',
+      maxMessageSize: ws.maxMessageSize,
+      deadlineMs: this.limits.handshakeTimeoutMs,
+      timers: this.options.timers ?? realTimers,
+    }).then(
+      (r) => {
+        this.upgrading.delete(socket);
+        const conn = this.onSocket(r.kind === 'amqp' ? socket : r.stream, socket);
+        if (r.kind === 'amqp') socket.resume();
+        return conn;
+      },
+      (err: Error) => {
+        this.upgrading.delete(socket);
+        if (this.log.enabled('warn', 'server'))
+          this.log.write('warn', 'server', 'WebSocket handshake failed', {
+            remoteAddress: socket.remoteAddress,
+            error: errorFields(err),
+          });
+        this.emit('clientError', err);
+      },
+    );
+  }
+
+  /** maxConnections reached, counting the clients still in their WebSocket upgrade. */
+  private full(): boolean {
+    const max = this.limits.maxConnections;
+    return max > 0 && this.connections.size + this.upgrading.size >= max;
+  }
+
+  /** Full: a fixed answer and a close, with no engine built and nothing kept. */
+  private refuse(socket: ByteStream): undefined {
+    this.refusedConnections++;
+    if (this.log.enabled('warn', 'server'))
+      this.log.write('warn', 'server', 'full: client refused', {
+        remoteAddress: socket.remoteAddress,
+        maxConnections: this.limits.maxConnections,
+      });
+    refuseSocket(socket, this.limits.handshakeTimeoutMs);
+    return undefined;
+  }
+
+  /** Serves a client over `socket`; `transport` is the TCP or TLS socket under it (for EXTERNAL's certificate). */
+  private onSocket(socket: ByteStream, transport: ByteStream = socket): ServerConnection | undefined {
     const o = this.options;
     let externalIdentity: string | undefined;
-    if (socket instanceof tls.TLSSocket && socket.authorized) {
-      const cert = socket.getPeerCertificate();
+    if (transport instanceof tls.TLSSocket && transport.authorized) {
+      const cert = transport.getPeerCertificate();
       externalIdentity = cert?.subject?.CN as string | undefined;
     }
     const limits = this.limits;
-    if (limits.maxConnections > 0 && this.connections.size >= limits.maxConnections) {
-      // Full: a fixed answer and a close, with no engine built and nothing kept.
-      this.refusedConnections++;
-      if (this.log.enabled('warn', 'server'))
-        this.log.write('warn', 'server', 'full: client refused', {
-          remoteAddress: socket.remoteAddress,
-          maxConnections: limits.maxConnections,
-        });
-      refuseSocket(socket, limits.handshakeTimeoutMs);
-      return undefined;
-    }
+    if (this.full()) return this.refuse(socket);
     const saslServer = this.saslServer();
     const conn = new ServerConnection(
       {
@@ -295,6 +368,7 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
 
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
+    for (const s of this.upgrading) s.destroy();
     const closing = [...this.connections].map((c) =>
       Promise.race([
         c.close({ condition: Condition.ConnectionForced, description: 'server shutting down' }),

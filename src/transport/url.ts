@@ -1,4 +1,8 @@
-/** `amqp://` and `amqps://` URLs: host, port, TLS, credentials and an optional address path. */
+/**
+ * `amqp://` and `amqps://` URLs: host, port, TLS, credentials and an optional address path.
+ * `ws://` and `wss://` (AMQP over WebSockets) are the same, except that the path is the WebSocket
+ * endpoint (`websocket`), not an address, and the default ports are 80 and 443.
+ */
 import { AmqpOneError } from '../codec/errors.js';
 
 /** The parts of an `amqp://` or `amqps://` URL. */
@@ -8,11 +12,13 @@ export interface ParsedUrl {
   port: number;
   username?: string;
   password?: string;
-  /** The path without its leading '/', when there is one (an address or a vhost, by use). */
+  /** The path without its leading '/', when there is one (an address or a vhost, by use); not for ws URLs. */
   path?: string;
+  /** For ws:// and wss://: the request target of the WebSocket upgrade (path and query). */
+  websocket?: string;
 }
 
-/** Parses `amqp[s]://[user:password@]host[:port]`; throws a typed error on a bad URL. */
+/** Parses `amqp[s]://[user:password@]host[:port][/path]` or `ws[s]://...`; throws a typed error on a bad URL. */
 export function parseAmqpUrl(url: string): ParsedUrl {
   let u: URL;
   try {
@@ -21,19 +27,25 @@ export function parseAmqpUrl(url: string): ParsedUrl {
     throw new AmqpOneError('AMQP_BAD_URL', `not a URL: ${url}`);
   }
   const scheme = u.protocol.replace(/:$/, '');
-  if (scheme !== 'amqp' && scheme !== 'amqps') {
-    throw new AmqpOneError('AMQP_BAD_URL', `unsupported scheme ${scheme}: use amqp:// or amqps://`);
+  if (!['amqp', 'amqps', 'ws', 'wss'].includes(scheme)) {
+    throw new AmqpOneError(
+      'AMQP_BAD_URL',
+      `unsupported scheme ${scheme}: use amqp://, amqps://, ws:// or wss://`,
+    );
   }
-  const tls = scheme === 'amqps';
+  const websocket = scheme === 'ws' || scheme === 'wss';
+  const tls = scheme === 'amqps' || scheme === 'wss';
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!host) throw new AmqpOneError('AMQP_BAD_URL', `no host in ${url}`);
-  const path = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const path = websocket ? '' : decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const defaultPort = websocket ? (tls ? 443 : 80) : tls ? 5671 : 5672;
   return {
     tls,
     host,
-    port: u.port ? Number(u.port) : tls ? 5671 : 5672,
+    port: u.port ? Number(u.port) : defaultPort,
     username: u.username ? decodeURIComponent(u.username) : undefined,
     password: u.password ? decodeURIComponent(u.password) : undefined,
     path: path || undefined,
+    ...(websocket ? { websocket: (u.pathname || '/') + u.search } : {}),
   };
 }

@@ -23,13 +23,15 @@ export class WebSocketError extends AmqpOneError {
 
 /**
  * The HTTP upgrade failed (RFC 6455 section 4): `status` is the HTTP status a server answers with
- * (400 malformed, 404 wrong path, 426 wrong version) or the one a client received.
+ * (400 malformed, 404 wrong path, 426 wrong version) or the one a client received; 0 when the
+ * connection failed or closed before an answer.
  */
 export class WebSocketHandshakeError extends AmqpOneError {
   constructor(
     readonly status: number,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super('AMQP_WS_HANDSHAKE', message);
+    super('AMQP_WS_HANDSHAKE', message, undefined, options);
   }
 }

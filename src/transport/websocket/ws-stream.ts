@@ -1,33 +1,82 @@
 /**
  * A byte stream over a WebSocket whose handshake is done: writes go out as binary messages (masked
  * by a client, never by a server), incoming binary messages become bytes, so AMQP frames may be
- * split across messages or share one. Pings are answered; a close is echoed; bad input closes
- * with the WebSocketError's close code and destroys the stream with that error.
+ * split across messages or share one (the AMQP WebSocket binding allows both). Pings are
+ * answered; a peer's close is echoed and ends the stream. Bad input closes with the
+ * WebSocketError's close code and destroys the stream with that error.
+ *
+ * Closing (RFC 6455 section 7): end() sends our close frame; the TCP socket is then ended once the
+ * peer's close arrives, or after CLOSE_WAIT_MS if it never does, so a silent peer cannot keep the
+ * socket.
  */
 import { randomBytes } from 'node:crypto';
 import { Duplex } from 'node:stream';
+import { realTimers, type Timers } from '../../util/timers.js';
 import { encodeFrame, FrameParser, Opcode } from './ws-frames.js';
 import { WebSocketError } from './ws-errors.js';
 
+/** Largest binary message we send; a longer write is split (peers bound messages, not streams). */
+export const MAX_OUTGOING_MESSAGE = 1024 * 1024;
+/** How long after our close frame the peer's may take before the socket is dropped. */
+export const CLOSE_WAIT_MS = 5000;
+/** Default bound on one incoming message, after joining its fragments. */
+export const DEFAULT_MAX_WS_MESSAGE = 16 * 1024 * 1024;
+
+export interface WebSocketStreamOptions {
+  /** Largest incoming message (default DEFAULT_MAX_WS_MESSAGE); above it: close 1009. */
+  maxMessageSize?: number;
+  /** Bytes that arrived with the handshake's last packet (the first frames). */
+  head?: Buffer;
+  /** The subprotocol agreed in the handshake. */
+  protocol?: string;
+  timers?: Timers;
+}
+
 export class WebSocketStream extends Duplex {
   private readonly parser: FrameParser;
+  private readonly timers: Timers;
   private closeSent = false;
+  private closeReceived = false;
+  private closeTimer: unknown;
+  /** The subprotocol agreed: AMQPWSB10 or amqp. */
+  readonly protocol: string | undefined;
 
   constructor(
     readonly socket: Duplex,
     private readonly role: 'client' | 'server',
-    options: { maxMessageSize?: number; head?: Buffer } = {},
+    options: WebSocketStreamOptions = {},
   ) {
     super();
+    this.protocol = options.protocol;
+    this.timers = options.timers ?? realTimers;
     this.parser = new FrameParser({
       expectMasked: role === 'server',
-      maxMessageSize: options.maxMessageSize ?? 16 * 1024 * 1024,
+      maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_WS_MESSAGE,
     });
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('end', () => this.push(null));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
-    if (options.head && options.head.length > 0) queueMicrotask(() => this.onBytes(options.head!));
+    if (options.head && options.head.length > 0) this.onBytes(options.head);
+    socket.resume();
+  }
+
+  /** The peer's address, from the socket underneath. */
+  get remoteAddress(): string | undefined {
+    return (this.socket as { remoteAddress?: string }).remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return (this.socket as { remotePort?: number }).remotePort;
+  }
+
+  get localPort(): number | undefined {
+    return (this.socket as { localPort?: number }).localPort;
+  }
+
+  /** Turns off Nagle's delay on the socket underneath, when it is one. */
+  setNoDelay(noDelay = true): void {
+    (this.socket as { setNoDelay?(b: boolean): unknown }).setNoDelay?.(noDelay);
   }
 
   private frame(opcode: number, payload: Uint8Array): Buffer {
@@ -35,23 +84,37 @@ export class WebSocketStream extends Duplex {
   }
 
   private onBytes(chunk: Buffer): void {
-    if (this.destroyed) return;
+    if (this.destroyed || this.closeReceived) return;
     try {
       for (const m of this.parser.push(chunk)) {
         if (m.opcode === Opcode.binary) this.push(m.payload);
         else if (m.opcode === Opcode.text)
           throw new WebSocketError('AMQP_WS_TEXT', 'a text message: AMQP is binary only');
-        else if (m.opcode === Opcode.ping) this.socket.write(this.frame(Opcode.pong, m.payload));
-        else if (m.opcode === Opcode.close) {
-          this.sendClose(m.payload.length >= 2 ? m.payload.readUInt16BE(0) : 1000);
-          this.push(null);
+        else if (m.opcode === Opcode.ping) {
+          if (!this.closeSent) this.socket.write(this.frame(Opcode.pong, m.payload));
+        } else if (m.opcode === Opcode.close) {
+          this.onPeerClose(m.payload);
+          return;
         }
       }
     } catch (e) {
       const err = e as WebSocketError;
       this.sendClose(err.closeCode ?? 1002);
+      this.socket.end();
       this.destroy(err);
     }
+  }
+
+  /** The peer's close: echo it (unless ours went first), end our side, and the socket. */
+  private onPeerClose(payload: Buffer): void {
+    this.closeReceived = true;
+    if (payload.length === 1) throw new WebSocketError('AMQP_WS_PROTOCOL', 'a close frame of one byte');
+    const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+    if (payload.length >= 2 && !validCloseCode(code))
+      throw new WebSocketError('AMQP_WS_PROTOCOL', `a close frame with the invalid code ${code}`);
+    this.sendClose(code === 1005 ? 1000 : code);
+    this.socket.end();
+    this.push(null);
   }
 
   private sendClose(code: number): void {
@@ -59,27 +122,46 @@ export class WebSocketStream extends Duplex {
     this.closeSent = true;
     const p = Buffer.alloc(2);
     p.writeUInt16BE(code, 0);
-    this.socket.end(this.frame(Opcode.close, p));
+    if (!this.socket.writableEnded) this.socket.write(this.frame(Opcode.close, p));
   }
 
   override _read(): void {}
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    // After a close frame nothing more may be sent (section 5.5.1); the connection is over.
     if (this.closeSent) return done();
-    if (this.socket.write(this.frame(Opcode.binary, chunk))) done();
+    let ok = true;
+    for (let at = 0; at < chunk.length; at += MAX_OUTGOING_MESSAGE)
+      ok = this.socket.write(this.frame(Opcode.binary, chunk.subarray(at, at + MAX_OUTGOING_MESSAGE)));
+    if (ok) done();
     else this.socket.once('drain', () => done());
   }
 
   override _final(done: (err?: Error | null) => void): void {
     this.sendClose(1000);
+    if (this.closeReceived) this.socket.end();
+    else
+      this.closeTimer = this.timers.setTimeout(() => {
+        this.closeTimer = undefined;
+        this.socket.destroy();
+      }, CLOSE_WAIT_MS);
     done();
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    if (this.closeTimer !== undefined) this.timers.clearTimeout(this.closeTimer);
     if (!this.socket.destroyed) {
-      if (!this.closeSent) this.sendClose(1000);
-      setTimeout(() => this.socket.destroy(), 1000).unref?.();
+      this.sendClose(err instanceof WebSocketError ? err.closeCode : 1000);
+      this.socket.end();
+      // A peer that does not read cannot hold the socket: it goes after the close wait.
+      const t = this.timers.setTimeout(() => this.socket.destroy(), CLOSE_WAIT_MS);
+      this.socket.once('close', () => this.timers.clearTimeout(t));
     }
     done(err);
   }
+}
+
+/** Close codes a peer may send (RFC 6455 section 7.4). */
+function validCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
