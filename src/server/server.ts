@@ -96,8 +96,11 @@ export interface ServerOptions {
 
 /** AMQP over WebSockets on a server's port. */
 export interface ServerWebSocketOptions {
-  /** The endpoint, '/' by default; a trailing slash does not matter. Other paths get 404. */
-  path?: string;
+  /**
+   * The endpoint, or several, '/' by default; a trailing slash does not matter. Other paths get
+   * 404. The connection's `socket` (a WebSocketStream) says which one a client asked for.
+   */
+  path?: string | string[];
   /**
    * Largest WebSocket message from a client (default 16 MiB, DEFAULT_MAX_WS_MESSAGE): it is held
    * whole until its last fragment, so it is a per-client bound. Above it: close code 1009.
@@ -122,7 +125,7 @@ export const SERVER_TLS_OPTIONS = {
 } satisfies OptionSchema<NonNullable<ServerOptions['tls']>>;
 
 export const SERVER_WEBSOCKET_OPTIONS = {
-  path: opt.string,
+  path: opt.listOf(opt.string),
   maxMessageSize: opt.count,
 } satisfies OptionSchema<ServerWebSocketOptions>;
 

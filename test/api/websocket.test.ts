@@ -36,7 +36,7 @@ async function echoServer(got: Message[], extra: Partial<ServerOptions> = {}): P
   return listen({
     port: 0,
     sasl: { plain: (user, password) => user === 'alice' && password === 'secret' },
-    websocket: { path: '/amqp' },
+    websocket: { path: ['/amqp', '/$iothub/websocket'] },
     onLink(l) {
       if (l.role === 'receiver') {
         const r = l.acceptReceiver();
@@ -85,6 +85,14 @@ describe('AMQP over WebSockets', () => {
     expect(sc!.identity).toBe('alice');
     expect(sc!.socket).toBeInstanceOf(WebSocketStream);
     expect((sc!.socket as WebSocketStream).protocol).toBe('AMQPWSB10');
+    expect((sc!.socket as WebSocketStream).path).toBe('/amqp');
+  });
+
+  test('a server serves several endpoints and says which one each client asked for', async () => {
+    server = await echoServer([]);
+    const c = await connect(`ws://alice:secret@127.0.0.1:${server.port}/$iothub/websocket/`);
+    expect(await roundTrip(c, 'second path')).toBe('from the server');
+    expect(([...server.connections][0]!.socket as WebSocketStream).path).toBe('/$iothub/websocket');
   });
 
   test('raw AMQP is served on the same port as the WebSocket endpoint', async () => {

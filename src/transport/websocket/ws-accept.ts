@@ -16,8 +16,8 @@ import { WebSocketHandshakeError } from './ws-errors.js';
 import { WebSocketStream } from './ws-stream.js';
 
 export interface UpgradeOptions {
-  /** The WebSocket endpoint; a trailing slash does not matter. */
-  path: string;
+  /** The WebSocket endpoint(s); a trailing slash does not matter. */
+  path: string | readonly string[];
   /** Largest incoming WebSocket message (see WebSocketStream). */
   maxMessageSize?: number;
   deadlineMs: number;
@@ -66,6 +66,7 @@ export function sniffUpgrade(socket: Duplex, o: UpgradeOptions): Promise<Sniffed
             head: head.rest,
             maxMessageSize: o.maxMessageSize,
             protocol: answer.protocol,
+            path: answer.path,
             timers: o.timers,
           });
           resolve({ kind: 'websocket', stream });

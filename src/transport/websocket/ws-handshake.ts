@@ -90,15 +90,21 @@ export interface UpgradeAnswer {
   response: string;
   /** The chosen subprotocol. */
   protocol: string;
+  /** The endpoint the client asked for, as the server names it. */
+  path: string;
 }
 
-/** Checks a client's upgrade request against `path`; throws WebSocketHandshakeError (400/404/426). */
-export function answerUpgrade(head: HttpHead, path: string): UpgradeAnswer {
+/**
+ * Checks a client's upgrade request against the endpoint `paths` (any one; a trailing slash does
+ * not matter, nor does a query); throws WebSocketHandshakeError (400/404/426).
+ */
+export function answerUpgrade(head: HttpHead, paths: string | readonly string[]): UpgradeAnswer {
   const m = /^GET (\S+) HTTP\/1\.1$/.exec(head.start);
   if (!m) throw new WebSocketHandshakeError(400, `not a GET HTTP/1.1 request: ${JSON.stringify(head.start)}`);
   const target = m[1]!.split('?')[0]!;
-  if (target.replace(/\/+$/, '') !== path.replace(/\/+$/, ''))
-    throw new WebSocketHandshakeError(404, `no WebSocket endpoint at ${target}`);
+  const bare = (p: string): string => p.replace(/\/+$/, '');
+  const path = (typeof paths === 'string' ? [paths] : paths).find((p) => bare(p) === bare(target));
+  if (path === undefined) throw new WebSocketHandshakeError(404, `no WebSocket endpoint at ${target}`);
   const h = head.headers;
   if (!tokens(h.get('upgrade')).some((t) => t.toLowerCase() === 'websocket'))
     throw new WebSocketHandshakeError(400, 'the request has no Upgrade: websocket');
@@ -118,6 +124,7 @@ export function answerUpgrade(head: HttpHead, path: string): UpgradeAnswer {
     );
   return {
     protocol,
+    path,
     response:
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
       `Sec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,

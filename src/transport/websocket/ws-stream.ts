@@ -29,6 +29,8 @@ export interface WebSocketStreamOptions {
   head?: Buffer;
   /** The subprotocol agreed in the handshake. */
   protocol?: string;
+  /** The endpoint the upgrade asked for. */
+  path?: string;
   timers?: Timers;
 }
 
@@ -40,6 +42,8 @@ export class WebSocketStream extends Duplex {
   private closeTimer: unknown;
   /** The subprotocol agreed: AMQPWSB10 or amqp. */
   readonly protocol: string | undefined;
+  /** The endpoint of the upgrade (a server can serve several, IoT Hub's /$iothub/websocket say). */
+  readonly path: string | undefined;
 
   constructor(
     readonly socket: Duplex,
@@ -48,6 +52,7 @@ export class WebSocketStream extends Duplex {
   ) {
     super();
     this.protocol = options.protocol;
+    this.path = options.path;
     this.timers = options.timers ?? realTimers;
     this.parser = new FrameParser({
       expectMasked: role === 'server',
