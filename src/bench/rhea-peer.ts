@@ -15,12 +15,17 @@ import { jsonBody, stampedAnnotations, TELEMETRY } from './telemetry.js';
 type Rhea = any;
 
 function loadRhea(): Rhea {
+  return loadModule('rhea', '--impl rhea');
+}
+
+/** A package the rhea peer needs, or a typed error saying what to install. */
+function loadModule(name: string, forWhat: string): Rhea {
   try {
-    return createRequire(import.meta.url)('rhea');
+    return createRequire(import.meta.url)(name);
   } catch (e) {
     throw new AmqpOneError(
       'AMQP_BENCH_RHEA_MISSING',
-      `--impl rhea needs the rhea package (npm install rhea): ${(e as Error).message}`,
+      `${forWhat} needs the ${name} package (npm install ${name}): ${(e as Error).message}`,
     );
   }
 }
@@ -45,17 +50,28 @@ function connectTo(rhea: Rhea, cfg: WorkerConfig, id: string): Rhea {
     return container.connect({ host: '127.0.0.1', port: cfg.port, tcp_no_delay: true, reconnect: false });
   }
   const u = parseAmqpUrl(cfg.url);
+  const ca = u.tls && cfg.ca ? readFileSync(cfg.ca) : undefined;
+  const common = { username: u.username, password: u.password, reconnect: false };
+  if (u.websocket !== undefined) {
+    // rhea over WebSockets runs on the ws package (a dev dependency, like rhea itself).
+    const WebSocket = loadModule('ws', 'rhea over WebSockets');
+    const url = `${u.tls ? 'wss' : 'ws'}://${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}${u.websocket}`;
+    const ws = container.websocket_connect(WebSocket);
+    return container.connect({
+      ...common,
+      hostname: u.host,
+      connection_details: ws(url, ['AMQPWSB10'], { ca, rejectUnauthorized: !cfg.insecure }),
+    });
+  }
   return container.connect({
+    ...common,
     host: u.host,
     port: u.port,
-    username: u.username,
-    password: u.password,
     transport: u.tls ? 'tls' : 'tcp',
-    ca: u.tls && cfg.ca ? readFileSync(cfg.ca) : undefined,
+    ca,
     rejectUnauthorized: !cfg.insecure,
     servername: u.host,
     tcp_no_delay: true,
-    reconnect: false,
   });
 }
 
