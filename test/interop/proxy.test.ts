@@ -14,6 +14,7 @@ import { connect } from '../../src/client/connect.js';
 import { ProxyError } from '../../src/transport/http-proxy.js';
 import { freePort, ManagedProcess, makeTestCertificates, waitForPort } from './support/peers.js';
 import { nextMessage } from './support/ours.js';
+import { jsonLines, runCli } from '../cli/run-cli.js';
 
 const TINYPROXY = '/usr/bin/tinyproxy';
 const PASSWORD = 's3cret-pass.word_9'; // tinyproxy's config takes letters, digits and . - _ only
@@ -209,5 +210,20 @@ describe('through tinyproxy', () => {
       setEnv({});
       expect(await roundTrip(opts, 'no proxy set')).toBe('no proxy set');
     });
+  });
+
+  it('amqp-one send and receive take --proxy, and a refusal is one typed line with exit 1', async () => {
+    const port = await startTinyproxy([broker.port], { user: 'amqp', pass: PASSWORD });
+    const proxy = `http://amqp:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}`;
+    const url = `amqp://127.0.0.1:${broker.port}/cli-proxied`;
+    const sent = await runCli(['send', url, '--proxy', proxy, '--body', 'via cli', '--json']);
+    expect(sent.code).toBe(0);
+    expect(jsonLines(sent.stdout)[0]!.outcome).toEqual({ type: 'accepted' });
+    const got = await runCli(['receive', url, '--proxy', proxy, '--count', '1', '--json']);
+    expect(jsonLines(got.stdout)[0]!.body).toBe('via cli');
+    const refused = await runCli(['send', url, '--proxy', `http://127.0.0.1:${port}`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('AMQP_PROXY_REFUSED');
+    expect(refused.stderr).not.toContain(PASSWORD);
   });
 });
