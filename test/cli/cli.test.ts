@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLI, runCli } from './run-cli.js';
+import { CLI, jsonLines, runCli } from './run-cli.js';
 
 const run = runCli;
 
@@ -103,6 +103,31 @@ describe('amqp-one CLI', () => {
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout.trim()) as { received: number; sent: number };
     expect(result.received).toBe(2000);
+  });
+
+  test('bench --websocket runs peer to peer over WebSockets, amqp-one and rhea, and loses nothing', async () => {
+    const r = await run(
+      [
+        'bench',
+        '--websocket',
+        '--count',
+        '2000',
+        '--impl',
+        'both',
+        '--mode',
+        'unsettled',
+        '--json',
+        '--quiet',
+      ],
+      {},
+      60_000,
+    );
+    expect(r.code).toBe(0);
+    const results = jsonLines(r.stdout) as { impl: string; received: number }[];
+    expect(results.map((x) => [x.impl, x.received])).toEqual([
+      ['amqp-one', 2000],
+      ['rhea', 2000],
+    ]);
   });
 
   test('broker --max-queue-messages: sends past it are rejected with amqp:resource-limit-exceeded', async () => {
