@@ -44,6 +44,7 @@ const unit = [
   'test/transport/ws-frames.test.ts',
   'test/transport/ws-handshake.test.ts',
   'test/transport/proxy-env.test.ts',
+  'test/transport/ws-mask.test.ts',
   'test/api/options.test.ts',
   'test/iothub/client/bad-options.test.ts',
   'test/layout/**/*.test.ts',
