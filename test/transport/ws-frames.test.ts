@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { encodeFrame, FrameParser, Opcode, type WsFrame } from '../../src/transport/websocket/ws-frames.js';
 import { WebSocketError } from '../../src/transport/websocket/ws-errors.js';
 
@@ -111,5 +111,25 @@ describe('WebSocket frames', () => {
   test('a length not in its shortest form is refused', () => {
     const b = Buffer.from([0x82, 0x80 | 126, 0, 5, 1, 2, 3, 4, 0, 0, 0, 0, 0]);
     expect(errorOf(() => server().push(b)).code).toBe('AMQP_WS_PROTOCOL');
+  });
+});
+
+describe('FrameParser work', () => {
+  test('a 1 MiB frame in 1 KiB chunks is joined once, not once per chunk', () => {
+    const body = new Uint8Array(1024 * 1024).fill(3);
+    const bytes = encodeFrame({ fin: true, opcode: Opcode.binary, payload: body }, Buffer.from([9, 8, 7, 6]));
+    const parser = new FrameParser({ expectMasked: true, maxMessageSize: 2 * 1024 * 1024 });
+    const concat = vi.spyOn(Buffer, 'concat');
+    const got: Buffer[] = [];
+    try {
+      for (let at = 0; at < bytes.length; at += 1024)
+        for (const m of parser.push(bytes.subarray(at, at + 1024))) got.push(m.payload);
+      // Once for the header's first chunk, once for the rest when all of it is here.
+      expect(concat.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      concat.mockRestore();
+    }
+    expect(got).toHaveLength(1);
+    expect(Buffer.compare(got[0]!, Buffer.from(body))).toBe(0);
   });
 });

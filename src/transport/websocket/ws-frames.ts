@@ -75,14 +75,27 @@ export class FrameParser {
 
   constructor(private readonly options: FrameParserOptions) {}
 
+  /** Chunks not yet joined to `buf`: a large frame is joined once, when all of it is here. */
+  private waiting: Uint8Array[] = [];
+  private waitingBytes = 0;
+  /** Bytes `buf` needs before the next frame can be parsed (its header, then its whole length). */
+  private need = 2;
+
   /** Takes the next bytes; returns the messages they complete. Throws a WebSocketError on bad input. */
   push(chunk: Uint8Array): WsMessage[] {
-    this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
+    this.waiting.push(chunk);
+    this.waitingBytes += chunk.length;
+    // Joining every chunk as it came would copy a large frame over and over (quadratic time).
+    if (this.buf.length + this.waitingBytes < this.need) return [];
+    this.buf = Buffer.concat([this.buf, ...this.waiting]);
+    this.waiting = [];
+    this.waitingBytes = 0;
     const out: WsMessage[] = [];
     for (;;) {
       const used = this.parseOne(out);
       if (used === 0) break;
       this.buf = this.buf.subarray(used);
+      this.need = 2;
     }
     return out;
   }
@@ -90,7 +103,7 @@ export class FrameParser {
   /** Parses one frame at the start of the buffer: the bytes it used, 0 when it is incomplete. */
   private parseOne(out: WsMessage[]): number {
     const b = this.buf;
-    if (b.length < 2) return 0;
+    if (b.length < 2) return this.incomplete(2);
     const fin = (b[0]! & 0x80) !== 0;
     if ((b[0]! & 0x70) !== 0) fail('reserved bits set with no extension agreed');
     const opcode = b[0]! & 0x0f;
@@ -103,12 +116,12 @@ export class FrameParser {
     let len = b[1]! & 0x7f;
     let at = 2;
     if (len === 126) {
-      if (b.length < 4) return 0;
+      if (b.length < 4) return this.incomplete(4);
       len = b.readUInt16BE(2);
       at = 4;
       if (len < 126) fail('a length not in its shortest form');
     } else if (len === 127) {
-      if (b.length < 10) return 0;
+      if (b.length < 10) return this.incomplete(10);
       const big = b.readBigUInt64BE(2);
       if (big >> 63n) fail('a 64-bit length with its top bit set');
       if (big < 0x10000n) fail('a length not in its shortest form');
@@ -125,7 +138,7 @@ export class FrameParser {
     }
     const maskAt = at;
     if (masked) at += 4;
-    if (b.length < at + len) return 0;
+    if (b.length < at + len) return this.incomplete(at + len);
     const payload = Buffer.from(b.subarray(at, at + len));
     if (masked) maskInPlace(payload, 0, len, b.subarray(maskAt, maskAt + 4));
     if (control) out.push({ opcode, payload });
@@ -142,6 +155,12 @@ export class FrameParser {
       }
     }
     return at + len;
+  }
+
+  /** The frame at the start of `buf` needs `need` bytes in all: 0 bytes used until they are here. */
+  private incomplete(need: number): 0 {
+    this.need = need;
+    return 0;
   }
 
   private tooBig(): never {
