@@ -269,6 +269,11 @@ function resolveOptions(options: ConnectOptions | string): ConnectOptions & { ho
     const u = parseAmqpUrl(o.url);
     o.host ??= u.host;
     o.port ??= u.port;
+    // An amqps or wss URL asks for TLS: tls: false beside it would send credentials in the clear.
+    if (u.tls && o.tls === false)
+      throw new InvalidArgumentError(`connect: tls: false contradicts the URL's ${o.url.split(':')[0]}:`, {
+        option: 'tls',
+      });
     if (o.tls === undefined && u.tls) o.tls = true;
     o.username ??= u.username;
     o.password ??= u.password;

@@ -128,6 +128,14 @@ describe('AMQP over WebSockets', () => {
     expect(server.connections.size).toBe(0);
   });
 
+  test('tls: false beside a wss:// or amqps:// URL is refused, not a silent downgrade', async () => {
+    for (const url of ['wss://alice:secret@localhost/amqp', 'amqps://alice:secret@localhost']) {
+      const e = await failure(connect({ url, tls: false }));
+      expect(e.code).toBe('AMQP_INVALID_ARGUMENT');
+      expect(e.message).not.toContain('secret');
+    }
+  });
+
   test('a wrong path gets 404 as a WebSocketHandshakeError; the server reports it and goes on serving', async () => {
     server = await echoServer([]);
     const reported = new Promise<Error>((r) => server!.once('clientError', r));
