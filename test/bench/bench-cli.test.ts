@@ -261,7 +261,7 @@ describe('amqp-one bench', () => {
     ]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toContain('amqp-one bench [URL]');
+      expect(r.stderr).toContain('amqp-one bench [URL');
     }
   });
 });
