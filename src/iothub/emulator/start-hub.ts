@@ -322,9 +322,11 @@ export class IotHubEmulator {
     if (this.tlsPort !== undefined) lines.push(`  AMQPS    ${this.secure!.host}:${this.tlsPort}`);
     if (this.https !== undefined)
       lines.push(
-        `  WSS      ${this.https.host}:${this.https.port}   (${this.webSocketUrl}, /$servicebus/websocket)`,
+        `  WSS      ${this.https.host}:${this.https.port}   ${this.webSocketUrl} (and /$servicebus/websocket)`,
       );
-    lines.push(`  WS paths ${HUB_WEBSOCKET_PATHS.join(', ')} on every port above`);
+    lines.push(`  WS paths ${HUB_WEBSOCKET_PATHS.join(' and ')} on every port above (ws:// and wss://)`);
+    if (this.officialPorts)
+      lines.push('  official ports: HostName=localhost, so the SDKs connect unchanged (AMQPS 5671, WSS 443)');
     if (this.caFile) lines.push(`  CA file  ${this.caFile}   (NODE_EXTRA_CA_CERTS, device option ca)`);
     lines.push(
       this.durable
