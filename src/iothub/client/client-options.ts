@@ -44,8 +44,9 @@ export function userAgent(productInfo?: string): string {
 /** How the IoT Hub clients reach the hub: AMQP over TCP, or AMQP over WebSockets. */
 export type IotHubTransport = 'amqp' | 'amqp-ws';
 
-/** The WebSocket endpoints of IoT Hub and of its Event Hubs-compatible endpoint. */
+/** IoT Hub's WebSocket endpoint, where transport 'amqp-ws' connects. */
 export const IOTHUB_WEBSOCKET_PATH = '/$iothub/websocket';
+/** The WebSocket endpoint of the Event Hubs-compatible endpoint, where the events redirect leads. */
 export const SERVICEBUS_WEBSOCKET_PATH = '/$servicebus/websocket';
 
 /** Options both IoT Hub clients take: TLS, authentication, tokens, reconnect, retries, deadlines. */
