@@ -99,6 +99,23 @@ describe("transport 'amqp-ws'", () => {
     });
   });
 
+  test("the redirect's 5671 means the hub's WebSocket port; any other port is kept", () => {
+    const key = Buffer.from('k').toString('base64');
+    const cs = `HostName=h.example;SharedAccessKeyName=service;SharedAccessKey=${key}`;
+    const ws = ServiceClient.fromConnectionString(cs, { transport: 'amqp-ws' });
+    const endpoint = { host: 'ns.example', hostname: 'ns.example', tls: true, entityPath: 'eh' };
+    const azure = ws.connectEventHub({ ...endpoint, port: 5671 });
+    expect(azure.options).toMatchObject({ port: 443, websocket: { path: '/$servicebus/websocket' } });
+    expect(ws.connectEventHub({ ...endpoint, port: 40123 }).options.port).toBe(40123);
+    const viaPort = ServiceClient.fromConnectionString(cs.replace('h.example', 'h.example:8443'), {
+      transport: 'amqp-ws',
+    });
+    expect(viaPort.connectEventHub({ ...endpoint, port: 5671 }).options.port).toBe(8443);
+    // Raw AMQP goes where the redirect says, with no WebSocket.
+    const raw = ServiceClient.fromConnectionString(cs).connectEventHub({ ...endpoint, port: 5671 });
+    expect([raw.options.port, raw.options.websocket]).toEqual([5671, undefined]);
+  });
+
   test('a port that serves no WebSocket endpoint: WebSocketRefusedError with the status, not retried', async () => {
     const hub = await hubForTest({ devices: ['ws-d4'] });
     const other = net.createServer((s) => {
