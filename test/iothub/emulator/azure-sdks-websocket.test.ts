@@ -5,6 +5,7 @@
  * child process trusting the emulator's CA through NODE_EXTRA_CA_CERTS (sdk-support.ts):
  * - azure-iot-device with azure-iot-device-amqp's AmqpWs sends telemetry and completes a C2D
  *   message that azure-iothub's Client with AmqpWs sent;
+ * - the same device connection string over AMQPS (Amqp) reaches 5671;
  * - @azure/event-hubs' EventHubConsumerClient with `webSocketOptions` (the `ws` package) reads the
  *   telemetry from the Event Hubs-compatible connection string, at /$servicebus/websocket.
  *
@@ -89,6 +90,31 @@ done({ received });
     expect(e.message.properties?.messageId).toBe('ws-tel-1');
     expect((e.message.applicationProperties as { transport?: string }).transport).toBe('amqp-ws');
     expect(ann(e.message, 'iothub-connection-device-id')).toBe('ws-sdk-dev');
+  });
+
+  it('the same connection string over AMQPS (Amqp) reaches 5671', async () => {
+    hub.addDevice('amqps-sdk-dev');
+    const { result } = await runSdkScenario<{ sent: boolean }>(
+      `
+const { Client, Message } = require('azure-iot-device');
+const { Amqp } = require('azure-iot-device-amqp');
+const device = Client.fromConnectionString(input.deviceCs, Amqp);
+await device.open();
+const m = new Message('over amqps');
+m.messageId = 'amqps-tel-1';
+await device.sendEvent(m);
+await device.close();
+done({ sent: true });
+`,
+      { deviceCs: hub.deviceConnectionString('amqps-sdk-dev') },
+      { caFile: hub.caFile!, timeoutMs: 45_000 },
+    );
+    expect(result.sent).toBe(true);
+    const e = hub.state.openEventCursor(hub.state.telemetry.partitionOf('amqps-sdk-dev'));
+    let found = false;
+    for (let ev = e.next(); ev && !found; ev = e.next())
+      found = ev.message.properties?.messageId === 'amqps-tel-1';
+    expect(found).toBe(true);
   });
 
   it('@azure/event-hubs with webSocketOptions reads the telemetry', async () => {
