@@ -2,14 +2,13 @@
  * The IoT Hub clients over WebSockets (transport 'amqp-ws') against the emulator: telemetry read
  * back through the events redirect (followed over WebSockets to /$servicebus/websocket), C2D, on
  * the TLS port (which serves WebSockets too) and on the HTTPS port; the typed errors of a refused
- * upgrade and a dead proxy; the options checked when the client is made.
+ * upgrade and a dead proxy.
  */
 import net from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { DeviceClient, ServiceClient, eventText } from '../../../src/iothub/client/index.js';
 import type { HubConnection } from '../../../src/iothub/client/hub-connection.js';
 import { ProxyFailedError, WebSocketRefusedError } from '../../../src/iothub/errors.js';
-import { InvalidArgumentError } from '../../../src/protocol/errors.js';
 import { WebSocketStream } from '../../../src/transport/websocket/ws-stream.js';
 import { cleanup, hubForTest, onCleanup, type IotHubEmulator } from './hub-fixture.js';
 import { collect } from './support.js';
@@ -164,16 +163,5 @@ describe("transport 'amqp-ws'", () => {
     expect((err as ProxyFailedError).retryable).toBe(true);
     expect((err as Error).message).toContain(`127.0.0.1:${dead}`);
     expect((err as Error).message).not.toContain('hidden-pass');
-  });
-
-  test('bad transport and proxy options are refused when the client is made', () => {
-    const cs = 'HostName=h.example;DeviceId=d;SharedAccessKey=' + Buffer.from('k').toString('base64');
-    expect(() => DeviceClient.fromConnectionString(cs, { transport: 'ws' as never })).toThrow(
-      InvalidArgumentError,
-    );
-    expect(() => DeviceClient.fromConnectionString(cs, { proxy: 'socks5://p:1080' })).toThrow(/http:\/\//);
-    expect(() => DeviceClient.fromConnectionString(cs, { proxy: 3128 as never })).toThrow(
-      InvalidArgumentError,
-    );
   });
 });
