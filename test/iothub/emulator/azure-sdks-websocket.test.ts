@@ -6,6 +6,8 @@
  * - azure-iot-device with azure-iot-device-amqp's AmqpWs sends telemetry and completes a C2D
  *   message that azure-iothub's Client with AmqpWs sent;
  * - the same device connection string over AMQPS (Amqp) reaches 5671;
+ * - uAMQP (python3-uamqp) with TransportType.AmqpOverWebsocket sends telemetry: it connects to
+ *   port 443 at `/$servicebus/websocket/`, with its trailing slash, whatever the entity;
  * - @azure/event-hubs' EventHubConsumerClient with `webSocketOptions` (the `ws` package) reads the
  *   telemetry from the Event Hubs-compatible connection string, at /$servicebus/websocket.
  *
@@ -16,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
 import { ann } from './helpers.js';
 import { runSdkScenario } from './sdk-support.js';
+import { runUamqp } from '../../interop/support/peers.js';
 
 const canBind443 = process.getuid?.() === 0 || process.env.CI === 'true';
 if (!canBind443)
@@ -115,6 +118,69 @@ done({ sent: true });
     for (let ev = e.next(); ev && !found; ev = e.next())
       found = ev.message.properties?.messageId === 'amqps-tel-1';
     expect(found).toBe(true);
+  });
+
+  it('uAMQP with TransportType.AmqpOverWebsocket sends telemetry', async () => {
+    const d = hub.addDevice('py-ws-dev');
+    const snippet = `
+import json, sys
+import uamqp
+from uamqp import authentication
+from uamqp.constants import TransportType
+from base64 import b64encode, b64decode
+from hashlib import sha256
+from time import time
+from urllib.parse import quote_plus, urlencode
+from hmac import HMAC
+
+cfg = json.loads(sys.argv[1])
+
+def generate_sas_token(uri, key, policy_name, expiry=3600):
+    ttl = time() + expiry
+    sign_key = "%s\\n%d" % ((quote_plus(uri)), int(ttl))
+    signature = b64encode(HMAC(b64decode(key), sign_key.encode('utf-8'), sha256).digest())
+    rawtoken = {'sr': uri, 'sig': signature, 'se': str(int(ttl))}
+    if policy_name is not None:
+        rawtoken['skn'] = policy_name
+    return 'SharedAccessSignature ' + urlencode(rawtoken)
+
+hostname = 'localhost'
+device_id = cfg['deviceId']
+username = '{}@sas.{}'.format(device_id, cfg['hubName'])
+sas_token = generate_sas_token('{}/devices/{}'.format(hostname, device_id), cfg['deviceKey'], None)
+uri = 'amqps://{}/devices/{}/messages/events'.format(hostname, device_id)
+auth = authentication.SASLPlain(hostname, username, sas_token, verify=cfg['ca'],
+                                transport_type=TransportType.AmqpOverWebsocket)
+send_client = uamqp.SendClient(uri, auth=auth, debug=False)
+props = uamqp.message.MessageProperties()
+props.message_id = 'py-ws-1'
+send_client.queue_message(uamqp.Message(b'{"over": "uamqp websockets"}', properties=props))
+results = send_client.send_all_messages()
+send_client.close()
+print('RESULT ' + json.dumps({'sent': [str(r) for r in results]}))
+`;
+    const r = await runUamqp(snippet, {
+      args: [
+        JSON.stringify({
+          deviceId: 'py-ws-dev',
+          deviceKey: d.primaryKey,
+          hubName: hub.hubName,
+          ca: hub.caFile,
+        }),
+      ],
+      timeoutMs: 40_000,
+    });
+    const line = r.stdout
+      .split('\n')
+      .reverse()
+      .find((l) => l.startsWith('RESULT '));
+    if (r.timedOut || r.code !== 0 || !line)
+      throw new Error(`uAMQP ${r.timedOut ? 'timed out' : `exited ${r.code}`}:\n${r.output.slice(-6000)}`);
+    expect(JSON.parse(line.slice(7))).toEqual({ sent: ['MessageState.SendComplete'] });
+    const cursor = hub.state.openEventCursor(hub.state.telemetry.partitionOf('py-ws-dev'));
+    const ids: unknown[] = [];
+    for (let e = cursor.next(); e; e = cursor.next()) ids.push(e.message.properties?.messageId);
+    expect(ids).toContain('py-ws-1');
   });
 
   it('@azure/event-hubs with webSocketOptions reads the telemetry', async () => {
