@@ -17,6 +17,7 @@ const interop = [
   'test/conformance/server-rhea.test.ts',
   'test/iothub/cross/**/*.test.ts',
   'test/iothub/emulator/azure-sdks.test.ts',
+  'test/iothub/emulator/azure-sdks-websocket.test.ts',
   'test/iothub/emulator/uamqp.test.ts',
   'test/codec/rhea-interop.test.ts',
   'test/codec/proton-corpus.test.ts',

@@ -64,6 +64,8 @@ export type IotHubErrorCode =
   | 'IOTHUB_PRECONDITION_FAILED'
   | 'IOTHUB_NOT_CONNECTED'
   | 'IOTHUB_TLS_VERIFICATION_FAILED'
+  | 'IOTHUB_PROXY_FAILED'
+  | 'IOTHUB_WEBSOCKET_REFUSED'
   | 'IOTHUB_MESSAGE_RELEASED'
   | 'IOTHUB_BAD_RESPONSE'
   | 'IOTHUB_ERROR';
@@ -263,6 +265,39 @@ export class TlsVerificationError extends IotHubError {
   }
 }
 
+/**
+ * The HTTP proxy (option `proxy`) refused the tunnel (`statusCode` is its answer: 407 without
+ * credentials, 403...), could not be reached, or did not answer in HTTP. The message names the
+ * proxy, never its password. Retryable when the proxy could not be reached or could not reach the
+ * hub (502, 503, 504); not for a refusal.
+ */
+export class ProxyFailedError extends IotHubError {
+  constructor(details: IotHubErrorDetails = {}, retryable = false) {
+    super('IOTHUB_PROXY_FAILED', hubMessage('the HTTP proxy failed', details), retryable, details);
+  }
+}
+
+/**
+ * The server refused the WebSocket upgrade (transport 'amqp-ws'): `statusCode` is its HTTP answer
+ * (404 where nothing serves `/$iothub/websocket`), or it did not agree on an AMQP subprotocol.
+ * Retryable only for 429 and 5xx.
+ */
+export class WebSocketRefusedError extends IotHubError {
+  constructor(details: IotHubErrorDetails = {}, retryable = false) {
+    super(
+      'IOTHUB_WEBSOCKET_REFUSED',
+      hubMessage('the WebSocket upgrade was refused', details),
+      retryable,
+      details,
+    );
+  }
+}
+
+/** HTTP statuses after which the same request may succeed later. */
+function transientStatus(status: number | undefined): boolean {
+  return status !== undefined && (status === 429 || status >= 500);
+}
+
 /** The hub answered `released` or `modified`: the message was not taken and may be sent again. Retryable. */
 export class MessageReleasedError extends IotHubError {
   constructor(details: IotHubErrorDetails = {}) {
@@ -392,9 +427,32 @@ export function toIotHubError(err: unknown): unknown {
     case 'AMQP_DISCONNECTED':
     case 'AMQP_LINK_DETACHED':
       return new NotConnectedError({ description: err.message, cause: err });
+    case 'AMQP_PROXY_UNREACHABLE':
+      return new ProxyFailedError({ description: err.message, cause: err }, true);
+    case 'AMQP_PROXY_REFUSED':
+    case 'AMQP_PROXY_BAD_RESPONSE': {
+      const status = httpStatus(err);
+      const d = { description: err.message, statusCode: status, cause: err };
+      return new ProxyFailedError(d, transientStatus(status));
+    }
+    case 'AMQP_WS_HANDSHAKE': {
+      // Status 0: the connection closed or timed out before an answer, a lost connection.
+      const status = httpStatus(err);
+      if (!status) return new NotConnectedError({ description: err.message, cause: err });
+      return new WebSocketRefusedError(
+        { description: err.message, statusCode: status, cause: err },
+        transientStatus(status),
+      );
+    }
     default:
       return err;
   }
+}
+
+/** The HTTP status a transport error carries (a proxy's or a WebSocket server's answer). */
+function httpStatus(err: AmqpOneError): number | undefined {
+  const s = (err as { status?: unknown }).status;
+  return typeof s === 'number' ? s : undefined;
 }
 
 /** Some messages of a batch were not accepted. `errors[i]` is undefined for the messages that were. */

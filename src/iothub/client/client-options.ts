@@ -23,6 +23,7 @@ import { RETRY_POLICY_OPTIONS, RetryPolicy, type RetryPolicyOptions } from './re
 import type { TokenProvider } from './token.js';
 import { opt, type OptionSchema } from '../../protocol/options.js';
 import { TLS_OPTIONS } from '../../transport/open-socket.js';
+import { parseProxyUrl } from '../../transport/http-proxy.js';
 
 /** This library's name and version, the start of the user agent the IoT Hub clients announce. */
 export const CLIENT_VERSION = 'amqp-one/0.1.0';
@@ -40,12 +41,35 @@ export function userAgent(productInfo?: string): string {
   return extra ? `${base} ${extra}` : base;
 }
 
+/** How the IoT Hub clients reach the hub: AMQP over TCP, or AMQP over WebSockets. */
+export type IotHubTransport = 'amqp' | 'amqp-ws';
+
+/** IoT Hub's WebSocket endpoint, where transport 'amqp-ws' connects. */
+export const IOTHUB_WEBSOCKET_PATH = '/$iothub/websocket';
+/** The WebSocket endpoint of the Event Hubs-compatible endpoint, where the events redirect leads. */
+export const SERVICEBUS_WEBSOCKET_PATH = '/$servicebus/websocket';
+
 /** Options both IoT Hub clients take: TLS, authentication, tokens, reconnect, retries, deadlines. */
 export interface IotHubClientOptions {
   /** TLS (default true, verifying the server; give `ca` for a local hub), or false for plain TCP. */
   tls?: boolean | TlsOptions;
-  /** The port when the connection string has none (default 5671 with TLS, 5672 without). */
+  /**
+   * The port when the connection string has none (default 5671 with TLS, 5672 without; with
+   * `transport: 'amqp-ws'`, 443 with TLS, 80 without).
+   */
   port?: number;
+  /**
+   * 'amqp' (default): AMQP over TCP, with TLS unless `tls: false`. 'amqp-ws': AMQP over a
+   * WebSocket, `wss://{HostName}/$iothub/websocket` (port 443 unless the HostName has one), with
+   * the same TLS options; the Event Hubs-compatible endpoint of the events redirect is then
+   * reached over WebSockets too. For networks that only let HTTPS out.
+   */
+  transport?: IotHubTransport;
+  /**
+   * An HTTP proxy, `http://[user:pass@]host[:port]`: the connection is tunnelled with CONNECT, TLS
+   * (and the WebSocket) running end to end inside the tunnel. Also used for the events redirect.
+   */
+  proxy?: string | URL;
   /**
    * 'cbs' (default): SAS token over `$cbs` after the `sasl` step, renewed before it expires.
    * 'plain': SASL PLAIN with the SAS token as password (a fresh token at each reconnect).
@@ -95,6 +119,8 @@ const RENEWAL_OPTIONS = {
 export const IOTHUB_CLIENT_OPTIONS = {
   tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
   port: opt.number,
+  transport: opt.oneOf('amqp', 'amqp-ws'),
+  proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
   auth: opt.oneOf('cbs', 'plain'),
   sasl: opt.oneOf('none', 'ANONYMOUS', 'MSSBCBS'),
   tokenProvider: opt.function,
@@ -132,7 +158,21 @@ export function resolveTls(tls: IotHubClientOptions['tls']): TlsOptions | false 
 }
 
 export function resolvePort(csPort: number | undefined, o: IotHubClientOptions, tls: boolean): number {
+  if (o.transport === 'amqp-ws') return csPort ?? o.port ?? (tls ? 443 : 80);
   return csPort ?? o.port ?? (tls ? 5671 : 5672);
+}
+
+/** The hub connection's transport options: the WebSocket endpoint and the proxy, as given. */
+export function resolveTransport(
+  o: IotHubClientOptions,
+  path = IOTHUB_WEBSOCKET_PATH,
+): { websocket?: { path: string }; proxy?: string | URL } {
+  // A bad proxy URL is refused here, when the client is made, not at the first connect.
+  if (o.proxy !== undefined) parseProxyUrl(o.proxy);
+  return {
+    ...(o.transport === 'amqp-ws' ? { websocket: { path } } : {}),
+    ...(o.proxy === undefined ? {} : { proxy: o.proxy }),
+  };
 }
 
 export function resolveRetry(r: IotHubClientOptions['retryPolicy']): RetryPolicy {

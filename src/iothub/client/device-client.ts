@@ -27,6 +27,7 @@ import {
   closeReceiverAfterSettling,
   resolvePort,
   resolveTls,
+  resolveTransport,
   type IotHubClientOptions,
 } from './client-options.js';
 import { HubClient, type Backoff } from './hub-client.js';
@@ -92,6 +93,7 @@ export class DeviceClient extends HubClient {
       port: resolvePort(port, options, tls !== false),
       tls,
       hostname: host,
+      ...resolveTransport(options),
       auth: DeviceClient.authFor(cs, options, this.timers, tls !== false && tls.cert !== undefined),
       timers: this.timers,
       connectTimeoutMs: options.connectTimeoutMs,

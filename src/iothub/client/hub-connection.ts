@@ -87,6 +87,10 @@ export interface HubConnectionOptions {
   tls: TlsOptions | false;
   /** The open frame's hostname (default `host`). */
   hostname?: string;
+  /** AMQP over a WebSocket at `path` (IoT Hub's `/$iothub/websocket`) instead of raw AMQP. */
+  websocket?: { path: string };
+  /** An HTTP proxy to tunnel through (CONNECT), `http://[user:pass@]host[:port]`. */
+  proxy?: string | URL;
   auth: HubAuth;
   /** Timers and clock for renewal, backoff and the connection (default the real ones). */
   timers?: Timers;
@@ -106,6 +110,8 @@ const HUB_CONNECTION_OPTIONS = {
   port: opt.number,
   tls: opt.either(opt.oneOf(false), opt.nested(TLS_OPTIONS, 'TLS options')),
   hostname: opt.string,
+  websocket: opt.nested({ path: opt.string } satisfies OptionSchema<{ path: string }>, '{ path }'),
+  proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
   auth: opt.object,
   timers: opt.object,
   connectTimeoutMs: opt.number,
@@ -234,6 +240,8 @@ export class HubConnection extends TypedEmitter<HubConnectionEvents> {
         port: o.port,
         tls: o.tls === false ? false : o.tls,
         hostname: o.hostname ?? o.host,
+        ...(o.websocket === undefined ? {} : { websocket: o.websocket }),
+        ...(o.proxy === undefined ? {} : { proxy: o.proxy }),
         sasl,
         timers: this.timers,
         connectTimeoutMs: o.connectTimeoutMs,

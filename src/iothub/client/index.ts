@@ -97,4 +97,11 @@ export {
   type TokenInfo,
   type TokenProvider,
 } from './token.js';
-export { CLIENT_VERSION, userAgent, type IotHubClientOptions } from './client-options.js';
+export {
+  CLIENT_VERSION,
+  userAgent,
+  IOTHUB_WEBSOCKET_PATH,
+  SERVICEBUS_WEBSOCKET_PATH,
+  type IotHubClientOptions,
+  type IotHubTransport,
+} from './client-options.js';

@@ -24,6 +24,8 @@ import {
   closeReceiverAfterSettling,
   resolvePort,
   resolveTls,
+  resolveTransport,
+  SERVICEBUS_WEBSOCKET_PATH,
   type IotHubClientOptions,
 } from './client-options.js';
 import { EVENTS_OPTIONS, EventStream, type EventsOptions } from './event-stream.js';
@@ -117,6 +119,7 @@ export class ServiceClient extends HubClient {
       port: resolvePort(cs.port, options, this.tls !== false),
       tls: this.tls,
       hostname: cs.host,
+      ...resolveTransport(options),
       auth: this.hubAuth(),
       timers: this.timers,
       connectTimeoutMs: options.connectTimeoutMs,
@@ -192,6 +195,15 @@ export class ServiceClient extends HubClient {
     };
   }
 
+  /**
+   * The WebSocket port of the redirect's endpoint. IoT Hub's redirect names AMQPS's 5671, which a
+   * client that may only use HTTPS cannot reach: its WebSocket endpoint is on the same port as the
+   * hub's (443). Any other port is an endpoint serving both on one port (the emulator's): kept.
+   */
+  private eventHubWebSocketPort(endpoint: EventHubEndpoint): number {
+    return endpoint.port === 5671 ? this.hub.options.port : endpoint.port;
+  }
+
   /** A HubConnection to the Event Hubs-compatible endpoint (used by events()). */
   connectEventHub(endpoint: EventHubEndpoint): HubConnection {
     const o = this.options;
@@ -200,11 +212,14 @@ export class ServiceClient extends HubClient {
       const base = o.eventHubTls ?? (this.tls === false ? {} : this.tls);
       tls = { ...base, servername: base.servername ?? endpoint.hostname };
     }
+    const ws = o.transport === 'amqp-ws';
     return new HubConnection({
       host: endpoint.host,
-      port: endpoint.port,
+      port: ws ? this.eventHubWebSocketPort(endpoint) : endpoint.port,
       tls,
       hostname: endpoint.hostname,
+      // Over WebSockets the redirect is followed over WebSockets, through the same proxy.
+      ...resolveTransport(o, SERVICEBUS_WEBSOCKET_PATH),
       auth: this.eventHubAuth(endpoint),
       timers: this.timers,
       connectTimeoutMs: o.connectTimeoutMs,

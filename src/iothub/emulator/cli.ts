@@ -11,6 +11,7 @@ import {
   DEFAULT_FEEDBACK_BATCH_DELAY_MS,
   DEFAULT_GRANT_TIMEOUT_MS,
   DEFAULT_HUB_NAME,
+  HUB_WEBSOCKET_PATHS,
   startHub,
   type IotHubEmulator,
 } from './start-hub.js';
@@ -30,6 +31,12 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
   --port N                 plain AMQP port (default 5672; 0 = any free port)
   --tls-port N             AMQPS port (default 5671; 0 = any free port)
   --no-tls                 no TLS listener
+  --https-port N           HTTPS port for AMQP over WebSockets (wss://HOST:N/$iothub/websocket and
+                           /$servicebus/websocket), where the official SDKs' WebSocket transports
+                           connect; off by default. With --https-port 443 and the TLS port 5671,
+                           connection strings say HostName=localhost (no port), as the SDKs then
+                           build wss://localhost:443/... and amqps://localhost:5671 themselves.
+                           (Every port also serves WebSockets at those two paths.)
   --hub-name NAME          hub name (default ${DEFAULT_HUB_NAME})
   --partitions N           event partitions (default 4)
   --state DIR              keep telemetry, C2D queues, feedback, devices and the CA in DIR
@@ -55,7 +62,8 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
   --help                   this text
 
 Trust the CA: NODE_EXTRA_CA_CERTS=<ca file> for azure-iothub and @azure/event-hubs, the device
-client's setOptions({ ca }), uAMQP's verify=<ca file>. Connection strings use HostName=localhost:PORT.
+client's setOptions({ ca }), uAMQP's verify=<ca file>. Connection strings use HostName=localhost:PORT
+(the TLS port), or HostName=localhost on the official ports (--https-port 443, TLS port 5671).
 `;
 
 /** Where the hub command writes its lines. */
@@ -117,6 +125,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       port: { type: 'string' },
       'tls-port': { type: 'string' },
       'no-tls': { type: 'boolean' },
+      'https-port': { type: 'string' },
       'hub-name': { type: 'string' },
       partitions: { type: 'string' },
       state: { type: 'string' },
@@ -158,6 +167,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     ...(values.host === undefined ? {} : { host: values.host }),
     port: port('port', values.port, 5672),
     ...(values['no-tls'] ? {} : { tlsPort: port('tls-port', values['tls-port'], 5671) }),
+    ...(values['https-port'] === undefined ? {} : { httpsPort: port('https-port', values['https-port'], 0) }),
     ...(values['hub-name'] === undefined ? {} : { hubName: values['hub-name'] }),
     ...(partitions === undefined ? {} : { partitions }),
     ...(values.state === undefined ? {} : { stateDir: values.state }),
@@ -192,6 +202,9 @@ function summary(hub: IotHubEmulator): Record<string, unknown> {
     hostName: hub.hostName,
     port: hub.port,
     tlsPort: hub.tlsPort ?? null,
+    httpsPort: hub.httpsPort ?? null,
+    webSocketUrl: hub.webSocketUrl ?? null,
+    webSocketPaths: [...HUB_WEBSOCKET_PATHS],
     caFile: hub.caFile ?? null,
     durable: hub.durable,
     serviceConnectionStrings: policies,

@@ -10,6 +10,7 @@ import type { AmqpError } from '../../protocol/errors.js';
 import type { MessageSender } from '../../api/sender.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import { grantAllows, type Grant, type Resource } from './auth.js';
+import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
 
 /** A link that stays open only while some grant covers its resource. */
 export interface GuardedLink {
@@ -73,7 +74,9 @@ export class ConnectionState {
   ) {
     const s = connection.socket;
     this.localPort = s.localPort ?? 0;
-    this.tls = 'encrypted' in s && (s as { encrypted?: boolean }).encrypted === true;
+    // Over a WebSocket, TLS (if any) is on the socket under it.
+    const t = s instanceof WebSocketStream ? s.socket : s;
+    this.tls = 'encrypted' in t && (t as { encrypted?: boolean }).encrypted === true;
     this.grantDeadline = grantDeadline;
   }
 

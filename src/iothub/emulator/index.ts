@@ -11,6 +11,7 @@ export {
   DEFAULT_FEEDBACK_BATCH_DELAY_MS,
   DEFAULT_GRANT_TIMEOUT_MS,
   HUB_IDLE_TIMEOUT_MS,
+  HUB_WEBSOCKET_PATHS,
   type StartHubOptions,
 } from './start-hub.js';
 export {

@@ -12,6 +12,10 @@ import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../util/logger.js';
 import { listen, type AmqpServer, type ServerOptions } from '../../server/server.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../../server/limits.js';
+import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
+import { realTimers } from '../../util/timers.js';
+import { listenHttps, type HttpsPort } from './https-port.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import { systemClock, type Clock } from '../../util/timers.js';
 import { createHubState, type HubState, type HubStateOptions } from '../hub/hub.js';
@@ -57,6 +61,13 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   port?: number;
   /** TLS port; 0 = a free one; omitted = no TLS listener. */
   tlsPort?: number;
+  /**
+   * HTTPS port for AMQP over WebSockets, where the official SDKs connect with their WebSocket
+   * transports (`wss://HOST:443/$iothub/websocket`); 0 = a free one; omitted = none. With 443
+   * here and 5671 as `tlsPort`, connection strings say `HostName=localhost`, with no port, since
+   * the SDKs add those two ports themselves.
+   */
+  httpsPort?: number;
   /** Default 'amqp-one-hub'. */
   hubName?: string;
   /** PEM server certificate and key; without them a CA and a certificate for localhost are made. */
@@ -94,6 +105,7 @@ const START_HUB_OPTIONS = {
   host: opt.string,
   port: opt.number,
   tlsPort: opt.number,
+  httpsPort: opt.number,
   hubName: opt.string,
   cert: opt.pem,
   key: opt.pem,
@@ -121,6 +133,12 @@ const START_HUB_OPTIONS = {
   logger: opt.either(opt.function, opt.object),
 } satisfies OptionSchema<StartHubOptions>;
 
+/**
+ * The WebSocket endpoints every port serves: IoT Hub's, and its Event Hubs-compatible endpoint's
+ * (where the events redirect leads a WebSocket client). A trailing slash does not matter.
+ */
+export const HUB_WEBSOCKET_PATHS = ['/$iothub/websocket', '/$servicebus/websocket'] as const;
+
 /** The hub name when `hubName` is not given. */
 export const DEFAULT_HUB_NAME = 'amqp-one-hub';
 
@@ -130,6 +148,11 @@ export const DEFAULT_HUB_NAME = 'amqp-one-hub';
  * 240000, what the real hub announces.
  */
 export const HUB_IDLE_TIMEOUT_MS = 480_000;
+
+/** The TCP or TLS socket under a client's stream (a WebSocket's, or the socket itself). */
+function transportOf<T>(socket: T): T {
+  return socket instanceof WebSocketStream ? (socket.socket as T) : socket;
+}
 
 /** The options among `keys` that are set (exactOptionalPropertyTypes: no `key: undefined`). */
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
@@ -153,6 +176,8 @@ export const DEFAULT_GRANT_TIMEOUT_MS = 60_000;
 export class IotHubEmulator {
   /** The TLS port, when there is a TLS listener. */
   readonly tlsPort: number | undefined;
+  /** The HTTPS (WebSocket) port, when there is one. */
+  readonly httpsPort: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -166,8 +191,10 @@ export class IotHubEmulator {
     private readonly live: Set<ConnectionState>,
     readonly publicHost: string,
     private readonly manualClock: boolean,
+    private readonly https?: HttpsPort,
   ) {
     this.tlsPort = secure?.port;
+    this.httpsPort = https?.port;
   }
 
   /** The plain AMQP port. */
@@ -185,9 +212,25 @@ export class IotHubEmulator {
     return this.state.eventHubName;
   }
 
-  /** `localhost:<tlsPort>` (`localhost:<port>` without TLS): the HostName of connection strings. */
+  /**
+   * `localhost:<tlsPort>` (`localhost:<port>` without TLS): the HostName of connection strings.
+   * On the official ports (HTTPS 443, AMQPS 5671) just `localhost`: the official SDKs build
+   * `wss://HOST:443/$iothub/websocket` and `amqps://HOST:5671` from a HostName without a port.
+   */
   get hostName(): string {
+    if (this.officialPorts) return this.publicHost;
     return `${this.publicHost}:${this.tlsPort ?? this.port}`;
+  }
+
+  /** Whether the hub runs on IoT Hub's own ports: HTTPS/WSS on 443 and AMQPS on 5671. */
+  get officialPorts(): boolean {
+    return this.httpsPort === 443 && this.tlsPort === 5671;
+  }
+
+  /** The WebSocket URL of IoT Hub's endpoint on the HTTPS port (`wss://localhost:443/$iothub/websocket`). */
+  get webSocketUrl(): string | undefined {
+    if (this.httpsPort === undefined) return undefined;
+    return `wss://${this.publicHost}:${this.httpsPort}${HUB_WEBSOCKET_PATHS[0]}`;
   }
 
   /** The CA file to trust (NODE_EXTRA_CA_CERTS, the device `ca` option, uAMQP `verify`). */
@@ -277,6 +320,13 @@ export class IotHubEmulator {
       `  AMQP     ${this.plain.host}:${this.port}`,
     ];
     if (this.tlsPort !== undefined) lines.push(`  AMQPS    ${this.secure!.host}:${this.tlsPort}`);
+    if (this.https !== undefined)
+      lines.push(
+        `  WSS      ${this.https.host}:${this.https.port}   ${this.webSocketUrl} (and /$servicebus/websocket)`,
+      );
+    lines.push(`  WS paths ${HUB_WEBSOCKET_PATHS.join(' and ')} on every port above (ws:// and wss://)`);
+    if (this.officialPorts)
+      lines.push('  official ports: HostName=localhost, so the SDKs connect unchanged (AMQPS 5671, WSS 443)');
     if (this.caFile) lines.push(`  CA file  ${this.caFile}   (NODE_EXTRA_CA_CERTS, device option ca)`);
     lines.push(
       this.durable
@@ -301,6 +351,7 @@ export class IotHubEmulator {
     this.closed = true;
     clearTimeout(this.timer);
     await Promise.all([this.plain.close(), this.secure?.close()]);
+    await this.https?.close();
     await this.state.close();
     await this.tls?.cleanup();
   }
@@ -333,6 +384,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
   });
   let tls: TlsMaterial | undefined;
   const servers: AmqpServer[] = [];
+  const closers: HttpsPort[] = [];
   try {
     const ports: number[] = [];
     const auth: AuthConfig = {
@@ -378,7 +430,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       if (id?.startsWith('x509:')) cn = id.slice(5);
       else if (id === undefined && cs.tls) {
         // X.509 devices skip SASL and CBS: the identity is the verified client certificate.
-        const s = c.socket as TLSSocket;
+        const s = transportOf(c.socket) as TLSSocket;
         if (s.authorized) cn = s.getPeerCertificate()?.subject?.CN as string | undefined;
       }
       if (cn !== undefined && state.registry.getDevice(cn))
@@ -405,6 +457,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       onConnection,
       onLink: (l) => routeLink(ctx, l),
       logger: options.logger,
+      websocket: { path: [...HUB_WEBSOCKET_PATHS] },
     };
     const track = (s: AmqpServer): AmqpServer => {
       s.on('disconnect', (c: ServerConnection) => {
@@ -417,7 +470,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     const plain = track(await listen({ ...common, port: options.port ?? 0 }));
     ports.push(plain.port);
     let secure: AmqpServer | undefined;
-    if (options.tlsPort !== undefined) {
+    if (options.tlsPort !== undefined || options.httpsPort !== undefined) {
       tls = await prepareTls({
         ...(options.cert === undefined ? {} : { cert: options.cert }),
         ...(options.key === undefined ? {} : { key: options.key }),
@@ -439,6 +492,22 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       );
       ports.push(secure.port);
     }
+    let httpsPort: HttpsPort | undefined;
+    if (tls && options.httpsPort !== undefined) {
+      httpsPort = await listenHttps({
+        host,
+        port: options.httpsPort,
+        tls: { cert: tls.cert, key: tls.key, ...(tls.caPem === undefined ? {} : { ca: tls.caPem }) },
+        paths: HUB_WEBSOCKET_PATHS,
+        server: secure ?? plain,
+        maxConnections: DEFAULT_MAX_CONNECTIONS,
+        deadlineMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        timers: realTimers,
+        onRefused: (reason) => log(`https port: refused: ${reason}`),
+      });
+      closers.push(httpsPort);
+      ports.push(httpsPort.port);
+    }
     emulator = new IotHubEmulator(
       state,
       clock,
@@ -448,6 +517,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       live,
       publicHost,
       options.clock !== undefined,
+      httpsPort,
     );
     state.onDeadlineChange(() => emulator?.arm());
     emulator.arm();
@@ -455,6 +525,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     return emulator;
   } catch (e) {
     await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
+    await Promise.all(closers.map((s) => s.close().catch(() => undefined)));
     await state.close().catch(() => undefined);
     await tls?.cleanup().catch(() => undefined);
     throw e;

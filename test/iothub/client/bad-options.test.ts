@@ -161,3 +161,30 @@ describe('startHub options', () => {
     expect((await rejected(() => startHub({ maxTelemetryBytes: 0.5 }))).option).toBe('maxTelemetryBytes');
   });
 });
+
+describe('transport and proxy', () => {
+  it('a transport other than amqp or amqp-ws, and a proxy that is not an http:// URL, are refused at once', () => {
+    expect(
+      thrown(() => DeviceClient.fromConnectionString(DEVICE, { transport: 'ws' as never })).message,
+    ).toMatch(/amqp-ws/);
+    expect(
+      thrown(() => ServiceClient.fromConnectionString(SERVICE, { transport: 'mqtt' as never })).message,
+    ).toMatch(/transport/);
+    expect(
+      thrown(() => DeviceClient.fromConnectionString(DEVICE, { proxy: 'socks5://p:1080' })).message,
+    ).toMatch(/http:\/\//);
+    expect(
+      thrown(() => ServiceClient.fromConnectionString(SERVICE, { proxy: 3128 as never })).message,
+    ).toMatch(/proxy/);
+    // Well-formed ones are taken.
+    const d = DeviceClient.fromConnectionString(DEVICE, {
+      transport: 'amqp-ws',
+      proxy: new URL('http://u:p@proxy.example:3128'),
+    });
+    expect(d.hub.options.websocket).toEqual({ path: '/$iothub/websocket' });
+  });
+
+  it('the emulator refuses a bad httpsPort', async () => {
+    expect((await rejected(() => startHub({ httpsPort: '443' as never }))).message).toMatch(/httpsPort/);
+  });
+});

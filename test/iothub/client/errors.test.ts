@@ -23,16 +23,20 @@ import {
   NotAllowedError,
   NotConnectedError,
   PreconditionFailedError,
+  ProxyFailedError,
   QuotaExceededError,
   RedirectedError,
   ResourceLockedError,
   ThrottledError,
   UnauthorizedError,
+  WebSocketRefusedError,
   errorFromCondition,
   errorFromStatus,
   toIotHubError,
 } from '../../../src/iothub/errors.js';
 import { AmqpOneError } from '../../../src/codec/errors.js';
+import { ProxyError, type ProxyErrorCode } from '../../../src/transport/http-proxy.js';
+import { WebSocketHandshakeError } from '../../../src/transport/websocket/ws-errors.js';
 
 describe('errors of the hub (contract section 9)', () => {
   test.each([
@@ -123,5 +127,43 @@ describe('errors of the hub (contract section 9)', () => {
     expect(e.retryable).toBe(true);
     expect(e.message).toMatch(/1 of 3/);
     expect(new BatchSendError([new UnauthorizedError(), new ThrottledError()]).retryable).toBe(false);
+  });
+});
+
+describe('transport failures of proxies and WebSocket upgrades', () => {
+  const proxy = (code: ProxyErrorCode, status?: number) =>
+    toIotHubError(new ProxyError(code, '127.0.0.1:3128', 'refused', status));
+
+  test.each([
+    ['AMQP_PROXY_REFUSED', 407, false],
+    ['AMQP_PROXY_REFUSED', 403, false],
+    ['AMQP_PROXY_REFUSED', 502, true],
+    ['AMQP_PROXY_REFUSED', 503, true],
+    ['AMQP_PROXY_UNREACHABLE', undefined, true],
+    ['AMQP_PROXY_BAD_RESPONSE', undefined, false],
+  ] as const)('%s %s is ProxyFailedError, retryable %s', (code, status, retryable) => {
+    const e = proxy(code, status);
+    expect(e).toBeInstanceOf(ProxyFailedError);
+    expect(e).toMatchObject({ code: 'IOTHUB_PROXY_FAILED', statusCode: status, retryable });
+    expect((e as Error).message).toContain('127.0.0.1:3128');
+    expect((e as Error).cause).toBeInstanceOf(ProxyError);
+  });
+
+  test.each([
+    [404, false],
+    [400, false],
+    [101, false], // upgraded, but to no AMQP subprotocol
+    [429, true],
+    [503, true],
+  ])('an upgrade answered %s is WebSocketRefusedError, retryable %s', (status, retryable) => {
+    const e = toIotHubError(new WebSocketHandshakeError(status, `answered ${status}`));
+    expect(e).toBeInstanceOf(WebSocketRefusedError);
+    expect(e).toMatchObject({ code: 'IOTHUB_WEBSOCKET_REFUSED', statusCode: status, retryable });
+  });
+
+  test('an upgrade cut off before any answer is a lost connection', () => {
+    const e = toIotHubError(new WebSocketHandshakeError(0, 'closed during the handshake'));
+    expect(e).toBeInstanceOf(NotConnectedError);
+    expect((e as NotConnectedError).retryable).toBe(true);
   });
 });

@@ -91,3 +91,29 @@ it('--max-partition-events, --max-partition-bytes and --max-telemetry-bytes set 
     expect(c.out.join('\n')).toContain(opt);
   expect(c.out.join('\n')).toContain('(default 134217728)');
 });
+
+it('--https-port serves WebSockets and prints the WSS endpoint, in text and in --json', async () => {
+  const c = io();
+  hub = await runHubCli(['--port', '0', '--tls-port', '0', '--https-port', '0', '--json'], c.io);
+  const s = JSON.parse(c.out.join('\n')) as Record<string, unknown>;
+  expect(s.httpsPort).toBe(hub!.httpsPort);
+  expect(s.webSocketUrl).toBe(`wss://localhost:${hub!.httpsPort}/$iothub/websocket`);
+  expect(s.webSocketPaths).toEqual(['/$iothub/websocket', '/$servicebus/websocket']);
+  // Not the official ports: HostName keeps the TLS port.
+  expect(s.hostName).toBe(`localhost:${hub!.tlsPort}`);
+  const text = hub!.describe().join('\n');
+  expect(text).toContain(`WSS      127.0.0.1:${hub!.httpsPort}`);
+  expect(text).toContain(`wss://localhost:${hub!.httpsPort}/$iothub/websocket`);
+  await expect(runHubCli(['--https-port', '70000'], io().io)).rejects.toThrow(/--https-port/);
+  const h = io();
+  await runHubCli(['--help'], h.io);
+  expect(h.out.join('\n')).toContain('--https-port 443');
+});
+
+it('without --https-port there is no HTTPS port, and --json says so', async () => {
+  const c = io();
+  hub = await runHubCli(['--port', '0', '--tls-port', '0', '--json'], c.io);
+  const s = JSON.parse(c.out.join('\n')) as Record<string, unknown>;
+  expect([s.httpsPort, s.webSocketUrl]).toEqual([null, null]);
+  expect(hub!.describe().join('\n')).not.toContain('WSS ');
+});
