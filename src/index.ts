@@ -12,7 +12,7 @@ export { openSocket, type TlsOptions, type SocketOptions } from './transport/ope
 export type { ByteStream, ByteStreamFactory } from './transport/byte-stream.js';
 export { ProxyError, type ProxyErrorCode } from './transport/http-proxy.js';
 export { openWebSocket, type WebSocketOptions } from './transport/websocket/ws-client.js';
-export { WebSocketStream, DEFAULT_MAX_WS_MESSAGE } from './transport/websocket/ws-stream.js';
+export { DEFAULT_MAX_WS_MESSAGE } from './transport/websocket/ws-stream.js';
 export {
   WebSocketError,
   WebSocketHandshakeError,

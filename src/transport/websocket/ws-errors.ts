@@ -1,6 +1,7 @@
 /** WebSocket failures (RFC 6455), each with a stable code and the close code it is answered with. */
 import { AmqpOneError } from '../../codec/errors.js';
 
+/** The stable codes of a {@link WebSocketError}, each with the close code it is answered with. */
 export type WebSocketErrorCode =
   | 'AMQP_WS_PROTOCOL' // 1002: bad opcode, reserved bits, masking, fragmented control frame
   | 'AMQP_WS_TEXT' // 1003: a text message (AMQP is binary only)
