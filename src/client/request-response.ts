@@ -6,7 +6,7 @@
 import type { Message } from '../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
-import type { AmqpConnection, AmqpSession } from './connect.js';
+import type { AmqpConnection, AmqpSession } from './amqp-connection.js';
 import { ClosedError, InvalidArgumentError } from '../api/errors.js';
 import { abortedError, armDeadline } from '../api/deadline.js';
 import { deferred, type Deferred } from '../util/deferred.js';
