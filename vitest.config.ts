@@ -43,6 +43,8 @@ const unit = [
   'test/util/**/*.test.ts',
   'test/transport/ws-frames.test.ts',
   'test/transport/ws-handshake.test.ts',
+  'test/transport/proxy-env.test.ts',
+  'test/transport/ws-mask.test.ts',
   'test/api/options.test.ts',
   'test/iothub/client/bad-options.test.ts',
   'test/layout/**/*.test.ts',

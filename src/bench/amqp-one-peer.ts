@@ -23,7 +23,13 @@ function fail(what: string, e: unknown): never {
 
 async function connectTo(cfg: WorkerConfig): Promise<AmqpConnection> {
   let conn: AmqpConnection;
-  if (!cfg.url) conn = await connect({ host: '127.0.0.1', port: cfg.port, sasl: 'none' });
+  if (!cfg.url)
+    conn = await connect({
+      host: '127.0.0.1',
+      port: cfg.port,
+      sasl: 'none',
+      ...(cfg.websocket ? { websocket: { path: '/' } } : {}),
+    });
   else {
     const u = parseAmqpUrl(cfg.url);
     const tls = u.tls
@@ -63,6 +69,7 @@ export const amqpOnePeer: BenchPeer = {
         host: '127.0.0.1',
         port: 0,
         sasl: false,
+        ...(cfg.websocket ? { websocket: { path: '/' } } : {}),
         onLink(l) {
           void consume(l.acceptReceiver({ credit: cfg.credit }));
         },

@@ -6,6 +6,10 @@ export type BenchMode = 'presettled' | 'unsettled';
 export interface BenchOptions {
   /** A broker to go through (amqp[s]://[user:pass@]host:port/address); none: peer to peer. */
   url?: string;
+  /** Peer to peer over WebSockets (ws://127.0.0.1:port/) instead of TCP; with a URL its scheme decides. */
+  websocket?: boolean;
+  /** The address at a ws:// or wss:// URL (whose path is the WebSocket endpoint); an amqp URL's path otherwise. */
+  address?: string;
   impl: BenchImpl;
   mode: BenchMode;
   /** Messages to send in all (split over the links), after the warm-up. */

@@ -15,12 +15,17 @@ import { jsonBody, stampedAnnotations, TELEMETRY } from './telemetry.js';
 type Rhea = any;
 
 function loadRhea(): Rhea {
+  return loadModule('rhea', '--impl rhea');
+}
+
+/** A package the rhea peer needs, or a typed error saying what to install. */
+function loadModule(name: string, forWhat: string): Rhea {
   try {
-    return createRequire(import.meta.url)('rhea');
+    return createRequire(import.meta.url)(name);
   } catch (e) {
     throw new AmqpOneError(
       'AMQP_BENCH_RHEA_MISSING',
-      `--impl rhea needs the rhea package (npm install rhea): ${(e as Error).message}`,
+      `${forWhat} needs the ${name} package (npm install ${name}): ${(e as Error).message}`,
     );
   }
 }
@@ -42,20 +47,38 @@ function connectTo(rhea: Rhea, cfg: WorkerConfig, id: string): Rhea {
   const container = rhea.create_container({ id });
   container.on('error', (e: unknown) => console.error(`bench ${id}: error`, e));
   if (!cfg.url) {
+    if (cfg.websocket) {
+      const ws = container.websocket_connect(loadModule('ws', 'rhea over WebSockets'));
+      return container.connect({
+        connection_details: ws(`ws://127.0.0.1:${cfg.port}/`, ['AMQPWSB10'], {}),
+        reconnect: false,
+      });
+    }
     return container.connect({ host: '127.0.0.1', port: cfg.port, tcp_no_delay: true, reconnect: false });
   }
   const u = parseAmqpUrl(cfg.url);
+  const ca = u.tls && cfg.ca ? readFileSync(cfg.ca) : undefined;
+  const common = { username: u.username, password: u.password, reconnect: false };
+  if (u.websocket !== undefined) {
+    // rhea over WebSockets runs on the ws package (a dev dependency, like rhea itself).
+    const WebSocket = loadModule('ws', 'rhea over WebSockets');
+    const url = `${u.tls ? 'wss' : 'ws'}://${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}${u.websocket}`;
+    const ws = container.websocket_connect(WebSocket);
+    return container.connect({
+      ...common,
+      hostname: u.host,
+      connection_details: ws(url, ['AMQPWSB10'], { ca, rejectUnauthorized: !cfg.insecure }),
+    });
+  }
   return container.connect({
+    ...common,
     host: u.host,
     port: u.port,
-    username: u.username,
-    password: u.password,
     transport: u.tls ? 'tls' : 'tcp',
-    ca: u.tls && cfg.ca ? readFileSync(cfg.ca) : undefined,
+    ca,
     rejectUnauthorized: !cfg.insecure,
     servername: u.host,
     tcp_no_delay: true,
-    reconnect: false,
   });
 }
 
@@ -78,15 +101,31 @@ export const rheaPeer: BenchPeer = {
       const container = rhea.create_container({ id: 'bench-receiver' });
       container.on('message', (ctx: Rhea) => meter.arrived(sentAt(ctx.message)));
       container.on('error', (e: unknown) => console.error('bench receiver: error', e));
-      const server = container.listen({
-        host: '127.0.0.1',
-        port: 0,
+      const options = {
         credit_window: cfg.credit,
         // rhea's auto-accept also settles presettled deliveries locally; without it rhea never
         // frees its incoming session window and stalls.
         autoaccept: true,
-        tcp_no_delay: true,
-      });
+      };
+      if (cfg.websocket) {
+        // rhea serves WebSockets through the ws package's server and websocket_accept.
+        const WebSocket = loadModule('ws', 'rhea over WebSockets');
+        const wss = new WebSocket.WebSocketServer({ host: '127.0.0.1', port: 0 });
+        wss.on('connection', (socket: Rhea) => container.websocket_accept(socket, options));
+        await new Promise((resolve, reject) => {
+          wss.once('listening', resolve);
+          wss.once('error', reject);
+        });
+        return {
+          port: wss.address().port as number,
+          close: () =>
+            new Promise<void>((resolve) => {
+              for (const c of wss.clients) c.terminate();
+              wss.close(() => resolve());
+            }),
+        };
+      }
+      const server = container.listen({ host: '127.0.0.1', port: 0, tcp_no_delay: true, ...options });
       await new Promise((resolve, reject) => {
         server.once('listening', resolve);
         server.once('error', reject);

@@ -18,7 +18,7 @@ const cfg = JSON.parse(raw) as WorkerConfig;
 const send = (m: object): void => void process.send!(m);
 
 const peer: BenchPeer = cfg.impl === 'rhea' ? (await import('./rhea-peer.js')).rheaPeer : amqpOnePeer;
-const address = cfg.url ? (parseAmqpUrl(cfg.url).path ?? '') : P2P_ADDRESS;
+const address = cfg.url ? (cfg.address ?? parseAmqpUrl(cfg.url).path ?? '') : P2P_ADDRESS;
 const meter = new Meter(cfg.role, cfg.warmup, (report) => send({ type: 'done', report }));
 const progress = (): void => send({ type: 'progress', progress: meter.progress() });
 setInterval(progress, cfg.progressMs).unref();

@@ -42,6 +42,13 @@ export interface BrokerOptions {
    * `sasl.required` is false) and ANONYMOUS is off unless `sasl.anonymous` says so.
    */
   users?: Record<string, string>;
+  /** Also serve AMQP over WebSockets on `port`, as `listen` does (raw AMQP goes on being served). */
+  websocket?: ServerOptions['websocket'];
+  /**
+   * A second port serving AMQP over WebSockets only at `ws://host:wsPort/` (wss with `tls`),
+   * with the same queues, SASL and limits (maxConnections counts each port separately).
+   */
+  wsPort?: number;
   containerId?: string;
   /** Structured diagnostics of the broker's server and its client connections (see `setLogger`). */
   logger?: Logger;
@@ -80,6 +87,8 @@ export const BROKER_OPTIONS = {
   tls: SERVER_OPTIONS.tls,
   sasl: SERVER_OPTIONS.sasl,
   users: opt.object,
+  websocket: SERVER_OPTIONS.websocket,
+  wsPort: opt.number,
   containerId: opt.string,
   credit: opt.count,
   maxFrameSize: opt.count,
@@ -122,6 +131,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
   /** The links on each queue: a deleted dynamic queue detaches them. */
   private readonly links = new Map<Queue, Set<IncomingLink>>();
   private server!: AmqpServer;
+  private wsServer: AmqpServer | undefined;
   private readonly credit: number;
   private readonly queueLimits: QueueLimits;
   private readonly budget: SharedBudget;
@@ -158,17 +168,39 @@ export class Broker extends TypedEmitter<BrokerEvents> {
     return this.server.host;
   }
 
-  /** The client connections open now. */
+  /** The WebSocket port (`wsPort`), when there is one. */
+  get wsPort(): number | undefined {
+    return this.wsServer?.port;
+  }
+
+  /** The client connections open now, on every port. */
   get connections(): ReadonlySet<ServerConnection> {
-    return this.server.connections;
+    if (!this.wsServer) return this.server.connections;
+    return new Set([...this.server.connections, ...this.wsServer.connections]);
   }
 
   async start(): Promise<this> {
     const o = this.options;
-    this.server = await listen({
-      port: o.port ?? 5672,
+    this.server = await this.listenOn(o.port ?? 5672, o.websocket);
+    if (o.wsPort !== undefined) {
+      try {
+        this.wsServer = await this.listenOn(o.wsPort, { path: '/' });
+      } catch (err) {
+        await this.server.close();
+        throw err;
+      }
+    }
+    return this;
+  }
+
+  /** One listener with the broker's handlers. */
+  private async listenOn(port: number, websocket: ServerOptions['websocket']): Promise<AmqpServer> {
+    const o = this.options;
+    const server = await listen({
+      port,
       host: o.host ?? '127.0.0.1',
       tls: o.tls,
+      websocket,
       sasl: saslOptions(o) as ServerOptions['sasl'], // undefined: listen() says what is missing
       containerId: o.containerId ?? `amqp-one-broker-${randomUUID()}`,
       maxFrameSize: o.maxFrameSize,
@@ -178,11 +210,11 @@ export class Broker extends TypedEmitter<BrokerEvents> {
       logger: o.logger,
     });
     // 'disconnect' carries the error the client closed with (or the transport failure), if any.
-    this.server.on('connection', (c: ServerConnection) => {
+    server.on('connection', (c: ServerConnection) => {
       this.emit('connection', c);
       c.on('close', (err: Error | undefined) => this.emit('disconnect', c, err));
     });
-    return this;
+    return server;
   }
 
   /** The queue at `address`, created if there is none (even past maxQueues: the caller's choice). */
@@ -220,7 +252,7 @@ export class Broker extends TypedEmitter<BrokerEvents> {
 
   /** Closes every connection (amqp:connection:forced) and stops listening. Queues stay inspectable. */
   async close(): Promise<void> {
-    await this.server.close();
+    await Promise.all([this.server.close(), this.wsServer?.close()]);
   }
 
   private onLink(l: IncomingLink): void {

@@ -51,6 +51,21 @@ export function parseUrl(url: string): ParsedUrl {
   }
 }
 
+/**
+ * The URL argument and the address it goes to: an amqp URL's path, or --address, which a ws:// or
+ * wss:// URL needs because its path is the WebSocket endpoint. Never both.
+ */
+export function urlAndAddress(url: string, address: string | undefined): { url: ParsedUrl; address: string } {
+  const u = parseUrl(url);
+  if (u.websocket !== undefined && address === undefined)
+    throw new UsageError('a ws:// or wss:// URL needs --address: its path is the WebSocket endpoint');
+  if (u.path !== undefined && address !== undefined)
+    throw new UsageError(`the address is given twice: ${u.path} in the URL and ${address} by --address`);
+  const a = address ?? u.path;
+  if (!a) throw new UsageError('the URL needs an address: amqp://host:port/address');
+  return { url: u, address: a };
+}
+
 /** A port to listen on: 0 (any free port) to 65535. */
 export function port(value: string | undefined, name: string, fallback: number): number {
   const n = int(value, name, fallback);

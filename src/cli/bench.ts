@@ -2,14 +2,16 @@
 import { runBench, type RunHooks } from '../bench/run.js';
 import { DEFAULTS, type BenchImpl, type BenchOptions } from '../bench/options.js';
 import { formatComparison, formatResult, ProgressLine, type BenchResult } from '../bench/report.js';
-import { int, parse, parseUrl, UsageError } from './args.js';
+import { int, parse, UsageError, urlAndAddress } from './args.js';
 
-export const BENCH_HELP = `amqp-one bench [URL] [--count N | --duration S] [--warmup N] [--body-size B]
+export const BENCH_HELP = `amqp-one bench [URL [--address A] | --websocket] [--count N | --duration S] [--warmup N] [--body-size B]
               [--mode presettled|unsettled] [--credit C] [--connections K] [--links K]
               [--impl amqp-one|rhea|both] [--json] [--quiet] [--ca FILE] [--insecure]
   Sends messages from one process to another and reports throughput, end-to-end latency, CPU and
   memory. Without URL the two processes talk peer to peer over loopback (the receiver listens);
-  with URL (amqp[s]://[user:pass@]host:port/address) both go through that broker.
+  with URL (amqp[s]://[user:pass@]host:port/address) both go through that broker; with
+  ws[s]://[user:pass@]host:port/path, over WebSockets to the endpoint at path, and --address A.
+  --websocket runs peer to peer over WebSockets (ws://127.0.0.1:port/) instead of TCP.
   The message is the project's telemetry message (annotations, properties, application
   properties, a 256-byte JSON body; --body-size changes the body), stamped with its send time.
     --count N        messages to send in all (default ${DEFAULTS.count.toLocaleString('en-US')}), split over the links
@@ -26,6 +28,8 @@ export const BENCH_HELP = `amqp-one bench [URL] [--count N | --duration S] [--wa
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(argv, {
     count: { type: 'string', short: 'c' },
+    address: { type: 'string' },
+    websocket: { type: 'boolean' },
     duration: { type: 'string', short: 'd' },
     warmup: { type: 'string' },
     'body-size': { type: 'string' },
@@ -43,7 +47,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (v.help) return (console.log(BENCH_HELP), 0);
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
   const url = positionals[0];
-  if (url && !parseUrl(url).path) throw new UsageError('the URL needs an address: amqp://host:port/address');
+  if (v.address !== undefined && url === undefined) throw new UsageError('--address goes with a URL');
+  if (url !== undefined) urlAndAddress(url, v.address);
+  if (v.websocket && url !== undefined)
+    throw new UsageError('--websocket is for peer to peer; with a URL, use ws:// or wss://');
   if (v.count !== undefined && v.duration !== undefined)
     throw new UsageError('give --count or --duration, not both');
   const mode = v.mode ?? DEFAULTS.mode;
@@ -61,6 +68,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (durationS !== undefined && !(durationS > 0)) throw new UsageError(`--duration must be > 0 seconds`);
   const base: Omit<BenchOptions, 'impl'> = {
     url,
+    address: v.address,
+    websocket: v.websocket,
     mode,
     count: durationS === undefined ? positive(v.count, 'count', DEFAULTS.count) : undefined,
     durationS,

@@ -11,13 +11,15 @@ import {
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../server/limits.js';
 import { int, noPositionals, out, parse, port, positiveInt, UsageError } from './args.js';
 
-export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
+export const BROKER_HELP = `amqp-one broker [--host H] [--port P] [--ws-port P] [--tls-cert FILE --tls-key FILE] [--user name:password]... [--json]
                [limits: see below]
   An in-memory queue broker: one queue per address, dynamic nodes, presettled and unsettled
   delivery, rcv-settle-mode second, drain, and every outcome (released and modified messages are
   redelivered). With --user, SASL PLAIN is required: ANONYMOUS and the bare AMQP header are refused.
   Without --user the broker is open: ANONYMOUS and bare AMQP are accepted. An open broker listens
   on loopback only, unless --allow-anonymous says it may listen elsewhere (--host).
+  --ws-port P serves AMQP over WebSockets on a second port, at ws://H:P/ (wss:// with --tls-cert),
+  with the same queues, users and limits.
   Per client:
     --max-message-size N     largest message a client may send (default ${DEFAULT_BROKER_MAX_MESSAGE_SIZE}; 0 = no limit)
     --idle-timeout-ms MS     close a client silent this long (default ${DEFAULT_IDLE_TIMEOUT_MS}; 0 = never)
@@ -32,6 +34,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(argv, {
     host: { type: 'string' },
     port: { type: 'string', short: 'p' },
+    'ws-port': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     user: { type: 'string', multiple: true },
@@ -63,6 +66,7 @@ export async function brokerCommand(argv: string[]): Promise<number> {
   const broker = await startBroker({
     host,
     port: port(v.port, 'port', 5672),
+    ...(v['ws-port'] === undefined ? {} : { wsPort: port(v['ws-port'], 'ws-port', 0) }),
     tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']!) } : undefined,
     // No --user: an open broker, as the help says (ANONYMOUS and the bare header).
     ...(open ? { sasl: { anonymous: true } } : { users }),
@@ -76,14 +80,17 @@ export async function brokerCommand(argv: string[]): Promise<number> {
     maxTotalBytes: positiveInt(v['max-total-bytes'], 'max-total-bytes', DEFAULT_MAX_BROKER_BYTES),
     maxQueues: positiveInt(v['max-queues'], 'max-queues', DEFAULT_MAX_QUEUES),
   });
+  const tls = Boolean(v['tls-cert']);
+  const ws = broker.wsPort === undefined ? '' : ` and ${tls ? 'wss' : 'ws'}://${host}:${broker.wsPort}/`;
   out(
     v.json ?? false,
-    `amqp-one broker listening on ${v['tls-cert'] ? 'amqps' : 'amqp'}://${host}:${broker.port}` +
+    `amqp-one broker listening on ${tls ? 'amqps' : 'amqp'}://${host}:${broker.port}${ws}` +
       (open ? ' (open: no credentials asked)' : ' (SASL PLAIN required)'),
     {
       event: 'listening',
       port: broker.port,
-      tls: Boolean(v['tls-cert']),
+      ...(broker.wsPort === undefined ? {} : { wsPort: broker.wsPort }),
+      tls,
       open,
     },
   );

@@ -9,7 +9,8 @@ import type { CaseResult, ConformanceResults } from '../conformance/types.js';
 import { int, parse, parseUrl, port, UsageError } from './args.js';
 
 export const CONFORMANCE_HELP = `amqp-one conformance URL | --listen PORT [--report FILE.html] [--json] [options]
-  Tests an AMQP 1.0 server (a broker) at URL (amqp[s]://[user:pass@]host:port) with frame-level
+  Tests an AMQP 1.0 server (a broker) at URL (amqp[s]://[user:pass@]host:port, or
+  ws[s]://[user:pass@]host:port/path for the same frames over WebSockets) with frame-level
   scenarios, each tied to a section of the spec; prints pass, fail or n/a per case with the reason.
   With --listen PORT it is the server and tests the clients that connect: one connection per
   scenario (default: observe, observe, close-error), e.g. a sending and a receiving client, then
@@ -24,7 +25,7 @@ export const CONFORMANCE_HELP = `amqp-one conformance URL | --listen PORT [--rep
   --timeout MS         wait this long for each answer the peer owes (default 2000)
   --max-wait MS        longest silence a case may wait out (default 10000)
   --no-sasl            never use SASL (default: SASL when the server offers it)
-  --ca FILE / --insecure   TLS trust for amqps:// URLs
+  --ca FILE / --insecure   TLS trust for amqps:// and wss:// URLs
   --host H             with --listen (default 127.0.0.1)
   --scenarios LIST     with --listen: observe and close-error, comma-separated, one per connection
   --wait MS            with --listen: judge what came after this long (default 120000)`;

@@ -2,32 +2,42 @@
 import { readFileSync } from 'node:fs';
 import { connect } from '../client/connect.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../api/deadline.js';
-import { int, noPositionals, out, parse, parseUrl, positiveInt, UsageError } from './args.js';
+import { int, noPositionals, out, parse, positiveInt, UsageError, urlAndAddress } from './args.js';
 
 const common = {
   count: { type: 'string', short: 'c' },
+  address: { type: 'string' },
+  proxy: { type: 'string' },
   json: { type: 'boolean' },
   ca: { type: 'string' },
   insecure: { type: 'boolean' },
   timeout: { type: 'string' },
 } as const;
 
+const URL_HELP = `  URL is amqp[s]://[user:pass@]host:port/address, or ws[s]://[user:pass@]host:port/path for AMQP
+  over WebSockets, whose path is the WebSocket endpoint: the address then comes with --address A.
+  --proxy URL goes through an HTTP proxy (http://[user:pass@]host:port), or 'env' for the one
+  HTTPS_PROXY or HTTP_PROXY names, unless NO_PROXY lists the host.`;
+
 const TIMEOUT_HELP = `  --timeout MS bounds connecting (TCP, TLS, SASL, open), opening the link and closing
   (default ${DEFAULT_CONNECT_TIMEOUT_MS} ms); past it the command fails with AMQP_TIMEOUT (exit 1).`;
 
-function connectOptions(url: string, v: { ca?: string; insecure?: boolean; timeout?: string }) {
-  const u = parseUrl(url);
-  if (!u.path) throw new UsageError('the URL needs an address: amqp://host:port/address');
+function connectOptions(
+  url: string,
+  v: { ca?: string; insecure?: boolean; timeout?: string; address?: string; proxy?: string },
+) {
+  const { url: u, address } = urlAndAddress(url, v.address);
   const tls = u.tls
     ? { ca: v.ca ? readFileSync(v.ca) : undefined, rejectUnauthorized: !v.insecure }
     : undefined;
   const timeout = positiveInt(v.timeout, 'timeout', DEFAULT_CONNECT_TIMEOUT_MS);
-  return { address: u.path, options: { url, tls, connectTimeoutMs: timeout, openTimeoutMs: timeout } };
+  const proxy = v.proxy;
+  return { address, options: { url, tls, proxy, connectTimeoutMs: timeout, openTimeoutMs: timeout } };
 }
 
-export const SEND_HELP = `amqp-one send URL [--count N] [--body TEXT | --body-size B] [--presettled] [--json] [--ca FILE] [--insecure] [--timeout MS]
-  Sends N messages (default 1) to the address in URL (amqp[s]://[user:pass@]host:port/address)
-  and prints each outcome.
+export const SEND_HELP = `amqp-one send URL [--address A] [--proxy URL] [--count N] [--body TEXT | --body-size B] [--presettled] [--json] [--ca FILE] [--insecure] [--timeout MS]
+  Sends N messages (default 1) to the address and prints each outcome.
+${URL_HELP}
 ${TIMEOUT_HELP}`;
 
 export async function sendCommand(argv: string[]): Promise<number> {
@@ -64,8 +74,9 @@ export async function sendCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const RECEIVE_HELP = `amqp-one receive URL [--count N] [--json] [--ca FILE] [--insecure] [--timeout MS]
-  Receives N messages (default: until interrupted) from the address in URL, prints and accepts them.
+export const RECEIVE_HELP = `amqp-one receive URL [--address A] [--proxy URL] [--count N] [--json] [--ca FILE] [--insecure] [--timeout MS]
+  Receives N messages (default: until interrupted) from the address, prints and accepts them.
+${URL_HELP}
 ${TIMEOUT_HELP}`;
 
 export async function receiveCommand(argv: string[]): Promise<number> {

@@ -106,7 +106,11 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' 
   transport?: ByteStreamFactory;
   /** true or TLS options for amqps. */
   tls?: boolean | TlsOptions;
-  /** An HTTP proxy to tunnel through with CONNECT, `http://[user:pass@]host[:port]`; TLS runs inside the tunnel. */
+  /**
+   * An HTTP proxy to tunnel through with CONNECT, `http://[user:pass@]host[:port]`; TLS runs inside
+   * the tunnel. `'env'` reads HTTPS_PROXY (TLS) or HTTP_PROXY, and NO_PROXY; the environment is
+   * never read otherwise.
+   */
   proxy?: string | URL;
   /**
    * AMQP over WebSockets (a `ws://` or `wss://` URL sets it): the upgrade goes to `path` ('/' by

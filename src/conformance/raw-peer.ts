@@ -3,7 +3,7 @@
  * performative or payload, or plain bytes (illegal ones included), and decodes what comes back
  * without judging it, so that a case can. Every byte both ways is recorded in the case's trace.
  */
-import type net from 'node:net';
+import type { ByteStream } from '../transport/byte-stream.js';
 import { ByteWriter } from '../codec/byte-writer.js';
 import { encodeComposite } from '../codec/composite.js';
 import { decodeComposite } from '../codec/composite.js';
@@ -90,7 +90,7 @@ export class RawPeer {
   lastSentAt = 0;
 
   constructor(
-    readonly socket: net.Socket,
+    readonly socket: ByteStream,
     readonly log: TraceLog,
     readonly options: RawPeerOptions,
   ) {

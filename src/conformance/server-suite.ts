@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { Begin, Open } from '../codec/spec/records.js';
 import { openSocket, type TlsOptions } from '../transport/open-socket.js';
 import { parseAmqpUrl } from '../transport/url.js';
+import type { ByteStream } from '../transport/byte-stream.js';
+import { openWebSocket } from '../transport/websocket/ws-client.js';
 import { ClientScript, type ScriptSession } from './client-script.js';
 import { isHeader, RawPeer } from './raw-peer.js';
 import { TraceLog } from './trace.js';
@@ -128,8 +130,11 @@ export async function runServerSuite(
   const maxWaitMs = options.maxWaitMs ?? 10_000;
   const tls = u.tls ? (options.tls ?? true) : undefined;
   const runId = randomBytes(3).toString('hex');
-  const dial = (): Promise<import('node:net').Socket> =>
-    openSocket({ host: u.host, port: u.port, tls, connectTimeoutMs: 10_000 });
+  // A ws:// or wss:// URL: the same frames, carried in WebSocket messages.
+  const dial = (): Promise<ByteStream> =>
+    u.websocket !== undefined
+      ? openWebSocket({ host: u.host, port: u.port, tls, path: u.websocket, connectTimeoutMs: 10_000 })
+      : openSocket({ host: u.host, port: u.port, tls, connectTimeoutMs: 10_000 });
 
   const sasl = options.sasl === 'none' ? false : await probeSasl(dial, timeoutMs);
   let peerInfo: ConformanceResults['peer'];
@@ -214,10 +219,7 @@ export async function runServerSuite(
 }
 
 /** Does the server speak SASL? Our SASL header is answered with its SASL header, or the AMQP one. */
-async function probeSasl(
-  dial: () => Promise<import('node:net').Socket>,
-  timeoutMs: number,
-): Promise<boolean> {
+async function probeSasl(dial: () => Promise<ByteStream>, timeoutMs: number): Promise<boolean> {
   const peer = new RawPeer(await dial(), new TraceLog(), { role: 'client', conn: 1 });
   try {
     peer.header(3);

@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import { AmqpOneError } from '../codec/errors.js';
 import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 import { openTunnel, parseProxyUrl } from './http-proxy.js';
+import { proxyFromEnv } from './proxy-env.js';
 
 /** TLS options of a client connection. */
 export interface TlsOptions {
@@ -46,7 +47,8 @@ export interface SocketOptions {
   signal?: AbortSignal;
   /**
    * An HTTP proxy, `http://[user:pass@]host[:port]`: the socket is a CONNECT tunnel through it to
-   * host:port (Basic proxy authentication from the URL). A refusal is a ProxyError.
+   * host:port (Basic proxy authentication from the URL). A refusal is a ProxyError. `'env'`: the
+   * one HTTPS_PROXY (TLS) or HTTP_PROXY names, unless NO_PROXY lists the host (proxy-env.ts).
    */
   proxy?: string | URL;
 }
@@ -67,11 +69,12 @@ export const DEFAULT_SOCKET_CONNECT_TIMEOUT_MS = 30_000;
 export function openSocket(o: SocketOptions): Promise<net.Socket> {
   try {
     checkOptions(o, SOCKET_OPTIONS, 'openSocket');
-    if (o.proxy !== undefined) parseProxyUrl(o.proxy);
+    const proxy = o.proxy === 'env' ? proxyFromEnv(o.host, o.port, Boolean(o.tls)) : o.proxy;
+    if (proxy !== undefined) parseProxyUrl(proxy);
+    return proxy === undefined ? connectTo(o) : viaProxy(o, proxy);
   } catch (err) {
     return Promise.reject(err as Error);
   }
-  return o.proxy === undefined ? connectTo(o) : viaProxy(o, o.proxy);
 }
 
 /** Through the proxy's tunnel: the tunnel, then the TLS handshake inside it, each within connectTimeoutMs. */

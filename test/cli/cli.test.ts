@@ -6,25 +6,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLI, runCli } from './run-cli.js';
+import { CLI, jsonLines, runCli } from './run-cli.js';
 
 const run = runCli;
 
 let broker: ChildProcess;
 let port = 0;
+let wsPort = 0;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  broker = spawn(process.execPath, [CLI, 'broker', '--port', '0', '--json']);
-  port = await new Promise<number>((res, rej) => {
+  broker = spawn(process.execPath, [CLI, 'broker', '--port', '0', '--ws-port', '0', '--json']);
+  ({ port, wsPort } = await new Promise<{ port: number; wsPort: number }>((res, rej) => {
     let buf = '';
     broker.stdout!.on('data', (d) => {
       buf += d;
       const line = buf.split('\n').find((l) => l.includes('"listening"'));
-      if (line) res((JSON.parse(line) as { port: number }).port);
+      if (line) res(JSON.parse(line) as { port: number; wsPort: number });
     });
     broker.on('exit', (code) => rej(new Error(`broker exited with ${code}`)));
-  });
+  }));
 });
 
 afterAll(() => {
@@ -55,6 +56,78 @@ describe('amqp-one CLI', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { body: string }).body);
     expect(bodies).toEqual(['hello', 'hello', 'hello']);
+  });
+
+  test('send over ws:// with --address, receive over amqp://: the broker serves both ports', async () => {
+    expect(wsPort).toBeGreaterThan(0);
+    const sent = await run([
+      'send',
+      `ws://127.0.0.1:${wsPort}/`,
+      '--address',
+      'cli-ws',
+      '--body',
+      'over ws',
+      '--json',
+    ]);
+    expect(sent.code).toBe(0);
+    expect((JSON.parse(sent.stdout.trim()) as { outcome: { type: string } }).outcome.type).toBe('accepted');
+    const got = await run(['receive', `amqp://127.0.0.1:${port}/cli-ws`, '--count', '1', '--json']);
+    expect(got.code).toBe(0);
+    expect((JSON.parse(got.stdout.trim()) as { body: string }).body).toBe('over ws');
+  });
+
+  test('conformance runs its frame-level cases over ws:// as over amqp://', async () => {
+    const args = ['--case', 'header.', '--case', 'open.', '--json'];
+    const ws = await run(['conformance', `ws://127.0.0.1:${wsPort}/`, ...args]);
+    const tcp = await run(['conformance', `amqp://127.0.0.1:${port}`, ...args]);
+    expect(ws.code).toBe(0);
+    const verdicts = (out: string) =>
+      (JSON.parse(out) as { results: { id: string; status: string }[] }).results.map(
+        (c) => `${c.id} ${c.status}`,
+      );
+    expect(verdicts(ws.stdout).length).toBeGreaterThan(3);
+    expect(verdicts(ws.stdout)).toEqual(verdicts(tcp.stdout));
+  });
+
+  test('bench through the broker over ws:// loses nothing', async () => {
+    const r = await run([
+      'bench',
+      `ws://127.0.0.1:${wsPort}/`,
+      '--address',
+      'cli-bench',
+      '--count',
+      '2000',
+      '--json',
+      '--quiet',
+    ]);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout.trim()) as { received: number; sent: number };
+    expect(result.received).toBe(2000);
+  });
+
+  test('bench --websocket runs peer to peer over WebSockets, amqp-one and rhea, and loses nothing', async () => {
+    const r = await run(
+      [
+        'bench',
+        '--websocket',
+        '--count',
+        '2000',
+        '--impl',
+        'both',
+        '--mode',
+        'unsettled',
+        '--json',
+        '--quiet',
+      ],
+      {},
+      60_000,
+    );
+    expect(r.code).toBe(0);
+    const results = jsonLines(r.stdout) as { impl: string; received: number }[];
+    expect(results.map((x) => [x.impl, x.received])).toEqual([
+      ['amqp-one', 2000],
+      ['rhea', 2000],
+    ]);
   });
 
   test('broker --max-queue-messages: sends past it are rejected with amqp:resource-limit-exceeded', async () => {

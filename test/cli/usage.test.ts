@@ -71,6 +71,27 @@ CASES.push(
   ['amqp-one send', ['send'], 'send needs a URL'],
   ['amqp-one receive', ['receive'], 'receive needs a URL'],
   ['amqp-one conformance', ['conformance'], 'conformance needs a URL, or --listen PORT'],
+  [
+    'amqp-one send',
+    ['send', 'ws://127.0.0.1:1/'],
+    'a ws:// or wss:// URL needs --address: its path is the WebSocket endpoint',
+  ],
+  [
+    'amqp-one receive',
+    ['receive', 'amqp://127.0.0.1:1/q', '--address', 'r'],
+    'the address is given twice: q in the URL and r by --address',
+  ],
+  [
+    'amqp-one bench',
+    ['bench', 'wss://127.0.0.1:1/ws'],
+    'a ws:// or wss:// URL needs --address: its path is the WebSocket endpoint',
+  ],
+  ['amqp-one bench', ['bench', '--address', 'q'], '--address goes with a URL'],
+  [
+    'amqp-one broker',
+    ['broker', '--ws-port', '65536'],
+    '--ws-port must be a port from 0 to 65535, got 65536',
+  ],
   ['amqp-one broker', ['broker', '--port', '65536'], '--port must be a port from 0 to 65535, got 65536'],
   ['amqp-one hub', ['hub', '--tls-port', '70000'], '--tls-port must be a port from 0 to 65535, got 70000'],
   [

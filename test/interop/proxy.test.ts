@@ -3,6 +3,7 @@
  * one per case with its own config, in front of our broker over TCP and over TLS. Refusals (407
  * without credentials, 401 for a wrong password, 403 for a port the proxy does not tunnel to) and
  * an unreachable proxy are typed ProxyErrors that name the proxy and never its password.
+ * WebSockets (wss://) go through the same tunnel, and `proxy: 'env'` reads HTTPS_PROXY and NO_PROXY.
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import { connect } from '../../src/client/connect.js';
 import { ProxyError } from '../../src/transport/http-proxy.js';
 import { freePort, ManagedProcess, makeTestCertificates, waitForPort } from './support/peers.js';
 import { nextMessage } from './support/ours.js';
+import { jsonLines, runCli } from '../cli/run-cli.js';
 
 const TINYPROXY = '/usr/bin/tinyproxy';
 const PASSWORD = 's3cret-pass.word_9'; // tinyproxy's config takes letters, digits and . - _ only
@@ -81,6 +83,7 @@ beforeAll(async () => {
     port: 0,
     sasl: { anonymous: true },
     tls: { cert: certs.serverCert, key: certs.serverKey },
+    websocket: { path: '/ws' },
   });
 }, 60_000);
 
@@ -164,5 +167,63 @@ describe('through tinyproxy', () => {
     expect(err.code).toBe('AMQP_PROXY_UNREACHABLE');
     expect(err.message).toContain(`127.0.0.1:${port}`);
     expect(err.message).not.toContain('hidden');
+  });
+
+  it('wss:// goes through the tunnel with Basic auth: TLS and the upgrade end to end with the target', async () => {
+    const port = await startTinyproxy([tlsBroker.port], { user: 'amqp', pass: PASSWORD });
+    const body = await roundTrip(
+      {
+        url: `wss://localhost:${tlsBroker.port}/ws`,
+        tls: { ca },
+        proxy: `http://amqp:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}`,
+      },
+      'over wss',
+    );
+    expect(body).toBe('over wss');
+  });
+
+  describe("proxy: 'env'", () => {
+    const saved = { ...process.env };
+    const setEnv = (vars: Record<string, string | undefined>): void => {
+      for (const k of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'])
+        delete process.env[k];
+      Object.assign(process.env, vars);
+    };
+    afterAll(() => setEnv(saved));
+
+    it('takes HTTPS_PROXY for a TLS target', async () => {
+      const port = await startTinyproxy([tlsBroker.port]);
+      setEnv({ HTTPS_PROXY: `http://127.0.0.1:${port}` });
+      const opts = { host: 'localhost', port: tlsBroker.port, tls: { ca }, proxy: 'env' };
+      expect(await roundTrip(opts, 'via env')).toBe('via env');
+      // An unreachable proxy in the variable fails the connection: the variable is what is used.
+      const closed = await freePort();
+      setEnv({ HTTPS_PROXY: `http://127.0.0.1:${closed}` });
+      expect((await refusal(connect({ ...opts, reconnect: false }))).code).toBe('AMQP_PROXY_UNREACHABLE');
+    });
+
+    it('goes direct for a host NO_PROXY lists, and when no proxy variable is set', async () => {
+      const closed = await freePort();
+      setEnv({ HTTPS_PROXY: `http://127.0.0.1:${closed}`, NO_PROXY: 'example.com, localhost' });
+      const opts = { host: 'localhost', port: tlsBroker.port, tls: { ca }, proxy: 'env' };
+      expect(await roundTrip(opts, 'direct')).toBe('direct');
+      setEnv({});
+      expect(await roundTrip(opts, 'no proxy set')).toBe('no proxy set');
+    });
+  });
+
+  it('amqp-one send and receive take --proxy, and a refusal is one typed line with exit 1', async () => {
+    const port = await startTinyproxy([broker.port], { user: 'amqp', pass: PASSWORD });
+    const proxy = `http://amqp:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}`;
+    const url = `amqp://127.0.0.1:${broker.port}/cli-proxied`;
+    const sent = await runCli(['send', url, '--proxy', proxy, '--body', 'via cli', '--json']);
+    expect(sent.code).toBe(0);
+    expect(jsonLines(sent.stdout)[0]!.outcome).toEqual({ type: 'accepted' });
+    const got = await runCli(['receive', url, '--proxy', proxy, '--count', '1', '--json']);
+    expect(jsonLines(got.stdout)[0]!.body).toBe('via cli');
+    const refused = await runCli(['send', url, '--proxy', `http://127.0.0.1:${port}`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('AMQP_PROXY_REFUSED');
+    expect(refused.stderr).not.toContain(PASSWORD);
   });
 });

@@ -9,6 +9,7 @@
  *   hold more than that.
  */
 import { WebSocketError } from './ws-errors.js';
+import { maskInPlace } from './ws-mask.js';
 
 export const Opcode = {
   continuation: 0x0,
@@ -41,10 +42,11 @@ export function encodeFrame(frame: WsFrame, mask?: Uint8Array): Buffer {
     out[1] = m | 127;
     out.writeBigUInt64BE(BigInt(n), 2);
   }
+  out.set(frame.payload, head);
   if (mask) {
     out.set(mask.subarray(0, 4), head - 4);
-    for (let i = 0; i < n; i++) out[head + i] = frame.payload[i]! ^ mask[i & 3]!;
-  } else out.set(frame.payload, head);
+    maskInPlace(out, head, head + n, mask);
+  }
   return out;
 }
 
@@ -125,7 +127,7 @@ export class FrameParser {
     if (masked) at += 4;
     if (b.length < at + len) return 0;
     const payload = Buffer.from(b.subarray(at, at + len));
-    if (masked) for (let i = 0; i < len; i++) payload[i]! ^= b[maskAt + (i & 3)]!;
+    if (masked) maskInPlace(payload, 0, len, b.subarray(maskAt, maskAt + 4));
     if (control) out.push({ opcode, payload });
     else {
       if (opcode !== Opcode.continuation) this.fragmentOpcode = opcode;
