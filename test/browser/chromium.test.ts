@@ -27,6 +27,7 @@ let page: Page;
 let site: Server;
 let broker: Broker;
 let wsUrl: string;
+/** Errors the page reported, but for Chromium's own line about each refused WebSocket (tested below). */
 const consoleErrors: string[] = [];
 
 /** Calls a scenario of the page with JSON arguments and returns its JSON result. */
@@ -72,7 +73,8 @@ beforeAll(async () => {
   });
   page = await browser.newPage();
   page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
+    if (m.type() === 'error' && !/^WebSocket connection to '.*' failed/.test(m.text()))
+      consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   await page.goto(`http://127.0.0.1:${sitePort}/`, { waitUntil: 'load' });
@@ -148,17 +150,16 @@ describe('in headless Chromium', () => {
   });
 
   it('a WebSocket server that picks no AMQP subprotocol is refused with AMQP_WS_HANDSHAKE', async () => {
+    // Chromium itself fails such a handshake (we offered subprotocols): the page sees a close
+    // before the open. A browser that let it open would meet our own check of the subprotocol.
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: () => false });
     await new Promise((r) => wss.once('listening', r));
+    const upgrades: (string | undefined)[] = [];
+    wss.on('headers', (_h, req) => upgrades.push(req.headers['sec-websocket-protocol']));
     try {
       const r = await run('connectError', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`);
-      expect(r).toMatchObject({
-        error: {
-          name: 'WebSocketHandshakeError',
-          code: 'AMQP_WS_HANDSHAKE',
-          message: expect.stringContaining('subprotocol'),
-        },
-      });
+      expect(r).toMatchObject({ error: { name: 'WebSocketHandshakeError', code: 'AMQP_WS_HANDSHAKE' } });
+      expect(upgrades).toEqual(['AMQPWSB10, amqp']);
     } finally {
       await new Promise((r) => wss.close(r));
     }
