@@ -79,7 +79,6 @@ export interface ReconnectOptions {
   reattach?: boolean;
 }
 
-/** Options of {@link connect}: where, TLS, SASL, the open's fields, deadlines and reconnect. */
 /** AMQP over WebSockets from a client (ConnectOptions.websocket). */
 export interface ClientWebSocketOptions {
   /** The request target: '/' by default; IoT Hub's is '/$iothub/websocket'. */
@@ -93,6 +92,7 @@ const CLIENT_WEBSOCKET_OPTIONS = {
   maxMessageSize: opt.count,
 } satisfies OptionSchema<ClientWebSocketOptions>;
 
+/** Options of `connect`: where, TLS, SASL, the open's fields, deadlines and reconnect. */
 export interface ConnectOptions extends Omit<ConnectionOptions, 'role' | 'sasl' | 'saslServer'> {
   url?: string;
   host?: string;
