@@ -44,9 +44,11 @@ const unit = [
   'test/util/**/*.test.ts',
   'test/transport/ws-frames.test.ts',
   'test/transport/ws-handshake.test.ts',
+  'test/transport/browser-websocket.test.ts',
   'test/transport/proxy-env.test.ts',
   'test/transport/ws-mask.test.ts',
   'test/api/options.test.ts',
+  'test/api/connect-browser.test.ts',
   'test/iothub/client/bad-options.test.ts',
   'test/layout/**/*.test.ts',
   'test/docs/!(code-blocks).test.ts', // code-blocks.test.ts runs the TypeScript compiler: integration

@@ -12,7 +12,7 @@ import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
 import type { Session } from '../session/session.js';
 import { SocketDriver, type DriverOptions } from '../transport/socket-driver.js';
-import type { ByteStream } from '../transport/byte-stream.js';
+import type { DriverStream } from '../transport/byte-stream.js';
 import { AbortError, ClosedError, InvalidArgumentError } from './errors.js';
 import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 import { type LinkHost } from './link-host.js';
@@ -77,7 +77,7 @@ export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
     this.timers = timers;
   }
 
-  protected bind(engine: Connection, socket: ByteStream, driverOptions?: DriverOptions): void {
+  protected bind(engine: Connection, socket: DriverStream, driverOptions?: DriverOptions): void {
     this.engine = engine;
     this.driver = new SocketDriver(
       engine,

@@ -26,8 +26,8 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Per-message override of presettled sending. */
   presettled?: boolean;
-  /** An explicit delivery tag. */
-  tag?: Buffer;
+  /** An explicit delivery tag (any bytes: a Buffer, or a Uint8Array where there is no Buffer). */
+  tag?: Uint8Array;
 }
 
 export const SEND_OPTIONS = {
@@ -43,9 +43,9 @@ const NO_OPTIONS: SendOptions = Object.freeze({});
 export type ResendPolicy = 'at-least-once' | 'fail';
 
 interface PendingSend {
-  payload: Buffer;
+  payload: Uint8Array;
   presettled: boolean;
-  tag?: Buffer;
+  tag?: Uint8Array;
   resolve: (v: DeliveryState | undefined) => void;
   reject: (e: unknown) => void;
   delivery?: Delivery;
@@ -134,10 +134,11 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
   }
 
   /**
-   * Sends a message. Resolves with the peer's outcome (accepted, rejected, released, modified),
-   * or with undefined once a presettled message is written to the transport.
+   * Sends a message, or a message already encoded (any Uint8Array, a Buffer included). Resolves
+   * with the peer's outcome (accepted, rejected, released, modified), or with undefined once a
+   * presettled message is written to the transport.
    */
-  send(message: Message | Buffer, options: SendOptions = NO_OPTIONS): Promise<DeliveryState | undefined> {
+  send(message: Message | Uint8Array, options: SendOptions = NO_OPTIONS): Promise<DeliveryState | undefined> {
     if (this.closing || this.link.local === 'detached') {
       return Promise.reject(this.closedError ?? this.link.error ?? new ClosedError('the sender'));
     }
@@ -149,9 +150,10 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
       }
     }
     if (options.signal?.aborted) return Promise.reject(new AbortError(options.signal.reason, 'sending'));
-    let payload: Buffer;
+    let payload: Uint8Array;
     try {
-      payload = Buffer.isBuffer(message) ? message : encodeMessageShared(message);
+      // Bytes are an encoded message already (a Buffer is one kind of Uint8Array).
+      payload = message instanceof Uint8Array ? message : encodeMessageShared(message);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -196,7 +198,8 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
 
   private hand(ps: PendingSend): void {
     try {
-      ps.delivery = this.link.sendWith(ps.payload, ps.presettled, ps.tag);
+      // The engine takes any Uint8Array (its Buffer types are the narrower Node view of them).
+      ps.delivery = this.link.sendWith(ps.payload as Buffer, ps.presettled, ps.tag as Buffer | undefined);
     } catch (e) {
       return this.fail(ps, e as Error);
     }

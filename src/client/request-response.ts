@@ -3,11 +3,10 @@
  * requests carry a message-id and a reply-to; responses are matched by correlation-id, compared
  * with its AMQP type (a string id and a ulong id never match each other).
  */
-import { randomUUID } from 'node:crypto';
 import type { Message } from '../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
-import type { AmqpConnection, AmqpSession } from './connect.js';
+import type { AmqpConnection, AmqpSession } from './amqp-connection.js';
 import { ClosedError, InvalidArgumentError } from '../api/errors.js';
 import { abortedError, armDeadline } from '../api/deadline.js';
 import { deferred, type Deferred } from '../util/deferred.js';
@@ -65,12 +64,32 @@ export const REQUEST_OPTIONS = {
   signal: opt.signal,
 } satisfies OptionSchema<NonNullable<Parameters<RequestResponseLink['request']>[1]>>;
 
+/**
+ * A version 4 uuid from the platform's Web Crypto (Node and browsers). A browser page that is not a
+ * secure context has no `randomUUID`, but has `getRandomValues`.
+ */
+function randomUUID(): string {
+  const c = globalThis.crypto;
+  if (typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = hex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
+  return s;
+}
+
 /** A key that keeps the AMQP type of an id: 'string:abc' and 'ulong:1' differ. */
 export function idKey(id: AmqpValue): string {
   if (typeof id === 'string') return `string:${id}`;
   if (id instanceof Typed) return `${id.type}:${String(id.value)}`;
   if (id instanceof AmqpSymbol) return `symbol:${id.value}`;
-  if (Buffer.isBuffer(id) || id instanceof Uint8Array) return `binary:${Buffer.from(id).toString('hex')}`;
+  if (id instanceof Uint8Array) return `binary:${hex(id)}`;
   return `${typeof id}:${String(id)}`;
 }
 

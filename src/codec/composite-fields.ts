@@ -9,6 +9,7 @@
  * fits the kind, since records come from plain JavaScript too.
  */
 import type { ByteWriter } from './byte-writer.js';
+import { readU32, readU64, utf8Encode, writeU32 } from './bytes.js';
 import type { Decoder } from './decoder.js';
 import {
   encodeBinary,
@@ -89,7 +90,7 @@ export function readUlong(d: Decoder, c: number, field: string): number | bigint
   if (c === Code.Ulong0) return 0;
   if (c === Code.Ulong) {
     d.need(8);
-    const v = d.buf.readBigUInt64BE(d.pos);
+    const v = readU64(d.buf, d.pos);
     d.pos += 8;
     return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }
@@ -261,8 +262,8 @@ export function readDescribed(
       break;
     case Code.Ulong: {
       d.need(8);
-      const hi = d.buf.readUInt32BE(d.pos);
-      const lo = d.buf.readUInt32BE(d.pos + 4);
+      const hi = readU32(d.buf, d.pos);
+      const lo = readU32(d.buf, d.pos + 4);
       d.pos += 8;
       c = hi === 0 ? byCode(lo) : undefined;
       break;
@@ -328,8 +329,8 @@ export function endList(w: ByteWriter, at: number, count: number): void {
     w.ensure(6);
     w.buf.copyWithin(at + 9, at + 3, at + 3 + len);
     w.buf[at] = Code.List32;
-    w.buf.writeUInt32BE(len + 4, at + 1);
-    w.buf.writeUInt32BE(count, at + 5);
+    writeU32(w.buf, len + 4, at + 1);
+    writeU32(w.buf, count, at + 5);
     w.pos = at + 9 + len;
   }
 }
@@ -384,7 +385,7 @@ export function writeString(w: ByteWriter, v: unknown, field: string): void {
 }
 
 export function writeBinary(w: ByteWriter, v: unknown, field: string): void {
-  if (typeof v === 'string') return encodeBinary(w, Buffer.from(v, 'utf8'));
+  if (typeof v === 'string') return encodeBinary(w, utf8Encode(v));
   if (!(v instanceof Uint8Array)) throw fieldError(field, v);
   encodeBinary(w, v);
 }

@@ -4,6 +4,7 @@
  * Records are plain objects `{ type: 'open', containerId, ... }`.
  */
 import type { ByteWriter } from './byte-writer.js';
+import { view, writeU32 } from './bytes.js';
 import { readListBody } from './composite-fields.js';
 import { Decoder } from './decoder.js';
 import { EncodeError } from './errors.js';
@@ -43,11 +44,11 @@ export function readCompositeListAs(d: Decoder, name: string, tagged: boolean): 
 
 /** Decodes exactly one composite from `bytes`. */
 export function decodeComposite(
-  bytes: Buffer,
+  bytes: Uint8Array,
   offset = 0,
   end = bytes.length,
 ): { value: CompositeRecord; offset: number } {
-  const d = new Decoder(bytes, offset, end);
+  const d = new Decoder(view(bytes), offset, end);
   const rec = readComposite(d);
   if (!rec) return d.fail('AMQP_DECODE_WRONG_TYPE', 'not a known composite type', offset);
   return { value: rec, offset: d.pos };
@@ -58,14 +59,14 @@ export function decodeComposite(
 const isUint = (v: unknown): v is number =>
   typeof v === 'number' && v >= 0 && v <= 0xffffffff && Number.isInteger(v);
 
-function putUint(b: Buffer, p: number, v: number): number {
+function putUint(b: Uint8Array, p: number, v: number): number {
   if (v === 0) b[p++] = Code.Uint0;
   else if (v <= 0xff) {
     b[p++] = Code.SmallUint;
     b[p++] = v;
   } else {
     b[p++] = Code.Uint;
-    b.writeUInt32BE(v, p);
+    writeU32(b, v, p);
     p += 4;
   }
   return p;

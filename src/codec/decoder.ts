@@ -7,7 +7,18 @@
  * JSON.parse makes them: '__proto__' included), any other a Map; encoding either gives back the
  * same bytes. `DecodeOptions.maps: 'map'` makes every map a Map.
  */
-import { isUtf8 } from 'node:buffer';
+import {
+  asciiSlice,
+  readF32,
+  readF64,
+  readI32,
+  readI64,
+  readU16,
+  readU32,
+  readU64,
+  utf8Slice,
+  view,
+} from './bytes.js';
 import { AmqpOneError, DecodeError, type DecodeErrorCode } from './errors.js';
 import { Code } from './format-codes.js';
 import {
@@ -20,9 +31,6 @@ import {
   type AmqpValue,
   type ElementType,
 } from './values.js';
-
-/** Node's Buffer binding behind `toString('latin1', start, end)` (present since Node 0.x). */
-type LatinSlicer = Buffer & { latin1Slice(start: number, end: number): string };
 
 /**
  * How deeply lists, maps, arrays and described values may nest before decoding fails (AMQP_DECODE_TOO_DEEP).
@@ -114,7 +122,8 @@ export function heldScratchValues(): number {
 
 /** Reads AMQP values from a buffer, checking every size and count against the bytes present. */
 export class Decoder {
-  buf: Buffer;
+  /** In Node a Buffer (see bytes.ts `view`), so that binary values, its subarrays, are Buffers too. */
+  buf: Uint8Array;
   pos: number;
   end: number;
   depth = 0;
@@ -124,7 +133,7 @@ export class Decoder {
   /** The first scratch slot free for a keyed map (see keyedMap). */
   private scratchTop = 0;
 
-  constructor(buf: Buffer, pos = 0, end = buf.length, maxDepth = DEFAULT_MAX_DEPTH) {
+  constructor(buf: Uint8Array, pos = 0, end = buf.length, maxDepth = DEFAULT_MAX_DEPTH) {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
@@ -159,7 +168,7 @@ export class Decoder {
   /** Reads an unsigned 16-bit big-endian integer. */
   u16(): number {
     this.need(2);
-    const v = this.buf.readUInt16BE(this.pos);
+    const v = readU16(this.buf, this.pos);
     this.pos += 2;
     return v;
   }
@@ -167,7 +176,7 @@ export class Decoder {
   /** Reads an unsigned 32-bit big-endian integer. */
   u32(): number {
     this.need(4);
-    const v = this.buf.readUInt32BE(this.pos);
+    const v = readU32(this.buf, this.pos);
     this.pos += 4;
     return v;
   }
@@ -175,7 +184,7 @@ export class Decoder {
   /** A view of the next `n` bytes. */
   slice(n: number): Buffer {
     this.need(n);
-    const s = this.buf.subarray(this.pos, this.pos + n);
+    const s = this.buf.subarray(this.pos, this.pos + n) as Buffer;
     this.pos += n;
     return s;
   }
@@ -189,15 +198,16 @@ export class Decoder {
     this.pos = end;
     if (n === 0) return '';
     for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return this.utf8Slow(start, end, ascii);
-    // ASCII: Node's latin1Slice binding directly, without toString's argument and encoding checks.
-    return (buf as LatinSlicer).latin1Slice(start, end);
+    // ASCII: in Node, its latin1Slice binding directly, without toString's checks (bytes.ts).
+    return asciiSlice(buf, start, end);
   }
 
   private utf8Slow(start: number, end: number, ascii: boolean): string {
-    if (!isUtf8(this.buf.subarray(start, end))) this.fail('AMQP_DECODE_INVALID_UTF8', 'invalid UTF-8', start);
+    const s = utf8Slice(this.buf, start, end);
+    if (s === undefined) this.fail('AMQP_DECODE_INVALID_UTF8', 'invalid UTF-8', start);
     // Symbols are ASCII (spec 1.6.21): a valid but non-ASCII one would not encode back either.
     if (ascii) this.fail('AMQP_DECODE_INVALID_VALUE', 'symbol is not ASCII', start);
-    return this.buf.toString('utf8', start, end);
+    return s;
   }
 
   /** Counts one more level of nesting; fails past the maximum depth. */
@@ -270,11 +280,11 @@ export class Decoder {
       case Code.Int:
         this.need(4);
         this.pos += 4;
-        return buf.readInt32BE(this.pos - 4);
+        return readI32(buf, this.pos - 4);
       case Code.Float:
         this.need(4);
         this.pos += 4;
-        return new Typed('float', buf.readFloatBE(this.pos - 4));
+        return new Typed('float', readF32(buf, this.pos - 4));
       case Code.Char:
         return new Typed('char', this.char());
       case Code.Decimal32:
@@ -282,15 +292,15 @@ export class Decoder {
       case Code.Ulong:
         this.need(8);
         this.pos += 8;
-        return new Typed('ulong', buf.readBigUInt64BE(this.pos - 8));
+        return new Typed('ulong', readU64(buf, this.pos - 8));
       case Code.Long:
         this.need(8);
         this.pos += 8;
-        return buf.readBigInt64BE(this.pos - 8);
+        return readI64(buf, this.pos - 8);
       case Code.Double: {
         this.need(8);
         this.pos += 8;
-        const d = buf.readDoubleBE(this.pos - 8);
+        const d = readF64(buf, this.pos - 8);
         // An integral double would come back as an int: keep its type.
         return (d | 0) === d ? new Typed('double', d) : d;
       }
@@ -357,11 +367,11 @@ export class Decoder {
   timestamp(): Date | Typed<bigint> {
     this.need(8);
     // Two 32-bit halves: exact for every Date, and much cheaper than a BigInt.
-    const hi = this.buf.readInt32BE(this.pos);
-    const n = hi * 4294967296 + this.buf.readUInt32BE(this.pos + 4);
+    const hi = readI32(this.buf, this.pos);
+    const n = hi * 4294967296 + readU32(this.buf, this.pos + 4);
     this.pos += 8;
     if (n >= -MAX_DATE_MS && n <= MAX_DATE_MS) return new Date(n);
-    return new Typed('timestamp', this.buf.readBigInt64BE(this.pos - 8));
+    return new Typed('timestamp', readI64(this.buf, this.pos - 8));
   }
 
   /** Narrows `end` to a compound's declared size; returns the outer end for `leave`. */
@@ -587,15 +597,15 @@ export class Decoder {
       case Code.Ulong:
         this.need(8);
         this.pos += 8;
-        return this.buf.readBigUInt64BE(this.pos - 8);
+        return readU64(this.buf, this.pos - 8);
       case Code.Float:
         this.need(4);
         this.pos += 4;
-        return this.buf.readFloatBE(this.pos - 4);
+        return readF32(this.buf, this.pos - 4);
       case Code.Double:
         this.need(8);
         this.pos += 8;
-        return this.buf.readDoubleBE(this.pos - 8);
+        return readF64(this.buf, this.pos - 8);
       case Code.Char:
         return this.char();
       case Code.Timestamp: {
@@ -672,7 +682,7 @@ export function decodeValue(
   bytes: Uint8Array,
   options: number | DecodeOptions = DEFAULT_MAX_DEPTH,
 ): AmqpValue {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = view(bytes);
   const o = typeof options === 'number' ? undefined : options;
   const d = new Decoder(
     buf,

@@ -3,6 +3,7 @@
  * Strings are converted to UTF-8 once, straight into the output buffer.
  */
 import type { ByteWriter } from './byte-writer.js';
+import { utf8Encode, utf8Length, utf8Write, writeI32, writeU32 } from './bytes.js';
 import { DEFAULT_MAX_DEPTH } from './decoder.js';
 import { EncodeError } from './errors.js';
 import { Code } from './format-codes.js';
@@ -38,9 +39,9 @@ function writeUtf8(w: ByteWriter, str: string, at: number): number {
 }
 
 function writeUtf8Native(w: ByteWriter, str: string, at: number): number {
-  // Buffer.write would turn a lone surrogate into U+FFFD: refuse it instead of changing the text.
+  // The UTF-8 writers would turn a lone surrogate into U+FFFD: refuse it instead of changing the text.
   if (!str.isWellFormed()) throw new EncodeError('string has a lone surrogate: not valid Unicode');
-  return w.buf.write(str, at);
+  return utf8Write(w.buf, str, at);
 }
 
 /** Symbols are ASCII (spec 1.6.21). */
@@ -65,7 +66,7 @@ export function encodeString(w: ByteWriter, str: string, code8: number, code32: 
     return;
   }
   if (code8 === Code.Sym8) checkAscii(str);
-  const len = n > 255 ? -1 : Buffer.byteLength(str, 'utf8');
+  const len = n > 255 ? -1 : utf8Length(str);
   if (len >= 0 && len <= 255) {
     w.ensure(2 + len);
     w.buf[w.pos] = code8;
@@ -78,7 +79,7 @@ export function encodeString(w: ByteWriter, str: string, code8: number, code32: 
   const at = w.pos;
   const written = writeUtf8Native(w, str, at + 5);
   w.buf[at] = code32;
-  w.buf.writeUInt32BE(written, at + 1);
+  writeU32(w.buf, written, at + 1);
   w.pos = at + 5 + written;
 }
 
@@ -96,7 +97,7 @@ export function encodeBinary(w: ByteWriter, b: Uint8Array): void {
   } else {
     w.ensure(5 + n);
     w.buf[w.pos] = Code.Vbin32;
-    w.buf.writeUInt32BE(n, w.pos + 1);
+    writeU32(w.buf, n, w.pos + 1);
     w.pos += 5;
   }
   w.buf.set(b, w.pos);
@@ -113,7 +114,7 @@ export function encodeUint(w: ByteWriter, n: number): void {
   } else {
     w.ensure(5);
     w.buf[w.pos] = Code.Uint;
-    w.buf.writeUInt32BE(n, w.pos + 1);
+    writeU32(w.buf, n, w.pos + 1);
     w.pos += 5;
   }
 }
@@ -140,7 +141,7 @@ export function encodeInt(w: ByteWriter, n: number): void {
   if (n >= -128 && n <= 127) {
     w.ensure(2);
     w.buf[w.pos] = Code.SmallInt;
-    w.buf.writeInt8(n, w.pos + 1);
+    w.buf[w.pos + 1] = n;
     w.pos += 2;
   } else {
     w.u8(Code.Int);
@@ -153,7 +154,7 @@ export function encodeLong(w: ByteWriter, n: bigint): void {
   if (n >= -128n && n <= 127n) {
     w.ensure(2);
     w.buf[w.pos] = Code.SmallLong;
-    w.buf.writeInt8(Number(n), w.pos + 1);
+    w.buf[w.pos + 1] = Number(n);
     w.pos += 2;
   } else {
     w.u8(Code.Long);
@@ -172,8 +173,8 @@ export function encodeTimestamp(w: ByteWriter, ms: number | bigint): void {
   w.ensure(9);
   const b = w.buf;
   b[w.pos] = Code.Timestamp;
-  b.writeInt32BE(hi, w.pos + 1);
-  b.writeUInt32BE(ms - hi * 4294967296, w.pos + 5);
+  writeI32(b, hi, w.pos + 1);
+  writeU32(b, ms - hi * 4294967296, w.pos + 5);
   w.pos += 9;
 }
 
@@ -320,7 +321,7 @@ function writeUuidBody(w: ByteWriter, v: unknown): void {
   w.ensure(16);
   const hex = v.replace(/-/g, '');
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new EncodeError(`invalid uuid: ${v}`);
-  w.buf.write(hex, w.pos, 16, 'hex');
+  for (let i = 0; i < 16; i++) w.buf[w.pos + i] = parseInt(hex.substring(2 * i, 2 * i + 2), 16);
   w.pos += 16;
 }
 
@@ -347,8 +348,8 @@ function endCompound(w: ByteWriter, at: number, count: number, code32: number): 
   w.ensure(6);
   w.buf.copyWithin(at + 9, at + 3, at + 3 + contentLen);
   w.buf[at] = code32;
-  w.buf.writeUInt32BE(contentLen + 4, at + 1);
-  w.buf.writeUInt32BE(count, at + 5);
+  writeU32(w.buf, contentLen + 4, at + 1);
+  writeU32(w.buf, count, at + 5);
   w.pos = at + 9 + contentLen;
 }
 
@@ -489,8 +490,8 @@ const ELEMENT_CODECS: Record<ElementType, ElementCodec> = {
     body: (w, v, code) => writeSized(w, v as Uint8Array, code === Code.Vbin8),
   },
   string: {
-    code: (items) => (items.every((v) => Buffer.byteLength(strOf(v)) <= 255) ? Code.Str8 : Code.Str32),
-    body: (w, v, code) => writeSized(w, Buffer.from(strOf(v), 'utf8'), code === Code.Str8),
+    code: (items) => (items.every((v) => utf8Length(strOf(v)) <= 255) ? Code.Str8 : Code.Str32),
+    body: (w, v, code) => writeSized(w, utf8Encode(strOf(v)), code === Code.Str8),
   },
   symbol: {
     code: (items) =>
@@ -500,7 +501,7 @@ const ELEMENT_CODECS: Record<ElementType, ElementCodec> = {
       })
         ? Code.Sym8
         : Code.Sym32,
-    body: (w, v, code) => writeSized(w, Buffer.from(strOf(v), 'utf8'), code === Code.Sym8),
+    body: (w, v, code) => writeSized(w, utf8Encode(strOf(v)), code === Code.Sym8),
   },
   // Compound elements use the 32-bit forms: an element's size is not known before it is written.
   // `depth` is the element's own: the array's plus one, as the decoder counts it.

@@ -4,6 +4,7 @@
  * view of the input.
  */
 import { ByteWriter } from './byte-writer.js';
+import { readU32, view } from './bytes.js';
 import { readCompositeListAs, encodeCompositeAs } from './composite.js';
 import { Decoder, objectMapsOf, type DecodeOptions } from './decoder.js';
 import { encodeBinary, encodeList, encodeMap, encodeObjectMap, encodeValue } from './encoder.js';
@@ -163,7 +164,7 @@ export function encodeMessageShared(m: Message): Buffer {
   }
   // A message larger than the rest grew the writer into a new buffer (never the old one); one
   // grown large is not kept as the slab, for small messages to pin.
-  const bytes = w.buf.subarray(start, w.pos);
+  const bytes = w.buf.subarray(start, w.pos) as Buffer;
   if (w.buf.length > 4 * SLAB_SIZE) slab = undefined;
   return bytes;
 }
@@ -178,7 +179,7 @@ function readSectionCode(d: Decoder): number {
   if (code === Code.SmallUlong) n = d.u8();
   else if (code === Code.Ulong) {
     d.need(8);
-    n = d.buf.readUInt32BE(d.pos) === 0 ? d.buf.readUInt32BE(d.pos + 4) : -1;
+    n = readU32(d.buf, d.pos) === 0 ? readU32(d.buf, d.pos + 4) : -1;
     d.pos += 8;
   } else if (code === Code.Sym8 || code === Code.Sym32) {
     n = SECTION_BY_NAME[d.utf8(code === Code.Sym8 ? d.u8() : d.u32(), true)] ?? -1;
@@ -206,7 +207,7 @@ function readMapSection(d: Decoder, symbolKeys: boolean): Annotations {
  * their keys allow, else Maps; `{ maps: 'map' }` makes every one a Map (see DecodeOptions).
  */
 export function decodeMessage(bytes: Uint8Array, options?: DecodeOptions): Message {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = view(bytes);
   const d = new Decoder(buf, 0, buf.length, options?.maxDepth);
   d.objectMaps = objectMapsOf(options);
   const m: Message = {};

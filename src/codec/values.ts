@@ -1,4 +1,5 @@
 import { EncodeError } from './errors.js';
+import { copyOf } from './bytes.js';
 
 /**
  * How AMQP values look in JavaScript.
@@ -237,7 +238,7 @@ function decimal(
   bytes: Uint8Array,
 ): Typed<Buffer> {
   if (bytes.length !== width) throw new EncodeError(`${type} needs ${width} bytes`);
-  return new Typed(type, Buffer.from(bytes));
+  return new Typed(type, copyOf(bytes) as Buffer);
 }
 /** Decimals are kept as their raw IEEE 754 decimal bytes (big-endian), which is all AMQP moves. */
 export const decimal32 = (bytes: Uint8Array): Typed<Buffer> => decimal('decimal32', 4, bytes);

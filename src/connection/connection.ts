@@ -3,7 +3,7 @@
  * (`tick`, which returns the next deadline), typed events out (`takeEvents`). No sockets, timers
  * or promises: the same engine runs over TCP, TLS or in memory against another engine.
  */
-import { randomUUID } from 'node:crypto';
+import { alloc, fromValues } from '../codec/bytes.js';
 import { decodeComposite } from '../codec/composite.js';
 import { AmqpOneError, DecodeError } from '../codec/errors.js';
 import type { Attach, Begin, Close, Fields, Open, Performative, Transfer } from '../codec/spec/records.js';
@@ -27,6 +27,7 @@ import {
   type AmqpError,
 } from '../protocol/errors.js';
 import type { EngineEvent } from './events.js';
+import { randomContainerId } from './container-id.js';
 import { FrameOutput } from './output.js';
 import { framesWanted, onFrame } from './trace.js';
 import { errorFields, Log, type Logger } from '../util/logger.js';
@@ -215,7 +216,7 @@ export class Connection {
 
   constructor(readonly options: ConnectionOptions = {}) {
     this.role = options.role ?? 'client';
-    this.containerId = options.containerId ?? randomUUID();
+    this.containerId = options.containerId ?? randomContainerId();
     this.maxFrameSize = Math.min(
       0xffffffff,
       Math.max(MIN_MAX_FRAME_SIZE, options.maxFrameSize ?? DEFAULT_MAX_FRAME),
@@ -833,9 +834,9 @@ export class Connection {
 /** A valid protocol header we do not accept here, as the typed mismatch error. */
 function mismatch(h: ProtocolHeader): ProtocolHeaderMismatchError {
   return new ProtocolHeaderMismatchError(
-    Buffer.from([0x41, 0x4d, 0x51, 0x50, h.protocolId, 1, 0, 0]),
+    fromValues([0x41, 0x4d, 0x51, 0x50, h.protocolId, 1, 0, 0]),
     'protocol-id',
   );
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY = alloc(0) as Buffer;

@@ -158,9 +158,8 @@ export class FrameOutput {
     }
     if (framesWanted(this.log)) onFrame(this.log, this.traceId, '->', channel, t, n);
     w.ensure(n);
-    // TypedArray#set for the usual whole payload: cheaper than Buffer#copy's JS wrapper.
     if (offset === 0 && n === payload.length) w.buf.set(payload, w.pos);
-    else payload.copy(w.buf, w.pos, offset, offset + n);
+    else w.buf.set(payload.subarray(offset, offset + n), w.pos);
     w.pos += n;
     endFrame(w, start, max);
     this.dirty = true;

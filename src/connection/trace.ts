@@ -3,11 +3,32 @@
  * PN_TRACE_FRM); the flag is read once. A logger taking 'trace' records of the 'frames' category
  * (or DEBUG=amqp-one:frames) gets the same line as a record's message. Both hide the SASL
  * responses: a trace pasted into a bug report must not carry a password or SAS token. When neither is on the engine pays one boolean test and one `Log.enabled` per frame.
+ *
+ * The engine imports nothing from Node: in Node a frame is shown with `util.inspect`, found through
+ * `process.getBuiltinModule`; elsewhere with `showValue` (show-value.ts), which writes the same
+ * shapes for the values frames hold.
  */
-import { inspect } from 'node:util';
 import type { Log } from '../util/logger.js';
+import { showValue } from './show-value.js';
 
-export const traceFrames = /\bframes\b/.test(process.env.AMQP_TRACE ?? '');
+interface NodeProcess {
+  env?: Record<string, string | undefined>;
+  stderr?: { write(s: string): unknown };
+  getBuiltinModule?(id: string): unknown;
+}
+type Inspect = (v: unknown, options: object) => string;
+
+const nodeProcess = (globalThis as { process?: NodeProcess }).process;
+const inspect = (nodeProcess?.getBuiltinModule?.('node:util') as { inspect?: Inspect } | undefined)?.inspect;
+
+export const traceFrames = /\bframes\b/.test(nodeProcess?.env?.AMQP_TRACE ?? '');
+
+/** A frame's body as text: Node's inspect where there is one. */
+function show(body: unknown): string {
+  return inspect
+    ? inspect(body, { depth: 6, breakLength: Infinity, maxStringLength: 200 })
+    : showValue(body, 6, 200);
+}
 
 /** One frame as AMQP_TRACE shows it (without the newline). */
 export function formatFrame(
@@ -17,7 +38,7 @@ export function formatFrame(
   body: unknown,
   payloadBytes = 0,
 ): string {
-  const shown = inspect(body, { depth: 6, breakLength: Infinity, maxStringLength: 200 });
+  const shown = show(body);
   return `[${id}]:${channel} ${dir} ${shown}${payloadBytes ? ` (${payloadBytes} payload bytes)` : ''}`;
 }
 
@@ -28,7 +49,9 @@ export function traceFrame(
   body: unknown,
   payloadBytes = 0,
 ): void {
-  process.stderr.write(`${formatFrame(id, dir, channel, body, payloadBytes)}\n`);
+  const line = formatFrame(id, dir, channel, body, payloadBytes);
+  if (nodeProcess?.stderr) nodeProcess.stderr.write(`${line}\n`);
+  else console.error(line);
 }
 
 /** True when a frame is to be shown anywhere: the one test on the frame path. */

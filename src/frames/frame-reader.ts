@@ -1,3 +1,4 @@
+import { allocUnsafe, readU16, readU32, view } from '../codec/bytes.js';
 import { FramingError } from '../protocol/framing-errors.js';
 import { Fifo } from '../util/fifo.js';
 import {
@@ -26,7 +27,7 @@ export interface FrameReaderOptions {
 }
 
 // Shared so empty bodies do not pin the chunk they came from.
-const EMPTY = Buffer.alloc(0);
+const EMPTY = view(new Uint8Array(0)) as Buffer;
 
 /**
  * Streaming frame parser. `push()` received chunks, then call `next()` until it returns undefined.
@@ -35,13 +36,13 @@ const EMPTY = Buffer.alloc(0);
  * broken, so later calls rethrow it and later pushes are dropped.
  */
 export class FrameReader {
-  private readonly chunks = new Fifo<Buffer>();
+  private readonly chunks = new Fifo<Uint8Array>();
   private offset = 0; // read position in the head chunk
   private buffered = 0;
   private max: number;
   private headerMode: boolean;
   private failed: FramingError | undefined;
-  private readonly scratch = Buffer.alloc(FRAME_HEADER_SIZE);
+  private readonly scratch = new Uint8Array(FRAME_HEADER_SIZE);
   private peekAt = 0; // set by peek(): where the peeked bytes start in the returned buffer
   private copies = 0;
   private copyBytes = 0;
@@ -89,7 +90,8 @@ export class FrameReader {
   /** Adds bytes as they arrived; complete frames are then read with next(). */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0 || this.failed !== undefined) return;
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    // In Node every chunk is a Buffer, so that frame bodies (its subarrays) are Buffers too.
+    const b = view(chunk);
     this.chunks.push(b);
     this.buffered += b.length;
   }
@@ -119,26 +121,26 @@ export class FrameReader {
     // Check the size as soon as its 4 bytes are here, before waiting for (or allocating) the body.
     const src = this.peek(this.buffered < FRAME_HEADER_SIZE ? 4 : FRAME_HEADER_SIZE);
     const at = this.peekAt;
-    const size = src.readUInt32BE(at);
+    const size = readU32(src, at);
     if (size < FRAME_HEADER_SIZE) throw new FramingError('AMQP_FRAME_BAD_SIZE', `frame size ${size} < 8`);
     if (size > this.max) {
       throw new FramingError('AMQP_FRAME_TOO_LARGE', `frame size ${size} exceeds max-frame-size ${this.max}`);
     }
     if (this.buffered < FRAME_HEADER_SIZE) return undefined;
-    const doff = src[at + 4];
+    const doff = src[at + 4]!;
     const headerSize = doff * 4;
     if (doff < 2 || headerSize > size) {
       throw new FramingError('AMQP_FRAME_BAD_DOFF', `frame doff ${doff} invalid for size ${size}`);
     }
-    const type = src[at + 5];
+    const type = src[at + 5]!;
     if (type > 1) throw new FramingError('AMQP_FRAME_BAD_TYPE', `unknown frame type ${type}`);
-    const channel = src.readUInt16BE(at + 6);
+    const channel = readU16(src, at + 6);
     if (this.buffered < size) return undefined;
     return { kind: 'frame', type: type as FrameType, channel, body: this.take(size, headerSize) };
   }
 
   /** The first `n` (<= 8) buffered bytes at `this.peekAt` of the result, copying only if they span chunks. */
-  private peek(n: number): Buffer {
+  private peek(n: number): Uint8Array {
     const first = this.chunks.at(0);
     if (first.length - this.offset >= n) {
       this.peekAt = this.offset;
@@ -151,7 +153,7 @@ export class FrameReader {
         i++;
         off = 0;
       }
-      this.scratch[k] = this.chunks.at(i)[off++];
+      this.scratch[k] = this.chunks.at(i)[off++]!;
     }
     this.peekAt = 0;
     return this.scratch;
@@ -165,11 +167,11 @@ export class FrameReader {
     if (first.length - start >= size) {
       this.offset += size;
       if (this.offset === first.length) this.advance();
-      return size === skip ? EMPTY : first.subarray(start + skip, start + size);
+      return size === skip ? EMPTY : (first.subarray(start + skip, start + size) as Buffer);
     }
     // Spans chunks: one exactly-sized copy of the body, header bytes skipped in place.
     const bodyLen = size - skip;
-    const body = bodyLen === 0 ? EMPTY : Buffer.allocUnsafe(bodyLen);
+    const body = bodyLen === 0 ? EMPTY : (allocUnsafe(bodyLen) as Buffer);
     if (bodyLen > 0) {
       this.copies++;
       this.copyBytes += bodyLen;
@@ -179,7 +181,7 @@ export class FrameReader {
       const c = this.chunks.at(0);
       const n = Math.min(c.length - this.offset, size - pos);
       const from = Math.max(pos, skip);
-      if (from < pos + n) c.copy(body, from - skip, this.offset + (from - pos), this.offset + n);
+      if (from < pos + n) body.set(c.subarray(this.offset + (from - pos), this.offset + n), from - skip);
       pos += n;
       this.offset += n;
       if (this.offset === c.length) this.advance();

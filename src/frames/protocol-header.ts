@@ -1,4 +1,5 @@
 import type { ByteWriter } from '../codec/byte-writer.js';
+import { fromValues } from '../codec/bytes.js';
 import { ProtocolHeaderMismatchError } from '../protocol/framing-errors.js';
 
 /** Protocol ids of spec 2.2 (AMQP), 5.3.1 (SASL) and 5.2.1 (TLS). */
@@ -14,11 +15,11 @@ export type ProtocolId = typeof PROTOCOL_ID_AMQP | typeof PROTOCOL_ID_TLS | type
 export const PROTOCOL_HEADER_SIZE = 8;
 
 /** The headers as bytes, for comparisons and tests. Writers never read these, so mutating one cannot corrupt output. */
-export const AMQP_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]);
+export const AMQP_HEADER = fromValues([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0]) as Buffer;
 /** The TLS protocol header, AMQP 1.0.0. */
-export const TLS_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 2, 1, 0, 0]);
+export const TLS_HEADER = fromValues([0x41, 0x4d, 0x51, 0x50, 2, 1, 0, 0]) as Buffer;
 /** The SASL protocol header, AMQP 1.0.0. */
-export const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]);
+export const SASL_HEADER = fromValues([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]) as Buffer;
 
 /** A parsed protocol header. `kind` lets the frame reader hand out headers and frames from one `next()`. */
 export interface ProtocolHeader {

@@ -7,6 +7,7 @@
  * frame), so a message in 1-byte frames cost ~100 bytes of memory per payload byte. A single-frame
  * message stays a zero-copy view.
  */
+import { allocUnsafe, copyOf } from '../codec/bytes.js';
 import type { DeliveryState, Disposition, Flow, Transfer } from '../codec/spec/records.js';
 import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';
@@ -218,8 +219,8 @@ export class Receiver extends Link {
             },
           });
         }
-        const grown = Buffer.allocUnsafe(cap);
-        if (p.buf !== undefined) p.buf.copy(grown, 0, 0, p.size);
+        const grown = allocUnsafe(cap) as Buffer;
+        if (p.buf !== undefined) grown.set(p.buf.subarray(0, p.size));
         p.buf = grown;
       }
       p.buf!.set(payload, p.size);
@@ -236,7 +237,7 @@ export class Receiver extends Link {
       p.buf === undefined
         ? payload
         : p.buf.length - size > size >> 2
-          ? Buffer.from(p.buf.subarray(0, size))
+          ? (copyOf(p.buf.subarray(0, size)) as Buffer)
           : p.buf.subarray(0, size);
     if (d.remoteSettled) {
       this.session.forgetIncoming(d);

@@ -2,6 +2,7 @@
  * The sending end of a link. Messages queue here and go out as the peer's link credit and the
  * session's window allow, split into frames of the peer's max-frame-size.
  */
+import { allocUnsafe } from '../codec/bytes.js';
 import type { Attach, DeliveryState, Disposition, Flow } from '../codec/spec/records.js';
 import { AmqpOneError } from '../codec/errors.js';
 import { Condition } from '../protocol/conditions.js';
@@ -62,7 +63,7 @@ export class Sender extends Link {
 
   /** The delivery tags must be unique among unsettled deliveries: a 4-byte counter is. */
   private nextTag(): Buffer {
-    const t = Buffer.allocUnsafe(4);
+    const t = allocUnsafe(4) as Buffer;
     const n = this.tagCounter++ >>> 0;
     t[0] = n >>> 24;
     t[1] = (n >>> 16) & 0xff;

@@ -1,3 +1,4 @@
+import { copyOf, toHex } from '../codec/bytes.js';
 import { AmqpOneError } from '../codec/errors.js';
 import { Condition } from './conditions.js';
 
@@ -32,8 +33,8 @@ export class ProtocolHeaderMismatchError extends FramingError {
   readonly received: Buffer;
   readonly reason: HeaderMismatchReason;
   constructor(received: Uint8Array, reason: HeaderMismatchReason) {
-    const copy = Buffer.from(received);
-    super('AMQP_HEADER_MISMATCH', `protocol header mismatch (${reason}): received ${copy.toString('hex')}`);
+    const copy = copyOf(received) as Buffer;
+    super('AMQP_HEADER_MISMATCH', `protocol header mismatch (${reason}): received ${toHex(copy)}`);
     this.received = copy;
     this.reason = reason;
   }

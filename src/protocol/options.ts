@@ -51,10 +51,7 @@ export const opt = {
   object: rule('an object', (v) => v !== null && typeof v === 'object'),
   array: rule('an array', (v) => Array.isArray(v)),
   /** PEM text or bytes, or a list of them (TLS `ca`). */
-  pem: rule(
-    'a string or a Buffer',
-    (v) => typeof v === 'string' || Buffer.isBuffer(v) || v instanceof Uint8Array,
-  ),
+  pem: rule('a string or a Buffer', (v) => typeof v === 'string' || v instanceof Uint8Array),
   buffer: rule('a Buffer', (v) => v instanceof Uint8Array),
   signal: rule(
     'an AbortSignal',

@@ -3,7 +3,9 @@
  * answers challenges; a server mechanism judges responses. The IoT Hub layer adds MSSBCBS through
  * the same interfaces.
  */
+import { utf8Encode, utf8Lenient } from '../codec/bytes.js';
 
+/** A client's SASL mechanism: its name, initial response and answers to challenges. */
 export interface SaslClientMechanism {
   readonly name: string;
   /** The initial response sent in sasl-init, if the mechanism has one. */
@@ -36,20 +38,20 @@ export interface SaslServerMechanism {
 
 /** The client side of SASL ANONYMOUS; `trace` is its optional initial response. */
 export function anonymousClient(trace = ''): SaslClientMechanism {
-  return { name: 'ANONYMOUS', initialResponse: () => Buffer.from(trace, 'utf8') };
+  return { name: 'ANONYMOUS', initialResponse: () => utf8Encode(trace) as Buffer };
 }
 
 /** PLAIN: authzid NUL authcid NUL password. */
 export function plainClient(username: string, password: string, authzid = ''): SaslClientMechanism {
   return {
     name: 'PLAIN',
-    initialResponse: () => Buffer.from(`${authzid}\0${username}\0${password}`, 'utf8'),
+    initialResponse: () => utf8Encode(`${authzid}\0${username}\0${password}`) as Buffer,
   };
 }
 
 /** EXTERNAL: the identity comes from the TLS client certificate; an optional authzid is sent. */
 export function externalClient(authzid = ''): SaslClientMechanism {
-  return { name: 'EXTERNAL', initialResponse: () => Buffer.from(authzid, 'utf8') };
+  return { name: 'EXTERNAL', initialResponse: () => utf8Encode(authzid) as Buffer };
 }
 
 /** The server side of SASL ANONYMOUS: everyone is let in. */
@@ -65,7 +67,7 @@ export function plainServer(
     name: 'PLAIN',
     start(resp, ctx) {
       if (!resp) return { outcome: 'fail', code: 1, reason: 'PLAIN needs an initial response' };
-      const parts = resp.toString('utf8').split('\0');
+      const parts = utf8Lenient(resp).split('\0');
       if (parts.length !== 3) return { outcome: 'fail', code: 1, reason: 'malformed PLAIN response' };
       const [authzid, username, password] = parts as [string, string, string];
       return authenticate(username, password, { ...ctx, authzid })
@@ -81,7 +83,7 @@ export function externalServer(): SaslServerMechanism {
     name: 'EXTERNAL',
     start(resp, ctx) {
       if (!ctx.externalIdentity) return { outcome: 'fail', code: 1, reason: 'no client certificate' };
-      const authzid = resp?.toString('utf8') ?? '';
+      const authzid = resp ? utf8Lenient(resp) : '';
       if (authzid && authzid !== ctx.externalIdentity)
         return { outcome: 'fail', code: 1, reason: 'authzid mismatch' };
       return { outcome: 'ok', identity: ctx.externalIdentity };

@@ -79,7 +79,7 @@ export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
 
   /** The client's socket (a net or tls Socket), or the stream given to AmqpServer.accept. */
   get socket(): ByteStream {
-    return this.driver.socket;
+    return this.driver.socket as ByteStream; // a server binds only Node streams
   }
 
   protected override onOtherEvent(e: EngineEvent): void {

@@ -17,6 +17,26 @@ export type ByteStream = Duplex & {
   readonly localPort?: number;
 };
 
+/**
+ * What the driver (socket-driver.ts) uses of a stream: a Node Duplex has it, and so does the
+ * browser's WebSocket adapter (browser-websocket.ts), which is not a Duplex. `writableNeedDrain`
+ * true means "wait for 'drain' before writing more"; 'close' comes once, last.
+ */
+export interface DriverStream {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  write(chunk: Uint8Array): unknown;
+  end(): unknown;
+  destroy(err?: Error): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  readonly writableNeedDrain: boolean;
+  readonly writableLength: number;
+  /** Turns off Nagle's delay (sockets); called with true when present. */
+  setNoDelay?(noDelay?: boolean): unknown;
+}
+
 /** A stream-shaped object (the run-time check of the `transport` options). */
 export function isByteStream(v: unknown): v is ByteStream {
   const s = v as ByteStream | null;

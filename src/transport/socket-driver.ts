@@ -2,7 +2,7 @@
  * Moves an engine's bytes over a Node socket (net or tls), or any byte stream (byte-stream.ts).
  * The only place where sockets, timers and the event loop meet the engine:
  * - input: each chunk goes to `receive`, then the engine's events are dispatched;
- * - output: gathered once per event-loop turn (setImmediate) into one socket write;
+ * - output: gathered once per event-loop turn (nextTurn: setImmediate under Node) into one write;
  * - time: one timer, set to the deadline the engine's `tick` returns;
  * - backpressure: while the socket's buffer is full, output is not taken, so queued messages wait
  *   in their senders (bounded by the API) instead of piling up in memory;
@@ -11,10 +11,11 @@
  *   replies without end (servers set it; a client never stops reading, so two of ours cannot wait
  *   on each other).
  */
-import type { ByteStream } from './byte-stream.js';
+import type { DriverStream } from './byte-stream.js';
 import type { Connection } from '../connection/connection.js';
 import { DisconnectedError } from '../protocol/errors.js';
 import type { EngineEvent } from '../connection/events.js';
+import { nextTurn } from '../util/timers.js';
 
 export interface DriverHooks {
   onEvent(e: EngineEvent): void;
@@ -39,9 +40,9 @@ export interface DriverOptions {
 
 export class SocketDriver {
   private flushScheduled = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = 0;
-  private graceTimer: NodeJS.Timeout | undefined;
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private socketError: Error | undefined;
   private readonly pauseAbove: number;
@@ -50,14 +51,14 @@ export class SocketDriver {
 
   constructor(
     readonly engine: Connection,
-    readonly socket: ByteStream,
+    readonly socket: DriverStream,
     private readonly hooks: DriverHooks,
     private readonly clock: Clock = Date.now,
     options: DriverOptions = {},
   ) {
     this.pauseAbove = options.pauseReadingAbove ?? 0;
     socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Uint8Array) => this.onData(chunk));
     socket.on('drain', () => {
       if (this.readingPaused) {
         this.readingPaused = false;
@@ -72,7 +73,7 @@ export class SocketDriver {
     this.tick();
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     this.engine.tick(this.clock());
     this.engine.receive(chunk);
     this.dispatch();
@@ -90,7 +91,7 @@ export class SocketDriver {
   schedule(): void {
     if (this.flushScheduled || this.closed) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    nextTurn(() => this.flush());
   }
 
   /** Writes all pending output in one socket write. */

@@ -4,7 +4,22 @@
  * `amqp-one:<category>`, so `DEBUG=amqp-one:*` shows every category on stderr and
  * `DEBUG=amqp-one:*,-amqp-one:frames` all but the frames. One line per record.
  */
-import { inspect } from 'node:util';
+
+// Node's process and util.inspect where they exist; in a browser there is no DEBUG variable and
+// values are shown as JSON. Nothing here is imported statically, so a browser bundle has no node:*.
+const nodeProcess = typeof process === 'undefined' ? undefined : process;
+const inspect = nodeProcess?.getBuiltinModule?.('node:util')?.inspect;
+
+/** The DEBUG environment variable (undefined where there is no environment, as in a browser). */
+export function debugEnv(): string | undefined {
+  return nodeProcess?.env?.DEBUG;
+}
+
+/** Writes one formatted line: stderr under Node, else the console's debug level. */
+export function writeDebugOutput(line: string): void {
+  if (nodeProcess?.stderr) nodeProcess.stderr.write(line);
+  else console.debug(line.replace(/\n$/, ''));
+}
 
 export const DEBUG_PREFIX = 'amqp-one:';
 
@@ -29,7 +44,27 @@ export function parseDebug<C extends string>(spec: string | undefined, categorie
 
 function show(v: unknown): string {
   if (typeof v === 'string') return /^[^\s"=]*$/.test(v) && v.length > 0 ? v : JSON.stringify(v);
-  return inspect(v, { depth: 4, breakLength: Infinity, maxStringLength: 200, maxArrayLength: 20 });
+  if (inspect)
+    return inspect(v, { depth: 4, breakLength: Infinity, maxStringLength: 200, maxArrayLength: 20 });
+  return showPlain(v);
+}
+
+/** A value as JSON, with what JSON cannot hold made readable (bigints, bytes, errors, cycles). */
+function showPlain(v: unknown): string {
+  try {
+    const json = JSON.stringify(v, (_k, x: unknown) =>
+      typeof x === 'bigint'
+        ? `${x}n`
+        : x instanceof Uint8Array
+          ? `<${x.length} bytes>`
+          : x instanceof Error
+            ? `${x.name}: ${x.message}`
+            : x,
+    );
+    return json ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 /**

@@ -9,7 +9,7 @@
  * console take it without parsing text. Nothing secret is ever put in one: no password, SAS token
  * or key, and SASL frames are shown without their responses.
  */
-import { formatDebugLine, parseDebug } from './debug-env.js';
+import { debugEnv, formatDebugLine, parseDebug, writeDebugOutput } from './debug-env.js';
 
 /** A record's severity, from the most to the least urgent. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -86,7 +86,7 @@ function toSink(logger: Logger | undefined): Sink | undefined {
 
 let globalSink: Sink | undefined;
 /** The categories DEBUG shows on stderr; read once, at load. */
-let debugCategories = parseDebug(process.env.DEBUG, LOG_CATEGORIES);
+let debugCategories = parseDebug(debugEnv(), LOG_CATEGORIES);
 /** Anything process-wide listening (setLogger, or DEBUG): the first test of every check. */
 let globalActive = debugCategories.size > 0;
 
@@ -110,7 +110,7 @@ function debugEnabled(category: LogCategory): boolean {
 }
 
 function writeDebugLine(r: LogRecord): void {
-  process.stderr.write(formatDebugLine(r));
+  writeDebugOutput(formatDebugLine(r));
 }
 
 /** A record source with fields every record carries (the connection's id, say). */

@@ -29,6 +29,48 @@ export const realTimers: Timers = {
   now: () => Date.now(),
 };
 
+/**
+ * Calls `fn` once the work of this event-loop turn is done: Node's setImmediate (after pending
+ * I/O), or elsewhere a MessageChannel message (a task, without setTimeout(0)'s 4 ms clamp in
+ * browsers). The driver gathers a turn's output into one write with it.
+ */
+export const nextTurn: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : channelTurn();
+
+/** The part of the web's MessageChannel used here (this project compiles without the DOM types). */
+interface Channel {
+  port1: { onmessage: (() => void) | null };
+  port2: { postMessage(message: unknown): void };
+}
+
+function channelTurn(): (fn: () => void) => void {
+  const queue: (() => void)[] = [];
+  let port: Channel['port2'] | undefined;
+  const run = (): void => {
+    for (const fn of queue.splice(0)) {
+      try {
+        fn();
+      } catch (e) {
+        queueMicrotask(() => {
+          throw e; // reported as uncaught, as a throwing setImmediate callback is, without stopping the others
+        });
+      }
+    }
+  };
+  return (fn) => {
+    queue.push(fn);
+    if (queue.length > 1) return; // a message is on its way for the ones queued before
+    const MessageChannel = (globalThis as unknown as { MessageChannel?: new () => Channel }).MessageChannel;
+    if (!MessageChannel) return void setTimeout(run, 0);
+    if (!port) {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = run;
+      port = channel.port2;
+    }
+    port.postMessage(undefined);
+  };
+}
+
 /** The real clock. */
 export const systemClock: Clock = realTimers;
 

@@ -1,6 +1,7 @@
 /**
  * The code the docs show compiles against the package as users import it: every ```ts block of
- * README.md and docs/*.md is type-checked with 'amqp-one', 'amqp-one/codec', 'amqp-one/iothub' and 'amqp-one/iothub/emulator'
+ * README.md and docs/*.md is type-checked with 'amqp-one', 'amqp-one/codec', 'amqp-one/iothub',
+ * 'amqp-one/iothub/emulator' and 'amqp-one/browser'
  * mapped to their entry files in src. A renamed export, method or option fails here, with the
  * markdown line of the block. Blocks of other languages (```js: rhea and the Azure SDKs) are not
  * checked. Each block is its own ES module, so it must import what it uses. (The examples are
@@ -19,6 +20,7 @@ const ENTRIES: Record<string, string> = {
   'amqp-one/codec': 'src/codec/index.ts',
   'amqp-one/iothub': 'src/iothub/index.ts',
   'amqp-one/iothub/emulator': 'src/iothub/emulator/index.ts',
+  'amqp-one/browser': 'src/browser.ts',
 };
 const MARKDOWN = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)].filter((f) =>
   f.endsWith('.md'),

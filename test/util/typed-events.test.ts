@@ -2,9 +2,8 @@
  * Every public emitter's events are checked by TypeScript. The `@ts-expect-error` lines below are
  * compiled by `tsc --noEmit` (`npm run check`, whose tsconfig includes test/): each must be an
  * error, so a wrong event name or listener signature that compiled would fail the check. The
- * vitest part shows the overlay is node's EventEmitter at run time.
+ * vitest part shows the events arrive as declared at run time (typed-emitter.test.ts has the rest).
  */
-import { EventEmitter } from 'node:events';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { TypedEmitter, type EventListener } from '../../src/util/typed-emitter.js';
 import type { AmqpConnection, AmqpConnectionEvents } from '../../src/client/connect.js';
@@ -78,13 +77,12 @@ export function typeChecks(
 }
 
 describe('typed emitters', () => {
-  it('are EventEmitters at run time, with their events as declared', () => {
+  it('deliver their events as declared at run time', () => {
     interface Events {
       tick: [n: number, label: string];
       done: [];
     }
     const e = new TypedEmitter<Events>();
-    expect(e).toBeInstanceOf(EventEmitter);
     const seen: string[] = [];
     e.on('tick', (n, label) => void seen.push(`${label}${n}`));
     e.once('done', () => void seen.push('done'));

@@ -3,6 +3,7 @@
  * It loads every entry point and runs one send and one receive against listen() on loopback.
  */
 import { connect, listen, type IncomingLink, type ReceivedMessage } from 'amqp-one';
+import { connect as connectFromBrowserEntry } from 'amqp-one/browser';
 import { decodeMessage, encodeMessage } from 'amqp-one/codec';
 import { DeviceClient, parseDeviceConnectionString } from 'amqp-one/iothub';
 import { startHub } from 'amqp-one/iothub/emulator';
@@ -10,6 +11,7 @@ import { startHub } from 'amqp-one/iothub/emulator';
 async function main(): Promise<void> {
   const entries: Record<string, string> = {
     '.': typeof connect,
+    './browser': typeof connectFromBrowserEntry,
     './codec': typeof decodeMessage,
     './iothub': typeof DeviceClient,
     './iothub/emulator': typeof startHub,

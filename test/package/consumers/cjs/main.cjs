@@ -1,6 +1,7 @@
 // Plain CommonJS: require() of every entry point, then one send and one receive against listen().
 'use strict';
 const { connect, listen } = require('amqp-one');
+const { connect: connectFromBrowserEntry } = require('amqp-one/browser');
 const { decodeMessage, encodeMessage } = require('amqp-one/codec');
 const { DeviceClient, parseDeviceConnectionString } = require('amqp-one/iothub');
 const { startHub } = require('amqp-one/iothub/emulator');
@@ -8,6 +9,7 @@ const { startHub } = require('amqp-one/iothub/emulator');
 async function main() {
   const entries = {
     '.': typeof connect,
+    './browser': typeof connectFromBrowserEntry,
     './codec': typeof decodeMessage,
     './iothub': typeof DeviceClient,
     './iothub/emulator': typeof startHub,
