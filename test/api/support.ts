@@ -1,4 +1,6 @@
-/** Helpers for API tests: a server with queues per address. */
+/** Helpers for API tests: a server with queues per address, and the typed error a promise fails with. */
+import { expect } from 'vitest';
+import { AmqpOneError } from '../../src/codec/errors.js';
 import { listen, type AmqpServer, type ServerOptions } from '../../src/server/index.js';
 import type { MessageReceiver } from '../../src/api/receiver.js';
 import type { ReceivedMessage } from '../../src/api/received-message.js';
@@ -53,4 +55,14 @@ export async function until(cond: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setImmediate(r));
   }
+}
+
+/** The error `p` rejects with, which must be an AmqpOneError (a fulfilled promise fails the test). */
+export async function failure(p: Promise<unknown>): Promise<AmqpOneError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(AmqpOneError);
+  return e as AmqpOneError;
 }

@@ -8,7 +8,7 @@ import { duplexPair, type Duplex } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/index.js';
 import { AmqpServer, listen } from '../../src/server/index.js';
-import { AmqpOneError } from '../../src/codec/errors.js';
+import { failure } from './support.js';
 import { InvalidArgumentError } from '../../src/protocol/errors.js';
 import type { Message } from '../../src/codec/message.js';
 import { ManualTimers } from '../support/manual-timers.js';
@@ -42,15 +42,6 @@ async function echoServer(got: Message[]): Promise<AmqpServer> {
           .catch(() => undefined);
     },
   });
-}
-
-async function failure(p: Promise<unknown>): Promise<AmqpOneError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AmqpOneError);
-  return e as AmqpOneError;
 }
 
 describe('a connection over a supplied stream', () => {

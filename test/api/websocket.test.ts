@@ -10,7 +10,7 @@ import { AmqpServer, listen, type ServerOptions } from '../../src/server/index.j
 import { createCertificateAuthority, issueCertificate } from '../../src/pki/certificates.js';
 import { WebSocketHandshakeError } from '../../src/transport/websocket/ws-errors.js';
 import { WebSocketStream } from '../../src/transport/websocket/ws-stream.js';
-import { AmqpOneError } from '../../src/codec/errors.js';
+import { failure } from './support.js';
 import type { Message } from '../../src/codec/message.js';
 import type { AmqpValue } from '../../src/codec/values.js';
 
@@ -63,15 +63,6 @@ async function roundTrip(c: AmqpConnection, body: AmqpValue): Promise<unknown> {
   const m = (await r.receive({ timeoutMs: 10_000 }))!;
   m.accept();
   return m.message.body;
-}
-
-async function failure(p: Promise<unknown>): Promise<AmqpOneError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(AmqpOneError);
-  return e as AmqpOneError;
 }
 
 describe('AMQP over WebSockets', () => {
