@@ -5,6 +5,11 @@
  * answered; a peer's close is echoed and ends the stream. Bad input closes with the
  * WebSocketError's close code and destroys the stream with that error.
  *
+ * A peer that does not read cannot make us hold its bytes: while our reader is behind (push()
+ * returns false) the socket is not read, as a bare socket would not be; and while the socket waits
+ * to drain, only the latest ping is answered, once it has (RFC 6455 section 5.5.3 allows it), so
+ * a ping flood costs one pending pong.
+ *
  * Closing (RFC 6455 section 7): end() sends our close frame; the TCP socket is then ended once the
  * peer's close arrives, or after CLOSE_WAIT_MS if it never does, so a silent peer cannot keep the
  * socket.
@@ -40,6 +45,8 @@ export class WebSocketStream extends Duplex {
   private closeSent = false;
   private closeReceived = false;
   private closeTimer: unknown;
+  /** The latest ping's payload, answered on 'drain'. */
+  private pendingPong: Buffer | undefined;
   /** The subprotocol agreed: AMQPWSB10 or amqp. */
   readonly protocol: string | undefined;
   /** The endpoint of the upgrade (a server can serve several, IoT Hub's /$iothub/websocket say). */
@@ -62,6 +69,7 @@ export class WebSocketStream extends Duplex {
     socket.on('end', () => this.push(null));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
+    socket.on('drain', () => this.sendPendingPong());
     if (options.head && options.head.length > 0) this.onBytes(options.head);
     socket.resume();
   }
@@ -92,11 +100,13 @@ export class WebSocketStream extends Duplex {
     if (this.destroyed || this.closeReceived) return;
     try {
       for (const m of this.parser.push(chunk)) {
-        if (m.opcode === Opcode.binary) this.push(m.payload);
-        else if (m.opcode === Opcode.text)
+        if (m.opcode === Opcode.binary) {
+          if (!this.push(m.payload)) this.socket.pause();
+        } else if (m.opcode === Opcode.text)
           throw new WebSocketError('AMQP_WS_TEXT', 'a text message: AMQP is binary only');
         else if (m.opcode === Opcode.ping) {
-          if (!this.closeSent) this.socket.write(this.frame(Opcode.pong, m.payload));
+          this.pendingPong = m.payload;
+          if (!this.socket.writableNeedDrain) this.sendPendingPong();
         } else if (m.opcode === Opcode.close) {
           this.onPeerClose(m.payload);
           return;
@@ -122,6 +132,12 @@ export class WebSocketStream extends Duplex {
     this.push(null);
   }
 
+  private sendPendingPong(): void {
+    const payload = this.pendingPong;
+    this.pendingPong = undefined;
+    if (payload !== undefined && !this.closeSent) this.socket.write(this.frame(Opcode.pong, payload));
+  }
+
   private sendClose(code: number): void {
     if (this.closeSent) return;
     this.closeSent = true;
@@ -130,7 +146,10 @@ export class WebSocketStream extends Duplex {
     if (!this.socket.writableEnded) this.socket.write(this.frame(Opcode.close, p));
   }
 
-  override _read(): void {}
+  // Our reader wants more: read the socket again.
+  override _read(): void {
+    this.socket.resume();
+  }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     // After a close frame nothing more may be sent (section 5.5.1); the connection is over.
