@@ -1,7 +1,7 @@
 /**
  * A byte stream over a WebSocket whose handshake is done: writes go out as binary messages (masked
- * by a client, never by a server), incoming binary messages become bytes, so AMQP frames may be
- * split across messages or share one (the AMQP WebSocket binding allows both). Pings are
+ * by a client, never by a server), incoming binary messages become bytes as they arrive, so AMQP
+ * frames may be split across messages or share one (the AMQP WebSocket binding allows both). Pings are
  * answered; a peer's close is echoed and ends the stream. Bad input closes with the
  * WebSocketError's close code and destroys the stream with that error.
  *
@@ -102,9 +102,7 @@ export class WebSocketStream extends Duplex {
       for (const m of this.parser.push(chunk)) {
         if (m.opcode === Opcode.binary) {
           if (!this.push(m.payload)) this.socket.pause();
-        } else if (m.opcode === Opcode.text)
-          throw new WebSocketError('AMQP_WS_TEXT', 'a text message: AMQP is binary only');
-        else if (m.opcode === Opcode.ping) {
+        } else if (m.opcode === Opcode.ping) {
           this.pendingPong = m.payload;
           if (!this.socket.writableNeedDrain) this.sendPendingPong();
         } else if (m.opcode === Opcode.close) {
