@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { duplexPair } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { WebSocketStream } from '../../src/transport/websocket/ws-stream.js';
+import { CLOSE_WAIT_MS, WebSocketStream } from '../../src/transport/websocket/ws-stream.js';
+import { ManualTimers } from '../support/manual-timers.js';
 import { encodeFrame, Opcode } from '../../src/transport/websocket/ws-frames.js';
 import type { WebSocketError } from '../../src/transport/websocket/ws-errors.js';
 
@@ -85,5 +86,22 @@ describe('WebSocketStream under a peer that does not read', () => {
       }),
     );
     expect(server.destroyed).toBe(false);
+  });
+});
+
+describe('WebSocketStream closing', () => {
+  test('a peer that sends its close but keeps its TCP side open loses the socket after the close wait', async () => {
+    const [a, b] = duplexPair();
+    const timers = new ManualTimers();
+    const server = new WebSocketStream(b, 'server', { timers });
+    server.on('data', () => undefined);
+    const arrived = once(b, 'data');
+    a.write(masked(Opcode.close, Buffer.from([0x03, 0xe8])));
+    await arrived;
+    expect(b.writableEnded).toBe(true);
+    timers.advance(CLOSE_WAIT_MS - 1);
+    expect(b.destroyed).toBe(false);
+    timers.advance(1);
+    expect(b.destroyed).toBe(true);
   });
 });

@@ -12,7 +12,8 @@
  *
  * Closing (RFC 6455 section 7): end() sends our close frame; the TCP socket is then ended once the
  * peer's close arrives, or after CLOSE_WAIT_MS if it never does, so a silent peer cannot keep the
- * socket.
+ * socket; nor can one that sent its close and keeps its TCP side open (dropped CLOSE_WAIT_MS
+ * after our echo).
  */
 import { randomBytes } from 'node:crypto';
 import { Duplex } from 'node:stream';
@@ -45,6 +46,8 @@ export class WebSocketStream extends Duplex {
   private closeSent = false;
   private closeReceived = false;
   private closeTimer: unknown;
+  /** Destroys the ended socket if the peer keeps it (dropSocketLater). */
+  private dropTimer: unknown;
   /** The latest ping's payload, answered on 'drain'. */
   private pendingPong: Buffer | undefined;
   /** The subprotocol agreed: AMQPWSB10 or amqp. */
@@ -127,7 +130,15 @@ export class WebSocketStream extends Duplex {
       throw new WebSocketError('AMQP_WS_PROTOCOL', `a close frame with the invalid code ${code}`);
     this.sendClose(code === 1005 ? 1000 : code);
     this.socket.end();
+    this.dropSocketLater();
     this.push(null);
+  }
+
+  /** The socket is ended: a peer that neither reads nor closes its side loses it after CLOSE_WAIT_MS. */
+  private dropSocketLater(): void {
+    if (this.dropTimer !== undefined || this.socket.destroyed) return;
+    const t = (this.dropTimer = this.timers.setTimeout(() => this.socket.destroy(), CLOSE_WAIT_MS));
+    this.socket.once('close', () => this.timers.clearTimeout(t));
   }
 
   private sendPendingPong(): void {
@@ -175,9 +186,7 @@ export class WebSocketStream extends Duplex {
     if (!this.socket.destroyed) {
       this.sendClose(err instanceof WebSocketError ? err.closeCode : 1000);
       this.socket.end();
-      // A peer that does not read cannot hold the socket: it goes after the close wait.
-      const t = this.timers.setTimeout(() => this.socket.destroy(), CLOSE_WAIT_MS);
-      this.socket.once('close', () => this.timers.clearTimeout(t));
+      this.dropSocketLater();
     }
     done(err);
   }
