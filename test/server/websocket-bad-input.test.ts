@@ -145,6 +145,12 @@ describe('a WebSocket server given bad input', () => {
       'AMQP_WS_PROTOCOL',
       masked(Opcode.close, Buffer.from([0x03, 0xed])),
     ],
+    [
+      'a close whose reason is not UTF-8',
+      1007,
+      'AMQP_WS_BAD_UTF8',
+      masked(Opcode.close, Buffer.from([0x03, 0xe8, 0xc3, 0x28])),
+    ],
   ])('%s: close code %s and a %s error', async (_name, code, errorCode, frame) => {
     const r = await closedAfter(frame);
     expect(r.code).toBe(code);

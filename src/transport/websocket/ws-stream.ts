@@ -15,6 +15,7 @@
  * socket; nor can one that sent its close and keeps its TCP side open (dropped CLOSE_WAIT_MS
  * after our echo).
  */
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { realTimers, type Timers } from '../../util/timers.js';
@@ -128,6 +129,8 @@ export class WebSocketStream extends Duplex {
     const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
     if (payload.length >= 2 && !validCloseCode(code))
       throw new WebSocketError('AMQP_WS_PROTOCOL', `a close frame with the invalid code ${code}`);
+    if (payload.length > 2 && !isUtf8(payload.subarray(2)))
+      throw new WebSocketError('AMQP_WS_BAD_UTF8', 'a close frame whose reason is not UTF-8');
     this.sendClose(code === 1005 ? 1000 : code);
     this.socket.end();
     this.dropSocketLater();
