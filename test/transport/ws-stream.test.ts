@@ -68,6 +68,15 @@ describe('WebSocketStream under a peer that does not read', () => {
     expect(b.isPaused()).toBe(false);
   });
 
+  test('frames that came with the handshake and fill the reader leave the socket unread', () => {
+    const [, b] = duplexPair();
+    b.pause(); // as the handshake leaves it
+    const head = Buffer.concat(Array.from({ length: 32 }, () => masked(Opcode.binary, new Uint8Array(1024))));
+    const server = new WebSocketStream(b, 'server', { head });
+    expect(server.readableLength).toBe(32 * 1024);
+    expect(b.isPaused()).toBe(true);
+  });
+
   test('a ping flood leaves one pong waiting, for the latest ping', async () => {
     const [a, b] = duplexPair();
     const server = new WebSocketStream(b, 'server');

@@ -75,7 +75,8 @@ export class WebSocketStream extends Duplex {
     socket.on('close', () => this.destroy());
     socket.on('drain', () => this.sendPendingPong());
     if (options.head && options.head.length > 0) this.onBytes(options.head);
-    socket.resume();
+    // Unless the head's frames already filled our reader: then _read resumes it.
+    if (this.readableLength < this.readableHighWaterMark) socket.resume();
   }
 
   /** The peer's address, from the socket underneath. */
