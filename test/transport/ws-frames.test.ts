@@ -129,6 +129,21 @@ describe('WebSocket frames', () => {
   test('a length not in its shortest form is refused', () => {
     const b = Buffer.from([0x82, 0x80 | 126, 0, 5, 1, 2, 3, 4, 0, 0, 0, 0, 0]);
     expect(errorOf(() => server().push(b)).code).toBe('AMQP_WS_PROTOCOL');
+    const c = Buffer.from([0x82, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]);
+    expect(errorOf(() => server().push(c)).code).toBe('AMQP_WS_PROTOCOL');
+  });
+
+  test('64-bit lengths: the top bit set is 1002; 2^32 and 2^63 - 1 are too big (1009)', () => {
+    const len64 = (...bytes: number[]) => Buffer.from([0x82, 0x80 | 127, ...bytes, 1, 2, 3, 4]);
+    expect(errorOf(() => server().push(len64(0x80, 0, 0, 0, 0, 0, 0, 0))).code).toBe('AMQP_WS_PROTOCOL');
+    expect(errorOf(() => server().push(len64(0, 0, 0, 1, 0, 0, 0, 0))).code).toBe('AMQP_WS_TOO_BIG');
+    expect(errorOf(() => server().push(len64(0x7f, 255, 255, 255, 255, 255, 255, 255))).code).toBe(
+      'AMQP_WS_TOO_BIG',
+    );
+    // Just under the limit: taken, and its bytes come as they arrive.
+    const p = server(0x20000);
+    expect(p.push(len64(0, 0, 0, 0, 0, 2, 0, 0))).toEqual([]);
+    expect(p.push(Buffer.alloc(10)).map((m) => m.payload.length)).toEqual([10]);
   });
 });
 

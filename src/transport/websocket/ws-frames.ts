@@ -72,21 +72,19 @@ const fail = (message: string): never => {
 
 /** A frame header and a control frame's payload: 14 + 125 bytes, the most held between pushes. */
 const MAX_HELD = 14 + 125;
-
-/** The data frame whose payload is arriving. */
-interface DataFrame {
-  fin: boolean;
-  /** Payload bytes still to come. */
-  left: number;
-  mask: Uint8Array | undefined;
-  /** Payload bytes already given (where the mask stands). */
-  given: number;
-}
+const EMPTY = Buffer.alloc(0);
 
 export class FrameParser {
   /** The start of a header (or of a control frame) that the last push did not complete. */
-  private held: Buffer = Buffer.alloc(0);
-  private data: DataFrame | undefined;
+  private held: Buffer = EMPTY;
+  /** Payload bytes of the current data frame still to come (0: a header is next). */
+  private left = 0;
+  private fin = false;
+  private masked = false;
+  /** The current frame's mask, and the payload bytes already given (where the mask stands). */
+  private readonly mask = new Uint8Array(4);
+  private readonly rotated = new Uint8Array(4);
+  private given = 0;
   private messageBytes = 0;
   private inMessage = false;
 
@@ -97,95 +95,106 @@ export class FrameParser {
     const out: WsMessage[] = [];
     let at = 0;
     while (at < chunk.length) {
-      if (this.data) {
+      if (this.left > 0) {
         at += this.takePayload(chunk, at, out);
         continue;
       }
-      const b =
-        this.held.length === 0
-          ? chunk.subarray(at)
-          : Buffer.concat([this.held, chunk.subarray(at, at + MAX_HELD)]);
-      const used = this.parseHeader(b, out);
-      if (used === 0) {
-        // Incomplete, so shorter than MAX_HELD.
-        this.held = Buffer.from(b);
-        return out;
+      if (this.held.length === 0) {
+        const used = this.parseHeader(chunk, at, out);
+        if (used === 0) {
+          // Incomplete, so shorter than MAX_HELD.
+          this.held = Buffer.from(chunk.subarray(at));
+          return out;
+        }
+        at += used;
+      } else {
+        const b = Buffer.concat([this.held, chunk.subarray(at, at + MAX_HELD)]);
+        const used = this.parseHeader(b, 0, out);
+        if (used === 0) {
+          this.held = b;
+          return out;
+        }
+        at += used - this.held.length;
+        this.held = EMPTY;
       }
-      at += used - this.held.length;
-      this.held = Buffer.alloc(0);
     }
     return out;
   }
 
   /** A data frame's payload bytes, given as they arrive (nothing held): the bytes used. */
   private takePayload(chunk: Uint8Array, at: number, out: WsMessage[]): number {
-    const d = this.data!;
-    const n = Math.min(d.left, chunk.length - at);
-    if (n > 0) {
-      let piece: Buffer;
-      if (d.mask) {
-        piece = Buffer.from(chunk.subarray(at, at + n));
-        const m = d.mask;
-        const g = d.given;
-        maskInPlace(piece, 0, n, Uint8Array.of(m[g & 3]!, m[(g + 1) & 3]!, m[(g + 2) & 3]!, m[(g + 3) & 3]!));
-      } else piece = Buffer.from(chunk.buffer, chunk.byteOffset + at, n);
-      out.push({ opcode: Opcode.binary, payload: piece });
-      d.left -= n;
-      d.given += n;
-    }
-    if (d.left === 0) {
-      this.data = undefined;
-      if (d.fin) {
-        this.inMessage = false;
-        this.messageBytes = 0;
+    const n = Math.min(this.left, chunk.length - at);
+    let piece: Buffer;
+    if (this.masked) {
+      piece = Buffer.from(chunk.subarray(at, at + n));
+      let mask = this.mask;
+      const g = this.given & 3;
+      if (g !== 0) {
+        mask = this.rotated;
+        for (let k = 0; k < 4; k++) mask[k] = this.mask[(g + k) & 3]!;
       }
-    }
+      maskInPlace(piece, 0, n, mask);
+    } else piece = Buffer.from(chunk.buffer, chunk.byteOffset + at, n);
+    out.push({ opcode: Opcode.binary, payload: piece });
+    this.left -= n;
+    this.given += n;
+    if (this.left === 0) this.frameDone();
     return n;
   }
 
+  /** A data frame is all here: the message ends with it when it is the last fragment. */
+  private frameDone(): void {
+    if (!this.fin) return;
+    this.inMessage = false;
+    this.messageBytes = 0;
+  }
+
   /**
-   * Parses a frame header at the start of `b` (a control frame with its payload): the bytes used,
-   * 0 when they are not all here.
+   * Parses a frame header at `b[at]` (a control frame with its payload): the bytes used, 0 when
+   * they are not all here.
    */
-  private parseHeader(b: Buffer | Uint8Array, out: WsMessage[]): number {
-    if (b.length < 2) return 0;
-    const fin = (b[0]! & 0x80) !== 0;
-    if ((b[0]! & 0x70) !== 0) fail('reserved bits set with no extension agreed');
-    const opcode = b[0]! & 0x0f;
-    const masked = (b[1]! & 0x80) !== 0;
+  private parseHeader(b: Uint8Array, at: number, out: WsMessage[]): number {
+    const avail = b.length - at;
+    if (avail < 2) return 0;
+    const b0 = b[at]!;
+    const b1 = b[at + 1]!;
+    const fin = (b0 & 0x80) !== 0;
+    if ((b0 & 0x70) !== 0) fail('reserved bits set with no extension agreed');
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
     const control = opcode >= 0x8;
-    if (![0, 1, 2, 8, 9, 10].includes(opcode)) fail(`unknown opcode ${opcode}`);
+    if (opcode > 0xa || (opcode > 0x2 && opcode < 0x8)) fail(`unknown opcode ${opcode}`);
     if (masked !== this.options.expectMasked)
       fail(this.options.expectMasked ? 'a client frame was not masked' : 'a server frame was masked');
     if (control && !fin) fail('a fragmented control frame');
-    const view = Buffer.from(b.buffer, b.byteOffset, b.length);
-    let len = b[1]! & 0x7f;
-    let at = 2;
+    let len = b1 & 0x7f;
+    let head = 2;
     if (len === 126) {
-      if (b.length < 4) return 0;
-      len = view.readUInt16BE(2);
-      at = 4;
+      if (avail < 4) return 0;
+      len = (b[at + 2]! << 8) | b[at + 3]!;
+      head = 4;
       if (len < 126) fail('a length not in its shortest form');
     } else if (len === 127) {
-      if (b.length < 10) return 0;
-      const big = view.readBigUInt64BE(2);
-      if (big >> 63n) fail('a 64-bit length with its top bit set');
-      if (big < 0x10000n) fail('a length not in its shortest form');
-      if (big > BigInt(this.options.maxMessageSize)) this.tooBig();
-      len = Number(big);
-      at = 10;
+      if (avail < 10) return 0;
+      const hi = (b[at + 2]! * 0x1000000 + ((b[at + 3]! << 16) | (b[at + 4]! << 8) | b[at + 5]!)) >>> 0;
+      const lo = (b[at + 6]! * 0x1000000 + ((b[at + 7]! << 16) | (b[at + 8]! << 8) | b[at + 9]!)) >>> 0;
+      if (hi >= 0x80000000) fail('a 64-bit length with its top bit set');
+      if (hi === 0 && lo < 0x10000) fail('a length not in its shortest form');
+      // Above 2^32 - 1 is above any maxMessageSize.
+      if (hi !== 0 || lo > this.options.maxMessageSize) this.tooBig();
+      len = lo;
+      head = 10;
     }
     if (control && len > 125) fail('a control frame longer than 125 bytes');
-    const maskAt = at;
-    if (masked) at += 4;
-    if (b.length < at) return 0;
-    const mask = masked ? Uint8Array.from(b.subarray(maskAt, maskAt + 4)) : undefined;
+    const maskAt = at + head;
+    if (masked) head += 4;
+    if (avail < head) return 0;
     if (control) {
-      if (b.length < at + len) return 0;
-      const payload = Buffer.from(b.subarray(at, at + len));
-      if (mask) maskInPlace(payload, 0, len, mask);
+      if (avail < head + len) return 0;
+      const payload = Buffer.from(b.subarray(at + head, at + head + len));
+      if (masked) maskInPlace(payload, 0, len, b.subarray(maskAt, maskAt + 4));
       out.push({ opcode, payload });
-      return at + len;
+      return head + len;
     }
     if (opcode === Opcode.text)
       throw new WebSocketError('AMQP_WS_TEXT', 'a text message: AMQP is binary only');
@@ -193,10 +202,14 @@ export class FrameParser {
     if (opcode !== Opcode.continuation && this.inMessage) fail('a new message before the previous one ended');
     if (this.messageBytes + len > this.options.maxMessageSize) this.tooBig();
     this.messageBytes += len;
-    this.inMessage = !fin;
-    if (fin) this.messageBytes = 0;
-    if (len > 0) this.data = { fin, left: len, mask, given: 0 };
-    return at;
+    this.inMessage = true;
+    this.fin = fin;
+    this.masked = masked;
+    if (masked) for (let k = 0; k < 4; k++) this.mask[k] = b[maskAt + k]!;
+    this.given = 0;
+    this.left = len;
+    if (len === 0) this.frameDone();
+    return head;
   }
 
   private tooBig(): never {
