@@ -47,6 +47,7 @@ const unit = [
   'test/transport/browser-websocket.test.ts',
   'test/transport/proxy-env.test.ts',
   'test/transport/ws-mask.test.ts',
+  'test/transport/url.test.ts',
   'test/api/options.test.ts',
   'test/api/connect-browser.test.ts',
   'test/iothub/client/bad-options.test.ts',

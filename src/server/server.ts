@@ -102,8 +102,8 @@ export interface ServerWebSocketOptions {
    */
   path?: string | string[];
   /**
-   * Largest WebSocket message from a client (default 16 MiB, DEFAULT_MAX_WS_MESSAGE): it is held
-   * whole until its last fragment, so it is a per-client bound. Above it: close code 1009.
+   * Largest WebSocket message from a client (default 16 MiB, DEFAULT_MAX_WS_MESSAGE), counted from
+   * its frames' length fields: its bytes are served as they arrive, not held. Above it: close code 1009.
    */
   maxMessageSize?: number;
 }

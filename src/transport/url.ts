@@ -24,7 +24,7 @@ export function parseAmqpUrl(url: string): ParsedUrl {
   try {
     u = new URL(url);
   } catch {
-    throw new AmqpOneError('AMQP_BAD_URL', `not a URL: ${url}`);
+    throw new AmqpOneError('AMQP_BAD_URL', `not a URL: ${redacted(url)}`);
   }
   const scheme = u.protocol.replace(/:$/, '');
   if (!['amqp', 'amqps', 'ws', 'wss'].includes(scheme)) {
@@ -36,16 +36,30 @@ export function parseAmqpUrl(url: string): ParsedUrl {
   const websocket = scheme === 'ws' || scheme === 'wss';
   const tls = scheme === 'amqps' || scheme === 'wss';
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!host) throw new AmqpOneError('AMQP_BAD_URL', `no host in ${url}`);
+  if (!host) throw new AmqpOneError('AMQP_BAD_URL', `no host in ${redacted(url)}`);
   const path = websocket ? '' : decodeURIComponent(u.pathname.replace(/^\//, ''));
   const defaultPort = websocket ? (tls ? 443 : 80) : tls ? 5671 : 5672;
   return {
     tls,
     host,
     port: u.port ? Number(u.port) : defaultPort,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    username: u.username ? decoded(u.username, 'user') : undefined,
+    password: u.password ? decoded(u.password, 'password') : undefined,
     path: path || undefined,
     ...(websocket ? { websocket: (u.pathname || '/') + u.search } : {}),
   };
+}
+
+/** The URL for an error message: what stands before the last '@' after '//' may be a password. */
+function redacted(url: string): string {
+  return url.replace(/\/\/.*@/, '//***@');
+}
+
+function decoded(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    // Not the part in the message: it may be the password.
+    throw new AmqpOneError('AMQP_BAD_URL', `the ${what} in the URL has a malformed %-escape`);
+  }
 }

@@ -145,6 +145,12 @@ describe('a WebSocket server given bad input', () => {
       'AMQP_WS_PROTOCOL',
       masked(Opcode.close, Buffer.from([0x03, 0xed])),
     ],
+    [
+      'a close whose reason is not UTF-8',
+      1007,
+      'AMQP_WS_BAD_UTF8',
+      masked(Opcode.close, Buffer.from([0x03, 0xe8, 0xc3, 0x28])),
+    ],
   ])('%s: close code %s and a %s error', async (_name, code, errorCode, frame) => {
     const r = await closedAfter(frame);
     expect(r.code).toBe(code);
@@ -167,6 +173,23 @@ describe('a WebSocket server given bad input', () => {
     code.writeUInt16BE(1000);
     const r = await closedAfter(masked(Opcode.close, code));
     expect(r.code).toBe(1000);
+  });
+
+  test('bytes of a message whose last fragment never comes are served as they arrive, not held', async () => {
+    const s = net.connect(server.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const answered = new Promise<void>((resolve) =>
+      s.on('data', (c: Buffer) => {
+        chunks.push(c);
+        // The server's SASL header, in the payload of its first binary frame.
+        if (Buffer.concat(chunks).includes(Buffer.from('AMQP\x03\x01\x00\x00', 'latin1'))) resolve();
+      }),
+    );
+    s.write(request({}));
+    // A fragmented message claiming more to come: our SASL header, then nothing more.
+    s.write(masked(Opcode.binary, Buffer.from('AMQP\x03\x01\x00\x00', 'latin1'), false));
+    await answered;
+    s.destroy();
   });
 
   test('a ping is answered with a pong carrying the same bytes', async () => {

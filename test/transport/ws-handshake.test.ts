@@ -51,6 +51,12 @@ describe('WebSocket handshake', () => {
     ['no subprotocol', (t: string) => t.replace(/Sec-WebSocket-Protocol: .*\r\n/, ''), 400],
     ['an unknown subprotocol', (t: string) => t.replace('AMQPWSB10, amqp', 'mqtt'), 400],
     ['a bad key', (t: string) => t.replace(KEY, 'abc'), 400],
+    ['a key with junk around it', (t: string) => t.replace(KEY, `!!${KEY}!!`), 400],
+    [
+      'two keys',
+      (t: string) => t.replace(`Key: ${KEY}\r\n`, `Key: ${KEY}\r\nSec-WebSocket-Key: ${KEY}\r\n`),
+      400,
+    ],
     ['no Upgrade', (t: string) => t.replace('Upgrade: websocket\r\n', ''), 400],
     ['a POST', (t: string) => t.replace('GET', 'POST'), 400],
     ['a malformed header', (t: string) => t.replace('Host: h', 'Host h'), 400],
@@ -68,5 +74,17 @@ describe('WebSocket handshake', () => {
       'AMQP_WS_HANDSHAKE',
     );
     expect(refusal(() => checkServerResponse(req('HTTP/1.1 404 Not Found\r\n\r\n'), KEY)).status).toBe(404);
+  });
+
+  test('the client refuses an answer without Connection: Upgrade, or with an extension it did not offer', () => {
+    const ok = answerUpgrade(req(clientRequest('h', '/', KEY)), '/').response;
+    expect(checkServerResponse(req(ok), KEY)).toBe('AMQPWSB10');
+    for (const bad of [
+      ok.replace('Connection: Upgrade\r\n', ''),
+      ok.replace('\r\n\r\n', '\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n'),
+    ]) {
+      const e = refusal(() => checkServerResponse(req(bad), KEY));
+      expect([e.code, e.status]).toEqual(['AMQP_WS_HANDSHAKE', 101]);
+    }
   });
 });

@@ -5,11 +5,13 @@ import { AmqpOneError } from '../../codec/errors.js';
 export type WebSocketErrorCode =
   | 'AMQP_WS_PROTOCOL' // 1002: bad opcode, reserved bits, masking, fragmented control frame
   | 'AMQP_WS_TEXT' // 1003: a text message (AMQP is binary only)
+  | 'AMQP_WS_BAD_UTF8' // 1007: a close frame whose reason is not UTF-8
   | 'AMQP_WS_TOO_BIG'; // 1009: a message or frame above the limit
 
 const CLOSE_CODES: Record<WebSocketErrorCode, number> = {
   AMQP_WS_PROTOCOL: 1002,
   AMQP_WS_TEXT: 1003,
+  AMQP_WS_BAD_UTF8: 1007,
   AMQP_WS_TOO_BIG: 1009,
 };
 

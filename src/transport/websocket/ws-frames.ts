@@ -1,12 +1,15 @@
 /**
  * WebSocket frames (RFC 6455 section 5): encoding, and a streaming parser that takes bytes as they
- * arrive (split anywhere) and gives whole messages. Pure: no sockets, so it is tested in memory.
+ * arrive (split anywhere) and gives the payload of binary messages as it arrives, in pieces, and
+ * control frames whole. Pure: no sockets, so it is tested in memory.
  * - lengths: 7-bit, 16-bit (126) or 64-bit (127), always the shortest, as section 5.2 requires;
  * - masking: clients mask (section 5.3), servers must not; `expectMasked` says which side we are;
- * - fragments of a data message are joined; control frames (close, ping, pong) may come between
- *   them but may not be fragmented themselves nor carry more than 125 bytes;
- * - `maxMessageSize` bounds a message before its bytes are buffered, so a peer cannot make us
- *   hold more than that.
+ * - AMQP over WebSockets is a byte stream, so fragments are not joined nor frames held whole: a
+ *   peer that has not authenticated cannot make us hold a message (MAX_HELD bytes at most are
+ *   kept between pushes); control frames (close, ping, pong) may come between fragments but may
+ *   not be fragmented themselves nor carry more than 125 bytes;
+ * - text messages are refused at their first header (AMQP_WS_TEXT, close code 1003);
+ * - `maxMessageSize` bounds a message from its frames' length fields, before its bytes arrive.
  */
 import { WebSocketError } from './ws-errors.js';
 import { maskInPlace } from './ws-mask.js';
@@ -51,7 +54,7 @@ export function encodeFrame(frame: WsFrame, mask?: Uint8Array): Buffer {
 }
 
 export interface WsMessage {
-  /** Opcode of the message: binary, text, close, ping or pong. */
+  /** binary (a piece of a message), close, ping or pong. */
   opcode: number;
   payload: Buffer;
 }
@@ -59,7 +62,7 @@ export interface WsMessage {
 export interface FrameParserOptions {
   /** true on a server (client frames must be masked), false on a client (server frames must not). */
   expectMasked: boolean;
-  /** Largest data message, in bytes, after joining its fragments. */
+  /** Largest data message, in bytes, all its fragments together. */
   maxMessageSize: number;
 }
 
@@ -67,100 +70,146 @@ const fail = (message: string): never => {
   throw new WebSocketError('AMQP_WS_PROTOCOL', message);
 };
 
+/** A frame header and a control frame's payload: 14 + 125 bytes, the most held between pushes. */
+const MAX_HELD = 14 + 125;
+const EMPTY = Buffer.alloc(0);
+
 export class FrameParser {
-  private buf: Buffer = Buffer.alloc(0);
-  private fragments: Buffer[] = [];
-  private fragmentBytes = 0;
-  private fragmentOpcode = -1;
+  /** The start of a header (or of a control frame) that the last push did not complete. */
+  private held: Buffer = EMPTY;
+  /** Payload bytes of the current data frame still to come (0: a header is next). */
+  private left = 0;
+  private fin = false;
+  private masked = false;
+  /** The current frame's mask, and the payload bytes already given (where the mask stands). */
+  private readonly mask = new Uint8Array(4);
+  private readonly rotated = new Uint8Array(4);
+  private given = 0;
+  private messageBytes = 0;
+  private inMessage = false;
 
   constructor(private readonly options: FrameParserOptions) {}
 
-  /** Chunks not yet joined to `buf`: a large frame is joined once, when all of it is here. */
-  private waiting: Uint8Array[] = [];
-  private waitingBytes = 0;
-  /** Bytes `buf` needs before the next frame can be parsed (its header, then its whole length). */
-  private need = 2;
-
-  /** Takes the next bytes; returns the messages they complete. Throws a WebSocketError on bad input. */
+  /** Takes the next bytes; returns what they complete. Throws a WebSocketError on bad input. */
   push(chunk: Uint8Array): WsMessage[] {
-    this.waiting.push(chunk);
-    this.waitingBytes += chunk.length;
-    // Joining every chunk as it came would copy a large frame over and over (quadratic time).
-    if (this.buf.length + this.waitingBytes < this.need) return [];
-    this.buf = Buffer.concat([this.buf, ...this.waiting]);
-    this.waiting = [];
-    this.waitingBytes = 0;
     const out: WsMessage[] = [];
-    for (;;) {
-      const used = this.parseOne(out);
-      if (used === 0) break;
-      this.buf = this.buf.subarray(used);
-      this.need = 2;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.left > 0) {
+        at += this.takePayload(chunk, at, out);
+        continue;
+      }
+      if (this.held.length === 0) {
+        const used = this.parseHeader(chunk, at, out);
+        if (used === 0) {
+          // Incomplete, so shorter than MAX_HELD.
+          this.held = Buffer.from(chunk.subarray(at));
+          return out;
+        }
+        at += used;
+      } else {
+        const b = Buffer.concat([this.held, chunk.subarray(at, at + MAX_HELD)]);
+        const used = this.parseHeader(b, 0, out);
+        if (used === 0) {
+          this.held = b;
+          return out;
+        }
+        at += used - this.held.length;
+        this.held = EMPTY;
+      }
     }
     return out;
   }
 
-  /** Parses one frame at the start of the buffer: the bytes it used, 0 when it is incomplete. */
-  private parseOne(out: WsMessage[]): number {
-    const b = this.buf;
-    if (b.length < 2) return this.incomplete(2);
-    const fin = (b[0]! & 0x80) !== 0;
-    if ((b[0]! & 0x70) !== 0) fail('reserved bits set with no extension agreed');
-    const opcode = b[0]! & 0x0f;
-    const masked = (b[1]! & 0x80) !== 0;
+  /** A data frame's payload bytes, given as they arrive (nothing held): the bytes used. */
+  private takePayload(chunk: Uint8Array, at: number, out: WsMessage[]): number {
+    const n = Math.min(this.left, chunk.length - at);
+    let piece: Buffer;
+    if (this.masked) {
+      piece = Buffer.from(chunk.subarray(at, at + n));
+      let mask = this.mask;
+      const g = this.given & 3;
+      if (g !== 0) {
+        mask = this.rotated;
+        for (let k = 0; k < 4; k++) mask[k] = this.mask[(g + k) & 3]!;
+      }
+      maskInPlace(piece, 0, n, mask);
+    } else piece = Buffer.from(chunk.buffer, chunk.byteOffset + at, n);
+    out.push({ opcode: Opcode.binary, payload: piece });
+    this.left -= n;
+    this.given += n;
+    if (this.left === 0) this.frameDone();
+    return n;
+  }
+
+  /** A data frame is all here: the message ends with it when it is the last fragment. */
+  private frameDone(): void {
+    if (!this.fin) return;
+    this.inMessage = false;
+    this.messageBytes = 0;
+  }
+
+  /**
+   * Parses a frame header at `b[at]` (a control frame with its payload): the bytes used, 0 when
+   * they are not all here.
+   */
+  private parseHeader(b: Uint8Array, at: number, out: WsMessage[]): number {
+    const avail = b.length - at;
+    if (avail < 2) return 0;
+    const b0 = b[at]!;
+    const b1 = b[at + 1]!;
+    const fin = (b0 & 0x80) !== 0;
+    if ((b0 & 0x70) !== 0) fail('reserved bits set with no extension agreed');
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
     const control = opcode >= 0x8;
-    if (![0, 1, 2, 8, 9, 10].includes(opcode)) fail(`unknown opcode ${opcode}`);
+    if (opcode > 0xa || (opcode > 0x2 && opcode < 0x8)) fail(`unknown opcode ${opcode}`);
     if (masked !== this.options.expectMasked)
       fail(this.options.expectMasked ? 'a client frame was not masked' : 'a server frame was masked');
     if (control && !fin) fail('a fragmented control frame');
-    let len = b[1]! & 0x7f;
-    let at = 2;
+    let len = b1 & 0x7f;
+    let head = 2;
     if (len === 126) {
-      if (b.length < 4) return this.incomplete(4);
-      len = b.readUInt16BE(2);
-      at = 4;
+      if (avail < 4) return 0;
+      len = (b[at + 2]! << 8) | b[at + 3]!;
+      head = 4;
       if (len < 126) fail('a length not in its shortest form');
     } else if (len === 127) {
-      if (b.length < 10) return this.incomplete(10);
-      const big = b.readBigUInt64BE(2);
-      if (big >> 63n) fail('a 64-bit length with its top bit set');
-      if (big < 0x10000n) fail('a length not in its shortest form');
-      if (big > BigInt(this.options.maxMessageSize)) this.tooBig();
-      len = Number(big);
-      at = 10;
+      if (avail < 10) return 0;
+      const hi = (b[at + 2]! * 0x1000000 + ((b[at + 3]! << 16) | (b[at + 4]! << 8) | b[at + 5]!)) >>> 0;
+      const lo = (b[at + 6]! * 0x1000000 + ((b[at + 7]! << 16) | (b[at + 8]! << 8) | b[at + 9]!)) >>> 0;
+      if (hi >= 0x80000000) fail('a 64-bit length with its top bit set');
+      if (hi === 0 && lo < 0x10000) fail('a length not in its shortest form');
+      // Above 2^32 - 1 is above any maxMessageSize.
+      if (hi !== 0 || lo > this.options.maxMessageSize) this.tooBig();
+      len = lo;
+      head = 10;
     }
     if (control && len > 125) fail('a control frame longer than 125 bytes');
-    if (!control) {
-      if (opcode === Opcode.continuation && this.fragmentOpcode < 0) fail('a continuation with no message');
-      if (opcode !== Opcode.continuation && this.fragmentOpcode >= 0)
-        fail('a new message before the previous one ended');
-      if (this.fragmentBytes + len > this.options.maxMessageSize) this.tooBig();
+    const maskAt = at + head;
+    if (masked) head += 4;
+    if (avail < head) return 0;
+    if (control) {
+      if (avail < head + len) return 0;
+      const payload = Buffer.from(b.subarray(at + head, at + head + len));
+      if (masked) maskInPlace(payload, 0, len, b.subarray(maskAt, maskAt + 4));
+      out.push({ opcode, payload });
+      return head + len;
     }
-    const maskAt = at;
-    if (masked) at += 4;
-    if (b.length < at + len) return this.incomplete(at + len);
-    const payload = Buffer.from(b.subarray(at, at + len));
-    if (masked) maskInPlace(payload, 0, len, b.subarray(maskAt, maskAt + 4));
-    if (control) out.push({ opcode, payload });
-    else {
-      if (opcode !== Opcode.continuation) this.fragmentOpcode = opcode;
-      this.fragments.push(payload);
-      this.fragmentBytes += len;
-      if (fin) {
-        const whole = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments);
-        out.push({ opcode: this.fragmentOpcode, payload: whole });
-        this.fragments = [];
-        this.fragmentBytes = 0;
-        this.fragmentOpcode = -1;
-      }
-    }
-    return at + len;
-  }
-
-  /** The frame at the start of `buf` needs `need` bytes in all: 0 bytes used until they are here. */
-  private incomplete(need: number): 0 {
-    this.need = need;
-    return 0;
+    if (opcode === Opcode.text)
+      throw new WebSocketError('AMQP_WS_TEXT', 'a text message: AMQP is binary only');
+    if (opcode === Opcode.continuation && !this.inMessage) fail('a continuation with no message');
+    if (opcode !== Opcode.continuation && this.inMessage) fail('a new message before the previous one ended');
+    if (this.messageBytes + len > this.options.maxMessageSize) this.tooBig();
+    this.messageBytes += len;
+    this.inMessage = true;
+    this.fin = fin;
+    this.masked = masked;
+    if (masked) for (let k = 0; k < 4; k++) this.mask[k] = b[maskAt + k]!;
+    this.given = 0;
+    this.left = len;
+    if (len === 0) this.frameDone();
+    return head;
   }
 
   private tooBig(): never {

@@ -74,6 +74,11 @@ export function checkServerResponse(head: HttpHead, key: string): string {
     throw new WebSocketHandshakeError(code, `the server did not upgrade to WebSocket: ${head.start}`);
   if (head.headers.get('upgrade')?.toLowerCase() !== 'websocket')
     throw new WebSocketHandshakeError(code, 'the answer has no Upgrade: websocket');
+  if (!tokens(head.headers.get('connection')).some((t) => t.toLowerCase() === 'upgrade'))
+    throw new WebSocketHandshakeError(code, 'the answer has no Connection: Upgrade');
+  // We offer none, and one we did not offer would change the frames (RFC 6455 section 4.1).
+  if (head.headers.has('sec-websocket-extensions'))
+    throw new WebSocketHandshakeError(code, 'the answer names an extension we did not offer');
   if (head.headers.get('sec-websocket-accept') !== acceptFor(key))
     throw new WebSocketHandshakeError(code, 'Sec-WebSocket-Accept does not match the key sent');
   const chosen = head.headers.get('sec-websocket-protocol');
@@ -112,8 +117,9 @@ export function answerUpgrade(head: HttpHead, paths: string | readonly string[])
     throw new WebSocketHandshakeError(400, 'the request has no Connection: Upgrade');
   if (h.get('sec-websocket-version') !== '13')
     throw new WebSocketHandshakeError(426, 'Sec-WebSocket-Version must be 13');
+  // 16 bytes in base64 exactly: a lenient decode would take junk, or two keys joined.
   const key = h.get('sec-websocket-key');
-  if (!key || Buffer.from(key, 'base64').length !== 16)
+  if (!key || !/^[A-Za-z0-9+/]{22}==$/.test(key))
     throw new WebSocketHandshakeError(400, 'Sec-WebSocket-Key is missing or not 16 bytes in base64');
   const offered = tokens(h.get('sec-websocket-protocol'));
   const protocol = AMQP_SUBPROTOCOLS.find((p) => offered.includes(p));

@@ -1,14 +1,21 @@
 /**
  * A byte stream over a WebSocket whose handshake is done: writes go out as binary messages (masked
- * by a client, never by a server), incoming binary messages become bytes, so AMQP frames may be
- * split across messages or share one (the AMQP WebSocket binding allows both). Pings are
+ * by a client, never by a server), incoming binary messages become bytes as they arrive, so AMQP
+ * frames may be split across messages or share one (the AMQP WebSocket binding allows both). Pings are
  * answered; a peer's close is echoed and ends the stream. Bad input closes with the
  * WebSocketError's close code and destroys the stream with that error.
  *
+ * A peer that does not read cannot make us hold its bytes: while our reader is behind (push()
+ * returns false) the socket is not read, as a bare socket would not be; and while the socket waits
+ * to drain, only the latest ping is answered, once it has (RFC 6455 section 5.5.3 allows it), so
+ * a ping flood costs one pending pong.
+ *
  * Closing (RFC 6455 section 7): end() sends our close frame; the TCP socket is then ended once the
  * peer's close arrives, or after CLOSE_WAIT_MS if it never does, so a silent peer cannot keep the
- * socket.
+ * socket; nor can one that sent its close and keeps its TCP side open (dropped CLOSE_WAIT_MS
+ * after our echo).
  */
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { realTimers, type Timers } from '../../util/timers.js';
@@ -40,6 +47,10 @@ export class WebSocketStream extends Duplex {
   private closeSent = false;
   private closeReceived = false;
   private closeTimer: unknown;
+  /** Destroys the ended socket if the peer keeps it (dropSocketLater). */
+  private dropTimer: unknown;
+  /** The latest ping's payload, answered on 'drain'. */
+  private pendingPong: Buffer | undefined;
   /** The subprotocol agreed: AMQPWSB10 or amqp. */
   readonly protocol: string | undefined;
   /** The endpoint of the upgrade (a server can serve several, IoT Hub's /$iothub/websocket say). */
@@ -62,8 +73,10 @@ export class WebSocketStream extends Duplex {
     socket.on('end', () => this.push(null));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
+    socket.on('drain', () => this.sendPendingPong());
     if (options.head && options.head.length > 0) this.onBytes(options.head);
-    socket.resume();
+    // Unless the head's frames already filled our reader: then _read resumes it.
+    if (this.readableLength < this.readableHighWaterMark) socket.resume();
   }
 
   /** The peer's address, from the socket underneath. */
@@ -92,11 +105,11 @@ export class WebSocketStream extends Duplex {
     if (this.destroyed || this.closeReceived) return;
     try {
       for (const m of this.parser.push(chunk)) {
-        if (m.opcode === Opcode.binary) this.push(m.payload);
-        else if (m.opcode === Opcode.text)
-          throw new WebSocketError('AMQP_WS_TEXT', 'a text message: AMQP is binary only');
-        else if (m.opcode === Opcode.ping) {
-          if (!this.closeSent) this.socket.write(this.frame(Opcode.pong, m.payload));
+        if (m.opcode === Opcode.binary) {
+          if (!this.push(m.payload)) this.socket.pause();
+        } else if (m.opcode === Opcode.ping) {
+          this.pendingPong = m.payload;
+          if (!this.socket.writableNeedDrain) this.sendPendingPong();
         } else if (m.opcode === Opcode.close) {
           this.onPeerClose(m.payload);
           return;
@@ -117,9 +130,25 @@ export class WebSocketStream extends Duplex {
     const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
     if (payload.length >= 2 && !validCloseCode(code))
       throw new WebSocketError('AMQP_WS_PROTOCOL', `a close frame with the invalid code ${code}`);
+    if (payload.length > 2 && !isUtf8(payload.subarray(2)))
+      throw new WebSocketError('AMQP_WS_BAD_UTF8', 'a close frame whose reason is not UTF-8');
     this.sendClose(code === 1005 ? 1000 : code);
     this.socket.end();
+    this.dropSocketLater();
     this.push(null);
+  }
+
+  /** The socket is ended: a peer that neither reads nor closes its side loses it after CLOSE_WAIT_MS. */
+  private dropSocketLater(): void {
+    if (this.dropTimer !== undefined || this.socket.destroyed) return;
+    const t = (this.dropTimer = this.timers.setTimeout(() => this.socket.destroy(), CLOSE_WAIT_MS));
+    this.socket.once('close', () => this.timers.clearTimeout(t));
+  }
+
+  private sendPendingPong(): void {
+    const payload = this.pendingPong;
+    this.pendingPong = undefined;
+    if (payload !== undefined && !this.closeSent) this.socket.write(this.frame(Opcode.pong, payload));
   }
 
   private sendClose(code: number): void {
@@ -130,7 +159,10 @@ export class WebSocketStream extends Duplex {
     if (!this.socket.writableEnded) this.socket.write(this.frame(Opcode.close, p));
   }
 
-  override _read(): void {}
+  // Our reader wants more: read the socket again.
+  override _read(): void {
+    this.socket.resume();
+  }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     // After a close frame nothing more may be sent (section 5.5.1); the connection is over.
@@ -158,9 +190,7 @@ export class WebSocketStream extends Duplex {
     if (!this.socket.destroyed) {
       this.sendClose(err instanceof WebSocketError ? err.closeCode : 1000);
       this.socket.end();
-      // A peer that does not read cannot hold the socket: it goes after the close wait.
-      const t = this.timers.setTimeout(() => this.socket.destroy(), CLOSE_WAIT_MS);
-      this.socket.once('close', () => this.timers.clearTimeout(t));
+      this.dropSocketLater();
     }
     done(err);
   }
