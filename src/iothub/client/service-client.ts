@@ -13,7 +13,7 @@ import { Condition } from '../../protocol/conditions.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import { ServiceConnectionString } from '../connection-string.js';
 import { IotHubConfigError } from '../errors.js';
-import type { SasKeyEncoding } from '../sas.js';
+import type { SasKeyEncoding } from '../sas-token.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import { idText } from '../message-values.js';
 import type { AckMode } from './c2d.js';
