@@ -18,6 +18,7 @@ import {
 
 /** The part of Web Crypto's SubtleCrypto used here (this project compiles without the DOM types). */
 export interface HmacSubtleCrypto {
+  /** Makes the HMAC key from its raw bytes. */
   importKey(
     format: 'raw',
     keyData: Uint8Array,
@@ -25,6 +26,7 @@ export interface HmacSubtleCrypto {
     extractable: false,
     usages: ['sign'],
   ): Promise<unknown>;
+  /** The HMAC of `data`. */
   sign(algorithm: 'HMAC', key: unknown, data: Uint8Array): Promise<ArrayBuffer>;
 }
 
