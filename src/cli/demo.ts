@@ -76,7 +76,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
     step(6, 'Device receives it and completes it');
     const c2d = await first(device.messages(), () => true, 15_000, 'C2D message');
-    detail(`received ${c2d.body?.toString('utf8')}`);
+    detail(`received ${c2d.text()}`);
     await c2d.complete();
     detail('completed');
 

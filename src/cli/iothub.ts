@@ -263,7 +263,7 @@ async function receiveC2d(argv: string[]): Promise<number> {
     if (!v.json) process.stderr.write(`receiving C2D messages for ${device.deviceId}\n`);
     for await (const m of device.messages({ signal: stop.signal })) {
       await m[settle]();
-      const body = m.body?.toString('utf8') ?? '';
+      const body = m.text();
       out(v.json ?? false, `${ACTIONS[settle]} ${m.messageIdText ?? '?'}: ${body}`, {
         messageId: m.messageIdText,
         action: settle,

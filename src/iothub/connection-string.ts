@@ -18,7 +18,7 @@
  * `key` name the missing or bad key. Messages never repeat secret values.
  */
 import { IotHubConfigError } from './errors.js';
-import { isBase64Key, parseSasToken } from './sas.js';
+import { isBase64Key, parseSasToken } from './sas-token.js';
 
 /** A host with its optional port, as split from `HostName=localhost:5671`. */
 export interface HostAndPort {

@@ -12,7 +12,9 @@ export type IotHubConfigErrorCode =
   /** A connection string (or the fields given to a connection-string builder) is missing or has a bad key. */
   | 'IOTHUB_BAD_CONNECTION_STRING'
   /** The options given to `generateSasToken` / `verifySasToken` are unusable (no key, bad expiry...). */
-  | 'IOTHUB_BAD_SAS_OPTIONS';
+  | 'IOTHUB_BAD_SAS_OPTIONS'
+  /** A browser page that is not a secure context has no Web Crypto to sign SAS tokens with. */
+  | 'IOTHUB_NO_WEB_CRYPTO';
 
 /** A connection string, or the options of a SAS helper, cannot be used. */
 export class IotHubConfigError extends AmqpOneError {

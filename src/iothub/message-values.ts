@@ -5,6 +5,7 @@
  */
 import type { Annotations } from '../codec/message.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
+import { toHex } from '../codec/bytes.js';
 
 /**
  * Sets an own data property, as the decoder does: a peer's key such as '__proto__' must not set a
@@ -46,6 +47,6 @@ export function idText(id: AmqpValue): string | undefined {
   if (typeof id === 'string') return id;
   if (id instanceof Typed) return String(id.value);
   if (id instanceof AmqpSymbol) return id.value;
-  if (id instanceof Uint8Array) return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+  if (id instanceof Uint8Array) return toHex(id);
   return String(id);
 }

@@ -1,5 +1,6 @@
 /**
- * What the headless page runs (bundled by esbuild with src/browser.ts, no Node polyfills). Each
+ * What the headless page runs (bundled by esbuild with src/browser.ts and src/iothub/browser.ts,
+ * no Node polyfills). Each
  * scenario is a function on `globalThis.scenarios` that the test calls through the DevTools
  * protocol; it returns plain data for the test's assertions and never decides pass or fail itself.
  */
@@ -11,6 +12,7 @@ import {
   type AmqpConnection,
 } from '../../src/browser.js';
 import { telemetryMessage } from '../../src/bench/telemetry.js';
+import { DeviceClient } from '../../src/iothub/browser.js';
 import { fromHex, toHex, toPlain } from './plain.js';
 
 /** An error as the test sees it. */
@@ -55,6 +57,35 @@ async function receiveN(c: AmqpConnection, address: string, n: number) {
 }
 
 const scenarios = {
+  /**
+   * An IoT Hub device in the page: connects with the connection string `cs` (wss:// by default,
+   * SAS tokens signed with Web Crypto), sends one telemetry message, closes. What it announced.
+   */
+  async iotTelemetry(
+    cs: string,
+    message: { body: string; messageId: string; properties: Record<string, string> },
+  ) {
+    const device = DeviceClient.fromConnectionString(cs, { reconnect: false, connectTimeoutMs: 30_000 });
+    await device.open();
+    await device.sendEvent({
+      body: new TextEncoder().encode(message.body),
+      messageId: message.messageId,
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      properties: message.properties,
+    });
+    await device.close();
+    return { userAgent: device.userAgent, port: device.hub.options.port, tls: device.hub.options.tls };
+  },
+
+  /** What opening a DeviceClient with `cs` rejects with (or that it did not). */
+  async iotOpenError(cs: string) {
+    const device = DeviceClient.fromConnectionString(cs, { reconnect: false, connectTimeoutMs: 30_000 });
+    const r = await settled(device.open());
+    await device.close();
+    return 'ok' in r ? { connected: true } : r;
+  },
+
   /** The telemetry message with `bodyHex` as its body: its encoding, and the encoding decoded. */
   codec(bodyHex: string) {
     const bytes = encodeMessage(telemetryMessage(fromHex(bodyHex) as never));

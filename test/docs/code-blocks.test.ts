@@ -1,7 +1,7 @@
 /**
  * The code the docs show compiles against the package as users import it: every ```ts block of
  * README.md and docs/*.md is type-checked with 'amqp-one', 'amqp-one/codec', 'amqp-one/iothub',
- * 'amqp-one/iothub/emulator' and 'amqp-one/browser'
+ * 'amqp-one/iothub/emulator', 'amqp-one/browser' and 'amqp-one/iothub/browser'
  * mapped to their entry files in src. A renamed export, method or option fails here, with the
  * markdown line of the block. Blocks of other languages (```js: rhea and the Azure SDKs) are not
  * checked. Each block is its own ES module, so it must import what it uses. (The examples are
@@ -21,6 +21,7 @@ const ENTRIES: Record<string, string> = {
   'amqp-one/iothub': 'src/iothub/index.ts',
   'amqp-one/iothub/emulator': 'src/iothub/emulator/index.ts',
   'amqp-one/browser': 'src/browser.ts',
+  'amqp-one/iothub/browser': 'src/iothub/browser.ts',
 };
 const MARKDOWN = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)].filter((f) =>
   f.endsWith('.md'),

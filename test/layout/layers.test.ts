@@ -32,9 +32,13 @@ const MAY_IMPORT: Record<string, string[]> = {
   'iothub/client': [...CORE, 'engine', 'transport', 'api', 'client', 'iothub'],
   'iothub/emulator': [...CORE, 'engine', 'transport', 'api', 'server', 'pki', 'iothub', 'iothub/hub'],
 };
-/** The package entries: `amqp-one` (no IoT code) and `amqp-one/iothub` (the clients, not the emulator). */
+/**
+ * The package entries: `amqp-one` (no IoT code), `amqp-one/iothub` and `amqp-one/iothub/browser`
+ * (the clients, not the emulator).
+ */
 MAY_IMPORT['.'] = Object.keys(MAY_IMPORT).filter((f) => !f.startsWith('iothub'));
 MAY_IMPORT['iothub/index.ts'] = [...MAY_IMPORT['iothub/client']!, 'iothub/client'];
+MAY_IMPORT['iothub/browser.ts'] = MAY_IMPORT['iothub/index.ts'];
 /** The command line may use everything. */
 MAY_IMPORT.cli = Object.keys(MAY_IMPORT).filter((f) => f.indexOf('.') < 0);
 
@@ -42,7 +46,7 @@ MAY_IMPORT.cli = Object.keys(MAY_IMPORT).filter((f) => f.indexOf('.') < 0);
 function folderOf(file: string): string {
   const parts = file.split('/');
   if (parts.length === 1) return '.';
-  if (file === 'iothub/index.ts') return file;
+  if (file === 'iothub/index.ts' || file === 'iothub/browser.ts') return file;
   if (parts[0] === 'iothub' && parts.length > 2) return `iothub/${parts[1]}`;
   return parts[0]!;
 }

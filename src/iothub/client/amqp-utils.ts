@@ -5,6 +5,7 @@
  */
 import type { Annotations, Message } from '../../codec/message.js';
 import { Typed, type AmqpValue } from '../../codec/values.js';
+import { allocUnsafe, utf8Encode, view } from '../../codec/bytes.js';
 import { putOwn, stringOf } from '../message-values.js';
 
 /** A map as a plain object with string keys (symbol keys as their names; other keys as String(k)). */
@@ -49,11 +50,26 @@ export function dateOf(v: AmqpValue): Date | undefined {
   return undefined;
 }
 
-/** The body's bytes: a data section (one or several), or a string / binary amqp-value. */
-export function bodyBytes(m: Message): Buffer | undefined {
+/**
+ * The body's bytes: a data section (one or several), or a string / binary amqp-value. A Buffer in
+ * Node, a plain Uint8Array elsewhere (../../codec/bytes.ts).
+ */
+export function bodyBytes(m: Message): Uint8Array | undefined {
   const b = m.body;
-  if (b instanceof Uint8Array) return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  if (Array.isArray(b) && m.bodyType === 'data') return Buffer.concat(b as Uint8Array[]);
-  if (typeof b === 'string') return Buffer.from(b, 'utf8');
+  if (b instanceof Uint8Array) return view(b);
+  if (Array.isArray(b) && m.bodyType === 'data') return concat(b as Uint8Array[]);
+  if (typeof b === 'string') return utf8Encode(b);
   return undefined;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = allocUnsafe(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import type { Message } from '../../codec/message.js';
 import type { AmqpValue } from '../../codec/values.js';
 import { MessageLockLostError } from '../errors.js';
 import { entry, idText, stringOf } from '../message-values.js';
+import { utf8Lenient } from '../../codec/bytes.js';
 import { bigintOf, bodyBytes, dateOf, numberOf, toRecord } from './amqp-utils.js';
 
 /** How a device settled a C2D message. */
@@ -32,14 +33,15 @@ export class C2DMessage {
     return this.received.message;
   }
 
-  /** The body as bytes (a data body, or a string/binary amqp-value), else undefined. */
-  get body(): Buffer | undefined {
+  /** The body as bytes (a data body, or a string/binary amqp-value), else undefined; a Buffer in Node. */
+  get body(): Uint8Array | undefined {
     return bodyBytes(this.message);
   }
 
   /** The body as UTF-8 text. */
   text(): string {
-    return (this.body ?? Buffer.alloc(0)).toString('utf8');
+    const b = this.body;
+    return b === undefined ? '' : utf8Lenient(b);
   }
 
   /** The body parsed as JSON. */
@@ -85,7 +87,7 @@ export class C2DMessage {
   /** The user-id the service set, as text. */
   get userId(): string | undefined {
     const u = this.message.properties?.userId;
-    return u === undefined ? undefined : Buffer.from(u).toString('utf8');
+    return u === undefined ? undefined : utf8Lenient(u);
   }
 
   /** Application properties (without the hub's `iothub-ack`, which is {@link ack}). */

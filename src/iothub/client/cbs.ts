@@ -9,7 +9,8 @@
  * (2xx = ok; the Node IoT SDKs want exactly 200, core-amqp any 2xx, Event Hubs answers 202) and
  * `status-description`.
  */
-import { randomUUID } from 'node:crypto';
+// A v4 uuid from Web Crypto, which Node and browsers both have.
+import { randomContainerId as randomUUID } from '../../connection/container-id.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import type { AmqpConnection, AmqpSession } from '../../client/connect.js';
 import { RequestResponseLink } from '../../client/request-response.js';

@@ -1,6 +1,5 @@
 /** Options shared by DeviceClient and ServiceClient, and how they become a HubConnection. */
-import { arch, release, type } from 'node:os';
-import type { AmqpConnection, ReceiverOptions } from '../../client/connect.js';
+import type { AmqpConnection, ReceiverOptions } from '../../client/amqp-connection.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import { Condition } from '../../protocol/conditions.js';
 import type { Timers } from '../../util/timers.js';
@@ -19,24 +18,23 @@ import {
 } from '../errors.js';
 import type { TokenRenewalOptions } from './cbs.js';
 import { HUB_RECONNECT_OPTIONS, type CbsSasl, type HubReconnectOptions } from './hub-connection.js';
+import type { HubPlatform } from './hub-platform.js';
 import { RETRY_POLICY_OPTIONS, RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import type { TokenProvider } from './token.js';
-import { opt, type OptionSchema } from '../../protocol/options.js';
-import { TLS_OPTIONS } from '../../transport/open-socket.js';
-import { parseProxyUrl } from '../../transport/http-proxy.js';
+import { opt, type AnyOptionSchema, type OptionSchema } from '../../protocol/options.js';
 
 /** This library's name and version, the start of the user agent the IoT Hub clients announce. */
 export const CLIENT_VERSION = 'amqp-one/0.1.0';
 
 /**
  * The `com.microsoft:client-version` the clients send on each link, formed as the Azure SDKs form
- * theirs: `amqp-one/0.1.0 (node v20.11.0; Linux 6.1.0; x64)`, then the application's `productInfo`
- * after a space (`... myapp/1.2`), so a hub's logs tell applications apart.
+ * theirs: `amqp-one/0.1.0 (<platform>)`, then the application's `productInfo` after a space
+ * (`... myapp/1.2`), so a hub's logs tell applications apart.
  */
-export function userAgent(productInfo?: string): string {
+export function userAgentOf(platform: HubPlatform, productInfo?: string): string {
   if (productInfo !== undefined && typeof productInfo !== 'string')
     throw new InvalidArgumentError(`productInfo must be a string, got ${typeof productInfo}`);
-  const base = `${CLIENT_VERSION} (node ${process.version}; ${type()} ${release()}; ${arch()})`;
+  const base = `${CLIENT_VERSION} (${platform.userAgentPlatform()})`;
   const extra = productInfo?.trim();
   return extra ? `${base} ${extra}` : base;
 }
@@ -116,11 +114,9 @@ const RENEWAL_OPTIONS = {
   enabled: opt.boolean,
 } satisfies OptionSchema<TokenRenewalOptions>;
 
-export const IOTHUB_CLIENT_OPTIONS = {
-  tls: opt.either(opt.boolean, opt.nested(TLS_OPTIONS, 'TLS options')),
+const PORTABLE_IOTHUB_CLIENT_OPTIONS = {
   port: opt.number,
   transport: opt.oneOf('amqp', 'amqp-ws'),
-  proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
   auth: opt.oneOf('cbs', 'plain'),
   sasl: opt.oneOf('none', 'ANONYMOUS', 'MSSBCBS'),
   tokenProvider: opt.function,
@@ -138,7 +134,13 @@ export const IOTHUB_CLIENT_OPTIONS = {
   containerId: opt.string,
   productInfo: opt.string,
   logger: opt.either(opt.function, opt.object),
-} satisfies OptionSchema<IotHubClientOptions>;
+} satisfies OptionSchema<Omit<IotHubClientOptions, 'tls' | 'proxy'>>;
+
+/** The rules of {@link IotHubClientOptions} on `platform` (in a browser, no proxy and no TLS settings). */
+export function iothubClientOptions(platform: HubPlatform): AnyOptionSchema {
+  const { tls, proxy } = platform.options;
+  return { ...PORTABLE_IOTHUB_CLIENT_OPTIONS, tls, ...(proxy === undefined ? {} : { proxy }) };
+}
 
 /** The options of one send (sendEvent, a C2D send). */
 export const SEND_EVENT_OPTIONS = {
@@ -165,10 +167,11 @@ export function resolvePort(csPort: number | undefined, o: IotHubClientOptions, 
 /** The hub connection's transport options: the WebSocket endpoint and the proxy, as given. */
 export function resolveTransport(
   o: IotHubClientOptions,
+  platform: HubPlatform,
   path = IOTHUB_WEBSOCKET_PATH,
 ): { websocket?: { path: string }; proxy?: string | URL } {
   // A bad proxy URL is refused here, when the client is made, not at the first connect.
-  if (o.proxy !== undefined) parseProxyUrl(o.proxy);
+  platform.checkTransport(o);
   return {
     ...(o.transport === 'amqp-ws' ? { websocket: { path } } : {}),
     ...(o.proxy === undefined ? {} : { proxy: o.proxy }),

@@ -212,7 +212,7 @@ export function eventFromMessage(m: Message, partitionId: string): IotHubEvent {
   set('to', stringOf(p.to));
   return {
     partitionId,
-    body: bodyBytes(m),
+    body: bodyBytes(m) as Buffer | undefined, // Node only: the core's bytes are Buffers
     properties: toRecord(m.applicationProperties),
     systemProperties: sys,
     message: m,

@@ -18,10 +18,11 @@ import {
   openReceiverChecked,
   resolveRetry,
   resolveTimers,
-  userAgent,
+  userAgentOf,
   type IotHubClientOptions,
 } from './client-options.js';
 import type { HubConnection } from './hub-connection.js';
+import type { HubPlatform } from './hub-platform.js';
 import { LINK_REOPEN_BACKOFF, isRetryableError, sleep, type RetryPolicy } from './retry.js';
 import type { TokenInfo } from './token.js';
 
@@ -70,12 +71,13 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
   protected constructor(
     private readonly what: string,
     options: IotHubClientOptions,
+    platform: HubPlatform,
   ) {
     super();
     this.timers = resolveTimers(options);
     this.retry = resolveRetry(options.retryPolicy);
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
-    this.userAgent = userAgent(options.productInfo);
+    this.userAgent = userAgentOf(platform, options.productInfo);
     const problem = loggerProblem(options.logger);
     if (problem) throw new InvalidArgumentError(problem);
   }

@@ -10,16 +10,18 @@
  * their links again on 'connected' (lock tokens and link state never outlive their connection).
  */
 import { TypedEmitter } from '../../util/typed-emitter.js';
-import { connect, type AmqpConnection, type ReconnectOptions } from '../../client/connect.js';
-import { ClosedError } from '../../api/errors.js';
+import { utf8Encode } from '../../codec/bytes.js';
+import type { AmqpConnection, ReconnectOptions } from '../../client/amqp-connection.js';
+import { ClosedError, InvalidArgumentError } from '../../api/errors.js';
 import { deferred, type Deferred } from '../../util/deferred.js';
 import { realTimers, type Timers } from '../../util/timers.js';
 import { errorFields, Log, type Logger } from '../../util/logger.js';
 import type { SaslClientMechanism } from '../../sasl/mechanisms.js';
-import { TLS_OPTIONS, type TlsOptions } from '../../transport/open-socket.js';
+import type { TlsOptions } from '../../transport/open-socket.js';
 import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 import { IotHubError, NotConnectedError, toIotHubError } from '../errors.js';
 import { CbsClient, CbsTokenRenewer, type CbsClientOptions, type TokenRenewalOptions } from './cbs.js';
+import type { HubPlatform } from './hub-platform.js';
 import { mssbcbsClient } from './mssbcbs.js';
 import { isRetryableError } from './retry.js';
 import type { TokenInfo, TokenProvider } from './token.js';
@@ -81,9 +83,11 @@ export const HUB_RECONNECT_OPTIONS = {
 
 /** Options of a {@link HubConnection}. */
 export interface HubConnectionOptions {
+  /** Node's ({@link nodeHubPlatform}) or a browser's: how the connection is opened and tokens signed. */
+  platform: HubPlatform;
   host: string;
   port: number;
-  /** TLS options, or false for plain TCP. */
+  /** TLS options (in a browser `{}`: its own), or false for plain TCP (ws:// over WebSockets). */
   tls: TlsOptions | false;
   /** The open frame's hostname (default `host`). */
   hostname?: string;
@@ -105,22 +109,24 @@ export interface HubConnectionOptions {
   logger?: Logger;
 }
 
-const HUB_CONNECTION_OPTIONS = {
-  host: opt.string,
-  port: opt.number,
-  tls: opt.either(opt.oneOf(false), opt.nested(TLS_OPTIONS, 'TLS options')),
-  hostname: opt.string,
-  websocket: opt.nested({ path: opt.string } satisfies OptionSchema<{ path: string }>, '{ path }'),
-  proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
-  auth: opt.object,
-  timers: opt.object,
-  connectTimeoutMs: opt.number,
-  idleTimeoutMs: opt.number,
-  containerId: opt.string,
-  reconnect: opt.either(opt.boolean, opt.nested(HUB_RECONNECT_OPTIONS, 'reconnect options')),
-  random: opt.function,
-  logger: opt.either(opt.function, opt.object),
-} satisfies OptionSchema<HubConnectionOptions>;
+const hubConnectionOptions = (platform: HubPlatform) =>
+  ({
+    platform: opt.object,
+    host: opt.string,
+    port: opt.number,
+    tls: opt.either(opt.oneOf(false), platform.options.tls),
+    hostname: opt.string,
+    websocket: opt.nested({ path: opt.string } satisfies OptionSchema<{ path: string }>, '{ path }'),
+    proxy: opt.either(opt.string, opt.instanceOf(URL, 'a URL')),
+    auth: opt.object,
+    timers: opt.object,
+    connectTimeoutMs: opt.number,
+    idleTimeoutMs: opt.number,
+    containerId: opt.string,
+    reconnect: opt.either(opt.boolean, opt.nested(HUB_RECONNECT_OPTIONS, 'reconnect options')),
+    random: opt.function,
+    logger: opt.either(opt.function, opt.object),
+  }) satisfies OptionSchema<HubConnectionOptions>;
 
 /** Where a hub connection is in its life. */
 export type HubConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -159,7 +165,15 @@ export class HubConnection extends TypedEmitter<HubConnectionEvents> {
 
   constructor(readonly options: HubConnectionOptions) {
     super();
-    checkOptions(options, HUB_CONNECTION_OPTIONS, 'HubConnection');
+    if (typeof options?.platform?.connect !== 'function') {
+      throw new InvalidArgumentError(
+        'HubConnection: options.platform is required (nodeHubPlatform in Node)',
+        {
+          option: 'platform',
+        },
+      );
+    }
+    checkOptions(options, hubConnectionOptions(options.platform), 'HubConnection');
     this.timers = options.timers ?? realTimers;
     this.log = new Log(options.logger, { host: options.host, auth: options.auth.kind });
   }
@@ -230,12 +244,12 @@ export class HubConnection extends TypedEmitter<HubConnectionEvents> {
       // Read at each SASL exchange: a reconnect sends the token fetched just before it.
       sasl = {
         name: 'PLAIN',
-        initialResponse: () => Buffer.from(`\0${auth.username}\0${this.plainToken!.token}`, 'utf8'),
+        initialResponse: () => utf8Encode(`\0${auth.username}\0${this.plainToken!.token}`) as Buffer,
       };
     }
     let conn: AmqpConnection;
     try {
-      conn = await connect({
+      conn = await o.platform.connect({
         host: o.host,
         port: o.port,
         tls: o.tls === false ? false : o.tls,

@@ -5,6 +5,9 @@
 /** Thrown for options a client does not know or values of the wrong type (code AMQP_INVALID_ARGUMENT). */
 export { InvalidArgumentError } from '../../api/errors.js';
 export { DeviceClient, C2DStream, type DeviceClientOptions, type SendEventOptions } from './device-client.js';
+export { DeviceClientBase } from './device-client-base.js';
+export { nodeHubPlatform, sasKeyTokenProvider, userAgent } from './node-platform.js';
+export type { HubPlatform } from './hub-platform.js';
 export {
   ServiceClient,
   FeedbackStream,
@@ -91,7 +94,7 @@ export { MSSBCBS, mssbcbsClient } from './mssbcbs.js';
 export { RetryPolicy, isRetryableError, sleep, type RetryAttempt, type RetryPolicyOptions } from './retry.js';
 export {
   fixedTokenProvider,
-  sasKeyTokenProvider,
+  signedTokenProvider,
   tokenInfoOf,
   type SasKeyTokenProviderOptions,
   type TokenInfo,
@@ -99,7 +102,7 @@ export {
 } from './token.js';
 export {
   CLIENT_VERSION,
-  userAgent,
+  userAgentOf,
   IOTHUB_WEBSOCKET_PATH,
   SERVICEBUS_WEBSOCKET_PATH,
   type IotHubClientOptions,

@@ -3,9 +3,11 @@
  * routes on (message id, content type and encoding, correlation id, expiry) and application
  * properties; turned into AMQP messages whose body is one data section (as every SDK sends).
  */
-import { randomUUID } from 'node:crypto';
 import type { Message, MessageProperties } from '../../codec/message.js';
 import { ulong, type AmqpValue } from '../../codec/values.js';
+import { alloc, utf8Encode, view } from '../../codec/bytes.js';
+// A v4 uuid from Web Crypto, which Node and browsers both have.
+import { randomContainerId as randomUUID } from '../../connection/container-id.js';
 import { IotHubConfigError } from '../errors.js';
 import { putOwn } from '../message-values.js';
 import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
@@ -21,10 +23,10 @@ export type PropertyValue = string | number | boolean | bigint | Date | null;
 /** A telemetry or C2D message in the IoT Hub SDKs' terms: a body, ids, properties. */
 export interface IotHubMessage {
   /**
-   * Bytes (sent as they are), a string (sent as UTF-8 bytes), or any other value, sent as JSON
-   * with content type `application/json` and encoding `utf-8` unless given.
+   * Bytes (a Buffer or a Uint8Array, sent as they are), a string (sent as UTF-8 bytes), or any
+   * other value, sent as JSON with content type `application/json` and encoding `utf-8` unless given.
    */
-  body?: Buffer | Uint8Array | string | unknown;
+  body?: Uint8Array | string | unknown;
   /** Default: a new uuid (a string). */
   messageId?: string | number | bigint | AmqpValue;
   correlationId?: string | number | bigint | AmqpValue;
@@ -35,7 +37,7 @@ export interface IotHubMessage {
   /** Absolute expiry time. */
   expiryTime?: Date;
   creationTime?: Date;
-  userId?: string | Buffer;
+  userId?: string | Uint8Array;
   /** Extra message annotations (rarely needed). */
   annotations?: Record<string, AmqpValue>;
 }
@@ -63,19 +65,18 @@ export function jsonMessage(value: unknown, extra: Omit<IotHubMessage, 'body'> =
   checkOptions(extra, IOTHUB_MESSAGE_FIELDS, 'jsonMessage', 'field');
   return {
     ...extra,
-    body: Buffer.from(JSON.stringify(value) ?? 'null', 'utf8'),
+    body: utf8Encode(JSON.stringify(value) ?? 'null'),
     contentType: extra.contentType ?? JSON_CONTENT_TYPE,
     contentEncoding: extra.contentEncoding ?? UTF8_CONTENT_ENCODING,
   };
 }
 
-function bodyOf(m: IotHubMessage): { bytes: Buffer; json: boolean } {
+/** The body's bytes: in Node a Buffer (the caller's own, or a view of its bytes), as before. */
+function bodyOf(m: IotHubMessage): { bytes: Uint8Array; json: boolean } {
   const b = m.body;
-  if (b === undefined) return { bytes: Buffer.alloc(0), json: false };
-  if (Buffer.isBuffer(b)) return { bytes: b, json: false };
-  if (b instanceof Uint8Array)
-    return { bytes: Buffer.from(b.buffer, b.byteOffset, b.byteLength), json: false };
-  if (typeof b === 'string') return { bytes: Buffer.from(b, 'utf8'), json: false };
+  if (b === undefined) return { bytes: alloc(0), json: false };
+  if (b instanceof Uint8Array) return { bytes: view(b), json: false };
+  if (typeof b === 'string') return { bytes: utf8Encode(b), json: false };
   let text: string | undefined;
   try {
     text = JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -86,7 +87,7 @@ function bodyOf(m: IotHubMessage): { bytes: Buffer; json: boolean } {
     );
   }
   if (text === undefined) throw new IotHubConfigError('the message body cannot be written as JSON', 'body');
-  return { bytes: Buffer.from(text, 'utf8'), json: true };
+  return { bytes: utf8Encode(text), json: true };
 }
 
 /**
@@ -100,7 +101,7 @@ export function toMessageId(id: unknown): AmqpValue {
 }
 
 /** Accepts the shorthand forms: bytes or a string alone. */
-export function normalizeMessage(m: IotHubMessage | Buffer | Uint8Array | string): IotHubMessage {
+export function normalizeMessage(m: IotHubMessage | Uint8Array | string): IotHubMessage {
   return typeof m === 'string' || m instanceof Uint8Array ? { body: m } : m;
 }
 
@@ -109,7 +110,7 @@ export function normalizeMessage(m: IotHubMessage | Buffer | Uint8Array | string
  * encoding, expiry), application properties, a data body.
  */
 export function toAmqpMessage(
-  input: IotHubMessage | Buffer | Uint8Array | string,
+  input: IotHubMessage | Uint8Array | string,
   options: { to?: string; applicationProperties?: Record<string, AmqpValue> } = {},
 ): Message {
   const m = normalizeMessage(input);
@@ -130,7 +131,8 @@ export function toAmqpMessage(
   if (m.expiryTime !== undefined) properties.absoluteExpiryTime = m.expiryTime;
   if (m.creationTime !== undefined) properties.creationTime = m.creationTime;
   if (m.userId !== undefined) {
-    properties.userId = typeof m.userId === 'string' ? Buffer.from(m.userId, 'utf8') : m.userId;
+    properties.userId =
+      typeof m.userId === 'string' ? (utf8Encode(m.userId) as Buffer) : (m.userId as Buffer);
   }
   // Own data properties, as the decoder makes them: a key such as '__proto__' (from JSON.parse)
   // is sent as a property, not turned into a prototype and lost.

@@ -13,12 +13,12 @@ import { Condition } from '../../protocol/conditions.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import { ServiceConnectionString } from '../connection-string.js';
 import { IotHubConfigError } from '../errors.js';
-import type { SasKeyEncoding } from '../sas.js';
+import type { SasKeyEncoding } from '../sas-token.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import { idText } from '../message-values.js';
 import type { AckMode } from './c2d.js';
 import {
-  IOTHUB_CLIENT_OPTIONS,
+  iothubClientOptions,
   SEND_EVENT_OPTIONS,
   STREAM_OPTIONS,
   closeReceiverAfterSettling,
@@ -34,7 +34,8 @@ import { FeedbackBatch, FEEDBACK_ADDRESS, parseFeedbackMessage } from './feedbac
 import { HubClient, type Backoff } from './hub-client.js';
 import { HubConnection, type HubAuth } from './hub-connection.js';
 import { toAmqpMessage, type IotHubMessage } from './message.js';
-import { fixedTokenProvider, sasKeyTokenProvider, type TokenProvider } from './token.js';
+import { fixedTokenProvider, type TokenProvider } from './token.js';
+import { nodeHubPlatform, sasKeyTokenProvider } from './node-platform.js';
 import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 import { TLS_OPTIONS } from '../../transport/open-socket.js';
 
@@ -77,8 +78,9 @@ export interface C2DSendResult {
 
 const ACKS = new Set(['none', 'positive', 'negative', 'full']);
 
+// The service client runs on Node only (the events redirect, Node's TLS options).
 export const SERVICE_CLIENT_OPTIONS = {
-  ...IOTHUB_CLIENT_OPTIONS,
+  ...(iothubClientOptions(nodeHubPlatform) as OptionSchema<IotHubClientOptions>),
   eventHubAuth: opt.oneOf('plain', 'cbs'),
   eventHubKeyEncoding: opt.oneOf('base64', 'utf8'),
   eventHubTls: opt.nested(TLS_OPTIONS, 'TLS options'),
@@ -110,16 +112,17 @@ export class ServiceClient extends HubClient {
 
   constructor(cs: ServiceConnectionString, options: ServiceClientOptions = {}) {
     checkOptions(options, SERVICE_CLIENT_OPTIONS, 'ServiceClient');
-    super('the service client', options);
+    super('the service client', options, nodeHubPlatform);
     this.connectionString = cs;
     this.options = options;
     this.tls = resolveTls(options.tls);
     this.hub = new HubConnection({
+      platform: nodeHubPlatform,
       host: cs.host,
       port: resolvePort(cs.port, options, this.tls !== false),
       tls: this.tls,
       hostname: cs.host,
-      ...resolveTransport(options),
+      ...resolveTransport(options, nodeHubPlatform),
       auth: this.hubAuth(),
       timers: this.timers,
       connectTimeoutMs: options.connectTimeoutMs,
@@ -214,12 +217,13 @@ export class ServiceClient extends HubClient {
     }
     const ws = o.transport === 'amqp-ws';
     return new HubConnection({
+      platform: nodeHubPlatform,
       host: endpoint.host,
       port: ws ? this.eventHubWebSocketPort(endpoint) : endpoint.port,
       tls,
       hostname: endpoint.hostname,
       // Over WebSockets the redirect is followed over WebSockets, through the same proxy.
-      ...resolveTransport(o, SERVICEBUS_WEBSOCKET_PATH),
+      ...resolveTransport(o, nodeHubPlatform, SERVICEBUS_WEBSOCKET_PATH),
       auth: this.eventHubAuth(endpoint),
       timers: this.timers,
       connectTimeoutMs: o.connectTimeoutMs,

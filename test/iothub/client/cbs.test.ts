@@ -9,7 +9,8 @@ import {
   checkPutTokenResponse,
   renewalDelayMs,
 } from '../../../src/iothub/client/cbs.js';
-import { sasKeyTokenProvider, fixedTokenProvider, tokenInfoOf } from '../../../src/iothub/client/token.js';
+import { fixedTokenProvider, tokenInfoOf } from '../../../src/iothub/client/token.js';
+import { sasKeyTokenProvider } from '../../../src/iothub/client/node-platform.js';
 import {
   BadResponseError,
   InternalServerError,

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { DeviceClient } from '../../../src/iothub/client/device-client.js';
 import { HubConnection } from '../../../src/iothub/client/hub-connection.js';
-import { sasKeyTokenProvider } from '../../../src/iothub/client/token.js';
+import { nodeHubPlatform, sasKeyTokenProvider } from '../../../src/iothub/client/node-platform.js';
 import { ClosedError } from '../../../src/api/errors.js';
 import {
   NotAllowedError,
@@ -286,6 +286,7 @@ describe('HubConnection', () => {
     peer = await new CbsPeer({ key: KEY, now: () => Date.now() }).start();
     const port = peer.port;
     const hub = new HubConnection({
+      platform: nodeHubPlatform,
       host: '127.0.0.1',
       port,
       tls: false,
@@ -313,6 +314,7 @@ describe('HubConnection', () => {
   test('restart(): a new connection, a new put-token', async () => {
     peer = await new CbsPeer({ key: KEY, now: () => Date.now() }).start();
     const hub = new HubConnection({
+      platform: nodeHubPlatform,
       host: '127.0.0.1',
       port: peer.port,
       tls: false,

@@ -13,7 +13,8 @@ import {
 } from '../../../src/server/index.js';
 import { startHub } from '../../../src/iothub/emulator/index.js';
 import { DeviceClient } from '../../../src/iothub/client/device-client.js';
-import { CLIENT_VERSION, userAgent } from '../../../src/iothub/client/client-options.js';
+import { CLIENT_VERSION } from '../../../src/iothub/client/client-options.js';
+import { userAgent } from '../../../src/iothub/client/node-platform.js';
 import { InvalidArgumentError } from '../../../src/api/errors.js';
 import type { LogRecord } from '../../../src/util/logger.js';
 import { CbsPeer } from './cbs-peer.js';

@@ -6,6 +6,7 @@ import { connect, listen, type IncomingLink, type ReceivedMessage } from 'amqp-o
 import { connect as connectFromBrowserEntry } from 'amqp-one/browser';
 import { decodeMessage, encodeMessage } from 'amqp-one/codec';
 import { DeviceClient, parseDeviceConnectionString } from 'amqp-one/iothub';
+import { DeviceClient as BrowserDeviceClient } from 'amqp-one/iothub/browser';
 import { startHub } from 'amqp-one/iothub/emulator';
 
 async function main(): Promise<void> {
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     './browser': typeof connectFromBrowserEntry,
     './codec': typeof decodeMessage,
     './iothub': typeof DeviceClient,
+    './iothub/browser': typeof BrowserDeviceClient,
     './iothub/emulator': typeof startHub,
   };
   const roundTrip = decodeMessage(encodeMessage({ body: 'codec' })).body;

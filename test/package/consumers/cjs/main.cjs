@@ -4,6 +4,7 @@ const { connect, listen } = require('amqp-one');
 const { connect: connectFromBrowserEntry } = require('amqp-one/browser');
 const { decodeMessage, encodeMessage } = require('amqp-one/codec');
 const { DeviceClient, parseDeviceConnectionString } = require('amqp-one/iothub');
+const { DeviceClient: BrowserDeviceClient } = require('amqp-one/iothub/browser');
 const { startHub } = require('amqp-one/iothub/emulator');
 
 async function main() {
@@ -12,6 +13,7 @@ async function main() {
     './browser': typeof connectFromBrowserEntry,
     './codec': typeof decodeMessage,
     './iothub': typeof DeviceClient,
+    './iothub/browser': typeof BrowserDeviceClient,
     './iothub/emulator': typeof startHub,
   };
   const roundTrip = decodeMessage(encodeMessage({ body: 'codec' })).body;
