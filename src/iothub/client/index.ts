@@ -15,6 +15,7 @@ export {
   type SendEventOptions,
 } from './device-client.js';
 export { QueueStream } from './queue-stream.js';
+export { ModuleClient, MODULE_ENVIRONMENT } from './module-client.js';
 export { DeviceMethodRequest, type MethodHandler, type MethodResult } from './methods.js';
 export { type DeviceTwin, type TwinProperties, type DesiredUpdate } from './twin.js';
 export {
