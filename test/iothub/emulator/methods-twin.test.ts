@@ -209,6 +209,22 @@ describe('the twin on the emulator', () => {
   });
 });
 
+describe('twin bounds', () => {
+  it('a twin receiver that gives no credit is detached once 200 answers wait for it', async () => {
+    const t = await testHub();
+    const conn = await connectDevice(t, 'd1');
+    const channel = `twin:${crypto.randomUUID()}`;
+    const address = '/devices/d1/twin';
+    const responses = await conn.openReceiver({ address, credit: 'manual', properties: props(channel) });
+    const requests = await conn.openSender({ address, properties: props(channel), presettled: true });
+    for (let i = 0; i <= 200; i++) await requests.send(twinRequest(`c-${i}`, 'GET'));
+    await until(() => responses.link.remote === 'detached');
+    expect(responses.link.error?.amqpError.condition).toBe('amqp:resource-limit-exceeded');
+    // The request link stays: the device attaches a receiver again and reads the twin anew.
+    expect(requests.link.remote).toBe('attached');
+  });
+});
+
 describe('unknown addresses', () => {
   it('detach with amqp:not-found, the 404006 error JSON and com.microsoft:is-filtered', async () => {
     const t = await testHub();
