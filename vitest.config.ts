@@ -18,6 +18,7 @@ const interop = [
   'test/iothub/cross/**/*.test.ts',
   'test/iothub/emulator/azure-sdks.test.ts',
   'test/iothub/emulator/azure-sdks-websocket.test.ts',
+  'test/iothub/emulator/azure-sdks-methods-twin.test.ts',
   'test/iothub/emulator/uamqp.test.ts',
   'test/codec/rhea-interop.test.ts',
   'test/codec/proton-corpus.test.ts',

@@ -70,6 +70,7 @@ export type IotHubErrorCode =
   | 'IOTHUB_WEBSOCKET_REFUSED'
   | 'IOTHUB_MESSAGE_RELEASED'
   | 'IOTHUB_BAD_RESPONSE'
+  | 'IOTHUB_ALREADY_RESPONDED'
   | 'IOTHUB_ERROR';
 
 /** What {@link IotHubError} subclasses are constructed from. */
@@ -246,6 +247,17 @@ export class PreconditionFailedError extends IotHubError {
     super('IOTHUB_PRECONDITION_FAILED', hubMessage('precondition failed', details), false, details);
   }
 }
+/** A direct method request answered a second time: the hub took the first answer. Not retryable. */
+export class AlreadyRespondedError extends IotHubError {
+  constructor(details: IotHubErrorDetails = {}) {
+    super(
+      'IOTHUB_ALREADY_RESPONDED',
+      hubMessage('the method request was already answered', details),
+      false,
+      details,
+    );
+  }
+}
 /** The connection to the hub was lost (or could not be made). Retryable. */
 export class NotConnectedError extends IotHubError {
   constructor(details: IotHubErrorDetails = {}) {
@@ -388,6 +400,7 @@ export function errorFromStatus(
   if (statusCode === 400) return new ArgumentError(d);
   if (statusCode === 404) return new DeviceNotFoundError(d);
   if (statusCode === 408) return new IotHubTimeoutError(d);
+  if (statusCode === 412) return new PreconditionFailedError(d);
   if (statusCode === 429) return new ThrottledError(d);
   if (statusCode >= 500) return new InternalServerError(d);
   return new IotHubError('IOTHUB_ERROR', hubMessage('the hub refused the request', d), false, d);

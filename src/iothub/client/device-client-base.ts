@@ -1,8 +1,10 @@
 /**
- * A device's connection to IoT Hub: telemetry (D2C) with outcomes, C2D messages as an async
- * iterator or a handler, and automatic reconnect with backoff and jitter. Telemetry that the hub
- * did not accept is sent again (after a reconnect, or by the retry policy) or reported by the
- * promise of sendEvent: never dropped. The same client on any platform (hub-platform.ts): Node's
+ * A device's (or module's) connection to IoT Hub: telemetry (D2C) with outcomes, C2D messages as an
+ * async iterator or a handler, direct methods (a handler per name, or an iterator), the twin
+ * (getTwin, updateReported, desired updates as an iterator), and automatic reconnect with backoff
+ * and jitter that re-opens every link a subscription needs. Telemetry that the hub did not accept
+ * is sent again (after a reconnect, or by the retry policy) or reported by the promise of
+ * sendEvent: never dropped. The same client on any platform (hub-platform.ts): Node's
  * DeviceClient is device-client.ts, the browser's browser-device-client.ts.
  *
  *   const device = DeviceClient.fromConnectionString(cs, { tls: { ca } });
@@ -11,13 +13,14 @@
  *   for await (const m of device.messages()) { ...; await m.complete(); }
  *   await device.close();
  */
-import { ClosedError } from '../../api/errors.js';
+import { randomContainerId as randomUUID } from '../../connection/container-id.js';
+import { ClosedError, InvalidArgumentError } from '../../api/errors.js';
 import { deferred } from '../../util/deferred.js';
 import type { MessageReceiver } from '../../api/receiver.js';
 import type { Timers } from '../../util/timers.js';
 import type { Message } from '../../codec/message.js';
 import { DeviceConnectionString } from '../connection-string.js';
-import { BatchSendError, IotHubConfigError } from '../errors.js';
+import { BatchSendError, IotHubConfigError, NotConnectedError } from '../errors.js';
 import { AsyncQueue } from '../../util/async-queue.js';
 import { C2DMessage } from './c2d.js';
 import { checkOptions, opt, type AnyOptionSchema, type OptionSchema } from '../../protocol/options.js';
@@ -32,6 +35,18 @@ import {
   type IotHubClientOptions,
 } from './client-options.js';
 import { HubClient, type Backoff } from './hub-client.js';
+import { methodRequestOf, type DeviceMethodRequest, type MethodHandler } from './methods.js';
+import { QueueStream } from './queue-stream.js';
+import {
+  DESIRED_RESOURCE,
+  REPORTED_RESOURCE,
+  TwinRequests,
+  desiredUpdateOf,
+  twinOf,
+  twinRequest,
+  type DesiredUpdate,
+  type DeviceTwin,
+} from './twin.js';
 import { HubConnection, type HubAuth } from './hub-connection.js';
 import type { HubPlatform } from './hub-platform.js';
 import { toAmqpMessage, type IotHubMessage } from './message.js';
@@ -40,7 +55,21 @@ import { fixedTokenProvider, signedTokenProvider, type TokenProvider } from './t
 export interface DeviceClientOptions extends IotHubClientOptions {
   /** C2D prefetch: messages the hub may deliver before the application took them (default 100). */
   c2dCredit?: number;
+  /** How long a twin request waits for its response (default 30 000 ms). */
+  twinTimeoutMs?: number;
 }
+
+/** The api-version the methods and twin links announce (the Node SDK's). */
+export const IOTHUB_API_VERSION = '2021-04-12';
+/** Method requests the hub may deliver ahead of the application (the methods link's credit). */
+export const METHOD_CREDIT = 10;
+/** Method requests waiting for `methodRequests()` readers; past it the hub gets 503 at once. */
+export const MAX_QUEUED_METHOD_REQUESTS = 100;
+/**
+ * Desired updates waiting for `desiredUpdates()` readers; past it they are dropped for one `full`
+ * update read with a GET (nothing is lost but the steps in between).
+ */
+export const MAX_QUEUED_DESIRED_UPDATES = 100;
 
 /** Options of {@link DeviceClientBase.sendEvent}: a deadline and a signal. */
 export interface SendEventOptions {
@@ -55,6 +84,7 @@ export function deviceClientOptions(platform: HubPlatform): AnyOptionSchema {
 
 const DEVICE_ONLY_OPTIONS = {
   c2dCredit: opt.number,
+  twinTimeoutMs: opt.number,
 } satisfies OptionSchema<Omit<DeviceClientOptions, keyof IotHubClientOptions>>;
 
 // Tied to the signatures: an option added to messages() or onMessage() needs a rule here.
@@ -85,6 +115,26 @@ export class DeviceClientBase extends HubClient {
   private readonly c2dCredit: number;
   private c2dQueue: AsyncQueue<C2DMessage> | undefined;
   private c2dReceiver: MessageReceiver | undefined;
+  /** `/devices/{d}[/modules/{m}]/methods/devicebound`. */
+  readonly methodsAddress: string;
+  /** `/devices/{d}[/modules/{m}]/twin`. */
+  readonly twinAddress: string;
+  private readonly methodsChannel = `methods:${randomUUID()}`;
+  private readonly twinChannel = `twin:${randomUUID()}`;
+  private readonly methodHandlers = new Map<string, MethodHandler>();
+  private methodQueue: AsyncQueue<DeviceMethodRequest> | undefined;
+  private methodsPump: Promise<void> | undefined;
+  private methodsUp = deferred<void>();
+  private methodsAttached = false;
+  private methodsReceiver: MessageReceiver | undefined;
+  private readonly twinTimeoutMs: number;
+  private readonly twinRequests: TwinRequests;
+  private twinPump: Promise<void> | undefined;
+  private twinUp = deferred<void>();
+  private twinAttached = false;
+  private twinReceiver: MessageReceiver | undefined;
+  private desiredQueue: AsyncQueue<DesiredUpdate> | undefined;
+  private lastDesiredVersion = 0;
 
   protected constructor(cs: DeviceConnectionString, options: DeviceClientOptions, platform: HubPlatform) {
     checkOptions(options, deviceClientOptions(platform), 'DeviceClient');
@@ -95,6 +145,10 @@ export class DeviceClientBase extends HubClient {
     const mod = cs.moduleId === undefined ? '' : `/modules/${encodeURIComponent(cs.moduleId)}`;
     this.telemetryAddress = `${ids}${mod}/messages/events`;
     this.c2dAddress = `${ids}/messages/devicebound`;
+    this.methodsAddress = `${ids}${mod}/methods/devicebound`;
+    this.twinAddress = `${ids}${mod}/twin`;
+    this.twinTimeoutMs = options.twinTimeoutMs ?? 30_000;
+    this.twinRequests = new TwinRequests(this.timers);
     const tls = resolveTls(options.tls);
     const { host, port } = cs.connectHost;
     this.hub = new HubConnection({
@@ -118,7 +172,34 @@ export class DeviceClientBase extends HubClient {
       reconnect: options.reconnect ?? true,
       logger: options.logger,
     });
-    this.forwardHubEvents((err) => this.c2dQueue?.end(err));
+    this.forwardHubEvents((err) => {
+      this.c2dQueue?.end(err);
+      this.methodQueue?.end(err);
+      this.desiredQueue?.end(err);
+      this.twinRequests.failAll(err);
+    });
+  }
+
+  /** The methods and twin links carry the api-version and their channel's correlation id. */
+  protected override linkOptionsFor(address: string): {
+    properties: Record<string, string>;
+    presettled?: boolean;
+  } {
+    const o = super.linkOptionsFor(address);
+    const channel =
+      address === this.methodsAddress
+        ? this.methodsChannel
+        : address === this.twinAddress
+          ? this.twinChannel
+          : undefined;
+    if (channel === undefined) return o;
+    const properties = {
+      ...o.properties,
+      'com.microsoft:api-version': IOTHUB_API_VERSION,
+      'com.microsoft:channel-correlation-id': channel,
+    };
+    // The twin links are settled on send, as the SDKs attach them (contract section 12).
+    return address === this.twinAddress ? { properties, presettled: true } : { properties };
   }
 
   private static authFor(
@@ -293,12 +374,278 @@ export class DeviceClientBase extends HubClient {
     };
   }
 
+  // ---- direct methods (contract section 12) ----
+
+  /**
+   * Answers calls of `name` with `handler`: its result (`{ status, payload }`) is the answer, unless
+   * it called `request.respond` itself; a handler that throws answers 500 with the error's message.
+   * The methods links open (and re-open after each reconnect) from the first handler or iterator
+   * on. Returns a function that removes the handler.
+   */
+  onMethod(name: string, handler: MethodHandler): () => void {
+    this.throwIfClosed();
+    if (typeof name !== 'string' || name.length === 0)
+      throw new InvalidArgumentError('a method name is a non-empty string');
+    if (typeof handler !== 'function') throw new InvalidArgumentError('a method handler is a function');
+    this.methodHandlers.set(name, handler);
+    void this.enableMethods().catch(() => undefined);
+    return () => {
+      if (this.methodHandlers.get(name) === handler) this.methodHandlers.delete(name);
+    };
+  }
+
+  /**
+   * The calls of methods without a handler, as they arrive (competing with other iterators of this
+   * client); answer each with `respond(status, payload)`. Without a handler or an iterator a call
+   * is answered 501.
+   */
+  methodRequests(options: { signal?: AbortSignal } = {}): QueueStream<DeviceMethodRequest> {
+    checkOptions(options, MESSAGES_OPTIONS, 'methodRequests');
+    this.throwIfClosed();
+    this.methodQueue ??= new AsyncQueue<DeviceMethodRequest>(MAX_QUEUED_METHOD_REQUESTS);
+    void this.enableMethods().catch(() => undefined);
+    const stream = new QueueStream(this.methodQueue);
+    options.signal?.addEventListener('abort', () => void stream.close(), { once: true });
+    return stream;
+  }
+
+  /**
+   * Opens the methods links (once; re-opened after every reconnect) and resolves when they are
+   * attached: from then on the hub delivers calls instead of answering 404103 DeviceNotOnline.
+   */
+  async enableMethods(): Promise<void> {
+    this.throwIfClosed();
+    this.methodsPump ??= this.pumpMethods();
+    await this.methodsUp.promise;
+  }
+
+  private async pumpMethods(): Promise<void> {
+    const backoff: Backoff = { failures: 0 };
+    while (!this.closed) {
+      let attached;
+      try {
+        attached = await this.attachReceiver(this.methodsAddress, METHOD_CREDIT, backoff, () => this.closed);
+        // The responses link opens with the requests link, as the SDKs do.
+        if (attached) await this.sender(this.methodsAddress);
+      } catch (e) {
+        this.methodsUp.reject(e);
+        this.methodQueue?.end(e);
+        return;
+      }
+      if (attached === undefined) break;
+      const { receiver, generation } = attached;
+      this.methodsReceiver = receiver;
+      this.methodsAttached = true;
+      this.methodsUp.resolve();
+      try {
+        for (;;) {
+          const m = await receiver.receive();
+          if (m === undefined) break;
+          m.accept();
+          const request = methodRequestOf(m.message, (reply) =>
+            this.sendWithRetry(this.methodsAddress, reply, {}),
+          );
+          if (request) this.dispatchMethod(request);
+        }
+      } catch {
+        // The link or the connection is gone: the hub keeps the calls until their timeout.
+      }
+      this.methodsAttached = false;
+      this.methodsUp = deferred<void>();
+      if (this.closed) break;
+      await this.pauseIfOnlyLinkLost(generation, backoff);
+    }
+  }
+
+  private dispatchMethod(request: DeviceMethodRequest): void {
+    const handler = this.methodHandlers.get(request.methodName);
+    const answer = (status: number, payload: unknown): void =>
+      void request.respond(status, payload).catch((e: unknown) => this.emitError(e));
+    if (!handler) {
+      const q = this.methodQueue;
+      if (!q) return answer(501, { message: `no handler for method ${request.methodName}` });
+      if (q.size >= q.capacity) return answer(503, { message: 'too many method calls waiting' });
+      return q.push(request);
+    }
+    void (async () => {
+      try {
+        const r = await handler(request);
+        if (!request.responded) answer(r?.status ?? 200, r?.payload ?? null);
+      } catch (e) {
+        if (!request.responded) answer(500, { message: e instanceof Error ? e.message : String(e) });
+        this.emitError(e);
+      }
+    })();
+  }
+
+  // ---- the twin (contract section 12) ----
+
+  /** Reads the twin: desired and reported properties, each with its `$version`. */
+  async getTwin(options: { signal?: AbortSignal } = {}): Promise<DeviceTwin> {
+    const r = await this.twinRequest('GET', undefined, ' ', options.signal);
+    const twin = twinOf(r.body);
+    this.lastDesiredVersion = Math.max(this.lastDesiredVersion, twin.desired.$version);
+    return twin;
+  }
+
+  /**
+   * Patches the reported properties (a JSON merge patch: null removes a key). Resolves with the
+   * new reported `$version` once the hub stored it.
+   */
+  async updateReported(
+    patch: Record<string, unknown>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<number> {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+      throw new InvalidArgumentError('a reported-properties patch is a JSON object');
+    const r = await this.twinRequest('PATCH', REPORTED_RESOURCE, JSON.stringify(patch), options.signal);
+    if (r.version === undefined) throw new NotConnectedError({ description: 'the hub sent no version' });
+    return r.version;
+  }
+
+  /**
+   * Desired-property updates as they arrive, each with its `$version` (competing with other
+   * iterators of this client). Subscribes on first use, and again after every reconnect; updates
+   * made while the device was away arrive then as one `full` update with the whole desired
+   * document.
+   */
+  desiredUpdates(options: { signal?: AbortSignal } = {}): QueueStream<DesiredUpdate> {
+    checkOptions(options, MESSAGES_OPTIONS, 'desiredUpdates');
+    this.throwIfClosed();
+    if (!this.desiredQueue) {
+      this.desiredQueue = new AsyncQueue<DesiredUpdate>(MAX_QUEUED_DESIRED_UPDATES);
+      this.twinPump ??= this.pumpTwin();
+      // Already attached: subscribe now (otherwise the pump does it once attached).
+      if (this.twinAttached) void this.subscribeDesired(false);
+    }
+    const stream = new QueueStream(this.desiredQueue);
+    options.signal?.addEventListener('abort', () => void stream.close(), { once: true });
+    return stream;
+  }
+
+  /** Resolves once subscribed to desired updates (the PUT answered). */
+  async enableDesiredUpdates(): Promise<void> {
+    this.desiredUpdates().close();
+    await this.twinRequest('PUT', DESIRED_RESOURCE, ' ');
+  }
+
+  private async twinRequest(
+    operation: string,
+    resource: string | undefined,
+    body: string,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; version: number | undefined; body: unknown }> {
+    this.throwIfClosed();
+    this.twinPump ??= this.pumpTwin();
+    return this.retry.run(
+      async () => {
+        await this.twinUp.promise;
+        const { correlationId, response } = this.twinRequests.expect(this.twinTimeoutMs);
+        try {
+          await this.sendWithRetry(this.twinAddress, twinRequest(correlationId, operation, resource, body), {
+            signal,
+          });
+        } catch (e) {
+          this.twinRequests.forget(correlationId, e);
+        }
+        return await response;
+      },
+      { timers: this.timers, signal, stop: () => this.closed || this.hub.state === 'closed' },
+    );
+  }
+
+  private async pumpTwin(): Promise<void> {
+    const backoff: Backoff = { failures: 0 };
+    let first = true;
+    while (!this.closed) {
+      let attached;
+      try {
+        attached = await this.attachReceiver(this.twinAddress, 100, backoff, () => this.closed);
+        if (attached) await this.sender(this.twinAddress);
+      } catch (e) {
+        this.twinUp.reject(e);
+        this.twinRequests.failAll(e);
+        this.desiredQueue?.end(e);
+        return;
+      }
+      if (attached === undefined) break;
+      const { receiver, generation } = attached;
+      this.twinReceiver = receiver;
+      this.twinAttached = true;
+      this.twinUp.resolve();
+      if (this.desiredQueue) void this.subscribeDesired(!first);
+      first = false;
+      try {
+        for (;;) {
+          const m = await receiver.receive();
+          if (m === undefined) break;
+          m.accept();
+          if (this.twinRequests.settle(m.message)) continue;
+          try {
+            this.pushDesired(desiredUpdateOf(m.message));
+          } catch (e) {
+            this.emitError(e);
+          }
+        }
+      } catch {
+        // The link or the connection is gone.
+      }
+      this.twinAttached = false;
+      this.twinUp = deferred<void>();
+      // Responses to requests in flight can only come on the link that is gone: they are retried.
+      this.twinRequests.failAll(new NotConnectedError({ description: 'the twin link was lost' }));
+      if (this.closed) break;
+      await this.pauseIfOnlyLinkLost(generation, backoff);
+    }
+  }
+
+  /** PUT, then after a reconnect a GET: the updates made meanwhile arrive as one full update. */
+  private async subscribeDesired(catchUp: boolean): Promise<void> {
+    try {
+      await this.twinRequest('PUT', DESIRED_RESOURCE, ' ');
+      if (catchUp) await this.resyncDesired();
+    } catch (e) {
+      this.emitError(e);
+    }
+  }
+
+  private async resyncDesired(): Promise<void> {
+    const seen = this.lastDesiredVersion;
+    const twin = await this.getTwin();
+    if (twin.desired.$version <= seen) return;
+    const { $version, ...patch } = twin.desired;
+    this.desiredQueue?.push({ version: $version, patch, full: true });
+  }
+
+  private pushDesired(u: DesiredUpdate): void {
+    const q = this.desiredQueue;
+    if (!q || u.version <= this.lastDesiredVersion) return; // unsubscribed, or already seen
+    if (q.size >= q.capacity) {
+      // The reader is behind: the steps are dropped for the whole document.
+      q.discard(() => true);
+      void this.resyncDesired().catch((e: unknown) => this.emitError(e));
+      return;
+    }
+    this.lastDesiredVersion = u.version;
+    q.push(u);
+  }
+
   /** Closes the links and the connection; iterators end, pending sends fail with ClosedError. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.c2dQueue?.end();
+    this.methodQueue?.end();
+    this.desiredQueue?.end();
+    this.twinRequests.failAll(new ClosedError('the device client'));
+    this.methodsUp.reject(new ClosedError('the device client'));
+    this.twinUp.reject(new ClosedError('the device client'));
+    this.methodsUp.promise.catch(() => undefined);
+    this.twinUp.promise.catch(() => undefined);
     await closeReceiverAfterSettling(this.c2dReceiver);
+    await Promise.all(
+      [this.methodsReceiver?.close(), this.twinReceiver?.close()].map((p) => p?.catch(() => undefined)),
+    );
     await this.hub.close();
   }
 }
@@ -307,47 +654,4 @@ export class DeviceClientBase extends HubClient {
  * The iterator of {@link DeviceClientBase.messages}. `close()` (or `return()`, even while a `next()` is
  * pending) ends this iterator only; a message it had not handed out stays for the others.
  */
-export class C2DStream implements AsyncIterableIterator<C2DMessage> {
-  private done = false;
-  private readonly closed = deferred<'closed'>();
-
-  constructor(private readonly queue: AsyncQueue<C2DMessage>) {}
-
-  /** The next C2D message; done when the client closes. */
-  async next(): Promise<IteratorResult<C2DMessage>> {
-    if (this.done) return { done: true, value: undefined };
-    const taking = this.queue.next();
-    const r = await Promise.race([taking, this.closed.promise]);
-    if (r === 'closed') {
-      // Closed while waiting: whatever the queue hands out later goes back for the others.
-      taking.then((m) => m && this.queue.unshift(m)).catch(() => undefined);
-      return { done: true, value: undefined };
-    }
-    if (r === undefined) {
-      this.done = true;
-      return { done: true, value: undefined };
-    }
-    if (this.done) {
-      this.queue.unshift(r);
-      return { done: true, value: undefined };
-    }
-    return { done: false, value: r };
-  }
-
-  /** Stops the iteration (`break` calls it). */
-  async return(): Promise<IteratorResult<C2DMessage>> {
-    await this.close();
-    return { done: true, value: undefined };
-  }
-
-  /** Stops the iteration; messages not yet taken stay with the client. */
-  async close(): Promise<void> {
-    this.done = true;
-    this.closed.resolve('closed');
-  }
-
-  /** The stream itself: `for await (const m of device.messages())`. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<C2DMessage> {
-    return this;
-  }
-}
+export class C2DStream extends QueueStream<C2DMessage> {}

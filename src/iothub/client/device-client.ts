@@ -13,9 +13,17 @@ import { DeviceConnectionString } from '../connection-string.js';
 import { DeviceClientBase, deviceClientOptions, type DeviceClientOptions } from './device-client-base.js';
 import { nodeHubPlatform } from './node-platform.js';
 
-export { C2DStream, type DeviceClientOptions, type SendEventOptions } from './device-client-base.js';
+export {
+  C2DStream,
+  IOTHUB_API_VERSION,
+  METHOD_CREDIT,
+  MAX_QUEUED_METHOD_REQUESTS,
+  MAX_QUEUED_DESIRED_UPDATES,
+  type DeviceClientOptions,
+  type SendEventOptions,
+} from './device-client-base.js';
 
-/** A device's connection to IoT Hub under Node: telemetry, C2D, reconnect (see DeviceClientBase). */
+/** A device's connection to IoT Hub under Node: telemetry, C2D, methods, twin, reconnect (see DeviceClientBase). */
 export class DeviceClient extends DeviceClientBase {
   constructor(cs: DeviceConnectionString, options: DeviceClientOptions = {}) {
     super(cs, options, nodeHubPlatform);

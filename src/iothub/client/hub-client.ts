@@ -117,8 +117,17 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
     if (this.hub.state === 'idle' || this.hub.state === 'connecting') await this.open();
   }
 
+  /**
+   * What links to `address` announce and how they settle: `com.microsoft:client-version` on every
+   * link; subclasses add what the methods and twin links carry (contract section 12).
+   */
+  protected linkOptionsFor(address: string): { properties: Record<string, string>; presettled?: boolean } {
+    void address;
+    return { properties: linkProperties(this.userAgent) };
+  }
+
   /** The sender to `address` on the current connection, opened once per generation. */
-  private async sender(address: string): Promise<MessageSender> {
+  protected async sender(address: string): Promise<MessageSender> {
     await this.ensureOpen();
     const conn = await this.hub.ready();
     const generation = this.hub.generation;
@@ -128,7 +137,7 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
       if (s && s.link.isOpen) return s;
       if (this.senders.get(address) !== t) return this.sender(address);
     }
-    const sender = conn.openSender({ address, properties: linkProperties(this.userAgent) });
+    const sender = conn.openSender({ address, ...this.linkOptionsFor(address) });
     this.senders.set(address, { generation, sender });
     try {
       return await sender;
@@ -190,7 +199,7 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
         const receiver = await openReceiverChecked(conn, {
           address,
           credit,
-          properties: linkProperties(this.userAgent),
+          ...this.linkOptionsFor(address),
         });
         backoff.failures = 0;
         return { receiver, generation };

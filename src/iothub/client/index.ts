@@ -4,10 +4,23 @@
  */
 /** Thrown for options a client does not know or values of the wrong type (code AMQP_INVALID_ARGUMENT). */
 export { InvalidArgumentError } from '../../api/errors.js';
-export { DeviceClient, C2DStream, type DeviceClientOptions, type SendEventOptions } from './device-client.js';
+export {
+  DeviceClient,
+  C2DStream,
+  IOTHUB_API_VERSION,
+  METHOD_CREDIT,
+  MAX_QUEUED_METHOD_REQUESTS,
+  MAX_QUEUED_DESIRED_UPDATES,
+  type DeviceClientOptions,
+  type SendEventOptions,
+} from './device-client.js';
 export { DeviceClientBase } from './device-client-base.js';
 export { nodeHubPlatform, sasKeyTokenProvider, userAgent } from './node-platform.js';
 export type { HubPlatform } from './hub-platform.js';
+export { QueueStream } from './queue-stream.js';
+export { ModuleClient, MODULE_ENVIRONMENT } from './module-client.js';
+export { DeviceMethodRequest, type MethodHandler, type MethodResult } from './methods.js';
+export { type DeviceTwin, type TwinProperties, type DesiredUpdate } from './twin.js';
 export {
   ServiceClient,
   FeedbackStream,

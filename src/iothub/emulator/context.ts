@@ -115,8 +115,13 @@ function settle(rm: ReceivedMessage, error?: AmqpError): void {
   }
 }
 
-export function refuse(l: IncomingLink, condition: string, description: string): void {
-  const e: AmqpError = { condition, description };
+export function refuse(
+  l: IncomingLink,
+  condition: string,
+  description: string,
+  info?: AmqpError['info'],
+): void {
+  const e: AmqpError = info === undefined ? { condition, description } : { condition, description, info };
   l.refuse(e);
 }
 

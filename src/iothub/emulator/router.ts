@@ -14,15 +14,20 @@
  * | `<eh>/ConsumerGroups/<cg>/Partitions/<p>` | receiver | events (ServiceConnect on the entity) |
  * | `[<eh>/]$management` | sender / receiver | READ requests / responses |
  * | one path segment (`cbs`, `mgmt-<uuid>`, ...) | receiver | a reply node for CBS / management responses |
- * | methods, twin, module inputs | any | refused: `amqp:not-implemented` (not emulated) |
+ * | `/devices/{d}[/modules/{m}]/methods/devicebound` | receiver / sender | method requests / responses (DeviceConnect for d[/m]) |
+ * | `/devices/{d}[/modules/{m}]/twin` | sender / receiver | twin requests / responses and desired pushes (DeviceConnect for d[/m]) |
+ * | module inputs | receiver | refused: `amqp:not-implemented` (not emulated) |
  *
  * Refusals (attach without terminus, then detach with the error): no grant covering the link
  * `amqp:unauthorized-access` with one description whatever the device (unknown, disabled or not
  * the caller's: nothing to enumerate); then, for a caller whose grant covers the device, an unknown
  * device or module `amqp:not-found` and a disabled one `amqp:unauthorized-access`; an unknown
- * address `amqp:not-found`. Every accepted attach echoes the client's source and target.
+ * address `amqp:not-found` with IoT Hub's error JSON (404006) as description and
+ * `com.microsoft:is-filtered: true` in the info (contract section 12). Every accepted attach echoes
+ * the client's source and target.
  * A connection without a grant (bare header, ANONYMOUS, MSSBCBS) gets only `$cbs` and reply nodes.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingLink } from '../../server/server-connection.js';
 import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
@@ -34,6 +39,8 @@ import type { ConnectionState } from './connection-state.js';
 import { refuse, type EmulatorContext } from './context.js';
 import { redirectEvents, servePartition } from './events.js';
 import { serveManagement } from './management.js';
+import { serveMethodRequests, serveMethodResponses } from './methods.js';
+import { serveTwinRequests, serveTwinResponses } from './twin.js';
 import { serveTelemetry } from './telemetry.js';
 
 function devicePath(deviceId: string, moduleId: string | undefined, tail: string): string {
@@ -126,9 +133,22 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
       return serveDeviceBound(ctx, l, a.deviceId);
     }
     case 'methods':
-      return notHere('Direct methods');
-    case 'twin':
-      return notHere('The device twin');
+    case 'twin': {
+      const r: Resource = {
+        path: devicePath(a.deviceId, a.moduleId, a.kind === 'twin' ? 'twin' : 'methods/devicebound'),
+        right: 'DeviceConnect',
+        deviceId: a.deviceId,
+      };
+      if (a.moduleId !== undefined) r.moduleId = a.moduleId;
+      if (!authorize(ctx, cs, l, r)) return;
+      if (a.kind === 'methods')
+        return clientReceives
+          ? serveMethodRequests(ctx, l, a.deviceId, a.moduleId)
+          : serveMethodResponses(ctx, l, a.deviceId, a.moduleId);
+      return clientReceives
+        ? serveTwinResponses(l, a.deviceId, a.moduleId)
+        : serveTwinRequests(ctx, l, a.deviceId, a.moduleId);
+    }
     case 'serviceDeviceBound':
       if (clientReceives) return wrongRole();
       if (!authorize(ctx, cs, l, { path: 'messages/devicebound', right: 'ServiceConnect' })) return;
@@ -164,8 +184,26 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
       // A reply node of a request/response pair: `cbs` (the IoT SDKs' reply-to), `mgmt-<uuid>`, ...
       if (clientReceives && address !== undefined && addressPath(address).length === 1)
         return cs.addReplyLink(replyLinkOf(l), ctx.log);
-      return refuse(l, Condition.NotFound, `The IoT hub has no node ${JSON.stringify(address ?? null)}.`);
+      return refuseUnknown(ctx, l, address);
   }
+}
+
+/**
+ * The real hub's answer to an address it does not serve: amqp:not-found, its error JSON (404006)
+ * as the description, and the info that says the link was filtered.
+ */
+function refuseUnknown(ctx: EmulatorContext, l: IncomingLink, address: string | undefined): void {
+  const trackingId = randomUUID();
+  const description = JSON.stringify({
+    errorCode: 404006,
+    trackingId,
+    message: `The IoT hub has no node ${JSON.stringify(address ?? null)}.`,
+    timestampUtc: new Date(ctx.clock.now()).toISOString(),
+  });
+  refuse(l, Condition.NotFound, description, {
+    'com.microsoft:is-filtered': true,
+    'com.microsoft:tracking-id': trackingId,
+  });
 }
 
 function replyLinkOf(l: IncomingLink): Parameters<ConnectionState['addReplyLink']>[0] {

@@ -40,7 +40,15 @@ export type HubErrorCode =
   /** Writing to the state directory failed: nothing more can be accepted durably. */
   | 'HUB_STORE_FAILED'
   /** The hub state was closed. */
-  | 'HUB_CLOSED';
+  | 'HUB_CLOSED'
+  /** A direct method for a device (or module) with no method link attached: IoT Hub's 404103. */
+  | 'HUB_DEVICE_NOT_ONLINE'
+  /** A direct method the device did not answer within its response timeout: IoT Hub's 504101. */
+  | 'HUB_METHOD_TIMEOUT'
+  /** Too many calls waiting for one device (or module): IoT Hub's throttling, 429. */
+  | 'HUB_TOO_MANY_REQUESTS'
+  /** A twin update whose etag is not the twin's: IoT Hub's 412. */
+  | 'HUB_PRECONDITION_FAILED';
 
 const CONDITION: Record<HubErrorCode, string> = {
   HUB_MESSAGE_TOO_LARGE: Condition.MessageSizeExceeded,
@@ -58,7 +66,35 @@ const CONDITION: Record<HubErrorCode, string> = {
   HUB_STATE_MISMATCH: Condition.InternalError,
   HUB_STORE_FAILED: Condition.InternalError,
   HUB_CLOSED: Condition.InternalError,
+  HUB_DEVICE_NOT_ONLINE: Condition.NotFound,
+  HUB_METHOD_TIMEOUT: IotHubCondition.Timeout,
+  HUB_TOO_MANY_REQUESTS: IotHubCondition.DeviceContainerThrottled,
+  HUB_PRECONDITION_FAILED: IotHubCondition.PreconditionFailed,
 };
+
+/**
+ * IoT Hub's numeric error codes (HTTP status * 1000 + a sub-code) for the errors that reach a
+ * service or a twin response: the `errorCode` of its error JSON. Contract section 12.
+ */
+const IOTHUB_ERROR_CODE: Partial<Record<HubErrorCode, number>> = {
+  HUB_BAD_ARGUMENT: 400004,
+  HUB_DEVICE_NOT_FOUND: 404001,
+  HUB_DEVICE_DISABLED: 401002,
+  HUB_DEVICE_NOT_ONLINE: 404103,
+  HUB_PRECONDITION_FAILED: 412002,
+  HUB_TOO_MANY_REQUESTS: 429001,
+  HUB_METHOD_TIMEOUT: 504101,
+};
+
+/** IoT Hub's numeric error code for a hub error (500001, internal, for any other). */
+export function iotHubErrorCode(code: HubErrorCode): number {
+  return IOTHUB_ERROR_CODE[code] ?? 500001;
+}
+
+/** The HTTP-style status of a hub error: the first three digits of its IoT Hub error code. */
+export function statusOfHubError(code: HubErrorCode): number {
+  return Math.floor(iotHubErrorCode(code) / 1000);
+}
 
 /** The AMQP error condition for a hub error code. */
 export function conditionOf(code: HubErrorCode): string {

@@ -10,6 +10,7 @@
  *   telemetry/partition-<n>.log        events per partition
  *   c2d.log                            C2D queues
  *   feedback.log                       pending feedback records and feedback messages
+ *   twins.json                         device and module twins (atomic rewrite on change, 0600)
  */
 import * as path from 'node:path';
 import type { Message } from '../../codec/message.js';
@@ -20,7 +21,9 @@ import { HubError } from './errors.js';
 import { FeedbackStore, type FeedbackDelivery, type FeedbackEntry, type FeedbackLimits } from './feedback.js';
 import type { EventPosition } from './filter.js';
 import type { SettleOutcome } from './queue.js';
+import { identityKey, MethodDispatcher, type InvokeOptions, type MethodResult } from './methods.js';
 import { Registry, type DeviceIdentity } from './registry.js';
+import { TwinStore, type TwinDocument } from './twin.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE, tightenFile } from './private-files.js';
 import { readJsonFile, writeFileAtomic } from './store.js';
 import {
@@ -66,6 +69,8 @@ export interface HubStateOptions {
   registry?: unknown;
   /** Devices that must exist (`--device ID`); existing ones keep their keys. */
   devices?: string[];
+  /** Direct method calls waiting or in flight per device or module (default 100). */
+  maxPendingMethods?: number;
 }
 
 export interface EventHubInfo {
@@ -146,6 +151,12 @@ export async function createHubState(opts: HubStateOptions): Promise<HubState> {
   });
   const feedback = await FeedbackStore.open({ ...common, ...opts.feedback, hubName: opts.hubName });
   const c2d = await C2dStore.open({ ...common, ...opts.c2d });
+  const twins = await TwinStore.open(stateDir === undefined ? {} : { stateDir });
+  const methods = new MethodDispatcher({
+    clock,
+    onDeadline,
+    ...(opts.maxPendingMethods === undefined ? {} : { maxPendingPerIdentity: opts.maxPendingMethods }),
+  });
   const hub = new HubState(
     opts,
     clock,
@@ -156,6 +167,8 @@ export async function createHubState(opts: HubStateOptions): Promise<HubState> {
     c2d,
     feedback,
     listeners,
+    methods,
+    twins,
   );
   if (stateDir !== undefined) await hub.saveRegistry();
   return hub;
@@ -181,6 +194,8 @@ export class HubState {
     readonly c2d: C2dStore,
     readonly feedback: FeedbackStore,
     private readonly deadlineListeners: Set<() => void>,
+    readonly methods: MethodDispatcher,
+    readonly twins: TwinStore,
   ) {
     this.hubName = opts.hubName;
     this.eventHubName = opts.eventHubName ?? opts.hubName;
@@ -288,10 +303,11 @@ export class HubState {
     return this.c2d.purge(deviceId);
   }
 
-  /** Removes a device and its queue (no feedback: the identity is gone). */
+  /** Removes a device, its queue (no feedback: the identity is gone) and its twins. */
   removeDevice(deviceId: string): boolean {
     const had = this.registry.removeDevice(deviceId);
     if (had) {
+      this.twins.removeDevice(deviceId);
       const saved = this.c2d.onFeedback;
       this.c2d.onFeedback = undefined;
       try {
@@ -313,6 +329,63 @@ export class HubState {
 
   onFeedbackAvailable(cb: () => void): () => void {
     return this.feedback.onAvailable(cb);
+  }
+
+  // ---- direct methods and twins (contract section 12) ----
+
+  /**
+   * Invokes a direct method on a device or module. Rejects with HUB_DEVICE_NOT_FOUND for an unknown
+   * identity, and otherwise as MethodDispatcher.invoke (HUB_DEVICE_NOT_ONLINE, HUB_METHOD_TIMEOUT...).
+   */
+  invokeMethod(
+    deviceId: string,
+    moduleId: string | undefined,
+    methodName: string,
+    payload: Uint8Array,
+    options: InvokeOptions = {},
+  ): Promise<MethodResult> {
+    try {
+      this.requireIdentity(deviceId, moduleId);
+      return this.methods.invoke(identityKey(deviceId, moduleId), methodName, payload, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The twin of a device or module (HUB_DEVICE_NOT_FOUND for an unknown one). */
+  getTwin(deviceId: string, moduleId?: string): TwinDocument {
+    this.requireIdentity(deviceId, moduleId);
+    return this.twins.document(identityKey(deviceId, moduleId));
+  }
+
+  /**
+   * The service's twin update: tags and desired properties, merged (PATCH) or replaced (PUT), with
+   * an optional etag; desired changes reach the subscribed device. Resolves once durable.
+   */
+  async updateTwin(
+    deviceId: string,
+    moduleId: string | undefined,
+    change: { tags?: unknown; desired?: unknown },
+    options: { etag?: string; replace?: boolean } = {},
+  ): Promise<TwinDocument> {
+    this.requireIdentity(deviceId, moduleId);
+    const doc = this.twins.update(identityKey(deviceId, moduleId), change, options);
+    await this.twins.saved();
+    return doc;
+  }
+
+  /** A device's reported-properties patch; resolves with the new `$version` once durable. */
+  async patchReported(deviceId: string, moduleId: string | undefined, patch: unknown): Promise<number> {
+    this.requireIdentity(deviceId, moduleId);
+    const v = this.twins.patchReported(identityKey(deviceId, moduleId), patch);
+    await this.twins.saved();
+    return v;
+  }
+
+  private requireIdentity(deviceId: string, moduleId: string | undefined): void {
+    const d = this.registry.requireDevice(deviceId);
+    if (moduleId !== undefined && !d.modules.has(moduleId))
+      throw new HubError('HUB_DEVICE_NOT_FOUND', `module ${deviceId}/${moduleId} not found`);
   }
 
   // ---- Event Hubs-compatible endpoint ----
@@ -351,13 +424,22 @@ export class HubState {
   /** The earliest time at which tick() has work: a lock timeout, a TTL, a feedback batch, retention. */
   nextDeadline(): number | undefined {
     let min: number | undefined;
-    for (const d of [this.c2d.nextDeadline(), this.feedback.nextDeadline(), this.telemetry.nextDeadline()])
+    for (const d of [
+      this.c2d.nextDeadline(),
+      this.feedback.nextDeadline(),
+      this.telemetry.nextDeadline(),
+      this.methods.nextDeadline(),
+    ])
       if (d !== undefined && (min === undefined || d < min)) min = d;
     return min;
   }
 
-  /** Runs everything due at `now`: C2D locks and TTLs (and their feedback), feedback batches, retention. */
+  /**
+   * Runs everything due at `now`: C2D locks and TTLs (and their feedback), feedback batches,
+   * retention, direct method timeouts.
+   */
   tick(now: number = this.clock.now()): void {
+    this.methods.tick(now);
     this.c2d.tick(now);
     this.feedback.tick(now);
     this.telemetry.tick(now);
@@ -376,7 +458,13 @@ export class HubState {
 
   /** The first write failure of any log, if one happened. */
   get storeError(): HubError | undefined {
-    return this.registryError ?? this.telemetry.storeError ?? this.c2d.storeError ?? this.feedback.storeError;
+    return (
+      this.registryError ??
+      this.telemetry.storeError ??
+      this.c2d.storeError ??
+      this.feedback.storeError ??
+      this.twins.storeError
+    );
   }
 
   /** Writes registry.json now (also done automatically after every registry change). */
@@ -390,6 +478,7 @@ export class HubState {
     // Feedback before C2D: a C2D removal is logged once its feedback record is durable.
     await Promise.all([
       this.registrySave,
+      this.twins.saved(),
       this.telemetry.flush(),
       this.feedback.flush().then(() => this.c2d.flush()),
     ]);
@@ -398,8 +487,13 @@ export class HubState {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.methods.close();
     await this.registrySave;
-    await Promise.all([this.telemetry.close(), this.feedback.close().then(() => this.c2d.close())]);
+    await Promise.all([
+      this.twins.close(),
+      this.telemetry.close(),
+      this.feedback.close().then(() => this.c2d.close()),
+    ]);
   }
 
   private scheduleRegistrySave(force = false): void {

@@ -59,6 +59,13 @@
  *   group; `positionFromFilterSet(source.filter) ?? { kind: 'earliest' }` (throws HUB_BAD_FILTER);
  *   `const c = hub.openEventCursor(partition, position)`; on credit send `c.next()!.bytes` (already
  *   encoded, annotations stamped), else `c.wait(cb)`. Epochs and `amqp:link:stolen` are link-level.
+ * - **Direct methods** (`methods`): the device's receiver subscribes,
+ *   `hub.methods.subscribe(identityKey(d, m), deliver)`, and its sender's responses go to
+ *   `hub.methods.respond(key, requestId, { status, payload })`; the service calls
+ *   `hub.invokeMethod(d, m, name, payload, { responseTimeoutMs, connectTimeoutMs })`.
+ * - **Twin** (`twin`): `hub.twins.deviceView(key)` for a GET, `await hub.patchReported(d, m, patch)`
+ *   for a PATCH, `hub.twins.subscribeDesired(key, cb)` for a PUT; the service's side is
+ *   `hub.getTwin(d, m)` and `hub.updateTwin(d, m, { tags, desired }, { etag, replace })`.
  * - **$management** READ: `hub.eventHubInfo()` and `hub.partitionInfo(id)`.
  * - **CBS / SASL**: `hub.registry.getPolicy(name)` (keys, rights: `policyAllows(name, right)`),
  *   `hub.registry.getDevice(id)` / `getModule(id, m)` (keys, status). Connection state:
@@ -73,7 +80,36 @@
  * {@link Registry}.
  */
 export { systemClock, ManualClock, type Clock } from '../../util/timers.js';
-export { HubError, isHubError, conditionOf, type HubErrorCode } from './errors.js';
+export {
+  HubError,
+  isHubError,
+  conditionOf,
+  iotHubErrorCode,
+  statusOfHubError,
+  type HubErrorCode,
+} from './errors.js';
+export {
+  MethodDispatcher,
+  identityKey,
+  DEFAULT_RESPONSE_TIMEOUT_MS,
+  DEFAULT_MAX_PENDING_METHODS,
+  MAX_METHOD_PAYLOAD,
+  type MethodRequest,
+  type MethodResult,
+  type InvokeOptions,
+  type MethodSubscriber,
+  type MethodDispatcherOptions,
+} from './methods.js';
+export {
+  TwinStore,
+  etagOf,
+  MAX_PROPERTIES_BYTES,
+  MAX_TAGS_BYTES,
+  MAX_TWIN_DEPTH,
+  type TwinDocument,
+  type TwinObject,
+  type DesiredListener,
+} from './twin.js';
 export {
   createHubState,
   HubState,

@@ -255,11 +255,12 @@ describe('authorization', () => {
     await expect(conn.openSender('/devices/d1/messages/events')).rejects.toThrow(/unauthorized-access/);
   });
 
-  it('methods and twin are refused as not emulated; unknown addresses as not found', async () => {
+  it("methods and twin attach with the device's own token; unknown addresses are not found", async () => {
     const t = await testHub();
     const conn = await connectDevice(t, 'd1');
-    await expect(conn.openReceiver('/devices/d1/methods/devicebound')).rejects.toThrow(/not-implemented/);
-    await expect(conn.openSender('/devices/d1/twin')).rejects.toThrow(/not-implemented/);
+    await conn.openReceiver('/devices/d1/methods/devicebound');
+    await conn.openSender('/devices/d1/twin');
+    await expect(conn.openSender('/devices/d2/twin')).rejects.toThrow(/unauthorized-access/);
     await expect(conn.openSender('/no/such/node')).rejects.toThrow(/not-found/);
   });
 

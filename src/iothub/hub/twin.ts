@@ -1,0 +1,298 @@
+/**
+ * Device and module twins (contract section 12) as pure logic: tags, desired and reported
+ * properties, each of desired and reported with its own `$version`, the twin's version and etag,
+ * JSON merge patches (null removes a key), and the desired-property subscribers that each change
+ * is pushed to. Identities are keyed as in methods.ts (`deviceId` or `deviceId/moduleId`); whether
+ * the identity exists is the caller's check (HubState).
+ *
+ * With a state directory every twin is kept in `twins.json`, rewritten atomically (0600, like the
+ * registry: a twin may hold a device's configuration secrets) after each change, the writes of
+ * changes made meanwhile coalesced into one; `saved()` resolves once everything changed so far is
+ * on disk, and the emulator answers a PATCH only then.
+ *
+ * Bounds, IoT Hub's: desired and reported at most 32 KiB of JSON each, tags 16 KiB, objects nested
+ * at most 10 deep, keys at most 1 KiB without `.`, `$`, space or control characters.
+ */
+import * as path from 'node:path';
+import { HubError } from './errors.js';
+import { PRIVATE_FILE_MODE, tightenFile } from './private-files.js';
+import { readJsonFile, writeFileAtomic } from './store.js';
+
+/** A JSON object, as twins hold them. */
+export type TwinObject = { [key: string]: unknown };
+
+/** The whole twin as the service sees it (REST `GET /twins/{id}`). */
+export interface TwinDocument {
+  etag: string;
+  version: number;
+  tags: TwinObject;
+  properties: { desired: TwinObject; reported: TwinObject };
+}
+
+/** A desired-property change pushed to subscribers: the delta with `$version`. */
+export type DesiredListener = (delta: TwinObject, version: number) => void;
+
+export const MAX_PROPERTIES_BYTES = 32 * 1024;
+export const MAX_TAGS_BYTES = 16 * 1024;
+export const MAX_TWIN_DEPTH = 10;
+export const MAX_TWIN_KEY_LENGTH = 1024;
+
+interface Twin {
+  version: number;
+  tags: TwinObject;
+  desired: TwinObject;
+  desiredVersion: number;
+  reported: TwinObject;
+  reportedVersion: number;
+}
+
+interface TwinsFile {
+  version: 1;
+  twins: ({ key: string } & Twin)[];
+}
+
+export interface TwinStoreOptions {
+  stateDir?: string;
+}
+
+export class TwinStore {
+  private readonly twins = new Map<string, Twin>();
+  private readonly listeners = new Map<string, Set<DesiredListener>>();
+  private save: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private error: HubError | undefined;
+  private closed = false;
+
+  private constructor(private readonly file: string | undefined) {}
+
+  static async open(o: TwinStoreOptions = {}): Promise<TwinStore> {
+    const file = o.stateDir === undefined ? undefined : path.join(o.stateDir, 'twins.json');
+    const store = new TwinStore(file);
+    if (file !== undefined) {
+      await tightenFile(file);
+      const stored = (await readJsonFile(file)) as TwinsFile | undefined;
+      for (const t of stored?.twins ?? []) {
+        const { key, ...twin } = t;
+        store.twins.set(key, twin);
+      }
+    }
+    return store;
+  }
+
+  /** The twin as the device's GET reads it: `{ desired, reported }`, each with `$version`. */
+  deviceView(key: string): { desired: TwinObject; reported: TwinObject } {
+    const t = this.twin(key);
+    return {
+      desired: withVersion(t.desired, t.desiredVersion),
+      reported: withVersion(t.reported, t.reportedVersion),
+    };
+  }
+
+  /** The whole twin, with etag and version. */
+  document(key: string): TwinDocument {
+    const t = this.twin(key);
+    const v = this.deviceView(key);
+    return { etag: etagOf(t.version), version: t.version, tags: clone(t.tags), properties: v };
+  }
+
+  /** A device's PATCH of its reported properties; returns the new reported `$version`. */
+  patchReported(key: string, patch: unknown): number {
+    const t = this.twin(key);
+    const p = checkPatch(patch, 'reported');
+    const next = mergePatch(t.reported, p);
+    checkSize(next, MAX_PROPERTIES_BYTES, 'reported properties');
+    t.reported = next;
+    t.reportedVersion++;
+    t.version++;
+    this.changed();
+    return t.reportedVersion;
+  }
+
+  /**
+   * The service's update of desired properties (and tags): a merge patch, or with `replace` the
+   * new contents. With `etag`, the twin must still have it (HUB_PRECONDITION_FAILED otherwise;
+   * `*` matches any). Desired changes are pushed to subscribers with the new `$version`.
+   */
+  update(
+    key: string,
+    change: { tags?: unknown; desired?: unknown },
+    o: { etag?: string; replace?: boolean } = {},
+  ): TwinDocument {
+    const t = this.twin(key);
+    if (o.etag !== undefined && o.etag !== '*' && o.etag !== etagOf(t.version))
+      throw new HubError(
+        'HUB_PRECONDITION_FAILED',
+        `the twin of ${key} has changed: its etag is not ${o.etag}`,
+      );
+    const tags = change.tags === undefined ? undefined : checkPatch(change.tags, 'tags');
+    const desired = change.desired === undefined ? undefined : checkPatch(change.desired, 'desired');
+    const nextTags = tags && (o.replace ? withoutNulls(tags) : mergePatch(t.tags, tags));
+    const nextDesired = desired && (o.replace ? withoutNulls(desired) : mergePatch(t.desired, desired));
+    if (nextTags) checkSize(nextTags, MAX_TAGS_BYTES, 'tags');
+    if (nextDesired) checkSize(nextDesired, MAX_PROPERTIES_BYTES, 'desired properties');
+    if (nextTags) t.tags = nextTags;
+    if (nextDesired) {
+      t.desired = nextDesired;
+      t.desiredVersion++;
+    }
+    if (nextTags || nextDesired) {
+      t.version++;
+      this.changed();
+    }
+    if (nextDesired) {
+      // A replace pushes the whole new document, a patch the delta as applied (nulls included).
+      const delta = o.replace ? nextDesired : desired!;
+      for (const cb of [...(this.listeners.get(key) ?? [])])
+        cb(withVersion(delta, t.desiredVersion), t.desiredVersion);
+    }
+    return this.document(key);
+  }
+
+  /** Pushes each desired change of the identity to `cb` until the returned function is called. */
+  subscribeDesired(key: string, cb: DesiredListener): () => void {
+    let set = this.listeners.get(key);
+    if (!set) this.listeners.set(key, (set = new Set()));
+    set.add(cb);
+    return () => {
+      set.delete(cb);
+      if (set.size === 0 && this.listeners.get(key) === set) this.listeners.delete(key);
+    };
+  }
+
+  /** Desired subscribers of the identity. */
+  subscriberCount(key: string): number {
+    return this.listeners.get(key)?.size ?? 0;
+  }
+
+  /** Forgets the twins of a device and of its modules (the identity was deleted). */
+  removeDevice(deviceId: string): void {
+    let any = false;
+    for (const key of [...this.twins.keys()])
+      if (key === deviceId || key.startsWith(`${deviceId}/`)) any = this.twins.delete(key) || any;
+    if (any) this.changed();
+  }
+
+  /** Forgets one twin (a module was deleted). */
+  remove(key: string): void {
+    if (this.twins.delete(key)) this.changed();
+  }
+
+  /** The first write failure, if one happened. */
+  get storeError(): HubError | undefined {
+    return this.error;
+  }
+
+  /** Resolves once every change made so far is on disk (at once without a state directory). */
+  saved(): Promise<void> {
+    return this.save;
+  }
+
+  async close(): Promise<void> {
+    await this.save;
+    this.closed = true;
+  }
+
+  private twin(key: string): Twin {
+    let t = this.twins.get(key);
+    if (!t) {
+      t = { version: 1, tags: {}, desired: {}, desiredVersion: 1, reported: {}, reportedVersion: 1 };
+      this.twins.set(key, t);
+    }
+    return t;
+  }
+
+  private changed(): void {
+    const file = this.file;
+    if (file === undefined || this.closed || this.dirty) return;
+    this.dirty = true;
+    this.save = this.save.then(async () => {
+      this.dirty = false;
+      const doc: TwinsFile = { version: 1, twins: [...this.twins].map(([key, t]) => ({ key, ...t })) };
+      try {
+        await writeFileAtomic(file, JSON.stringify(doc) + '\n', { mode: PRIVATE_FILE_MODE });
+      } catch (e) {
+        this.error ??= new HubError('HUB_STORE_FAILED', `cannot write ${file}: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+    });
+  }
+}
+
+/** The etag of a twin version: base64 of its 8 bytes, as IoT Hub's etags look. */
+export function etagOf(version: number): string {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(version));
+  return b.toString('base64');
+}
+
+function isObject(v: unknown): v is TwinObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function clone<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+/** Checks a patch's shape and keys; drops the metadata keys (`$version`, `$metadata`) at its top. */
+function checkPatch(patch: unknown, what: string): TwinObject {
+  if (!isObject(patch)) throw new HubError('HUB_BAD_ARGUMENT', `a ${what} patch is a JSON object`);
+  const out: TwinObject = {};
+  for (const [k, v] of Object.entries(patch)) if (k !== '$version' && k !== '$metadata') put(out, k, v);
+  checkKeys(out, what, 1);
+  return out;
+}
+
+function checkKeys(o: TwinObject, what: string, depth: number): void {
+  if (depth > MAX_TWIN_DEPTH)
+    throw new HubError('HUB_BAD_ARGUMENT', `${what} nest deeper than ${MAX_TWIN_DEPTH} levels`);
+  for (const [k, v] of Object.entries(o)) {
+    // eslint-disable-next-line no-control-regex
+    if (k.length === 0 || k.length > MAX_TWIN_KEY_LENGTH || /[.$ \u0000-\u001f\u007f-\u009f]/.test(k))
+      throw new HubError('HUB_BAD_ARGUMENT', `${what}: ${JSON.stringify(k.slice(0, 64))} is not a valid key`);
+    if (isObject(v)) checkKeys(v, what, depth + 1);
+    else if (Array.isArray(v)) checkArray(v, what, depth + 1);
+  }
+}
+
+function checkArray(a: unknown[], what: string, depth: number): void {
+  if (depth > MAX_TWIN_DEPTH)
+    throw new HubError('HUB_BAD_ARGUMENT', `${what} nest deeper than ${MAX_TWIN_DEPTH} levels`);
+  for (const v of a)
+    if (isObject(v)) checkKeys(v, what, depth + 1);
+    else if (Array.isArray(v)) checkArray(v, what, depth + 1);
+}
+
+function checkSize(o: TwinObject, max: number, what: string): void {
+  const n = Buffer.byteLength(JSON.stringify(o));
+  if (n > max)
+    throw new HubError('HUB_BAD_ARGUMENT', `${what} would be ${n} bytes, over the ${max}-byte limit`);
+}
+
+/** Sets an own property, even `__proto__` (JSON.parse makes it one): never the prototype. */
+function put(o: TwinObject, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/** RFC 7396 merge patch into a copy of `target`. */
+function mergePatch(target: TwinObject, patch: TwinObject): TwinObject {
+  const out: TwinObject = {};
+  for (const [k, v] of Object.entries(target)) put(out, k, v);
+  for (const [k, v] of Object.entries(patch)) {
+    const old = Object.prototype.hasOwnProperty.call(out, k) ? out[k] : undefined;
+    if (v === null) delete out[k];
+    else if (isObject(v)) put(out, k, mergePatch(isObject(old) ? old : {}, v));
+    else put(out, k, clone(v));
+  }
+  return out;
+}
+
+function withVersion(o: TwinObject, version: number): TwinObject {
+  const out = clone(o);
+  put(out, '$version', version);
+  return out;
+}
+
+function withoutNulls(o: TwinObject): TwinObject {
+  return mergePatch({}, o);
+}

@@ -1,0 +1,100 @@
+import { readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { ManualClock } from '../../../src/util/timers.js';
+import { createHubState } from '../../../src/iothub/hub/hub.js';
+import { TwinStore, etagOf, type TwinObject } from '../../../src/iothub/hub/twin.js';
+import { T0, tempDir } from './helpers.js';
+
+describe('twin store', () => {
+  test('reported patches merge, nulls remove, and $version moves by one', async () => {
+    const t = await TwinStore.open();
+    expect(t.deviceView('d1')).toEqual({ desired: { $version: 1 }, reported: { $version: 1 } });
+    expect(t.patchReported('d1', { fw: '1.0', net: { ssid: 'a', rssi: -40 } })).toBe(2);
+    expect(t.patchReported('d1', { $version: 99, net: { rssi: null }, fw: null, up: true })).toBe(3);
+    expect(t.deviceView('d1').reported).toEqual({ net: { ssid: 'a' }, up: true, $version: 3 });
+    expect(t.document('d1')).toMatchObject({ version: 3, etag: etagOf(3) });
+  });
+
+  test('desired updates reach subscribers as deltas with $version; a replace pushes the whole document', async () => {
+    const t = await TwinStore.open();
+    const pushes: [TwinObject, number][] = [];
+    const stop = t.subscribeDesired('d1/m1', (d, v) => pushes.push([d, v]));
+    t.update('d1/m1', { desired: { temp: 21, mode: 'eco' } });
+    t.update('d1/m1', { desired: { mode: null } });
+    t.update('d1/m1', { desired: { a: 1 } }, { replace: true });
+    t.update('d1/m1', { tags: { site: 'x' } }); // tags alone push nothing
+    stop();
+    t.update('d1/m1', { desired: { b: 2 } });
+    expect(pushes).toEqual([
+      [{ temp: 21, mode: 'eco', $version: 2 }, 2],
+      [{ mode: null, $version: 3 }, 3],
+      [{ a: 1, $version: 4 }, 4],
+    ]);
+    expect(t.document('d1/m1')).toMatchObject({
+      tags: { site: 'x' },
+      properties: { desired: { b: 2, $version: 5 } },
+    });
+    expect(t.subscriberCount('d1/m1')).toBe(0);
+  });
+
+  test('etags guard service updates', async () => {
+    const t = await TwinStore.open();
+    const doc = t.update('d1', { tags: { a: 1 } });
+    expect(() => t.update('d1', { tags: { a: 2 } }, { etag: etagOf(1) })).toThrow(
+      expect.objectContaining({ code: 'HUB_PRECONDITION_FAILED' }),
+    );
+    expect(t.update('d1', { tags: { a: 2 } }, { etag: doc.etag }).tags).toEqual({ a: 2 });
+    expect(t.update('d1', { tags: { a: 3 } }, { etag: '*' }).tags).toEqual({ a: 3 });
+  });
+
+  test('bad patches are refused and change nothing', async () => {
+    const t = await TwinStore.open();
+    let deep: TwinObject = { v: 1 };
+    for (let i = 0; i < 10; i++) deep = { n: deep };
+    for (const bad of [
+      null,
+      [1],
+      'x',
+      { 'a.b': 1 },
+      { $x: 1 },
+      { 'a b': 1 },
+      { '': 1 },
+      deep,
+      { big: 'x'.repeat(33 * 1024) },
+    ])
+      expect(() => t.patchReported('d1', bad)).toThrow(expect.objectContaining({ code: 'HUB_BAD_ARGUMENT' }));
+    expect(t.document('d1')).toMatchObject({ version: 1, properties: { reported: { $version: 1 } } });
+  });
+
+  test('a __proto__ key is an own property, never the prototype', async () => {
+    const t = await TwinStore.open();
+    t.patchReported('d1', JSON.parse('{"__proto__":{"polluted":true},"a":1}'));
+    const r = t.deviceView('d1').reported;
+    expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+    expect(JSON.stringify(r)).toBe('{"__proto__":{"polluted":true},"a":1,"$version":2}');
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
+  test('persisted 0600 in twins.json, and read back; removing a device forgets its twins', async () => {
+    const dir = await tempDir();
+    const clock = new ManualClock(T0);
+    const hub = await createHubState({ hubName: 'h', clock, devices: ['d1'], stateDir: dir });
+    hub.registry.addModule('d1', 'm1');
+    expect(await hub.patchReported('d1', undefined, { fw: '2' })).toBe(2);
+    await hub.updateTwin('d1', 'm1', { desired: { x: 1 }, tags: { t: 1 } });
+    expect((await stat(path.join(dir, 'twins.json'))).mode & 0o777).toBe(0o600);
+    await hub.close();
+    const again = await createHubState({ hubName: 'h', clock, stateDir: dir });
+    expect(again.getTwin('d1').properties.reported).toEqual({ fw: '2', $version: 2 });
+    expect(again.getTwin('d1', 'm1')).toMatchObject({
+      tags: { t: 1 },
+      properties: { desired: { x: 1, $version: 2 } },
+    });
+    expect(() => again.getTwin('ghost')).toThrow(expect.objectContaining({ code: 'HUB_DEVICE_NOT_FOUND' }));
+    again.removeDevice('d1');
+    await again.flush();
+    expect(await readFile(path.join(dir, 'twins.json'), 'utf8')).not.toContain('fw');
+    await again.close();
+  });
+});
