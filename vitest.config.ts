@@ -37,6 +37,7 @@ const unit = [
   'test/iothub/client/message.test.ts',
   'test/iothub/client/retry.test.ts',
   'test/iothub/client/module-count.test.ts',
+  'test/iothub/emulator/rest-router.test.ts',
   'test/broker/queue.test.ts',
   'test/bench/histogram.test.ts',
   'test/bench/meter.test.ts',
