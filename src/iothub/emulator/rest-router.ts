@@ -13,6 +13,7 @@ import type { AccessRight } from '../hub/registry.js';
 import { grantAllows, verifyToken, type AuthConfig, type Grant, type Resource } from './auth.js';
 import { RestError } from './rest-errors.js';
 
+/** The HTTP methods the REST API's routes use. */
 export type RestMethod = 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE';
 
 /** A request as a handler sees it: authorized, its JSON body parsed. */
@@ -48,6 +49,7 @@ export interface RestRoute {
   right: AccessRight;
   /** Whether the route takes a JSON body (others must come without one). */
   body?: boolean;
+  /** The answer; a RestError thrown here is answered as IoT Hub's error, anything else as a 500. */
   handle(req: RestRequest): RestReply | Promise<RestReply>;
 }
 
