@@ -304,13 +304,39 @@ async function device(argv: string[]): Promise<number> {
   noPositionals(positionals);
   const { cs, tls } = setup(v);
   const httpsPort = v.port === undefined ? undefined : port(v.port, 'port', 443);
-  const top = v.top === undefined ? undefined : positiveInt(v.top, 'top', 1000);
+  if (v.top !== undefined) positiveInt(v.top, 'top', 1000);
   if (action !== 'list' && v.device === undefined) throw new UsageError(`device ${action} needs --device`);
-  const json = v.json ?? false;
+  authOf(v); // a bad --auth is a usage error before anything is sent
   const registry = RegistryClient.fromConnectionString(cs, {
     tls,
     ...(httpsPort === undefined ? {} : { port: httpsPort }),
   });
+  try {
+    return await deviceAction(registry, action, v);
+  } finally {
+    registry.close();
+  }
+}
+
+async function deviceAction(
+  registry: RegistryClient,
+  action: 'create' | 'list' | 'delete',
+  v: {
+    device?: string;
+    module?: string;
+    top?: string;
+    etag?: string;
+    json?: boolean;
+    disabled?: boolean;
+    auth?: string;
+    'primary-key'?: string;
+    'secondary-key'?: string;
+    thumbprint?: string;
+    'secondary-thumbprint'?: string;
+  },
+): Promise<number> {
+  const json = v.json ?? false;
+  const top = v.top === undefined ? undefined : positiveInt(v.top, 'top', 1000);
   if (action === 'create') {
     const authentication = authOf(v);
     const id = v.device!;

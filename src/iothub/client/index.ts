@@ -92,6 +92,7 @@ export {
   RegistryClient,
   REGISTRY_API_VERSION,
   DEFAULT_REST_TIMEOUT_MS,
+  MAX_REST_SOCKETS,
   generateSymmetricKey,
   type AuthenticationType,
   type CreateDeviceOptions,

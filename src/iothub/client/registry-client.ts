@@ -14,6 +14,8 @@
  * `tls: false` (plain HTTP) only for a hub on this machine.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { InvalidArgumentError } from '../../api/errors.js';
 import { checkOptions, opt, type OptionSchema } from '../../protocol/options.js';
 import { TLS_OPTIONS, type TlsOptions } from '../../transport/open-socket.js';
@@ -28,6 +30,8 @@ import { userAgent } from './client-options.js';
 export const REGISTRY_API_VERSION = '2021-04-12';
 /** Default deadline of one request (ms). */
 export const DEFAULT_REST_TIMEOUT_MS = 60_000;
+/** Connections one client keeps open to the hub at most (idle ones are kept for the next requests). */
+export const MAX_REST_SOCKETS = 8;
 
 /** How an identity authenticates: the service API's `authentication.type`. */
 export type AuthenticationType = 'sas' | 'selfSigned' | 'certificateAuthority';
@@ -181,6 +185,8 @@ export class RegistryClient {
   private readonly userAgent: string;
   private token: TokenInfo | undefined;
   private renewAt = 0;
+  /** Kept-alive connections (at most MAX_REST_SOCKETS), as azure-iothub keeps them. */
+  private readonly agent: http.Agent;
 
   /** Use {@link RegistryClient.fromConnectionString}. */
   constructor(
@@ -202,6 +208,10 @@ export class RegistryClient {
       options.retryPolicy instanceof RetryPolicy ? options.retryPolicy : new RetryPolicy(options.retryPolicy);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REST_TIMEOUT_MS;
     this.userAgent = userAgent(options.productInfo);
+    // Node's agent unrefs idle sockets, so a client not closed does not hold the process open.
+    const agentOptions = { keepAlive: true, maxSockets: MAX_REST_SOCKETS, maxFreeSockets: MAX_REST_SOCKETS };
+    this.agent =
+      this.tls === false ? new http.Agent(agentOptions) : new https.Agent({ ...agentOptions, ...this.tls });
     const cs = connectionString;
     this.tokens =
       options.tokenProvider ??
@@ -368,6 +378,11 @@ export class RegistryClient {
     return `HostName=${this.connectionString.hostName};DeviceId=${identity.deviceId}${mod};SharedAccessKey=${key}`;
   }
 
+  /** Closes the kept-alive connections; requests made afterwards open new ones. */
+  close(): void {
+    this.agent.destroy();
+  }
+
   // ---- requests ----
 
   private async json<T>(
@@ -419,6 +434,7 @@ export class RegistryClient {
           ...(body === undefined ? {} : { body }),
           timeoutMs: this.timeoutMs,
           timers: this.timers,
+          agent: this.agent,
           ...(o.signal === undefined ? {} : { signal: o.signal }),
         });
       },

@@ -51,6 +51,8 @@ export interface RestRequestOptions {
   signal?: AbortSignal;
   /** Default {@link MAX_REST_RESPONSE_BYTES}. */
   maxResponseBytes?: number;
+  /** Keeps connections for the next requests (one per client); without it, one connection per request. */
+  agent?: http.Agent;
 }
 
 /** An answer of status 2xx. */
@@ -146,7 +148,7 @@ export function restRequest(o: RestRequestOptions): Promise<RestResponse> {
       method: o.method,
       path: o.path,
       headers,
-      agent: false as const,
+      agent: o.agent ?? false,
     };
     const onResponse = (res: http.IncomingMessage): void => {
       const chunks: Buffer[] = [];
