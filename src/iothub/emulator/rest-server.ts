@@ -80,14 +80,18 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
       cleanup();
       reject(e);
     };
+    // A socket closed mid-body (the deadline's answer, a reset) ends the wait too.
+    const onClose = (): void => onError(new Error('the connection closed before the body ended'));
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
 }
 
@@ -181,6 +185,8 @@ export function restHandler(o: RestHandlerOptions): (req: IncomingMessage, res: 
       sendReply(res, reply, !bodyRead && announcesBody(req));
     };
     run().catch((e: unknown) => {
+      // Already answered (the deadline's 408) or gone: nothing left to tell anyone.
+      if (res.headersSent || res.destroyed) return;
       if (e instanceof RestError) {
         // Until the body is read, unread bytes may follow: close rather than parse them.
         refuse(res, e, !bodyRead && announcesBody(req));
