@@ -88,14 +88,14 @@ async function main() {
     for (const r of rows) r.ratioToOurs = +(r.medianMs / base.medianMs).toFixed(2);
     console.table(rows);
     mkdirSync(join(here, 'results'), { recursive: true });
-    writeFileSync(
-      join(here, 'results', 'registry-rest-latest.json'),
-      JSON.stringify(
-        { started: new Date().toISOString(), node: process.version, load: loadavg(), rows, times },
-        null,
-        1,
-      ),
-    );
+    const record = {
+      started: new Date().toISOString(),
+      node: process.version,
+      load: loadavg(),
+      count: COUNT,
+      rows,
+    };
+    writeFileSync(join(here, 'results', 'registry-rest-latest.json'), JSON.stringify(record, null, 2) + '\n');
   } finally {
     await hub.close();
   }
