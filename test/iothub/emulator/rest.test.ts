@@ -368,6 +368,31 @@ describe('authorization and api-version', () => {
   });
 });
 
+describe('routes added later (twin and method routes join the table this way)', () => {
+  it('hub.restRoutes.add serves a new route with its own right; the checks before it still apply', async () => {
+    hub.restRoutes.add({
+      method: 'GET',
+      pattern: '/twins/{deviceId}',
+      right: 'ServiceConnect',
+      handle: (req) => ({ status: 200, body: { deviceId: req.params.deviceId, by: req.grant.policy } }),
+    });
+    const ok = await call(hub, 'GET', '/twins/rest-d1', { token: policyToken(hub, 'service') });
+    expect([ok.status, ok.body]).toEqual([200, { deviceId: 'rest-d1', by: 'service' }]);
+    expect((await call(hub, 'GET', '/twins/rest-d1', { token: policyToken(hub, 'reader') })).status).toBe(
+      401,
+    );
+    expect((await call(hub, 'GET', '/twins/rest-d1', { apiVersion: '2016-11-14' })).status).toBe(400);
+    expect(() =>
+      hub.restRoutes.add({
+        method: 'GET',
+        pattern: '/twins/{id}',
+        right: 'ServiceConnect',
+        handle: () => ({ status: 200 }),
+      }),
+    ).toThrow(TypeError);
+  });
+});
+
 describe('durability', () => {
   it('a created device is in registry.json (0600) when the answer comes, and its etag survives a restart', async () => {
     const dir = await tempDir();
