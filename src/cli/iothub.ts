@@ -1,6 +1,7 @@
 /**
- * `amqp-one iothub <command>`: the service side (monitor-events, send-c2d, feedback) and the device
- * side (simulate-device, receive-c2d), for a real hub or the emulator. The connection string comes
+ * `amqp-one iothub <command>`: the service side (monitor-events, send-c2d, feedback, and the
+ * registry with `device create|list|delete`, over REST) and the device side (simulate-device,
+ * receive-c2d), for a real hub or the emulator. The connection string comes
  * from --connection-string or the IOTHUB_CONNECTION_STRING environment variable; --ca adds a CA to
  * trust (the emulator's). Each subcommand has its own help, printed with its usage errors.
  */
@@ -8,12 +9,16 @@ import { readFileSync } from 'node:fs';
 import { TimeoutError } from '../api/errors.js';
 import {
   DeviceClient,
+  RegistryClient,
   ServiceClient,
   eventText,
   jsonMessage,
   type EventPosition,
+  type IdentityAuthSpec,
+  type RegistryDevice,
+  type RegistryModule,
 } from '../iothub/client/index.js';
-import { int, noPositionals, out, parse, positiveInt, UsageError } from './args.js';
+import { int, noPositionals, out, parse, port, positiveInt, UsageError } from './args.js';
 import { toCliError } from './errors.js';
 
 const COMMON_HELP = `Common: --connection-string CS (or IOTHUB_CONNECTION_STRING: a service string, or a device
@@ -32,6 +37,14 @@ const SUB_HELP: Record<string, string> = {
   'simulate-device': `amqp-one iothub simulate-device [--count N] [--rate PER_SECOND] [--body-size B]
   A device sending N telemetry messages (default 10) at a rate (default 10/s; 0 = as fast as the hub
   accepts), each a JSON reading with a seq property.`,
+  device: `amqp-one iothub device <create|list|delete> [--device ID] [--module ID] [--port HTTPS_PORT]
+  The registry, over IoT Hub's REST API (a policy with RegistryWrite, or RegistryRead to list).
+  create --device ID [--module ID] [--auth sas|self-signed|ca] [--primary-key K] [--secondary-key K]
+    [--thumbprint HEX] [--secondary-thumbprint HEX] [--disabled]: registers a device (or a module
+    on it) and prints its connection string (SAS) or its authentication.
+  list [--device ID] [--top N]: the devices, or the modules of --device.
+  delete --device ID [--module ID] [--etag E]: deletes it (only at that etag, with --etag).
+  --port: the HTTPS port when the HostName's is the AMQPS one (the emulator's --https-port).`,
   'receive-c2d': `amqp-one iothub receive-c2d [--count N] [--action complete|reject|abandon] [--timeout MS]
   The device side of C2D: receives messages, settles each with --action (default complete, which
   gives Success feedback; reject gives Rejected; abandon puts it back for redelivery) and prints it.
@@ -39,7 +52,7 @@ const SUB_HELP: Record<string, string> = {
   ends the wait: with --count, too few messages by then exits 1 with AMQP_TIMEOUT.`,
 };
 
-export const IOTHUB_HELP = `amqp-one iothub <monitor-events|send-c2d|feedback|simulate-device|receive-c2d> [options]
+export const IOTHUB_HELP = `amqp-one iothub <monitor-events|send-c2d|feedback|device|simulate-device|receive-c2d> [options]
 ${Object.values(SUB_HELP)
   .map((h) => `  ${h.split('\n')[0]!.replace('amqp-one iothub ', '')}`)
   .join('\n')}
@@ -227,6 +240,135 @@ async function simulateDevice(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The authentication `device create` asks for. */
+function authOf(v: {
+  auth?: string;
+  'primary-key'?: string;
+  'secondary-key'?: string;
+  thumbprint?: string;
+  'secondary-thumbprint'?: string;
+}): IdentityAuthSpec {
+  const auth = v.auth ?? (v.thumbprint === undefined ? 'sas' : 'self-signed');
+  const keys = v['primary-key'] !== undefined || v['secondary-key'] !== undefined;
+  const prints = v.thumbprint !== undefined || v['secondary-thumbprint'] !== undefined;
+  if (auth === 'sas') {
+    if (prints) throw new UsageError('--thumbprint goes with --auth self-signed');
+    return {
+      type: 'sas',
+      ...(v['primary-key'] === undefined ? {} : { primaryKey: v['primary-key'] }),
+      ...(v['secondary-key'] === undefined ? {} : { secondaryKey: v['secondary-key'] }),
+    };
+  }
+  if (keys) throw new UsageError('--primary-key and --secondary-key go with --auth sas');
+  if (auth === 'self-signed') {
+    if (v.thumbprint === undefined) throw new UsageError('--auth self-signed needs --thumbprint');
+    return {
+      type: 'selfSigned',
+      primaryThumbprint: v.thumbprint,
+      ...(v['secondary-thumbprint'] === undefined ? {} : { secondaryThumbprint: v['secondary-thumbprint'] }),
+    };
+  }
+  if (auth === 'ca') {
+    if (prints) throw new UsageError('--thumbprint goes with --auth self-signed');
+    return { type: 'certificateAuthority' };
+  }
+  throw new UsageError(`--auth must be sas, self-signed or ca, got ${auth}`);
+}
+
+function identityLine(i: RegistryDevice | RegistryModule): string {
+  const id = 'moduleId' in i ? `${i.deviceId}/${i.moduleId}` : i.deviceId;
+  const status = 'status' in i ? ` ${i.status}` : '';
+  return `${id}${status} ${i.authentication.type} ${i.connectionState} etag ${i.etag}`;
+}
+
+async function device(argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  if (action !== 'create' && action !== 'list' && action !== 'delete')
+    throw new UsageError(
+      action === undefined ? 'device needs create, list or delete' : `unknown device command ${action}`,
+    );
+  const { values: v, positionals } = parse(rest, {
+    ...common,
+    device: { type: 'string' },
+    module: { type: 'string' },
+    port: { type: 'string' },
+    top: { type: 'string' },
+    etag: { type: 'string' },
+    auth: { type: 'string' },
+    'primary-key': { type: 'string' },
+    'secondary-key': { type: 'string' },
+    thumbprint: { type: 'string' },
+    'secondary-thumbprint': { type: 'string' },
+    disabled: { type: 'boolean' },
+  });
+  noPositionals(positionals);
+  const { cs, tls } = setup(v);
+  const httpsPort = v.port === undefined ? undefined : port(v.port, 'port', 443);
+  if (v.top !== undefined) positiveInt(v.top, 'top', 1000);
+  if (action !== 'list' && v.device === undefined) throw new UsageError(`device ${action} needs --device`);
+  authOf(v); // a bad --auth is a usage error before anything is sent
+  const registry = RegistryClient.fromConnectionString(cs, {
+    tls,
+    ...(httpsPort === undefined ? {} : { port: httpsPort }),
+  });
+  try {
+    return await deviceAction(registry, action, v);
+  } finally {
+    registry.close();
+  }
+}
+
+async function deviceAction(
+  registry: RegistryClient,
+  action: 'create' | 'list' | 'delete',
+  v: {
+    device?: string;
+    module?: string;
+    top?: string;
+    etag?: string;
+    json?: boolean;
+    disabled?: boolean;
+    auth?: string;
+    'primary-key'?: string;
+    'secondary-key'?: string;
+    thumbprint?: string;
+    'secondary-thumbprint'?: string;
+  },
+): Promise<number> {
+  const json = v.json ?? false;
+  const top = v.top === undefined ? undefined : positiveInt(v.top, 'top', 1000);
+  if (action === 'create') {
+    const authentication = authOf(v);
+    const id = v.device!;
+    const made =
+      v.module === undefined
+        ? await registry.createDevice(id, { authentication, status: v.disabled ? 'disabled' : 'enabled' })
+        : await registry.createModule(id, v.module, { authentication });
+    const connectionString =
+      made.authentication.type === 'sas' ? registry.connectionStringOf(made) : undefined;
+    out(
+      json,
+      `created ${identityLine(made)}
+${connectionString ?? JSON.stringify(made.authentication)}`,
+      { ...made, connectionString },
+    );
+  } else if (action === 'list') {
+    const list: (RegistryDevice | RegistryModule)[] =
+      v.device === undefined
+        ? await registry.listDevices(top === undefined ? {} : { top })
+        : await registry.listModules(v.device);
+    if (json) for (const i of list) out(true, '', i);
+    else for (const i of list) out(false, identityLine(i), i);
+  } else {
+    const opts = v.etag === undefined ? {} : { etag: v.etag };
+    if (v.module === undefined) await registry.deleteDevice(v.device!, opts);
+    else await registry.deleteModule(v.device!, v.module, opts);
+    const id = v.module === undefined ? v.device! : `${v.device!}/${v.module}`;
+    out(json, `deleted ${id}`, { deleted: id });
+  }
+  return 0;
+}
+
 const ACTIONS = { complete: 'completed', reject: 'rejected', abandon: 'abandoned' } as const;
 
 async function receiveC2d(argv: string[]): Promise<number> {
@@ -290,6 +432,7 @@ const SUB: Record<string, (argv: string[]) => Promise<number>> = {
   'monitor-events': monitorEvents,
   'send-c2d': sendC2d,
   feedback,
+  device,
   'simulate-device': simulateDevice,
   'receive-c2d': receiveC2d,
 };

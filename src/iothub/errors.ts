@@ -64,6 +64,7 @@ export type IotHubErrorCode =
   | 'IOTHUB_SUSPENDED'
   | 'IOTHUB_ARGUMENT_ERROR'
   | 'IOTHUB_PRECONDITION_FAILED'
+  | 'IOTHUB_DEVICE_ALREADY_EXISTS'
   | 'IOTHUB_NOT_CONNECTED'
   | 'IOTHUB_TLS_VERIFICATION_FAILED'
   | 'IOTHUB_PROXY_FAILED'
@@ -256,6 +257,12 @@ export class AlreadyRespondedError extends IotHubError {
       false,
       details,
     );
+  }
+}
+/** The registry already has a device (or module) with that id (REST 409). Not retryable. */
+export class DeviceAlreadyExistsError extends IotHubError {
+  constructor(details: IotHubErrorDetails = {}) {
+    super('IOTHUB_DEVICE_ALREADY_EXISTS', hubMessage('device already exists', details), false, details);
   }
 }
 /** The connection to the hub was lost (or could not be made). Retryable. */

@@ -15,6 +15,7 @@ beforeAll(async () => {
   hub = await startHub({
     port: 0,
     tlsPort: 0,
+    httpsPort: 0,
     devices: ['sim-1'],
     feedbackBatchDelayMs: 100,
     log: () => undefined,
@@ -92,5 +93,64 @@ describe('amqp-one iothub', () => {
     const r = await run(['feedback'], { IOTHUB_CONNECTION_STRING: '' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/IOTHUB_CONNECTION_STRING/);
+  });
+  test('device create, list and delete over the REST API; the printed connection string works', async () => {
+    const owner = [
+      '--connection-string',
+      hub.serviceConnectionString('iothubowner'),
+      '--port',
+      String(hub.httpsPort),
+    ];
+    const made = await run(['device', 'create', '--device', 'cli-dev', '--json', ...owner]);
+    expect(made.code).toBe(0);
+    const created = lines(made.stdout)[0] as { deviceId: string; connectionString: string; etag: string };
+    expect(created).toMatchObject({
+      deviceId: 'cli-dev',
+      connectionString: expect.stringContaining('DeviceId=cli-dev;'),
+    });
+    const device = DeviceClient.fromConnectionString(created.connectionString, {
+      tls: { ca: hub.caPem },
+      reconnect: false,
+    });
+    try {
+      await device.sendEvent('registered from the command line');
+    } finally {
+      await device.close();
+    }
+    const x509 = await run([
+      'device',
+      'create',
+      '--device',
+      'cli-dev',
+      '--module',
+      'm1',
+      '--auth',
+      'ca',
+      ...owner,
+    ]);
+    expect(x509.code).toBe(0);
+    expect(x509.stdout).toMatch(/^created cli-dev\/m1 certificateAuthority Disconnected etag \S+\n/);
+    const listed = await run(['device', 'list', '--json', ...owner]);
+    expect(lines(listed.stdout).map((d) => d.deviceId)).toContain('cli-dev');
+    const modules = await run(['device', 'list', '--device', 'cli-dev', ...owner]);
+    expect(modules.stdout).toMatch(/^cli-dev\/m1 certificateAuthority Disconnected etag /);
+    const stale = await run(['device', 'delete', '--device', 'cli-dev', '--etag', 'c3RhbGU=', ...owner]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain('IOTHUB_PRECONDITION_FAILED');
+    const del = await run(['device', 'delete', '--device', 'cli-dev', ...owner]);
+    expect([del.code, del.stdout]).toEqual([0, 'deleted cli-dev\n']);
+    expect(hub.state.registry.getDevice('cli-dev')).toBeUndefined();
+    const again = await run(['device', 'delete', '--device', 'cli-dev', ...owner]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('IOTHUB_DEVICE_NOT_FOUND');
+    const service = [
+      '--connection-string',
+      hub.serviceConnectionString('service'),
+      '--port',
+      String(hub.httpsPort),
+    ];
+    const refused = await run(['device', 'list', ...service]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('IOTHUB_UNAUTHORIZED');
   });
 });

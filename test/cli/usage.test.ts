@@ -55,6 +55,13 @@ const COMMANDS: { name: string; argv: string[]; value?: string; number?: string 
     value: '--action',
     number: '--count',
   },
+  {
+    name: 'iothub device',
+    argv: ['iothub', 'device', 'create', ...CS, '--device', 'd'],
+    value: '--primary-key',
+    number: '--port',
+  },
+  { name: 'iothub device', argv: ['iothub', 'device', 'list', ...CS], value: '--device', number: '--top' },
 ];
 
 /** [the command's help's first line starts with, argv, the one-line message]. */
@@ -107,6 +114,24 @@ CASES.push(
   ['amqp-one iothub', ['iothub'], 'iothub needs a command'],
   ['amqp-one iothub', ['iothub', 'nope'], 'unknown iothub command nope'],
   ['amqp-one iothub send-c2d', ['iothub', 'send-c2d', ...CS], 'send-c2d needs --device'],
+  ['amqp-one iothub device', ['iothub', 'device'], 'device needs create, list or delete'],
+  ['amqp-one iothub device', ['iothub', 'device', 'rename', ...CS], 'unknown device command rename'],
+  ['amqp-one iothub device', ['iothub', 'device', 'delete', ...CS], 'device delete needs --device'],
+  [
+    'amqp-one iothub device',
+    ['iothub', 'device', 'create', ...CS, '--device', 'd', '--auth', 'self-signed'],
+    '--auth self-signed needs --thumbprint',
+  ],
+  [
+    'amqp-one iothub device',
+    ['iothub', 'device', 'create', ...CS, '--device', 'd', '--auth', 'psk'],
+    '--auth must be sas, self-signed or ca, got psk',
+  ],
+  [
+    'amqp-one iothub device',
+    ['iothub', 'device', 'list', ...CS, '--port', '70000'],
+    '--port must be a port from 0 to 65535, got 70000',
+  ],
   [
     'amqp-one iothub feedback',
     ['iothub', 'feedback'],

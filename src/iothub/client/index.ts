@@ -1,5 +1,5 @@
 /**
- * The IoT Hub clients: DeviceClient, ServiceClient, and the pieces they are built from.
+ * The IoT Hub clients: DeviceClient, ServiceClient, RegistryClient, and the pieces they are built from.
  * @packageDocumentation
  */
 /** Thrown for options a client does not know or values of the wrong type (code AMQP_INVALID_ARGUMENT). */
@@ -104,6 +104,23 @@ export {
   type EventHubInfo,
 } from './management.js';
 export { MSSBCBS, mssbcbsClient } from './mssbcbs.js';
+export {
+  RegistryClient,
+  REGISTRY_API_VERSION,
+  DEFAULT_REST_TIMEOUT_MS,
+  MAX_REST_SOCKETS,
+  generateSymmetricKey,
+  type AuthenticationType,
+  type CreateDeviceOptions,
+  type IdentityAuthentication,
+  type IdentityAuthSpec,
+  type RegistryCallOptions,
+  type RegistryClientOptions,
+  type RegistryDevice,
+  type RegistryModule,
+  type RegistryWriteOptions,
+} from './registry-client.js';
+export { MAX_REST_RESPONSE_BYTES, errorFromRestResponse, isLoopbackHost } from './rest-request.js';
 export { RetryPolicy, isRetryableError, sleep, type RetryAttempt, type RetryPolicyOptions } from './retry.js';
 export {
   fixedTokenProvider,

@@ -248,6 +248,9 @@ export function verifyToken(cfg: AuthConfig, token: string, now: number): TokenV
         : `module ${identity.deviceId}/${identity.moduleId} not found`,
     );
   const holder = mod ?? device;
+  // An X.509 identity has keys inside (registry.ts) that no one was ever given: never a token.
+  if (holder.authType !== 'sas')
+    return refused(`${identity.moduleId === undefined ? 'device' : 'module'} uses ${holder.authType}`);
   const r = verifyWithKeys(token, [holder.primaryKey, holder.secondaryKey], ['base64'], now);
   if (!r.ok) return { ok: false, status: 401, description: r.expired ? EXPIRED : INVALID_SIGNATURE };
   if (device.status !== 'enabled') return refused(`device ${identity.deviceId} is disabled`);

@@ -37,6 +37,8 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
                            connection strings say HostName=localhost (no port), as the SDKs then
                            build wss://localhost:443/... and amqps://localhost:5671 themselves.
                            (Every port also serves WebSockets at those two paths.)
+                           The same port serves IoT Hub's REST API: the registry (devices and
+                           modules), e.g. amqp-one iothub device create --port N.
   --hub-name NAME          hub name (default ${DEFAULT_HUB_NAME})
   --partitions N           event partitions (default 4)
   --state DIR              keep telemetry, C2D queues, feedback, devices and the CA in DIR
@@ -204,6 +206,7 @@ function summary(hub: IotHubEmulator): Record<string, unknown> {
     tlsPort: hub.tlsPort ?? null,
     httpsPort: hub.httpsPort ?? null,
     webSocketUrl: hub.webSocketUrl ?? null,
+    restUrl: hub.restUrl ?? null,
     webSocketPaths: [...HUB_WEBSOCKET_PATHS],
     caFile: hub.caFile ?? null,
     durable: hub.durable,

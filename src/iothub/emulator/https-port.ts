@@ -1,17 +1,19 @@
 /**
  * The emulator's HTTPS port (`startHub({ httpsPort })`, `amqp-one hub --https-port`): where the
  * official SDKs connect over WebSockets, `wss://HOST:443/$iothub/websocket` and
- * `/$servicebus/websocket`. It is Node's HTTPS server, so the same port can later serve IoT Hub's
- * REST API too: an upgrade request is checked with `answerUpgrade`, answered 101, wrapped in a
- * server WebSocketStream and handed to the hub's AMQP server with `accept`, which serves it as
- * any client of its own port (limits, SASL, handlers). Any other HTTP request gets a 404 in
- * JSON, as the hub's REST API answers a path it does not have.
+ * `/$servicebus/websocket`, and where IoT Hub's REST API is served. It is Node's HTTPS server: an
+ * upgrade request is checked with `answerUpgrade`, answered 101, wrapped in a server
+ * WebSocketStream and handed to the hub's AMQP server with `accept`, which serves it as any
+ * client of its own port (limits, SASL, handlers). Any other request goes to `rest`
+ * (rest-server.ts), or without it gets a 404 in JSON.
  *
  * What a client that has not authenticated can hold here: a request head of MAX_HEAD_BYTES, one
  * socket among `maxConnections` (Node's own count, upgraded sockets included; `accept` counts
- * them again against the AMQP server's), and `deadlineMs` from the end of TLS to a 101 on the
- * injected timers (Node's own header timeout is coarse); past it the socket is destroyed. After
- * the upgrade the AMQP server's handshake deadline takes over.
+ * them again against the AMQP server's), and `deadlineMs` from the end of TLS to its first request
+ * head (a 101 or a REST request) on the injected timers (Node's own header timeout is coarse);
+ * past it the socket is destroyed. After the upgrade the AMQP server's handshake deadline takes
+ * over; a REST request has its own deadline (rest-server.ts), and between two requests on one
+ * kept-alive socket `keepAliveMs` of silence closes it, as do `maxRequestsPerSocket` requests.
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -45,7 +47,18 @@ export interface HttpsPortOptions {
   timers: Timers;
   /** A refused upgrade or request, for the hub's log. */
   onRefused?: (reason: string) => void;
+  /** The REST API's handler (rest-server.ts); without it, requests get a 404. */
+  rest?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Silence allowed between two requests on a kept-alive socket (ms, default {@link KEEP_ALIVE_MS}). */
+  keepAliveMs?: number;
+  /** Requests one socket may carry (default {@link MAX_REQUESTS_PER_SOCKET}); the last is answered with `Connection: close`. */
+  maxRequestsPerSocket?: number;
 }
+
+/** Default silence between two requests on a kept-alive socket: 5 s, Node's own default. */
+export const KEEP_ALIVE_MS = 5_000;
+/** Default requests per kept-alive socket. */
+export const MAX_REQUESTS_PER_SOCKET = 1000;
 
 /** A listening HTTPS/WSS port. */
 export interface HttpsPort {
@@ -56,10 +69,10 @@ export interface HttpsPort {
   close(): Promise<void>;
 }
 
-/** The 404 of any request that is not a WebSocket upgrade (the REST API is not served yet). */
+/** The 404 of any request that is not a WebSocket upgrade, when no REST handler is given. */
 const NOT_FOUND_BODY = JSON.stringify({
   Message:
-    'ErrorCode:NotFound;this emulator serves AMQP over WebSockets here (/$iothub/websocket, /$servicebus/websocket), not the REST API',
+    'ErrorCode:NotFound;this port serves AMQP over WebSockets here (/$iothub/websocket, /$servicebus/websocket), not the REST API',
   ExceptionMessage: '',
 });
 
@@ -78,12 +91,26 @@ function headOf(req: IncomingMessage, rest: Buffer): HttpHead {
 /** Starts the HTTPS port; rejects with a ListenError when the port cannot be listened on. */
 export async function listenHttps(o: HttpsPortOptions): Promise<HttpsPort> {
   const deadlines = new Map<Duplex, unknown>();
+  const requestCounts = new WeakMap<Duplex, number>();
+  const maxRequests = o.maxRequestsPerSocket ?? MAX_REQUESTS_PER_SOCKET;
   const sockets = new Set<Duplex>();
   let refused = 0;
   const release = (socket: Duplex): void => {
     const t = deadlines.get(socket);
     if (t !== undefined) o.timers.clearTimeout(t);
     deadlines.delete(socket);
+  };
+  /** Destroys `socket` unless a request head (or a 101) comes within `ms`. */
+  const arm = (socket: Duplex, ms: number): void => {
+    release(socket);
+    if (ms <= 0 || socket.destroyed) return;
+    deadlines.set(
+      socket,
+      o.timers.setTimeout(() => {
+        deadlines.delete(socket);
+        socket.destroy();
+      }, ms),
+    );
   };
   const refuse = (reason: string): void => {
     refused++;
@@ -102,6 +129,21 @@ export async function listenHttps(o: HttpsPortOptions): Promise<HttpsPort> {
       handshakeTimeout: o.deadlineMs > 0 ? o.deadlineMs : undefined,
     },
     (req: IncomingMessage, res: ServerResponse) => {
+      // The request has its own deadline; once answered, the socket may wait for the next one.
+      const socket = req.socket;
+      release(socket);
+      // The last request a socket may carry says so, and the socket closes after its answer
+      // (Node's maxRequestsPerSocket alone sends the header but keeps the socket open).
+      const count = (requestCounts.get(socket) ?? 0) + 1;
+      requestCounts.set(socket, count);
+      if (count >= maxRequests) res.setHeader('Connection', 'close');
+      res.once('close', () => {
+        if (sockets.has(socket)) arm(socket, o.keepAliveMs ?? KEEP_ALIVE_MS);
+      });
+      if (o.rest) {
+        o.rest(req, res);
+        return;
+      }
       refuse(`HTTP ${req.method} without a WebSocket upgrade`);
       req.resume();
       res.writeHead(404, {
@@ -113,6 +155,9 @@ export async function listenHttps(o: HttpsPortOptions): Promise<HttpsPort> {
     },
   );
   server.maxConnections = o.maxConnections;
+  server.maxRequestsPerSocket = maxRequests;
+  // Node's own keep-alive timer only backs ours up (ours runs on the injected timers).
+  server.keepAliveTimeout = (o.keepAliveMs ?? KEEP_ALIVE_MS) + 1000;
 
   server.on('secureConnection', (socket: net.Socket) => {
     sockets.add(socket);
@@ -120,14 +165,7 @@ export async function listenHttps(o: HttpsPortOptions): Promise<HttpsPort> {
       sockets.delete(socket);
       release(socket);
     });
-    if (o.deadlineMs > 0)
-      deadlines.set(
-        socket,
-        o.timers.setTimeout(() => {
-          deadlines.delete(socket);
-          socket.destroy();
-        }, o.deadlineMs),
-      );
+    arm(socket, o.deadlineMs);
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

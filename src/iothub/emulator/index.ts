@@ -42,3 +42,14 @@ export { runHubCli, hubCommand, HUB_HELP, type CliIo } from './cli.js';
 export { LINK_MAX_MESSAGE_SIZE, EVENTS_MAX_MESSAGE_SIZE, REQUEST_MAX_MESSAGE_SIZE } from './context.js';
 export { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES } from './connection-state.js';
 export { ListenError, type ListenErrorCode } from '../../transport/listen-on.js';
+export {
+  RouteTable,
+  REST_API_VERSIONS,
+  type RestMethod,
+  type RestReply,
+  type RestRequest,
+  type RestRoute,
+} from './rest-router.js';
+export { RestError, REST_ERRORS, type RestErrorCode } from './rest-errors.js';
+export { REST_MAX_BODY_BYTES, REST_REQUEST_TIMEOUT_MS } from './rest-server.js';
+export { KEEP_ALIVE_MS, MAX_REQUESTS_PER_SOCKET } from './https-port.js';

@@ -16,6 +16,9 @@ import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../../ser
 import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
 import { realTimers } from '../../util/timers.js';
 import { listenHttps, type HttpsPort } from './https-port.js';
+import { registryRoutes } from './rest-registry.js';
+import { RouteTable } from './rest-router.js';
+import { restHandler } from './rest-server.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import { systemClock, type Clock } from '../../util/timers.js';
 import { createHubState, type HubState, type HubStateOptions } from '../hub/hub.js';
@@ -63,9 +66,9 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   tlsPort?: number;
   /**
    * HTTPS port for AMQP over WebSockets, where the official SDKs connect with their WebSocket
-   * transports (`wss://HOST:443/$iothub/websocket`); 0 = a free one; omitted = none. With 443
-   * here and 5671 as `tlsPort`, connection strings say `HostName=localhost`, with no port, since
-   * the SDKs add those two ports themselves.
+   * transports (`wss://HOST:443/$iothub/websocket`), and for IoT Hub's REST API (the registry);
+   * 0 = a free one; omitted = none. With 443 here and 5671 as `tlsPort`, connection strings say
+   * `HostName=localhost`, with no port, since the SDKs add those two ports themselves.
    */
   httpsPort?: number;
   /** Default 'amqp-one-hub'. */
@@ -178,6 +181,11 @@ export class IotHubEmulator {
   readonly tlsPort: number | undefined;
   /** The HTTPS (WebSocket) port, when there is one. */
   readonly httpsPort: number | undefined;
+  /**
+   * The REST API's routes on the HTTPS port (rest-router.ts): the registry's, and whatever is
+   * added with `restRoutes.add(route)`.
+   */
+  readonly restRoutes: RouteTable;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -192,9 +200,11 @@ export class IotHubEmulator {
     readonly publicHost: string,
     private readonly manualClock: boolean,
     private readonly https?: HttpsPort,
+    restRoutes: RouteTable = new RouteTable(),
   ) {
     this.tlsPort = secure?.port;
     this.httpsPort = https?.port;
+    this.restRoutes = restRoutes;
   }
 
   /** The plain AMQP port. */
@@ -225,6 +235,12 @@ export class IotHubEmulator {
   /** Whether the hub runs on IoT Hub's own ports: HTTPS/WSS on 443 and AMQPS on 5671. */
   get officialPorts(): boolean {
     return this.httpsPort === 443 && this.tlsPort === 5671;
+  }
+
+  /** The base URL of the REST API on the HTTPS port (`https://localhost:443`). */
+  get restUrl(): string | undefined {
+    if (this.httpsPort === undefined) return undefined;
+    return `https://${this.publicHost}:${this.httpsPort}`;
   }
 
   /** The WebSocket URL of IoT Hub's endpoint on the HTTPS port (`wss://localhost:443/$iothub/websocket`). */
@@ -323,6 +339,7 @@ export class IotHubEmulator {
     if (this.https !== undefined)
       lines.push(
         `  WSS      ${this.https.host}:${this.https.port}   ${this.webSocketUrl} (and /$servicebus/websocket)`,
+        `  REST     ${this.restUrl}/devices?api-version=2021-04-12   (the registry, same port)`,
       );
     lines.push(`  WS paths ${HUB_WEBSOCKET_PATHS.join(' and ')} on every port above (ws:// and wss://)`);
     if (this.officialPorts)
@@ -493,6 +510,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       ports.push(secure.port);
     }
     let httpsPort: HttpsPort | undefined;
+    const restRoutes = new RouteTable();
+    for (const r of registryRoutes(state)) restRoutes.add(r);
     if (tls && options.httpsPort !== undefined) {
       httpsPort = await listenHttps({
         host,
@@ -504,6 +523,13 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
         deadlineMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
         timers: realTimers,
         onRefused: (reason) => log(`https port: refused: ${reason}`),
+        rest: restHandler({
+          routes: restRoutes,
+          auth,
+          clock,
+          timers: realTimers,
+          onRefused: (reason) => log(`REST: ${reason}`),
+        }),
       });
       closers.push(httpsPort);
       ports.push(httpsPort.port);
@@ -518,6 +544,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       publicHost,
       options.clock !== undefined,
       httpsPort,
+      restRoutes,
     );
     state.onDeadlineChange(() => emulator?.arm());
     emulator.arm();

@@ -6,6 +6,13 @@
  * Keys are 32 random bytes in base64, like the real hub's. A generation id is a string of digits
  * (the real hub uses .NET ticks): it changes when a device with the same id is deleted and created
  * again, which is why telemetry and feedback carry it.
+ *
+ * Each identity authenticates one way, as the service API's `authentication.type` says: `sas`
+ * (its keys), `selfSigned` (X.509 thumbprints) or `certificateAuthority` (a certificate from a
+ * trusted CA). An identity that is not `sas` still has keys inside (so that a later switch to
+ * `sas` without keys has some), but no token signed with them is accepted (emulator/auth.ts).
+ * `version` is what the REST API's etags are made of: one counter for the whole registry, so that
+ * a device deleted and created again never matches an etag of the old one.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../../util/timers.js';
@@ -21,6 +28,13 @@ export const ALL_RIGHTS: readonly AccessRight[] = [
 ];
 
 export type DeviceStatus = 'enabled' | 'disabled';
+/** How an identity authenticates (the service API's `authentication.type`). */
+export type AuthenticationType = 'sas' | 'selfSigned' | 'certificateAuthority';
+export const AUTHENTICATION_TYPES: readonly AuthenticationType[] = [
+  'sas',
+  'selfSigned',
+  'certificateAuthority',
+];
 export type ConnectionState = 'Connected' | 'Disconnected';
 
 export interface SharedAccessPolicy {
@@ -36,6 +50,12 @@ export interface ModuleIdentity {
   generationId: string;
   primaryKey: string;
   secondaryKey: string;
+  authType: AuthenticationType;
+  /** X.509 thumbprints (hex, SHA-1 or SHA-256) of a `selfSigned` identity. */
+  primaryThumbprint?: string;
+  secondaryThumbprint?: string;
+  /** Changes with every update (the REST API's etag). */
+  version: number;
   /** Transient: not persisted. */
   connectionState: ConnectionState;
   connectionStateUpdatedTime?: number;
@@ -48,6 +68,15 @@ export interface DeviceIdentity {
   statusReason?: string;
   primaryKey: string;
   secondaryKey: string;
+  authType: AuthenticationType;
+  primaryThumbprint?: string;
+  secondaryThumbprint?: string;
+  /** An IoT Edge device (`capabilities.iotEdge`). */
+  iotEdge?: boolean;
+  /** Changes with every update (the REST API's etag). */
+  version: number;
+  /** When `status` last changed (epoch ms); transient. */
+  statusUpdatedTime?: number;
   /** Transient: not persisted. */
   connectionState: ConnectionState;
   connectionStateUpdatedTime?: number;
@@ -62,6 +91,15 @@ export interface IdentitySpec {
   status?: DeviceStatus;
   statusReason?: string;
   generationId?: string;
+  /** Default 'sas' for a new identity; kept on update when not given. */
+  authType?: AuthenticationType;
+  /** For `selfSigned`: at least one of the two (hex, 40 or 64 digits). */
+  primaryThumbprint?: string;
+  secondaryThumbprint?: string;
+  /** Devices only. */
+  iotEdge?: boolean;
+  /** Loading a stored registry only: the version to keep. */
+  version?: number;
 }
 
 /** A fresh shared access key: 32 random bytes, base64. */
@@ -93,6 +131,61 @@ function checkId(id: unknown, what: string): string {
   return id;
 }
 
+/** An X.509 thumbprint as the hub takes it: SHA-1 (40) or SHA-256 (64) hex digits. */
+const THUMBPRINT_RE = /^(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/;
+
+export function isValidThumbprint(t: string): boolean {
+  return THUMBPRINT_RE.test(t);
+}
+
+function checkThumbprint(t: unknown, what: string): string | undefined {
+  if (t === undefined || t === null || t === '') return undefined;
+  if (typeof t !== 'string' || !THUMBPRINT_RE.test(t))
+    throw new HubError('HUB_BAD_ARGUMENT', `${what} must be 40 or 64 hex digits`);
+  return t;
+}
+
+/** What kind of authentication a spec asks for, with the thumbprints it needs. */
+interface AuthFields {
+  authType: AuthenticationType;
+  primaryKey: string;
+  secondaryKey: string;
+  primaryThumbprint?: string;
+  secondaryThumbprint?: string;
+}
+
+/**
+ * Applies a spec's authentication to an identity (new when `old` is undefined): keys given replace
+ * the stored ones, keys missing are kept (or generated); thumbprints belong to `selfSigned` only.
+ */
+function applyAuth(target: AuthFields, spec: IdentitySpec, old: AuthFields | undefined): void {
+  const authType = spec.authType ?? old?.authType ?? 'sas';
+  if (!AUTHENTICATION_TYPES.includes(authType))
+    throw new HubError('HUB_BAD_ARGUMENT', `unknown authentication type ${String(authType)}`);
+  const primaryKey = checkKey(spec.primaryKey, 'primaryKey') ?? old?.primaryKey ?? generateKey();
+  const secondaryKey = checkKey(spec.secondaryKey, 'secondaryKey') ?? old?.secondaryKey ?? generateKey();
+  let primaryThumbprint: string | undefined;
+  let secondaryThumbprint: string | undefined;
+  if (authType === 'selfSigned') {
+    const given = spec.primaryThumbprint !== undefined || spec.secondaryThumbprint !== undefined;
+    primaryThumbprint = given
+      ? checkThumbprint(spec.primaryThumbprint, 'primaryThumbprint')
+      : old?.primaryThumbprint;
+    secondaryThumbprint = given
+      ? checkThumbprint(spec.secondaryThumbprint, 'secondaryThumbprint')
+      : old?.secondaryThumbprint;
+    if (primaryThumbprint === undefined && secondaryThumbprint === undefined)
+      throw new HubError('HUB_BAD_ARGUMENT', 'a selfSigned identity needs a primary or secondary thumbprint');
+  }
+  target.authType = authType;
+  target.primaryKey = primaryKey;
+  target.secondaryKey = secondaryKey;
+  if (primaryThumbprint === undefined) delete target.primaryThumbprint;
+  else target.primaryThumbprint = primaryThumbprint;
+  if (secondaryThumbprint === undefined) delete target.secondaryThumbprint;
+  else target.secondaryThumbprint = secondaryThumbprint;
+}
+
 function checkKey(k: unknown, what: string): string | undefined {
   if (k === undefined || k === null) return undefined;
   if (typeof k !== 'string' || k.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(k))
@@ -105,17 +198,25 @@ function checkKey(k: unknown, what: string): string | undefined {
 export interface SymmetricKeyJson {
   symmetricKey?: { primaryKey?: string; secondaryKey?: string };
 }
+/** The service API's `authentication` object (keys, thumbprints, type). */
+export interface AuthenticationJson extends SymmetricKeyJson {
+  type?: AuthenticationType;
+  x509Thumbprint?: { primaryThumbprint?: string | null; secondaryThumbprint?: string | null };
+}
 export interface ModuleJson {
   moduleId: string;
   generationId?: string;
-  authentication?: SymmetricKeyJson;
+  authentication?: AuthenticationJson;
+  version?: number;
 }
 export interface DeviceJson {
   deviceId: string;
   generationId?: string;
   status?: DeviceStatus;
   statusReason?: string;
-  authentication?: SymmetricKeyJson;
+  authentication?: AuthenticationJson;
+  capabilities?: { iotEdge?: boolean };
+  version?: number;
   modules?: ModuleJson[];
 }
 export interface PolicyJson {
@@ -151,6 +252,7 @@ export class Registry {
   private readonly policies = new Map<string, SharedAccessPolicy>();
   private readonly listeners = new Set<() => void>();
   private readonly clock: Clock;
+  private lastVersion = 0;
 
   constructor(opts: RegistryOptions) {
     this.clock = opts.clock;
@@ -167,6 +269,15 @@ export class Registry {
 
   private changed(): void {
     for (const cb of [...this.listeners]) cb();
+  }
+
+  /** The next etag version (one counter for every identity). */
+  private nextVersion(kept?: number): number {
+    if (kept !== undefined && Number.isSafeInteger(kept) && kept > 0) {
+      this.lastVersion = Math.max(this.lastVersion, kept);
+      return kept;
+    }
+    return ++this.lastVersion;
   }
 
   // ---- devices ----
@@ -187,12 +298,17 @@ export class Registry {
       deviceId,
       generationId: spec.generationId ?? generateGenerationId(this.clock.now()),
       status: spec.status ?? 'enabled',
-      primaryKey: checkKey(spec.primaryKey, 'primaryKey') ?? generateKey(),
-      secondaryKey: checkKey(spec.secondaryKey, 'secondaryKey') ?? generateKey(),
+      primaryKey: '',
+      secondaryKey: '',
+      authType: 'sas',
+      version: 0,
       connectionState: 'Disconnected',
       modules: new Map(),
     };
+    applyAuth(d, spec, undefined);
+    d.version = this.nextVersion(spec.version);
     if (spec.statusReason !== undefined) d.statusReason = spec.statusReason;
+    if (spec.iotEdge) d.iotEdge = true;
     this.devices.set(deviceId, d);
     this.changed();
     return d;
@@ -212,16 +328,40 @@ export class Registry {
     if (spec.status !== undefined && spec.status !== d.status) patch.status = spec.status;
     if (spec.statusReason !== undefined && spec.statusReason !== d.statusReason)
       patch.statusReason = spec.statusReason;
+    if (spec.authType !== undefined && spec.authType !== d.authType) patch.authType = spec.authType;
+    if (spec.primaryThumbprint !== undefined && spec.primaryThumbprint !== d.primaryThumbprint)
+      patch.primaryThumbprint = spec.primaryThumbprint;
+    if (spec.secondaryThumbprint !== undefined && spec.secondaryThumbprint !== d.secondaryThumbprint)
+      patch.secondaryThumbprint = spec.secondaryThumbprint;
+    if (spec.iotEdge !== undefined && spec.iotEdge !== (d.iotEdge ?? false)) patch.iotEdge = spec.iotEdge;
     if (Object.keys(patch).length > 0) this.updateDevice(deviceId, patch);
     return d;
   }
 
+  /**
+   * Changes what `patch` gives (keys, status, authentication, capabilities) and the version; the
+   * whole patch is checked before anything changes.
+   */
   updateDevice(deviceId: string, patch: Omit<IdentitySpec, 'generationId'>): Readonly<DeviceIdentity> {
     const d = this.requireDevice(deviceId);
-    if (patch.primaryKey !== undefined) d.primaryKey = checkKey(patch.primaryKey, 'primaryKey')!;
-    if (patch.secondaryKey !== undefined) d.secondaryKey = checkKey(patch.secondaryKey, 'secondaryKey')!;
-    if (patch.status !== undefined) d.status = patch.status;
+    const next = { ...d };
+    applyAuth(next, patch, d);
+    Object.assign(d, {
+      authType: next.authType,
+      primaryKey: next.primaryKey,
+      secondaryKey: next.secondaryKey,
+    });
+    copyThumbprints(d, next);
+    if (patch.status !== undefined && patch.status !== d.status) {
+      d.status = patch.status;
+      d.statusUpdatedTime = this.clock.now();
+    }
     if (patch.statusReason !== undefined) d.statusReason = patch.statusReason;
+    if (patch.iotEdge !== undefined) {
+      if (patch.iotEdge) d.iotEdge = true;
+      else delete d.iotEdge;
+    }
+    d.version = this.nextVersion();
     this.changed();
     return d;
   }
@@ -250,11 +390,32 @@ export class Registry {
       deviceId,
       moduleId,
       generationId: spec.generationId ?? generateGenerationId(this.clock.now()),
-      primaryKey: checkKey(spec.primaryKey, 'primaryKey') ?? generateKey(),
-      secondaryKey: checkKey(spec.secondaryKey, 'secondaryKey') ?? generateKey(),
+      primaryKey: '',
+      secondaryKey: '',
+      authType: 'sas',
+      version: 0,
       connectionState: 'Disconnected',
     };
+    applyAuth(m, spec, undefined);
+    m.version = this.nextVersion(spec.version);
     d.modules.set(moduleId, m);
+    this.changed();
+    return m;
+  }
+
+  /** Changes a module's keys or authentication (checked before anything changes) and its version. */
+  updateModule(deviceId: string, moduleId: string, patch: IdentitySpec): Readonly<ModuleIdentity> {
+    const m = this.requireDevice(deviceId).modules.get(moduleId);
+    if (!m) throw new HubError('HUB_DEVICE_NOT_FOUND', `module ${deviceId}/${moduleId} not found`);
+    const next = { ...m };
+    applyAuth(next, patch, m);
+    Object.assign(m, {
+      authType: next.authType,
+      primaryKey: next.primaryKey,
+      secondaryKey: next.secondaryKey,
+    });
+    copyThumbprints(m, next);
+    m.version = this.nextVersion();
     this.changed();
     return m;
   }
@@ -333,14 +494,17 @@ export class Registry {
           deviceId: d.deviceId,
           generationId: d.generationId,
           status: d.status,
-          authentication: { symmetricKey: { primaryKey: d.primaryKey, secondaryKey: d.secondaryKey } },
+          authentication: authenticationJson(d),
+          version: d.version,
         };
         if (d.statusReason !== undefined) j.statusReason = d.statusReason;
+        if (d.iotEdge) j.capabilities = { iotEdge: true };
         if (d.modules.size > 0)
           j.modules = [...d.modules.values()].map((m) => ({
             moduleId: m.moduleId,
             generationId: m.generationId,
-            authentication: { symmetricKey: { primaryKey: m.primaryKey, secondaryKey: m.secondaryKey } },
+            authentication: authenticationJson(m),
+            version: m.version,
           }));
         return j;
       }),
@@ -368,22 +532,22 @@ export class Registry {
       this.setPolicy(p.keyName, spec);
     }
     for (const d of doc.devices) {
-      const spec = specOf(d.authentication, d.generationId);
+      const spec = specOf(d.authentication, d.generationId, d.version);
       if (d.status) spec.status = d.status;
       if (d.statusReason !== undefined) spec.statusReason = d.statusReason;
+      if (d.capabilities?.iotEdge !== undefined) spec.iotEdge = d.capabilities.iotEdge;
       const existing = this.devices.get(d.deviceId);
       // A stored generation id wins: it is what the device's earlier telemetry carried.
       if (existing) delete spec.generationId;
       this.ensureDevice(d.deviceId, spec);
       for (const m of d.modules ?? []) {
-        const mspec = specOf(m.authentication, m.generationId);
+        const mspec = specOf(m.authentication, m.generationId, m.version);
         const old = this.getModule(d.deviceId, m.moduleId);
         if (!old) this.addModule(d.deviceId, m.moduleId, mspec);
         else {
-          const mm = old as ModuleIdentity;
-          if (mspec.primaryKey) mm.primaryKey = mspec.primaryKey;
-          if (mspec.secondaryKey) mm.secondaryKey = mspec.secondaryKey;
-          this.changed();
+          delete mspec.generationId;
+          delete mspec.version;
+          this.updateModule(d.deviceId, m.moduleId, mspec);
         }
       }
     }
@@ -400,13 +564,43 @@ export class Registry {
   }
 }
 
-function specOf(auth: SymmetricKeyJson | undefined, generationId: string | undefined): IdentitySpec {
+function specOf(
+  auth: AuthenticationJson | undefined,
+  generationId: string | undefined,
+  version: number | undefined,
+): IdentitySpec {
   const spec: IdentitySpec = {};
   const k = auth?.symmetricKey;
   if (k?.primaryKey) spec.primaryKey = k.primaryKey;
   if (k?.secondaryKey) spec.secondaryKey = k.secondaryKey;
+  if (auth?.type !== undefined) spec.authType = auth.type;
+  const t = auth?.x509Thumbprint;
+  if (t?.primaryThumbprint) spec.primaryThumbprint = t.primaryThumbprint;
+  if (t?.secondaryThumbprint) spec.secondaryThumbprint = t.secondaryThumbprint;
   if (generationId !== undefined) spec.generationId = generationId;
+  if (version !== undefined) spec.version = version;
   return spec;
+}
+
+/** The stored form of an identity's authentication: the type and thumbprints only when not `sas`. */
+function authenticationJson(i: Readonly<AuthFields>): AuthenticationJson {
+  const a: AuthenticationJson = {
+    symmetricKey: { primaryKey: i.primaryKey, secondaryKey: i.secondaryKey },
+  };
+  if (i.authType !== 'sas') a.type = i.authType;
+  if (i.primaryThumbprint !== undefined || i.secondaryThumbprint !== undefined) {
+    a.x509Thumbprint = {};
+    if (i.primaryThumbprint !== undefined) a.x509Thumbprint.primaryThumbprint = i.primaryThumbprint;
+    if (i.secondaryThumbprint !== undefined) a.x509Thumbprint.secondaryThumbprint = i.secondaryThumbprint;
+  }
+  return a;
+}
+
+function copyThumbprints(to: AuthFields, from: Readonly<AuthFields>): void {
+  if (from.primaryThumbprint === undefined) delete to.primaryThumbprint;
+  else to.primaryThumbprint = from.primaryThumbprint;
+  if (from.secondaryThumbprint === undefined) delete to.secondaryThumbprint;
+  else to.secondaryThumbprint = from.secondaryThumbprint;
 }
 
 function bad(msg: string): never {
@@ -450,10 +644,21 @@ export function parseRegistryJson(input: unknown): { devices: DeviceJson[]; poli
   return { devices: outDevices, policies };
 }
 
-function checkKeys(auth: SymmetricKeyJson | undefined, where: string): void {
+function checkKeys(auth: AuthenticationJson | undefined, where: string): void {
   const k = auth?.symmetricKey;
   if (k?.primaryKey !== undefined) checkKeyOrBad(k.primaryKey, `${where}.primaryKey`);
   if (k?.secondaryKey !== undefined) checkKeyOrBad(k.secondaryKey, `${where}.secondaryKey`);
+  if (auth?.type !== undefined && !AUTHENTICATION_TYPES.includes(auth.type))
+    bad(`${where}.authentication.type must be one of ${AUTHENTICATION_TYPES.join(', ')}`);
+  const t = auth?.x509Thumbprint;
+  for (const [name, v] of [
+    ['primaryThumbprint', t?.primaryThumbprint],
+    ['secondaryThumbprint', t?.secondaryThumbprint],
+  ] as const)
+    if (v !== undefined && v !== null && (typeof v !== 'string' || !THUMBPRINT_RE.test(v)))
+      bad(`${where}.${name} must be 40 or 64 hex digits`);
+  if (auth?.type === 'selfSigned' && !t?.primaryThumbprint && !t?.secondaryThumbprint)
+    bad(`${where} is selfSigned but has no thumbprint`);
 }
 
 function checkKeyOrBad(k: unknown, where: string): void {

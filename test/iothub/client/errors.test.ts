@@ -35,6 +35,8 @@ import {
   toIotHubError,
 } from '../../../src/iothub/errors.js';
 import { AmqpOneError } from '../../../src/codec/errors.js';
+import { errorFromRestResponse } from '../../../src/iothub/client/rest-request.js';
+import { DeviceAlreadyExistsError } from '../../../src/iothub/errors.js';
 import { ProxyError, type ProxyErrorCode } from '../../../src/transport/http-proxy.js';
 import { WebSocketHandshakeError } from '../../../src/transport/websocket/ws-errors.js';
 
@@ -165,5 +167,59 @@ describe('transport failures of proxies and WebSocket upgrades', () => {
     const e = toIotHubError(new WebSocketHandshakeError(0, 'closed during the handshake'));
     expect(e).toBeInstanceOf(NotConnectedError);
     expect((e as NotConnectedError).retryable).toBe(true);
+  });
+});
+
+describe('REST error bodies (errorFromRestResponse)', () => {
+  const body = (name: string, text: string) =>
+    JSON.stringify({
+      Message: `ErrorCode:${name};${text}`,
+      ExceptionMessage: 'Tracking ID:0123456789abcdef0123456789abcdef-G:11-TimeStamp:07/16/2016 00:12:41',
+    });
+
+  test.each([
+    [400, 'ArgumentInvalid', 'IOTHUB_ARGUMENT_ERROR', false],
+    [401, 'IotHubUnauthorizedAccess', 'IOTHUB_UNAUTHORIZED', false],
+    [403, 'IotHubQuotaExceeded', 'IOTHUB_QUOTA_EXCEEDED', false],
+    [404, 'DeviceNotFound', 'IOTHUB_DEVICE_NOT_FOUND', false],
+    [404, 'ModuleNotFound', 'IOTHUB_DEVICE_NOT_FOUND', false],
+    [404, 'IotHubNotFound', 'IOTHUB_NOT_FOUND', false],
+    [408, 'RequestTimedOut', 'IOTHUB_TIMEOUT', true],
+    [409, 'DeviceAlreadyExists', 'IOTHUB_DEVICE_ALREADY_EXISTS', false],
+    [412, 'PreconditionFailed', 'IOTHUB_PRECONDITION_FAILED', false],
+    [413, 'RequestEntityTooLarge', 'IOTHUB_MESSAGE_TOO_LARGE', false],
+    [429, 'ThrottlingException', 'IOTHUB_THROTTLED', true],
+    [500, 'ServerError', 'IOTHUB_INTERNAL_ERROR', true],
+    [503, 'ServiceUnavailable', 'IOTHUB_INTERNAL_ERROR', true],
+    [418, 'Teapot', 'IOTHUB_ERROR', false],
+  ] as const)('%s %s -> %s (retryable %s)', (status, name, code, retryable) => {
+    const e = errorFromRestResponse(status, body(name, 'what happened'));
+    expect(e).toMatchObject({
+      code,
+      retryable,
+      statusCode: status,
+      description: `${name}: what happened`,
+      trackingId: '0123456789abcdef0123456789abcdef',
+    });
+  });
+
+  test('the 409 the real hub sent (azure-iot-sdks #711) is DeviceAlreadyExistsError', () => {
+    const e = errorFromRestResponse(
+      409,
+      '{"Message":"ErrorCode:DeviceAlreadyExists;Conflict","ExceptionMessage":"Tracking ID:e4cb4b6c18f4462fbe2c1a2d02d7dbe4-G:11-TimeStamp:07/16/2016 00:12:41"}',
+    );
+    expect(e).toBeInstanceOf(DeviceAlreadyExistsError);
+    expect(e.trackingId).toBe('e4cb4b6c18f4462fbe2c1a2d02d7dbe4');
+  });
+
+  test('a body that is not IoT Hub JSON keeps its start as the description', () => {
+    expect(errorFromRestResponse(502, '<html>bad gateway</html>')).toMatchObject({
+      code: 'IOTHUB_INTERNAL_ERROR',
+      description: '<html>bad gateway</html>',
+    });
+    expect(errorFromRestResponse(404, '')).toMatchObject({
+      code: 'IOTHUB_DEVICE_NOT_FOUND',
+      description: undefined,
+    });
   });
 });

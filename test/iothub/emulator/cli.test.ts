@@ -99,11 +99,13 @@ it('--https-port serves WebSockets and prints the WSS endpoint, in text and in -
   expect(s.httpsPort).toBe(hub!.httpsPort);
   expect(s.webSocketUrl).toBe(`wss://localhost:${hub!.httpsPort}/$iothub/websocket`);
   expect(s.webSocketPaths).toEqual(['/$iothub/websocket', '/$servicebus/websocket']);
+  expect(s.restUrl).toBe(`https://localhost:${hub!.httpsPort}`);
   // Not the official ports: HostName keeps the TLS port.
   expect(s.hostName).toBe(`localhost:${hub!.tlsPort}`);
   const text = hub!.describe().join('\n');
   expect(text).toContain(`WSS      127.0.0.1:${hub!.httpsPort}`);
   expect(text).toContain(`wss://localhost:${hub!.httpsPort}/$iothub/websocket`);
+  expect(text).toContain(`REST     https://localhost:${hub!.httpsPort}/devices?api-version=2021-04-12`);
   await expect(runHubCli(['--https-port', '70000'], io().io)).rejects.toThrow(/--https-port/);
   const h = io();
   await runHubCli(['--help'], h.io);
@@ -114,6 +116,6 @@ it('without --https-port there is no HTTPS port, and --json says so', async () =
   const c = io();
   hub = await runHubCli(['--port', '0', '--tls-port', '0', '--json'], c.io);
   const s = JSON.parse(c.out.join('\n')) as Record<string, unknown>;
-  expect([s.httpsPort, s.webSocketUrl]).toEqual([null, null]);
+  expect([s.httpsPort, s.webSocketUrl, s.restUrl]).toEqual([null, null, null]);
   expect(hub!.describe().join('\n')).not.toContain('WSS ');
 });

@@ -90,9 +90,9 @@ describe('bad input on the HTTPS port', () => {
     expect(answer).toContain('AMQPWSB10');
   });
 
-  it('a plain GET: 404 in JSON', async () => {
+  it('a plain GET of a path the REST API does not have: 404 in JSON', async () => {
     const answer = await exchange(
-      'GET /devices/x?api-version=2021-04-12 HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      'GET /elsewhere?api-version=2021-04-12 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
     );
     expect(answer).toMatch(/^HTTP\/1\.1 404 /);
     expect(answer).toMatch(/content-type: application\/json/i);

@@ -170,4 +170,63 @@ describe('registry', () => {
       `HostName=h;SharedAccessKeyName=service;SharedAccessKey=${p.primaryKey}`,
     );
   });
+  test('authentication types: sas by default, selfSigned needs a valid thumbprint, certificateAuthority none', () => {
+    const r = new Registry({ clock });
+    expect(r.addDevice('s').authType).toBe('sas');
+    const x = r.addDevice('x', { authType: 'selfSigned', primaryThumbprint: 'A'.repeat(40) });
+    expect([x.authType, x.primaryThumbprint, x.secondaryThumbprint]).toEqual([
+      'selfSigned',
+      'A'.repeat(40),
+      undefined,
+    ]);
+    expect(r.addDevice('ca', { authType: 'certificateAuthority' }).authType).toBe('certificateAuthority');
+    expect(() => r.addDevice('x2', { authType: 'selfSigned' })).toThrow(
+      expect.objectContaining({ code: 'HUB_BAD_ARGUMENT' }),
+    );
+    expect(() => r.addDevice('x3', { authType: 'selfSigned', primaryThumbprint: 'abc' })).toThrow(
+      expect.objectContaining({ code: 'HUB_BAD_ARGUMENT' }),
+    );
+    expect(r.getDevice('x2')).toBeUndefined();
+    // Back to sas: thumbprints go; a bad update changes nothing.
+    const v = x.version;
+    expect(() => r.updateDevice('x', { authType: 'selfSigned', primaryThumbprint: 'zz' })).toThrow();
+    expect(r.getDevice('x')!.version).toBe(v);
+    r.updateDevice('x', { authType: 'sas' });
+    expect([r.getDevice('x')!.authType, r.getDevice('x')!.primaryThumbprint]).toEqual(['sas', undefined]);
+  });
+
+  test('versions: one counter, changed by every update, never reused after delete and create', () => {
+    const r = new Registry({ clock });
+    const a = r.addDevice('a').version;
+    const m = r.addModule('a', 'm').version;
+    r.updateDevice('a', { status: 'disabled' });
+    const a2 = r.getDevice('a')!.version;
+    r.updateModule('a', 'm', { primaryKey: Buffer.alloc(32, 1).toString('base64') });
+    const m2 = r.getModule('a', 'm')!.version;
+    r.removeDevice('a');
+    const again = r.addDevice('a').version;
+    const all = [a, m, a2, m2, again];
+    expect(new Set(all).size).toBe(all.length);
+    expect([...all].sort((p, q) => p - q)).toEqual(all);
+  });
+
+  test('toJSON and fromJSON keep authentication types, thumbprints, edge and versions', () => {
+    const r = new Registry({ clock });
+    r.addDevice('x', {
+      authType: 'selfSigned',
+      primaryThumbprint: 'a'.repeat(64),
+      secondaryThumbprint: 'b'.repeat(40),
+    });
+    r.addDevice('e', { iotEdge: true });
+    r.addModule('e', 'm', { authType: 'certificateAuthority' });
+    const r2 = Registry.fromJSON(JSON.parse(JSON.stringify(r.toJSON())), { clock });
+    expect(r2.toJSON()).toEqual(r.toJSON());
+    expect(r2.getDevice('x')!.version).toBe(r.getDevice('x')!.version);
+    expect(r2.getModule('e', 'm')!.authType).toBe('certificateAuthority');
+    // A fresh version after load is above every stored one.
+    expect(r2.addDevice('n').version).toBeGreaterThan(r.getModule('e', 'm')!.version);
+    expect(() =>
+      parseRegistryJson({ devices: [{ deviceId: 'd', authentication: { type: 'selfSigned' } }] }),
+    ).toThrow(expect.objectContaining({ code: 'HUB_BAD_REGISTRY' }));
+  });
 });
