@@ -541,10 +541,10 @@ export class Registry {
    * modules ensured (given keys replace stored ones, missing keys are generated or kept).
    * Throws HUB_BAD_REGISTRY for a malformed document, before changing anything.
    */
-  merge(input: unknown): void {
+  merge(input: unknown, opts: { routeModulesExist?: boolean } = {}): void {
     const doc = parseRegistryJson(input);
     const routes = doc.routes === undefined ? undefined : parseModuleRoutes(doc.routes);
-    if (routes !== undefined) {
+    if (routes !== undefined && (opts.routeModulesExist ?? true)) {
       // Checked before anything changes: a module listed in this document counts as existing.
       const missing = missingModule(
         routes,
@@ -595,7 +595,8 @@ export class Registry {
   static fromJSON(input: unknown, opts: RegistryOptions): Registry {
     const r = new Registry({ ...opts, defaultPolicies: false });
     const doc = parseRegistryJson(input);
-    r.merge(doc);
+    // A stored route may name a module removed since: it matches nothing, and the hub still starts.
+    r.merge(doc, { routeModulesExist: false });
     for (const p of DEFAULT_POLICIES)
       if (!r.policies.has(p.keyName)) r.setPolicy(p.keyName, { rights: p.rights });
     return r;

@@ -175,7 +175,26 @@ describe('module input queues', () => {
     expect(again.message.properties?.messageId).toBe('m2');
     expect(ann(again.message, 'x-opt-input-name')).toBe('in1');
     expect(h2.receiveInput('e1', 'b')).toBeUndefined();
+    // A route to a module removed since does not stop the next start.
+    h2.removeModule('e1', 'b');
     await h2.close();
+    const h3 = await createHubState({ hubName: 'myhub', clock: new ManualClock(T0), stateDir, fsync: false });
+    expect(h3.registry.routes).toEqual([route]);
+    await h3.sendTelemetry('e1', output('out1', 'm3'), { moduleId: 'a' });
+    expect(h3.inputs.depth('e1', 'b')).toBe(0);
+    await h3.close();
+  });
+
+  test('removing a module drops its input queue; routes to it then match nothing', async () => {
+    const h = await hub();
+    await h.sendTelemetry('e1', output('out1', 'm1'), { moduleId: 'a' });
+    expect(h.removeModule('e1', 'b')).toBe(true);
+    expect(h.inputs.depth('e1', 'b')).toBe(0);
+    h.registry.addModule('e1', 'b');
+    expect(h.receiveInput('e1', 'b')).toBeUndefined();
+    h.registry.removeModule('e1', 'b');
+    await h.sendTelemetry('e1', output('out1', 'm2'), { moduleId: 'a' });
+    expect(h.inputs.depth('e1', 'b')).toBe(0);
   });
 
   test("removing the device drops its modules' input queues", async () => {
