@@ -344,7 +344,7 @@ export function registryRoutes(state: HubState): RestRoute[] {
         const id = req.params.deviceId!;
         const mid = req.params.moduleId!;
         precondition(ifMatchOf(req.headers), module(id, mid).version, `module ${id}/${mid}`);
-        registry.removeModule(id, mid);
+        state.removeModule(id, mid);
         await saved();
         return { status: 204 };
       },

@@ -319,6 +319,13 @@ export class HubState {
     return had;
   }
 
+  /** Removes a module and its twin (its device's queue is the device's, and stays). */
+  removeModule(deviceId: string, moduleId: string): boolean {
+    const had = this.registry.removeModule(deviceId, moduleId);
+    if (had) this.twins.remove(identityKey(deviceId, moduleId));
+    return had;
+  }
+
   receiveFeedback(): FeedbackDelivery | undefined {
     return this.feedback.receive();
   }
