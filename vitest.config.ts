@@ -32,6 +32,7 @@ const officialPorts = [
   'test/iothub/emulator/azure-sdks-websocket.test.ts',
   'test/iothub/emulator/azure-iothub-registry.test.ts',
   'test/iothub/emulator/azure-sdks-methods-twin.test.ts',
+  'test/iothub/emulator/azure-iothub-methods-twin.test.ts',
 ];
 
 const unit = [

@@ -47,6 +47,7 @@ export class SasTokenError extends AmqpOneError {
 export type IotHubErrorCode =
   | 'IOTHUB_UNAUTHORIZED'
   | 'IOTHUB_DEVICE_NOT_FOUND'
+  | 'IOTHUB_DEVICE_NOT_ONLINE'
   | 'IOTHUB_NOT_FOUND'
   | 'IOTHUB_THROTTLED'
   | 'IOTHUB_MESSAGE_TOO_LARGE'
@@ -130,6 +131,16 @@ export class UnauthorizedError extends IotHubError {
 export class DeviceNotFoundError extends IotHubError {
   constructor(details: IotHubErrorDetails = {}) {
     super('IOTHUB_DEVICE_NOT_FOUND', hubMessage('device not found', details), false, details);
+  }
+}
+/**
+ * A direct method's device or module has no method link open (IoT Hub's 404103 DeviceNotOnline),
+ * or none opened within the call's connect timeout. Not retryable: the call was not delivered,
+ * and calling again is the application's choice (with a connect timeout, say).
+ */
+export class DeviceNotOnlineError extends IotHubError {
+  constructor(details: IotHubErrorDetails = {}) {
+    super('IOTHUB_DEVICE_NOT_ONLINE', hubMessage('device not online', details), false, details);
   }
 }
 /** `com.microsoft:iot-hub-not-found-error`: no such hub. Not retryable. */

@@ -110,16 +110,21 @@ export {
   REGISTRY_API_VERSION,
   DEFAULT_REST_TIMEOUT_MS,
   MAX_REST_SOCKETS,
+  DEFAULT_METHOD_RESPONSE_TIMEOUT_S,
   generateSymmetricKey,
   type AuthenticationType,
   type CreateDeviceOptions,
+  type DirectMethodParams,
+  type DirectMethodResult,
   type IdentityAuthentication,
   type IdentityAuthSpec,
   type RegistryCallOptions,
   type RegistryClientOptions,
   type RegistryDevice,
   type RegistryModule,
+  type RegistryTwin,
   type RegistryWriteOptions,
+  type TwinPatch,
 } from './registry-client.js';
 export { MAX_REST_RESPONSE_BYTES, errorFromRestResponse, isLoopbackHost } from './rest-request.js';
 export { RetryPolicy, isRetryableError, sleep, type RetryAttempt, type RetryPolicyOptions } from './retry.js';

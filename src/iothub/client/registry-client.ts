@@ -1,7 +1,8 @@
 /**
- * The identity registry over IoT Hub's service REST API (docs/iothub-rest.md): devices and
- * modules created, read, listed, updated and deleted, their keys set or regenerated, with a
- * policy's SAS token (RegistryRead to read, RegistryWrite to write).
+ * IoT Hub's service REST API (docs/iothub-rest.md): the identity registry (devices and modules
+ * created, read, listed, updated and deleted, their keys set or regenerated), twins read and
+ * patched with etags, and direct methods, with a policy's SAS token (RegistryRead to read,
+ * RegistryWrite to write, ServiceConnect for methods).
  *
  *   const registry = RegistryClient.fromConnectionString(cs, { tls: { ca } });
  *   const d = await registry.createDevice('sensor-1');
@@ -10,7 +11,8 @@
  * Every request has a deadline (`timeoutMs`) and goes through the retry policy: connection
  * failures, timeouts, throttling and 5xx are tried again, anything else is thrown as its typed
  * error (DeviceNotFoundError, DeviceAlreadyExistsError, PreconditionFailedError,
- * UnauthorizedError, ArgumentError...). HTTPS on port 443 unless the HostName names one;
+ * UnauthorizedError, ArgumentError...). Direct methods are the exception: not idempotent, they are
+ * tried again only when throttled. HTTPS on port 443 unless the HostName names one;
  * `tls: false` (plain HTTP) only for a hub on this machine.
  */
 import { randomBytes } from 'node:crypto';
@@ -23,6 +25,8 @@ import { realTimers, type Timers } from '../../util/timers.js';
 import { ServiceConnectionString } from '../connection-string.js';
 import { RETRY_POLICY_OPTIONS, RetryPolicy, type RetryPolicyOptions } from './retry.js';
 import { isLoopbackHost, restRequest, type RestRequestOptions, type RestResponse } from './rest-request.js';
+import { ThrottledError } from '../errors.js';
+import type { TwinProperties } from './twin.js';
 import { fixedTokenProvider, type TokenInfo, type TokenProvider } from './token.js';
 import { sasKeyTokenProvider, userAgent } from './node-platform.js';
 
@@ -30,6 +34,8 @@ import { sasKeyTokenProvider, userAgent } from './node-platform.js';
 export const REGISTRY_API_VERSION = '2021-04-12';
 /** Default deadline of one request (ms). */
 export const DEFAULT_REST_TIMEOUT_MS = 60_000;
+/** A direct method's response timeout when none is given (s), as azure-iothub's. */
+export const DEFAULT_METHOD_RESPONSE_TIMEOUT_S = 30;
 /** Connections one client keeps open to the hub at most (idle ones are kept for the next requests). */
 export const MAX_REST_SOCKETS = 8;
 
@@ -88,6 +94,46 @@ export interface CreateDeviceOptions {
   statusReason?: string;
   authentication?: IdentityAuthSpec;
   iotEdge?: boolean;
+}
+
+/** A device or module twin, as the hub returns it (`GET /twins/{id}`). */
+export interface RegistryTwin {
+  deviceId: string;
+  /** Present on a module's twin. */
+  moduleId?: string;
+  /** Unquoted; updateTwin takes it to refuse a change made meanwhile. */
+  etag: string;
+  /** The identity's etag (its registry entry), not the twin's. */
+  deviceEtag: string;
+  version: number;
+  status: 'enabled' | 'disabled';
+  connectionState: 'Connected' | 'Disconnected';
+  authenticationType: AuthenticationType;
+  tags: Record<string, unknown>;
+  properties: { desired: TwinProperties; reported: TwinProperties };
+}
+
+/** What updateTwin sends: tags and desired properties (a merge patch: null removes a key). */
+export interface TwinPatch {
+  tags?: Record<string, unknown>;
+  properties?: { desired?: Record<string, unknown> };
+}
+
+/** A direct method call (the service API's body). */
+export interface DirectMethodParams {
+  methodName: string;
+  /** Any JSON value (default null). */
+  payload?: unknown;
+  /** How long the device has to answer once the call is delivered (s, default 30; the hub takes 5 to 300). */
+  responseTimeoutInSeconds?: number;
+  /** How long to wait for the device to connect (s, default 0: DeviceNotOnlineError at once; at most 300). */
+  connectTimeoutInSeconds?: number;
+}
+
+/** A device's answer to a direct method: its status and its JSON payload. */
+export interface DirectMethodResult {
+  status: number;
+  payload: unknown;
 }
 
 /** Options of one call. */
@@ -365,6 +411,96 @@ export class RegistryClient {
     });
   }
 
+  // ---- twins ----
+
+  /** The twin of a device, or of its module with `moduleId` (DeviceNotFoundError without one). */
+  getTwin(
+    deviceId: string,
+    options: RegistryCallOptions & { moduleId?: string } = {},
+  ): Promise<RegistryTwin> {
+    checkOptions(options, { ...CALL_OPTIONS, moduleId: opt.string }, 'getTwin');
+    return this.json('GET', twinPath(deviceId, options.moduleId), { signal: options.signal });
+  }
+
+  /**
+   * Merges `patch` into a twin's tags and desired properties (null removes a key), or with
+   * `replace` sets them to it (what it leaves out is emptied). `etag` is the twin's as read
+   * (PreconditionFailedError when it changed since), or `*` for whatever it is now. Desired
+   * changes reach the device before the hub answers. Retried as any request: a retry of a write
+   * that did land meets PreconditionFailedError unless `etag` is `*`.
+   */
+  updateTwin(
+    deviceId: string,
+    patch: TwinPatch,
+    etag: string,
+    options: RegistryCallOptions & { moduleId?: string; replace?: boolean } = {},
+  ): Promise<RegistryTwin> {
+    checkOptions(options, { ...CALL_OPTIONS, moduleId: opt.string, replace: opt.boolean }, 'updateTwin');
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+      throw new InvalidArgumentError('a twin patch is an object: { tags?, properties: { desired? } }');
+    if (typeof etag !== 'string' || etag === '')
+      throw new InvalidArgumentError("updateTwin needs the twin's etag, or '*'");
+    return this.json(options.replace ? 'PUT' : 'PATCH', twinPath(deviceId, options.moduleId), {
+      body: patch,
+      ifMatch: etag,
+      signal: options.signal,
+    });
+  }
+
+  // ---- direct methods ----
+
+  /**
+   * Calls a direct method on a device and resolves with its answer, whatever status the device
+   * chose. DeviceNotOnlineError when the device has no method link open (within
+   * `connectTimeoutInSeconds`), IotHubTimeoutError (504) when it did not answer within
+   * `responseTimeoutInSeconds`. A call is not idempotent, so it is sent once: only a throttled
+   * call (429, refused before delivery) is tried again; a timeout or a lost connection is thrown
+   * as it is, since the device may have run the method. The request's deadline is both timeouts
+   * plus the client's `timeoutMs`.
+   */
+  invokeDeviceMethod(
+    deviceId: string,
+    params: DirectMethodParams,
+    options: RegistryCallOptions = {},
+  ): Promise<DirectMethodResult> {
+    return this.invokeMethod(deviceId, undefined, params, options);
+  }
+
+  /** Calls a direct method on a module; as {@link RegistryClient.invokeDeviceMethod}. */
+  invokeModuleMethod(
+    deviceId: string,
+    moduleId: string,
+    params: DirectMethodParams,
+    options: RegistryCallOptions = {},
+  ): Promise<DirectMethodResult> {
+    return this.invokeMethod(deviceId, checkId(moduleId), params, options);
+  }
+
+  private invokeMethod(
+    deviceId: string,
+    moduleId: string | undefined,
+    params: DirectMethodParams,
+    options: RegistryCallOptions,
+  ): Promise<DirectMethodResult> {
+    checkOptions(options, CALL_OPTIONS, 'invokeMethod');
+    checkOptions(params, METHOD_PARAMS, 'direct method params');
+    if (typeof params.methodName !== 'string' || params.methodName === '')
+      throw new InvalidArgumentError('a direct method needs a methodName');
+    const body = {
+      methodName: params.methodName,
+      payload: params.payload ?? null,
+      responseTimeoutInSeconds: params.responseTimeoutInSeconds ?? DEFAULT_METHOD_RESPONSE_TIMEOUT_S,
+      connectTimeoutInSeconds: params.connectTimeoutInSeconds ?? 0,
+    };
+    const waitMs = (body.responseTimeoutInSeconds + body.connectTimeoutInSeconds) * 1000;
+    return this.json('POST', `${twinPath(deviceId, moduleId)}/methods`, {
+      body,
+      signal: options.signal,
+      timeoutMs: waitMs + this.timeoutMs,
+      retryOnly: (e) => e instanceof ThrottledError,
+    });
+  }
+
   // ---- connection strings ----
 
   /** The connection string of a SAS device or module (its primary key) on this client's hub. */
@@ -385,11 +521,7 @@ export class RegistryClient {
 
   // ---- requests ----
 
-  private async json<T>(
-    method: RestRequestOptions['method'],
-    path: string,
-    o: { body?: unknown; ifMatch?: string; query?: string; signal?: AbortSignal | undefined },
-  ): Promise<T> {
+  private async json<T>(method: RestRequestOptions['method'], path: string, o: CallOptions): Promise<T> {
     return (await this.call(method, path, o)).body as T;
   }
 
@@ -405,12 +537,9 @@ export class RegistryClient {
     return this.token.token;
   }
 
-  private call(
-    method: RestRequestOptions['method'],
-    path: string,
-    o: { body?: unknown; ifMatch?: string; query?: string; signal?: AbortSignal | undefined },
-  ): Promise<RestResponse> {
+  private call(method: RestRequestOptions['method'], path: string, o: CallOptions): Promise<RestResponse> {
     const target = `${path}?api-version=${REGISTRY_API_VERSION}${o.query ?? ''}`;
+    let last: unknown;
     return this.retry.run(
       async () => {
         const headers: Record<string, string> = {
@@ -432,15 +561,46 @@ export class RegistryClient {
           path: target,
           headers,
           ...(body === undefined ? {} : { body }),
-          timeoutMs: this.timeoutMs,
+          timeoutMs: o.timeoutMs ?? this.timeoutMs,
           timers: this.timers,
           agent: this.agent,
           ...(o.signal === undefined ? {} : { signal: o.signal }),
+        }).catch((e: unknown) => {
+          last = e;
+          throw e;
         });
       },
-      { timers: this.timers, ...(o.signal === undefined ? {} : { signal: o.signal }) },
+      {
+        timers: this.timers,
+        ...(o.signal === undefined ? {} : { signal: o.signal }),
+        ...(o.retryOnly === undefined ? {} : { stop: () => !o.retryOnly!(last) }),
+      },
     );
   }
+}
+
+/** What one request of {@link RegistryClient} carries besides its method and path. */
+interface CallOptions {
+  body?: unknown;
+  ifMatch?: string;
+  query?: string;
+  signal?: AbortSignal | undefined;
+  /** The request's deadline (default the client's `timeoutMs`). */
+  timeoutMs?: number;
+  /** Narrows the retry policy: only errors this accepts are tried again. */
+  retryOnly?: (error: unknown) => boolean;
+}
+
+const METHOD_PARAMS = {
+  methodName: opt.string,
+  payload: opt.any,
+  responseTimeoutInSeconds: opt.number,
+  connectTimeoutInSeconds: opt.number,
+} satisfies OptionSchema<DirectMethodParams>;
+
+function twinPath(deviceId: string, moduleId: string | undefined): string {
+  const d = `/twins/${encode(checkId(deviceId))}`;
+  return moduleId === undefined ? d : `${d}/modules/${encode(checkId(moduleId))}`;
 }
 
 function checkId(id: unknown): string {

@@ -16,6 +16,7 @@ import {
   ArgumentError,
   DeviceAlreadyExistsError,
   DeviceNotFoundError,
+  DeviceNotOnlineError,
   InternalServerError,
   IotHubError,
   IotHubNotFoundError,
@@ -102,6 +103,7 @@ export function errorFromRestResponse(status: number, bodyText: string): IotHubE
     case 403:
       return new QuotaExceededError(d);
     case 404:
+      if (name === 'DeviceNotOnline') return new DeviceNotOnlineError(d);
       return name === 'IotHubNotFound' ? new IotHubNotFoundError(d) : new DeviceNotFoundError(d);
     case 408:
       return new IotHubTimeoutError(d);
@@ -113,6 +115,9 @@ export function errorFromRestResponse(status: number, bodyText: string): IotHubE
       return new MessageTooLargeError(d);
     case 429:
       return new ThrottledError(d);
+    case 504:
+      // GatewayTimeout (504101): a direct method's device did not answer in time.
+      return new IotHubTimeoutError(d);
   }
   if (status >= 500) return new InternalServerError(d);
   return new IotHubError('IOTHUB_ERROR', `the hub answered ${status}: ${description ?? ''}`, false, d);

@@ -5,6 +5,7 @@
  * the text up to the next `;` (its `parseErrorBody`), so the text never holds one.
  */
 import { randomBytes } from 'node:crypto';
+import { HubError, type HubErrorCode } from '../hub/errors.js';
 
 /** The error names this emulator answers with, each with its HTTP status and IoT Hub's numeric code. */
 export const REST_ERRORS = {
@@ -15,6 +16,7 @@ export const REST_ERRORS = {
   IotHubUnauthorizedAccess: [401, 401002],
   DeviceNotFound: [404, 404001],
   ModuleNotFound: [404, 404010],
+  DeviceNotOnline: [404, 404103],
   NotFound: [404, 404000],
   MethodNotAllowed: [405, 405000],
   RequestTimedOut: [408, 408000],
@@ -22,7 +24,10 @@ export const REST_ERRORS = {
   ModuleAlreadyExistsOnDevice: [409, 409301],
   PreconditionFailed: [412, 412001],
   RequestEntityTooLarge: [413, 413000],
+  ThrottlingException: [429, 429001],
   ServerError: [500, 500001],
+  ServiceUnavailable: [503, 503000],
+  GatewayTimeout: [504, 504101],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** One of IoT Hub's error names (the stable code of a {@link RestError}). */
@@ -70,4 +75,22 @@ export function restErrorResponse(
     headers: { 'iothub-errorcode': err.code, 'Content-Type': 'application/json; charset=utf-8' },
     body,
   };
+}
+
+/** The REST name of each hub error a twin or method route can meet (others are the server's 500). */
+const FROM_HUB: Partial<Record<HubErrorCode, RestErrorCode>> = {
+  HUB_BAD_ARGUMENT: 'ArgumentInvalid',
+  HUB_DEVICE_NOT_FOUND: 'DeviceNotFound',
+  HUB_PRECONDITION_FAILED: 'PreconditionFailed',
+  HUB_DEVICE_NOT_ONLINE: 'DeviceNotOnline',
+  HUB_METHOD_TIMEOUT: 'GatewayTimeout',
+  HUB_TOO_MANY_REQUESTS: 'ThrottlingException',
+  HUB_CLOSED: 'ServiceUnavailable',
+};
+
+/** A hub state error as IoT Hub's REST error (the error itself when it has no REST name). */
+export function restErrorOfHub(e: unknown): unknown {
+  if (!(e instanceof HubError)) return e;
+  const code = FROM_HUB[e.code];
+  return code === undefined ? e : new RestError(code, e.message);
 }

@@ -3,7 +3,8 @@
  * reads the request, this decides): a route table of `METHOD /pattern/{param}` entries, each with
  * the shared-access right it needs and its handler; the api-version check; and authorization by
  * the `Authorization: SharedAccessSignature ...` header. Registry routes live in
- * rest-registry.ts; twin and method routes are added the same way, with `routes.add(...)`.
+ * rest-registry.ts, twin routes in rest-twin.ts, direct methods in rest-methods.ts; more are added
+ * the same way, with `routes.add(...)`.
  *
  * Order of the checks, cheapest first and none of them reading a body: the route (404, 405), the
  * api-version (400), the token and its right (401). Only then is the body read (rest-server.ts),
@@ -49,6 +50,12 @@ export interface RestRoute {
   right: AccessRight;
   /** Whether the route takes a JSON body (others must come without one). */
   body?: boolean;
+  /**
+   * The route's own deadline from authorization to answer (ms), in place of the server's
+   * `requestTimeoutMs`: a direct method waits up to its connect and response timeouts. Applied
+   * only once the token is accepted, so an unauthenticated request never holds one.
+   */
+  deadlineMs?: number;
   /** The answer; a RestError thrown here is answered as IoT Hub's error, anything else as a 500. */
   handle(req: RestRequest): RestReply | Promise<RestReply>;
 }

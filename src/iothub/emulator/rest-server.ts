@@ -5,8 +5,9 @@
  *
  * Bounds (docs/security.md): a head of MAX_HEAD_BYTES (Node's `maxHeaderSize`, set by the port);
  * a body of `maxBodyBytes`, refused from its Content-Length or cut as it streams in, and read
- * only for a request whose token was accepted; `requestTimeoutMs` from the head to the answer,
- * on the injected timers, after which the request is answered 408 (or its socket destroyed if
+ * only for a request whose token was accepted; `requestTimeoutMs` from the head to the answer
+ * (or, once its token is accepted, the route's own `deadlineMs`: a direct method's), on the
+ * injected timers, after which the request is answered 408 (or its socket destroyed if
  * the answer had begun). A request refused before its body is read is answered with
  * `Connection: close`, so the unread bytes are never parsed.
  */
@@ -148,13 +149,20 @@ export function restHandler(o: RestHandlerOptions): (req: IncomingMessage, res: 
 
   return (req, res) => {
     let timer: unknown;
-    if (timeoutMs > 0)
+    let closed = false;
+    const arm = (ms: number): void => {
+      if (timer !== undefined) o.timers.clearTimeout(timer);
+      timer = undefined;
+      if (ms <= 0 || closed) return;
       timer = o.timers.setTimeout(() => {
         timer = undefined;
         if (res.headersSent) res.destroy();
-        else refuse(res, new RestError('RequestTimedOut', `no answer within ${timeoutMs} ms`), true);
-      }, timeoutMs);
+        else refuse(res, new RestError('RequestTimedOut', `no answer within ${ms} ms`), true);
+      }, ms);
+    };
+    arm(timeoutMs);
     res.once('close', () => {
+      closed = true;
       if (timer !== undefined) o.timers.clearTimeout(timer);
     });
     req.on('error', () => {}); // a reset mid-body: the socket's close ends it
@@ -166,6 +174,7 @@ export function restHandler(o: RestHandlerOptions): (req: IncomingMessage, res: 
       checkApiVersion(query);
       const now = o.clock.now();
       const grant = authorize(o.auth, req.headers.authorization, route.right, path, params, now);
+      if (route.deadlineMs !== undefined) arm(route.deadlineMs);
       let body: unknown;
       if (route.body) {
         const raw = await readBody(req, maxBody);

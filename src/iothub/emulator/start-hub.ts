@@ -17,6 +17,8 @@ import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
 import { realTimers } from '../../util/timers.js';
 import { listenHttps, type HttpsPort } from './https-port.js';
 import { registryRoutes } from './rest-registry.js';
+import { methodRoutes } from './rest-methods.js';
+import { twinRoutes } from './rest-twin.js';
 import { RouteTable } from './rest-router.js';
 import { restHandler } from './rest-server.js';
 import type { ServerConnection } from '../../server/server-connection.js';
@@ -514,7 +516,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     }
     let httpsPort: HttpsPort | undefined;
     const restRoutes = new RouteTable();
-    for (const r of registryRoutes(state)) restRoutes.add(r);
+    for (const r of [...registryRoutes(state), ...twinRoutes(state), ...methodRoutes(state)])
+      restRoutes.add(r);
     if (tls && options.httpsPort !== undefined) {
       httpsPort = await listenHttps({
         host,

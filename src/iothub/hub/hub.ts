@@ -411,10 +411,13 @@ export class HubState {
     return had;
   }
 
-  /** Removes a module and its input queue (a module created again with the id starts empty). */
+  /** Removes a module, its twin and its input queue (a module created again with the id starts empty). */
   removeModule(deviceId: string, moduleId: string): boolean {
     const had = this.registry.removeModule(deviceId, moduleId);
-    if (had) this.inputs.purge(deviceId, moduleId);
+    if (had) {
+      this.twins.remove(identityKey(deviceId, moduleId));
+      this.inputs.purge(deviceId, moduleId);
+    }
     return had;
   }
 

@@ -184,6 +184,7 @@ describe('REST error bodies (errorFromRestResponse)', () => {
     [404, 'DeviceNotFound', 'IOTHUB_DEVICE_NOT_FOUND', false],
     [404, 'ModuleNotFound', 'IOTHUB_DEVICE_NOT_FOUND', false],
     [404, 'IotHubNotFound', 'IOTHUB_NOT_FOUND', false],
+    [404, 'DeviceNotOnline', 'IOTHUB_DEVICE_NOT_ONLINE', false],
     [408, 'RequestTimedOut', 'IOTHUB_TIMEOUT', true],
     [409, 'DeviceAlreadyExists', 'IOTHUB_DEVICE_ALREADY_EXISTS', false],
     [412, 'PreconditionFailed', 'IOTHUB_PRECONDITION_FAILED', false],
@@ -191,6 +192,7 @@ describe('REST error bodies (errorFromRestResponse)', () => {
     [429, 'ThrottlingException', 'IOTHUB_THROTTLED', true],
     [500, 'ServerError', 'IOTHUB_INTERNAL_ERROR', true],
     [503, 'ServiceUnavailable', 'IOTHUB_INTERNAL_ERROR', true],
+    [504, 'GatewayTimeout', 'IOTHUB_TIMEOUT', true],
     [418, 'Teapot', 'IOTHUB_ERROR', false],
   ] as const)('%s %s -> %s (retryable %s)', (status, name, code, retryable) => {
     const e = errorFromRestResponse(status, body(name, 'what happened'));

@@ -2,7 +2,8 @@
  * The official azure-iot-device 1.18.4 (azure-iot-device-amqp) against the emulator's direct
  * methods and twin (contract section 12), over `Amqp` (TLS on a free port) and `AmqpWs` (the
  * official ports 443 and 5671, as azure-sdks-websocket.test.ts: root or CI only): `onDeviceMethod`
- * answers a call the hub makes (through the hub state's API: the REST surface comes separately),
+ * answers a call the hub makes (through the hub state's API; azure-iothub over REST in
+ * azure-iothub-methods-twin.test.ts),
  * `getTwin` with a reported update and desired-property events. The scenario runs in a child
  * process (sdk-support.ts); this process watches the hub state to know when to call and update.
  */

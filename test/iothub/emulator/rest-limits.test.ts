@@ -3,7 +3,8 @@
  * restHandler, as startHub wires them): a request without a valid token is answered from its head
  * alone and its socket closed, however large a body it announces; a body over the limit is
  * refused from its Content-Length or as it streams; a request that stalls is answered 408 at its
- * deadline; a kept-alive socket is closed after its silence or its request count.
+ * deadline (a direct method at its route's own, longer one); a kept-alive socket is closed after its
+ * silence or its request count.
  */
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
 } from '../../../src/iothub/emulator/rest-server.js';
 import { RouteTable } from '../../../src/iothub/emulator/rest-router.js';
 import { registryRoutes } from '../../../src/iothub/emulator/rest-registry.js';
+import { METHOD_ROUTE_DEADLINE_MS, methodRoutes } from '../../../src/iothub/emulator/rest-methods.js';
 import { createHubState, type HubState } from '../../../src/iothub/hub/hub.js';
 import type { AuthConfig } from '../../../src/iothub/emulator/auth.js';
 import { generateSasToken } from '../../../src/iothub/sas.js';
@@ -53,7 +55,7 @@ afterAll(async () => {
 /** The port with the REST API on `timers`; no pre-request deadline, so each timer is the REST one. */
 async function start(timers: ManualTimers, maxRequestsPerSocket?: number): Promise<HttpsPort> {
   const routes = new RouteTable();
-  for (const r of registryRoutes(state)) routes.add(r);
+  for (const r of [...registryRoutes(state), ...methodRoutes(state)]) routes.add(r);
   port = await listenHttps({
     host: '127.0.0.1',
     port: 0,
@@ -245,6 +247,40 @@ describe('REST bounds', () => {
     const second = await c.response();
     expect(second.head).toMatch(/^HTTP\/1\.1 200 /);
     expect(second.head).toMatch(/connection: close/i);
+    await c.done;
+  });
+
+  it("a direct method waits past the server's 30 s, up to its route's deadline, then 408", async () => {
+    // The dispatcher's own timeouts are not driven here (no hub timer): only the route's deadline runs.
+    state.registry.addDevice('waits');
+    const timers = new ManualTimers();
+    const p = await start(timers);
+    const c = await RawClient.connect(p.port);
+    const body = JSON.stringify({
+      methodName: 'm',
+      responseTimeoutInSeconds: 300,
+      connectTimeoutInSeconds: 300,
+    });
+    c.write(
+      head([
+        'POST /twins/waits/methods?api-version=2021-04-12 HTTP/1.1',
+        'Host: localhost',
+        `Authorization: ${token()}`,
+        'Content-Type: application/json',
+        `Content-Length: ${body.length}`,
+      ]) + body,
+    );
+    await timersArmed(timers, 1);
+    // The server's 30 s deadline was replaced, not kept beside the route's: one timer, still armed.
+    timers.advance(REST_REQUEST_TIMEOUT_MS);
+    expect(timers.timers).toBe(1);
+    timers.advance(METHOD_ROUTE_DEADLINE_MS - REST_REQUEST_TIMEOUT_MS - 1);
+    expect(timers.timers).toBe(1);
+    expect(c.closed).toBe(false);
+    timers.advance(1);
+    expect(timers.timers).toBe(0);
+    const r = await c.response();
+    expect(r.head).toMatch(/^HTTP\/1\.1 408 /);
     await c.done;
   });
 });

@@ -372,20 +372,20 @@ describe('routes added later (twin and method routes join the table this way)', 
   it('hub.restRoutes.add serves a new route with its own right; the checks before it still apply', async () => {
     hub.restRoutes.add({
       method: 'GET',
-      pattern: '/twins/{deviceId}',
+      pattern: '/statistics/{deviceId}',
       right: 'ServiceConnect',
       handle: (req) => ({ status: 200, body: { deviceId: req.params.deviceId, by: req.grant.policy } }),
     });
-    const ok = await call(hub, 'GET', '/twins/rest-d1', { token: policyToken(hub, 'service') });
+    const ok = await call(hub, 'GET', '/statistics/rest-d1', { token: policyToken(hub, 'service') });
     expect([ok.status, ok.body]).toEqual([200, { deviceId: 'rest-d1', by: 'service' }]);
-    expect((await call(hub, 'GET', '/twins/rest-d1', { token: policyToken(hub, 'reader') })).status).toBe(
-      401,
-    );
-    expect((await call(hub, 'GET', '/twins/rest-d1', { apiVersion: '2016-11-14' })).status).toBe(400);
+    expect(
+      (await call(hub, 'GET', '/statistics/rest-d1', { token: policyToken(hub, 'reader') })).status,
+    ).toBe(401);
+    expect((await call(hub, 'GET', '/statistics/rest-d1', { apiVersion: '2016-11-14' })).status).toBe(400);
     expect(() =>
       hub.restRoutes.add({
         method: 'GET',
-        pattern: '/twins/{id}',
+        pattern: '/statistics/{id}',
         right: 'ServiceConnect',
         handle: () => ({ status: 200 }),
       }),
