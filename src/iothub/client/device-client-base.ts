@@ -17,6 +17,7 @@ import { randomContainerId as randomUUID } from '../../connection/container-id.j
 import { ClosedError, InvalidArgumentError } from '../../api/errors.js';
 import { deferred } from '../../util/deferred.js';
 import type { MessageReceiver } from '../../api/receiver.js';
+import type { ReceivedMessage } from '../../api/received-message.js';
 import type { Timers } from '../../util/timers.js';
 import type { Message } from '../../codec/message.js';
 import { DeviceConnectionString } from '../connection-string.js';
@@ -114,7 +115,8 @@ export class DeviceClientBase extends HubClient {
   readonly c2dAddress: string;
   private readonly c2dCredit: number;
   private c2dQueue: AsyncQueue<C2DMessage> | undefined;
-  private c2dReceiver: MessageReceiver | undefined;
+  /** The peek-lock receivers (C2D, module inputs): each kept open across reconnects. */
+  private readonly lockedSubscriptions: LockedSubscription[] = [];
   /** `/devices/{d}[/modules/{m}]/methods/devicebound`. */
   readonly methodsAddress: string;
   /** `/devices/{d}[/modules/{m}]/twin`. */
@@ -173,7 +175,7 @@ export class DeviceClientBase extends HubClient {
       logger: options.logger,
     });
     this.forwardHubEvents((err) => {
-      this.c2dQueue?.end(err);
+      for (const sub of this.lockedSubscriptions) sub.queue.end(err);
       this.methodQueue?.end(err);
       this.desiredQueue?.end(err);
       this.twinRequests.failAll(err);
@@ -284,27 +286,44 @@ export class DeviceClientBase extends HubClient {
   }
 
   private startC2D(): AsyncQueue<C2DMessage> {
-    if (!this.c2dQueue) {
-      this.c2dQueue = new AsyncQueue<C2DMessage>(this.c2dCredit);
-      void this.pumpC2D(this.c2dQueue);
-    }
+    this.c2dQueue ??= this.subscribeLocked(this.c2dAddress, (m, g, live) => new C2DMessage(m, g, live));
     return this.c2dQueue;
   }
 
-  /** Keeps a C2D receiver open across reconnects and feeds the queue. */
-  private async pumpC2D(q: AsyncQueue<C2DMessage>): Promise<void> {
+  /**
+   * A queue fed by a peek-lock receiver on `address` (C2D, a module's inputs), `c2dCredit` deep;
+   * the receiver is opened again after each reconnect and closed (after settling) with the client.
+   */
+  protected subscribeLocked<T extends C2DMessage>(
+    address: string,
+    wrap: (m: ReceivedMessage, generation: number, live: () => boolean) => T,
+  ): AsyncQueue<T> {
+    const q = new AsyncQueue<T>(this.c2dCredit);
+    const sub: LockedSubscription = { queue: q, receiver: undefined };
+    this.lockedSubscriptions.push(sub);
+    void this.pumpLocked(address, sub, q, wrap);
+    return q;
+  }
+
+  /** Keeps a peek-lock receiver open across reconnects and feeds the queue. */
+  private async pumpLocked<T extends C2DMessage>(
+    address: string,
+    sub: LockedSubscription,
+    q: AsyncQueue<T>,
+    wrap: (m: ReceivedMessage, generation: number, live: () => boolean) => T,
+  ): Promise<void> {
     const backoff: Backoff = { failures: 0 };
     while (!this.closed) {
       let attached;
       try {
-        attached = await this.attachReceiver(this.c2dAddress, this.c2dCredit, backoff, () => this.closed);
+        attached = await this.attachReceiver(address, this.c2dCredit, backoff, () => this.closed);
       } catch (e) {
         q.end(e);
         return;
       }
       if (attached === undefined) break;
       const { receiver, generation } = attached;
-      this.c2dReceiver = receiver;
+      sub.receiver = receiver;
       const live = (): boolean => this.live(generation, receiver);
       try {
         for (;;) {
@@ -312,7 +331,7 @@ export class DeviceClientBase extends HubClient {
           if (this.closed) break;
           const m = await receiver.receive();
           if (m === undefined) break;
-          q.push(new C2DMessage(m, generation, live));
+          q.push(wrap(m, generation, live));
         }
       } catch {
         // The link or the connection is gone: messages not settled will come again.
@@ -348,8 +367,15 @@ export class DeviceClientBase extends HubClient {
     options: { autoComplete?: boolean } = {},
   ): () => void {
     checkOptions(options, ON_MESSAGE_OPTIONS, 'onMessage');
-    const autoComplete = options.autoComplete ?? true;
-    const q = this.startC2D();
+    return this.handleEach(this.startC2D(), handler, options.autoComplete ?? true);
+  }
+
+  /** Runs `handler` on each message of `q`, one at a time, settling as onMessage says. */
+  protected handleEach<T extends C2DMessage>(
+    q: AsyncQueue<T>,
+    handler: (message: T) => void | Promise<void>,
+    autoComplete: boolean,
+  ): () => void {
     let stopped = false;
     void (async () => {
       for (;;) {
@@ -634,7 +660,7 @@ export class DeviceClientBase extends HubClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.c2dQueue?.end();
+    for (const sub of this.lockedSubscriptions) sub.queue.end();
     this.methodQueue?.end();
     this.desiredQueue?.end();
     this.twinRequests.failAll(new ClosedError('the device client'));
@@ -642,12 +668,17 @@ export class DeviceClientBase extends HubClient {
     this.twinUp.reject(new ClosedError('the device client'));
     this.methodsUp.promise.catch(() => undefined);
     this.twinUp.promise.catch(() => undefined);
-    await closeReceiverAfterSettling(this.c2dReceiver);
+    await Promise.all(this.lockedSubscriptions.map((sub) => closeReceiverAfterSettling(sub.receiver)));
     await Promise.all(
       [this.methodsReceiver?.close(), this.twinReceiver?.close()].map((p) => p?.catch(() => undefined)),
     );
     await this.hub.close();
   }
+}
+
+interface LockedSubscription {
+  queue: AsyncQueue<C2DMessage>;
+  receiver: MessageReceiver | undefined;
 }
 
 /**

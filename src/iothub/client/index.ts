@@ -30,6 +30,7 @@ export {
   type C2DSendResult,
 } from './service-client.js';
 export { C2DMessage, type C2DOutcome, type AckMode } from './c2d.js';
+export { ModuleInputMessage, InputMessageStream } from './module-input.js';
 export {
   FeedbackBatch,
   FEEDBACK_ADDRESS,

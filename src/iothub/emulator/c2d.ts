@@ -5,8 +5,10 @@
  *   device's queue and accepted once queued; refusals are `rejected` outcomes with the hub's
  *   condition (`amqp:not-found` unknown device, `amqp:resource-limit-exceeded` 50 queued,
  *   `com.microsoft:argument-error` bad `to`, `amqp:link:message-size-exceeded` over 64 KB).
- * - Device receiver on `/devices/{d}/messages/devicebound`, and the service's feedback receiver on
- *   `/messages/serviceBound/feedback`: peek-lock deliveries, sent unsettled on credit with the
+ * - Device receiver on `/devices/{d}/messages/devicebound`, a module's input receiver on
+ *   `/devices/{d}/modules/{m}/messages/events` (messages its routes queued, with
+ *   `x-opt-input-name`), and the service's feedback receiver on `/messages/serviceBound/feedback`:
+ *   peek-lock deliveries, sent unsettled on credit with the
  *   16-byte lock-token tag and the queue's annotations. The device's outcome settles the lock:
  *   accepted = complete, rejected = reject (dead), released or modified = abandon (redelivered);
  *   dispositions that arrive as ranges reach each delivery (the engine splits them). A link that
@@ -102,6 +104,21 @@ export function serveDeviceBound(ctx: EmulatorContext, l: IncomingLink, deviceId
     receive: () => ctx.state.receiveC2d(deviceId),
     settle: (tag, outcome) => void ctx.state.settleC2d(deviceId, tag, outcome),
     onAvailable: (cb) => ctx.state.onC2dAvailable(deviceId, cb),
+  });
+}
+
+export function serveModuleInput(
+  ctx: EmulatorContext,
+  l: IncomingLink,
+  deviceId: string,
+  moduleId: string,
+): void {
+  const sender = l.acceptSender();
+  pumpLocked(ctx, sender, {
+    what: `input of ${deviceId}/${moduleId}`,
+    receive: () => ctx.state.receiveInput(deviceId, moduleId),
+    settle: (tag, outcome) => void ctx.state.settleInput(deviceId, moduleId, tag, outcome),
+    onAvailable: (cb) => ctx.state.onInputAvailable(deviceId, moduleId, cb),
   });
 }
 

@@ -5,7 +5,8 @@
  * | address | client role | what happens |
  * |---|---|---|
  * | `$cbs` | sender / receiver | put-token requests / responses |
- * | `/devices/{d}[/modules/{m}]/messages/events` | sender | telemetry (DeviceConnect for d) |
+ * | `/devices/{d}[/modules/{m}]/messages/events` | sender | telemetry (DeviceConnect for d[/m]) |
+ * | `/devices/{d}/modules/{m}/messages/events` | receiver | module input: what routes queued for m (DeviceConnect for d/m) |
  * | `/devices/{d}/messages/devicebound` | receiver | C2D deliveries (DeviceConnect for d) |
  * | `/messages/devicebound` | sender | service C2D (ServiceConnect) |
  * | `/messages/serviceBound/feedback` | receiver | feedback (ServiceConnect) |
@@ -16,7 +17,6 @@
  * | one path segment (`cbs`, `mgmt-<uuid>`, ...) | receiver | a reply node for CBS / management responses |
  * | `/devices/{d}[/modules/{m}]/methods/devicebound` | receiver / sender | method requests / responses (DeviceConnect for d[/m]) |
  * | `/devices/{d}[/modules/{m}]/twin` | sender / receiver | twin requests / responses and desired pushes (DeviceConnect for d[/m]) |
- * | module inputs | receiver | refused: `amqp:not-implemented` (not emulated) |
  *
  * Refusals (attach without terminus, then detach with the error): no grant covering the link
  * `amqp:unauthorized-access` with one description whatever the device (unknown, disabled or not
@@ -34,7 +34,7 @@ import type { AmqpError } from '../../protocol/errors.js';
 import { addressPath, parseHubAddress } from '../hub/address.js';
 import { UNAUTHORIZED_LINK, type Resource } from './auth.js';
 import { serveCbs } from './cbs.js';
-import { serveDeviceBound, serveFeedback, serveServiceC2d } from './c2d.js';
+import { serveDeviceBound, serveFeedback, serveModuleInput, serveServiceC2d } from './c2d.js';
 import type { ConnectionState } from './connection-state.js';
 import { refuse, type EmulatorContext } from './context.js';
 import { redirectEvents, servePartition } from './events.js';
@@ -111,7 +111,8 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
       if (clientReceives) return cs.addReplyLink(replyLinkOf(l), ctx.log);
       return serveManagement(ctx, cs, l);
     case 'deviceEvents': {
-      if (clientReceives) return notHere('Module input (a receiver on a module events address)');
+      // A receiver here is a module's input; a device has none.
+      if (clientReceives && a.moduleId === undefined) return wrongRole();
       const r: Resource = {
         path: devicePath(a.deviceId, a.moduleId, 'messages/events'),
         right: 'DeviceConnect',
@@ -119,6 +120,7 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
       };
       if (a.moduleId !== undefined) r.moduleId = a.moduleId;
       if (!authorize(ctx, cs, l, r)) return;
+      if (clientReceives) return serveModuleInput(ctx, l, a.deviceId, a.moduleId!);
       return serveTelemetry(ctx, l, a.deviceId, a.moduleId, () => cs.grantFor(r, ctx.clock.now()));
     }
     case 'deviceBound': {

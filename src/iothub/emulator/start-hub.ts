@@ -34,6 +34,7 @@ import { routeLink } from './router.js';
 import { hubSaslMechanisms } from './sasl.js';
 import { checkOptions, opt, type OptionRule, type OptionSchema } from '../../protocol/options.js';
 import { C2D_DEFAULTS } from '../hub/c2d.js';
+import { MODULE_INPUT_DEFAULTS } from '../hub/module-inputs.js';
 import { FEEDBACK_DEFAULTS } from '../hub/feedback.js';
 
 /** The hub state's options that startHub hands on as given (see HubStateOptions). */
@@ -51,12 +52,13 @@ const STATE_OPTIONS = [
   'maxTelemetryBytes',
   'eventCacheBytes',
   'c2d',
+  'moduleInputs',
 ] as const;
 
 /**
  * startHub's own options, and those it hands to the hub state:
  * durability (`stateDir`: everything is in memory without it), the registry, partitions, retention
- * and the telemetry limits, the C2D limits; and `feedback`, whose `batchDelayMs` defaults to
+ * and the telemetry limits, the C2D and module input limits; and `feedback`, whose `batchDelayMs` defaults to
  * `feedbackBatchDelayMs`.
  */
 export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPTIONS)[number] | 'feedback'> {
@@ -134,6 +136,7 @@ const START_HUB_OPTIONS = {
   maxTelemetryBytes: opt.count,
   eventCacheBytes: opt.count,
   c2d: opt.nested(numbers(C2D_DEFAULTS), 'C2D limits'),
+  moduleInputs: opt.nested(numbers(MODULE_INPUT_DEFAULTS), 'module input limits'),
   feedback: opt.nested(numbers(FEEDBACK_DEFAULTS), 'feedback limits'),
   logger: opt.either(opt.function, opt.object),
 } satisfies OptionSchema<StartHubOptions>;

@@ -9,11 +9,13 @@
  *   registry.json                      devices, modules, policies (atomic rewrite on change)
  *   telemetry/partition-<n>.log        events per partition
  *   c2d.log                            C2D queues
+ *   module-inputs.log                  module input queues (module routes)
  *   feedback.log                       pending feedback records and feedback messages
  *   twins.json                         device and module twins (atomic rewrite on change, 0600)
  */
 import * as path from 'node:path';
 import type { Message } from '../../codec/message.js';
+import { entry, stringOf } from '../message-values.js';
 import { deviceOfC2dAddress } from './address.js';
 import { C2dStore, type C2dDelivery, type C2dEnqueued, type C2dEntry, type C2dLimits } from './c2d.js';
 import { systemClock, type Clock } from '../../util/timers.js';
@@ -21,6 +23,13 @@ import { HubError } from './errors.js';
 import { FeedbackStore, type FeedbackDelivery, type FeedbackEntry, type FeedbackLimits } from './feedback.js';
 import type { EventPosition } from './filter.js';
 import type { SettleOutcome } from './queue.js';
+import {
+  ModuleInputStore,
+  type InputDelivery,
+  type InputEntry,
+  type InputReservation,
+  type ModuleInputLimits,
+} from './module-inputs.js';
 import { identityKey, MethodDispatcher, type InvokeOptions, type MethodResult } from './methods.js';
 import { Registry, type DeviceIdentity } from './registry.js';
 import { TwinStore, type TwinDocument } from './twin.js';
@@ -64,6 +73,8 @@ export interface HubStateOptions {
   /** D2C size limit, default 256 KiB. */
   maxTelemetrySize?: number;
   c2d?: Partial<C2dLimits>;
+  /** Module input queues: depth per module (default 100), TTL, lock, deliveries. */
+  moduleInputs?: Partial<ModuleInputLimits>;
   feedback?: Partial<FeedbackLimits>;
   /** A registry document (`--registry file.json`): merged into the stored registry. */
   registry?: unknown;
@@ -72,6 +83,9 @@ export interface HubStateOptions {
   /** Direct method calls waiting or in flight per device or module (default 100). */
   maxPendingMethods?: number;
 }
+
+/** The application property a module's telemetry names its output with (contract section 12). */
+const OUTPUT_NAME = 'iothub-outputname';
 
 export interface EventHubInfo {
   name: string;
@@ -151,6 +165,7 @@ export async function createHubState(opts: HubStateOptions): Promise<HubState> {
   });
   const feedback = await FeedbackStore.open({ ...common, ...opts.feedback, hubName: opts.hubName });
   const c2d = await C2dStore.open({ ...common, ...opts.c2d });
+  const inputs = await ModuleInputStore.open({ ...common, ...opts.moduleInputs });
   const twins = await TwinStore.open(stateDir === undefined ? {} : { stateDir });
   const methods = new MethodDispatcher({
     clock,
@@ -169,6 +184,7 @@ export async function createHubState(opts: HubStateOptions): Promise<HubState> {
     listeners,
     methods,
     twins,
+    inputs,
   );
   if (stateDir !== undefined) await hub.saveRegistry();
   return hub;
@@ -196,6 +212,7 @@ export class HubState {
     private readonly deadlineListeners: Set<() => void>,
     readonly methods: MethodDispatcher,
     readonly twins: TwinStore,
+    readonly inputs: ModuleInputStore,
   ) {
     this.hubName = opts.hubName;
     this.eventHubName = opts.eventHubName ?? opts.hubName;
@@ -247,10 +264,84 @@ export class HubState {
       const generationId =
         opts.moduleId === undefined ? d.generationId : d.modules.get(opts.moduleId)!.generationId;
       this.registry.touch(deviceId);
-      return this.telemetry.appendBatch(deviceId, messages, { ...opts, generationId });
+      const moduleId = opts.moduleId;
+      if (moduleId === undefined)
+        return this.telemetry.appendBatch(deviceId, messages, { ...opts, generationId });
+      // A routed message goes to its inputs and to the events endpoint, or to neither: slots first
+      // (HUB_QUEUE_FULL refuses the whole batch), the inputs once the events are stored.
+      const reservations = this.reserveInputs(deviceId, moduleId, messages);
+      let stored: Promise<StoredEvent[]>;
+      try {
+        stored = this.telemetry.appendBatch(deviceId, messages, { ...opts, generationId });
+      } catch (e) {
+        for (const r of reservations) if (r) this.inputs.release(r);
+        throw e;
+      }
+      return stored.then(
+        async (events) => {
+          await Promise.all(
+            reservations.map((r, i) => r && this.inputs.enqueue(r, messages[i]!, { deviceId, moduleId })),
+          );
+          return events;
+        },
+        (e: unknown) => {
+          for (const r of reservations) if (r) this.inputs.release(r);
+          throw e;
+        },
+      );
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** One reservation per message that a route takes (undefined for the others), or none and throws. */
+  private reserveInputs(
+    deviceId: string,
+    moduleId: string,
+    messages: readonly Message[],
+  ): (InputReservation | undefined)[] {
+    if (this.registry.routes.length === 0) return messages.map(() => undefined);
+    const out: (InputReservation | undefined)[] = [];
+    try {
+      for (const m of messages) {
+        const output = stringOf(entry(m.applicationProperties, OUTPUT_NAME, true));
+        const targets =
+          output === undefined
+            ? []
+            : this.registry
+                .routesFrom(deviceId, moduleId, output)
+                .filter((r) => this.registry.getModule(r.to.deviceId, r.to.moduleId) !== undefined)
+                .map((r) => ({ ...r.to }));
+        out.push(targets.length === 0 ? undefined : this.inputs.reserve(targets));
+      }
+    } catch (e) {
+      for (const r of out) if (r) this.inputs.release(r);
+      throw e;
+    }
+    return out;
+  }
+
+  // ---- module inputs (module routes) ----
+
+  /** Locks the module's next input message (send it unsettled with `deliveryTag`), if any. */
+  receiveInput(deviceId: string, moduleId: string): InputDelivery | undefined {
+    return this.inputs.receive(deviceId, moduleId);
+  }
+
+  /** The module's outcome: as settleC2d, without feedback. */
+  settleInput(
+    deviceId: string,
+    moduleId: string,
+    lockToken: string | Uint8Array,
+    outcome: SettleOutcome,
+  ): InputEntry {
+    const e = this.inputs.settle(deviceId, moduleId, lockToken, outcome);
+    this.registry.touch(deviceId);
+    return e;
+  }
+
+  onInputAvailable(deviceId: string, moduleId: string, cb: () => void): () => void {
+    return this.inputs.onAvailable(deviceId, moduleId, cb);
   }
 
   /** Locks the device's next C2D message (send it unsettled with `deliveryTag`), if any. */
@@ -308,6 +399,7 @@ export class HubState {
     const had = this.registry.removeDevice(deviceId);
     if (had) {
       this.twins.removeDevice(deviceId);
+      this.inputs.purgeDevice(deviceId);
       const saved = this.c2d.onFeedback;
       this.c2d.onFeedback = undefined;
       try {
@@ -319,10 +411,13 @@ export class HubState {
     return had;
   }
 
-  /** Removes a module and its twin (its device's queue is the device's, and stays). */
+  /** Removes a module, its twin and its input queue (a module created again with the id starts empty). */
   removeModule(deviceId: string, moduleId: string): boolean {
     const had = this.registry.removeModule(deviceId, moduleId);
-    if (had) this.twins.remove(identityKey(deviceId, moduleId));
+    if (had) {
+      this.twins.remove(identityKey(deviceId, moduleId));
+      this.inputs.purge(deviceId, moduleId);
+    }
     return had;
   }
 
@@ -433,6 +528,7 @@ export class HubState {
     let min: number | undefined;
     for (const d of [
       this.c2d.nextDeadline(),
+      this.inputs.nextDeadline(),
       this.feedback.nextDeadline(),
       this.telemetry.nextDeadline(),
       this.methods.nextDeadline(),
@@ -448,6 +544,7 @@ export class HubState {
   tick(now: number = this.clock.now()): void {
     this.methods.tick(now);
     this.c2d.tick(now);
+    this.inputs.tick(now);
     this.feedback.tick(now);
     this.telemetry.tick(now);
   }
@@ -469,6 +566,7 @@ export class HubState {
       this.registryError ??
       this.telemetry.storeError ??
       this.c2d.storeError ??
+      this.inputs.storeError ??
       this.feedback.storeError ??
       this.twins.storeError
     );
@@ -487,6 +585,7 @@ export class HubState {
       this.registrySave,
       this.twins.saved(),
       this.telemetry.flush(),
+      this.inputs.flush(),
       this.feedback.flush().then(() => this.c2d.flush()),
     ]);
   }
@@ -499,6 +598,7 @@ export class HubState {
     await Promise.all([
       this.twins.close(),
       this.telemetry.close(),
+      this.inputs.close(),
       this.feedback.close().then(() => this.c2d.close()),
     ]);
   }

@@ -49,6 +49,11 @@
  *   'complete' | 'reject' | 'abandon')` for accepted / rejected / released; a `HubError` there
  *   (`amqp:not-found`, `com.microsoft:message-lock-lost`) only needs logging. A device detaching
  *   with unsettled deliveries: abandon them (or let the 60 s lock run out).
+ * - **Module input** (`deviceEvents` with a module, module is receiver): as C2D, with
+ *   `hub.receiveInput(d, m)`, `hub.onInputAvailable(d, m, cb)` and `hub.settleInput(d, m, tag,
+ *   outcome)`. A module's telemetry whose `iothub-outputname` a route takes (module-routes.ts) is
+ *   queued for the target module too; a full input queue is `amqp:resource-limit-exceeded` on the
+ *   sender's transfer.
  * - **Service C2D** (`serviceDeviceBound`, service is sender): `await hub.sendC2d(message)`; routed
  *   by `properties.to`; errors carry `amqp:not-found` (unknown device),
  *   `amqp:resource-limit-exceeded` (50 queued), `com.microsoft:argument-error` (bad `to`).
@@ -174,6 +179,21 @@ export {
   type C2dEnqueued,
   type C2dOptions,
 } from './c2d.js';
+export {
+  ModuleInputStore,
+  MODULE_INPUT_DEFAULTS,
+  type ModuleInputLimits,
+  type InputTarget,
+  type InputDelivery,
+  type InputEntry,
+  type InputReservation,
+} from './module-inputs.js';
+export {
+  parseModuleRoutes,
+  MAX_MODULE_ROUTES,
+  type ModuleRoute,
+  type ModuleRouteJson,
+} from './module-routes.js';
 export {
   FeedbackStore,
   FEEDBACK_DEFAULTS,

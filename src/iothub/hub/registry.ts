@@ -17,6 +17,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../../util/timers.js';
 import { HubError } from './errors.js';
+import { ID_RE, isValidIdentityId } from './identity-id.js';
+import { missingModule, parseModuleRoutes, type ModuleRoute, type ModuleRouteJson } from './module-routes.js';
 
 /** IoT Hub's permissions, as shared access policies grant them. */
 export type AccessRight = 'RegistryRead' | 'RegistryWrite' | 'ServiceConnect' | 'DeviceConnect';
@@ -118,12 +120,7 @@ export function generateGenerationId(now: number): string {
   ).toString();
 }
 
-/** Device and module ids as the real hub allows them: up to 128 of these ASCII characters. */
-const ID_RE = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
-
-export function isValidIdentityId(id: string): boolean {
-  return ID_RE.test(id);
-}
+export { isValidIdentityId };
 
 function checkId(id: unknown, what: string): string {
   if (typeof id !== 'string' || !ID_RE.test(id))
@@ -233,6 +230,8 @@ export interface RegistryJson {
   version?: 1;
   devices?: (DeviceJson | string)[];
   policies?: PolicyJson[];
+  /** Module routes (module-routes.ts): when present, they replace the stored ones. */
+  routes?: ModuleRouteJson[];
 }
 
 /** The policies every hub has: `iothubowner` (every right) and `service` (ServiceConnect). */
@@ -253,6 +252,7 @@ export class Registry {
   private readonly listeners = new Set<() => void>();
   private readonly clock: Clock;
   private lastVersion = 0;
+  private routeTable: readonly ModuleRoute[] = [];
 
   constructor(opts: RegistryOptions) {
     this.clock = opts.clock;
@@ -484,11 +484,30 @@ export class Registry {
     return this.policies.get(keyName)?.rights.includes(right) ?? false;
   }
 
+  // ---- module routes ----
+
+  /** Every route from a module's output to a module's input, as the registry file set them. */
+  get routes(): readonly ModuleRoute[] {
+    return this.routeTable;
+  }
+
+  /** The routes that take a message the module sent to `output`. */
+  routesFrom(deviceId: string, moduleId: string, output: string): ModuleRoute[] {
+    return this.routeTable.filter(
+      (r) => r.from.deviceId === deviceId && r.from.moduleId === moduleId && r.from.output === output,
+    );
+  }
+
   // ---- JSON ----
 
-  toJSON(): Required<Pick<RegistryJson, 'version'>> & { devices: DeviceJson[]; policies: PolicyJson[] } {
+  toJSON(): Required<Pick<RegistryJson, 'version'>> & {
+    devices: DeviceJson[];
+    policies: PolicyJson[];
+    routes?: ModuleRouteJson[];
+  } {
     return {
       version: 1,
+      ...(this.routeTable.length === 0 ? {} : { routes: this.routeTable.map((r) => structuredClone(r)) }),
       devices: [...this.devices.values()].map((d) => {
         const j: DeviceJson = {
           deviceId: d.deviceId,
@@ -522,8 +541,23 @@ export class Registry {
    * modules ensured (given keys replace stored ones, missing keys are generated or kept).
    * Throws HUB_BAD_REGISTRY for a malformed document, before changing anything.
    */
-  merge(input: unknown): void {
+  merge(input: unknown, opts: { routeModulesExist?: boolean } = {}): void {
     const doc = parseRegistryJson(input);
+    const routes = doc.routes === undefined ? undefined : parseModuleRoutes(doc.routes);
+    if (routes !== undefined && (opts.routeModulesExist ?? true)) {
+      // Checked before anything changes: a module listed in this document counts as existing.
+      const missing = missingModule(
+        routes,
+        (d, m) =>
+          this.getModule(d, m) !== undefined ||
+          doc.devices.some((dj) => dj.deviceId === d && (dj.modules ?? []).some((mj) => mj.moduleId === m)),
+      );
+      if (missing !== undefined)
+        throw new HubError(
+          'HUB_BAD_REGISTRY',
+          `registry: a route names module ${missing}, which does not exist`,
+        );
+    }
     for (const p of doc.policies) {
       const spec: { rights?: AccessRight[]; primaryKey?: string; secondaryKey?: string } = {};
       if (p.rights) spec.rights = p.rights;
@@ -551,13 +585,18 @@ export class Registry {
         }
       }
     }
+    if (routes !== undefined) {
+      this.routeTable = routes;
+      this.changed();
+    }
   }
 
   /** A registry from a document (with the default policies unless the document names them). */
   static fromJSON(input: unknown, opts: RegistryOptions): Registry {
     const r = new Registry({ ...opts, defaultPolicies: false });
     const doc = parseRegistryJson(input);
-    r.merge(doc);
+    // A stored route may name a module removed since: it matches nothing, and the hub still starts.
+    r.merge(doc, { routeModulesExist: false });
     for (const p of DEFAULT_POLICIES)
       if (!r.policies.has(p.keyName)) r.setPolicy(p.keyName, { rights: p.rights });
     return r;
@@ -608,10 +647,16 @@ function bad(msg: string): never {
 }
 
 /** Validates a registry document and normalises it (device strings to objects). */
-export function parseRegistryJson(input: unknown): { devices: DeviceJson[]; policies: PolicyJson[] } {
+export function parseRegistryJson(input: unknown): {
+  devices: DeviceJson[];
+  policies: PolicyJson[];
+  routes?: ModuleRouteJson[];
+} {
   const doc = Array.isArray(input) ? { devices: input } : input;
   if (typeof doc !== 'object' || doc === null) bad('expected an object or an array');
-  const { devices = [], policies = [] } = doc as RegistryJson;
+  const { devices = [], policies = [], routes } = doc as RegistryJson;
+  // Checked here too, so that a bad route changes nothing (merge parses before it writes).
+  if (routes !== undefined) parseModuleRoutes(routes);
   if (!Array.isArray(devices)) bad('devices must be an array');
   if (!Array.isArray(policies)) bad('policies must be an array');
   const seen = new Set<string>();
@@ -641,7 +686,7 @@ export function parseRegistryJson(input: unknown): { devices: DeviceJson[]; poli
     if (p.primaryKey !== undefined) checkKeyOrBad(p.primaryKey, `policies[${i}].primaryKey`);
     if (p.secondaryKey !== undefined) checkKeyOrBad(p.secondaryKey, `policies[${i}].secondaryKey`);
   }
-  return { devices: outDevices, policies };
+  return { devices: outDevices, policies, ...(routes === undefined ? {} : { routes }) };
 }
 
 function checkKeys(auth: AuthenticationJson | undefined, where: string): void {

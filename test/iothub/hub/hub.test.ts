@@ -378,6 +378,7 @@ describe('hub state (durable)', () => {
       'c2d.log',
       'feedback.log',
       'hub.json',
+      'module-inputs.log',
       'registry.json',
       'telemetry',
     ]);

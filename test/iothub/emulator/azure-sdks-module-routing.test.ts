@@ -1,0 +1,87 @@
+/**
+ * The official azure-iot-device 1.18.4 ModuleClient (azure-iot-device-amqp's `Amqp` transport, TLS
+ * on a free port) against the emulator's module routing (contract section 12): one module's
+ * `sendOutputEvent` (application property `iothub-outputname`) goes through a route in the
+ * registry to another module's `on('inputMessage')`, which gets the input name from
+ * `x-opt-input-name`; an abandoned message comes back, a completed one leaves the queue. The
+ * scenario runs in a child process (sdk-support.ts).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHub, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
+import { runSdkScenario } from './sdk-support.js';
+
+let hub: IotHubEmulator | undefined;
+afterEach(async () => {
+  await hub?.close();
+  hub = undefined;
+});
+
+const SCENARIO = `
+const { ModuleClient, Message } = require('azure-iot-device');
+const { Amqp } = require('azure-iot-device-amqp');
+const fs = require('node:fs');
+const ca = fs.readFileSync(input.caFile, 'utf8');
+const call = (f) => new Promise((resolve, reject) => f((err, r) => (err ? reject(err) : resolve(r))));
+
+const filter = ModuleClient.fromConnectionString(input.filterCs, Amqp);
+await filter.setOptions({ ca });
+await filter.open();
+const received = [];
+const finished = new Promise((resolve) => {
+  filter.on('inputMessage', (inputName, msg) => {
+    const body = msg.getData().toString();
+    received.push({ inputName, body, outputName: msg.properties.getValue('iothub-outputname') });
+    // The first delivery of 'second' is abandoned: it must come back.
+    const abandon = body === 'second' && received.filter((r) => r.body === 'second').length === 1;
+    const settle = abandon ? filter.abandon.bind(filter) : filter.complete.bind(filter);
+    settle(msg, () => {
+      if (received.filter((r) => r.body === 'second').length === 2) resolve();
+    });
+  });
+});
+
+const sensor = ModuleClient.fromConnectionString(input.sensorCs, Amqp);
+await sensor.setOptions({ ca });
+await sensor.open();
+await call((cb) => sensor.sendOutputEvent('temperature', new Message('first'), cb));
+await call((cb) => sensor.sendOutputEvent('humidity', new Message('unrouted'), cb));
+await call((cb) => sensor.sendOutputEvent('temperature', new Message('second'), cb));
+await finished;
+await sensor.close();
+await filter.close();
+done({ received });
+`;
+
+const registry = {
+  devices: [{ deviceId: 'edge1', modules: [{ moduleId: 'sensor' }, { moduleId: 'filter' }] }],
+  routes: [
+    {
+      from: { deviceId: 'edge1', moduleId: 'sensor', output: 'temperature' },
+      to: { deviceId: 'edge1', moduleId: 'filter', input: 'readings' },
+    },
+  ],
+};
+
+describe('azure-iot-device 1.18.4: module routing', () => {
+  it('Amqp: sendOutputEvent through a route to on("inputMessage"); abandon, complete', async () => {
+    hub = await startHub({ tlsPort: 0, registry });
+    const cs = (moduleId: string) =>
+      `HostName=${hub!.hostName};DeviceId=edge1;ModuleId=${moduleId};SharedAccessKey=${
+        hub!.state.registry.getModule('edge1', moduleId)!.primaryKey
+      }`;
+    const { result } = await runSdkScenario<{ received: unknown[] }>(
+      SCENARIO,
+      { sensorCs: cs('sensor'), filterCs: cs('filter'), caFile: hub.caFile },
+      { caFile: hub.caFile!, timeoutMs: 45_000 },
+    );
+    const msg = (body: string) => ({ inputName: 'readings', body, outputName: 'temperature' });
+    expect(result.received).toEqual([msg('first'), msg('second'), msg('second')]);
+    expect(hub.state.inputs.depth('edge1', 'filter')).toBe(0);
+    // Every output also reached the events endpoint, routed or not.
+    const cursor = hub.state.openEventCursor(hub.state.telemetry.partitionOf('edge1'));
+    const bodies: string[] = [];
+    for (let e = cursor.next(); e; e = cursor.next())
+      bodies.push(Buffer.from(e.message.body as Uint8Array).toString());
+    expect(bodies).toEqual(['first', 'unrouted', 'second']);
+  });
+});
