@@ -35,6 +35,7 @@ export type { Clock } from '../../util/timers.js';
 export type { AccessRight } from '../hub/registry.js';
 export type { C2dLimits } from '../hub/c2d.js';
 export type { FeedbackLimits } from '../hub/feedback.js';
+export type { ModuleInputLimits } from '../hub/module-inputs.js';
 export { EPOCH_PROPERTY, RUNTIME_METRIC_CAPABILITY } from './events.js';
 export { BATCH_MESSAGE_FORMAT } from './telemetry.js';
 export { MAX_C2D_SIZE } from './c2d.js';
