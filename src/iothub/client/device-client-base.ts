@@ -127,7 +127,6 @@ export class DeviceClientBase extends HubClient {
   private methodQueue: AsyncQueue<DeviceMethodRequest> | undefined;
   private methodsPump: Promise<void> | undefined;
   private methodsUp = deferred<void>();
-  private methodsAttached = false;
   private methodsReceiver: MessageReceiver | undefined;
   private readonly twinTimeoutMs: number;
   private readonly twinRequests: TwinRequests;
@@ -461,7 +460,6 @@ export class DeviceClientBase extends HubClient {
       if (attached === undefined) break;
       const { receiver, generation } = attached;
       this.methodsReceiver = receiver;
-      this.methodsAttached = true;
       this.methodsUp.resolve();
       try {
         for (;;) {
@@ -476,7 +474,6 @@ export class DeviceClientBase extends HubClient {
       } catch {
         // The link or the connection is gone: the hub keeps the calls until their timeout.
       }
-      this.methodsAttached = false;
       this.methodsUp = deferred<void>();
       if (this.closed) break;
       await this.pauseIfOnlyLinkLost(generation, backoff);
