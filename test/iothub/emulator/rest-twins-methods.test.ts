@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
+import { generateSasToken } from '../../../src/iothub/sas.js';
 import { call, policyToken } from './rest-support.js';
 
 let hub: IotHubEmulator;
@@ -86,7 +87,7 @@ describe('twins over REST', () => {
     expect(errorOf(await call(hub, 'GET', '/twins/tw1/modules/none')).name).toBe('ModuleNotFound');
   });
 
-  it('rights: RegistryRead reads, RegistryWrite writes, ServiceConnect invokes; others 401', async () => {
+  it('rights: ServiceConnect or RegistryRead reads, ServiceConnect or RegistryWrite writes, ServiceConnect invokes; others 401', async () => {
     const as = (p: string) => ({ token: policyToken(hub, p) });
     expect((await call(hub, 'GET', '/twins/tw1', as('reader'))).status).toBe(200);
     expect((await call(hub, 'PATCH', '/twins/tw1', { ...as('reader'), body: { tags: {} } })).status).toBe(
@@ -95,7 +96,26 @@ describe('twins over REST', () => {
     expect((await call(hub, 'PATCH', '/twins/tw1', { ...as('writer'), body: { tags: {} } })).status).toBe(
       200,
     );
-    expect((await call(hub, 'GET', '/twins/tw1', as('service'))).status).toBe(401);
+    // ServiceConnect reads twins and writes their tags and desired properties (docs/iothub-rest.md).
+    expect((await call(hub, 'GET', '/twins/tw1', as('service'))).status).toBe(200);
+    expect((await call(hub, 'GET', '/twins/tw1/modules/none', as('service'))).status).toBe(404);
+    const byService = await call(hub, 'PATCH', '/twins/tw1', {
+      ...as('service'),
+      body: { properties: { desired: { by: 'service' } } },
+    });
+    expect(byService.status).toBe(200);
+    expect(hub.state.getTwin('tw1').properties.desired).toMatchObject({ by: 'service' });
+    expect(
+      (await call(hub, 'PUT', '/twins/tw1', { ...as('service'), body: { tags: { t: 1 } } })).status,
+    ).toBe(200);
+    expect(hub.state.getTwin('tw1').tags).toEqual({ t: 1 });
+    // A device's own key (DeviceConnect) reaches neither.
+    const own = generateSasToken({
+      resourceUri: 'localhost/devices/tw1',
+      key: hub.state.registry.getDevice('tw1')!.primaryKey,
+    });
+    expect((await call(hub, 'GET', '/twins/tw1', { token: own })).status).toBe(401);
+    expect((await call(hub, 'PATCH', '/twins/tw1', { token: own, body: { tags: {} } })).status).toBe(401);
     const m = { methodName: 'x' };
     expect((await call(hub, 'POST', '/twins/tw1/methods', { ...as('writer'), body: m })).status).toBe(401);
     expect((await call(hub, 'POST', '/twins/tw1/methods', { ...as('service'), body: m })).status).toBe(404);
