@@ -225,6 +225,42 @@ describe('twin bounds', () => {
   });
 });
 
+describe('a twin request with no twin receiver to answer on', () => {
+  const address = '/devices/d1/twin';
+
+  it('unsettled (as the C SDK sends): rejected with amqp:precondition-failed; the link stays', async () => {
+    const t = await testHub();
+    const conn = await connectDevice(t, 'd1');
+    const requests = await conn.openSender({ address, properties: props(`twin:${crypto.randomUUID()}`) });
+    const outcome = await requests.send(twinRequest('c-alone', 'GET'));
+    expect(outcome).toMatchObject({ type: 'rejected', error: { condition: 'amqp:precondition-failed' } });
+    expect(requests.link.remote).toBe('attached');
+    // Once a receiver is attached, the same link's requests are answered.
+    const responses = await conn.openReceiver({ address, credit: 10, properties: props('twin:other') });
+    await requests.send(twinRequest('c-after', 'GET'));
+    const r = (await next(responses)).message;
+    expect([r.properties?.correlationId, ann(r, 'status')]).toEqual(['c-after', 200]);
+  });
+
+  it('presettled (as the Node SDK and ours send): the request link is detached with amqp:precondition-failed', async () => {
+    const t = await testHub();
+    const conn = await connectDevice(t, 'd1');
+    const channel = `twin:${crypto.randomUUID()}`;
+    const responses = await conn.openReceiver({ address, credit: 10, properties: props(channel) });
+    const requests = await conn.openSender({ address, properties: props(channel), presettled: true });
+    // The receiver goes (a fault, a resource limit); the sender stays and asks.
+    await responses.close();
+    await requests.send(twinRequest('c-lost', 'GET'));
+    await until(() => requests.link.remote === 'detached');
+    expect(requests.link.error?.amqpError.condition).toBe('amqp:precondition-failed');
+    expect(requests.link.error?.amqpError.description).toContain('no twin receiver');
+    // The connection stays: the device reattaches both links and is answered.
+    const again = await twinLinks(conn);
+    await again.requests.send(twinRequest('c-again', 'GET'));
+    expect((await next(again.responses)).message.properties?.correlationId).toBe('c-again');
+  });
+});
+
 describe('unknown addresses', () => {
   it('detach with amqp:not-found, the 404006 error JSON and com.microsoft:is-filtered', async () => {
     const t = await testHub();
