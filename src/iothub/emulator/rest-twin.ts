@@ -1,7 +1,7 @@
 /**
  * Device and module twins over REST (docs/iothub-rest.md), in the JSON shape azure-iothub 1.16's
- * Twin reads (`etag`, `tags`, `properties.desired` and `.reported` each with `$version`) and the
- * body its `Twin.update` sends (`{tags?, properties: {desired?}}`):
+ * Twin reads (`etag`, `tags`, `properties.desired` and `.reported` each with `$metadata` and
+ * `$version`) and the body its `Twin.update` sends (`{tags?, properties: {desired?}}`):
  *
  *   GET   /twins/{id}[/modules/{mid}]   the twin (ServiceConnect or RegistryRead)
  *   PATCH /twins/{id}[/modules/{mid}]   merge tags and desired (ServiceConnect or RegistryWrite)

@@ -14,7 +14,7 @@
  *
  * | operation | resource | answer |
  * |---|---|---|
- * | GET | | 200, `{desired, reported}` with `$version`s, `version` = the twin's |
+ * | GET | | 200, `{desired, reported}` with `$metadata` and `$version`, `version` = the twin's |
  * | PATCH | `/properties/reported` | 204 once durable, `version` = the new reported `$version` |
  * | PUT | `/notifications/twin/properties/desired` | 200; desired changes are pushed from now on |
  * | DELETE | `/notifications/twin/properties/desired` | 200; no more pushes |

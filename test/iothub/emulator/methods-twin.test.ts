@@ -23,6 +23,7 @@ import {
   until,
   type TestHub,
 } from './helpers.js';
+import { withoutMetadata } from '../../support/twin-metadata.js';
 
 afterEach(cleanup);
 
@@ -163,12 +164,19 @@ describe('the twin on the emulator', () => {
     expect(r.properties?.correlationId).toBe('c-get');
     expect(ann(r, 'status')).toBe(200);
     expect(typeof ann(r, 'version')).toBe('bigint');
-    expect(JSON.parse(text(r))).toEqual({ desired: { $version: 1 }, reported: { $version: 1 } });
+    const got = JSON.parse(text(r));
+    expect(withoutMetadata(got)).toEqual({ desired: { $version: 1 }, reported: { $version: 1 } });
+    // IoT Hub's $metadata: when each part was last written, and in desired at which version.
+    expect(got.desired.$metadata).toEqual({ $lastUpdated: expect.any(String), $lastUpdatedVersion: 1 });
+    expect(Object.keys(got.reported.$metadata)).toEqual(['$lastUpdated']);
 
     await requests.send(twinRequest('c-patch', 'PATCH', '/properties/reported', '{"fw":"1.2"}'));
     r = (await next(responses)).message;
     expect([r.properties?.correlationId, ann(r, 'status'), ann(r, 'version')]).toEqual(['c-patch', 204, 2n]);
-    expect(t.hub.state.getTwin('d1').properties.reported).toEqual({ fw: '1.2', $version: 2 });
+    expect(withoutMetadata(t.hub.state.getTwin('d1').properties.reported)).toEqual({
+      fw: '1.2',
+      $version: 2,
+    });
 
     await requests.send(twinRequest('c-put', 'PUT', '/notifications/twin/properties/desired'));
     r = (await next(responses)).message;
@@ -186,7 +194,7 @@ describe('the twin on the emulator', () => {
     // The next message is the GET's answer: no push came after the DELETE.
     r = (await next(responses)).message;
     expect(r.properties?.correlationId).toBe('c-get2');
-    expect(JSON.parse(text(r)).desired).toEqual({ temp: 21, $version: 3 });
+    expect(withoutMetadata(JSON.parse(text(r)).desired)).toEqual({ temp: 21, $version: 3 });
   });
 
   it('errors: a bad patch and an unknown operation answer 400 with IoT Hub error JSON; ids keep their type', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
 import { generateSasToken } from '../../../src/iothub/sas.js';
 import { call, policyToken } from './rest-support.js';
+import { withoutMetadata } from '../../support/twin-metadata.js';
 
 let hub: IotHubEmulator;
 
@@ -32,7 +33,7 @@ describe('twins over REST', () => {
   it('GET: the service shape, the etag in the body and the header', async () => {
     const a = await call(hub, 'GET', '/twins/tw1');
     expect(a.status).toBe(200);
-    expect(a.body).toEqual({
+    expect(withoutMetadata(a.body)).toEqual({
       deviceId: 'tw1',
       etag: a.body.etag,
       deviceEtag: a.body.deviceEtag,
@@ -45,6 +46,11 @@ describe('twins over REST', () => {
       capabilities: { iotEdge: false },
     });
     expect(a.headers.etag).toBe(`"${a.body.etag}"`);
+    expect(a.body.properties.desired.$metadata).toEqual({
+      $lastUpdated: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+      $lastUpdatedVersion: 1,
+    });
+    expect(a.body.properties.reported.$metadata).toEqual({ $lastUpdated: expect.any(String) });
   });
 
   it('PATCH merges (null removes), a stale If-Match is 412, PUT replaces', async () => {
