@@ -38,7 +38,14 @@ process.on('message', async (m) => {
         });
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    process.send({ type: 'ready', connected: m.connectionStrings.length - failed, failed, firstError });
+    const cpu = process.cpuUsage();
+    process.send({
+      type: 'ready',
+      connected: m.connectionStrings.length - failed,
+      failed,
+      firstError,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
   }
   if (m.type === 'close') {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));

@@ -11,7 +11,8 @@
 // devicesPerSecond, the emulator's RSS and heap before any device connected (the registry of N
 // devices alone) and with all of them connected, after a full GC, and their difference per device
 // (rssPerDeviceKiB, heapPerDeviceKiB), the emulator's CPU time spent per device connected
-// (hubCpuMsPerDevice: TLS handshake, CBS, 8 attaches, the first messages); `seen` is what the emulator counts (connections, methods
+// (hubCpuMsPerDevice: TLS handshake, CBS, 8 attaches, the first messages) and the clients' (their
+// whole process time, loading included, over the devices they connected: clientCpuMsPerDevice); `seen` is what the emulator counts (connections, methods
 // and desired subscriptions, C2D messages taken), which must equal N.
 //
 // Bounds met on the way: the emulator's maxConnections (1000 per listener by default; the hub
@@ -72,6 +73,9 @@ async function run(n) {
         connectMs: Math.round(connectMs),
         devicesPerSecond: Math.round((n - failed) / (connectMs / 1000)),
         hubCpuMsPerDevice: +((memory.cpuMs - before.cpuMs) / Math.max(1, n - failed)).toFixed(2),
+        clientCpuMsPerDevice: +(results.reduce((s, r) => s + r.cpuMs, 0) / Math.max(1, n - failed)).toFixed(
+          2,
+        ),
         hubRssBeforeMiB: +(before.rss / MiB).toFixed(1),
         hubRssMiB: +(memory.rss / MiB).toFixed(1),
         hubHeapBeforeMiB: +(before.heapUsed / MiB).toFixed(1),

@@ -49,6 +49,7 @@ test('one JSON line per N: every device connected with its 8 links, the emulator
       'connectMs',
       'devicesPerSecond',
       'hubCpuMsPerDevice',
+      'clientCpuMsPerDevice',
       'rssPerDeviceKiB',
       'heapPerDeviceKiB',
       'loadAverage1m',
