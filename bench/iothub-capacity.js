@@ -5,15 +5,17 @@
 // receiver and sender, twin receiver and sender (and the desired-property subscription).
 //
 //   npm run bench:capacity                       N = 100, 1000, 5000 with 2 client processes
-//   BENCH_DEVICES=100,2000 BENCH_CLIENTS=4 node --expose-gc bench/iothub-capacity.js
+//   BENCH_DEVICES=100,2000 BENCH_CLIENTS=4 node bench/iothub-capacity.js
 //
-// Output, one JSON line per N: connectMs (from 'go' to the last device with every link open),
-// devicesPerSecond, the emulator's RSS and heap before any device connected (the registry of N
-// devices alone) and with all of them connected, after a full GC, and their difference per device
-// (rssPerDeviceKiB, heapPerDeviceKiB), the emulator's CPU time spent per device connected
-// (hubCpuMsPerDevice: TLS handshake, CBS, 8 attaches, the first messages) and the clients' (their
-// whole process time, loading included, over the devices they connected: clientCpuMsPerDevice); `seen` is what the emulator counts (connections, methods
-// and desired subscriptions, C2D messages taken), which must equal N.
+// Output, one JSON line per N:
+// - connectMs: from 'go' to the last device with every link open; devicesPerSecond;
+// - hubRssBeforeMiB, hubHeapBeforeMiB: the emulator with N devices registered, none connected;
+//   hubRssMiB, hubHeapMiB: with all of them connected (each after a full GC);
+// - rssPerDeviceKiB, heapPerDeviceKiB: the difference, per device connected;
+// - hubCpuMsPerDevice: the emulator's CPU time per device (TLS handshake, CBS, 8 attaches, the
+//   first messages); clientCpuMsPerDevice: the client processes' whole time, loading included;
+// - seen: what the emulator counts (connections, methods and desired subscriptions, C2D messages
+//   taken), which must equal N; loadAverage1m: the machine's load, which connect times follow.
 //
 // Bounds met on the way: the emulator's maxConnections (1000 per listener by default; the hub
 // process raises it to N + 16), and the client processes' file descriptors (ulimit -n).
