@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ManualClock } from '../../../src/util/timers.js';
 import { createHubState } from '../../../src/iothub/hub/hub.js';
-import { TwinStore, etagOf, type TwinObject } from '../../../src/iothub/hub/twin.js';
+import { MAX_PROPERTIES_BYTES, TwinStore, etagOf, type TwinObject } from '../../../src/iothub/hub/twin.js';
 import { withoutMetadata } from '../../support/twin-metadata.js';
 import { T0, tempDir } from './helpers.js';
 
@@ -213,5 +213,20 @@ describe('twin store', () => {
       $version: 2,
     });
     await t.close();
+  });
+
+  test('the metadata stays bounded: full desired and reported in the smallest keys read back under 1 MiB', async () => {
+    const t = await TwinStore.open({ now: () => T0 });
+    // As many keys as 32 KiB of JSON holds, each as short as it can be: the most metadata nodes.
+    const full: TwinObject = {};
+    for (let i = 0; JSON.stringify(full).length < MAX_PROPERTIES_BYTES - 16; i++) full[i.toString(36)] = 0;
+    t.update('d1', { desired: full });
+    t.patchReported('d1', full);
+    const keys = Object.keys(full).length;
+    expect(keys).toBeGreaterThan(4000);
+    const read = Buffer.byteLength(JSON.stringify(t.deviceView('d1')));
+    // The GET answer fits the emulator's 1 MiB links; about 80 bytes of metadata per key.
+    expect(read).toBeLessThan(1024 * 1024);
+    expect(read / (2 * keys)).toBeLessThan(90);
   });
 });
