@@ -636,7 +636,8 @@ export class DeviceClientBase extends HubClient {
     const seen = this.lastDesiredVersion;
     const twin = await this.getTwin();
     if (twin.desired.$version <= seen) return;
-    const { $version, ...patch } = twin.desired;
+    // The whole document is the update; the hub's $metadata about it is not part of it.
+    const { $version, $metadata: _metadata, ...patch } = twin.desired;
     this.desiredQueue?.push({ version: $version, patch, full: true });
   }
 

@@ -13,7 +13,10 @@ import { BadResponseError, IotHubTimeoutError, errorFromStatus } from '../errors
 import { entry } from '../message-values.js';
 import { bodyBytes, numberOf } from './amqp-utils.js';
 
-/** Twin properties as JSON, with `$version`. */
+/**
+ * Twin properties as JSON, with `$version` and, as the hub sends it with a GET, `$metadata` (when
+ * each property was last updated: `$lastUpdated`, and `$lastUpdatedVersion` in desired).
+ */
 export type TwinProperties = { $version: number; [key: string]: unknown };
 
 /** The twin as the device reads it. */

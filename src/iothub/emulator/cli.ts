@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { AmqpOneError } from '../../codec/errors.js';
+import { DEFAULT_MAX_CONNECTIONS } from '../../server/limits.js';
 import {
   DEFAULT_FEEDBACK_BATCH_DELAY_MS,
   DEFAULT_GRANT_TIMEOUT_MS,
@@ -59,6 +60,8 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
                            waits up to 15 s); a batch also goes out at 64 records
   --grant-timeout-ms N     close a connection that has no credentials (no SASL PLAIN/EXTERNAL, no
                            CBS token) after N ms (default ${DEFAULT_GRANT_TIMEOUT_MS})
+  --max-connections N      client connections at once on each port (default ${DEFAULT_MAX_CONNECTIONS});
+                           each SDK device holds one
   --json                   print the startup summary as one JSON object (ports, CA file,
                            connection strings) instead of text
   --help                   this text
@@ -142,6 +145,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       'max-telemetry-bytes': { type: 'string' },
       'feedback-delay-ms': { type: 'string' },
       'grant-timeout-ms': { type: 'string' },
+      'max-connections': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -164,6 +168,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     maxEventsPerPartition: positive('max-partition-events', values['max-partition-events']),
     maxPartitionBytes: positive('max-partition-bytes', values['max-partition-bytes']),
     maxTelemetryBytes: positive('max-telemetry-bytes', values['max-telemetry-bytes']),
+    maxConnections: positive('max-connections', values['max-connections']),
   };
   const hub = await startHub({
     ...(values.host === undefined ? {} : { host: values.host }),

@@ -46,8 +46,11 @@ export interface RestRoute {
   method: RestMethod;
   /** `/devices/{deviceId}/modules/{moduleId}`: literal segments match case-insensitively. */
   pattern: string;
-  /** The shared-access right a token needs (a policy's; DeviceConnect also takes the device's own). */
-  right: AccessRight;
+  /**
+   * The shared-access right a token needs (a policy's; DeviceConnect also takes the device's own),
+   * or the rights any one of which will do.
+   */
+  right: AccessRight | readonly AccessRight[];
   /** Whether the route takes a JSON body (others must come without one). */
   body?: boolean;
   /**
@@ -149,14 +152,15 @@ function rightsOf(grant: Grant): readonly AccessRight[] {
 }
 
 /**
- * The grant of a request's `Authorization` header if it allows `right` on `path` (a policy token
- * whose scope covers the path, or for DeviceConnect the device's own token), else RestError
- * IotHubUnauthorizedAccess: the same answer for a missing, malformed, expired or weaker token.
+ * The grant of a request's `Authorization` header if it allows `right` (or one of the rights) on
+ * `path` (a policy token whose scope covers the path, or for DeviceConnect the device's own token),
+ * else RestError IotHubUnauthorizedAccess: the same answer for a missing, malformed, expired or
+ * weaker token.
  */
 export function authorize(
   auth: AuthConfig,
   header: string | undefined,
-  right: AccessRight,
+  right: AccessRight | readonly AccessRight[],
   path: string,
   params: Readonly<Record<string, string>>,
   now: number,
@@ -166,9 +170,13 @@ export function authorize(
   const v = verifyToken(auth, header.trim(), now);
   if (!v.ok) throw unauthorized();
   const grant = { ...v.grant, rights: rightsOf(v.grant) };
-  const r: Resource = { path: segmentsOf(path).map(decodeSegment).join('/'), right };
-  if (params.deviceId !== undefined) r.deviceId = params.deviceId;
-  if (params.moduleId !== undefined) r.moduleId = params.moduleId;
-  if (!grantAllows(grant, r, now)) throw unauthorized();
+  const resourcePath = segmentsOf(path).map(decodeSegment).join('/');
+  const allows = (one: AccessRight): boolean => {
+    const r: Resource = { path: resourcePath, right: one };
+    if (params.deviceId !== undefined) r.deviceId = params.deviceId;
+    if (params.moduleId !== undefined) r.moduleId = params.moduleId;
+    return grantAllows(grant, r, now);
+  };
+  if (!(typeof right === 'string' ? [right] : right).some(allows)) throw unauthorized();
   return v.grant;
 }

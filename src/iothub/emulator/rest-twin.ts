@@ -1,11 +1,14 @@
 /**
  * Device and module twins over REST (docs/iothub-rest.md), in the JSON shape azure-iothub 1.16's
- * Twin reads (`etag`, `tags`, `properties.desired` and `.reported` each with `$version`) and the
- * body its `Twin.update` sends (`{tags?, properties: {desired?}}`):
+ * Twin reads (`etag`, `tags`, `properties.desired` and `.reported` each with `$metadata` and
+ * `$version`) and the body its `Twin.update` sends (`{tags?, properties: {desired?}}`):
  *
- *   GET   /twins/{id}[/modules/{mid}]     the twin (RegistryRead)
- *   PATCH /twins/{id}[/modules/{mid}]     merge tags and desired properties (RegistryWrite)
- *   PUT   /twins/{id}[/modules/{mid}]     replace them (RegistryWrite)
+ *   GET   /twins/{id}[/modules/{mid}]   the twin (ServiceConnect or RegistryRead)
+ *   PATCH /twins/{id}[/modules/{mid}]   merge tags and desired (ServiceConnect or RegistryWrite)
+ *   PUT   /twins/{id}[/modules/{mid}]   replace them (ServiceConnect or RegistryWrite)
+ *
+ * ServiceConnect reads and writes twins, as IoT Hub's permissions say (docs/iothub-rest.md names
+ * the sources); the registry rights keep the access they had.
  *
  * If-Match `*` or absent writes whatever the version; an etag must be the twin's current one
  * (412 otherwise). Reported properties are the device's: a body that writes them is refused. A
@@ -13,11 +16,15 @@
  * waits for twins.json, so what a client was told is stored survives a crash.
  */
 import type { HubState } from '../hub/hub.js';
-import type { DeviceIdentity, ModuleIdentity } from '../hub/registry.js';
+import type { AccessRight, DeviceIdentity, ModuleIdentity } from '../hub/registry.js';
 import type { TwinDocument } from '../hub/twin.js';
 import { RestError, restErrorOfHub } from './rest-errors.js';
 import { etagOf, ifMatchOf } from './rest-registry.js';
 import type { RestReply, RestRequest, RestRoute } from './rest-router.js';
+
+/** The rights that read a twin, and those that write its tags and desired properties. */
+const TWIN_READ: readonly AccessRight[] = ['ServiceConnect', 'RegistryRead'];
+const TWIN_WRITE: readonly AccessRight[] = ['ServiceConnect', 'RegistryWrite'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -111,9 +118,9 @@ export function twinRoutes(state: HubState): RestRoute[] {
   const routes: RestRoute[] = [];
   for (const pattern of ['/twins/{deviceId}', '/twins/{deviceId}/modules/{moduleId}'])
     routes.push(
-      { method: 'GET', pattern, right: 'RegistryRead', handle: read },
-      { method: 'PATCH', pattern, right: 'RegistryWrite', body: true, handle: write(false) },
-      { method: 'PUT', pattern, right: 'RegistryWrite', body: true, handle: write(true) },
+      { method: 'GET', pattern, right: TWIN_READ, handle: read },
+      { method: 'PATCH', pattern, right: TWIN_WRITE, body: true, handle: write(false) },
+      { method: 'PUT', pattern, right: TWIN_WRITE, body: true, handle: write(true) },
     );
   return routes;
 }

@@ -100,6 +100,12 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
    * (default {@link DEFAULT_GRANT_TIMEOUT_MS}).
    */
   grantTimeoutMs?: number;
+  /**
+   * Client connections at once on each listener (plain, TLS, HTTPS/WSS), default
+   * DEFAULT_MAX_CONNECTIONS (1000); one more is refused at once. Raise it to hold more devices, each
+   * on its own connection as the SDKs connect (bench/iothub-capacity.js measures the cost of each).
+   */
+  maxConnections?: number;
 }
 
 /** Every key of `defaults` holds a count or a duration (the hub's C2D and feedback limits). */
@@ -123,6 +129,7 @@ const START_HUB_OPTIONS = {
   publicHost: opt.string,
   redirectDelayMs: opt.count,
   grantTimeoutMs: opt.count,
+  maxConnections: opt.count,
   stateDir: opt.string,
   fsync: opt.boolean,
   partitions: opt.count,
@@ -395,6 +402,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
   const hubName = options.hubName ?? DEFAULT_HUB_NAME;
   const host = options.host ?? '127.0.0.1';
   const publicHost = options.publicHost ?? 'localhost';
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const state = await createHubState({
     ...pick(options, STATE_OPTIONS),
     hubName,
@@ -480,6 +488,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       onLink: (l) => routeLink(ctx, l),
       logger: options.logger,
       websocket: { path: [...HUB_WEBSOCKET_PATHS] },
+      limits: { maxConnections },
     };
     const track = (s: AmqpServer): AmqpServer => {
       s.on('disconnect', (c: ServerConnection) => {
@@ -525,7 +534,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
         tls: { cert: tls.cert, key: tls.key, ...(tls.caPem === undefined ? {} : { ca: tls.caPem }) },
         paths: HUB_WEBSOCKET_PATHS,
         server: secure ?? plain,
-        maxConnections: DEFAULT_MAX_CONNECTIONS,
+        maxConnections,
         deadlineMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
         timers: realTimers,
         onRefused: (reason) => log(`https port: refused: ${reason}`),

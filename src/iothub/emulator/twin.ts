@@ -6,12 +6,15 @@
  * int and `version` long annotations) and, after a PUT, the desired-property pushes (no
  * correlation-id, the delta with `$version`). The two links are paired per connection and identity:
  * a response goes to the receiver with the same `com.microsoft:channel-correlation-id`, else to the
- * newest twin receiver of that identity on the connection; a request with no receiver to answer on
- * is dropped (logged), as there is nowhere to say so.
+ * newest twin receiver of that identity on the connection. A request with no receiver to answer on
+ * fails at once rather than leaving its client to wait out its timeout: unsettled (the C SDK's), it
+ * is rejected with `amqp:precondition-failed`; presettled (the Node SDK's, ours), nothing can be said
+ * of the one message, so the request link is detached with that condition and the client reattaches
+ * its twin links (as it does after any twin link error).
  *
  * | operation | resource | answer |
  * |---|---|---|
- * | GET | | 200, `{desired, reported}` with `$version`s, `version` = the twin's |
+ * | GET | | 200, `{desired, reported}` with `$metadata` and `$version`, `version` = the twin's |
  * | PATCH | `/properties/reported` | 204 once durable, `version` = the new reported `$version` |
  * | PUT | `/notifications/twin/properties/desired` | 200; desired changes are pushed from now on |
  * | DELETE | `/notifications/twin/properties/desired` | 200; no more pushes |
@@ -148,7 +151,19 @@ export function serveTwinRequests(
     });
   };
 
+  const noReceiver = (rm: ReceivedMessage): void => {
+    const error = {
+      condition: Condition.PreconditionFailed,
+      description: `no twin receiver of ${key} is attached on this connection to answer on`,
+    };
+    ctx.log(`twin of ${key}: a request with no twin receiver to answer on`);
+    if (!rm.settled) return rm.reject(error);
+    receiver.link.detach({ error });
+    l.connection.schedule();
+  };
+
   const take = async (rm: ReceivedMessage): Promise<void> => {
+    if (responder() === undefined) return noReceiver(rm);
     const m = rm.message;
     settle(rm);
     const cid = m.properties?.correlationId;

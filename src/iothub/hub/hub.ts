@@ -166,7 +166,8 @@ export async function createHubState(opts: HubStateOptions): Promise<HubState> {
   const feedback = await FeedbackStore.open({ ...common, ...opts.feedback, hubName: opts.hubName });
   const c2d = await C2dStore.open({ ...common, ...opts.c2d });
   const inputs = await ModuleInputStore.open({ ...common, ...opts.moduleInputs });
-  const twins = await TwinStore.open(stateDir === undefined ? {} : { stateDir });
+  const now = (): number => clock.now();
+  const twins = await TwinStore.open(stateDir === undefined ? { now } : { stateDir, now });
   const methods = new MethodDispatcher({
     clock,
     onDeadline,

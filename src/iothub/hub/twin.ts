@@ -10,8 +10,15 @@
  * changes made meanwhile coalesced into one; `saved()` resolves once everything changed so far is
  * on disk, and the emulator answers a PATCH only then.
  *
+ * Each of desired and reported carries IoT Hub's `$metadata` when read: a tree shaped as the
+ * properties, each node with `$lastUpdated` (ISO 8601 UTC) and, in desired, `$lastUpdatedVersion`
+ * (the desired `$version` of the change that last wrote it), as the service shows them. A patch
+ * stamps the root, every object on its path and each key it sets; a replace stamps everything.
+ *
  * Bounds, IoT Hub's: desired and reported at most 32 KiB of JSON each, tags 16 KiB, objects nested
- * at most 10 deep, keys at most 1 KiB without `.`, `$`, space or control characters.
+ * at most 10 deep, keys at most 1 KiB without `.`, `$`, space or control characters. The metadata is
+ * not counted, as the service does not count it; it has one node per key (about 70 bytes), so a
+ * GET of desired and reported both full, in the shortest keys, stays under 600 KiB.
  */
 import * as path from 'node:path';
 import { HubError } from './errors.js';
@@ -37,6 +44,12 @@ export const MAX_TAGS_BYTES = 16 * 1024;
 export const MAX_TWIN_DEPTH = 10;
 export const MAX_TWIN_KEY_LENGTH = 1024;
 
+/**
+ * A `$metadata` node: its stamp, and its children under the keys of the object it describes
+ * (property keys never start with `$`, so the two cannot collide).
+ */
+type MetadataNode = { $lastUpdated: string; $lastUpdatedVersion?: number; [key: string]: unknown };
+
 interface Twin {
   version: number;
   tags: TwinObject;
@@ -44,6 +57,9 @@ interface Twin {
   desiredVersion: number;
   reported: TwinObject;
   reportedVersion: number;
+  // Absent in a twins.json written before metadata was kept: made on first read.
+  desiredMetadata?: MetadataNode;
+  reportedMetadata?: MetadataNode;
 }
 
 interface TwinsFile {
@@ -53,6 +69,8 @@ interface TwinsFile {
 
 export interface TwinStoreOptions {
   stateDir?: string;
+  /** Epoch ms, for `$lastUpdated` (default Date.now). */
+  now?: () => number;
 }
 
 export class TwinStore {
@@ -63,11 +81,14 @@ export class TwinStore {
   private error: HubError | undefined;
   private closed = false;
 
-  private constructor(private readonly file: string | undefined) {}
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly now: () => number,
+  ) {}
 
   static async open(o: TwinStoreOptions = {}): Promise<TwinStore> {
     const file = o.stateDir === undefined ? undefined : path.join(o.stateDir, 'twins.json');
-    const store = new TwinStore(file);
+    const store = new TwinStore(file, o.now ?? Date.now);
     if (file !== undefined) {
       await tightenFile(file);
       const stored = (await readJsonFile(file)) as TwinsFile | undefined;
@@ -79,12 +100,14 @@ export class TwinStore {
     return store;
   }
 
-  /** The twin as the device's GET reads it: `{ desired, reported }`, each with `$version`. */
+  /** The twin as the device's GET reads it: `{ desired, reported }`, each with `$metadata` and `$version`. */
   deviceView(key: string): { desired: TwinObject; reported: TwinObject } {
     const t = this.twin(key);
+    t.desiredMetadata ??= stampAll(t.desired, this.stamp(t.desiredVersion));
+    t.reportedMetadata ??= stampAll(t.reported, this.stamp());
     return {
-      desired: withVersion(t.desired, t.desiredVersion),
-      reported: withVersion(t.reported, t.reportedVersion),
+      desired: withVersion(t.desired, t.desiredVersion, t.desiredMetadata),
+      reported: withVersion(t.reported, t.reportedVersion, t.reportedMetadata),
     };
   }
 
@@ -103,6 +126,11 @@ export class TwinStore {
     checkSize(next, MAX_PROPERTIES_BYTES, 'reported properties');
     t.reported = next;
     t.reportedVersion++;
+    t.reportedMetadata = stampPatch(
+      t.reportedMetadata ?? stampAll(t.reported, this.stamp()),
+      p,
+      this.stamp(),
+    );
     t.version++;
     this.changed();
     return t.reportedVersion;
@@ -134,6 +162,11 @@ export class TwinStore {
     if (nextDesired) {
       t.desired = nextDesired;
       t.desiredVersion++;
+      const stamp = this.stamp(t.desiredVersion);
+      t.desiredMetadata =
+        o.replace || !t.desiredMetadata
+          ? stampAll(nextDesired, stamp)
+          : stampPatch(t.desiredMetadata, desired!, stamp);
     }
     if (nextTags || nextDesired) {
       t.version++;
@@ -195,10 +228,25 @@ export class TwinStore {
   private twin(key: string): Twin {
     let t = this.twins.get(key);
     if (!t) {
-      t = { version: 1, tags: {}, desired: {}, desiredVersion: 1, reported: {}, reportedVersion: 1 };
+      t = {
+        version: 1,
+        tags: {},
+        desired: {},
+        desiredVersion: 1,
+        reported: {},
+        reportedVersion: 1,
+        desiredMetadata: this.stamp(1),
+        reportedMetadata: this.stamp(),
+      };
       this.twins.set(key, t);
     }
     return t;
+  }
+
+  /** A metadata node stamped now; with the desired `$version` of the change for desired ones. */
+  private stamp(version?: number): MetadataNode {
+    const $lastUpdated = new Date(this.now()).toISOString();
+    return version === undefined ? { $lastUpdated } : { $lastUpdated, $lastUpdatedVersion: version };
   }
 
   private changed(): void {
@@ -287,10 +335,35 @@ function mergePatch(target: TwinObject, patch: TwinObject): TwinObject {
   return out;
 }
 
-function withVersion(o: TwinObject, version: number): TwinObject {
+function withVersion(o: TwinObject, version: number, metadata?: MetadataNode): TwinObject {
   const out = clone(o);
+  if (metadata !== undefined) put(out, '$metadata', clone(metadata));
   put(out, '$version', version);
   return out;
+}
+
+/** Metadata for a whole document: every object and every key stamped alike. */
+function stampAll(o: TwinObject, stamp: MetadataNode): MetadataNode {
+  const node: MetadataNode = { ...stamp };
+  for (const [k, v] of Object.entries(o)) put(node, k, isObject(v) ? stampAll(v, stamp) : { ...stamp });
+  return node;
+}
+
+/**
+ * `meta` after a merge patch: the node and each object on the patch's paths restamped, keys the
+ * patch sets stamped (an object value all through), keys it removes (null) gone with their nodes.
+ */
+function stampPatch(meta: MetadataNode, patch: TwinObject, stamp: MetadataNode): MetadataNode {
+  const node: MetadataNode = { ...stamp };
+  for (const [k, v] of Object.entries(meta)) if (!k.startsWith('$')) put(node, k, v);
+  for (const [k, v] of Object.entries(patch)) {
+    const old = Object.prototype.hasOwnProperty.call(node, k) ? node[k] : undefined;
+    if (v === null) delete node[k];
+    else if (isObject(v))
+      put(node, k, stampPatch(isObject(old) ? (old as MetadataNode) : { ...stamp }, v, stamp));
+    else put(node, k, { ...stamp });
+  }
+  return node;
 }
 
 function withoutNulls(o: TwinObject): TwinObject {

@@ -147,11 +147,12 @@ describe('SAS tokens', () => {
 describe('startHub options', () => {
   it('rejects unknown and mistyped options before listening', async () => {
     expect((await rejected(() => startHub({ tlsport: 0 } as never))).suggestion).toBe('tlsPort');
-    expect((await rejected(() => startHub({ maxConnections: 5 } as never))).option).toBe('maxConnections');
+    expect((await rejected(() => startHub({ maxSessions: 5 } as never))).option).toBe('maxSessions');
     expect((await rejected(() => startHub({ c2d: { maxDeliveryCont: 5 } } as never))).suggestion).toBe(
       'c2d.maxDeliveryCount',
     );
     expect((await rejected(() => startHub({ port: '0' } as never))).option).toBe('port');
+    expect((await rejected(() => startHub({ maxConnections: -1 }))).option).toBe('maxConnections');
   });
 
   it('a negative or fractional limit is refused: it would refuse every message', async () => {

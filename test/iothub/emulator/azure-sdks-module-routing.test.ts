@@ -1,6 +1,7 @@
 /**
- * The official azure-iot-device 1.18.4 ModuleClient (azure-iot-device-amqp's `Amqp` transport, TLS
- * on a free port) against the emulator's module routing (contract section 12): one module's
+ * The official azure-iot-device 1.18.4 ModuleClient against the emulator's module routing (contract
+ * section 12), over azure-iot-device-amqp's `Amqp` (TLS on a free port) and `AmqpWs` (the official
+ * ports 443 and 5671, as azure-sdks-websocket.test.ts: root or CI only): one module's
  * `sendOutputEvent` (application property `iothub-outputname`) goes through a route in the
  * registry to another module's `on('inputMessage')`, which gets the input name from
  * `x-opt-input-name`; an abandoned message comes back, a completed one leaves the queue. The
@@ -18,12 +19,13 @@ afterEach(async () => {
 
 const SCENARIO = `
 const { ModuleClient, Message } = require('azure-iot-device');
-const { Amqp } = require('azure-iot-device-amqp');
+const transports = require('azure-iot-device-amqp');
+const Transport = transports[input.transport];
 const fs = require('node:fs');
 const ca = fs.readFileSync(input.caFile, 'utf8');
 const call = (f) => new Promise((resolve, reject) => f((err, r) => (err ? reject(err) : resolve(r))));
 
-const filter = ModuleClient.fromConnectionString(input.filterCs, Amqp);
+const filter = ModuleClient.fromConnectionString(input.filterCs, Transport);
 await filter.setOptions({ ca });
 await filter.open();
 const received = [];
@@ -40,7 +42,7 @@ const finished = new Promise((resolve) => {
   });
 });
 
-const sensor = ModuleClient.fromConnectionString(input.sensorCs, Amqp);
+const sensor = ModuleClient.fromConnectionString(input.sensorCs, Transport);
 await sensor.setOptions({ ca });
 await sensor.open();
 await call((cb) => sensor.sendOutputEvent('temperature', new Message('first'), cb));
@@ -62,26 +64,37 @@ const registry = {
   ],
 };
 
+const canBind443 = process.getuid?.() === 0 || process.env.CI === 'true';
+
+async function run(h: IotHubEmulator, transport: 'Amqp' | 'AmqpWs'): Promise<void> {
+  const cs = (moduleId: string) =>
+    `HostName=${h.hostName};DeviceId=edge1;ModuleId=${moduleId};SharedAccessKey=${
+      h.state.registry.getModule('edge1', moduleId)!.primaryKey
+    }`;
+  const { result } = await runSdkScenario<{ received: unknown[] }>(
+    SCENARIO,
+    { sensorCs: cs('sensor'), filterCs: cs('filter'), caFile: h.caFile, transport },
+    { caFile: h.caFile!, timeoutMs: 45_000 },
+  );
+  const msg = (body: string) => ({ inputName: 'readings', body, outputName: 'temperature' });
+  expect(result.received).toEqual([msg('first'), msg('second'), msg('second')]);
+  expect(h.state.inputs.depth('edge1', 'filter')).toBe(0);
+  // Every output also reached the events endpoint, routed or not.
+  const cursor = h.state.openEventCursor(h.state.telemetry.partitionOf('edge1'));
+  const bodies: string[] = [];
+  for (let e = cursor.next(); e; e = cursor.next())
+    bodies.push(Buffer.from(e.message.body as Uint8Array).toString());
+  expect(bodies).toEqual(['first', 'unrouted', 'second']);
+}
+
 describe('azure-iot-device 1.18.4: module routing', () => {
   it('Amqp: sendOutputEvent through a route to on("inputMessage"); abandon, complete', async () => {
     hub = await startHub({ tlsPort: 0, registry });
-    const cs = (moduleId: string) =>
-      `HostName=${hub!.hostName};DeviceId=edge1;ModuleId=${moduleId};SharedAccessKey=${
-        hub!.state.registry.getModule('edge1', moduleId)!.primaryKey
-      }`;
-    const { result } = await runSdkScenario<{ received: unknown[] }>(
-      SCENARIO,
-      { sensorCs: cs('sensor'), filterCs: cs('filter'), caFile: hub.caFile },
-      { caFile: hub.caFile!, timeoutMs: 45_000 },
-    );
-    const msg = (body: string) => ({ inputName: 'readings', body, outputName: 'temperature' });
-    expect(result.received).toEqual([msg('first'), msg('second'), msg('second')]);
-    expect(hub.state.inputs.depth('edge1', 'filter')).toBe(0);
-    // Every output also reached the events endpoint, routed or not.
-    const cursor = hub.state.openEventCursor(hub.state.telemetry.partitionOf('edge1'));
-    const bodies: string[] = [];
-    for (let e = cursor.next(); e; e = cursor.next())
-      bodies.push(Buffer.from(e.message.body as Uint8Array).toString());
-    expect(bodies).toEqual(['first', 'unrouted', 'second']);
+    await run(hub, 'Amqp');
+  });
+
+  it.runIf(canBind443)('AmqpWs on ports 443 and 5671: the same', async () => {
+    hub = await startHub({ port: 0, tlsPort: 5671, httpsPort: 443, registry });
+    await run(hub, 'AmqpWs');
   });
 });

@@ -4,7 +4,8 @@
  * - azure-iot-device + azure-iot-device-amqp: telemetry; C2D complete, reject, abandon;
  * - azure-iothub: C2D with ack 'full', feedback with getFeedbackReceiver;
  * - @azure/event-hubs: the telemetry through the IoT Hub redirect (the iothubConnectionString
- *   sample's approach) and through the Event Hubs-compatible connection string.
+ *   sample's approach) and through the Event Hubs-compatible connection string; what a device and
+ *   its module send through azure-iot-device, with the system properties IoT Hub stamps.
  * Feedback is cut per record (feedback.maxBatch 1) so that no batching delay is waited for.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -221,6 +222,61 @@ await consumer.close();
 done({ props: { name: props.name, partitionIds: props.partitionIds }, partition, events });
 `;
 
+interface SentEvent {
+  body: unknown;
+  properties: Record<string, unknown>;
+  messageId: unknown;
+  seq: number;
+  system: Record<string, unknown>;
+}
+
+/** A device and its module send with azure-iot-device; the Event Hubs consumer reads both back. */
+const DEVICE_AND_MODULE_TO_EVENT_HUBS = `
+const { Client, ModuleClient, Message } = require('azure-iot-device');
+const { Amqp } = require('azure-iot-device-amqp');
+const { EventHubConsumerClient } = require('@azure/event-hubs');
+const fs = require('node:fs');
+const ca = fs.readFileSync(input.caFile, 'utf8');
+const message = (from, id) => {
+  const m = new Message(JSON.stringify({ from }));
+  m.messageId = id;
+  m.contentType = 'application/json';
+  m.contentEncoding = 'utf-8';
+  m.properties.add('kind', 'reading');
+  return m;
+};
+
+const device = Client.fromConnectionString(input.deviceCs, Amqp);
+await device.setOptions({ ca });
+await device.open();
+await device.sendEvent(message('device', 'eh-device-1'));
+await device.close();
+const module = ModuleClient.fromConnectionString(input.moduleCs, Amqp);
+await module.setOptions({ ca });
+await module.open();
+await new Promise((resolve, reject) =>
+  module.sendOutputEvent('temperature', message('module', 'eh-module-1'), (e) => (e ? reject(e) : resolve())),
+);
+await module.close();
+
+const consumer = new EventHubConsumerClient('$Default', input.ehCs);
+const events = [];
+const all = new Promise((resolve, reject) => {
+  const sub = consumer.subscribe(input.partition, {
+    processEvents: async (batch) => {
+      for (const e of batch)
+        events.push({ body: e.body, properties: e.properties, messageId: e.messageId, seq: e.sequenceNumber, system: e.systemProperties });
+      if (events.length >= 2) resolve(sub);
+    },
+    processError: async (err) => { if (!String(err && err.message).includes('closed')) reject(err); },
+  }, { startPosition: { sequenceNumber: input.from, isInclusive: true }, maxWaitTimeInSeconds: 1 });
+});
+const sub = await all;
+await sub.close();
+await consumer.close();
+done({ events });
+`;
+
 describe('@azure/event-hubs over TLS', () => {
   let partition: number;
   beforeAll(async () => {
@@ -268,5 +324,59 @@ describe('@azure/event-hubs over TLS', () => {
     expect(result.partition.lastEnqueuedSequenceNumber).toBe(first + 1);
     expect(result.events.map((e) => e.seq)).toEqual([first, first + 1]);
     expect(result.events.map((e) => e.body)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it("reads what a device and its module send (azure-iot-device), with IoT Hub's system properties", async () => {
+    hub.addDevice('eh-edge');
+    const mod = hub.state.registry.addModule('eh-edge', 'eh-mod');
+    const p = hub.state.telemetry.partitionOf('eh-edge');
+    const from = hub.state.partitionInfo(p).lastEnqueuedSequenceNumber + 1;
+    const { result } = await runSdkScenario<{ events: SentEvent[] }>(
+      DEVICE_AND_MODULE_TO_EVENT_HUBS,
+      {
+        deviceCs: hub.deviceConnectionString('eh-edge'),
+        moduleCs: `HostName=${hub.hostName};DeviceId=eh-edge;ModuleId=eh-mod;SharedAccessKey=${mod.primaryKey}`,
+        caFile: hub.caFile,
+        ehCs: hub.eventHubsConnectionString(),
+        partition: String(p),
+        from,
+      },
+      { caFile: hub.caFile! },
+    );
+    const authMethod = (scope: string) =>
+      JSON.stringify({ scope, type: 'sas', issuer: 'iothub', acceptingIpFilterRule: null });
+    const generation = (id: string, m?: string) =>
+      (m === undefined ? hub.state.registry.getDevice(id) : hub.state.registry.getModule(id, m))!
+        .generationId;
+    const [fromDevice, fromModule] = result.events;
+    expect(result.events).toHaveLength(2);
+    expect(fromDevice).toMatchObject({
+      body: { from: 'device' },
+      properties: { kind: 'reading' },
+      messageId: 'eh-device-1',
+      seq: from,
+      system: {
+        'iothub-connection-device-id': 'eh-edge',
+        'iothub-connection-auth-method': authMethod('device'),
+        'iothub-connection-auth-generation-id': generation('eh-edge'),
+        'iothub-message-source': 'Telemetry',
+      },
+    });
+    expect(fromDevice!.system).not.toHaveProperty('iothub-connection-module-id');
+    expect(fromDevice!.properties).not.toHaveProperty('iothub-outputname');
+    expect(fromModule).toMatchObject({
+      body: { from: 'module' },
+      properties: { 'iothub-outputname': 'temperature', kind: 'reading' },
+      messageId: 'eh-module-1',
+      seq: from + 1,
+      system: {
+        'iothub-connection-device-id': 'eh-edge',
+        'iothub-connection-module-id': 'eh-mod',
+        'iothub-connection-auth-method': authMethod('module'),
+        'iothub-connection-auth-generation-id': generation('eh-edge', 'eh-mod'),
+        'iothub-message-source': 'Telemetry',
+      },
+    });
+    for (const e of result.events) expect(typeof e.system['iothub-enqueuedtime']).toBe('number');
   });
 });

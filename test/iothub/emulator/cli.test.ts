@@ -29,6 +29,7 @@ it('--help states the options and the feedback batching delay', async () => {
     '--device',
     '--feedback-delay-ms',
     '--grant-timeout-ms',
+    '--max-connections',
   ])
     expect(text).toContain(opt);
   expect(text).toMatch(/default 1000 ms/);
@@ -57,6 +58,15 @@ it('refuses bad arguments', async () => {
   await expect(runHubCli(['--bogus'], io().io)).rejects.toThrow();
   // 0 would close every connection before its token could come.
   await expect(runHubCli(['--grant-timeout-ms', '0'], io().io)).rejects.toThrow(/--grant-timeout-ms/);
+  await expect(runHubCli(['--max-connections', '0'], io().io)).rejects.toThrow(/--max-connections/);
+});
+
+it('--max-connections bounds the connections at once: one more is refused', async () => {
+  hub = await runHubCli(['--port', '0', '--no-tls', '--max-connections', '1'], io().io);
+  const first = await connect({ host: '127.0.0.1', port: hub!.port, sasl: 'none', hostname: 'localhost' });
+  const second = connect({ host: '127.0.0.1', port: hub!.port, sasl: 'none', hostname: 'localhost' });
+  await expect(second).rejects.toMatchObject({ condition: 'amqp:resource-limit-exceeded' });
+  await first.close();
 });
 
 it('--grant-timeout-ms closes a connection that never authenticates, on the real clock', async () => {

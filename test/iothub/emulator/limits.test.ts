@@ -82,3 +82,17 @@ describe('request links of the emulator', () => {
     expect(statusOf(reply).code).toBe(200);
   });
 });
+
+describe('connections at once', () => {
+  it('maxConnections bounds each listener: one more connection is refused with amqp:resource-limit-exceeded', async () => {
+    const t = await testHub({ maxConnections: 2 });
+    await connectBare(t);
+    await connectBare(t);
+    const refused = await connectBare(t).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ condition: 'amqp:resource-limit-exceeded' });
+    expect(t.hub.connectionCount).toBe(2);
+  });
+});

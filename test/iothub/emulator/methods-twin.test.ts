@@ -23,6 +23,7 @@ import {
   until,
   type TestHub,
 } from './helpers.js';
+import { withoutMetadata } from '../../support/twin-metadata.js';
 
 afterEach(cleanup);
 
@@ -163,12 +164,19 @@ describe('the twin on the emulator', () => {
     expect(r.properties?.correlationId).toBe('c-get');
     expect(ann(r, 'status')).toBe(200);
     expect(typeof ann(r, 'version')).toBe('bigint');
-    expect(JSON.parse(text(r))).toEqual({ desired: { $version: 1 }, reported: { $version: 1 } });
+    const got = JSON.parse(text(r));
+    expect(withoutMetadata(got)).toEqual({ desired: { $version: 1 }, reported: { $version: 1 } });
+    // IoT Hub's $metadata: when each part was last written, and in desired at which version.
+    expect(got.desired.$metadata).toEqual({ $lastUpdated: expect.any(String), $lastUpdatedVersion: 1 });
+    expect(Object.keys(got.reported.$metadata)).toEqual(['$lastUpdated']);
 
     await requests.send(twinRequest('c-patch', 'PATCH', '/properties/reported', '{"fw":"1.2"}'));
     r = (await next(responses)).message;
     expect([r.properties?.correlationId, ann(r, 'status'), ann(r, 'version')]).toEqual(['c-patch', 204, 2n]);
-    expect(t.hub.state.getTwin('d1').properties.reported).toEqual({ fw: '1.2', $version: 2 });
+    expect(withoutMetadata(t.hub.state.getTwin('d1').properties.reported)).toEqual({
+      fw: '1.2',
+      $version: 2,
+    });
 
     await requests.send(twinRequest('c-put', 'PUT', '/notifications/twin/properties/desired'));
     r = (await next(responses)).message;
@@ -186,7 +194,7 @@ describe('the twin on the emulator', () => {
     // The next message is the GET's answer: no push came after the DELETE.
     r = (await next(responses)).message;
     expect(r.properties?.correlationId).toBe('c-get2');
-    expect(JSON.parse(text(r)).desired).toEqual({ temp: 21, $version: 3 });
+    expect(withoutMetadata(JSON.parse(text(r)).desired)).toEqual({ temp: 21, $version: 3 });
   });
 
   it('errors: a bad patch and an unknown operation answer 400 with IoT Hub error JSON; ids keep their type', async () => {
@@ -222,6 +230,42 @@ describe('twin bounds', () => {
     expect(responses.link.error?.amqpError.condition).toBe('amqp:resource-limit-exceeded');
     // The request link stays: the device attaches a receiver again and reads the twin anew.
     expect(requests.link.remote).toBe('attached');
+  });
+});
+
+describe('a twin request with no twin receiver to answer on', () => {
+  const address = '/devices/d1/twin';
+
+  it('unsettled (as the C SDK sends): rejected with amqp:precondition-failed; the link stays', async () => {
+    const t = await testHub();
+    const conn = await connectDevice(t, 'd1');
+    const requests = await conn.openSender({ address, properties: props(`twin:${crypto.randomUUID()}`) });
+    const outcome = await requests.send(twinRequest('c-alone', 'GET'));
+    expect(outcome).toMatchObject({ type: 'rejected', error: { condition: 'amqp:precondition-failed' } });
+    expect(requests.link.remote).toBe('attached');
+    // Once a receiver is attached, the same link's requests are answered.
+    const responses = await conn.openReceiver({ address, credit: 10, properties: props('twin:other') });
+    await requests.send(twinRequest('c-after', 'GET'));
+    const r = (await next(responses)).message;
+    expect([r.properties?.correlationId, ann(r, 'status')]).toEqual(['c-after', 200]);
+  });
+
+  it('presettled (as the Node SDK and ours send): the request link is detached with amqp:precondition-failed', async () => {
+    const t = await testHub();
+    const conn = await connectDevice(t, 'd1');
+    const channel = `twin:${crypto.randomUUID()}`;
+    const responses = await conn.openReceiver({ address, credit: 10, properties: props(channel) });
+    const requests = await conn.openSender({ address, properties: props(channel), presettled: true });
+    // The receiver goes (a fault, a resource limit); the sender stays and asks.
+    await responses.close();
+    await requests.send(twinRequest('c-lost', 'GET'));
+    await until(() => requests.link.remote === 'detached');
+    expect(requests.link.error?.amqpError.condition).toBe('amqp:precondition-failed');
+    expect(requests.link.error?.amqpError.description).toContain('no twin receiver');
+    // The connection stays: the device reattaches both links and is answered.
+    const again = await twinLinks(conn);
+    await again.requests.send(twinRequest('c-again', 'GET'));
+    expect((await next(again.responses)).message.properties?.correlationId).toBe('c-again');
   });
 });
 

@@ -142,6 +142,18 @@ describe('authorize', () => {
     expect(refused(policyToken('reader'), 'RegistryWrite', '/devices/d1')).toBe('IotHubUnauthorizedAccess');
   });
 
+  it('a route that takes any of several rights passes a token with one of them, and no other', () => {
+    const either: RestRoute['right'] = ['ServiceConnect', 'RegistryWrite'];
+    expect(refused(policyToken('service'), either, '/twins/d1', { deviceId: 'd1' })).toBeUndefined();
+    expect(refused(policyToken('writer'), either, '/twins/d1', { deviceId: 'd1' })).toBeUndefined();
+    expect(refused(policyToken('reader'), either, '/twins/d1', { deviceId: 'd1' })).toBe(
+      'IotHubUnauthorizedAccess',
+    );
+    expect(refused(policyToken('reader'), [], '/twins/d1', { deviceId: 'd1' })).toBe(
+      'IotHubUnauthorizedAccess',
+    );
+  });
+
   it('RegistryWrite includes RegistryRead, as the service has it', () => {
     expect(refused(policyToken('writer'), 'RegistryRead', '/devices')).toBeUndefined();
   });

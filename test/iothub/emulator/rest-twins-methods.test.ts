@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
+import { generateSasToken } from '../../../src/iothub/sas.js';
 import { call, policyToken } from './rest-support.js';
+import { withoutMetadata } from '../../support/twin-metadata.js';
 
 let hub: IotHubEmulator;
 
@@ -31,7 +33,7 @@ describe('twins over REST', () => {
   it('GET: the service shape, the etag in the body and the header', async () => {
     const a = await call(hub, 'GET', '/twins/tw1');
     expect(a.status).toBe(200);
-    expect(a.body).toEqual({
+    expect(withoutMetadata(a.body)).toEqual({
       deviceId: 'tw1',
       etag: a.body.etag,
       deviceEtag: a.body.deviceEtag,
@@ -44,6 +46,11 @@ describe('twins over REST', () => {
       capabilities: { iotEdge: false },
     });
     expect(a.headers.etag).toBe(`"${a.body.etag}"`);
+    expect(a.body.properties.desired.$metadata).toEqual({
+      $lastUpdated: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+      $lastUpdatedVersion: 1,
+    });
+    expect(a.body.properties.reported.$metadata).toEqual({ $lastUpdated: expect.any(String) });
   });
 
   it('PATCH merges (null removes), a stale If-Match is 412, PUT replaces', async () => {
@@ -86,7 +93,7 @@ describe('twins over REST', () => {
     expect(errorOf(await call(hub, 'GET', '/twins/tw1/modules/none')).name).toBe('ModuleNotFound');
   });
 
-  it('rights: RegistryRead reads, RegistryWrite writes, ServiceConnect invokes; others 401', async () => {
+  it('rights: ServiceConnect or RegistryRead reads, ServiceConnect or RegistryWrite writes, ServiceConnect invokes; others 401', async () => {
     const as = (p: string) => ({ token: policyToken(hub, p) });
     expect((await call(hub, 'GET', '/twins/tw1', as('reader'))).status).toBe(200);
     expect((await call(hub, 'PATCH', '/twins/tw1', { ...as('reader'), body: { tags: {} } })).status).toBe(
@@ -95,7 +102,26 @@ describe('twins over REST', () => {
     expect((await call(hub, 'PATCH', '/twins/tw1', { ...as('writer'), body: { tags: {} } })).status).toBe(
       200,
     );
-    expect((await call(hub, 'GET', '/twins/tw1', as('service'))).status).toBe(401);
+    // ServiceConnect reads twins and writes their tags and desired properties (docs/iothub-rest.md).
+    expect((await call(hub, 'GET', '/twins/tw1', as('service'))).status).toBe(200);
+    expect((await call(hub, 'GET', '/twins/tw1/modules/none', as('service'))).status).toBe(404);
+    const byService = await call(hub, 'PATCH', '/twins/tw1', {
+      ...as('service'),
+      body: { properties: { desired: { by: 'service' } } },
+    });
+    expect(byService.status).toBe(200);
+    expect(hub.state.getTwin('tw1').properties.desired).toMatchObject({ by: 'service' });
+    expect(
+      (await call(hub, 'PUT', '/twins/tw1', { ...as('service'), body: { tags: { t: 1 } } })).status,
+    ).toBe(200);
+    expect(hub.state.getTwin('tw1').tags).toEqual({ t: 1 });
+    // A device's own key (DeviceConnect) reaches neither.
+    const own = generateSasToken({
+      resourceUri: 'localhost/devices/tw1',
+      key: hub.state.registry.getDevice('tw1')!.primaryKey,
+    });
+    expect((await call(hub, 'GET', '/twins/tw1', { token: own })).status).toBe(401);
+    expect((await call(hub, 'PATCH', '/twins/tw1', { token: own, body: { tags: {} } })).status).toBe(401);
     const m = { methodName: 'x' };
     expect((await call(hub, 'POST', '/twins/tw1/methods', { ...as('writer'), body: m })).status).toBe(401);
     expect((await call(hub, 'POST', '/twins/tw1/methods', { ...as('service'), body: m })).status).toBe(404);
