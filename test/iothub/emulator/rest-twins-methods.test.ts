@@ -35,6 +35,7 @@ describe('twins over REST', () => {
       deviceId: 'tw1',
       etag: a.body.etag,
       deviceEtag: a.body.deviceEtag,
+      modelId: '',
       status: 'enabled',
       connectionState: 'Disconnected',
       authenticationType: 'sas',
