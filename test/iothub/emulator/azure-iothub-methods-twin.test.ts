@@ -104,8 +104,10 @@ done(out);
   });
 
   it('Registry.getTwin and Twin.update with etags; the desired patch reaches our device with its version', async () => {
+    // Announces a Plug and Play model on its twin sender link: azure-iothub's Twin reads modelId.
     const d = DeviceClient.fromConnectionString(hub.deviceConnectionString('sdk-t'), {
       tls: { ca: hub.caPem },
+      modelId: 'dtmi:com:example:Thermostat;1',
     });
     closers.push(() => d.close());
     const updates = d.desiredUpdates();
@@ -120,7 +122,7 @@ done(out);
       `
 const { Registry } = require('azure-iothub');
 const registry = Registry.fromConnectionString(input.cs);
-const plain = (t) => ({ deviceId: t.deviceId, moduleId: t.moduleId, etag: t.etag, tags: t.tags, properties: t.properties });
+const plain = (t) => ({ deviceId: t.deviceId, moduleId: t.moduleId, modelId: t.modelId, etag: t.etag, tags: t.tags, properties: t.properties });
 const out = {};
 const twin = (await registry.getTwin('sdk-t')).responseBody;
 out.read = plain(twin);
@@ -140,6 +142,7 @@ done(out);
     );
     expect(result.read).toMatchObject({
       deviceId: 'sdk-t',
+      modelId: 'dtmi:com:example:Thermostat;1',
       tags: {},
       properties: { desired: { $version: 1 }, reported: { fw: '2.0', $version: 2 } },
     });
@@ -153,6 +156,7 @@ done(out);
     expect(result.module).toMatchObject({
       deviceId: 'sdk-t',
       moduleId: 'tmod',
+      modelId: '', // the module announced none
       properties: { desired: { role: 'edge' } },
     });
     expect(hub.state.getTwin('sdk-t').tags).toEqual({ floor: 3 });
