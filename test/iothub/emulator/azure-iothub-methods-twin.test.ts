@@ -3,7 +3,8 @@
  * emulator's REST API, with our own device and module clients on the other end (over AMQPS on
  * 5671): `Client.invokeDeviceMethod` on a device and a module, its errors for a device not online
  * (404103) and one that does not answer (504101), `Registry.getTwin` / `getModuleTwin` and
- * `Twin.update` with etags, and the desired patch it sends reaching our device with its version.
+ * `Twin.update` with etags, and the desired patch it sends reaching our device with its version;
+ * the twin's `modelId` as our device announced it.
  *
  * The official ports, as azure-iothub-registry.test.ts: its REST layer takes no port from the
  * HostName, so HTTPS is on 443 and the connection strings say `HostName=localhost`; binding 443
