@@ -37,6 +37,16 @@ const SUB_HELP: Record<string, string> = {
   feedback: `amqp-one iothub feedback [--count N]
   Delivery feedback records (status, original message id, device) as they arrive, until --count
   records or an interrupt.`,
+  device: `amqp-one iothub device <create|list|delete> [--device ID] [--module ID] [--port HTTPS_PORT]
+  The registry, over IoT Hub's REST API (a policy with RegistryWrite, or RegistryRead to list).
+  create --device ID [--module ID] [--auth sas|self-signed|ca] [--primary-key K] [--secondary-key K]
+    [--thumbprint HEX] [--secondary-thumbprint HEX] [--disabled]: registers a device (or a module
+    on it) and prints its connection string (SAS) or its authentication.
+  list [--device ID] [--top N]: the devices, or the modules of --device.
+  delete --device ID [--module ID] [--etag E]: deletes it (only at that etag, with --etag).
+  --port: the HTTPS port when the HostName's is the AMQPS one (the emulator's --https-port).`,
+  'invoke-method': INVOKE_METHOD_HELP,
+  twin: TWIN_HELP,
   'simulate-device': `amqp-one iothub simulate-device [--count N] [--interval MS] [--body-size B] [--model-id DTMI]
   A device (a device connection string) that sends a JSON reading with a seq property every
   --interval (default 1000 ms; 0 = as fast as the hub accepts) for --count messages or until
@@ -49,16 +59,6 @@ ${Object.entries(SIMULATOR_METHODS)
   on each update; and reports sent and uptimeSeconds every ${REPORT_EVERY} messages and at the end.
   --model-id announces an IoT Plug and Play model (the twin's modelId). Prints each method call
   and desired update, then a summary.`,
-  'invoke-method': INVOKE_METHOD_HELP,
-  twin: TWIN_HELP,
-  device: `amqp-one iothub device <create|list|delete> [--device ID] [--module ID] [--port HTTPS_PORT]
-  The registry, over IoT Hub's REST API (a policy with RegistryWrite, or RegistryRead to list).
-  create --device ID [--module ID] [--auth sas|self-signed|ca] [--primary-key K] [--secondary-key K]
-    [--thumbprint HEX] [--secondary-thumbprint HEX] [--disabled]: registers a device (or a module
-    on it) and prints its connection string (SAS) or its authentication.
-  list [--device ID] [--top N]: the devices, or the modules of --device.
-  delete --device ID [--module ID] [--etag E]: deletes it (only at that etag, with --etag).
-  --port: the HTTPS port when the HostName's is the AMQPS one (the emulator's --https-port).`,
   'receive-c2d': `amqp-one iothub receive-c2d [--count N] [--action complete|reject|abandon] [--timeout MS]
   The device side of C2D: receives messages, settles each with --action (default complete, which
   gives Success feedback; reject gives Rejected; abandon puts it back for redelivery) and prints it.
