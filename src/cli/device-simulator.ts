@@ -108,31 +108,33 @@ export async function runDeviceSimulator(
       emit({ event: 'method', name, status: res.status });
       return res;
     };
-  device.onMethod(
-    'echo',
-    answer('echo', (r) => ({ status: 200, payload: r.json() })),
-  );
-  device.onMethod(
-    'reboot',
-    answer('reboot', () => {
-      s.reboots++;
-      const at = new Date(timers.now()).toISOString();
-      device.updateReported({ reboots: s.reboots, lastReboot: at }).catch(fail);
-      return { status: 200, payload: { rebooting: true } };
-    }),
-  );
-  device.onMethod(
-    'status',
-    answer('status', () => ({
-      status: 200,
-      payload: {
-        sent: s.sent,
-        uptimeSeconds: uptime(),
-        reboots: s.reboots,
-        desiredVersion: s.desiredVersion,
-      },
-    })),
-  );
+  const off = [
+    device.onMethod(
+      'echo',
+      answer('echo', (r) => ({ status: 200, payload: r.json() })),
+    ),
+    device.onMethod(
+      'reboot',
+      answer('reboot', () => {
+        s.reboots++;
+        const at = new Date(timers.now()).toISOString();
+        device.updateReported({ reboots: s.reboots, lastReboot: at }).catch(fail);
+        return { status: 200, payload: { rebooting: true } };
+      }),
+    ),
+    device.onMethod(
+      'status',
+      answer('status', () => ({
+        status: 200,
+        payload: {
+          sent: s.sent,
+          uptimeSeconds: uptime(),
+          reboots: s.reboots,
+          desiredVersion: s.desiredVersion,
+        },
+      })),
+    ),
+  ];
 
   try {
     await device.enableMethods();
@@ -184,6 +186,7 @@ export async function runDeviceSimulator(
     await device.updateReported({ sent: s.sent, uptimeSeconds: uptime() });
   } finally {
     stop.abort();
+    for (const f of off) f(); // the device goes on without our handlers: 501 from now on
     options.signal?.removeEventListener('abort', abort);
   }
   return {

@@ -91,6 +91,8 @@ describe('runDeviceSimulator', () => {
 
     stop.abort();
     expect(await run).toEqual({ sent: 2, seconds: 1, methods: 3, desiredUpdates: 1 }); // 'nope' has no handler
+    // The run took its handlers along: the device, still connected, has none.
+    expect((await registry.invokeDeviceMethod('sim-a', { methodName: 'echo' })).status).toBe(501);
     const reported = (await registry.getTwin('sim-a')).properties.reported;
     expect(reported).toMatchObject({
       fan: { value: 'on', ac: 200, av: 2, ad: 'applied' },
