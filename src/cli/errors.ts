@@ -134,9 +134,17 @@ function other(code: string | undefined, message: string, e: unknown): CliError 
   return new CliError('AMQP_CLI_FAILED', code && !text.includes(code) ? `${text} (${code})` : text, e);
 }
 
-/** The one line printed for an error: `amqp-one send: [CODE] message`, or JSON under --json. */
+/**
+ * The one line printed for an error: `amqp-one send: [CODE] message`, or JSON under --json. An IoT
+ * Hub REST error adds the hub's own number (`(IoT Hub error 404103)`, `hubErrorCode` in JSON).
+ */
 export function errorLine(command: string, e: AmqpOneError, json: boolean): string {
   const message = e.message.split('\n')[0]!;
-  if (json) return JSON.stringify({ error: { code: e.code, message } });
-  return `${command}: [${e.code}] ${message}`;
+  const hub = (e as { hubErrorCode?: unknown }).hubErrorCode;
+  const hubErrorCode = typeof hub === 'number' ? hub : undefined;
+  if (json)
+    return JSON.stringify({
+      error: { code: e.code, message, ...(hubErrorCode === undefined ? {} : { hubErrorCode }) },
+    });
+  return `${command}: [${e.code}] ${message}${hubErrorCode === undefined ? '' : ` (IoT Hub error ${hubErrorCode})`}`;
 }

@@ -1,29 +1,32 @@
 /**
- * `amqp-one iothub <command>`: the service side (monitor-events, send-c2d, feedback, and the
- * registry with `device create|list|delete`, over REST) and the device side (simulate-device,
- * receive-c2d), for a real hub or the emulator. The connection string comes
+ * `amqp-one iothub <command>`: the service side (monitor-events, send-c2d, feedback, and over REST
+ * the registry with `device create|list|delete`, `invoke-method` and `twin get|update`:
+ * iothub-methods-twin.ts) and the device side (simulate-device: device-simulator.ts, receive-c2d),
+ * for a real hub or the emulator. The connection string comes
  * from --connection-string or the IOTHUB_CONNECTION_STRING environment variable; --ca adds a CA to
  * trust (the emulator's). Each subcommand has its own help, printed with its usage errors.
  */
-import { readFileSync } from 'node:fs';
 import { TimeoutError } from '../api/errors.js';
 import {
   DeviceClient,
   RegistryClient,
   ServiceClient,
   eventText,
-  jsonMessage,
   type EventPosition,
   type IdentityAuthSpec,
   type RegistryDevice,
   type RegistryModule,
 } from '../iothub/client/index.js';
-import { int, noPositionals, out, parse, port, positiveInt, UsageError } from './args.js';
+import { int, noPositionals, out, parse, positiveInt, UsageError } from './args.js';
 import { toCliError } from './errors.js';
-
-const COMMON_HELP = `Common: --connection-string CS (or IOTHUB_CONNECTION_STRING: a service string, or a device
-string for simulate-device and receive-c2d), --ca FILE (a CA to trust, e.g. the emulator's), --json
-(one JSON object per line on stdout).`;
+import {
+  REPORT_EVERY,
+  runDeviceSimulator,
+  SIMULATOR_METHODS,
+  type SimulatorEvent,
+} from './device-simulator.js';
+import { INVOKE_METHOD_HELP, invokeMethodCommand, TWIN_HELP, twinCommand } from './iothub-methods-twin.js';
+import { COMMON_HELP, common, interruptSignal, registryOf, setup } from './iothub-common.js';
 
 const SUB_HELP: Record<string, string> = {
   'monitor-events': `amqp-one iothub monitor-events [--from earliest|latest|SEQUENCE] [--consumer-group G] [--device ID] [--count N]
@@ -34,9 +37,6 @@ const SUB_HELP: Record<string, string> = {
   feedback: `amqp-one iothub feedback [--count N]
   Delivery feedback records (status, original message id, device) as they arrive, until --count
   records or an interrupt.`,
-  'simulate-device': `amqp-one iothub simulate-device [--count N] [--rate PER_SECOND] [--body-size B]
-  A device sending N telemetry messages (default 10) at a rate (default 10/s; 0 = as fast as the hub
-  accepts), each a JSON reading with a seq property.`,
   device: `amqp-one iothub device <create|list|delete> [--device ID] [--module ID] [--port HTTPS_PORT]
   The registry, over IoT Hub's REST API (a policy with RegistryWrite, or RegistryRead to list).
   create --device ID [--module ID] [--auth sas|self-signed|ca] [--primary-key K] [--secondary-key K]
@@ -45,6 +45,20 @@ const SUB_HELP: Record<string, string> = {
   list [--device ID] [--top N]: the devices, or the modules of --device.
   delete --device ID [--module ID] [--etag E]: deletes it (only at that etag, with --etag).
   --port: the HTTPS port when the HostName's is the AMQPS one (the emulator's --https-port).`,
+  'invoke-method': INVOKE_METHOD_HELP,
+  twin: TWIN_HELP,
+  'simulate-device': `amqp-one iothub simulate-device [--count N] [--interval MS] [--body-size B] [--model-id DTMI]
+  A device (a device connection string) that sends a JSON reading with a seq property every
+  --interval (default 1000 ms; 0 = as fast as the hub accepts) for --count messages or until
+  interrupted (SIGINT, SIGTERM: it ends cleanly). It answers the direct methods
+${Object.entries(SIMULATOR_METHODS)
+  .map(([name, what]) => `    ${name}: ${what}`)
+  .join('\n')}
+  (any other gets 501); acknowledges desired properties as IoT Plug and Play writable properties
+  (reported {"<name>":{"value":...,"ac":200,"av":<desired $version>,"ad":"applied"}}), at start and
+  on each update; and reports sent and uptimeSeconds every ${REPORT_EVERY} messages and at the end.
+  --model-id announces an IoT Plug and Play model (the twin's modelId). Prints each method call
+  and desired update, then a summary.`,
   'receive-c2d': `amqp-one iothub receive-c2d [--count N] [--action complete|reject|abandon] [--timeout MS]
   The device side of C2D: receives messages, settles each with --action (default complete, which
   gives Success feedback; reject gives Rejected; abandon puts it back for redelivery) and prints it.
@@ -52,40 +66,18 @@ const SUB_HELP: Record<string, string> = {
   ends the wait: with --count, too few messages by then exits 1 with AMQP_TIMEOUT.`,
 };
 
-export const IOTHUB_HELP = `amqp-one iothub <monitor-events|send-c2d|feedback|device|simulate-device|receive-c2d> [options]
+export const IOTHUB_HELP = `amqp-one iothub <monitor-events|send-c2d|feedback|device|invoke-method|twin|simulate-device|receive-c2d> [options]
 ${Object.values(SUB_HELP)
   .map((h) => `  ${h.split('\n')[0]!.replace('amqp-one iothub ', '')}`)
   .join('\n')}
 Run "amqp-one iothub <command> --help" for each command's details.
 ${COMMON_HELP}`;
 
-const common = {
-  'connection-string': { type: 'string' },
-  ca: { type: 'string' },
-  json: { type: 'boolean' },
-  count: { type: 'string', short: 'c' },
-} as const;
-
-function setup(v: { 'connection-string'?: string; ca?: string }): { cs: string; tls: { ca?: Buffer } } {
-  const cs = v['connection-string'] ?? process.env.IOTHUB_CONNECTION_STRING;
-  if (!cs) throw new UsageError('give --connection-string or set IOTHUB_CONNECTION_STRING');
-  return { cs, tls: { ca: v.ca ? readFileSync(v.ca) : undefined } };
-}
-
 function position(from: string | undefined): EventPosition {
   if (from === undefined || from === 'latest') return 'latest';
   if (from === 'earliest') return 'earliest';
   if (/^\d+$/.test(from)) return { sequenceNumber: BigInt(from), inclusive: true };
   throw new UsageError(`--from must be earliest, latest or a sequence number, got ${from}`);
-}
-
-/** Stops on SIGINT/SIGTERM: an AbortSignal for the streams. */
-function interruptSignal(): AbortSignal {
-  const ac = new AbortController();
-  const stop = (): void => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return ac.signal;
 }
 
 async function monitorEvents(argv: string[]): Promise<number> {
@@ -193,51 +185,56 @@ async function feedback(argv: string[]): Promise<number> {
 async function simulateDevice(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(argv, {
     ...common,
-    rate: { type: 'string' },
+    interval: { type: 'string' },
     'body-size': { type: 'string' },
+    'model-id': { type: 'string' },
   });
   noPositionals(positionals);
   const { cs, tls } = setup(v);
-  const count = int(v.count, 'count', 10);
-  const rate = int(v.rate, 'rate', 10);
-  const pad = v['body-size'] === undefined ? 0 : int(v['body-size'], 'body-size', 0);
-  const device = DeviceClient.fromConnectionString(cs, { tls });
-  const started = Date.now();
-  let sent = 0;
+  const count = v.count === undefined ? undefined : positiveInt(v.count, 'count', 1);
+  const intervalMs = int(v.interval, 'interval', 1000);
+  const bodySize = int(v['body-size'], 'body-size', 0);
+  const json = v.json ?? false;
+  const device = DeviceClient.fromConnectionString(cs, {
+    tls,
+    ...(v['model-id'] === undefined ? {} : { modelId: v['model-id'] }),
+  });
   try {
-    await device.open();
-    const pending: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) {
-      // Pace to --rate messages per second (0: as fast as the hub accepts).
-      const due = rate > 0 ? started + (i * 1000) / rate : 0;
-      const wait = due - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const body = {
-        device: device.deviceId,
-        seq: i,
-        temperature: 20 + Math.round(Math.random() * 50) / 10,
-        pad: 'x'.repeat(pad),
-      };
-      pending.push(
-        device.sendEvent(jsonMessage(body, { properties: { seq: String(i) } })).then(() => {
-          sent++;
-          if (!v.json && (sent % Math.max(1, Math.floor(count / 20)) === 0 || sent === count)) {
-            const secs = (Date.now() - started) / 1000;
-            process.stderr.write(
-              `\r${sent}/${count} accepted, ${(sent / Math.max(secs, 0.001)).toFixed(1)} msg/s`,
-            );
-          }
-        }),
-      );
-    }
-    await Promise.all(pending);
-    if (!v.json) process.stderr.write('\n');
-    const secs = (Date.now() - started) / 1000;
-    out(v.json ?? false, `${sent} messages accepted in ${secs.toFixed(2)} s`, { sent, seconds: secs });
+    await device.open(); // a refused connection or a bad key fails here
+    const summary = await runDeviceSimulator(device, {
+      ...(count === undefined ? {} : { count }),
+      intervalMs,
+      bodySize,
+      signal: interruptSignal(),
+      onEvent: (e) => {
+        if (e.event === 'sent') {
+          if (!json) process.stderr.write(`\r${e.seq + 1}${count === undefined ? '' : `/${count}`} sent`);
+          return;
+        }
+        out(json, simulatorLine(e), e);
+      },
+    });
+    if (!json && summary.sent > 0) process.stderr.write('\n');
+    out(
+      json,
+      `${summary.sent} messages accepted in ${summary.seconds.toFixed(2)} s, ${summary.methods} method call(s), ${summary.desiredUpdates} desired update(s)`,
+      summary,
+    );
   } finally {
     await device.close();
   }
   return 0;
+}
+
+function simulatorLine(e: Exclude<SimulatorEvent, { event: 'sent' }>): string {
+  switch (e.event) {
+    case 'ready':
+      return `${e.deviceId} ready: methods ${e.methods.join(', ')}; desired $version ${e.desiredVersion} acknowledged`;
+    case 'method':
+      return `method ${e.name}: ${e.status}`;
+    case 'desired':
+      return `desired $version ${e.version}${e.full ? ' (full)' : ''}: acknowledged ${e.acknowledged.join(', ') || 'nothing'}`;
+  }
 }
 
 /** The authentication `device create` asks for. */
@@ -302,15 +299,10 @@ async function device(argv: string[]): Promise<number> {
     disabled: { type: 'boolean' },
   });
   noPositionals(positionals);
-  const { cs, tls } = setup(v);
-  const httpsPort = v.port === undefined ? undefined : port(v.port, 'port', 443);
   if (v.top !== undefined) positiveInt(v.top, 'top', 1000);
   if (action !== 'list' && v.device === undefined) throw new UsageError(`device ${action} needs --device`);
   authOf(v); // a bad --auth is a usage error before anything is sent
-  const registry = RegistryClient.fromConnectionString(cs, {
-    tls,
-    ...(httpsPort === undefined ? {} : { port: httpsPort }),
-  });
+  const registry = registryOf(v);
   try {
     return await deviceAction(registry, action, v);
   } finally {
@@ -433,6 +425,8 @@ const SUB: Record<string, (argv: string[]) => Promise<number>> = {
   'send-c2d': sendC2d,
   feedback,
   device,
+  'invoke-method': invokeMethodCommand,
+  twin: twinCommand,
   'simulate-device': simulateDevice,
   'receive-c2d': receiveC2d,
 };

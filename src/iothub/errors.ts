@@ -85,6 +85,8 @@ export interface IotHubErrorDetails {
   trackingId?: string;
   /** The CBS / management status code, when the error came from a response. */
   statusCode?: number;
+  /** IoT Hub's numeric error code (404103 for DeviceNotOnline), when a REST answer gave or named it. */
+  hubErrorCode?: number;
   cause?: unknown;
 }
 
@@ -99,6 +101,8 @@ export class IotHubError extends AmqpOneError {
   readonly description: string | undefined;
   readonly trackingId: string | undefined;
   readonly statusCode: number | undefined;
+  /** IoT Hub's numeric error code (404103 for DeviceNotOnline), when a REST answer gave or named it. */
+  readonly hubErrorCode: number | undefined;
   constructor(code: IotHubErrorCode, message: string, retryable: boolean, details: IotHubErrorDetails = {}) {
     super(
       code,
@@ -110,6 +114,7 @@ export class IotHubError extends AmqpOneError {
     this.description = details.description;
     this.trackingId = details.trackingId;
     this.statusCode = details.statusCode;
+    this.hubErrorCode = details.hubErrorCode;
   }
 }
 

@@ -67,7 +67,7 @@ describe('the IoT Hub round trip from the CLI alone', () => {
       'simulate-device',
       '--count',
       '3',
-      '--rate',
+      '--interval',
       '0',
       '--json',
       '--connection-string',
@@ -75,7 +75,10 @@ describe('the IoT Hub round trip from the CLI alone', () => {
     ]);
     expect(sim.stderr).toBe('');
     expect(sim.code).toBe(0);
-    expect(lines(sim.stdout)).toEqual([expect.objectContaining({ sent: 3 })]);
+    expect(lines(sim.stdout)).toEqual([
+      expect.objectContaining({ event: 'ready', deviceId: 'flow-1' }),
+      expect.objectContaining({ sent: 3 }),
+    ]);
 
     const mon = await run([
       'iothub',

@@ -46,8 +46,8 @@ const COMMANDS: { name: string; argv: string[]; value?: string; number?: string 
   {
     name: 'iothub simulate-device',
     argv: ['iothub', 'simulate-device', ...CS],
-    value: '--ca',
-    number: '--rate',
+    value: '--model-id',
+    number: '--interval',
   },
   {
     name: 'iothub receive-c2d',
@@ -62,6 +62,19 @@ const COMMANDS: { name: string; argv: string[]; value?: string; number?: string 
     number: '--port',
   },
   { name: 'iothub device', argv: ['iothub', 'device', 'list', ...CS], value: '--device', number: '--top' },
+  {
+    name: 'iothub invoke-method',
+    argv: ['iothub', 'invoke-method', 'd', 'reboot', ...CS],
+    value: '--payload',
+    number: '--connect-timeout',
+  },
+  { name: 'iothub twin', argv: ['iothub', 'twin', 'get', 'd/m', ...CS], value: '--ca', number: '--port' },
+  {
+    name: 'iothub twin',
+    argv: ['iothub', 'twin', 'update', 'd', ...CS, '--desired', '{}'],
+    value: '--etag',
+    number: '--port',
+  },
 ];
 
 /** [the command's help's first line starts with, argv, the one-line message]. */
@@ -131,6 +144,57 @@ CASES.push(
     'amqp-one iothub device',
     ['iothub', 'device', 'list', ...CS, '--port', '70000'],
     '--port must be a port from 0 to 65535, got 70000',
+  ],
+  [
+    'amqp-one iothub invoke-method',
+    ['iothub', 'invoke-method', ...CS],
+    'invoke-method needs <deviceId>[/<moduleId>]',
+  ],
+  [
+    'amqp-one iothub invoke-method',
+    ['iothub', 'invoke-method', 'd', ...CS],
+    'invoke-method needs a method name',
+  ],
+  [
+    'amqp-one iothub invoke-method',
+    ['iothub', 'invoke-method', 'd/', 'm', ...CS],
+    'invoke-method: d/ is not <deviceId>[/<moduleId>]',
+  ],
+  [
+    'amqp-one iothub invoke-method',
+    ['iothub', 'invoke-method', 'd', 'm', ...CS, '--payload', '{a:1}'],
+    "--payload is not valid JSON: Expected property name or '}' in JSON at position 1",
+  ],
+  [
+    'amqp-one iothub invoke-method',
+    ['iothub', 'invoke-method', 'd', 'm', ...CS, '--response-timeout', '1'],
+    '--response-timeout must be 5 to 300 seconds, got 1',
+  ],
+  ['amqp-one iothub twin', ['iothub', 'twin', 'show', 'd', ...CS], 'unknown twin command show'],
+  [
+    'amqp-one iothub twin',
+    ['iothub', 'twin', 'update', 'd', ...CS],
+    'twin update needs --desired JSON, --tags JSON or --patch JSON',
+  ],
+  [
+    'amqp-one iothub twin',
+    ['iothub', 'twin', 'update', 'd', ...CS, '--desired', '[1]'],
+    '--desired must be a JSON object, got [1]',
+  ],
+  [
+    'amqp-one iothub twin',
+    ['iothub', 'twin', 'update', 'd', ...CS, '--patch', '{}', '--desired', '{}'],
+    '--patch is the whole patch: give it alone, or --desired and --tags',
+  ],
+  [
+    'amqp-one iothub twin',
+    ['iothub', 'twin', 'update', 'd', ...CS, '--patch', '{"properties":{},"etag":"x"}'],
+    '--patch holds tags and properties.desired only, not etag',
+  ],
+  [
+    'amqp-one iothub twin',
+    ['iothub', 'twin', 'get', 'd', ...CS, '--etag', 'e'],
+    'twin get takes no --desired, --tags, --patch, --etag or --replace',
   ],
   [
     'amqp-one iothub feedback',

@@ -58,7 +58,19 @@ export interface DeviceClientOptions extends IotHubClientOptions {
   c2dCredit?: number;
   /** How long a twin request waits for its response (default 30 000 ms). */
   twinTimeoutMs?: number;
+  /**
+   * The IoT Plug and Play model the device (or module) implements, a DTMI such as
+   * `dtmi:com:example:Thermostat;1`: announced as `com.microsoft:model-id` on each link we send on
+   * (contract section 12), as the C# and Java SDKs do over AMQP; the hub shows it as the twin's
+   * `modelId`. At most {@link MAX_MODEL_ID_LENGTH} characters.
+   */
+  modelId?: string;
 }
+
+/** The longest model id we send: DTDL's bound on a DTMI. */
+export const MAX_MODEL_ID_LENGTH = 4096;
+/** The attach property that carries the model id. */
+export const MODEL_ID_PROPERTY = 'com.microsoft:model-id';
 
 /** The api-version the methods and twin links announce (the Node SDK's). */
 export const IOTHUB_API_VERSION = '2021-04-12';
@@ -78,6 +90,16 @@ export interface SendEventOptions {
   signal?: AbortSignal;
 }
 
+/** The model id option, checked: a non-empty DTMI-length string, or none. */
+function checkModelId(modelId: string | undefined): string | undefined {
+  if (modelId === undefined) return undefined;
+  if (modelId === '' || modelId.length > MAX_MODEL_ID_LENGTH)
+    throw new InvalidArgumentError(
+      `modelId must be 1 to ${MAX_MODEL_ID_LENGTH} characters (a DTMI such as dtmi:com:example:Thermostat;1)`,
+    );
+  return modelId;
+}
+
 /** The rules of {@link DeviceClientOptions} on `platform`. */
 export function deviceClientOptions(platform: HubPlatform): AnyOptionSchema {
   return { ...iothubClientOptions(platform), ...DEVICE_ONLY_OPTIONS };
@@ -86,6 +108,7 @@ export function deviceClientOptions(platform: HubPlatform): AnyOptionSchema {
 const DEVICE_ONLY_OPTIONS = {
   c2dCredit: opt.number,
   twinTimeoutMs: opt.number,
+  modelId: opt.string,
 } satisfies OptionSchema<Omit<DeviceClientOptions, keyof IotHubClientOptions>>;
 
 // Tied to the signatures: an option added to messages() or onMessage() needs a rule here.
@@ -136,6 +159,7 @@ export class DeviceClientBase extends HubClient {
   private twinReceiver: MessageReceiver | undefined;
   private desiredQueue: AsyncQueue<DesiredUpdate> | undefined;
   private lastDesiredVersion = 0;
+  private readonly modelId: string | undefined;
 
   protected constructor(cs: DeviceConnectionString, options: DeviceClientOptions, platform: HubPlatform) {
     checkOptions(options, deviceClientOptions(platform), 'DeviceClient');
@@ -149,6 +173,7 @@ export class DeviceClientBase extends HubClient {
     this.methodsAddress = `${ids}${mod}/methods/devicebound`;
     this.twinAddress = `${ids}${mod}/twin`;
     this.twinTimeoutMs = options.twinTimeoutMs ?? 30_000;
+    this.modelId = checkModelId(options.modelId);
     this.twinRequests = new TwinRequests(this.timers);
     const tls = resolveTls(options.tls);
     const { host, port } = cs.connectHost;
@@ -181,12 +206,20 @@ export class DeviceClientBase extends HubClient {
     });
   }
 
-  /** The methods and twin links carry the api-version and their channel's correlation id. */
-  protected override linkOptionsFor(address: string): {
+  /**
+   * The methods and twin links carry the api-version and their channel's correlation id; the
+   * links we send on carry the model id, when there is one.
+   */
+  protected override linkOptionsFor(
+    address: string,
+    role: 'sender' | 'receiver',
+  ): {
     properties: Record<string, string>;
     presettled?: boolean;
   } {
-    const o = super.linkOptionsFor(address);
+    const o = super.linkOptionsFor(address, role);
+    if (role === 'sender' && this.modelId !== undefined)
+      o.properties = { ...o.properties, [MODEL_ID_PROPERTY]: this.modelId };
     const channel =
       address === this.methodsAddress
         ? this.methodsChannel

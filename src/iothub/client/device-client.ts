@@ -19,6 +19,8 @@ export {
   METHOD_CREDIT,
   MAX_QUEUED_METHOD_REQUESTS,
   MAX_QUEUED_DESIRED_UPDATES,
+  MAX_MODEL_ID_LENGTH,
+  MODEL_ID_PROPERTY,
   type DeviceClientOptions,
   type SendEventOptions,
 } from './device-client-base.js';

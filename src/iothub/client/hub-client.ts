@@ -119,10 +119,15 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
 
   /**
    * What links to `address` announce and how they settle: `com.microsoft:client-version` on every
-   * link; subclasses add what the methods and twin links carry (contract section 12).
+   * link; subclasses add what the methods and twin links, and our sending links, carry (contract
+   * section 12). `role` is ours: 'sender' for a link we send on.
    */
-  protected linkOptionsFor(address: string): { properties: Record<string, string>; presettled?: boolean } {
+  protected linkOptionsFor(
+    address: string,
+    role: 'sender' | 'receiver',
+  ): { properties: Record<string, string>; presettled?: boolean } {
     void address;
+    void role;
     return { properties: linkProperties(this.userAgent) };
   }
 
@@ -137,7 +142,7 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
       if (s && s.link.isOpen) return s;
       if (this.senders.get(address) !== t) return this.sender(address);
     }
-    const sender = conn.openSender({ address, ...this.linkOptionsFor(address) });
+    const sender = conn.openSender({ address, ...this.linkOptionsFor(address, 'sender') });
     this.senders.set(address, { generation, sender });
     try {
       return await sender;
@@ -199,7 +204,7 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
         const receiver = await openReceiverChecked(conn, {
           address,
           credit,
-          ...this.linkOptionsFor(address),
+          ...this.linkOptionsFor(address, 'receiver'),
         });
         backoff.failures = 0;
         return { receiver, generation };

@@ -105,6 +105,8 @@ export interface RegistryTwin {
   etag: string;
   /** The identity's etag (its registry entry), not the twin's. */
   deviceEtag: string;
+  /** The IoT Plug and Play model the device or module announced when it connected ('' for none). */
+  modelId: string;
   version: number;
   status: 'enabled' | 'disabled';
   connectionState: 'Connected' | 'Disconnected';

@@ -12,6 +12,7 @@ import https from 'node:https';
 import { AbortError, InvalidArgumentError } from '../../api/errors.js';
 import type { TlsOptions } from '../../transport/open-socket.js';
 import type { Timers } from '../../util/timers.js';
+import { restErrorName, restErrorNumber } from '../rest-error-codes.js';
 import {
   ArgumentError,
   DeviceAlreadyExistsError,
@@ -75,6 +76,31 @@ const TLS_VERIFY =
   /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|CERT_REJECTED|CERT_SIGNATURE_FAILURE|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/;
 
 /**
+ * The real hub's other form, a JSON error inside `Message` (its direct-method errors):
+ * `{"errorCode":404103,"trackingId":"...","message":"Timed out waiting for device to connect.",...}`.
+ * Its name, text, number and tracking id; undefined when `message` is not that.
+ */
+function nestedError(
+  message: string,
+): [string | undefined, string | undefined, number, string | undefined] | undefined {
+  let inner: unknown;
+  try {
+    inner = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  if (typeof inner !== 'object' || inner === null) return undefined;
+  const e = inner as { errorCode?: unknown; message?: unknown; trackingId?: unknown };
+  if (typeof e.errorCode !== 'number' || !Number.isInteger(e.errorCode)) return undefined;
+  return [
+    restErrorName(e.errorCode),
+    typeof e.message === 'string' ? e.message : undefined,
+    e.errorCode,
+    typeof e.trackingId === 'string' ? e.trackingId : undefined,
+  ];
+}
+
+/**
  * The typed error of a REST answer that is not 2xx, from its status and IoT Hub's error body
  * (its name, text and tracking id). Throttling, timeouts and 5xx are retryable.
  */
@@ -82,19 +108,24 @@ export function errorFromRestResponse(status: number, bodyText: string): IotHubE
   let name: string | undefined;
   let text: string | undefined;
   let trackingId: string | undefined;
+  let hubErrorCode: number | undefined;
   try {
     const j = JSON.parse(bodyText) as { Message?: unknown; ExceptionMessage?: unknown };
     const m = typeof j.Message === 'string' ? /^ErrorCode:([^;]*);([\s\S]*)$/.exec(j.Message) : null;
+    const nested = m || typeof j.Message !== 'string' ? undefined : nestedError(j.Message);
     if (m) [name, text] = [m[1], m[2]];
+    else if (nested) [name, text, hubErrorCode, trackingId] = nested;
     else if (typeof j.Message === 'string') text = j.Message;
     const t =
       typeof j.ExceptionMessage === 'string' ? /Tracking ID:([^\s-]+)/.exec(j.ExceptionMessage) : null;
-    if (t) trackingId = t[1];
+    if (t) trackingId ??= t[1];
   } catch {
     text = bodyText.slice(0, 200) || undefined;
   }
   const description = name === undefined ? text : `${name}: ${text ?? ''}`;
+  hubErrorCode ??= restErrorNumber(name);
   const d: IotHubErrorDetails = { statusCode: status, description, trackingId };
+  if (hubErrorCode !== undefined) d.hubErrorCode = hubErrorCode;
   switch (status) {
     case 400:
       return new ArgumentError(d);

@@ -6,29 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { HubError, type HubErrorCode } from '../hub/errors.js';
+import { IOTHUB_REST_ERRORS } from '../rest-error-codes.js';
 
 /** The error names this emulator answers with, each with its HTTP status and IoT Hub's numeric code. */
-export const REST_ERRORS = {
-  InvalidProtocolVersion: [400, 400001],
-  ArgumentInvalid: [400, 400004],
-  ArgumentNull: [400, 400005],
-  IotHubFormatError: [400, 400006],
-  IotHubUnauthorizedAccess: [401, 401002],
-  DeviceNotFound: [404, 404001],
-  ModuleNotFound: [404, 404010],
-  DeviceNotOnline: [404, 404103],
-  NotFound: [404, 404000],
-  MethodNotAllowed: [405, 405000],
-  RequestTimedOut: [408, 408000],
-  DeviceAlreadyExists: [409, 409001],
-  ModuleAlreadyExistsOnDevice: [409, 409301],
-  PreconditionFailed: [412, 412001],
-  RequestEntityTooLarge: [413, 413000],
-  ThrottlingException: [429, 429001],
-  ServerError: [500, 500001],
-  ServiceUnavailable: [503, 503000],
-  GatewayTimeout: [504, 504101],
-} as const satisfies Record<string, readonly [number, number]>;
+export const REST_ERRORS = IOTHUB_REST_ERRORS;
 
 /** One of IoT Hub's error names (the stable code of a {@link RestError}). */
 export type RestErrorCode = keyof typeof REST_ERRORS;

@@ -42,6 +42,8 @@ export function twinJson(
     ...(module === undefined ? {} : { moduleId: module.moduleId }),
     etag: doc.etag,
     deviceEtag: etagOf(identity.version),
+    // What the device or module announced with com.microsoft:model-id; '' when none, as the hub.
+    modelId: identity.modelId ?? '',
     status: device.status,
     connectionState: identity.connectionState,
     authenticationType: identity.authType,

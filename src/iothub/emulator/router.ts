@@ -26,12 +26,16 @@
  * `com.microsoft:is-filtered: true` in the info (contract section 12). Every accepted attach echoes
  * the client's source and target.
  * A connection without a grant (bare header, ANONYMOUS, MSSBCBS) gets only `$cbs` and reply nodes.
+ * An authorized link of a device or module may carry `com.microsoft:model-id` (the C# and Java SDKs
+ * put it on their sending links): the identity's twin shows it as `modelId`; one that is not a
+ * string of 1 to 4096 characters is refused with `amqp:invalid-field`.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingLink } from '../../server/server-connection.js';
 import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import { addressPath, parseHubAddress } from '../hub/address.js';
+import { entry } from '../message-values.js';
 import { UNAUTHORIZED_LINK, type Resource } from './auth.js';
 import { serveCbs } from './cbs.js';
 import { serveDeviceBound, serveFeedback, serveModuleInput, serveServiceC2d } from './c2d.js';
@@ -89,6 +93,26 @@ function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r
   return true;
 }
 
+/** The attach property of an IoT Plug and Play model id, and DTDL's bound on its length. */
+const MODEL_ID_PROPERTY = 'com.microsoft:model-id';
+const MAX_MODEL_ID_LENGTH = 4096;
+
+/** Records the model id an authorized device or module link announces; false when it refused the link. */
+function announceModelId(ctx: EmulatorContext, l: IncomingLink, r: Resource): boolean {
+  const v = entry(l.remoteAttach.properties, MODEL_ID_PROPERTY);
+  if (v === undefined || v === null) return true;
+  if (typeof v !== 'string' || v === '' || v.length > MAX_MODEL_ID_LENGTH) {
+    refuse(
+      l,
+      Condition.InvalidField,
+      `${MODEL_ID_PROPERTY} must be a string of 1 to ${MAX_MODEL_ID_LENGTH} characters (a DTMI).`,
+    );
+    return false;
+  }
+  ctx.state.registry.setModelId(r.deviceId!, v, r.moduleId);
+  return true;
+}
+
 export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
   const cs = ctx.connection(l.connection);
   const address = l.address;
@@ -119,7 +143,7 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
         deviceId: a.deviceId,
       };
       if (a.moduleId !== undefined) r.moduleId = a.moduleId;
-      if (!authorize(ctx, cs, l, r)) return;
+      if (!authorize(ctx, cs, l, r) || !announceModelId(ctx, l, r)) return;
       if (clientReceives) return serveModuleInput(ctx, l, a.deviceId, a.moduleId!);
       return serveTelemetry(ctx, l, a.deviceId, a.moduleId, () => cs.grantFor(r, ctx.clock.now()));
     }
@@ -131,7 +155,7 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
         right: 'DeviceConnect',
         deviceId: a.deviceId,
       };
-      if (!authorize(ctx, cs, l, r)) return;
+      if (!authorize(ctx, cs, l, r) || !announceModelId(ctx, l, r)) return;
       return serveDeviceBound(ctx, l, a.deviceId);
     }
     case 'methods':
@@ -142,7 +166,7 @@ export function routeLink(ctx: EmulatorContext, l: IncomingLink): void {
         deviceId: a.deviceId,
       };
       if (a.moduleId !== undefined) r.moduleId = a.moduleId;
-      if (!authorize(ctx, cs, l, r)) return;
+      if (!authorize(ctx, cs, l, r) || !announceModelId(ctx, l, r)) return;
       if (a.kind === 'methods')
         return clientReceives
           ? serveMethodRequests(ctx, l, a.deviceId, a.moduleId)

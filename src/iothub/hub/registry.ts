@@ -61,6 +61,8 @@ export interface ModuleIdentity {
   /** Transient: not persisted. */
   connectionState: ConnectionState;
   connectionStateUpdatedTime?: number;
+  /** The IoT Plug and Play model the module last announced (the twin's `modelId`); transient. */
+  modelId?: string;
 }
 
 export interface DeviceIdentity {
@@ -83,6 +85,8 @@ export interface DeviceIdentity {
   connectionState: ConnectionState;
   connectionStateUpdatedTime?: number;
   lastActivityTime?: number;
+  /** The IoT Plug and Play model the device last announced (the twin's `modelId`); transient. */
+  modelId?: string;
   modules: Map<string, ModuleIdentity>;
 }
 
@@ -440,6 +444,14 @@ export class Registry {
     target.connectionState = state;
     target.connectionStateUpdatedTime = now;
     d.lastActivityTime = now;
+  }
+
+  /** The model id a device or module announced on a link: transient (not persisted, no change event). */
+  setModelId(deviceId: string, modelId: string, moduleId?: string): void {
+    const d = this.requireDevice(deviceId);
+    const target = moduleId === undefined ? d : d.modules.get(moduleId);
+    if (!target) throw new HubError('HUB_DEVICE_NOT_FOUND', `module ${deviceId}/${moduleId} not found`);
+    target.modelId = modelId;
   }
 
   /** Records activity (telemetry, settlement) for the device twin's lastActivityTime. */

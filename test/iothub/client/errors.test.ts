@@ -214,6 +214,45 @@ describe('REST error bodies (errorFromRestResponse)', () => {
     expect(e.trackingId).toBe('e4cb4b6c18f4462fbe2c1a2d02d7dbe4');
   });
 
+  test("a known name carries IoT Hub's number; an unknown one none", () => {
+    expect(errorFromRestResponse(404, body('DeviceNotOnline', 'x')).hubErrorCode).toBe(404103);
+    expect(errorFromRestResponse(404, body('DeviceNotFound', 'x')).hubErrorCode).toBe(404001);
+    expect(errorFromRestResponse(418, body('Teapot', 'x')).hubErrorCode).toBeUndefined();
+  });
+
+  test("the real hub's direct-method errors, a JSON error inside Message (azure-iot-cli-extension #54, iotedge #98)", () => {
+    const nested = (errorCode: number, message: string) =>
+      JSON.stringify({
+        Message: JSON.stringify({
+          errorCode,
+          trackingId: 'dde6cb7b025443d0a26e370e517d43db-G:11-TimeStamp:11/07/2018 09:22:57',
+          message,
+          info: { timeout: '00:01:00' },
+          timestampUtc: '2018-11-07T09:22:57.6054134Z',
+        }),
+        ExceptionMessage: '',
+      });
+    expect(
+      errorFromRestResponse(404, nested(404103, 'Timed out waiting for device to connect.')),
+    ).toMatchObject({
+      code: 'IOTHUB_DEVICE_NOT_ONLINE',
+      hubErrorCode: 404103,
+      description: 'DeviceNotOnline: Timed out waiting for device to connect.',
+      trackingId: 'dde6cb7b025443d0a26e370e517d43db-G:11-TimeStamp:11/07/2018 09:22:57',
+    });
+    expect(
+      errorFromRestResponse(504, nested(504101, 'Timed out waiting for the response from device.')),
+    ).toMatchObject({
+      code: 'IOTHUB_TIMEOUT',
+      hubErrorCode: 504101,
+    });
+    expect(errorFromRestResponse(404, nested(404999, 'Something new.'))).toMatchObject({
+      code: 'IOTHUB_DEVICE_NOT_FOUND',
+      hubErrorCode: 404999,
+      description: 'Something new.',
+    });
+  });
+
   test('a body that is not IoT Hub JSON keeps its start as the description', () => {
     expect(errorFromRestResponse(502, '<html>bad gateway</html>')).toMatchObject({
       code: 'IOTHUB_INTERNAL_ERROR',

@@ -3,7 +3,8 @@
  * emulator's REST API, with our own device and module clients on the other end (over AMQPS on
  * 5671): `Client.invokeDeviceMethod` on a device and a module, its errors for a device not online
  * (404103) and one that does not answer (504101), `Registry.getTwin` / `getModuleTwin` and
- * `Twin.update` with etags, and the desired patch it sends reaching our device with its version.
+ * `Twin.update` with etags, and the desired patch it sends reaching our device with its version;
+ * the twin's `modelId` as our device announced it.
  *
  * The official ports, as azure-iothub-registry.test.ts: its REST layer takes no port from the
  * HostName, so HTTPS is on 443 and the connection strings say `HostName=localhost`; binding 443
@@ -105,8 +106,10 @@ done(out);
   });
 
   it('Registry.getTwin and Twin.update with etags; the desired patch reaches our device with its version', async () => {
+    // Announces a Plug and Play model on its twin sender link: azure-iothub's Twin reads modelId.
     const d = DeviceClient.fromConnectionString(hub.deviceConnectionString('sdk-t'), {
       tls: { ca: hub.caPem },
+      modelId: 'dtmi:com:example:Thermostat;1',
     });
     closers.push(() => d.close());
     const updates = d.desiredUpdates();
@@ -121,7 +124,7 @@ done(out);
       `
 const { Registry } = require('azure-iothub');
 const registry = Registry.fromConnectionString(input.cs);
-const plain = (t) => ({ deviceId: t.deviceId, moduleId: t.moduleId, etag: t.etag, tags: t.tags, properties: t.properties });
+const plain = (t) => ({ deviceId: t.deviceId, moduleId: t.moduleId, modelId: t.modelId, etag: t.etag, tags: t.tags, properties: t.properties });
 const out = {};
 const twin = (await registry.getTwin('sdk-t')).responseBody;
 out.read = plain(twin);
@@ -141,6 +144,7 @@ done(out);
     );
     expect(result.read).toMatchObject({
       deviceId: 'sdk-t',
+      modelId: 'dtmi:com:example:Thermostat;1',
       tags: {},
       properties: { desired: { $version: 1 }, reported: { fw: '2.0', $version: 2 } },
     });
@@ -157,6 +161,7 @@ done(out);
     expect(result.module).toMatchObject({
       deviceId: 'sdk-t',
       moduleId: 'tmod',
+      modelId: '', // the module announced none
       properties: { desired: { role: 'edge' } },
     });
     expect(hub.state.getTwin('sdk-t').tags).toEqual({ floor: 3 });

@@ -323,3 +323,25 @@ describe('cloud-to-device', () => {
     m.accept();
   });
 });
+
+describe('the model id (com.microsoft:model-id, contract section 12)', () => {
+  it('is recorded from any device link; a value that is not a 1 to 4096 character string refuses the link', async () => {
+    const t = await testHub();
+    const conn = await connectDevice(t, 'd1');
+    const attach = (value: string | number) =>
+      conn.openSender({
+        address: '/devices/d1/messages/events',
+        properties: { 'com.microsoft:model-id': value },
+      });
+    await expect(attach(42)).rejects.toThrow(/invalid-field/);
+    await expect(attach('')).rejects.toThrow(/invalid-field/);
+    await expect(attach(`dtmi:${'x'.repeat(4096)};1`)).rejects.toThrow(/invalid-field/);
+    expect(t.hub.state.registry.getDevice('d1')!.modelId).toBeUndefined();
+    const r = await conn.openReceiver({
+      address: '/devices/d1/messages/devicebound',
+      properties: { 'com.microsoft:model-id': 'dtmi:com:example:Light;2' },
+    });
+    expect(t.hub.state.registry.getDevice('d1')!.modelId).toBe('dtmi:com:example:Light;2');
+    await r.close();
+  });
+});

@@ -37,6 +37,7 @@ describe('twins over REST', () => {
       deviceId: 'tw1',
       etag: a.body.etag,
       deviceEtag: a.body.deviceEtag,
+      modelId: '',
       status: 'enabled',
       connectionState: 'Disconnected',
       authenticationType: 'sas',
