@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('amqp-one iothub', () => {
   test('simulate-device sends N messages that monitor-events then shows with their properties', async () => {
-    const sim = await run(['simulate-device', '--count', '5', '--interval', '0', '--json'], {
+    const sim = await run(['simulate-device', '--count', '5', '--rate', '0', '--json'], {
       IOTHUB_CONNECTION_STRING: hub.deviceConnectionString('sim-1'),
     });
     expect(sim.code).toBe(0);

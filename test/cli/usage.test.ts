@@ -124,6 +124,16 @@ CASES.push(
     ['conformance', '--listen', '99999'],
     '--listen must be a port from 0 to 65535, got 99999',
   ],
+  [
+    'amqp-one iothub simulate-device',
+    ['iothub', 'simulate-device', ...CS, '--rate', '12x'],
+    '--rate must be a non-negative integer, got 12x',
+  ],
+  [
+    'amqp-one iothub simulate-device',
+    ['iothub', 'simulate-device', ...CS, '--rate', '5', '--interval', '200'],
+    'give --interval or --rate, not both',
+  ],
   ['amqp-one iothub', ['iothub'], 'iothub needs a command'],
   ['amqp-one iothub', ['iothub', 'nope'], 'unknown iothub command nope'],
   ['amqp-one iothub send-c2d', ['iothub', 'send-c2d', ...CS], 'send-c2d needs --device'],
