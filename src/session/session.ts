@@ -73,6 +73,11 @@ export class Session {
   remoteIncomingWindow = 0;
   remoteOutgoingWindow = 0;
   private readonly incomingWindowSize: number;
+  /**
+   * @internal Frames streaming receivers handed on that their readers have not released: the window we
+   * grant is what is left of ours beside them, so frames held never exceed the window.
+   */
+  heldFrames = 0;
   private readonly outgoingWindow: number;
   readonly handleMax: number;
   private nextDeliveryId = 0;
@@ -143,6 +148,7 @@ export class Session {
       if (l instanceof Receiver) {
         l.dropPartial();
         l.releaseCredit();
+        l.releaseFrames(l.heldFrames);
       }
       if (!l.error && this.error) l.error = this.error;
       this.connection.emit({ type: 'link-closed', link: l });
@@ -249,8 +255,9 @@ export class Session {
 
   /** @internal */
   writeFlow(link: Link | undefined, echo = false): void {
-    // Every flow we send re-opens our incoming window in full; the peer's limit moves only now.
-    this.incomingWindow = this.incomingWindowSize;
+    // Every flow we send re-opens our incoming window (less frames still held); the peer's limit
+    // moves only now.
+    this.incomingWindow = this.incomingWindowSize - this.heldFrames;
     const f: Flow = {
       type: 'flow',
       nextIncomingId: this.remote === 'attached' ? this.nextIncomingId : undefined,
@@ -470,13 +477,27 @@ export class Session {
     this.incomingWindow--;
     this.nextIncomingId = (this.nextIncomingId + 1) >>> 0;
     this.remoteOutgoingWindow--;
-    if (this.incomingWindow * 2 < this.incomingWindowSize && !this.sessionFlowPending) {
-      // Half the window is used: widen it with the next output (not before the peer is told).
+    this.widenWindowIfDue();
+    if (link.local === 'detached') return; // we detached: drop what is still in flight
+    link.onTransfer(t, payload);
+  }
+
+  /**
+   * Half the window is used (frames still held aside): widen it with the next output, not before
+   * the peer is told. Without held frames, this is incomingWindow * 2 < size.
+   */
+  private widenWindowIfDue(): void {
+    const size = this.incomingWindowSize;
+    if ((size - this.heldFrames - this.incomingWindow) * 2 > size && !this.sessionFlowPending) {
       this.sessionFlowPending = true;
       this.connection.outputPending();
     }
-    if (link.local === 'detached') return; // we detached: drop what is still in flight
-    link.onTransfer(t, payload);
+  }
+
+  /** @internal A streaming receiver's reader released `n` held frames. */
+  releaseFrames(n: number): void {
+    this.heldFrames -= n;
+    if (this.local === 'attached') this.widenWindowIfDue();
   }
 
   /** @internal */

@@ -94,7 +94,10 @@ describe('MessageStreamParser', () => {
 
   it('bounds the bytes of non-data sections it holds, even before a section is complete', () => {
     const big = encodeMessage({ applicationProperties: { k: 'v'.repeat(5000) }, body: Buffer.from('x') });
-    const p = new MessageStreamParser({ head: () => undefined, chunk: () => undefined }, { maxSectionBytes: 4096 });
+    const p = new MessageStreamParser(
+      { head: () => undefined, chunk: () => undefined },
+      { maxSectionBytes: 4096 },
+    );
     expect(() => p.push(big.subarray(0, 4200))).toThrow(
       expect.objectContaining({ code: 'AMQP_DECODE_BAD_SIZE' }),
     );
