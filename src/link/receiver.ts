@@ -17,7 +17,7 @@ import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';
 import { Link, ReceiverSettleMode } from './link.js';
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY = allocUnsafe(0) as Buffer;
 
 /** The accepted outcome. */
 export const ACCEPTED: DeliveryState = Object.freeze({ type: 'accepted' }) as DeliveryState;

@@ -2,6 +2,7 @@
  * A session: a channel pair with transfer windows (spec 2.5.6), the link handle maps, delivery
  * ids, and the batching of dispositions into ranges.
  */
+import { allocUnsafe } from '../codec/bytes.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type {
   Attach,
@@ -23,7 +24,7 @@ import {
   type AmqpError,
   type ProtocolError,
 } from '../protocol/errors.js';
-import type { Delivery } from '../link/delivery.js';
+import type { Delivery, OutgoingStream } from '../link/delivery.js';
 import { Role, type EndpointState, type Link, type LinkOptions } from '../link/link.js';
 import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
@@ -54,6 +55,31 @@ export const SESSION_OPTIONS = {
 } satisfies OptionSchema<SessionOptions>;
 
 const MAX_WINDOW = 0x7fffffff;
+/** A streamed delivery's frames carry this much at most (less if the peer's frames are smaller). */
+const STREAM_FRAME_BYTES = 256 * 1024;
+const EMPTY_PAYLOAD = allocUnsafe(0) as Buffer;
+
+/** Joins the stream's first `want` bytes into one buffer at the front of its chunks. */
+function joinFront(st: OutgoingStream, want: number): Buffer {
+  const out = allocUnsafe(want) as Buffer;
+  let k = 0;
+  while (k < want) {
+    const c = st.chunks[0]!;
+    const take = Math.min(c.length - st.offset, want - k);
+    out.set(c.subarray(st.offset, st.offset + take), k);
+    k += take;
+    st.offset += take;
+    if (st.offset === c.length) {
+      st.chunks.shift();
+      st.offset = 0;
+    }
+  }
+  // The joined bytes go first, from offset 0: a chunk taken in part keeps only its rest.
+  if (st.offset > 0) st.chunks[0] = st.chunks[0]!.subarray(st.offset);
+  st.offset = 0;
+  st.chunks.unshift(out);
+  return out;
+}
 /** Our first transfer-id; the peer's flow omits next-incoming-id until it saw our begin (2.5.6). */
 const INITIAL_OUTGOING_ID = 0;
 
@@ -323,6 +349,51 @@ export class Session {
       this.nextOutgoingId = (this.nextOutgoingId + 1) >>> 0;
     } while (d.offset < payload.length);
     return true;
+  }
+
+  /**
+   * Writes a streamed delivery's frames while the peer's window, this take's output cap and its
+   * bytes last. A frame goes once a frame's worth of bytes is there (or the stream has ended), so
+   * a producer of small chunks still fills frames. 'done' once the last frame is written,
+   * 'blocked' on the window or the cap, 'starved' while it waits for bytes.
+   * @internal
+   */
+  writeStreamFrames(s: Sender, d: Delivery): 'done' | 'blocked' | 'starved' {
+    const st = d.stream!;
+    const target = Math.min(this.connection.remoteMaxFrameSize, STREAM_FRAME_BYTES);
+    for (;;) {
+      if (!st.ended && st.bytes < target) return 'starved';
+      if (this.remoteIncomingWindow <= 0 || this.connection.outputFull()) return 'blocked';
+      const want = Math.min(st.bytes, target);
+      let chunk = st.chunks[0] ?? EMPTY_PAYLOAD;
+      if (chunk.length - st.offset < want) {
+        // Small chunks are joined into one frame's bytes (one copy of at most a frame).
+        chunk = joinFront(st, want);
+      }
+      const left = chunk.length - st.offset;
+      const last = st.ended && left === st.bytes;
+      const first = d.offset === 0;
+      const t: Transfer = {
+        type: 'transfer',
+        handle: s.handle,
+        deliveryId: d.id,
+        deliveryTag: first ? d.tag : undefined,
+        messageFormat: first ? d.messageFormat : undefined,
+        settled: d.settled || undefined,
+        more: last ? undefined : true, // a frame too small for the rest gets more=true anyway
+      };
+      const n = this.connection.writeTransfer(this.channel, t, chunk, st.offset);
+      this.remoteIncomingWindow--;
+      this.nextOutgoingId = (this.nextOutgoingId + 1) >>> 0;
+      d.offset += n === 0 ? 1 : n; // an empty last frame still counts as the first one written
+      st.bytes -= n;
+      st.offset += n;
+      if (st.offset === chunk.length && st.chunks.length > 0) {
+        st.chunks.shift();
+        st.offset = 0;
+      }
+      if (last && n === left) return 'done';
+    }
   }
 
   /** @internal */
