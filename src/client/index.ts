@@ -31,6 +31,12 @@ export { ReceivedMessage, type ModifyOptions } from '../api/received-message.js'
 export { StreamingReceiver, DEFAULT_STREAM_WINDOW } from '../api/streaming-receiver.js';
 export { StreamedMessage } from '../api/streamed-message.js';
 export {
+  STREAM_BLOCK,
+  STREAM_HIGH_WATER,
+  type SendStreamOptions,
+  type StreamSource,
+} from '../api/stream-send.js';
+export {
   TimeoutError,
   AbortError,
   ClosedError,

@@ -19,6 +19,8 @@ export interface OutgoingStream {
   total: number;
   /** No more bytes will come: the last frame may go. */
   ended: boolean;
+  /** The last frame is written. */
+  sent: boolean;
 }
 
 /** One message on a link, from its first transfer to its settlement on both sides. */

@@ -103,7 +103,7 @@ export class Sender extends Link {
   openStream(options: SendOptions = NO_OPTIONS): Delivery {
     const settled = options.settled ?? this.options.sndSettleMode === SenderSettleMode.Settled;
     const d = this.sendWith(EMPTY, settled, options.tag, options.messageFormat ?? 0);
-    d.stream = { chunks: [], offset: 0, bytes: 0, total: 0, ended: false };
+    d.stream = { chunks: [], offset: 0, bytes: 0, total: 0, ended: false, sent: false };
     return d;
   }
 

@@ -353,16 +353,17 @@ export class Session {
 
   /**
    * Writes a streamed delivery's frames while the peer's window, this take's output cap and its
-   * bytes last. A frame goes once a frame's worth of bytes is there (or the stream has ended), so
-   * a producer of small chunks still fills frames. 'done' once the last frame is written,
-   * 'blocked' on the window or the cap, 'starved' while it waits for bytes.
+   * bytes last. It runs when output is taken, so the small chunks handed over since the last take
+   * are joined into full frames; a slow producer's bytes are not held back for a full frame.
+   * 'done' once the last frame is written, 'blocked' on the window or the cap, 'starved' while
+   * it waits for bytes.
    * @internal
    */
   writeStreamFrames(s: Sender, d: Delivery): 'done' | 'blocked' | 'starved' {
     const st = d.stream!;
     const target = Math.min(this.connection.remoteMaxFrameSize, STREAM_FRAME_BYTES);
     for (;;) {
-      if (!st.ended && st.bytes < target) return 'starved';
+      if (!st.ended && st.bytes === 0) return 'starved';
       if (this.remoteIncomingWindow <= 0 || this.connection.outputFull()) return 'blocked';
       const want = Math.min(st.bytes, target);
       let chunk = st.chunks[0] ?? EMPTY_PAYLOAD;
@@ -392,7 +393,10 @@ export class Session {
         st.chunks.shift();
         st.offset = 0;
       }
-      if (last && n === left) return 'done';
+      if (last && n === left) {
+        st.sent = true;
+        return 'done';
+      }
     }
   }
 

@@ -30,27 +30,35 @@ const transfers = (p: ReturnType<typeof streamPair>) =>
   p.toServer.items.filter((i) => i.kind === 'frame' && i.rec?.type === 'transfer');
 
 describe('streamed send', () => {
-  test('small pieces go out as full frames; the receiver gets the message whole', () => {
+  test('small pieces handed over between two takes go out as full frames; the message arrives whole', () => {
     const p = streamPair();
     const body = pattern(5000);
     const d = p.link.openStream();
     const before = transfers(p).length;
-    for (let i = 0; i < body.length; i += 100) {
-      p.link.writeStream(d, body.subarray(i, i + 100));
-      p.pump();
-    }
-    // Nothing short of a frame was sent early: every frame so far is full.
+    for (let i = 0; i < body.length; i += 100) p.link.writeStream(d, body.subarray(i, i + 100));
+    p.pump();
+    // Every frame but the one with the last bytes is full.
     const sent = transfers(p).slice(before);
     expect(sent.length).toBeGreaterThan(5);
-    for (const f of sent) expect(f.kind === 'frame' && f.size).toBe(FRAME);
+    for (const f of sent.slice(0, -1)) expect(f.kind === 'frame' && f.size).toBe(FRAME);
     expect(deliveries(p.serverEvents)).toHaveLength(0);
     p.link.endStream(d);
     p.pump();
     const got = deliveries(p.serverEvents);
     expect(got).toHaveLength(1);
     expect(got[0]!.payload.equals(body)).toBe(true);
-    const all = transfers(p).slice(before);
-    for (const f of all.slice(0, -1)) expect(f.kind === 'frame' && f.size).toBe(FRAME);
+    const last = transfers(p).at(-1)!; // the end, once all bytes went: an empty last frame
+    expect(last.kind === 'frame' && last.rec?.type === 'transfer' && !last.rec.more).toBe(true);
+  });
+
+  test("a slow producer's bytes are not held back for a full frame", () => {
+    const p = streamPair();
+    const d = p.link.openStream();
+    p.link.writeStream(d, pattern(10));
+    p.pump();
+    const last = transfers(p).at(-1)!;
+    expect(last.kind === 'frame' && last.rec?.type === 'transfer' && last.rec.more).toBe(true);
+    expect(last.kind === 'frame' && last.payload.length).toBe(10);
   });
 
   test('an empty stream is one transfer with no payload', () => {
