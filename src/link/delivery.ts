@@ -39,7 +39,7 @@ export class Delivery {
   aborted = false;
   /** Why the engine gave up on sending it (see the `delivery-failed` event). */
   error: AmqpOneError | undefined;
-  /** A streamed delivery's bytes still to frame (undefined for an ordinary one). */
+  /** @internal A streamed delivery's bytes still to frame (undefined for an ordinary one). */
   stream: OutgoingStream | undefined;
   /** For the layer above: a promise's resolver, a message, anything. */
   context: unknown;
