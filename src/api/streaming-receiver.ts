@@ -126,12 +126,16 @@ export class StreamingReceiver implements AsyncIterable<StreamedMessage> {
     this.host.schedule();
   }
 
-  /** @internal The sender aborted the message arriving. */
+  /** @internal The message arriving will not complete: the sender aborted it, or our link detached. */
   onAborted(d: Delivery): void {
     const m = this.arriving;
     if (m === undefined || m.delivery !== d) return;
     this.arriving = undefined;
-    m.fail(new MessageStreamError('AMQP_STREAM_ABORTED', 'the sender aborted the message'));
+    m.fail(
+      d.aborted
+        ? new MessageStreamError('AMQP_STREAM_ABORTED', 'the sender aborted the message')
+        : lostError(this.link.error),
+    );
     if (this.ready === m) this.ready = undefined;
     if (this.reader) this.grant();
   }

@@ -38,7 +38,10 @@ export type EngineEvent =
    * false on the last. Release the frame (`Receiver.releaseFrames`) once its bytes are read.
    */
   | { type: 'delivery-chunk'; delivery: Delivery; payload: Buffer; more: boolean }
-  /** The sender aborted a delivery mid-way; its bytes are discarded. */
+  /**
+   * A delivery will not complete; its bytes are discarded. The sender aborted it
+   * (`delivery.aborted`), or, on a streaming receiver, we detached mid-message (`link.error`).
+   */
   | { type: 'delivery-aborted'; delivery: Delivery }
   /** A queued delivery cannot be sent (too large for the receiver's max-message-size); never sent. */
   | { type: 'delivery-failed'; delivery: Delivery; error: AmqpOneError }

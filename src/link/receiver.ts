@@ -206,7 +206,7 @@ export class Receiver extends Link {
     const size = p.size + payload.length;
     const max = this.maxMessageSize;
     if (max > 0 && size > max) {
-      this.dropPartial();
+      this.partial = p; // dropped as the link detaches (a streaming reader is told then)
       this.session.forgetIncoming(d);
       return this.detach({
         error: { condition: Condition.MessageSizeExceeded, description: `message larger than ${max} bytes` },
@@ -296,7 +296,10 @@ export class Receiver extends Link {
 
   /** @internal */
   protected override onDetaching(): void {
+    const p = this.partial;
     this.dropPartial();
+    // A streaming reader mid-message learns now, not when (or if) the peer answers our detach.
+    if (p && this.streaming) this.session.connection.emit({ type: 'delivery-aborted', delivery: p.delivery });
     this.releaseFrames(this.heldFrames); // nothing of a gone link is read any more
     this.releaseCredit();
   }

@@ -36,6 +36,7 @@ async function rheaSender(): Promise<{ port: number; outcomes: string[]; close: 
       body: rhea.message.data_section(BODY),
     });
   });
+  c.on('sender_error', () => undefined); // our detach with an error (max-message-size), answered
   c.on('accepted', () => outcomes.push('accepted'));
   c.on('rejected', () => outcomes.push('rejected'));
   const server = c.listen({ port: 0, host: '127.0.0.1' });
@@ -81,6 +82,20 @@ describe('streaming receive from rhea', () => {
     expect(peer.outcomes).toEqual(['accepted']);
   });
 
+  it('a sender that ignores our max-message-size: the body ends with AMQP_MESSAGE_TOO_LARGE', async () => {
+    const peer = await rheaSender(); // rhea sends whatever the receiver's attach says
+    stop = peer.close;
+    conn = await connect({ host: '127.0.0.1', port: peer.port, maxFrameSize: 64 * 1024 });
+    const r = await conn.openStreamingReceiver({ address: 'big', maxMessageSize: 1024 * 1024 });
+    const m = (await r.receive())!;
+    let n = 0;
+    const err = await drain(m.body[Symbol.asyncIterator](), (c) => (n += c.length));
+    expect(err).toBeInstanceOf(MessageStreamError);
+    expect((err as MessageStreamError).code).toBe('AMQP_MESSAGE_TOO_LARGE');
+    expect((err as MessageStreamError).condition).toBe('amqp:link:message-size-exceeded');
+    expect(n).toBeLessThanOrEqual(1024 * 1024);
+  });
+
   it('a body whose connection drops mid-message ends with AMQP_STREAM_LINK_LOST', async () => {
     const peer = await rheaSender();
     stop = peer.close;
@@ -98,9 +113,13 @@ describe('streaming receive from rhea', () => {
 });
 
 /** Reads an iterator to its end; returns the error it ended with (undefined if none). */
-async function drain(it: AsyncIterator<Uint8Array>): Promise<unknown> {
+async function drain(it: AsyncIterator<Uint8Array>, each?: (c: Uint8Array) => void): Promise<unknown> {
   try {
-    for (;;) if ((await it.next()).done) return undefined;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return undefined;
+      each?.(r.value);
+    }
   } catch (e) {
     return e;
   }

@@ -135,5 +135,10 @@ describe('streaming receive', () => {
     );
     expect(link.heldFrames).toBe(0);
     expect(link.session.heldFrames).toBe(0);
+    // The reader learns at our detach, before the peer answers it; the sender did not abort.
+    const dropped = eventsOf(peer.events, 'delivery-aborted');
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]!.delivery.aborted).toBe(false);
+    expect(link.remote).toBe('attached');
   });
 });
