@@ -19,6 +19,8 @@ import { type LinkHost } from './link-host.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { MessageReceiver } from './receiver.js';
 import { MessageSender } from './sender.js';
+import { StreamingReceiver } from './streaming-receiver.js';
+import type { DecodeOptions } from '../codec/decoder.js';
 import { realTimers, type Timers } from '../util/timers.js';
 import { abortedError, armDeadline, DEFAULT_OPEN_TIMEOUT_MS, type WaitLimit } from './deadline.js';
 
@@ -66,6 +68,7 @@ export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
   readonly timers: Timers;
   protected readonly senders = new Set<MessageSender>();
   protected readonly receivers = new Set<MessageReceiver>();
+  protected readonly streams = new Set<StreamingReceiver>();
   private readonly pendingAttach = new Map<Link, Deferred<void>>();
   private readonly pendingBegin = new Map<Session, Deferred<void>>();
   protected closedDeferred = deferred<void>();
@@ -201,6 +204,14 @@ export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
         if (e.delivery.link.context instanceof MessageReceiver)
           e.delivery.link.context.onDelivery(e.delivery);
         break;
+      case 'delivery-chunk':
+        if (e.delivery.link.context instanceof StreamingReceiver)
+          e.delivery.link.context.onChunk(e.delivery, e.payload, e.more);
+        break;
+      case 'delivery-aborted':
+        if (e.delivery.link.context instanceof StreamingReceiver)
+          e.delivery.link.context.onAborted(e.delivery);
+        break;
       case 'delivery-updated':
         if (e.delivery.link.context instanceof MessageSender)
           e.delivery.link.context.onDeliveryUpdated(e.delivery);
@@ -243,6 +254,16 @@ export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
     }
     const w = link.context;
     if (w instanceof MessageSender || w instanceof MessageReceiver) this.dropWrapper(w, err);
+    else if (w instanceof StreamingReceiver) {
+      this.streams.delete(w);
+      w.onClosed(err);
+    }
+  }
+
+  /** Streaming receivers end with `err` (a message mid-way cannot resume on a new connection). */
+  protected failStreams(err: unknown): void {
+    for (const s of this.streams) s.onClosed(err);
+    this.streams.clear();
   }
 
   /** Ends one link's wrapper: its pending sends fail with `err`, its reader ends. */
@@ -276,6 +297,7 @@ export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
     for (const r of this.receivers) r.onClosed(err);
     this.senders.clear();
     this.receivers.clear();
+    this.failStreams(err);
   }
 
   protected abstract onTransportClosed(err: Error | undefined): void;
@@ -293,6 +315,16 @@ export abstract class ConnectionCore<E extends EventMap<E> = ConnectionEvents>
     const r = new MessageReceiver(link, this, options);
     this.receivers.add(r);
     r.start();
+    return r;
+  }
+
+  protected wrapStreamingReceiver(
+    link: Receiver,
+    decode: DecodeOptions & { maxSectionBytes?: number },
+    endSession: () => void,
+  ): StreamingReceiver {
+    const r = new StreamingReceiver(link, this, decode, endSession);
+    this.streams.add(r);
     return r;
   }
 

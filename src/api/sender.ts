@@ -18,6 +18,8 @@ import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import type { Timers } from '../util/timers.js';
 import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
+import { MessageStreamError } from './errors.js';
+import { sendStream, StreamSend, type SendStreamOptions, type StreamSource } from './stream-send.js';
 
 /** Per-message options of {@link MessageSender.send}. */
 export interface SendOptions {
@@ -89,6 +91,8 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
   /** Between the loss of the connection and the re-attach: sends wait (the link is the old one). */
   private suspended = false;
   private closedError: unknown;
+  /** Streamed sends under way (sendStream). */
+  private readonly streams = new Set<StreamSend>();
 
   constructor(
     public link: Sender,
@@ -192,6 +196,48 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
     return promise;
   }
 
+  /**
+   * Sends one message whose body is read from `source` (an async iterable of Uint8Array, a Node
+   * Readable included) as it goes out, in constant memory: see stream-send.ts for the data
+   * sections written, with or without `length`. Each chunk is kept until written: do not reuse it.
+   * Resolves with the peer's outcome after the last frame; rejects with a MessageStreamError
+   * (AMQP_MESSAGE_TOO_LARGE past either side's max-message-size, AMQP_STREAM_LENGTH_MISMATCH,
+   * AMQP_STREAM_LINK_LOST) or the source's own error, the transfer aborted. Messages sent after
+   * it go out after its last frame (a link carries one delivery at a time).
+   */
+  sendStream(source: StreamSource, options: SendStreamOptions = {}): Promise<DeliveryState | undefined> {
+    if (this.closing || this.link.local === 'detached' || this.suspended) {
+      return Promise.reject(this.closedError ?? this.link.error ?? new ClosedError('the sender'));
+    }
+    return sendStream(this.link, this.host, source, options, (add, done) => {
+      if (add) this.streams.add(add);
+      if (done) this.streams.delete(done);
+    });
+  }
+
+  /** Streamed sends look again: room in the engine, or (presettled) their last frame written. */
+  private wakeStreams(): void {
+    for (const s of this.streams) {
+      const st = s.delivery.stream!;
+      if (st.sent && s.delivery.settled) s.settled(undefined);
+      s.wake();
+    }
+  }
+
+  /** Streamed sends fail: the link is gone. */
+  private failStreams(err: unknown): void {
+    for (const s of this.streams)
+      s.fail(
+        new MessageStreamError(
+          'AMQP_STREAM_LINK_LOST',
+          `the link was lost before the message's outcome${err instanceof Error ? `: ${err.message}` : ''}`,
+          undefined,
+          err,
+        ),
+      );
+    this.streams.clear();
+  }
+
   private canHand(): boolean {
     return this.link.local === 'attached' && !this.suspended;
   }
@@ -270,6 +316,7 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
 
   /** The peer's disposition arrived. */
   onDeliveryUpdated(d: Delivery): void {
+    if (d.stream !== undefined) return this.onStreamUpdated(d);
     const ps = d.context as PendingSend | undefined;
     const state = d.remoteState;
     const terminal = state !== undefined && state.type !== 'received';
@@ -279,8 +326,16 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
     this.admit();
   }
 
+  private onStreamUpdated(d: Delivery): void {
+    const state = d.remoteState;
+    if ((state === undefined || state.type === 'received') && !d.remoteSettled) return;
+    if (!d.settled) this.link.settle(d, state);
+    (d.context as StreamSend).settled(state);
+  }
+
   /** Called after each flush of the transport: presettled sends are done once written. */
   onFlushed(): void {
+    if (this.streams.size > 0) this.wakeStreams();
     const list = this.presettledUnwritten;
     if (list.length === 0) return;
     let ps: PendingSend | undefined;
@@ -296,6 +351,7 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
 
   /** @internal The peer sent credit. */
   onFlow(): void {
+    if (this.streams.size > 0) this.wakeStreams();
     this.admit();
     this.emit('credit');
   }
@@ -307,6 +363,7 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
     this.closedError ??= err;
     const all = [...this.inflightList(), ...this.waiting.takeAll()];
     for (const ps of all) this.fail(ps, err);
+    this.failStreams(err);
     for (const d of this.roomWaiters) d.reject(err);
     this.roomWaiters = [];
     if (first) this.emit('close', err);
@@ -318,6 +375,7 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
    */
   onDisconnected(): void {
     this.suspended = true;
+    this.failStreams(new DisconnectedError('the connection was lost'));
     const unsent: PendingSend[] = [];
     for (const ps of this.inflightList()) {
       const d = ps.delivery!;

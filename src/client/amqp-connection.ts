@@ -25,6 +25,7 @@ import { deferred, type Deferred } from '../util/deferred.js';
 import { checkMapsOption, type MessageReceiver, type ReceiverCreditOptions } from '../api/receiver.js';
 import type { MapForm } from '../codec/decoder.js';
 import type { MessageSender, ResendPolicy } from '../api/sender.js';
+import { DEFAULT_STREAM_WINDOW, type StreamingReceiver } from '../api/streaming-receiver.js';
 import { sleep, type Timers } from '../util/timers.js';
 import { ExponentialBackoff } from '../util/backoff.js';
 import {
@@ -179,6 +180,23 @@ export interface ReceiverOptions extends LinkOptions, ReceiverCreditOptions, Ope
   session?: AmqpSession;
 }
 
+/** Options of {@link AmqpConnection.openStreamingReceiver}. */
+export interface StreamingReceiverOptions extends LinkOptions, OpenWaitOptions {
+  /** The source address (shorthand for source.address). */
+  address?: string;
+  /** Ask for presettled delivery (snd-settle-mode settled). */
+  presettled?: boolean;
+  /**
+   * The incoming window of the receiver's own session, in frames (default 16): what a message
+   * holds while its reader waits is at most this many frames of our max-frame-size.
+   */
+  incomingWindow?: number;
+  /** Bytes of a message's sections other than data held at most (default 1 MiB). */
+  maxSectionBytes?: number;
+  /** How maps in the head and footer decode (see ReceiverCreditOptions.maps). */
+  maps?: MapForm;
+}
+
 // The run-time checks of the options above (protocol/options.ts): a key missing here fails to compile.
 const RESEND = opt.oneOf('at-least-once', 'fail');
 
@@ -263,6 +281,16 @@ export const RECEIVER_OPTIONS = {
   presettled: opt.boolean,
   session: opt.object,
 } satisfies OptionSchema<ReceiverOptions>;
+
+export const STREAMING_RECEIVER_OPTIONS = {
+  ...LINK_OPTIONS,
+  ...OPEN_WAIT_OPTIONS,
+  address: opt.string,
+  presettled: opt.boolean,
+  incomingWindow: opt.number,
+  maxSectionBytes: opt.number,
+  maps: opt.oneOf('object', 'map'),
+} satisfies OptionSchema<StreamingReceiverOptions>;
 
 /** An explicit session. */
 export class AmqpSession {
@@ -505,6 +533,7 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
     this.emit('disconnected', err);
     const r = this.reconnectOptions();
     this.failHookLinks(err);
+    this.failStreams(err ?? new DisconnectedError('the peer closed the connection'));
     if (r.reattach === false) {
       this.links.length = 0;
       this.failLinks(err ?? new DisconnectedError('the peer closed the connection'));
@@ -691,6 +720,52 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
     if (this.inHook) this.hookLinks.push(r);
     else this.links.push({ kind: 'receiver', options, session, wrapper: r });
     return r;
+  }
+
+  /**
+   * Opens a receiver for messages too large to hold (see StreamingReceiver): each message is handed
+   * out once its sections before the body arrived, its body read as it arrives. The link gets a
+   * session of its own, whose incoming window bounds what a message holds while its reader waits.
+   * It is not re-attached after a reconnect: a message mid-way cannot resume.
+   */
+  async openStreamingReceiver(
+    addressOrOptions: string | StreamingReceiverOptions = {},
+  ): Promise<StreamingReceiver> {
+    const { openTimeoutMs, signal, incomingWindow, maxSectionBytes, maps, ...o }: StreamingReceiverOptions =
+      typeof addressOrOptions === 'string'
+        ? { address: addressOrOptions }
+        : checked(addressOrOptions, STREAMING_RECEIVER_OPTIONS, 'openStreamingReceiver');
+    const aborted = abortedError(signal, 'opening a streaming receiver');
+    if (aborted) throw aborted;
+    const wait = this.openWait({ openTimeoutMs, signal });
+    const session = this.engine.beginSession({
+      incomingWindow: Math.max(1, Math.floor(incomingWindow ?? DEFAULT_STREAM_WINDOW)),
+    });
+    const endSession = (): void => {
+      if (session.local === 'detached') return;
+      session.end();
+      this.schedule();
+    };
+    const source: SourceOptions = { ...(o.source ?? {}), address: o.address ?? o.source?.address };
+    try {
+      await this.awaitBegin(session, wait);
+      const link = await this.attach<Receiver>(
+        session,
+        'receiver',
+        {
+          ...o,
+          source,
+          target: o.target ?? {},
+          sndSettleMode: o.sndSettleMode ?? (o.presettled ? 1 : undefined),
+        },
+        wait,
+      );
+      const decode = { maps: checkMapsOption(maps ?? this.opts.maps), maxSectionBytes };
+      return this.wrapStreamingReceiver(link, decode, endSession);
+    } catch (e) {
+      endSession();
+      throw e;
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ export {
   type ClientWebSocketOptions,
   type SenderOptions,
   type ReceiverOptions,
+  type StreamingReceiverOptions,
   type ReconnectOptions,
   type OpenWaitOptions,
   type AmqpConnectionEvents,
@@ -27,7 +28,22 @@ export {
   type DrainOptions,
 } from '../api/receiver.js';
 export { ReceivedMessage, type ModifyOptions } from '../api/received-message.js';
-export { TimeoutError, AbortError, ClosedError, InvalidArgumentError } from '../api/errors.js';
+export { StreamingReceiver, DEFAULT_STREAM_WINDOW } from '../api/streaming-receiver.js';
+export { StreamedMessage } from '../api/streamed-message.js';
+export {
+  STREAM_BLOCK,
+  STREAM_HIGH_WATER,
+  type SendStreamOptions,
+  type StreamSource,
+} from '../api/stream-send.js';
+export {
+  TimeoutError,
+  AbortError,
+  ClosedError,
+  InvalidArgumentError,
+  MessageStreamError,
+  type MessageStreamErrorCode,
+} from '../api/errors.js';
 export { realTimers, type Clock, type Timers } from '../util/timers.js';
 export {
   RequestResponseLink,

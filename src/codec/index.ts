@@ -19,6 +19,12 @@ export { encodeComposite, decodeComposite, readComposite, compositeForCode } fro
 export type * from './spec/records.js';
 export { encodeMessage, decodeMessage, writeMessage } from './message.js';
 export type { Message, MessageHeader, MessageProperties, Annotations } from './message.js';
+export {
+  MessageStreamParser,
+  DEFAULT_MAX_SECTION_BYTES,
+  type MessageStreamHandler,
+  type MessageStreamOptions,
+} from './message-stream.js';
 
 import { ByteWriter } from './byte-writer.js';
 import { encodeValue } from './encoder.js';

@@ -169,6 +169,16 @@ export function encodeMessageShared(m: Message): Buffer {
   return bytes;
 }
 
+/**
+ * The section code (0x70 header .. 0x78 footer) of a complete section descriptor (`0x00` and the
+ * descriptor value, nothing after it), or a DecodeError: for readers that split a message into
+ * sections before decoding them (message-stream.ts).
+ */
+export function sectionCodeOf(descriptor: Uint8Array): number {
+  const buf = view(descriptor);
+  return readSectionCode(new Decoder(buf, 0, buf.length));
+}
+
 /** Reads a section's descriptor and returns its code, or fails. */
 function readSectionCode(d: Decoder): number {
   const at = d.pos;

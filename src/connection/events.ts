@@ -33,7 +33,15 @@ export type EngineEvent =
   | { type: 'link-drained'; link: Link }
   /** A complete message arrived on a receiver. */
   | { type: 'delivery'; delivery: Delivery }
-  /** The sender aborted a delivery mid-way; its bytes are discarded. */
+  /**
+   * A streaming receiver's transfer frame: `payload` is this frame's part of the message, `more`
+   * false on the last. Release the frame (`Receiver.releaseFrames`) once its bytes are read.
+   */
+  | { type: 'delivery-chunk'; delivery: Delivery; payload: Buffer; more: boolean }
+  /**
+   * A delivery will not complete; its bytes are discarded. The sender aborted it
+   * (`delivery.aborted`), or, on a streaming receiver, we detached mid-message (`link.error`).
+   */
   | { type: 'delivery-aborted'; delivery: Delivery }
   /** A queued delivery cannot be sent (too large for the receiver's max-message-size); never sent. */
   | { type: 'delivery-failed'; delivery: Delivery; error: AmqpOneError }

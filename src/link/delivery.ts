@@ -5,6 +5,24 @@ import type { AmqpOneError } from '../codec/errors.js';
 import type { DeliveryState } from '../codec/spec/records.js';
 import type { Link } from './link.js';
 
+/**
+ * The bytes of a streamed outgoing delivery not framed yet (see Sender.openStream): its length
+ * was not known when it was queued, so its frames go out as bytes arrive.
+ */
+export interface OutgoingStream {
+  /** Bytes handed over and not yet written, oldest first; `offset` into the first. */
+  chunks: Buffer[];
+  offset: number;
+  /** Bytes in `chunks` from `offset` on. */
+  bytes: number;
+  /** All bytes handed over so far (for the max-message-size). */
+  total: number;
+  /** No more bytes will come: the last frame may go. */
+  ended: boolean;
+  /** The last frame is written. */
+  sent: boolean;
+}
+
 /** One message on a link, from its first transfer to its settlement on both sides. */
 export class Delivery {
   /** Session-scoped delivery-id; -1 until the first transfer frame is written. */
@@ -21,6 +39,8 @@ export class Delivery {
   aborted = false;
   /** Why the engine gave up on sending it (see the `delivery-failed` event). */
   error: AmqpOneError | undefined;
+  /** @internal A streamed delivery's bytes still to frame (undefined for an ordinary one). */
+  stream: OutgoingStream | undefined;
   /** For the layer above: a promise's resolver, a message, anything. */
   context: unknown;
 

@@ -6,12 +6,18 @@
  * views until the last one would pin every socket chunk they came from (and a Buffer object per
  * frame), so a message in 1-byte frames cost ~100 bytes of memory per payload byte. A single-frame
  * message stays a zero-copy view.
+ *
+ * A streaming receiver (`streaming = true`) reassembles nothing: each frame's payload is handed on
+ * at once (`delivery-chunk`) and held against the session's incoming window until the layer above
+ * calls `releaseFrames`, so a reader that stops reading stops the peer after one window of frames.
  */
 import { allocUnsafe, copyOf } from '../codec/bytes.js';
 import type { DeliveryState, Disposition, Flow, Transfer } from '../codec/spec/records.js';
 import { Condition } from '../protocol/conditions.js';
 import { Delivery } from './delivery.js';
 import { Link, ReceiverSettleMode } from './link.js';
+
+const EMPTY = allocUnsafe(0) as Buffer;
 
 /** The accepted outcome. */
 export const ACCEPTED: DeliveryState = Object.freeze({ type: 'accepted' }) as DeliveryState;
@@ -21,6 +27,14 @@ export const RELEASED: DeliveryState = Object.freeze({ type: 'released' }) as De
 /** The engine's receiving link: credit, reassembly, settlement. */
 export class Receiver extends Link {
   readonly role = 'receiver' as const;
+  /**
+   * Hand each transfer frame on as it arrives (`delivery-chunk` events) instead of one `delivery`
+   * per message; set it before granting credit. Each frame handed on is held against the session's
+   * incoming window until `releaseFrames`.
+   */
+  streaming = false;
+  /** Frames handed on by a streaming receiver and not released yet. */
+  heldFrames = 0;
   /** The delivery being reassembled from several frames. */
   private partial: { delivery: Delivery; buf: Buffer | undefined; size: number } | undefined;
 
@@ -165,7 +179,7 @@ export class Receiver extends Link {
       }
       this.changeCredit(this.linkCredit - 1);
       this.deliveryCount = (this.deliveryCount + 1) >>> 0;
-      const d = new Delivery(this, t.deliveryTag, payload, t.messageFormat ?? 0);
+      const d = new Delivery(this, t.deliveryTag, this.streaming ? EMPTY : payload, t.messageFormat ?? 0);
       d.id = t.deliveryId;
       p = { delivery: d, buf: undefined, size: 0 };
       this.session.trackIncoming(d, t.deliveryId);
@@ -192,12 +206,13 @@ export class Receiver extends Link {
     const size = p.size + payload.length;
     const max = this.maxMessageSize;
     if (max > 0 && size > max) {
-      this.dropPartial();
+      this.partial = p; // dropped as the link detaches (a streaming reader is told then)
       this.session.forgetIncoming(d);
       return this.detach({
         error: { condition: Condition.MessageSizeExceeded, description: `message larger than ${max} bytes` },
       });
     }
+    if (this.streaming) return this.handOn(p, t, payload, size);
     if (t.more || p.buf !== undefined) {
       // The last frame knows the final size: no room is reserved beyond it.
       const old = p.buf?.length ?? 0;
@@ -246,6 +261,31 @@ export class Receiver extends Link {
     this.checkDrained();
   }
 
+  /** A streaming receiver's frame: handed on at once, held until released. */
+  private handOn(p: NonNullable<Receiver['partial']>, t: Transfer, payload: Buffer, size: number): void {
+    const d = p.delivery;
+    const more = t.more === true;
+    p.size = size;
+    this.partial = more ? p : undefined;
+    this.heldFrames++;
+    this.session.heldFrames++;
+    if (!more && d.remoteSettled) this.session.forgetIncoming(d);
+    this.session.connection.emit({ type: 'delivery-chunk', delivery: d, payload, more });
+    if (!more) this.checkDrained();
+  }
+
+  /**
+   * A streaming receiver's reader is done with `n` frames handed on: they stop counting against
+   * the session's incoming window, which the next flow widens again. More than is held (frames of
+   * a link already gone) is ignored.
+   */
+  releaseFrames(n: number): void {
+    const k = Math.min(n, this.heldFrames);
+    if (k <= 0) return;
+    this.heldFrames -= k;
+    this.session.releaseFrames(k);
+  }
+
   /** @internal Forgets the message being reassembled, and its bytes in the connection's count. */
   dropPartial(): void {
     const p = this.partial;
@@ -256,7 +296,11 @@ export class Receiver extends Link {
 
   /** @internal */
   protected override onDetaching(): void {
+    const p = this.partial;
     this.dropPartial();
+    // A streaming reader mid-message learns now, not when (or if) the peer answers our detach.
+    if (p && this.streaming) this.session.connection.emit({ type: 'delivery-aborted', delivery: p.delivery });
+    this.releaseFrames(this.heldFrames); // nothing of a gone link is read any more
     this.releaseCredit();
   }
 

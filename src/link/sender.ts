@@ -20,6 +20,7 @@ export interface SendOptions {
 }
 
 const NO_OPTIONS: SendOptions = Object.freeze({});
+const EMPTY = allocUnsafe(0) as Buffer;
 
 function tooLarge(size: number, max: number): AmqpOneError {
   return new AmqpOneError(
@@ -95,6 +96,43 @@ export class Sender extends Link {
   }
 
   /**
+   * Queues a delivery whose bytes come later (`writeStream`, then `endStream`): for a message too
+   * large to hold, written as frames while its bytes arrive. Its first frame goes once credit
+   * allows and a frame's worth of bytes (or the end) is there.
+   */
+  openStream(options: SendOptions = NO_OPTIONS): Delivery {
+    const settled = options.settled ?? this.options.sndSettleMode === SenderSettleMode.Settled;
+    const d = this.sendWith(EMPTY, settled, options.tag, options.messageFormat ?? 0);
+    d.stream = { chunks: [], offset: 0, bytes: 0, total: 0, ended: false, sent: false };
+    return d;
+  }
+
+  /**
+   * Appends bytes to a streamed delivery (kept, not copied: do not reuse the buffer). Throws
+   * AMQP_MESSAGE_TOO_LARGE, keeping nothing, when they would take it past either side's
+   * max-message-size: abort the delivery then.
+   */
+  writeStream(d: Delivery, bytes: Buffer): void {
+    const st = d.stream;
+    if (st === undefined || st.ended || d.aborted)
+      throw new AmqpOneError('AMQP_STREAM_ENDED', 'the delivery takes no more bytes');
+    const max = this.messageSizeLimit;
+    if (max > 0 && st.total + bytes.length > max) throw tooLarge(st.total + bytes.length, max);
+    if (bytes.length === 0) return;
+    st.chunks.push(bytes);
+    st.bytes += bytes.length;
+    st.total += bytes.length;
+    this.session.wantsPump(this);
+  }
+
+  /** A streamed delivery has all its bytes: its last frame may go. */
+  endStream(d: Delivery): void {
+    if (d.stream === undefined || d.stream.ended) return;
+    d.stream.ended = true;
+    this.session.wantsPump(this);
+  }
+
+  /**
    * Gives up on a delivery not fully written: unsent, it is dropped; partly sent, a transfer with
    * aborted=true ends it (spec 2.6.14: the receiver discards it; it counts as settled).
    * Returns false when it is too late (the delivery is fully written: settle it instead).
@@ -147,7 +185,11 @@ export class Sender extends Link {
         this.deliveryCount = (this.deliveryCount + 1) >>> 0;
         s.assignDeliveryId(d);
       }
-      if (!s.writeTransferFrames(this, d)) return false;
+      if (d.stream !== undefined && !d.aborted) {
+        const r = s.writeStreamFrames(this, d);
+        if (r === 'blocked') return false;
+        if (r === 'starved') break; // resumed by writeStream or endStream
+      } else if (!s.writeTransferFrames(this, d)) return false;
       this.queue.shift();
     }
     if (this.drainAnswer && this.isOpenForTransfer() && (this.queued === 0 || this.linkCredit === 0)) {

@@ -2,6 +2,7 @@
  * A session: a channel pair with transfer windows (spec 2.5.6), the link handle maps, delivery
  * ids, and the batching of dispositions into ranges.
  */
+import { allocUnsafe } from '../codec/bytes.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type {
   Attach,
@@ -23,7 +24,7 @@ import {
   type AmqpError,
   type ProtocolError,
 } from '../protocol/errors.js';
-import type { Delivery } from '../link/delivery.js';
+import type { Delivery, OutgoingStream } from '../link/delivery.js';
 import { Role, type EndpointState, type Link, type LinkOptions } from '../link/link.js';
 import { Receiver } from '../link/receiver.js';
 import { Sender } from '../link/sender.js';
@@ -54,6 +55,31 @@ export const SESSION_OPTIONS = {
 } satisfies OptionSchema<SessionOptions>;
 
 const MAX_WINDOW = 0x7fffffff;
+/** A streamed delivery's frames carry this much at most (less if the peer's frames are smaller). */
+const STREAM_FRAME_BYTES = 256 * 1024;
+const EMPTY_PAYLOAD = allocUnsafe(0) as Buffer;
+
+/** Joins the stream's first `want` bytes into one buffer at the front of its chunks. */
+function joinFront(st: OutgoingStream, want: number): Buffer {
+  const out = allocUnsafe(want) as Buffer;
+  let k = 0;
+  while (k < want) {
+    const c = st.chunks[0]!;
+    const take = Math.min(c.length - st.offset, want - k);
+    out.set(c.subarray(st.offset, st.offset + take), k);
+    k += take;
+    st.offset += take;
+    if (st.offset === c.length) {
+      st.chunks.shift();
+      st.offset = 0;
+    }
+  }
+  // The joined bytes go first, from offset 0: a chunk taken in part keeps only its rest.
+  if (st.offset > 0) st.chunks[0] = st.chunks[0]!.subarray(st.offset);
+  st.offset = 0;
+  st.chunks.unshift(out);
+  return out;
+}
 /** Our first transfer-id; the peer's flow omits next-incoming-id until it saw our begin (2.5.6). */
 const INITIAL_OUTGOING_ID = 0;
 
@@ -73,6 +99,11 @@ export class Session {
   remoteIncomingWindow = 0;
   remoteOutgoingWindow = 0;
   private readonly incomingWindowSize: number;
+  /**
+   * @internal Frames streaming receivers handed on that their readers have not released: the window we
+   * grant is what is left of ours beside them, so frames held never exceed the window.
+   */
+  heldFrames = 0;
   private readonly outgoingWindow: number;
   readonly handleMax: number;
   private nextDeliveryId = 0;
@@ -143,6 +174,7 @@ export class Session {
       if (l instanceof Receiver) {
         l.dropPartial();
         l.releaseCredit();
+        l.releaseFrames(l.heldFrames);
       }
       if (!l.error && this.error) l.error = this.error;
       this.connection.emit({ type: 'link-closed', link: l });
@@ -249,8 +281,9 @@ export class Session {
 
   /** @internal */
   writeFlow(link: Link | undefined, echo = false): void {
-    // Every flow we send re-opens our incoming window in full; the peer's limit moves only now.
-    this.incomingWindow = this.incomingWindowSize;
+    // Every flow we send re-opens our incoming window (less frames still held); the peer's limit
+    // moves only now.
+    this.incomingWindow = this.incomingWindowSize - this.heldFrames;
     const f: Flow = {
       type: 'flow',
       nextIncomingId: this.remote === 'attached' ? this.nextIncomingId : undefined,
@@ -316,6 +349,55 @@ export class Session {
       this.nextOutgoingId = (this.nextOutgoingId + 1) >>> 0;
     } while (d.offset < payload.length);
     return true;
+  }
+
+  /**
+   * Writes a streamed delivery's frames while the peer's window, this take's output cap and its
+   * bytes last. It runs when output is taken, so the small chunks handed over since the last take
+   * are joined into full frames; a slow producer's bytes are not held back for a full frame.
+   * 'done' once the last frame is written, 'blocked' on the window or the cap, 'starved' while
+   * it waits for bytes.
+   * @internal
+   */
+  writeStreamFrames(s: Sender, d: Delivery): 'done' | 'blocked' | 'starved' {
+    const st = d.stream!;
+    const target = Math.min(this.connection.remoteMaxFrameSize, STREAM_FRAME_BYTES);
+    for (;;) {
+      if (!st.ended && st.bytes === 0) return 'starved';
+      if (this.remoteIncomingWindow <= 0 || this.connection.outputFull()) return 'blocked';
+      const want = Math.min(st.bytes, target);
+      let chunk = st.chunks[0] ?? EMPTY_PAYLOAD;
+      if (chunk.length - st.offset < want) {
+        // Small chunks are joined into one frame's bytes (one copy of at most a frame).
+        chunk = joinFront(st, want);
+      }
+      const left = chunk.length - st.offset;
+      const last = st.ended && left === st.bytes;
+      const first = d.offset === 0;
+      const t: Transfer = {
+        type: 'transfer',
+        handle: s.handle,
+        deliveryId: d.id,
+        deliveryTag: first ? d.tag : undefined,
+        messageFormat: first ? d.messageFormat : undefined,
+        settled: d.settled || undefined,
+        more: last ? undefined : true, // a frame too small for the rest gets more=true anyway
+      };
+      const n = this.connection.writeTransfer(this.channel, t, chunk, st.offset);
+      this.remoteIncomingWindow--;
+      this.nextOutgoingId = (this.nextOutgoingId + 1) >>> 0;
+      d.offset += n === 0 ? 1 : n; // an empty last frame still counts as the first one written
+      st.bytes -= n;
+      st.offset += n;
+      if (st.offset === chunk.length && st.chunks.length > 0) {
+        st.chunks.shift();
+        st.offset = 0;
+      }
+      if (last && n === left) {
+        st.sent = true;
+        return 'done';
+      }
+    }
   }
 
   /** @internal */
@@ -470,13 +552,27 @@ export class Session {
     this.incomingWindow--;
     this.nextIncomingId = (this.nextIncomingId + 1) >>> 0;
     this.remoteOutgoingWindow--;
-    if (this.incomingWindow * 2 < this.incomingWindowSize && !this.sessionFlowPending) {
-      // Half the window is used: widen it with the next output (not before the peer is told).
+    this.widenWindowIfDue();
+    if (link.local === 'detached') return; // we detached: drop what is still in flight
+    link.onTransfer(t, payload);
+  }
+
+  /**
+   * Half the window is used (frames still held aside): widen it with the next output, not before
+   * the peer is told. Without held frames, this is incomingWindow * 2 < size.
+   */
+  private widenWindowIfDue(): void {
+    const size = this.incomingWindowSize;
+    if ((size - this.heldFrames - this.incomingWindow) * 2 > size && !this.sessionFlowPending) {
       this.sessionFlowPending = true;
       this.connection.outputPending();
     }
-    if (link.local === 'detached') return; // we detached: drop what is still in flight
-    link.onTransfer(t, payload);
+  }
+
+  /** @internal A streaming receiver's reader released `n` held frames. */
+  releaseFrames(n: number): void {
+    this.heldFrames -= n;
+    if (this.local === 'attached') this.widenWindowIfDue();
   }
 
   /** @internal */
