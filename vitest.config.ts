@@ -33,6 +33,7 @@ const officialPorts = [
   'test/iothub/emulator/azure-iothub-registry.test.ts',
   'test/iothub/emulator/azure-sdks-methods-twin.test.ts',
   'test/iothub/emulator/azure-iothub-methods-twin.test.ts',
+  'test/iothub/emulator/azure-sdks-x509.test.ts',
 ];
 
 const unit = [
