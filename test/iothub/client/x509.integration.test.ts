@@ -14,7 +14,7 @@ import {
   eventText,
   type IotHubEvent,
 } from '../../../src/iothub/client/index.js';
-import { UnauthorizedError } from '../../../src/iothub/errors.js';
+import { IotHubConfigError, UnauthorizedError } from '../../../src/iothub/errors.js';
 import {
   createCertificateAuthority,
   issueCertificate,
@@ -256,4 +256,29 @@ describe.each(['amqp', 'amqp-ws'] as const)('X.509 over %s', (transport) => {
     expect((err as UnauthorizedError).statusCode).toBe(401);
     expect(h.deviceConnectionString('s1')).toMatch(/;x509=true$/);
   });
+});
+
+test('x509=true takes a certificate and no token: tokenProvider and auth plain are refused at once', () => {
+  const cert = selfSigned('s1');
+  const cs = 'HostName=localhost:1;DeviceId=s1;x509=true';
+  const tls = { cert: cert.certPem, key: cert.keyPem };
+  for (const [extra, key] of [
+    [
+      { tokenProvider: async () => ({ token: 'SharedAccessSignature sr=x&sig=y&se=1', expiresAtMs: 1 }) },
+      'tokenProvider',
+    ],
+    [{ auth: 'plain' as const }, 'auth'],
+  ] as const) {
+    let thrown: unknown;
+    try {
+      DeviceClient.fromConnectionString(cs, { tls, ...extra });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(IotHubConfigError);
+    expect(thrown).toMatchObject({ code: 'IOTHUB_BAD_CONNECTION_STRING', key });
+  }
+  expect(() => DeviceClient.fromConnectionString(cs, { tls: { ca: 'x' } })).toThrow(
+    /needs the client certificate/,
+  );
 });
