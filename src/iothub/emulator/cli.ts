@@ -50,6 +50,8 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
                            (repeatable); the hub's own CA is trusted too. X.509 identities are
                            registered with --registry or the REST API (authentication.type
                            selfSigned with thumbprints, or certificateAuthority)
+  --no-x509                do not ask TLS clients for a certificate (no X.509 devices): for
+                           browsers, whose WebSockets cannot answer that request
   --registry FILE          a registry JSON file (devices, modules, policies)
   --consumer-group NAME    an extra consumer group besides $Default (repeatable)
   --retention-hours N      telemetry retention (default 24)
@@ -139,6 +141,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       key: { type: 'string' },
       device: { type: 'string', multiple: true },
       'x509-ca': { type: 'string', multiple: true },
+      'no-x509': { type: 'boolean' },
       registry: { type: 'string' },
       'consumer-group': { type: 'string', multiple: true },
       'retention-hours': { type: 'string' },
@@ -181,6 +184,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     ...(values.cert === undefined ? {} : { cert: await readFile(values.cert, 'utf8') }),
     ...(values.key === undefined ? {} : { key: await readFile(values.key, 'utf8') }),
     ...(values.device === undefined ? {} : { devices: values.device }),
+    ...(values['no-x509'] ? { x509: false } : {}),
     ...(values['x509-ca'] === undefined
       ? {}
       : { x509Ca: await Promise.all(values['x509-ca'].map((f) => readFile(f, 'utf8'))) }),

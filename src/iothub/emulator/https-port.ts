@@ -35,8 +35,11 @@ import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
 export interface HttpsPortOptions {
   host: string;
   port: number;
-  /** `ca`: the CAs client certificates may chain to (X.509 devices); any certificate is asked for. */
-  tls: { cert: string; key: string; ca?: string[] };
+  /**
+   * `ca`: the CAs client certificates may chain to (X.509 devices); `requestCert`: whether every
+   * client is asked for a certificate (default true).
+   */
+  tls: { cert: string; key: string; ca?: string[]; requestCert?: boolean };
   /** The WebSocket endpoints. */
   paths: readonly string[];
   /** The AMQP server upgraded clients are handed to. */
@@ -125,7 +128,7 @@ export async function listenHttps(o: HttpsPortOptions): Promise<HttpsPort> {
       // A client certificate identifies an X.509 device, as on the TLS port: asked of every client
       // and judged by the hub (x509.ts), since SAS devices and REST callers come without one.
       ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca }),
-      requestCert: true,
+      requestCert: o.tls.requestCert ?? true,
       rejectUnauthorized: false,
       maxHeaderSize: MAX_HEAD_BYTES,
       // The TLS handshake itself, on Node's clock (the deadline below starts after it).

@@ -86,6 +86,12 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
    * may chain to, besides the hub's own CA (`amqp-one hub --x509-ca FILE`).
    */
   x509Ca?: string[];
+  /**
+   * Ask every TLS client for a certificate, for X.509 devices (default true). A browser's
+   * WebSocket cannot answer that request (Chromium fails the handshake): a hub that serves pages
+   * over wss:// sets false, and then has no X.509 devices (`amqp-one hub --no-x509`).
+   */
+  x509?: boolean;
   /** Injected clock for TTL, locks, batching and token expiry; then drive time with tick(). */
   clock?: Clock;
   /** Where the hub logs (default nowhere). */
@@ -122,6 +128,7 @@ const START_HUB_OPTIONS = {
   key: opt.pem,
   ca: opt.pem,
   x509Ca: opt.listOf(opt.pem),
+  x509: opt.boolean,
   clock: opt.object,
   log: opt.function,
   feedbackBatchDelayMs: opt.count,
@@ -478,6 +485,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     ports.push(plain.port);
     let secure: AmqpServer | undefined;
     let trusted: string[] = [];
+    const x509 = options.x509 ?? true;
     if (options.tlsPort !== undefined || options.httpsPort !== undefined) {
       tls = await prepareTls({
         ...(options.cert === undefined ? {} : { cert: options.cert }),
@@ -497,7 +505,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
             key: tls.key,
             // Every client is asked for a certificate (X.509 devices); none is refused in TLS.
             ...(trusted.length === 0 ? {} : { ca: trusted.join('\n') }),
-            requestCert: true,
+            requestCert: x509,
           },
         }),
       );
@@ -511,7 +519,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       httpsPort = await listenHttps({
         host,
         port: options.httpsPort,
-        tls: { cert: tls.cert, key: tls.key, ...(trusted.length === 0 ? {} : { ca: trusted }) },
+        tls: {
+          cert: tls.cert,
+          key: tls.key,
+          ...(trusted.length === 0 ? {} : { ca: trusted }),
+          requestCert: x509,
+        },
         paths: HUB_WEBSOCKET_PATHS,
         server: secure ?? plain,
         maxConnections: DEFAULT_MAX_CONNECTIONS,

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../../src/client/connect.js';
+import { UNAUTHORIZED_LINK } from '../../../src/iothub/emulator/auth.js';
 import { CERTIFICATE_EXPIRED } from '../../../src/iothub/emulator/x509.js';
 import { createCertificateAuthority, issueCertificate } from '../../../src/pki/certificates.js';
 import { ann, cleanup, testHub, track } from './helpers.js';
@@ -95,5 +96,23 @@ describe('X.509 with SASL EXTERNAL', () => {
     const late = await open();
     const err = await late.openSender('/devices/c1/messages/events').catch((e: unknown) => e);
     expect(err).toMatchObject({ condition: 'amqp:unauthorized-access', description: CERTIFICATE_EXPIRED });
+  });
+
+  it('x509: false asks no TLS client for a certificate: a certificate client then opens nothing', async () => {
+    const t = await testHub({ tlsPort: 0, x509: false, x509Ca: [deviceCa.certPem] });
+    t.hub.state.registry.addDevice('c1', { authType: 'certificateAuthority' });
+    const cert = issueCertificate(deviceCa, { commonName: 'c1', validDays: 1, usage: 'client' });
+    const conn = await track(
+      connect({
+        host: 'localhost',
+        port: t.hub.tlsPort!,
+        sasl: 'none',
+        tls: { ca: t.hub.caPem!, cert: cert.certPem, key: cert.keyPem },
+      }),
+    );
+    await expect(conn.openSender('/devices/c1/messages/events')).rejects.toMatchObject({
+      condition: 'amqp:unauthorized-access',
+      description: UNAUTHORIZED_LINK,
+    });
   });
 });
