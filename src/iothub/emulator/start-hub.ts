@@ -30,7 +30,7 @@ import type { EmulatorContext } from './context.js';
 import { EpochRegistry } from './epochs.js';
 import { routeLink } from './router.js';
 import { hubSaslMechanisms } from './sasl.js';
-import { peerCertificateOf } from './x509.js';
+import { clientTrustStore, peerCertificateOf } from './x509.js';
 import { checkOptions, opt, type OptionRule, type OptionSchema } from '../../protocol/options.js';
 import { C2D_DEFAULTS } from '../hub/c2d.js';
 import { MODULE_INPUT_DEFAULTS } from '../hub/module-inputs.js';
@@ -495,7 +495,10 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
         dnsNames: publicHost === 'localhost' ? [] : [publicHost],
       });
       // The CAs X.509 devices' certificates may chain to: the hub's own, and those it is told to trust.
-      trusted = [...(tls.caPem === undefined ? [] : [tls.caPem]), ...(options.x509Ca ?? [])];
+      trusted = clientTrustStore([
+        ...(tls.caPem === undefined ? [] : [tls.caPem]),
+        ...(options.x509Ca ?? []),
+      ]);
       secure = track(
         await listen({
           ...common,
@@ -504,7 +507,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
             cert: tls.cert,
             key: tls.key,
             // Every client is asked for a certificate (X.509 devices); none is refused in TLS.
-            ...(trusted.length === 0 ? {} : { ca: trusted.join('\n') }),
+            ca: trusted.join('\n'),
             requestCert: x509,
           },
         }),
@@ -522,7 +525,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
         tls: {
           cert: tls.cert,
           key: tls.key,
-          ...(trusted.length === 0 ? {} : { ca: trusted }),
+          ca: trusted,
           requestCert: x509,
         },
         paths: HUB_WEBSOCKET_PATHS,

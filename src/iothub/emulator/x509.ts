@@ -21,6 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import { createCertificateAuthority } from '../../pki/certificates.js';
 import type { Registry } from '../hub/registry.js';
 import { UNAUTHORIZED_LINK, type Grant, type Resource } from './auth.js';
 
@@ -38,6 +39,18 @@ export interface PeerCertificate {
   chainTrusted: boolean;
   /** OpenSSL's reason when the chain did not verify (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`, ...). */
   chainError: string | undefined;
+}
+
+/**
+ * The `ca` option of the hub's TLS listeners: the CAs it trusts for client certificates. Never
+ * empty: without `ca` Node trusts its public roots, and a certificate any public CA issued with a
+ * device id as CN would pass. With no CA to trust, a CA whose key was never kept stands in.
+ */
+export function clientTrustStore(cas: readonly string[]): string[] {
+  if (cas.length > 0) return [...cas];
+  return [
+    createCertificateAuthority({ commonName: 'amqp-one hub: no X.509 CA trusted', validDays: 1 }).certPem,
+  ];
 }
 
 /** OpenSSL's verdicts on dates alone: the chain itself verified. */

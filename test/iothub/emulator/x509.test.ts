@@ -3,11 +3,15 @@
  * port and through a WebSocket on the HTTPS port (the TLS socket under the upgrade carries the
  * certificate), EXTERNAL without a certificate, and validity judged on the hub's clock.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../../src/client/connect.js';
 import { UNAUTHORIZED_LINK } from '../../../src/iothub/emulator/auth.js';
-import { CERTIFICATE_EXPIRED } from '../../../src/iothub/emulator/x509.js';
+import {
+  CERTIFICATE_EXPIRED,
+  CERTIFICATE_UNTRUSTED,
+  clientTrustStore,
+} from '../../../src/iothub/emulator/x509.js';
 import { createCertificateAuthority, issueCertificate } from '../../../src/pki/certificates.js';
 import { ann, cleanup, testHub, track } from './helpers.js';
 
@@ -113,6 +117,36 @@ describe('X.509 with SASL EXTERNAL', () => {
     await expect(conn.openSender('/devices/c1/messages/events')).rejects.toMatchObject({
       condition: 'amqp:unauthorized-access',
       description: UNAUTHORIZED_LINK,
+    });
+  });
+
+  it('a hub given no CA to trust (its own cert and key, no ca, no x509Ca) trusts none', async () => {
+    // Its listeners still get a `ca`: without one Node would trust its public roots (and
+    // NODE_EXTRA_CA_CERTS) for client certificates. The stand-in CA's key is nowhere.
+    const stand = clientTrustStore([]);
+    expect(stand).toHaveLength(1);
+    expect(new X509Certificate(stand[0]!).ca).toBe(true);
+    const serverCa = createCertificateAuthority({ commonName: 'server CA', validDays: 1 });
+    const server = issueCertificate(serverCa, {
+      commonName: 'localhost',
+      dnsNames: ['localhost'],
+      validDays: 1,
+      usage: 'server',
+    });
+    const t = await testHub({ tlsPort: 0, cert: server.certPem, key: server.keyPem });
+    t.hub.state.registry.addDevice('c1', { authType: 'certificateAuthority' });
+    const cert = issueCertificate(serverCa, { commonName: 'c1', validDays: 1, usage: 'client' });
+    const conn = await track(
+      connect({
+        host: 'localhost',
+        port: t.hub.tlsPort!,
+        sasl: 'none',
+        tls: { ca: serverCa.certPem, cert: cert.certPem, key: cert.keyPem },
+      }),
+    );
+    await expect(conn.openSender('/devices/c1/messages/events')).rejects.toMatchObject({
+      condition: 'amqp:unauthorized-access',
+      description: CERTIFICATE_UNTRUSTED,
     });
   });
 });
