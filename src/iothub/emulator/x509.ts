@@ -12,7 +12,8 @@
  * - `certificateAuthority`: the chain verified in TLS against a CA the hub trusts (its own CA and
  *   each `x509Ca`), and the subject CN is the device id, or `{deviceId}/{moduleId}` for a module.
  * - a `sas` identity takes no certificate (and an X.509 one no SAS token: auth.ts).
- * Either way the certificate must be within its validity at the hub's clock.
+ * Either way the certificate must be within its validity at the hub's clock (and a CA-signed one,
+ * for TLS to verify its chain, at the real time as well).
  *
  * Refusals are `amqp:unauthorized-access`. Those about the certificate alone (expired, not yet
  * valid, an untrusted chain) say so; the rest (unknown identity, a thumbprint or CN that does not
@@ -35,7 +36,7 @@ export interface PeerCertificate {
   /** Validity, epoch ms. */
   notBefore: number;
   notAfter: number;
-  /** Whether TLS verified its chain against a CA the hub trusts (dates aside: checked here). */
+  /** Whether TLS verified its chain against a CA the hub trusts, at the real time. */
   chainTrusted: boolean;
   /** OpenSSL's reason when the chain did not verify (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`, ...). */
   chainError: string | undefined;
@@ -53,9 +54,6 @@ export function clientTrustStore(cas: readonly string[]): string[] {
   ];
 }
 
-/** OpenSSL's verdicts on dates alone: the chain itself verified. */
-const DATE_ERRORS = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
-
 /** The client certificate of a TLS socket, or undefined when the client sent none. */
 export function peerCertificateOf(socket: TLSSocket): PeerCertificate | undefined {
   const c = socket.getPeerCertificate();
@@ -71,7 +69,9 @@ export function peerCertificateOf(socket: TLSSocket): PeerCertificate | undefine
     sha256: createHash('sha256').update(c.raw).digest('hex').toUpperCase(),
     notBefore: Date.parse(c.valid_from),
     notAfter: Date.parse(c.valid_to),
-    chainTrusted: socket.authorized || (error !== undefined && DATE_ERRORS.has(error)),
+    // Only a clean verdict: OpenSSL reports an expired certificate of an unknown CA as
+    // CERT_HAS_EXPIRED too, so a date error says nothing about the chain.
+    chainTrusted: socket.authorized,
     chainError: socket.authorized ? undefined : error,
   };
 }

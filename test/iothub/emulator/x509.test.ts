@@ -13,6 +13,7 @@ import {
   clientTrustStore,
 } from '../../../src/iothub/emulator/x509.js';
 import { createCertificateAuthority, issueCertificate } from '../../../src/pki/certificates.js';
+import { ManualClock } from '../../../src/util/timers.js';
 import { ann, cleanup, testHub, track } from './helpers.js';
 
 afterEach(cleanup);
@@ -142,6 +143,37 @@ describe('X.509 with SASL EXTERNAL', () => {
         port: t.hub.tlsPort!,
         sasl: 'none',
         tls: { ca: serverCa.certPem, cert: cert.certPem, key: cert.keyPem },
+      }),
+    );
+    await expect(conn.openSender('/devices/c1/messages/events')).rejects.toMatchObject({
+      condition: 'amqp:unauthorized-access',
+      description: CERTIFICATE_UNTRUSTED,
+    });
+  });
+
+  it('an expired certificate of an untrusted CA stays untrusted on a hub whose clock is behind', async () => {
+    // OpenSSL calls it CERT_HAS_EXPIRED, as it would a trusted one: that says nothing of the chain.
+    const day = 24 * 3600 * 1000;
+    const t = await testHub({
+      tlsPort: 0,
+      x509Ca: [deviceCa.certPem],
+      clock: new ManualClock(Date.now() - 2 * day),
+    });
+    t.hub.state.registry.addDevice('c1', { authType: 'certificateAuthority' });
+    const stranger = createCertificateAuthority({ commonName: 'stranger CA', validDays: 1 });
+    const cert = issueCertificate(stranger, {
+      commonName: 'c1',
+      validDays: 1,
+      usage: 'client',
+      notBefore: new Date(Date.now() - 3 * day),
+      notAfter: new Date(Date.now() - day),
+    });
+    const conn = await track(
+      connect({
+        host: 'localhost',
+        port: t.hub.tlsPort!,
+        sasl: 'none',
+        tls: { ca: t.hub.caPem!, cert: cert.certPem, key: cert.keyPem },
       }),
     );
     await expect(conn.openSender('/devices/c1/messages/events')).rejects.toMatchObject({
