@@ -34,6 +34,7 @@ const officialPorts = [
   'test/iothub/emulator/azure-sdks-methods-twin.test.ts',
   'test/iothub/emulator/azure-iothub-methods-twin.test.ts',
   'test/iothub/emulator/azure-sdks-module-routing.test.ts',
+  'test/iothub/emulator/azure-sdks-x509.test.ts',
 ];
 
 const unit = [

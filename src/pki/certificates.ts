@@ -54,6 +54,8 @@ export interface CertificateAuthorityOptions {
   keyType?: CertificateKeyType;
   /** Start of validity; defaults to an hour ago, so that a client whose clock is a little behind accepts it. */
   notBefore?: Date;
+  /** End of validity, instead of `validDays` from now. */
+  notAfter?: Date;
 }
 
 export interface CertificateAuthority {
@@ -79,6 +81,8 @@ export interface IssueCertificateOptions {
   keyType?: CertificateKeyType;
   /** Start of validity; defaults to an hour ago (clock skew). */
   notBefore?: Date;
+  /** End of validity, instead of `validDays` from now (e.g. a certificate already expired, for tests). */
+  notAfter?: Date;
 }
 
 export interface IssuedCertificate {
@@ -122,7 +126,7 @@ function invalid(message: string): AmqpOneError {
 
 /** Makes a self-signed CA certificate (CA:TRUE, pathlen 0, keyCertSign + cRLSign) and its key. */
 export function createCertificateAuthority(o: CertificateAuthorityOptions): CertificateAuthority {
-  const { notBefore, notAfter } = validity(o.validDays, o.notBefore);
+  const { notBefore, notAfter } = validity(o.validDays, o.notBefore, o.notAfter);
   const name = distinguishedName(o.commonName, o.organization);
   const { privateKey, publicKey } = generateKeys(o.keyType ?? 'ec');
   const spki = publicKey.export({ type: 'spki', format: 'der' });
@@ -156,7 +160,7 @@ export function issueCertificate(
   o: IssueCertificateOptions,
 ): IssuedCertificate {
   if (o.usage !== 'server' && o.usage !== 'client') throw invalid(`usage must be 'server' or 'client'`);
-  const { notBefore, notAfter } = validity(o.validDays, o.notBefore);
+  const { notBefore, notAfter } = validity(o.validDays, o.notBefore, o.notAfter);
   const subject = distinguishedName(o.commonName, o.organization);
   const names = subjectAltNames(o.dnsNames ?? [], o.ipAddresses ?? []);
   const issuer = loadIssuer(ca);
@@ -197,14 +201,19 @@ function generateKeys(type: CertificateKeyType): crypto.KeyPairKeyObjectResult {
   throw invalid(`keyType must be 'ec' or 'rsa', not ${String(type)}`);
 }
 
-function validity(validDays: number, start: Date | undefined): { notBefore: Date; notAfter: Date } {
+function validity(
+  validDays: number,
+  start: Date | undefined,
+  end?: Date,
+): { notBefore: Date; notAfter: Date } {
   if (typeof validDays !== 'number' || !Number.isFinite(validDays) || validDays <= 0) {
     throw invalid(`validDays must be a positive number, not ${String(validDays)}`);
   }
   const now = Date.now();
   const notBefore = start ?? new Date(now - DEFAULT_BACKDATE_MS);
   if (Number.isNaN(notBefore.getTime())) throw invalid('notBefore is not a valid date');
-  const notAfter = new Date(now + validDays * DAY_MS);
+  const notAfter = end ?? new Date(now + validDays * DAY_MS);
+  if (Number.isNaN(notAfter.getTime())) throw invalid('notAfter is not a valid date');
   if (notAfter.getTime() <= notBefore.getTime()) throw invalid('notAfter would not be after notBefore');
   // Certificate times have whole seconds.
   return { notBefore: floorSeconds(notBefore), notAfter: floorSeconds(notAfter) };

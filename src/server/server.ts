@@ -88,6 +88,12 @@ export interface ServerOptions {
    * process-wide one).
    */
   logger?: Logger;
+  /**
+   * What SASL EXTERNAL takes as a TLS client's identity. Default: the CN of a certificate that
+   * verified against `tls.ca`; a server that judges certificates itself (by thumbprint, say)
+   * returns its own name for any certificate, or undefined for none.
+   */
+  externalIdentity?(socket: tls.TLSSocket): string | undefined;
   /** Called at each client's open; return an AmqpError to refuse it. */
   onConnection?(c: ServerConnection): AmqpError | void;
   /** Called for each link a client attaches; call link.accept(...) or link.refuse(error). */
@@ -140,6 +146,7 @@ export const SERVER_OPTIONS = {
   websocket: opt.nested(SERVER_WEBSOCKET_OPTIONS, 'WebSocket options ({ path })'),
   limits: opt.nested(SERVER_LIMITS, 'limits'),
   timers: opt.object,
+  externalIdentity: opt.function,
   onConnection: opt.function,
   onLink: opt.function,
   maps: opt.oneOf('object', 'map'),
@@ -251,17 +258,26 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   /**
    * Serves a client over `stream`, any Node Duplex of bytes (an SSH channel, a test pipe, a
    * WebSocket adapter): as a socket the server accepted, with the same limits, SASL and handlers.
-   * The server must have started (listen() resolved). Returns the connection, or undefined when
-   * the server is full (the stream then gets the fixed refusal and is closed).
+   * The server must have started (listen() resolved). `transport` is the TLS socket under
+   * `stream` (a WebSocket's), whose client certificate SASL EXTERNAL then takes as on the
+   * server's own port. Returns the connection, or undefined when the server is full (the stream
+   * then gets the fixed refusal and is closed).
    */
-  accept(stream: ByteStream): ServerConnection | undefined {
+  accept(stream: ByteStream, transport: ByteStream = stream): ServerConnection | undefined {
     if (!isByteStream(stream))
       throw new InvalidArgumentError('AmqpServer.accept: expected a Duplex stream of bytes', {
         option: 'stream',
       });
     if (this.limits === undefined)
       throw new InvalidArgumentError('AmqpServer.accept: the server has not started (await listen() first)');
-    return this.onSocket(stream);
+    if (!isByteStream(transport))
+      throw new InvalidArgumentError(
+        'AmqpServer.accept: expected the transport as a Duplex stream of bytes',
+        {
+          option: 'transport',
+        },
+      );
+    return this.onSocket(stream, transport);
   }
 
   /** Raw AMQP or a WebSocket upgrade, by the client's first bytes (ws-accept.ts). */
@@ -314,9 +330,10 @@ export class AmqpServer extends TypedEmitter<AmqpServerEvents> {
   private onSocket(socket: ByteStream, transport: ByteStream = socket): ServerConnection | undefined {
     const o = this.options;
     let externalIdentity: string | undefined;
-    if (transport instanceof tls.TLSSocket && transport.authorized) {
-      const cert = transport.getPeerCertificate();
-      externalIdentity = cert?.subject?.CN as string | undefined;
+    if (transport instanceof tls.TLSSocket) {
+      if (o.externalIdentity) externalIdentity = o.externalIdentity(transport);
+      else if (transport.authorized)
+        externalIdentity = transport.getPeerCertificate()?.subject?.CN as string | undefined;
     }
     const limits = this.limits;
     if (this.full()) return this.refuse(socket);

@@ -2,9 +2,12 @@
  * A connection over a stream the caller supplies (ConnectOptions.transport, AmqpServer.accept):
  * two ends of an in-process Duplex pair carry a real send and receive, with SASL PLAIN; a factory
  * that fails, hangs past the deadline or returns something else gives a typed error; TLS asked
- * for with a transport is refused rather than dropped.
+ * for with a transport is refused rather than dropped; accept's `transport` (the TLS socket under
+ * a wrapping stream) gives SASL EXTERNAL its client certificate, named by `externalIdentity` if given.
  */
 import { duplexPair, type Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { createCertificateAuthority, issueCertificate } from '../../src/pki/certificates.js';
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, type AmqpConnection } from '../../src/client/index.js';
 import { AmqpServer, listen } from '../../src/server/index.js';
@@ -187,5 +190,96 @@ describe('a connection over a supplied stream', () => {
     expect(() => early.accept(duplexPair()[1])).toThrow(/has not started/);
     server = await listen({ port: 0, sasl: false });
     expect(() => server!.accept({} as never)).toThrow(InvalidArgumentError);
+  });
+
+  describe('accept(stream, transport): the client certificate of the TLS socket under the stream', () => {
+    const ca = createCertificateAuthority({ commonName: 'transport test CA', validDays: 1 });
+    const serverCert = issueCertificate(ca, {
+      commonName: 'localhost',
+      dnsNames: ['localhost'],
+      validDays: 1,
+      usage: 'server',
+    });
+    const clientCert = issueCertificate(ca, { commonName: 'device-7', validDays: 1, usage: 'client' });
+
+    /**
+     * A TLS listener that asks for client certificates and hands each client to `server` as a
+     * wrapped stream (as a WebSocket would be), with the TLS socket as `transport` when `pass`.
+     */
+    async function tlsFront(pass: boolean): Promise<{ port: number; close(): Promise<void> }> {
+      const front = tls.createServer(
+        {
+          cert: serverCert.certPem,
+          key: serverCert.keyPem,
+          ca: ca.certPem,
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
+        (socket) => {
+          const [inner, outer] = duplexPair();
+          socket.pipe(inner).pipe(socket);
+          server!.accept(outer, pass ? socket : outer);
+        },
+      );
+      await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+      return {
+        port: (front.address() as { port: number }).port,
+        close: () => new Promise<void>((r) => front.close(() => r())),
+      };
+    }
+
+    const overTls = (port: number, cert = clientCert) =>
+      connect({
+        sasl: 'EXTERNAL',
+        host: 'localhost',
+        reconnect: false,
+        transport: () =>
+          tls.connect({
+            host: '127.0.0.1',
+            port,
+            servername: 'localhost',
+            ca: ca.certPem,
+            cert: cert.certPem,
+            key: cert.keyPem,
+          }),
+      });
+
+    test('EXTERNAL takes the verified CN; without the transport it has no certificate and fails', async () => {
+      server = await listen({ port: 0, sasl: { external: true } });
+      const front = await tlsFront(true);
+      try {
+        client = await overTls(front.port);
+        expect([...server.connections][0]!.identity).toBe('device-7');
+        await client.close();
+        client = undefined;
+      } finally {
+        await front.close();
+      }
+      const blind = await tlsFront(false);
+      try {
+        const e = await failure(overTls(blind.port));
+        expect((e as { code?: string }).code).toBe('AMQP_SASL_AUTH_FAILED');
+      } finally {
+        await blind.close();
+      }
+    });
+
+    test('externalIdentity names any certificate, verified or not (a server that judges them itself)', async () => {
+      const selfSigned = createCertificateAuthority({ commonName: 'not from the CA', validDays: 1 });
+      server = await listen({
+        port: 0,
+        sasl: { external: true },
+        externalIdentity: (s) => `sha256:${s.getPeerCertificate().fingerprint256}`,
+      });
+      const front = await tlsFront(true);
+      try {
+        client = await overTls(front.port, selfSigned);
+        expect([...server.connections][0]!.identity).toBe(`sha256:${selfSigned.cert.fingerprint256}`);
+        await client.close();
+        client = undefined;
+      } finally {
+        await front.close();
+      }
+    });
   });
 });

@@ -250,6 +250,14 @@ export class DeviceClientBase extends HubClient {
           'x509',
         );
       }
+      // The certificate is the credential: no token is made, nor sent (an X.509 identity's is refused).
+      const tokenOption =
+        o.tokenProvider !== undefined ? 'tokenProvider' : o.auth === 'plain' ? 'auth' : undefined;
+      if (tokenOption !== undefined)
+        throw new IotHubConfigError(
+          `x509=true authenticates with the TLS client certificate: option ${tokenOption} has no use with it`,
+          tokenOption,
+        );
       return { kind: 'x509' };
     }
     const audience = cs.resourceUri;

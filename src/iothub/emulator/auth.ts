@@ -39,6 +39,8 @@ export interface Grant {
   /** How the key was used: 'base64' (IoT Hub), 'utf8' (Event Hubs), 'none' (raw key, certificate). */
   keyEncoding: SasKeyEncoding | 'none';
   method: 'sas' | 'key' | 'x509';
+  /** X.509 grants: by a registered thumbprint (`selfSigned`) or a trusted CA (`certificateAuthority`). */
+  certificate?: 'thumbprint' | 'ca';
 }
 
 /** What a link needs. */

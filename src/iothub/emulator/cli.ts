@@ -47,6 +47,12 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
   --cert FILE --key FILE   PEM server certificate and key (default: a CA and a certificate for
                            localhost / 127.0.0.1 are made at start; the CA file is printed)
   --device ID              register a device (repeatable); keys are generated and kept in --state
+  --x509-ca FILE           trust this CA (PEM) for certificateAuthority devices and modules
+                           (repeatable); the hub's own CA is trusted too. X.509 identities are
+                           registered with --registry or the REST API (authentication.type
+                           selfSigned with thumbprints, or certificateAuthority)
+  --no-x509                do not ask TLS clients for a certificate (no X.509 devices): for
+                           browsers, whose WebSockets cannot answer that request
   --registry FILE          a registry JSON file (devices, modules, policies)
   --consumer-group NAME    an extra consumer group besides $Default (repeatable)
   --retention-hours N      telemetry retention (default 24)
@@ -137,6 +143,8 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       cert: { type: 'string' },
       key: { type: 'string' },
       device: { type: 'string', multiple: true },
+      'x509-ca': { type: 'string', multiple: true },
+      'no-x509': { type: 'boolean' },
       registry: { type: 'string' },
       'consumer-group': { type: 'string', multiple: true },
       'retention-hours': { type: 'string' },
@@ -181,6 +189,10 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     ...(values.cert === undefined ? {} : { cert: await readFile(values.cert, 'utf8') }),
     ...(values.key === undefined ? {} : { key: await readFile(values.key, 'utf8') }),
     ...(values.device === undefined ? {} : { devices: values.device }),
+    ...(values['no-x509'] ? { x509: false } : {}),
+    ...(values['x509-ca'] === undefined
+      ? {}
+      : { x509Ca: await Promise.all(values['x509-ca'].map((f) => readFile(f, 'utf8'))) }),
     ...(values.registry === undefined ? {} : { registry: await readJson(values.registry) }),
     ...(values['consumer-group'] === undefined ? {} : { consumerGroups: values['consumer-group'] }),
     ...(retention === undefined ? {} : { retentionMs: retention * 3600_000 }),

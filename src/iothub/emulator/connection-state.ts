@@ -4,6 +4,7 @@
  * when a grant expires: a link that nothing covers any more is detached with
  * `amqp:unauthorized-access`), and the links on which it reads CBS and `$management` responses.
  */
+import { TLSSocket } from 'node:tls';
 import type { Message } from '../../codec/message.js';
 import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
@@ -11,6 +12,7 @@ import type { MessageSender } from '../../api/sender.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import { grantAllows, type Grant, type Resource } from './auth.js';
 import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
+import { peerCertificateOf, type PeerCertificate } from './x509.js';
 
 /** A link that stays open only while some grant covers its resource. */
 export interface GuardedLink {
@@ -61,6 +63,8 @@ export class ConnectionState {
   /** The local port the client connected to, and whether it was TLS. */
   readonly localPort: number;
   readonly tls: boolean;
+  /** The TLS client certificate, if the client sent one (judged per identity: x509.ts). */
+  readonly certificate: PeerCertificate | undefined;
 
   /**
    * Until the first grant: when the connection is closed if none came (a client that skipped SASL
@@ -77,6 +81,7 @@ export class ConnectionState {
     // Over a WebSocket, TLS (if any) is on the socket under it.
     const t = s instanceof WebSocketStream ? s.socket : s;
     this.tls = 'encrypted' in t && (t as { encrypted?: boolean }).encrypted === true;
+    this.certificate = t instanceof TLSSocket ? peerCertificateOf(t) : undefined;
     this.grantDeadline = grantDeadline;
   }
 

@@ -35,7 +35,11 @@ import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
 export interface HttpsPortOptions {
   host: string;
   port: number;
-  tls: { cert: string; key: string; ca?: string };
+  /**
+   * `ca`: the CAs client certificates may chain to (X.509 devices); `requestCert`: whether every
+   * client is asked for a certificate (default true).
+   */
+  tls: { cert: string; key: string; ca?: string[]; requestCert?: boolean };
   /** The WebSocket endpoints. */
   paths: readonly string[];
   /** The AMQP server upgraded clients are handed to. */
@@ -121,8 +125,10 @@ export async function listenHttps(o: HttpsPortOptions): Promise<HttpsPort> {
     {
       cert: o.tls.cert,
       key: o.tls.key,
-      // Client certificates from the emulator's CA identify X.509 devices, as on the TLS port.
-      ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca, requestCert: true }),
+      // A client certificate identifies an X.509 device, as on the TLS port: asked of every client
+      // and judged by the hub (x509.ts), since SAS devices and REST callers come without one.
+      ...(o.tls.ca === undefined ? {} : { ca: o.tls.ca }),
+      requestCert: o.tls.requestCert ?? true,
       rejectUnauthorized: false,
       maxHeaderSize: MAX_HEAD_BYTES,
       // The TLS handshake itself, on Node's clock (the deadline below starts after it).
@@ -192,8 +198,9 @@ export async function listenHttps(o: HttpsPortOptions): Promise<HttpsPort> {
       timers: o.timers,
     });
     socket.off('error', onError);
-    // Full: accept answers with the server's fixed refusal and closes the stream.
-    o.server.accept(stream);
+    // Full: accept answers with the server's fixed refusal and closes the stream. The TLS socket
+    // goes along: its client certificate is the connection's, as on the AMQPS port.
+    o.server.accept(stream, socket);
   });
 
   await listenOn(server, o.port, o.host);

@@ -18,8 +18,8 @@
  * | `/devices/{d}[/modules/{m}]/methods/devicebound` | receiver / sender | method requests / responses (DeviceConnect for d[/m]) |
  * | `/devices/{d}[/modules/{m}]/twin` | sender / receiver | twin requests / responses and desired pushes (DeviceConnect for d[/m]) |
  *
- * Refusals (attach without terminus, then detach with the error): no grant covering the link
- * `amqp:unauthorized-access` with one description whatever the device (unknown, disabled or not
+ * Refusals (attach without terminus, then detach with the error): no grant covering the link (nor
+ * a client certificate good for its device: x509.ts) `amqp:unauthorized-access` with one description whatever the device (unknown, disabled or not
  * the caller's: nothing to enumerate); then, for a caller whose grant covers the device, an unknown
  * device or module `amqp:not-found` and a disabled one `amqp:unauthorized-access`; an unknown
  * address `amqp:not-found` with IoT Hub's error JSON (404006) as description and
@@ -36,7 +36,7 @@ import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import { addressPath, parseHubAddress } from '../hub/address.js';
 import { entry } from '../message-values.js';
-import { UNAUTHORIZED_LINK, type Resource } from './auth.js';
+import type { Resource } from './auth.js';
 import { serveCbs } from './cbs.js';
 import { serveDeviceBound, serveFeedback, serveModuleInput, serveServiceC2d } from './c2d.js';
 import type { ConnectionState } from './connection-state.js';
@@ -46,6 +46,7 @@ import { serveManagement } from './management.js';
 import { serveMethodRequests, serveMethodResponses } from './methods.js';
 import { serveTwinRequests, serveTwinResponses } from './twin.js';
 import { serveTelemetry } from './telemetry.js';
+import { authorizeByCertificate } from './x509.js';
 
 function devicePath(deviceId: string, moduleId: string | undefined, tail: string): string {
   return `devices/${deviceId}${moduleId === undefined ? '' : `/modules/${moduleId}`}/${tail}`;
@@ -59,8 +60,20 @@ function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r
   // Grants first, with one answer for every refusal: an unknown, a disabled and someone else's
   // device look the same to a client that holds no credential for them.
   if (!cs.allows(r, ctx.clock.now())) {
-    refuse(l, Condition.UnauthorizedAccess, UNAUTHORIZED_LINK);
-    return false;
+    // An X.509 client names its device only here, with the link: its certificate is judged now.
+    const refusal = authorizeByCertificate(
+      ctx.state.registry,
+      cs.certificate,
+      r,
+      ctx.clock.now(),
+      cs,
+      ctx.log,
+    );
+    if (refusal !== undefined) {
+      refuse(l, Condition.UnauthorizedAccess, refusal);
+      return false;
+    }
+    ctx.grantsChanged();
   }
   if (r.deviceId !== undefined) {
     // Only a credential for this device (or a policy with DeviceConnect) gets this far.

@@ -7,8 +7,8 @@
  *   the SASL identity names (`plain:<n>`): the connection claims it when its open arrives
  *   (the server's SASL layer knows nothing of connections).
  * - MSSBCBS (C SDK, uAMQP with CBS) and ANONYMOUS (event-hubs) authenticate nothing: CBS follows.
- * - EXTERNAL takes the TLS client certificate the server verified against the emulator's CA; its
- *   CN names a device.
+ * - EXTERNAL takes any TLS client certificate (no certificate: an authentication failure); it is
+ *   judged when a link names a device or module (x509.ts), as for clients that skip SASL.
  */
 import type { SaslServerMechanism } from '../../sasl/mechanisms.js';
 import { verifyPlain, type AuthConfig, type Grant } from './auth.js';
@@ -28,7 +28,7 @@ export function hubSaslMechanisms(
     name: 'EXTERNAL',
     start(_resp, ctx) {
       if (!ctx.externalIdentity)
-        return { outcome: 'fail', code: 1, reason: 'no verified TLS client certificate' };
+        return { outcome: 'fail', code: 1, reason: 'EXTERNAL needs a TLS client certificate' };
       return { outcome: 'ok', identity: `x509:${ctx.externalIdentity}` };
     },
   };

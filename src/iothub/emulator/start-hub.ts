@@ -9,11 +9,9 @@
  * `hub.tick(now)` after moving the clock.
  */
 import { randomBytes } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../../util/logger.js';
 import { listen, type AmqpServer, type ServerOptions } from '../../server/server.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from '../../server/limits.js';
-import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
 import { realTimers } from '../../util/timers.js';
 import { listenHttps, type HttpsPort } from './https-port.js';
 import { registryRoutes } from './rest-registry.js';
@@ -32,6 +30,7 @@ import type { EmulatorContext } from './context.js';
 import { EpochRegistry } from './epochs.js';
 import { routeLink } from './router.js';
 import { hubSaslMechanisms } from './sasl.js';
+import { clientTrustStore, peerCertificateOf } from './x509.js';
 import { checkOptions, opt, type OptionRule, type OptionSchema } from '../../protocol/options.js';
 import { C2D_DEFAULTS } from '../hub/c2d.js';
 import { MODULE_INPUT_DEFAULTS } from '../hub/module-inputs.js';
@@ -82,6 +81,17 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   key?: string;
   /** With cert/key: the CA to report as `caPem` (optional). */
   ca?: string;
+  /**
+   * CA certificates (PEM, each may hold several) that `certificateAuthority` devices and modules
+   * may chain to, besides the hub's own CA (`amqp-one hub --x509-ca FILE`).
+   */
+  x509Ca?: string[];
+  /**
+   * Ask every TLS client for a certificate, for X.509 devices (default true). A browser's
+   * WebSocket cannot answer that request (Chromium fails the handshake): a hub that serves pages
+   * over wss:// sets false, and then has no X.509 devices (`amqp-one hub --no-x509`).
+   */
+  x509?: boolean;
   /** Injected clock for TTL, locks, batching and token expiry; then drive time with tick(). */
   clock?: Clock;
   /** Where the hub logs (default nowhere). */
@@ -123,6 +133,8 @@ const START_HUB_OPTIONS = {
   cert: opt.pem,
   key: opt.pem,
   ca: opt.pem,
+  x509Ca: opt.listOf(opt.pem),
+  x509: opt.boolean,
   clock: opt.object,
   log: opt.function,
   feedbackBatchDelayMs: opt.count,
@@ -163,11 +175,6 @@ export const DEFAULT_HUB_NAME = 'amqp-one-hub';
  * 240000, what the real hub announces.
  */
 export const HUB_IDLE_TIMEOUT_MS = 480_000;
-
-/** The TCP or TLS socket under a client's stream (a WebSocket's, or the socket itself). */
-function transportOf<T>(socket: T): T {
-  return socket instanceof WebSocketStream ? (socket.socket as T) : socket;
-}
 
 /** The options among `keys` that are set (exactOptionalPropertyTypes: no `key: undefined`). */
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Partial<Pick<T, K>> {
@@ -453,26 +460,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     const { mechanisms, tickets } = hubSaslMechanisms(auth, () => clock.now(), log);
     const onConnection = (c: ServerConnection): void => {
       const cs = ctx.connection(c);
-      const id = c.identity;
-      const g = tickets.take(id);
+      const g = tickets.take(c.identity);
       if (g) cs.setGrant('sasl', g);
-      let cn: string | undefined;
-      if (id?.startsWith('x509:')) cn = id.slice(5);
-      else if (id === undefined && cs.tls) {
-        // X.509 devices skip SASL and CBS: the identity is the verified client certificate.
-        const s = transportOf(c.socket) as TLSSocket;
-        if (s.authorized) cn = s.getPeerCertificate()?.subject?.CN as string | undefined;
-      }
-      if (cn !== undefined && state.registry.getDevice(cn))
-        cs.setGrant('x509', {
-          kind: 'device',
-          deviceId: cn,
-          rights: ['DeviceConnect'],
-          scope: `devices/${cn}`.toLowerCase(),
-          expiresAt: Infinity,
-          keyEncoding: 'none',
-          method: 'x509',
-        });
+      // An X.509 client (no SASL, or EXTERNAL) is judged when a link names its device (x509.ts).
       ctx.grantsChanged();
     };
     const common: ServerOptions = {
@@ -481,6 +471,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       // with a CBS put-token after the open. Such a connection gets nothing but $cbs and reply
       // nodes until a grant exists (router.ts), and is closed when none comes in time.
       sasl: { mechanisms, required: false },
+      // EXTERNAL takes any client certificate: x509.ts judges it against the identity a link names.
+      externalIdentity: (s) => peerCertificateOf(s)?.sha256,
       containerId: `DeviceGateway_${randomBytes(16).toString('hex')}`,
       maxFrameSize: 65536,
       idleTimeoutMs: HUB_IDLE_TIMEOUT_MS,
@@ -501,6 +493,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     const plain = track(await listen({ ...common, port: options.port ?? 0 }));
     ports.push(plain.port);
     let secure: AmqpServer | undefined;
+    let trusted: string[] = [];
+    const x509 = options.x509 ?? true;
     if (options.tlsPort !== undefined || options.httpsPort !== undefined) {
       tls = await prepareTls({
         ...(options.cert === undefined ? {} : { cert: options.cert }),
@@ -509,6 +503,11 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
         ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
         dnsNames: publicHost === 'localhost' ? [] : [publicHost],
       });
+      // The CAs X.509 devices' certificates may chain to: the hub's own, and those it is told to trust.
+      trusted = clientTrustStore([
+        ...(tls.caPem === undefined ? [] : [tls.caPem]),
+        ...(options.x509Ca ?? []),
+      ]);
       secure = track(
         await listen({
           ...common,
@@ -516,8 +515,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
           tls: {
             cert: tls.cert,
             key: tls.key,
-            // Client certificates from our CA authenticate X.509 devices (EXTERNAL or no SASL).
-            ...(tls.caPem === undefined ? {} : { ca: tls.caPem, requestCert: true }),
+            // Every client is asked for a certificate (X.509 devices); none is refused in TLS.
+            ca: trusted.join('\n'),
+            requestCert: x509,
           },
         }),
       );
@@ -531,7 +531,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       httpsPort = await listenHttps({
         host,
         port: options.httpsPort,
-        tls: { cert: tls.cert, key: tls.key, ...(tls.caPem === undefined ? {} : { ca: tls.caPem }) },
+        tls: {
+          cert: tls.cert,
+          key: tls.key,
+          ca: trusted,
+          requestCert: x509,
+        },
         paths: HUB_WEBSOCKET_PATHS,
         server: secure ?? plain,
         maxConnections,

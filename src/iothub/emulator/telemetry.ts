@@ -17,7 +17,7 @@ export const BATCH_MESSAGE_FORMAT = 0x80013700;
 export function authMethodOf(g: Grant | undefined, moduleId: string | undefined): Partial<AuthMethod> {
   return {
     scope: g?.kind === 'policy' ? 'hub' : moduleId === undefined ? 'device' : 'module',
-    type: g?.method === 'x509' ? 'x509CA' : 'sas',
+    type: g?.method !== 'x509' ? 'sas' : g.certificate === 'thumbprint' ? 'x509Certificate' : 'x509CA',
   };
 }
 

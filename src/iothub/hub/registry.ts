@@ -732,11 +732,18 @@ export function serviceConnectionString(
   return `HostName=${hostName};SharedAccessKeyName=${policy.keyName};SharedAccessKey=${policy.primaryKey}`;
 }
 
-/** `HostName=h;DeviceId=d[;ModuleId=m];SharedAccessKey=k` for a device or module identity. */
+/**
+ * `HostName=h;DeviceId=d[;ModuleId=m];SharedAccessKey=k` for a device or module identity;
+ * `...;x509=true` for an X.509 one, whose keys are never accepted.
+ */
 export function deviceConnectionString(
   hostName: string,
-  identity: { deviceId: string; moduleId?: string; primaryKey: string },
+  identity: { deviceId: string; moduleId?: string; primaryKey: string; authType?: AuthenticationType },
 ): string {
   const mod = identity.moduleId === undefined ? '' : `;ModuleId=${identity.moduleId}`;
-  return `HostName=${hostName};DeviceId=${identity.deviceId}${mod};SharedAccessKey=${identity.primaryKey}`;
+  const credential =
+    identity.authType === undefined || identity.authType === 'sas'
+      ? `SharedAccessKey=${identity.primaryKey}`
+      : 'x509=true';
+  return `HostName=${hostName};DeviceId=${identity.deviceId}${mod};${credential}`;
 }

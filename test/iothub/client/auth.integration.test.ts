@@ -93,7 +93,7 @@ describe('device authentication', () => {
     await expect(failing.open()).rejects.toThrow('vault unreachable');
   });
 
-  test('X.509: a client certificate from the hub CA, no SASL, no CBS', async () => {
+  test('X.509: a client certificate from the hub CA (certificateAuthority), no SASL, no CBS', async () => {
     const ca = createCertificateAuthority({ commonName: 'test CA', validDays: 2 });
     const server = issueCertificate(ca, {
       commonName: 'localhost',
@@ -103,11 +103,11 @@ describe('device authentication', () => {
       usage: 'server',
     });
     const hub = await hubForTest({
-      devices: ['d509'],
       cert: server.certPem,
       key: server.keyPem,
       ca: ca.certPem,
     });
+    hub.state.registry.addDevice('d509', { authType: 'certificateAuthority' });
     const client = issueCertificate(ca, { commonName: 'd509', validDays: 2, usage: 'client' });
     const d = device(`HostName=${hub.hostName};DeviceId=d509;x509=true`, {
       tls: { ca: ca.certPem, cert: client.certPem, key: client.keyPem },

@@ -266,6 +266,7 @@ describe('authorization', () => {
 
   it('X.509: a client certificate from the hub CA with CN = device id, without SASL', async () => {
     const t = await testHub({ tlsPort: 0 });
+    t.hub.state.registry.updateDevice('d1', { authType: 'certificateAuthority' });
     const caKey = await readFile(path.join(path.dirname(t.hub.caFile!), 'ca-key.pem'), 'utf8');
     const cert = issueCertificate(
       { certPem: t.hub.caPem!, keyPem: caKey },

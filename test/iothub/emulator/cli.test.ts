@@ -1,7 +1,12 @@
-/** The command line: --help, and the startup output (ports, CA, connection strings, memory notice). */
+/** The command line: --help, the startup output (ports, CA, connection strings, memory notice), --x509-ca. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { connect } from '../../../src/client/connect.js';
 import { runHubCli, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
+import { CERTIFICATE_UNTRUSTED } from '../../../src/iothub/emulator/x509.js';
+import { createCertificateAuthority, issueCertificate } from '../../../src/pki/certificates.js';
 
 let hub: IotHubEmulator | null = null;
 afterEach(async () => {
@@ -128,4 +133,51 @@ it('without --https-port there is no HTTPS port, and --json says so', async () =
   const s = JSON.parse(c.out.join('\n')) as Record<string, unknown>;
   expect([s.httpsPort, s.webSocketUrl, s.restUrl]).toEqual([null, null, null]);
   expect(hub!.describe().join('\n')).not.toContain('WSS ');
+});
+
+it('--x509-ca (repeatable) trusts each CA for certificateAuthority devices; others stay untrusted', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'amqp-one-cli-x509-'));
+  try {
+    const cas = [1, 2, 3].map((n) => createCertificateAuthority({ commonName: `CA ${n}`, validDays: 1 }));
+    await writeFile(path.join(dir, 'ca1.pem'), cas[0]!.certPem);
+    await writeFile(path.join(dir, 'ca2.pem'), cas[1]!.certPem);
+    await writeFile(
+      path.join(dir, 'registry.json'),
+      JSON.stringify({ devices: [{ deviceId: 'c1', authentication: { type: 'certificateAuthority' } }] }),
+    );
+    const c = io();
+    hub = await runHubCli(
+      ['--port', '0', '--tls-port', '0', '--registry', path.join(dir, 'registry.json')].concat(
+        ['ca1.pem', 'ca2.pem'].flatMap((f) => ['--x509-ca', path.join(dir, f)]),
+      ),
+      c.io,
+    );
+    expect(c.out.join('\n')).toContain(`c1: HostName=${hub!.hostName};DeviceId=c1;x509=true`);
+    const attach = async (ca: (typeof cas)[number]) => {
+      const cert = issueCertificate(ca, { commonName: 'c1', validDays: 1, usage: 'client' });
+      const conn = await connect({
+        host: 'localhost',
+        port: hub!.tlsPort!,
+        sasl: 'none',
+        tls: { ca: hub!.caPem!, cert: cert.certPem, key: cert.keyPem },
+      });
+      try {
+        await conn.openSender('/devices/c1/messages/events');
+        return 'attached';
+      } catch (e) {
+        return (e as { description?: string }).description;
+      } finally {
+        await conn.close();
+      }
+    };
+    expect(await attach(cas[0]!)).toBe('attached');
+    expect(await attach(cas[1]!)).toBe('attached');
+    expect(await attach(cas[2]!)).toBe(CERTIFICATE_UNTRUSTED);
+    await expect(runHubCli(['--x509-ca', path.join(dir, 'missing.pem')], io().io)).rejects.toThrow(/ENOENT/);
+    const h = io();
+    await runHubCli(['--help'], h.io);
+    expect(h.out.join('\n')).toContain('--x509-ca FILE');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
