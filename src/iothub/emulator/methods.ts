@@ -45,7 +45,8 @@ export function serveMethodRequests(
     // The outcome does not matter: the answer comes on the device's sender, or the call times out.
     sender.send(m).catch((e: unknown) => ctx.log(`method ${r.methodName} to ${key}: ${String(e)}`));
   };
-  const unsubscribe = ctx.state.methods.subscribe(key, deliver);
+  // A link the hub detached itself (faults.ts) takes no more calls, though not gone yet.
+  const unsubscribe = ctx.state.methods.subscribe(key, deliver, () => sender.link.local === 'attached');
   sender.once('close', unsubscribe);
 }
 
