@@ -345,7 +345,8 @@ export class HubConnection extends TypedEmitter<HubConnectionEvents> {
     };
     try {
       if (auth.kind === 'cbs') {
-        const cbs = await CbsClient.open(conn, auth.cbs);
+        // Opened by the first put-token, and again by a renewal when the hub detached them.
+        const cbs = (): Promise<CbsClient> => CbsClient.open(conn, auth.cbs);
         renewer = watch(new CbsTokenRenewer(cbs, auth.audience, auth.provider, this.timers, auth.renewal));
         await renewer.start();
         if (this.log.enabled('info', 'iothub'))
