@@ -20,6 +20,7 @@ import {
   DEFAULT_MAX_PARTITION_BYTES,
   DEFAULT_MAX_TELEMETRY_BYTES,
 } from '../hub/index.js';
+import { parseFaultSchedule } from './faults.js';
 
 /** The `amqp-one hub` usage text. */
 export const HUB_HELP = `amqp-one hub [options]
@@ -59,6 +60,16 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
                            waits up to 15 s); a batch also goes out at 64 records
   --grant-timeout-ms N     close a connection that has no credentials (no SASL PLAIN/EXTERNAL, no
                            CBS token) after N ms (default ${DEFAULT_GRANT_TIMEOUT_MS})
+  --fault SPEC             a fault on a schedule, for soak tests (repeatable):
+                           OP:every=DUR[,device=ID][,duration=DUR][,reason=TEXT], DUR as 500ms,
+                           30s, 2m or seconds (every is at least 1s; duration at most 300s).
+                           OP: KillTcp, KillAmqpConnection, KillAmqpSession, ShutDownAmqp,
+                           KillAmqpCBSLinkReq, KillAmqpCBSLinkResp, KillAmqpD2CLink,
+                           KillAmqpC2DLink, KillAmqpMethodReqLink, KillAmqpMethodRespLink,
+                           KillAmqpTwinLinkReq, KillAmqpTwinLinkResp.
+                           E.g. --fault KillTcp:every=30s --fault KillAmqpC2DLink:every=1m,device=d1.
+                           Devices can also ask for one fault themselves (IoT Hub's
+                           AzIoTHub_FaultOperationType telemetry properties).
   --json                   print the startup summary as one JSON object (ports, CA file,
                            connection strings) instead of text
   --help                   this text
@@ -142,6 +153,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       'max-telemetry-bytes': { type: 'string' },
       'feedback-delay-ms': { type: 'string' },
       'grant-timeout-ms': { type: 'string' },
+      fault: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -165,6 +177,13 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     maxPartitionBytes: positive('max-partition-bytes', values['max-partition-bytes']),
     maxTelemetryBytes: positive('max-telemetry-bytes', values['max-telemetry-bytes']),
   };
+  const faults = (values.fault ?? []).map((spec) => {
+    try {
+      return parseFaultSchedule(spec);
+    } catch (e) {
+      throw new HubUsageError(`--fault ${spec}: ${(e as Error).message}`);
+    }
+  });
   const hub = await startHub({
     ...(values.host === undefined ? {} : { host: values.host }),
     port: port('port', values.port, 5672),
@@ -182,6 +201,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     ...limits, // startHub ignores the ones left undefined
     ...(feedbackDelay === undefined ? {} : { feedbackBatchDelayMs: feedbackDelay }),
     ...(grantTimeout === undefined ? {} : { grantTimeoutMs: grantTimeout }),
+    ...(faults.length === 0 ? {} : { faults }),
     log: (l) => io.err(l),
   });
   if (values.json) io.out(JSON.stringify(summary(hub)));

@@ -294,6 +294,51 @@ export function applyFault(
   }
 }
 
+/** `500ms`, `30s`, `2m`, or a bare number of seconds, as milliseconds; undefined if bad. */
+function durationMs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  return Number.isSafeInteger(Math.round(n)) ? Math.round(n) : undefined;
+}
+
+/**
+ * Parses the CLI's `--fault OP:every=DUR[,device=ID][,duration=DUR][,reason=TEXT]` (DUR: `500ms`,
+ * `30s`, `2m` or seconds), e.g. `KillTcp:every=30s` or `KillAmqpC2DLink:every=1m,device=d1`.
+ * Throws an InvalidArgumentError saying what is wrong.
+ */
+export function parseFaultSchedule(spec: string): ScheduledFault {
+  const colon = spec.indexOf(':');
+  const op = colon < 0 ? spec : spec.slice(0, colon);
+  if (!isFaultOperation(op))
+    throw new InvalidArgumentError(
+      `unknown fault operation ${JSON.stringify(op)}; one of ${FAULT_OPERATIONS.join(', ')}`,
+    );
+  const f: Partial<ScheduledFault> = { operation: op };
+  const rest = colon < 0 ? '' : spec.slice(colon + 1);
+  for (const part of rest === '' ? [] : rest.split(',')) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq);
+    const value = eq < 0 ? '' : part.slice(eq + 1);
+    if (key === 'every' || key === 'duration') {
+      const ms = durationMs(value);
+      if (ms === undefined)
+        throw new InvalidArgumentError(`${key}=${value} is not a duration (500ms, 30s, 2m, or seconds)`);
+      if (key === 'every') f.everyMs = ms;
+      else f.durationMs = ms;
+    } else if (key === 'device' && value !== '') f.deviceId = value;
+    else if (key === 'reason' && value !== '') f.reason = value;
+    else
+      throw new InvalidArgumentError(
+        `unknown fault setting ${JSON.stringify(part)} (every, device, duration, reason)`,
+      );
+  }
+  if (f.everyMs === undefined)
+    throw new InvalidArgumentError(`${spec} needs every=DURATION (e.g. ${op}:every=30s)`);
+  checkScheduledFaults([f as ScheduledFault]);
+  return f as ScheduledFault;
+}
+
 /** Checks startHub's `faults` option: a typed error for the first bad entry. */
 export function checkScheduledFaults(faults: readonly ScheduledFault[]): void {
   faults.forEach((f, i) => {
