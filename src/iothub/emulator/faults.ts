@@ -29,6 +29,8 @@
  * schedule. Time is the hub's clock: deadlines join startHub's `nextDeadline()` / `tick()`.
  */
 import type { Message } from '../../codec/message.js';
+import { Typed, type AmqpValue } from '../../codec/values.js';
+import { entry } from '../message-values.js';
 import { Condition } from '../../protocol/conditions.js';
 import type { AmqpError } from '../../protocol/errors.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
@@ -56,6 +58,7 @@ export const FAULT_OPERATIONS = [
   'KillAmqpTwinLinkResp',
   'ShutDownAmqp',
 ] as const;
+/** One of {@link FAULT_OPERATIONS}. */
 export type FaultOperation = (typeof FAULT_OPERATIONS)[number];
 
 /** Operations the SDKs' tests also send that this emulator does not do (logged, ignored). */
@@ -133,15 +136,25 @@ const LINK_OF: Partial<Record<FaultOperation, LinkKind>> = {
 
 const CONNECTION_FAULTS = new Set<FaultOperation>(['KillTcp', 'KillAmqpConnection', 'ShutDownAmqp']);
 
+/** Whether `s` names one of {@link FAULT_OPERATIONS}. */
 export function isFaultOperation(s: string): s is FaultOperation {
   return (FAULT_OPERATIONS as readonly string[]).includes(s);
 }
 
-/** Seconds as IoT Hub's properties give them (a number, or a decimal string); undefined if bad. */
+/**
+ * Seconds as the SDKs give them: a decimal string (C#, Java, C) or a number of any AMQP numeric
+ * type (the Node SDK passes the JS number on); 0 when absent, undefined when not a count of seconds.
+ */
 function seconds(m: Message, name: string): number | undefined {
-  const v = stringProp(m, name);
-  if (v === undefined || v.trim() === '') return 0;
-  const n = Number(v.trim());
+  const raw: AmqpValue = entry(m.applicationProperties, name, true);
+  const v = raw instanceof Typed ? raw.value : raw;
+  if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) return 0;
+  const n =
+    typeof v === 'string'
+      ? Number(v.trim())
+      : typeof v === 'number' || typeof v === 'bigint'
+        ? Number(v)
+        : NaN;
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
