@@ -38,7 +38,6 @@ import type { Link } from '../../link/link.js';
 import type { IncomingLink } from '../../server/server-connection.js';
 import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
 import type { Clock } from '../../util/timers.js';
-import { nextTurn } from '../../util/timers.js';
 import { addressPath, parseHubAddress } from '../hub/address.js';
 import type { ConnectionState } from './connection-state.js';
 import { stringProp } from './context.js';
@@ -260,8 +259,11 @@ export function applyFault(
     case 'KillTcp': {
       const s = c.socket;
       const raw = s instanceof WebSocketStream ? s.socket : s;
-      // After this turn's output (the fault message's accept) has gone out.
-      nextTurn(() => raw.destroy());
+      // At once, so that nothing (a method call) is handed to it after the fault. The fault
+      // message's accept went out turns ago (the delay), or, with no delay, may be lost: the
+      // client's resend is then stored, and not armed again (same message-id).
+      raw.destroy();
+      if (s !== raw) s.destroy();
       return 1;
     }
     case 'KillAmqpConnection':

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   DeviceClient,
+  ModuleClient,
   ServiceClient,
   type DesiredUpdate,
   type IotHubEvent,
@@ -183,3 +184,48 @@ describe.each([['KillAmqpCBSLinkReq'], ['KillAmqpCBSLinkResp']])(
     );
   },
 );
+
+describe.each([
+  ['KillAmqpMethodReqLink'],
+  ['KillAmqpTwinLinkResp'],
+  ['KillAmqpSession'],
+  ['KillTcp'],
+] as const)('fault injection on a module: %s', (operation) => {
+  test(
+    'the fault hits the module; its method and desired updates come back',
+    { timeout: 30_000 },
+    async () => {
+      const { hub, advance } = await manualHub();
+      const m = hub.state.registry.addModule('d1', 'filter');
+      const module = ModuleClient.fromConnectionString(
+        `HostName=${hub.hostName};DeviceId=d1;ModuleId=filter;SharedAccessKey=${m.primaryKey}`,
+        { tls: { ca: hub.caPem }, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } },
+      );
+      onCleanup(() => module.close());
+      module.onMethod('echo', (req) => ({ status: 200, payload: req.json() }));
+      await module.enableMethods();
+      const updates = module.desiredUpdates();
+      await module.enableDesiredUpdates();
+      await module.sendEvent(faultMessage(operation, 1, 2, 'module-fault'));
+      advance(1000);
+      expect(hub.faults!.history[0]).toEqual({ operation, identity: 'd1/filter', killed: 1, again: false });
+      const doc = await hub.state.updateTwin('d1', 'filter', { desired: { during: operation } });
+      advance(2000);
+      const end = Date.now() + 15_000;
+      let r;
+      for (;;) {
+        try {
+          r = await hub.state.invokeMethod('d1', 'filter', 'echo', Buffer.from('"after"'));
+          break;
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'HUB_DEVICE_NOT_ONLINE' || Date.now() > end) throw e;
+          await tick(20);
+        }
+      }
+      expect([r.status, JSON.parse(Buffer.from(r.payload).toString())]).toEqual([200, 'after']);
+      const version = doc.properties.desired.$version as number;
+      const got = await collect(updates, (xs) => xs.some((u) => u.version >= version));
+      expect(got[got.length - 1]).toMatchObject({ version, patch: { during: operation } });
+    },
+  );
+});
