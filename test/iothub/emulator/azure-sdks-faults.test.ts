@@ -114,8 +114,7 @@ describe.each([['KillTcp'], ['KillAmqpConnection']] as const)(
         now += 1000;
         h.tick(now);
         expect(h.faults!.history).toEqual([{ operation, identity: 'sdk-dev', killed: 1, again: false }]);
-        await new Promise((r) => setImmediate(r)); // the socket goes at the end of this turn
-        expect(await pingWhenOnline(h, 'after', RECOVERY_MS[operation])).toEqual({
+            expect(await pingWhenOnline(h, 'after', RECOVERY_MS[operation])).toEqual({
           status: 200,
           payload: { pong: 'after' },
         });

@@ -29,6 +29,7 @@ it('--help states the options and the feedback batching delay', async () => {
     '--device',
     '--feedback-delay-ms',
     '--grant-timeout-ms',
+    '--fault',
   ])
     expect(text).toContain(opt);
   expect(text).toMatch(/default 1000 ms/);
