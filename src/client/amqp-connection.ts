@@ -630,28 +630,13 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
     return { ms: o.openTimeoutMs ?? this.opts.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, signal: o.signal };
   }
 
-  /**
-   * The session of links opened without one. When the peer ended it (a hub's fault injection ends
-   * a session to test this), a new one is begun on the same connection: nobody else holds it, so
-   * nothing is lost by replacing it, and the links opened next need not wait for a reconnect.
-   */
-  private implicitSession(): AmqpSession {
-    const s = this.defaultSession;
-    const ended = s.engine.local === 'detached' || s.engine.remote === 'detached';
-    if (ended && this.engine.isOpen) {
-      s.engine = this.engine.beginSession(s.options);
-      this.schedule();
-    }
-    return s;
-  }
-
   /** Opens a sender; resolves once the peer has attached (and created the target). */
   async openSender(addressOrOptions: string | SenderOptions): Promise<MessageSender> {
     const { openTimeoutMs, signal, ...o }: SenderOptions =
       typeof addressOrOptions === 'string'
         ? { address: addressOrOptions }
         : checked(addressOrOptions, SENDER_OPTIONS, 'openSender');
-    const session = o.session ?? this.implicitSession();
+    const session = o.session ?? this.defaultSession;
     const target: TargetOptions | undefined =
       o.target === null
         ? undefined
@@ -688,7 +673,7 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
         ? { address: addressOrOptions }
         : checked(addressOrOptions, RECEIVER_OPTIONS, 'openReceiver');
     const maps = checkMapsOption(o.maps ?? this.opts.maps);
-    const session = o.session ?? this.implicitSession();
+    const session = o.session ?? this.defaultSession;
     const source: SourceOptions = { ...(o.source ?? {}), address: o.address ?? o.source?.address };
     const options: LinkOptions = {
       ...o,

@@ -419,6 +419,17 @@ export class HubConnection extends TypedEmitter<HubConnectionEvents> {
   }
 
   /**
+   * When the hub ended the session the links share (IoT Hub's KillAmqpSession fault), links can no
+   * longer be opened on `conn`: reconnects, for a new session with every link, and returns true.
+   */
+  restartIfSessionEnded(conn: AmqpConnection): boolean {
+    const s = conn.defaultSession?.engine;
+    if (!s || (s.local !== 'detached' && s.remote !== 'detached')) return false;
+    this.restart(new NotConnectedError({ description: 'the hub ended the session' }));
+    return true;
+  }
+
+  /**
    * Drops the current connection and reconnects (e.g. after a link was lost, or the token expired).
    * Ignored unless open.
    */
