@@ -114,7 +114,7 @@ describe.each([['KillTcp'], ['KillAmqpConnection']] as const)(
         now += 1000;
         h.tick(now);
         expect(h.faults!.history).toEqual([{ operation, identity: 'sdk-dev', killed: 1, again: false }]);
-            expect(await pingWhenOnline(h, 'after', RECOVERY_MS[operation])).toEqual({
+        expect(await pingWhenOnline(h, 'after', RECOVERY_MS[operation])).toEqual({
           status: 200,
           payload: { pong: 'after' },
         });
