@@ -120,6 +120,11 @@ export class CbsClient {
     }
   }
 
+  /** True while both `$cbs` links are attached (a hub may detach either: fault injection does). */
+  get isOpen(): boolean {
+    return this.link.sender.link.isOpen && this.link.receiver.link.isOpen;
+  }
+
   /** The clock and timers of the connection. */
   get timers(): Timers {
     return this.link.sender.timers;
@@ -177,7 +182,8 @@ export interface CbsTokenRenewerEvents {
 
 /**
  * Keeps one audience authorized on a CBS link: puts a token, then puts a fresh one from the
- * provider before each expires, on the same links, with the connection's timers.
+ * provider before each expires, on the same links (opened again when the hub detached one), with
+ * the connection's timers.
  *
  * Events: 'renewed' (TokenInfo) after each successful renewal; 'renewal-error' (IotHubError) when a
  * renewal failed (it is tried again while the current token is still valid); 'expired' once the
@@ -193,6 +199,7 @@ export class CbsTokenRenewer extends TypedEmitter<CbsTokenRenewerEvents> {
   renewing = false;
 
   private cbsClient: Promise<CbsClient> | undefined;
+  private opened: CbsClient | undefined;
 
   /**
    * `cbs`: the CBS links, or a function that opens them when first needed (after SASL PLAIN, the
@@ -227,13 +234,25 @@ export class CbsTokenRenewer extends TypedEmitter<CbsTokenRenewerEvents> {
     this.schedule(renewalDelayMs(this.timers.now(), info.expiresAtMs, this.options));
   }
 
+  /** The CBS links: opened on first use, and again when the hub detached either of them. */
   private client(): Promise<CbsClient> {
     if (typeof this.cbs !== 'function') return Promise.resolve(this.cbs);
-    const open = this.cbs;
-    this.cbsClient ??= open().catch((e: unknown) => {
+    if (this.opened && !this.opened.isOpen) {
+      void this.opened.close();
+      this.opened = undefined;
       this.cbsClient = undefined;
-      throw e;
-    });
+    }
+    const open = this.cbs;
+    this.cbsClient ??= open().then(
+      (c) => {
+        this.opened = c;
+        return c;
+      },
+      (e: unknown) => {
+        this.cbsClient = undefined;
+        throw e;
+      },
+    );
     return this.cbsClient;
   }
 

@@ -134,7 +134,8 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
   /** The sender to `address` on the current connection, opened once per generation. */
   protected async sender(address: string): Promise<MessageSender> {
     await this.ensureOpen();
-    const conn = await this.hub.ready();
+    let conn = await this.hub.ready();
+    if (this.hub.restartIfSessionEnded(conn)) conn = await this.hub.ready();
     const generation = this.hub.generation;
     const t = this.senders.get(address);
     if (t && t.generation === generation) {
@@ -199,7 +200,8 @@ export abstract class HubClient extends TypedEmitter<HubClientEvents> {
     for (;;) {
       try {
         await this.ensureOpen();
-        const conn = await this.hub.ready();
+        let conn = await this.hub.ready();
+        if (this.hub.restartIfSessionEnded(conn)) conn = await this.hub.ready();
         const generation = this.hub.generation;
         const receiver = await openReceiverChecked(conn, {
           address,

@@ -345,7 +345,8 @@ export class HubConnection extends TypedEmitter<HubConnectionEvents> {
     };
     try {
       if (auth.kind === 'cbs') {
-        const cbs = await CbsClient.open(conn, auth.cbs);
+        // Opened by the first put-token, and again by a renewal when the hub detached them.
+        const cbs = (): Promise<CbsClient> => CbsClient.open(conn, auth.cbs);
         renewer = watch(new CbsTokenRenewer(cbs, auth.audience, auth.provider, this.timers, auth.renewal));
         await renewer.start();
         if (this.log.enabled('info', 'iothub'))
@@ -415,6 +416,17 @@ export class HubConnection extends TypedEmitter<HubConnectionEvents> {
     this.onLost(conn, err);
     this.conn = undefined;
     this.fail(toIotHubError(err ?? new NotConnectedError({ description: 'the hub closed the connection' })));
+  }
+
+  /**
+   * When the hub ended the session the links share (IoT Hub's KillAmqpSession fault), links can no
+   * longer be opened on `conn`: reconnects, for a new session with every link, and returns true.
+   */
+  restartIfSessionEnded(conn: AmqpConnection): boolean {
+    const s = conn.defaultSession?.engine;
+    if (!s || (s.local !== 'detached' && s.remote !== 'detached')) return false;
+    this.restart(new NotConnectedError({ description: 'the hub ended the session' }));
+    return true;
   }
 
   /**

@@ -21,6 +21,7 @@ import {
   DEFAULT_MAX_PARTITION_BYTES,
   DEFAULT_MAX_TELEMETRY_BYTES,
 } from '../hub/index.js';
+import { parseFaultSchedule } from './faults.js';
 
 /** The `amqp-one hub` usage text. */
 export const HUB_HELP = `amqp-one hub [options]
@@ -68,6 +69,16 @@ Event Hubs-compatible endpoint (served on the same ports; the events redirect po
                            CBS token) after N ms (default ${DEFAULT_GRANT_TIMEOUT_MS})
   --max-connections N      client connections at once on each port (default ${DEFAULT_MAX_CONNECTIONS});
                            each SDK device holds one
+  --fault SPEC             a fault on a schedule, for soak tests (repeatable):
+                           OP:every=DUR[,device=ID][,duration=DUR][,reason=TEXT], DUR as 500ms,
+                           30s, 2m or seconds (every is at least 1s; duration at most 300s).
+                           OP: KillTcp, KillAmqpConnection, KillAmqpSession, ShutDownAmqp,
+                           KillAmqpCBSLinkReq, KillAmqpCBSLinkResp, KillAmqpD2CLink,
+                           KillAmqpC2DLink, KillAmqpMethodReqLink, KillAmqpMethodRespLink,
+                           KillAmqpTwinLinkReq, KillAmqpTwinLinkResp.
+                           E.g. --fault KillTcp:every=30s --fault KillAmqpC2DLink:every=1m,device=d1.
+                           Devices can also ask for one fault themselves (IoT Hub's
+                           AzIoTHub_FaultOperationType telemetry properties).
   --json                   print the startup summary as one JSON object (ports, CA file,
                            connection strings) instead of text
   --help                   this text
@@ -154,6 +165,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
       'feedback-delay-ms': { type: 'string' },
       'grant-timeout-ms': { type: 'string' },
       'max-connections': { type: 'string' },
+      fault: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -178,6 +190,13 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     maxTelemetryBytes: positive('max-telemetry-bytes', values['max-telemetry-bytes']),
     maxConnections: positive('max-connections', values['max-connections']),
   };
+  const faults = (values.fault ?? []).map((spec) => {
+    try {
+      return parseFaultSchedule(spec);
+    } catch (e) {
+      throw new HubUsageError(`--fault ${spec}: ${(e as Error).message}`);
+    }
+  });
   const hub = await startHub({
     ...(values.host === undefined ? {} : { host: values.host }),
     port: port('port', values.port, 5672),
@@ -199,6 +218,7 @@ export async function runHubCli(argv: string[], io: CliIo = defaultIo): Promise<
     ...limits, // startHub ignores the ones left undefined
     ...(feedbackDelay === undefined ? {} : { feedbackBatchDelayMs: feedbackDelay }),
     ...(grantTimeout === undefined ? {} : { grantTimeoutMs: grantTimeout }),
+    ...(faults.length === 0 ? {} : { faults }),
     log: (l) => io.err(l),
   });
   if (values.json) io.out(JSON.stringify(summary(hub)));

@@ -24,6 +24,10 @@ export interface EmulatorContext {
   /** Real-time pause between a redirect's attach reply and its detach (see events.ts). */
   readonly redirectDelayMs: number;
   readonly epochs: EpochRegistry;
+  /** IoT Hub's fault injection (faults.ts' FaultInjector): told of each stored telemetry message. */
+  readonly faults?: {
+    onTelemetry(cs: ConnectionState, deviceId: string, moduleId: string | undefined, m: Message): void;
+  };
   connection(c: ServerConnection): ConnectionState;
   /** A grant was added: the expiry timer may need to move earlier. */
   grantsChanged(): void;

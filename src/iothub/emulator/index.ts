@@ -40,6 +40,21 @@ export { EPOCH_PROPERTY, RUNTIME_METRIC_CAPABILITY } from './events.js';
 export { BATCH_MESSAGE_FORMAT } from './telemetry.js';
 export { MAX_C2D_SIZE } from './c2d.js';
 export { runHubCli, hubCommand, HUB_HELP, type CliIo } from './cli.js';
+export {
+  FaultInjector,
+  faultOf,
+  parseFaultSchedule,
+  FAULT_OPERATIONS,
+  FAULT_PROPERTIES,
+  FAULT_HISTORY,
+  MAX_FAULT_DELAY_S,
+  MAX_FAULT_DURATION_S,
+  MIN_FAULT_PERIOD_MS,
+  type FaultOperation,
+  type FaultRecord,
+  type FaultRequest,
+  type ScheduledFault,
+} from './faults.js';
 export { LINK_MAX_MESSAGE_SIZE, EVENTS_MAX_MESSAGE_SIZE, REQUEST_MAX_MESSAGE_SIZE } from './context.js';
 export { MAX_GRANTS_PER_CONNECTION, MAX_PENDING_REPLIES } from './connection-state.js';
 export { ListenError, type ListenErrorCode } from '../../transport/listen-on.js';

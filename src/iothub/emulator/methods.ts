@@ -45,7 +45,15 @@ export function serveMethodRequests(
     // The outcome does not matter: the answer comes on the device's sender, or the call times out.
     sender.send(m).catch((e: unknown) => ctx.log(`method ${r.methodName} to ${key}: ${String(e)}`));
   };
-  const unsubscribe = ctx.state.methods.subscribe(key, deliver);
+  // A link (or its session, connection or socket) the hub killed itself (faults.ts) takes no more
+  // calls, though the device has not answered yet.
+  const c = l.connection;
+  const live = (): boolean =>
+    sender.link.local === 'attached' &&
+    sender.link.session.local === 'attached' &&
+    c.engine.isOpen &&
+    !c.socket.destroyed;
+  const unsubscribe = ctx.state.methods.subscribe(key, deliver, live);
   sender.once('close', unsubscribe);
 }
 

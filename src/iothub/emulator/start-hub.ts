@@ -29,6 +29,7 @@ import { ConnectionState } from './connection-state.js';
 import type { EmulatorContext } from './context.js';
 import { EpochRegistry } from './epochs.js';
 import { routeLink } from './router.js';
+import { checkScheduledFaults, FaultInjector, type ScheduledFault } from './faults.js';
 import { hubSaslMechanisms } from './sasl.js';
 import { clientTrustStore, peerCertificateOf } from './x509.js';
 import { checkOptions, opt, type OptionRule, type OptionSchema } from '../../protocol/options.js';
@@ -116,6 +117,11 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
    * on its own connection as the SDKs connect (bench/iothub-capacity.js measures the cost of each).
    */
   maxConnections?: number;
+  /**
+   * Faults done on a schedule to the connected devices, for soak tests (faults.ts; the CLI's
+   * `--fault`). Fault messages from devices work without it.
+   */
+  faults?: ScheduledFault[];
 }
 
 /** Every key of `defaults` holds a count or a duration (the hub's C2D and feedback limits). */
@@ -142,6 +148,7 @@ const START_HUB_OPTIONS = {
   redirectDelayMs: opt.count,
   grantTimeoutMs: opt.count,
   maxConnections: opt.count,
+  faults: opt.listOf(opt.object),
   stateDir: opt.string,
   fsync: opt.boolean,
   partitions: opt.count,
@@ -207,6 +214,8 @@ export class IotHubEmulator {
   readonly restRoutes: RouteTable;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** IoT Hub's fault injection (faults.ts): fault messages and scheduled faults. */
+  faults: FaultInjector | undefined;
 
   /** Use startHub(). */
   constructor(
@@ -318,20 +327,22 @@ export class IotHubEmulator {
     return { deviceId: d.deviceId, primaryKey: d.primaryKey };
   }
 
-  /** Runs everything due at `now`: C2D locks and TTLs, feedback batches, retention, token expiry. */
+  /**
+   * Runs everything due at `now`: C2D locks and TTLs, feedback batches, retention, token expiry,
+   * injected faults.
+   */
   tick(now: number = this.clock.now()): void {
     this.state.tick(now);
     for (const cs of this.live) cs.expire(now);
+    this.faults?.tick(now);
     this.arm();
   }
 
   /** The earliest deadline of the hub state and of the connections' tokens. */
   nextDeadline(): number | undefined {
     let min = this.state.nextDeadline();
-    for (const cs of this.live) {
-      const t = cs.nextExpiry();
+    for (const t of [...[...this.live].map((cs) => cs.nextExpiry()), this.faults?.nextDeadline()])
       if (t !== undefined && (min === undefined || t < min)) min = t;
-    }
     return min;
   }
 
@@ -404,6 +415,7 @@ export class IotHubEmulator {
  */
 export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmulator> {
   checkOptions(options, START_HUB_OPTIONS, 'startHub');
+  checkScheduledFaults(options.faults ?? []);
   const log = options.log ?? (() => {});
   const clock = options.clock ?? systemClock;
   const hubName = options.hubName ?? DEFAULT_HUB_NAME;
@@ -438,6 +450,13 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
     const live = new Set<ConnectionState>();
     const states = new WeakMap<ServerConnection, ConnectionState>();
     let emulator: IotHubEmulator | undefined;
+    const faults = new FaultInjector(
+      clock,
+      log,
+      () => live,
+      () => emulator?.arm(),
+      options.faults,
+    );
     const ctx: EmulatorContext = {
       state,
       auth,
@@ -446,6 +465,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       publicHost,
       redirectDelayMs: options.redirectDelayMs ?? 10,
       epochs: new EpochRegistry(),
+      faults,
       connection(c) {
         let cs = states.get(c);
         if (!cs) {
@@ -477,7 +497,9 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       maxFrameSize: 65536,
       idleTimeoutMs: HUB_IDLE_TIMEOUT_MS,
       onConnection,
-      onLink: (l) => routeLink(ctx, l),
+      onLink: (l) => {
+        if (!faults.refuseDuringFault(ctx.connection(l.connection), l)) routeLink(ctx, l);
+      },
       logger: options.logger,
       websocket: { path: [...HUB_WEBSOCKET_PATHS] },
       limits: { maxConnections },
@@ -486,6 +508,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       s.on('disconnect', (c: ServerConnection) => {
         const cs = states.get(c);
         if (cs) live.delete(cs);
+        if (cs) faults.forget(cs);
       });
       servers.push(s);
       return s;
@@ -566,6 +589,7 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       httpsPort,
       restRoutes,
     );
+    emulator.faults = faults;
     state.onDeadlineChange(() => emulator?.arm());
     emulator.arm();
     if (!state.durable) log('no state directory: the hub keeps everything in memory');

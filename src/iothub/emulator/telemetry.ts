@@ -3,7 +3,8 @@
  * each message is stored (durably, with a state directory) and then accepted; over 256 KB it is
  * rejected with `amqp:link:message-size-exceeded` (over the link's 1 MB max-message-size the engine
  * detaches the link, as the real hub closes it). A batch (message format 0x80013700, each data
- * section an encoded message: the SDKs' sendEventBatch) is stored message by message.
+ * section an encoded message: the SDKs' sendEventBatch) is stored message by message. A message
+ * with IoT Hub's fault injection properties is stored too, then hands its fault to faults.ts.
  */
 import { decodeMessage } from '../../codec/message.js';
 import type { IncomingLink } from '../../server/server-connection.js';
@@ -46,7 +47,13 @@ export function serveTelemetry(
       const opts = { authMethod, sizes, ...(moduleId === undefined ? {} : { moduleId }) };
       // Appends are numbered synchronously, so order on the link is order in the partition. A
       // batch is stored whole or refused whole: its one outcome must tell the truth for each.
-      return ctx.state.sendTelemetryBatch(deviceId, messages, opts);
+      const stored = ctx.state.sendTelemetryBatch(deviceId, messages, opts);
+      // A fault message (faults.ts) takes effect once stored: it is accepted before its fault.
+      const cs = ctx.connection(l.connection);
+      return stored.then((r) => {
+        for (const m of messages) ctx.faults?.onTelemetry(cs, deviceId, moduleId, m);
+        return r;
+      });
     },
     unexpected: (e) => ctx.log(`telemetry from ${deviceId}: ${String(e)}`),
   });

@@ -76,6 +76,8 @@ interface Call {
 
 export class MethodDispatcher {
   private readonly subscribers = new Map<string, MethodSubscriber[]>();
+  /** Whether a subscriber's link can still carry a request (absent: always). */
+  private readonly liveness = new WeakMap<MethodSubscriber, () => boolean>();
   /** Calls per identity, by request id. */
   private readonly calls = new Map<string, Map<string, Call>>();
   private readonly deadlines: DeadlineHeap;
@@ -91,7 +93,7 @@ export class MethodDispatcher {
 
   /** Whether a method link is attached for the identity. */
   isSubscribed(key: string): boolean {
-    return (this.subscribers.get(key)?.length ?? 0) > 0;
+    return this.current(key) !== undefined;
   }
 
   /** Calls waiting or delivered for the identity. */
@@ -101,9 +103,11 @@ export class MethodDispatcher {
 
   /**
    * A method link attached: the newest subscriber of an identity gets its requests (calls waiting
-   * for a connection are delivered now). Returns the unsubscribe function.
+   * for a connection are delivered now); `live`, when given, says whether its link can still carry
+   * a request. Returns the unsubscribe function.
    */
-  subscribe(key: string, deliver: MethodSubscriber): () => void {
+  subscribe(key: string, deliver: MethodSubscriber, live?: () => boolean): () => void {
+    if (live) this.liveness.set(deliver, live);
     let list = this.subscribers.get(key);
     if (!list) this.subscribers.set(key, (list = []));
     list.push(deliver);
@@ -185,9 +189,14 @@ export class MethodDispatcher {
       for (const c of [...calls.values()]) this.finish(c, new HubError('HUB_CLOSED', 'the hub is closed'));
   }
 
+  /**
+   * The newest subscriber that can still carry a request: one whose link the hub detached itself
+   * (fault injection) is passed over while the device has not answered the detach yet.
+   */
   private current(key: string): MethodSubscriber | undefined {
-    const l = this.subscribers.get(key);
-    return l?.[l.length - 1];
+    const l = this.subscribers.get(key) ?? [];
+    for (let i = l.length - 1; i >= 0; i--) if (this.liveness.get(l[i]!)?.() ?? true) return l[i];
+    return undefined;
   }
 
   private deliver(call: Call, sub: MethodSubscriber): void {

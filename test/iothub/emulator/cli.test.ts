@@ -35,6 +35,7 @@ it('--help states the options and the feedback batching delay', async () => {
     '--feedback-delay-ms',
     '--grant-timeout-ms',
     '--max-connections',
+    '--fault',
   ])
     expect(text).toContain(opt);
   expect(text).toMatch(/default 1000 ms/);

@@ -31,6 +31,33 @@ describe('direct methods dispatcher', () => {
     expect(m.respond('d1', 'req-1', { status: 200, payload: bytes('{}') })).toBe(false);
   });
 
+  test('a subscriber whose link is no longer live is passed over: the older one, or DeviceNotOnline', async () => {
+    const { m } = dispatcher();
+    const older: MethodRequest[] = [];
+    const newer: MethodRequest[] = [];
+    let newerLive = true;
+    m.subscribe('d1', (r) => older.push(r));
+    m.subscribe(
+      'd1',
+      (r) => newer.push(r),
+      () => newerLive,
+    );
+    void m.invoke('d1', 'a', bytes('1'));
+    newerLive = false; // the hub detached its link; the device has not answered yet
+    void m.invoke('d1', 'b', bytes('2'));
+    expect([older.map((r) => r.methodName), newer.map((r) => r.methodName)]).toEqual([['b'], ['a']]);
+    const { m: alone } = dispatcher();
+    alone.subscribe(
+      'd1',
+      () => undefined,
+      () => false,
+    );
+    expect(alone.isSubscribed('d1')).toBe(false);
+    await expect(alone.invoke('d1', 'x', bytes('null'))).rejects.toMatchObject({
+      code: 'HUB_DEVICE_NOT_ONLINE',
+    });
+  });
+
   test('not subscribed: DeviceNotOnline at once, or after the connect timeout', async () => {
     const { m, advance } = dispatcher();
     await expect(m.invoke('d1', 'x', bytes('null'))).rejects.toMatchObject({
