@@ -23,6 +23,8 @@ const require = createRequire(import.meta.url);
 const Benchmark = require('benchmark'); // CommonJS; needs lodash and platform beside it
 
 const here = dirname(fileURLToPath(import.meta.url));
+// BENCH_RESULTS_DIR: where the -latest.json goes (npm run bench:all keeps quick runs apart).
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, 'results');
 const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const FILTER = process.env.BENCH_FILTER ?? '';
 const MAX_TIME_S = Number(process.env.BENCH_MAX_TIME_S ?? (QUICK ? 0.5 : 2));
@@ -131,9 +133,9 @@ console.log(
   `  machine: ${cpus().length} CPUs, load average ${loadBefore[0]} before / ${loadAfter[0]} after (a load above the CPU count means the figures are noisy)`,
 );
 
-mkdirSync(join(here, 'results'), { recursive: true });
+mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
-  join(here, 'results', 'codec-benchmarkjs-latest.json'),
+  join(resultsDir, 'codec-benchmarkjs-latest.json'),
   JSON.stringify(
     {
       date: new Date().toISOString(),

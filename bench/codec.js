@@ -19,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { CASES, ENCODED_BYTES } from './codec-cases.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// BENCH_RESULTS_DIR: where the -latest.json goes (npm run bench:all keeps quick runs apart).
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, 'results');
 const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const FILTER = process.env.BENCH_FILTER ?? '';
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? (QUICK ? 9 : 21));
@@ -169,9 +171,9 @@ console.log(
   `  machine: ${cpus().length} CPUs, load average ${loadBefore[0]} before / ${loadAfter[0]} after (a load above the CPU count means the figures are noisy)`,
 );
 
-mkdirSync(join(here, 'results'), { recursive: true });
+mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
-  join(here, 'results', 'codec-latest.json'),
+  join(resultsDir, 'codec-latest.json'),
   JSON.stringify(
     {
       date: new Date().toISOString(),
