@@ -53,6 +53,7 @@ const unit = [
   'test/broker/queue.test.ts',
   'test/bench/histogram.test.ts',
   'test/bench/meter.test.ts',
+  'test/bench/all-table.test.ts',
   'test/support/**/*.test.ts',
   'test/util/**/*.test.ts',
   'test/transport/ws-frames.test.ts',

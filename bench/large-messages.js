@@ -20,6 +20,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// BENCH_RESULTS_DIR: where the -latest.json goes (npm run bench:all keeps quick runs apart).
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, 'results');
 const env = process.env;
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -220,9 +222,9 @@ async function main() {
       `${String(r.mib).padStart(4)} MiB ${r.impl.padEnd(10)} ${r.mbPerS.toFixed(1).padStart(13)}  ${r.senderOverIdleMiB.toFixed(1).padStart(20)}  ${r.receiverOverIdleMiB.toFixed(1).padStart(22)}`,
     );
   }
-  mkdirSync(join(here, 'results'), { recursive: true });
+  mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
-    join(here, 'results', 'large-messages-latest.json'),
+    join(resultsDir, 'large-messages-latest.json'),
     JSON.stringify({ date: new Date().toISOString(), node: process.version, load, rows }, null, 2) + '\n',
   );
 }

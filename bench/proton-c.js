@@ -32,6 +32,8 @@ import { promisify } from 'node:util';
 import { median, round1, round2, runOnce, settings, summarizeRun } from './throughput-run.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// BENCH_RESULTS_DIR: where the -latest.json goes (npm run bench:all keeps quick runs apart).
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, 'results');
 const env = process.env;
 const {
   count: COUNT,
@@ -260,7 +262,7 @@ async function main() {
   const totalMs = Date.now() - t0;
   console.log(`total ${(totalMs / 1000).toFixed(1)} s`);
 
-  const dir = join(here, 'results');
+  const dir = resultsDir;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'proton-c-latest.json');
   const record = {

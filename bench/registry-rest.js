@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// BENCH_RESULTS_DIR: where the -latest.json goes (npm run bench:all keeps quick runs apart).
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, 'results');
 const COUNT = Number(process.env.BENCH_COUNT ?? 300);
 const WARMUP = 30;
 
@@ -87,7 +89,7 @@ async function main() {
     const base = rows.find((r) => r.impl === 'amqp-one');
     for (const r of rows) r.ratioToOurs = +(r.medianMs / base.medianMs).toFixed(2);
     console.table(rows);
-    mkdirSync(join(here, 'results'), { recursive: true });
+    mkdirSync(resultsDir, { recursive: true });
     const record = {
       started: new Date().toISOString(),
       node: process.version,
@@ -95,7 +97,7 @@ async function main() {
       count: COUNT,
       rows,
     };
-    writeFileSync(join(here, 'results', 'registry-rest-latest.json'), JSON.stringify(record, null, 2) + '\n');
+    writeFileSync(join(resultsDir, 'registry-rest-latest.json'), JSON.stringify(record, null, 2) + '\n');
   } finally {
     await hub.close();
   }

@@ -14,6 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// BENCH_RESULTS_DIR: where the -latest.json goes (npm run bench:all keeps quick runs apart).
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(here, 'results');
 const CLI = join(here, '..', 'dist', 'cli', 'main.js');
 const COUNT = Number(process.env.BENCH_COUNT ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -69,9 +71,9 @@ for (const r of rows)
     `| ${r.mode} | ${r.impl} | ${r.tcp.toLocaleString('en-US')} | ${r.websocket.toLocaleString('en-US')} | ${r.ratio}x |`,
   );
 
-mkdirSync(join(here, 'results'), { recursive: true });
+mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
-  join(here, 'results', 'websocket-latest.json'),
+  join(resultsDir, 'websocket-latest.json'),
   JSON.stringify(
     { started, count: COUNT, reps: REPS, loadBefore, loadAfter: loadavg(), rows, runs },
     null,
