@@ -1,6 +1,7 @@
 // `npm run bench:plots`: the SVG plots docs/performance.md embeds, drawn from the recorded results in
 // bench/results/ by the bench report's own chart module (src/bench/svg-plot.ts, built to dist/), so
-// the plots change only when a result does. Writes docs/plots/*.svg.
+// the plots change only when a result does. Writes docs/plots/*.svg (or `--out DIR`: a test
+// checks that the committed plots are what the results make).
 //
 // - rate-rhea.svg, rate-proton-c.svg: msg/s from throughput-latest.json and proton-c-latest.json;
 // - cpu-per-message.svg: CPU µs per message of each process, the same files;
@@ -14,7 +15,8 @@ import { barChart, lineChart } from '../dist/bench/svg-plot.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const results = join(root, 'bench/results');
-const out = join(root, 'docs/plots');
+const outAt = process.argv.indexOf('--out');
+const out = outAt > 0 ? process.argv[outAt + 1] : join(root, 'docs/plots');
 const read = (name) => JSON.parse(readFileSync(join(results, name), 'utf8'));
 const MODES = ['presettled', 'unsettled'];
 const MiB = 1048576;
@@ -120,5 +122,5 @@ if (existsSync(seriesFile)) {
 mkdirSync(out, { recursive: true });
 for (const [name, svg] of Object.entries(plots)) {
   writeFileSync(join(out, name), `${svg}\n`);
-  console.log(`docs/plots/${name}`);
+  console.log(join(out, name));
 }
