@@ -54,6 +54,8 @@ const unit = [
   'test/bench/histogram.test.ts',
   'test/bench/meter.test.ts',
   'test/bench/all-table.test.ts',
+  'test/bench/svg-plot.test.ts',
+  'test/bench/html-report.test.ts',
   'test/support/**/*.test.ts',
   'test/util/**/*.test.ts',
   'test/transport/ws-frames.test.ts',

@@ -11,6 +11,12 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** CPU time of this process so far (ms). */
+function cpuNowMs(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+}
+
 export interface WorkerReport {
   role: 'sender' | 'receiver';
   /** Messages done in all (sent and written or settled, or received), warm-up included. */
@@ -23,6 +29,9 @@ export interface WorkerReport {
   cpuUserMs: number;
   cpuSystemMs: number;
   peakRssBytes: number;
+  /** RSS and CPU time of the process when it reported (the last point of the report's series). */
+  rssBytes: number;
+  cpuMs: number;
   accepted: number;
   otherOutcomes: number;
   latencyUs?: HistogramSnapshot;
@@ -104,6 +113,8 @@ export class Meter {
       cpuUserMs: this.cpu0 ? cpu.user / 1000 : 0,
       cpuSystemMs: this.cpu0 ? cpu.system / 1000 : 0,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      rssBytes: process.memoryUsage.rss(),
+      cpuMs: cpuNowMs(),
       accepted: this.accepted,
       otherOutcomes: this.otherOutcomes,
       latencyUs: this.role === 'receiver' ? this.latency.snapshot() : undefined,
@@ -115,12 +126,11 @@ export class Meter {
   }
 
   progress(): Progress {
-    const c = process.cpuUsage();
     return {
       role: this.role,
       n: this.n,
       at: now(),
-      cpuMs: (c.user + c.system) / 1000,
+      cpuMs: cpuNowMs(),
       rssBytes: process.memoryUsage.rss(),
     };
   }

@@ -1,7 +1,7 @@
 /** The figures of a bench run (one JSON object) and their text forms: the progress line and the report. */
 import { loadavg, cpus } from 'node:os';
 import { encodeMessage } from '../codec/message.js';
-import { LatencyHistogram } from './histogram.js';
+import { LatencyHistogram, type HistogramSnapshot } from './histogram.js';
 import type { Progress, WorkerReport } from './meter.js';
 import { SENT_AT, type BenchOptions } from './options.js';
 import { jsonBody, telemetryMessage } from './telemetry.js';
@@ -15,6 +15,14 @@ export interface SideResult {
   cpuPercent: number;
   cpuUsPerMsg: number;
   peakRssBytes: number;
+}
+
+/** One point of a process's series: at `ms` after the run started, `n` messages done so far. */
+export interface Sample {
+  ms: number;
+  n: number;
+  cpuMs: number;
+  rssBytes: number;
 }
 
 export interface BenchResult {
@@ -42,6 +50,10 @@ export interface BenchResult {
   sender: SideResult & { accepted: number; otherOutcomes: number };
   receiver: SideResult;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+  /** Every measured message's end-to-end latency, as the histogram's non-empty buckets (µs). */
+  latencyUs: HistogramSnapshot;
+  /** Each process's progress samples, warm-up included (for `--report` and plots). */
+  series: { sender: Sample[]; receiver: Sample[] };
   machine: { node: string; cpus: number; loadAvg1m: number };
 }
 
@@ -81,6 +93,7 @@ export function summarize(
   receiver: WorkerReport,
   sent: number,
   stalled: boolean,
+  series: BenchResult['series'] = { sender: [], receiver: [] },
 ): BenchResult {
   const body = jsonBody(o.bodySize);
   const stamped = telemetryMessage(body);
@@ -88,7 +101,8 @@ export function summarize(
   const messageBytes = encodeMessage(stamped).length;
   const durationMs = Math.max(receiver.t1 - sender.t0, 1e-3);
   const rate = Math.round((receiver.measured * 1000) / durationMs);
-  const h = LatencyHistogram.from(receiver.latencyUs ?? { buckets: [], count: 0, min: 0, max: 0, sum: 0 });
+  const latencyUs = receiver.latencyUs ?? { buckets: [], count: 0, min: 0, max: 0, sum: 0 };
+  const h = LatencyHistogram.from(latencyUs);
   const ms = (us: number): number => r3(us / 1000);
   const lost = Math.max(0, sent - receiver.total);
   const settledAll = o.mode === 'presettled' || sender.accepted + sender.otherOutcomes >= sent;
@@ -119,6 +133,8 @@ export function summarize(
       max: ms(h.max),
       mean: ms(h.mean),
     },
+    latencyUs,
+    series,
     machine: { node: process.version, cpus: cpus().length, loadAvg1m: r1(loadavg()[0]!) },
   };
 }

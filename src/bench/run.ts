@@ -7,9 +7,24 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AmqpOneError } from '../codec/errors.js';
-import type { Progress, WorkerReport } from './meter.js';
+import { now, type Progress, type WorkerReport } from './meter.js';
 import type { BenchOptions, WorkerConfig } from './options.js';
-import { summarize, type BenchResult } from './report.js';
+import { summarize, type BenchResult, type Sample } from './report.js';
+
+/**
+ * The most samples kept per process: past it, every other one is dropped (a day-long --duration
+ * run still makes a result of a few hundred kilobytes, at half the time resolution per halving).
+ */
+export const MAX_SAMPLES = 2000;
+
+/** Appends a sample, thinning the series to half when it is full. */
+function keep(samples: Sample[], s: Sample): void {
+  samples.push(s);
+  if (samples.length <= MAX_SAMPLES) return;
+  let j = 0;
+  for (let i = 0; i < samples.length; i += 2) samples[j++] = samples[i]!;
+  samples.length = j;
+}
 
 export interface RunHooks {
   /** Called every progressMs with the latest figures of both processes. */
@@ -22,12 +37,14 @@ interface Worker {
   tell(m: object): void;
   next<T extends object>(type: string): Promise<T>;
   latest?: Progress;
+  /** Every progress report, as ms since the run started. */
+  samples: Sample[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 
-function startWorker(cfg: WorkerConfig, onProgress: () => void): Worker {
+function startWorker(cfg: WorkerConfig, origin: number, onProgress: () => void): Worker {
   const child = fork(WORKER, [], {
     env: { ...process.env, AMQP_ONE_BENCH_WORKER: JSON.stringify(cfg) },
     // Not the parent's flags; AMQP_ONE_BENCH_NODE_ARGS adds some (e.g. --cpu-prof to profile a run).
@@ -44,6 +61,7 @@ function startWorker(cfg: WorkerConfig, onProgress: () => void): Worker {
   const w: Worker = {
     child,
     exited,
+    samples: [],
     tell(m: object): void {
       if (child.connected) child.send(m);
     },
@@ -59,7 +77,8 @@ function startWorker(cfg: WorkerConfig, onProgress: () => void): Worker {
   };
   child.on('message', (m: { type: string; progress?: Progress }) => {
     if (m.type === 'progress') {
-      w.latest = m.progress;
+      const p = (w.latest = m.progress!);
+      keep(w.samples, { ms: round(p.at - origin), n: p.n, cpuMs: round(p.cpuMs), rssBytes: p.rssBytes });
       return onProgress();
     }
     const i = waiters.findIndex((x) => x.type === m.type);
@@ -77,6 +96,14 @@ function startWorker(cfg: WorkerConfig, onProgress: () => void): Worker {
   return w;
 }
 
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+/** A process's samples, ending with the instant it reported (so a short run has two points). */
+function seriesOf(w: Worker, r: WorkerReport, origin: number): Sample[] {
+  const last: Sample = { ms: round(r.t1 - origin), n: r.total, cpuMs: round(r.cpuMs), rssBytes: r.rssBytes };
+  return [...w.samples.filter((s) => s.ms < last.ms), last];
+}
+
 async function stop(w: Worker | undefined): Promise<void> {
   if (!w) return;
   w.tell({ type: 'exit' });
@@ -88,14 +115,15 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
   if (o.count === undefined && o.durationS === undefined)
     throw new Error('runBench needs count or durationS');
   const startedAt = Date.now();
+  const origin = now();
   let rx: Worker | undefined;
   let tx: Worker | undefined;
   const progress = (): void => hooks.onProgress?.({ sender: tx?.latest, receiver: rx?.latest, startedAt });
   try {
     const expect = o.count !== undefined ? o.count + o.warmup : undefined;
-    rx = startWorker({ ...o, role: 'receiver', expect }, progress);
+    rx = startWorker({ ...o, role: 'receiver', expect }, origin, progress);
     const ready = await rx.next<{ port?: number }>('ready');
-    tx = startWorker({ ...o, role: 'sender', port: ready.port }, progress);
+    tx = startWorker({ ...o, role: 'sender', port: ready.port }, origin, progress);
     await tx.next('attached');
     tx.tell({ type: 'go' });
     const senderDone = tx.next<{ report: WorkerReport }>('done');
@@ -129,7 +157,8 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
     try {
       const [s, r] = await Promise.all([senderDone, receiverDone]);
       // 'sent' comes before 'done' on the same channel; without it (a stalled sender), what it did.
-      return summarize(o, s.report, r.report, sentTotal ?? s.report.total, stalled);
+      const series = { sender: seriesOf(tx, s.report, origin), receiver: seriesOf(rx, r.report, origin) };
+      return summarize(o, s.report, r.report, sentTotal ?? s.report.total, stalled, series);
     } finally {
       clearInterval(watch);
     }

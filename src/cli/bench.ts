@@ -1,12 +1,18 @@
 /** `amqp-one bench [URL]`: a quiver-style throughput and latency run, amqp-one or rhea or both. */
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { renderHtmlReport } from '../bench/html-report.js';
 import { runBench, type RunHooks } from '../bench/run.js';
 import { DEFAULTS, type BenchImpl, type BenchOptions } from '../bench/options.js';
 import { formatComparison, formatResult, ProgressLine, type BenchResult } from '../bench/report.js';
 import { int, parse, UsageError, urlAndAddress } from './args.js';
 
+/** How often the workers report when a --report is asked for (the charts' time resolution). */
+const REPORT_SAMPLE_MS = 250;
+
 export const BENCH_HELP = `amqp-one bench [URL [--address A] | --websocket] [--count N | --duration S] [--warmup N] [--body-size B]
               [--mode presettled|unsettled] [--credit C] [--connections K] [--links K]
-              [--impl amqp-one|rhea|both] [--json] [--quiet] [--ca FILE] [--insecure]
+              [--impl amqp-one|rhea|both] [--json] [--report FILE] [--quiet] [--ca FILE] [--insecure]
   Sends messages from one process to another and reports throughput, end-to-end latency, CPU and
   memory. Without URL the two processes talk peer to peer over loopback (the receiver listens);
   with URL (amqp[s]://[user:pass@]host:port/address) both go through that broker; with
@@ -22,6 +28,9 @@ export const BENCH_HELP = `amqp-one bench [URL [--address A] | --websocket] [--c
     --connections K  connections per side (default 1); --links K: links per connection (default 1)
     --impl I         amqp-one (default), rhea (needs the rhea package), or both, one after the other
     --json           one JSON object per run on stdout instead of the report; progress stays on stderr
+    --report FILE    also write an HTML page (self-contained: inline SVG, no script): parameters,
+                     machine, summary, and per process the rate and RSS over time (sampled every
+                     ${REPORT_SAMPLE_MS} ms) and the latency histogram; with --impl both, side by side
     --quiet          no progress line
   Exits 1 if a run lost messages or stalled.`;
 
@@ -39,6 +48,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     links: { type: 'string' },
     impl: { type: 'string' },
     json: { type: 'boolean' },
+    report: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
     ca: { type: 'string' },
     insecure: { type: 'boolean' },
@@ -81,7 +91,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     ca: v.ca,
     insecure: v.insecure,
     stallTimeoutMs: positive(v['stall-timeout'], 'stall-timeout', DEFAULTS.stallTimeoutMs / 1000) * 1000,
-    progressMs: DEFAULTS.progressMs,
+    progressMs: v.report === undefined ? DEFAULTS.progressMs : REPORT_SAMPLE_MS,
   };
   const impls: BenchImpl[] = impl === 'both' ? ['amqp-one', 'rhea'] : [impl];
   const results: BenchResult[] = [];
@@ -92,7 +102,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     let printedAt = 0;
     const onProgress: RunHooks['onProgress'] = (p) => {
       const text = line.format(p);
-      if (Date.now() - printedAt < base.progressMs * 0.8) return;
+      if (Date.now() - printedAt < DEFAULTS.progressMs * 0.8) return;
       printedAt = Date.now();
       process.stderr.write(tty ? `\r\x1b[K${text}` : `${text}\n`);
     };
@@ -103,5 +113,18 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   if (results.length === 2 && !v.json)
     process.stdout.write(`${formatComparison(results[0]!, results[1]!)}\n`);
+  if (v.report !== undefined) {
+    const html = renderHtmlReport(results, {
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cpus: cpus().length,
+      loadAvg: loadavg(),
+      generatedAt: new Date().toISOString(),
+    });
+    // No secret in it (URLs are shown without credentials): readable like any report.
+    writeFileSync(v.report, html, { mode: 0o644 });
+    if (!v.quiet) process.stderr.write(`report written to ${v.report}\n`);
+  }
   return results.every((r) => r.complete) ? 0 : 1;
 }
