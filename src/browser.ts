@@ -41,6 +41,7 @@ export {
   type DrainOptions,
 } from './api/receiver.js';
 export { ReceivedMessage, type ModifyOptions } from './api/received-message.js';
+export type { Settleable } from './api/outcomes.js';
 export { TimeoutError, AbortError, ClosedError, InvalidArgumentError } from './api/errors.js';
 export { realTimers, type Clock, type Timers } from './util/timers.js';
 export {

@@ -1,26 +1,13 @@
 /** A message that arrived on a receiver, with the ways to settle it. */
 import type { DecodeOptions } from '../codec/decoder.js';
 import { decodeMessage, type Message } from '../codec/message.js';
-import type { DeliveryState, Fields } from '../codec/spec/records.js';
-import type { AmqpError } from '../protocol/errors.js';
-import { toErrorRecord } from '../protocol/errors.js';
+import type { DeliveryState } from '../codec/spec/records.js';
 import type { Delivery } from '../link/delivery.js';
-import { ACCEPTED, RELEASED, type Receiver } from '../link/receiver.js';
+import type { Receiver } from '../link/receiver.js';
 import { AmqpOneError } from '../codec/errors.js';
-import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
+import { Settleable } from './outcomes.js';
 
-/** How {@link ReceivedMessage.modify} settles: the modified outcome's fields (spec 3.4.5). */
-export interface ModifyOptions {
-  deliveryFailed?: boolean;
-  undeliverableHere?: boolean;
-  messageAnnotations?: Fields;
-}
-
-export const MODIFY_OPTIONS = {
-  deliveryFailed: opt.boolean,
-  undeliverableHere: opt.boolean,
-  messageAnnotations: opt.object,
-} satisfies OptionSchema<ModifyOptions>;
+export type { ModifyOptions } from './outcomes.js';
 
 /** Told when a message is settled (the receiver that handed it out: no closure per message). */
 export interface SettleListener {
@@ -28,14 +15,16 @@ export interface SettleListener {
 }
 
 /** A message a receiver took, with the settlement calls for it: accept, reject, release, modify. */
-export class ReceivedMessage {
+export class ReceivedMessage extends Settleable {
   private decoded: Message | undefined;
 
   constructor(
     readonly delivery: Delivery,
     private readonly owner: SettleListener,
     private readonly decodeOptions?: DecodeOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The encoded bytes, as they came (zero-copy where the transfer was one frame). */
   get payload(): Buffer {
@@ -58,32 +47,6 @@ export class ReceivedMessage {
   /** Settled by us, or presettled by the sender. */
   get settled(): boolean {
     return this.delivery.settled || this.delivery.remoteSettled;
-  }
-
-  /** Settles with the accepted outcome: the sender may forget the message. */
-  accept(): void {
-    this.settle(ACCEPTED);
-  }
-
-  /** Rejects the message: it is invalid and must not be redelivered as is. */
-  reject(error?: AmqpError): void {
-    this.settle({ type: 'rejected', error: error ? toErrorRecord(error) : undefined });
-  }
-
-  /** Gives the message back unprocessed: the sender may deliver it again, to us or others. */
-  release(): void {
-    this.settle(RELEASED);
-  }
-
-  /** Settles with the modified outcome: the sender may redeliver, counting a failure if asked. */
-  modify(o: ModifyOptions = {}): void {
-    checkOptions(o, MODIFY_OPTIONS, 'modify');
-    this.settle({
-      type: 'modified',
-      deliveryFailed: o.deliveryFailed,
-      undeliverableHere: o.undeliverableHere,
-      messageAnnotations: o.messageAnnotations,
-    });
   }
 
   /** Settles with any delivery state. */

@@ -14,14 +14,12 @@ import type { AmqpValue } from '../codec/values.js';
 import type { DeliveryState } from '../codec/spec/records.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type { Delivery } from '../link/delivery.js';
-import { ACCEPTED, RELEASED, type Receiver } from '../link/receiver.js';
-import { toErrorRecord, type AmqpError } from '../protocol/errors.js';
+import type { Receiver } from '../link/receiver.js';
 import { deferred, type Deferred } from '../util/deferred.js';
 import { Fifo } from '../util/fifo.js';
 import { MessageStreamError } from './errors.js';
 import type { LinkHost } from './link-host.js';
-import { MODIFY_OPTIONS, type ModifyOptions } from './received-message.js';
-import { checkOptions } from '../protocol/options.js';
+import { Settleable } from './outcomes.js';
 
 /** One chunk of a body, and the frames its taking releases. */
 interface Chunk {
@@ -32,7 +30,7 @@ interface Chunk {
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /** A message whose body is read as it arrives (see StreamingReceiver). */
-export class StreamedMessage {
+export class StreamedMessage extends Settleable {
   header: MessageHeader | undefined;
   deliveryAnnotations: Annotations | undefined;
   messageAnnotations: Annotations | undefined;
@@ -59,6 +57,7 @@ export class StreamedMessage {
     decode: DecodeOptions & { maxSectionBytes?: number },
     private readonly onHead: (m: StreamedMessage) => void,
   ) {
+    super();
     this.parser = new MessageStreamParser(
       {
         head: (m) => {
@@ -186,32 +185,6 @@ export class StreamedMessage {
     if (frames === 0) return;
     (this.delivery.link as Receiver).releaseFrames(frames);
     this.host.schedule();
-  }
-
-  /** Settles with the accepted outcome. */
-  accept(): void {
-    this.settle(ACCEPTED);
-  }
-
-  /** Rejects the message: it is invalid and must not be redelivered as is. */
-  reject(error?: AmqpError): void {
-    this.settle({ type: 'rejected', error: error ? toErrorRecord(error) : undefined });
-  }
-
-  /** Gives the message back unprocessed. */
-  release(): void {
-    this.settle(RELEASED);
-  }
-
-  /** Settles with the modified outcome (spec 3.4.5). */
-  modify(o: ModifyOptions = {}): void {
-    checkOptions(o, MODIFY_OPTIONS, 'modify');
-    this.settle({
-      type: 'modified',
-      deliveryFailed: o.deliveryFailed,
-      undeliverableHere: o.undeliverableHere,
-      messageAnnotations: o.messageAnnotations,
-    });
   }
 
   /**

@@ -28,6 +28,7 @@ export {
   type DrainOptions,
 } from '../api/receiver.js';
 export { ReceivedMessage, type ModifyOptions } from '../api/received-message.js';
+export type { Settleable } from '../api/outcomes.js';
 export { StreamingReceiver, DEFAULT_STREAM_WINDOW } from '../api/streaming-receiver.js';
 export { StreamedMessage } from '../api/streamed-message.js';
 export {
