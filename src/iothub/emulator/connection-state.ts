@@ -12,7 +12,8 @@ import type { MessageSender } from '../../api/sender.js';
 import type { ServerConnection } from '../../server/server-connection.js';
 import { grantAllows, type Grant, type Resource } from './auth.js';
 import { WebSocketStream } from '../../transport/websocket/ws-stream.js';
-import { peerCertificateOf, type PeerCertificate } from './x509.js';
+import type { Registry } from '../hub/registry.js';
+import { peerCertificateOf, verifyCertificate, type PeerCertificate } from './x509.js';
 
 /** A link that stays open only while some grant covers its resource. */
 export interface GuardedLink {
@@ -143,7 +144,35 @@ export class ConnectionState {
         this.grants.delete(k);
         dropped = true;
       }
-    if (!dropped) return;
+    if (dropped)
+      this.detachUncovered(now, (path) => `The SAS token for ${path} expired and was not renewed.`);
+  }
+
+  /**
+   * Judges the client certificate's grants again after a registry change (a thumbprint rotated, an
+   * identity removed or switched to SAS): a grant it no longer earns is dropped, and the links
+   * nothing covers any more are detached.
+   */
+  recheckCertificate(registry: Registry, now: number): void {
+    if (this.certificate === undefined) return;
+    let dropped = false;
+    for (const [k, g] of this.grants) {
+      if (g.method !== 'x509' || g.deviceId === undefined) continue;
+      // The dates were judged when the grant was made (a connection outlives its certificate, as
+      // in TLS): only what the registry says is judged again.
+      const c = this.certificate;
+      const within = Math.min(Math.max(now, c.notBefore), c.notAfter);
+      if (!verifyCertificate(registry, c, g.deviceId, g.moduleId, within).ok) {
+        this.grants.delete(k);
+        dropped = true;
+      }
+    }
+    if (dropped)
+      this.detachUncovered(now, (path) => `The client certificate no longer authenticates ${path}.`);
+  }
+
+  /** Detaches the guarded links no grant covers any more, with `description` for each. */
+  private detachUncovered(now: number, description: (path: string) => string): void {
     for (const l of [...this.guarded]) {
       if (l.gone()) {
         this.guarded.delete(l);
@@ -151,10 +180,7 @@ export class ConnectionState {
       }
       if (!this.allows(l.resource, now)) {
         this.guarded.delete(l);
-        l.detach({
-          condition: Condition.UnauthorizedAccess,
-          description: `The SAS token for ${l.resource.path} expired and was not renewed.`,
-        });
+        l.detach({ condition: Condition.UnauthorizedAccess, description: description(l.resource.path) });
       }
     }
   }

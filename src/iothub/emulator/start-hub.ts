@@ -80,7 +80,10 @@ export interface StartHubOptions extends Pick<HubStateOptions, (typeof STATE_OPT
   /** PEM server certificate and key; without them a CA and a certificate for localhost are made. */
   cert?: string;
   key?: string;
-  /** With cert/key: the CA to report as `caPem` (optional). */
+  /**
+   * With cert/key: the CA to report as `caPem` (optional). It is not trusted for client
+   * certificates: name it in `x509Ca` too for that.
+   */
   ca?: string;
   /**
    * CA certificates (PEM, each may hold several) that `certificateAuthority` devices and modules
@@ -448,6 +451,12 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       ports: () => ports,
     };
     const live = new Set<ConnectionState>();
+    // A registry change (a thumbprint rotated, an identity removed or switched to SAS) is judged
+    // against the certificates already holding grants: a grant it no longer earns ends now.
+    state.registry.onChange(() => {
+      const now = clock.now();
+      for (const cs of live) cs.recheckCertificate(state.registry, now);
+    });
     const states = new WeakMap<ServerConnection, ConnectionState>();
     let emulator: IotHubEmulator | undefined;
     const faults = new FaultInjector(
@@ -526,11 +535,11 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
         ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
         dnsNames: publicHost === 'localhost' ? [] : [publicHost],
       });
-      // The CAs X.509 devices' certificates may chain to: the hub's own, and those it is told to trust.
-      trusted = clientTrustStore([
-        ...(tls.caPem === undefined ? [] : [tls.caPem]),
-        ...(options.x509Ca ?? []),
-      ]);
+      // The CAs X.509 devices' certificates may chain to: the hub's own (only one it made: a `ca`
+      // given with `cert` may be a public or corporate CA, which would make any certificate it
+      // issued with a device id as CN that device), and those it is told to trust.
+      const ownCa = options.cert === undefined ? tls.caPem : undefined;
+      trusted = clientTrustStore([...(ownCa === undefined ? [] : [ownCa]), ...(options.x509Ca ?? [])]);
       secure = track(
         await listen({
           ...common,

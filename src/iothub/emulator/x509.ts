@@ -15,10 +15,11 @@
  * Either way the certificate must be within its validity at the hub's clock (and a CA-signed one,
  * for TLS to verify its chain, at the real time as well).
  *
- * Refusals are `amqp:unauthorized-access`. Those about the certificate alone (expired, not yet
- * valid, an untrusted chain) say so; the rest (unknown identity, a thumbprint or CN that does not
- * match, a SAS identity) get the hub's single answer, so that a certificate does not tell which
- * devices exist or how they authenticate; the log says why.
+ * Refusals are `amqp:unauthorized-access`. Those about the certificate's dates alone (expired, not
+ * yet valid) say so, before any identity is looked up; the rest (unknown identity, a thumbprint or
+ * CN that does not match, an untrusted chain, a SAS identity) get the hub's single answer, so that
+ * a certificate does not tell which devices exist or how they authenticate (an "untrusted chain"
+ * answer would tell a CA device from the rest); the log says why.
  */
 import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
@@ -91,9 +92,6 @@ export type CertificateVerdict =
 export const CERTIFICATE_EXPIRED = 'The client certificate has expired.';
 /** The description of a certificate before its notBefore. */
 export const CERTIFICATE_NOT_YET_VALID = 'The client certificate is not yet valid.';
-/** The description of a CA-signed certificate whose chain no trusted CA ends. */
-export const CERTIFICATE_UNTRUSTED =
-  'The client certificate does not chain to a certificate authority this IoT hub trusts.';
 
 /** Judges `cert` for the device (or module) `deviceId[/moduleId]` at `now`. */
 export function verifyCertificate(
@@ -124,8 +122,7 @@ export function verifyCertificate(
       return refused('the thumbprint matches neither the primary nor the secondary thumbprint');
     certificate = 'thumbprint';
   } else {
-    if (!cert.chainTrusted)
-      return refused(`untrusted chain (${cert.chainError ?? 'unverified'})`, CERTIFICATE_UNTRUSTED);
+    if (!cert.chainTrusted) return refused(`untrusted chain (${cert.chainError ?? 'unverified'})`);
     const want = moduleId === undefined ? deviceId : `${deviceId}/${moduleId}`;
     if (cert.commonName !== want) return refused(`the subject CN is not ${want}`);
     certificate = 'ca';

@@ -20,11 +20,7 @@ import {
   issueCertificate,
   type IssuedCertificate,
 } from '../../../src/pki/certificates.js';
-import {
-  CERTIFICATE_EXPIRED,
-  CERTIFICATE_NOT_YET_VALID,
-  CERTIFICATE_UNTRUSTED,
-} from '../../../src/iothub/emulator/x509.js';
+import { CERTIFICATE_EXPIRED, CERTIFICATE_NOT_YET_VALID } from '../../../src/iothub/emulator/x509.js';
 import { UNAUTHORIZED_LINK } from '../../../src/iothub/emulator/auth.js';
 import { cleanup, hubForTest, onCleanup, type IotHubEmulator } from './hub-fixture.js';
 import { collect } from './support.js';
@@ -207,7 +203,18 @@ describe.each(['amqp', 'amqp-ws'] as const)('X.509 over %s', (transport) => {
         issueCertificate(otherCa, { commonName: 'ca1', validDays: 1, usage: 'client' }),
       ),
     );
-    expect(untrusted.description).toBe(CERTIFICATE_UNTRUSTED);
+    expect(untrusted.description).toBe(UNAUTHORIZED_LINK);
+    // A device that does not exist gets the same answer: an untrusted chain does not tell a CA
+    // device apart from the rest (the hub's log says which it was).
+    const nobody = await refusal(
+      x509Device(
+        h,
+        transport,
+        'nobody',
+        issueCertificate(otherCa, { commonName: 'nobody', validDays: 1, usage: 'client' }),
+      ),
+    );
+    expect(nobody.description).toBe(untrusted.description);
     const expired = issueCertificate(trustedCa, {
       commonName: 'ca1',
       validDays: 1,
@@ -227,7 +234,7 @@ describe.each(['amqp', 'amqp-ws'] as const)('X.509 over %s', (transport) => {
     );
     // A self-signed certificate for a CA device: its chain ends nowhere the hub trusts.
     h.state.registry.addDevice('s1', { authType: 'selfSigned', primaryThumbprint: thumbprint(c, 'sha256') });
-    expect((await refusal(x509Device(h, transport, 'ca1', c))).description).toBe(CERTIFICATE_UNTRUSTED);
+    expect((await refusal(x509Device(h, transport, 'ca1', c))).description).toBe(UNAUTHORIZED_LINK);
   });
 
   test('an X.509 device cannot use its SAS key', async () => {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { connect } from '../../../src/client/connect.js';
+import { UNAUTHORIZED_LINK } from '../../../src/iothub/emulator/auth.js';
 import { runHubCli, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
-import { CERTIFICATE_UNTRUSTED } from '../../../src/iothub/emulator/x509.js';
 import { createCertificateAuthority, issueCertificate } from '../../../src/pki/certificates.js';
 
 let hub: IotHubEmulator | null = null;
@@ -173,7 +173,7 @@ it('--x509-ca (repeatable) trusts each CA for certificateAuthority devices; othe
     };
     expect(await attach(cas[0]!)).toBe('attached');
     expect(await attach(cas[1]!)).toBe('attached');
-    expect(await attach(cas[2]!)).toBe(CERTIFICATE_UNTRUSTED);
+    expect(await attach(cas[2]!)).toBe(UNAUTHORIZED_LINK);
     await expect(runHubCli(['--x509-ca', path.join(dir, 'missing.pem')], io().io)).rejects.toThrow(/ENOENT/);
     const h = io();
     await runHubCli(['--help'], h.io);

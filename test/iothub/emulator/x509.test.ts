@@ -7,11 +7,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../../src/client/connect.js';
 import { UNAUTHORIZED_LINK } from '../../../src/iothub/emulator/auth.js';
-import {
-  CERTIFICATE_EXPIRED,
-  CERTIFICATE_UNTRUSTED,
-  clientTrustStore,
-} from '../../../src/iothub/emulator/x509.js';
+import { CERTIFICATE_EXPIRED, clientTrustStore } from '../../../src/iothub/emulator/x509.js';
 import { createCertificateAuthority, issueCertificate } from '../../../src/pki/certificates.js';
 import { ManualClock } from '../../../src/util/timers.js';
 import { ann, cleanup, testHub, track } from './helpers.js';
@@ -43,6 +39,38 @@ describe('X.509 with SASL EXTERNAL', () => {
     });
     // d1 is a SAS device: the same certificate does not open it.
     await expect(conn.openSender('/devices/d1/messages/events')).rejects.toThrow(/unauthorized-access/);
+  });
+
+  it('a registry change ends the grants it takes away: a rotated thumbprint detaches the live links', async () => {
+    const t = await testHub({ tlsPort: 0 });
+    const cert = createCertificateAuthority({ commonName: 'rotated', validDays: 1 });
+    const sha256 = createHash('sha256').update(cert.cert.raw).digest('hex');
+    t.hub.state.registry.addDevice('s1', { authType: 'selfSigned', primaryThumbprint: sha256 });
+    t.hub.state.registry.addDevice('s2', { authType: 'selfSigned', primaryThumbprint: sha256 });
+    const conn = await track(
+      connect({
+        host: 'localhost',
+        port: t.hub.tlsPort!,
+        sasl: 'none',
+        tls: { ca: t.hub.caPem!, cert: cert.certPem, key: cert.keyPem },
+      }),
+    );
+    const s1 = await conn.openSender('/devices/s1/messages/events');
+    const s2 = await conn.openSender('/devices/s2/messages/events');
+    expect((await s1.send({ body: 'before' }))?.type).toBe('accepted');
+    const closed = new Promise<unknown>((resolve) => s1.once('close', resolve));
+    // An unrelated change leaves the grants alone; the rotation of s1's thumbprint ends s1's only.
+    t.hub.state.registry.addDevice('other');
+    t.hub.state.registry.updateDevice('s1', { primaryThumbprint: 'ab'.repeat(32) });
+    expect(await closed).toMatchObject({
+      condition: 'amqp:unauthorized-access',
+      description: 'The client certificate no longer authenticates devices/s1/messages/events.',
+    });
+    await expect(conn.openSender('/devices/s1/messages/events')).rejects.toMatchObject({
+      condition: 'amqp:unauthorized-access',
+      description: UNAUTHORIZED_LINK,
+    });
+    expect((await s2.send({ body: 'still granted' }))?.type).toBe('accepted');
   });
 
   it('EXTERNAL without a client certificate fails in SASL', async () => {
@@ -121,7 +149,7 @@ describe('X.509 with SASL EXTERNAL', () => {
     });
   });
 
-  it('a hub given no CA to trust (its own cert and key, no ca, no x509Ca) trusts none', async () => {
+  it('a hub given its own cert, key and ca (no x509Ca) trusts no CA for client certificates', async () => {
     // Its listeners still get a `ca`: without one Node would trust its public roots (and
     // NODE_EXTRA_CA_CERTS) for client certificates. The stand-in CA's key is nowhere.
     const stand = clientTrustStore([]);
@@ -134,7 +162,9 @@ describe('X.509 with SASL EXTERNAL', () => {
       validDays: 1,
       usage: 'server',
     });
-    const t = await testHub({ tlsPort: 0, cert: server.certPem, key: server.keyPem });
+    // The `ca` reported beside the server's certificate may be a public or corporate CA: trusting
+    // it would make any certificate it issued with a device id as CN that device.
+    const t = await testHub({ tlsPort: 0, cert: server.certPem, key: server.keyPem, ca: serverCa.certPem });
     t.hub.state.registry.addDevice('c1', { authType: 'certificateAuthority' });
     const cert = issueCertificate(serverCa, { commonName: 'c1', validDays: 1, usage: 'client' });
     const conn = await track(
@@ -147,7 +177,7 @@ describe('X.509 with SASL EXTERNAL', () => {
     );
     await expect(conn.openSender('/devices/c1/messages/events')).rejects.toMatchObject({
       condition: 'amqp:unauthorized-access',
-      description: CERTIFICATE_UNTRUSTED,
+      description: UNAUTHORIZED_LINK,
     });
   });
 
@@ -178,7 +208,7 @@ describe('X.509 with SASL EXTERNAL', () => {
     );
     await expect(conn.openSender('/devices/c1/messages/events')).rejects.toMatchObject({
       condition: 'amqp:unauthorized-access',
-      description: CERTIFICATE_UNTRUSTED,
+      description: UNAUTHORIZED_LINK,
     });
   });
 });
