@@ -202,17 +202,26 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
    * sections written, with or without `length`. Each chunk is kept until written: do not reuse it.
    * Resolves with the peer's outcome after the last frame; rejects with a MessageStreamError
    * (AMQP_MESSAGE_TOO_LARGE past either side's max-message-size, AMQP_STREAM_LENGTH_MISMATCH,
-   * AMQP_STREAM_LINK_LOST) or the source's own error, the transfer aborted. Messages sent after
-   * it go out after its last frame (a link carries one delivery at a time).
+   * AMQP_STREAM_LINK_LOST), a TimeoutError past `timeoutMs` (the whole send; defaults to this
+   * sender's sendTimeoutMs), an AbortError when `signal` fires, or the source's own error, the
+   * transfer aborted and the source closed. Messages sent after it go out after its last frame (a
+   * link carries one delivery at a time).
    */
   sendStream(source: StreamSource, options: SendStreamOptions = {}): Promise<DeliveryState | undefined> {
     if (this.closing || this.link.local === 'detached' || this.suspended) {
       return Promise.reject(this.closedError ?? this.link.error ?? new ClosedError('the sender'));
     }
-    return sendStream(this.link, this.host, source, options, (add, done) => {
-      if (add) this.streams.add(add);
-      if (done) this.streams.delete(done);
-    });
+    return sendStream(
+      this.link,
+      this.host,
+      source,
+      options,
+      (add, done) => {
+        if (add) this.streams.add(add);
+        if (done) this.streams.delete(done);
+      },
+      this.defaults.sendTimeoutMs,
+    );
   }
 
   /** Streamed sends look again: room in the engine, or (presettled) their last frame written. */

@@ -10,6 +10,10 @@
  *
  * Memory: the sender hands the engine at most STREAM_HIGH_WATER bytes beyond what it has framed
  * and waits (for a flush of the socket, or credit and window) before reading on from the source.
+ *
+ * Deadline: `timeoutMs` covers the whole send, to the peer's outcome. Each read of the source is
+ * raced against a failure (deadline, signal, link lost), so a source that stops yielding cannot
+ * hold the send: it is closed, and a transfer not fully written is aborted on the wire.
  */
 import { encodeMessage, type Message } from '../codec/message.js';
 import { AmqpOneError } from '../codec/errors.js';
@@ -19,7 +23,7 @@ import type { Sender } from '../link/sender.js';
 import { Condition } from '../protocol/conditions.js';
 import { allocUnsafe } from '../codec/bytes.js';
 import { deferred, type Deferred } from '../util/deferred.js';
-import { AbortError, InvalidArgumentError, MessageStreamError } from './errors.js';
+import { AbortError, InvalidArgumentError, MessageStreamError, TimeoutError } from './errors.js';
 import type { LinkHost } from './link-host.js';
 import { checkOptions, opt, type OptionSchema } from '../protocol/options.js';
 
@@ -33,8 +37,18 @@ export interface SendStreamOptions {
   presettled?: boolean;
   /** An explicit delivery tag. */
   tag?: Uint8Array;
-  /** Gives up: a transfer under way is aborted, the promise rejects with an AbortError. */
+  /**
+   * Gives up: a transfer under way is aborted, the source is closed (`return()`, a Readable
+   * destroyed) even while it is stalled, and the promise rejects with an AbortError (AMQP_ABORTED).
+   */
   signal?: AbortSignal;
+  /**
+   * The deadline of the whole send, from the call to the peer's outcome (ms; 0: none). Defaults to
+   * the sender's `sendTimeoutMs`. When it passes, the source is closed, a transfer not fully
+   * written is aborted, and the promise rejects with a TimeoutError (AMQP_TIMEOUT); a message whose
+   * last frame has gone may still be delivered, as with send().
+   */
+  timeoutMs?: number;
 }
 
 export const SEND_STREAM_OPTIONS = {
@@ -43,6 +57,7 @@ export const SEND_STREAM_OPTIONS = {
   presettled: opt.boolean,
   tag: opt.buffer,
   signal: opt.signal,
+  timeoutMs: opt.number,
 } satisfies OptionSchema<SendStreamOptions>;
 
 /** Bytes handed to the engine and not framed yet, beyond which the source is not read. */
@@ -57,11 +72,20 @@ export type StreamSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 export class StreamSend {
   private waiter: Deferred<void> | undefined;
   private outcome = deferred<DeliveryState | undefined>();
+  /** Rejects on failure: raced against a source that may never yield again. */
+  private readonly stop = deferred<never>();
   error: unknown;
 
   constructor(readonly delivery: Delivery) {
     delivery.context = this;
     this.outcome.promise.catch(() => undefined); // awaited by send(); a failure before that is not unhandled
+    this.stop.promise.catch(() => undefined);
+  }
+
+  /** The source's next chunk, or the failure (abort, deadline, link lost) if it comes first. */
+  pull<T>(next: T | Promise<T>): Promise<T> {
+    if (this.error !== undefined) return Promise.reject(this.error);
+    return Promise.race([next, this.stop.promise]);
   }
 
   /** Something changed (a flush, credit, the end): a waiting writer looks again. */
@@ -90,6 +114,7 @@ export class StreamSend {
     if (this.error !== undefined) return;
     this.error = err;
     this.outcome.reject(err);
+    this.stop.reject(err);
     this.wake();
   }
 
@@ -119,9 +144,11 @@ export async function sendStream(
   source: StreamSource,
   options: SendStreamOptions,
   track: (s: StreamSend | undefined, done?: StreamSend) => void,
+  defaultTimeoutMs?: number,
 ): Promise<DeliveryState | undefined> {
   checkOptions(options, SEND_STREAM_OPTIONS, 'sendStream');
   const { length, signal } = options;
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs ?? 0;
   if (length !== undefined && !(Number.isInteger(length) && length >= 0 && length <= 0xffffffff)) {
     throw new InvalidArgumentError(`sendStream: length must be a uint, got ${length}`, { option: 'length' });
   }
@@ -139,6 +166,27 @@ export async function sendStream(
   track(s);
   const onAbort = (): void => s.fail(new AbortError(signal!.reason, 'sending a stream'));
   signal?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    timeoutMs > 0 && Number.isFinite(timeoutMs)
+      ? host.timers.setTimeout(
+          () => s.fail(new TimeoutError(`sending a stream did not complete within ${timeoutMs} ms`)),
+          timeoutMs,
+        )
+      : undefined;
+  const cleanup = (): void => {
+    track(undefined, s);
+    signal?.removeEventListener('abort', onAbort);
+    if (timer !== undefined) host.timers.clearTimeout(timer);
+  };
+  const it = iterate(source);
+  /** The source's chunks, each raced against a failure: a stalled source cannot hold us. */
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const r = await s.pull(it.next());
+      if (r.done) return;
+      yield r.value;
+    }
+  }
   const write = (b: Uint8Array): void => {
     try {
       link.writeStream(d, b as Buffer);
@@ -154,7 +202,7 @@ export async function sendStream(
     if (length !== undefined) {
       write(dataSectionHeader(length));
       let n = 0;
-      for await (const chunk of source) {
+      for await (const chunk of chunks()) {
         n += chunk.length;
         if (n > length) throw mismatch(length, `more than ${length}`);
         await s.room();
@@ -173,7 +221,7 @@ export async function sendStream(
         size = 0;
         sections++;
       };
-      for await (const chunk of source) {
+      for await (const chunk of chunks()) {
         if (s.error !== undefined) throw s.error;
         let c = chunk;
         while (size + c.length >= STREAM_BLOCK) {
@@ -200,15 +248,40 @@ export async function sendStream(
     // Not fully written: an aborted transfer tells the receiver to drop what it has (spec 2.6.14).
     link.abort(d);
     host.schedule();
-    track(undefined, s);
-    signal?.removeEventListener('abort', onAbort);
+    cleanup();
+    closeSource(source, it);
     throw e;
   }
   try {
     return await s.result();
   } finally {
-    track(undefined, s);
-    signal?.removeEventListener('abort', onAbort);
+    cleanup();
+  }
+}
+
+/** The source's iterator, async or not. */
+function iterate(source: StreamSource): AsyncIterator<Uint8Array> | Iterator<Uint8Array> {
+  return Symbol.asyncIterator in source
+    ? source[Symbol.asyncIterator]()
+    : (source as Iterable<Uint8Array>)[Symbol.iterator]();
+}
+
+/**
+ * Tells a source we stopped reading it. Not awaited: an async generator stalled in an await
+ * answers return() only once that await ends, which may be never. A Readable is destroyed, which
+ * frees what it holds at once.
+ */
+function closeSource(source: StreamSource, it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>): void {
+  const destroy = (source as { destroy?: () => void }).destroy;
+  if (typeof destroy === 'function') {
+    destroy.call(source);
+    return;
+  }
+  try {
+    const r = it.return?.();
+    if (r instanceof Promise) r.catch(() => undefined);
+  } catch {
+    // The source's own cleanup failed: the send has failed already, with the first error.
   }
 }
 

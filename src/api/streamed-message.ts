@@ -91,6 +91,11 @@ export class StreamedMessage extends Settleable {
     return this.delivery.tag;
   }
 
+  /** Some frame of it was not a valid message: it is rejected once its last frame arrives. */
+  get malformed(): boolean {
+    return this.error?.code === 'AMQP_STREAM_DECODE';
+  }
+
   /** The last frame arrived: the message may be settled, and `footer` is known. */
   get complete(): boolean {
     return this.arrived && this.error === undefined;
@@ -123,19 +128,29 @@ export class StreamedMessage extends Settleable {
       if (!more) this.arrived = true;
       return;
     }
+    let bad: DecodeError | undefined;
     try {
       this.parser.push(payload);
       if (!more) this.tail = this.parser.end();
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
-      this.fail(
-        new MessageStreamError('AMQP_STREAM_DECODE', `not a valid message: ${e.message}`, e.condition, e),
-      );
+      bad = e;
     }
-    // Set by the parser's chunk callback, which TypeScript cannot see from here.
+    // Set by the parser's chunk callback, which TypeScript cannot see from here. Counted before a
+    // failure drops the queue, else a chunk dropped with 0 frames would never release this one.
     const fresh = this.fresh as Chunk | undefined;
     if (fresh !== undefined) fresh.frames++;
     else this.releaseFrames(1);
+    if (bad !== undefined) {
+      this.fail(
+        new MessageStreamError(
+          'AMQP_STREAM_DECODE',
+          `not a valid message: ${bad.message}`,
+          bad.condition,
+          bad,
+        ),
+      );
+    }
     if (!more) this.arrived = true;
     this.wake();
   }

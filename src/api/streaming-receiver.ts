@@ -100,7 +100,9 @@ export class StreamingReceiver implements AsyncIterable<StreamedMessage> {
     m.feed(payload, more);
     if (more) return;
     this.arriving = undefined;
-    if (!m.headReady) this.refuse(m); // not a message: refused, and the reader waits on
+    // Not a message: rejected (as the ordinary receiver rejects what it cannot decode), else it
+    // could never be settled. A head that failed is never handed out: the reader waits on.
+    if (!m.headReady || m.malformed) this.refuse(m);
   }
 
   private onHead(m: StreamedMessage): void {
@@ -114,7 +116,7 @@ export class StreamingReceiver implements AsyncIterable<StreamedMessage> {
     r.resolve(m);
   }
 
-  /** A message whose head could not be decoded never reaches the application: it is rejected. */
+  /** A message that could not be decoded is rejected; one whose head failed is never handed out. */
   private refuse(m: StreamedMessage): void {
     if (!m.delivery.settled && !m.delivery.remoteSettled && this.link.local === 'attached') {
       this.link.settle(m.delivery, {

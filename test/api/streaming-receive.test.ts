@@ -112,6 +112,49 @@ describe('streaming receive from rhea', () => {
   });
 });
 
+describe('a malformed streamed body', () => {
+  // A data section (so the head is handed out and a chunk is queued), then bytes that are no
+  // section at all: the parser fails in the same frame that gave the chunk.
+  const BAD = Buffer.from([0x00, 0x53, 0x75, 0xa0, 0x03, 0x61, 0x62, 0x63, 0xde, 0xad]);
+  const GOOD = Buffer.from([0x00, 0x53, 0x75, 0xa0, 0x04, 0x67, 0x6f, 0x6f, 0x64]);
+  const BAD_COUNT = 20; // more than the default window of 16 frames
+
+  it('ends with AMQP_STREAM_DECODE, is rejected, and gives back its frames', async () => {
+    const conditions: string[] = [];
+    const c = rhea.create_container({ id: 'rhea-bad-sender' });
+    c.sasl_server_mechanisms.enable_anonymous();
+    c.on('sender_open', (ctx: Any) => ctx.sender.set_source({ address: 'bad' }));
+    let n = 0;
+    c.on('sendable', (ctx: Any) => {
+      while (ctx.sender.sendable() && n <= BAD_COUNT) {
+        ctx.sender.send(n < BAD_COUNT ? BAD : GOOD, undefined, 0);
+        n++;
+      }
+    });
+    c.on('rejected', (ctx: Any) => conditions.push(ctx.delivery.remote_state.error.condition));
+    const server = c.listen({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    stop = () => new Promise<void>((r) => server.close(() => r()));
+    conn = await connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+    const r = await conn.openStreamingReceiver('bad');
+    for (let i = 0; i < BAD_COUNT; i++) {
+      const m = (await r.receive())!;
+      const err = await drain(m.body[Symbol.asyncIterator]());
+      expect(err).toBeInstanceOf(MessageStreamError);
+      expect((err as MessageStreamError).code).toBe('AMQP_STREAM_DECODE');
+    }
+    // Before: each bad message kept one frame of the 16-frame window, and the good one never came.
+    const good = (await r.receive())!;
+    const parts: Buffer[] = [];
+    for await (const chunk of good.body) parts.push(Buffer.from(chunk));
+    expect(Buffer.concat(parts).toString()).toBe('good');
+    expect(r.link.heldFrames).toBe(0);
+    good.accept();
+    await waitFor(() => conditions.length === BAD_COUNT);
+    expect(conditions).toEqual(Array.from({ length: BAD_COUNT }, () => 'amqp:decode-error'));
+  });
+});
+
 /** Reads an iterator to its end; returns the error it ended with (undefined if none). */
 async function drain(it: AsyncIterator<Uint8Array>, each?: (c: Uint8Array) => void): Promise<unknown> {
   try {

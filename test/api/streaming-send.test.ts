@@ -9,7 +9,9 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type AmqpConnection, type MessageSender } from '../../src/client/index.js';
 import { listen, type AmqpServer } from '../../src/server/index.js';
-import { MessageStreamError } from '../../src/api/errors.js';
+import { AbortError, MessageStreamError, TimeoutError } from '../../src/api/errors.js';
+import type { Timers } from '../../src/util/timers.js';
+import { ManualTimers } from '../support/manual-timers.js';
 import type { StreamedMessage } from '../../src/api/streamed-message.js';
 import type { StreamSource } from '../../src/api/stream-send.js';
 
@@ -57,11 +59,12 @@ afterEach(async () => {
 });
 
 /** A server whose senders stream what `send` gives them to whoever attaches a receiver. */
-async function streamingServer(send: (s: MessageSender) => void): Promise<number> {
+async function streamingServer(send: (s: MessageSender) => void, timers?: Timers): Promise<number> {
   server = await listen({
     port: 0,
     host: '127.0.0.1',
     sasl: { anonymous: true },
+    timers,
     onLink(l) {
       if (l.role !== 'sender')
         return l.refuse({ condition: 'amqp:not-allowed', description: 'senders only' });
@@ -154,6 +157,92 @@ describe('sendStream into our streaming receiver', () => {
     started.open();
     expect((await readAll(m)).error).toMatchObject({ code: 'AMQP_STREAM_ABORTED' });
     expect(await outcome).toMatchObject({ code: 'AMQP_STREAM_LENGTH_MISMATCH' });
+  });
+});
+
+/** A source that gives `first`, then never another chunk; records whether it was closed. */
+function stalled(first: Uint8Array): { source: AsyncIterable<Uint8Array>; returned: () => boolean } {
+  let given = false;
+  let returned = false;
+  const it: AsyncIterator<Uint8Array> = {
+    next: () => {
+      if (given) return new Promise(() => undefined);
+      given = true;
+      return Promise.resolve({ done: false, value: first });
+    },
+    return: () => {
+      returned = true;
+      return Promise.resolve({ done: true, value: undefined });
+    },
+  };
+  return { source: { [Symbol.asyncIterator]: () => it }, returned: () => returned };
+}
+
+describe('sendStream deadlines and aborts', () => {
+  it('an abort while the source is stalled: AbortError at once, the source closed, the transfer aborted', async () => {
+    const ac = new AbortController();
+    const src = stalled(pattern(600 * 1024));
+    let outcome: Promise<unknown> | undefined;
+    const port = await streamingServer((s) => {
+      outcome = s.sendStream(src.source, { signal: ac.signal }).catch((e: unknown) => e);
+    });
+    conn = await connect({ host: '127.0.0.1', port });
+    const r = await conn.openStreamingReceiver('x');
+    const m = (await r.receive())!;
+    ac.abort(new Error('user gave up'));
+    const err = await outcome;
+    expect(err).toBeInstanceOf(AbortError);
+    expect(err).toMatchObject({ code: 'AMQP_ABORTED' });
+    expect(src.returned()).toBe(true);
+    expect((await readAll(m)).error).toMatchObject({ code: 'AMQP_STREAM_ABORTED' });
+  });
+
+  it('timeoutMs passes while a Readable is stalled: TimeoutError, the Readable destroyed, the transfer aborted', async () => {
+    const timers = new ManualTimers();
+    const source = new Readable({ read: () => undefined });
+    source.push(pattern(600 * 1024));
+    let settled = false;
+    let outcome: Promise<unknown> | undefined;
+    const port = await streamingServer((s) => {
+      outcome = s
+        .sendStream(source, { timeoutMs: 1000 })
+        .catch((e: unknown) => e)
+        .finally(() => (settled = true));
+    }, timers);
+    conn = await connect({ host: '127.0.0.1', port });
+    const r = await conn.openStreamingReceiver('x');
+    const m = (await r.receive())!;
+    timers.advance(999);
+    await new Promise((res) => setImmediate(res));
+    expect(settled).toBe(false);
+    timers.advance(1);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err).toMatchObject({ code: 'AMQP_TIMEOUT' });
+    expect(source.destroyed).toBe(true);
+    expect((await readAll(m)).error).toMatchObject({ code: 'AMQP_STREAM_ABORTED' });
+  });
+
+  it("the deadline defaults to the sender's sendTimeoutMs and covers the wait for the outcome", async () => {
+    const got: Any[] = [];
+    const c = rhea.create_container({ id: 'rhea-silent-receiver', autoaccept: false });
+    c.sasl_server_mechanisms.enable_anonymous();
+    c.on('receiver_open', (ctx: Any) => {
+      ctx.receiver.set_target({ address: ctx.receiver.remote.attach.target?.address });
+    });
+    c.on('message', (ctx: Any) => got.push(ctx.message)); // and never settles it
+    const listener = c.listen({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((res) => listener.once('listening', () => res()));
+    rheaStop = () => new Promise<void>((res) => listener.close(() => res()));
+    const timers = new ManualTimers();
+    conn = await connect({ host: '127.0.0.1', port: (listener.address() as AddressInfo).port, timers });
+    const sender = await conn.openSender({ address: 'q', sendTimeoutMs: 500 });
+    const outcome = sender.sendStream([pattern(1000)]).catch((e: unknown) => e);
+    while (got.length === 0) await new Promise((res) => setImmediate(res));
+    timers.advance(500);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err).toMatchObject({ code: 'AMQP_TIMEOUT' });
   });
 });
 
