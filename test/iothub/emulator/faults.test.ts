@@ -106,9 +106,15 @@ describe('scheduled faults: syntax', () => {
       code: 'AMQP_CLI_USAGE',
       message: expect.stringMatching(/^--fault KillTcp:every=0s: /),
     });
+    // The CLI hub runs on the system clock: its first fault is due one period after it started,
+    // which lies between the two readings (bounds, not a duration: load cannot break them).
+    const before = Date.now();
     const hub = await runHubCli(['--port', '0', '--no-tls', '--fault', 'KillTcp:every=30s'], io);
     hubs.push(hub!);
-    expect(hub!.faults!.nextDeadline()! - Date.now()).toBeGreaterThan(29_000);
+    const after = hub!.clock.now();
+    const due = hub!.faults!.nextDeadline()!;
+    expect(due).toBeGreaterThanOrEqual(before + 30_000);
+    expect(due).toBeLessThanOrEqual(after + 30_000);
   });
 
   test('startHub refuses a bad faults entry with a typed error', async () => {
