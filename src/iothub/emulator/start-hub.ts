@@ -503,7 +503,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       idleTimeoutMs: HUB_IDLE_TIMEOUT_MS,
       onConnection,
       onLink: (l) => {
-        if (!faults.refuseDuringFault(ctx.connection(l.connection), l)) routeLink(ctx, l);
+        // Device links meet their fault window in routeLink, once authorized.
+        if (!faults.refuseCbsDuringFault(ctx.connection(l.connection), l)) routeLink(ctx, l);
       },
       logger: options.logger,
       websocket: { path: [...HUB_WEBSOCKET_PATHS] },
