@@ -24,9 +24,13 @@ export interface EmulatorContext {
   /** Real-time pause between a redirect's attach reply and its detach (see events.ts). */
   readonly redirectDelayMs: number;
   readonly epochs: EpochRegistry;
-  /** IoT Hub's fault injection (faults.ts' FaultInjector): told of each stored telemetry message. */
+  /**
+   * IoT Hub's fault injection (faults.ts' FaultInjector): told of each stored telemetry message,
+   * and asked about each authorized device link (true: refused, the device is faulted).
+   */
   readonly faults?: {
     onTelemetry(cs: ConnectionState, deviceId: string, moduleId: string | undefined, m: Message): void;
+    refuseDuringFault(cs: ConnectionState, l: IncomingLink): boolean;
   };
   connection(c: ServerConnection): ConnectionState;
   /** A grant was added: the expiry timer may need to move earlier. */

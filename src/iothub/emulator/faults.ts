@@ -16,9 +16,11 @@
  * | `KillAmqpTwinLinkReq` / `Resp` | detaches the twin request (device to hub) / response link |
  *
  * The duration is the time the device stays faulted: while it lasts, what the device re-creates is
- * refused as it attaches, before anything is routed to it (a link of the killed kind; for the
- * session and connection faults, any link of the device, and the session or connection is killed
- * again), so the device only gets back in after it. The fault message itself is
+ * refused as it attaches (a link of the killed kind; for the session and connection faults, any
+ * link of the device, and the session or connection is killed again), so the device only gets back
+ * in after it. The refusal comes once the link is authorized and before anything is routed to it: a
+ * caller without a credential for the device gets `amqp:unauthorized-access` as ever, and cannot
+ * tell that the device is faulted. The fault message itself is
  * telemetry like any other: stored, accepted, and read on the events endpoint.
  *
  * Bounds: one pending fault per connection (a newer request replaces it); delay and duration
@@ -332,16 +334,29 @@ export class FaultInjector {
   }
 
   /**
-   * Called for each attach before the router: while an identity is faulted, what it re-creates is
-   * refused (`amqp:link:detach-forced`, the close reason) before anything is routed to it, and a
-   * connection or session fault is done again on the connection or the link's session. Returns
-   * true when the link was refused.
+   * Called by the router once a device's link is authorized (never before: a caller without a
+   * credential for the device must get `amqp:unauthorized-access`, not learn that it is faulted).
+   * While the identity is faulted, what it re-creates is refused (`amqp:link:detach-forced`, the
+   * close reason) before anything is routed to it, and a connection or session fault is done again
+   * on the connection or the link's session. Returns true when the link was refused.
    */
   refuseDuringFault(cs: ConnectionState, l: IncomingLink): boolean {
-    if (this.windows.size === 0) return false;
+    const k = this.windows.size === 0 ? undefined : classify(l.engineLink);
+    return k?.identity !== undefined && this.refuse(cs, l, k);
+  }
+
+  /**
+   * Called for each attach before the router: a CBS link is refused while an identity the
+   * connection already holds a grant for is faulted (it reveals nothing the caller does not hold).
+   * A fresh connection has no identity before its put-token, so its CBS links are not refused.
+   */
+  refuseCbsDuringFault(cs: ConnectionState, l: IncomingLink): boolean {
+    const k = this.windows.size === 0 ? undefined : classify(l.engineLink);
+    return k !== undefined && k.identity === undefined && this.refuse(cs, l, k);
+  }
+
+  private refuse(cs: ConnectionState, l: IncomingLink, k: { kind: LinkKind; identity?: string }): boolean {
     const link = l.engineLink;
-    const k = classify(link);
-    if (!k) return false;
     const now = this.clock.now();
     const owners = k.identity === undefined ? identitiesOf(cs) : new Set([k.identity]);
     for (const identity of owners) {

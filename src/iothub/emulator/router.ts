@@ -93,6 +93,8 @@ function authorize(ctx: EmulatorContext, cs: ConnectionState, l: IncomingLink, r
       return false;
     }
   }
+  // A faulted device's re-attach is refused only now, so that nobody else learns of the fault.
+  if (ctx.faults?.refuseDuringFault(cs, l)) return false;
   const link = l.engineLink;
   cs.guard({
     name: l.name,

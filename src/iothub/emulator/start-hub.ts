@@ -343,9 +343,14 @@ export class IotHubEmulator {
 
   /** The earliest deadline of the hub state and of the connections' tokens. */
   nextDeadline(): number | undefined {
+    // Called on every re-arm: a plain loop over the connections, nothing allocated.
     let min = this.state.nextDeadline();
-    for (const t of [...[...this.live].map((cs) => cs.nextExpiry()), this.faults?.nextDeadline()])
+    for (const cs of this.live) {
+      const t = cs.nextExpiry();
       if (t !== undefined && (min === undefined || t < min)) min = t;
+    }
+    const f = this.faults?.nextDeadline();
+    if (f !== undefined && (min === undefined || f < min)) min = f;
     return min;
   }
 
@@ -507,7 +512,8 @@ export async function startHub(options: StartHubOptions = {}): Promise<IotHubEmu
       idleTimeoutMs: HUB_IDLE_TIMEOUT_MS,
       onConnection,
       onLink: (l) => {
-        if (!faults.refuseDuringFault(ctx.connection(l.connection), l)) routeLink(ctx, l);
+        // Device links meet their fault window in routeLink, once authorized.
+        if (!faults.refuseCbsDuringFault(ctx.connection(l.connection), l)) routeLink(ctx, l);
       },
       logger: options.logger,
       websocket: { path: [...HUB_WEBSOCKET_PATHS] },

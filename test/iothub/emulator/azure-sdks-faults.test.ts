@@ -16,7 +16,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHub, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
 import { runSdkScenario } from './sdk-support.js';
-import { until } from './helpers.js';
 
 let hub: IotHubEmulator | undefined;
 afterEach(async () => {
@@ -69,23 +68,21 @@ await device.close();
 done({ pings, reconnects });
 `;
 
-/** Invokes `ping` until the device is back on its methods link (404103 until then). */
-async function pingWhenOnline(h: IotHubEmulator, payload: string, withinMs = 30_000): Promise<unknown> {
-  const end = Date.now() + withinMs;
-  for (;;) {
-    try {
-      const r = await h.state.invokeMethod(
-        'sdk-dev',
-        undefined,
-        'ping',
-        Buffer.from(JSON.stringify(payload)),
-      );
-      return { status: r.status, payload: JSON.parse(Buffer.from(r.payload).toString()) as unknown };
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'HUB_DEVICE_NOT_ONLINE' || Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+/**
+ * Calls `ping` once the device is on its methods link: the hub holds the call until a method link
+ * attaches (its connect timeout runs on the hub's manual clock, which stands still meanwhile), so
+ * the wait ends on the attach itself. A scenario that fails first fails the call.
+ */
+async function pingOnceOnline(
+  h: IotHubEmulator,
+  payload: string,
+  scenario: Promise<unknown>,
+): Promise<unknown> {
+  const call = h.state.invokeMethod('sdk-dev', undefined, 'ping', Buffer.from(JSON.stringify(payload)), {
+    connectTimeoutMs: 300_000,
+  });
+  const r = await Promise.race([call, scenario.then(() => call)]);
+  return { status: r.status, payload: JSON.parse(Buffer.from(r.payload).toString()) as unknown };
 }
 
 /** How long the SDK may take to be back (see above). */
@@ -99,7 +96,18 @@ describe.each([['KillTcp'], ['KillAmqpConnection']] as const)(
       { timeout: 120_000 },
       async () => {
         let now = Date.now();
-        const h = (hub = await startHub({ tlsPort: 0, devices: ['sdk-dev'], clock: { now: () => now } }));
+        // The hub's log says when the fault message is in: then the test moves the clock past its delay.
+        let pending!: () => void;
+        const faultPending = new Promise<void>((r) => (pending = r));
+        const log = (line: string): void => {
+          if (line.startsWith(`fault injection from sdk-dev: ${operation} in `)) pending();
+        };
+        const h = (hub = await startHub({
+          tlsPort: 0,
+          devices: ['sdk-dev'],
+          clock: { now: () => now },
+          log,
+        }));
         const scenario = runSdkScenario<{ pings: string[]; reconnects: string[] }>(
           SCENARIO,
           { deviceCs: h.deviceConnectionString('sdk-dev'), caFile: h.caFile, operation },
@@ -109,12 +117,16 @@ describe.each([['KillTcp'], ['KillAmqpConnection']] as const)(
           () => false,
           () => true,
         );
-        expect(await pingWhenOnline(h, 'before')).toEqual({ status: 200, payload: { pong: 'before' } });
-        await until(() => h.faults!.pendingCount === 1, 30_000);
+        expect(await pingOnceOnline(h, 'before', scenario)).toEqual({
+          status: 200,
+          payload: { pong: 'before' },
+        });
+        await Promise.race([faultPending, scenario]);
+        expect(h.faults!.pendingCount).toBe(1);
         now += 1000;
         h.tick(now);
         expect(h.faults!.history).toEqual([{ operation, identity: 'sdk-dev', killed: 1, again: false }]);
-        expect(await pingWhenOnline(h, 'after', RECOVERY_MS[operation])).toEqual({
+        expect(await pingOnceOnline(h, 'after', scenario)).toEqual({
           status: 200,
           payload: { pong: 'after' },
         });

@@ -14,12 +14,14 @@ import {
 } from '../../../src/iothub/emulator/faults.js';
 import { runHubCli, startHub, type IotHubEmulator } from '../../../src/iothub/emulator/index.js';
 import { until } from '../client/support.js';
+import { cleanup, connectBare, connectDevice, testHub } from './helpers.js';
 
 const hubs: IotHubEmulator[] = [];
 const devices: DeviceClient[] = [];
 afterEach(async () => {
   for (const d of devices.splice(0)) await d.close();
   for (const h of hubs.splice(0)) await h.close();
+  await cleanup();
 });
 
 const msg = (props: Record<string, string | number>): Message => ({
@@ -106,9 +108,15 @@ describe('scheduled faults: syntax', () => {
       code: 'AMQP_CLI_USAGE',
       message: expect.stringMatching(/^--fault KillTcp:every=0s: /),
     });
+    // The CLI hub runs on the system clock: its first fault is due one period after it started,
+    // which lies between the two readings (bounds, not a duration: load cannot break them).
+    const before = Date.now();
     const hub = await runHubCli(['--port', '0', '--no-tls', '--fault', 'KillTcp:every=30s'], io);
     hubs.push(hub!);
-    expect(hub!.faults!.nextDeadline()! - Date.now()).toBeGreaterThan(29_000);
+    const after = hub!.clock.now();
+    const due = hub!.faults!.nextDeadline()!;
+    expect(due).toBeGreaterThanOrEqual(before + 30_000);
+    expect(due).toBeLessThanOrEqual(after + 30_000);
   });
 
   test('startHub refuses a bad faults entry with a typed error', async () => {
@@ -225,5 +233,53 @@ describe('scheduled faults', () => {
     advance(5000);
     expect(hub.faults!.history).toEqual([]);
     expect(drops).toEqual([]);
+  });
+});
+
+describe('a fault window is shown to the faulted device only', () => {
+  test('others attaching its links get amqp:unauthorized-access; its own re-attach gets the fault', async () => {
+    const t = await testHub();
+    const d1 = await connectDevice(t, 'd1');
+    const events = await d1.openSender('/devices/d1/messages/events');
+    await events.send({
+      body: 'fault',
+      applicationProperties: {
+        AzIoTHub_FaultOperationType: 'KillAmqpD2CLink',
+        AzIoTHub_FaultOperationCloseReason: 'd1 is faulted',
+        AzIoTHub_FaultOperationDelayInSecs: '0',
+        AzIoTHub_FaultOperationDurationInSecs: '60',
+      },
+    });
+    t.advance(0);
+    expect(t.hub.faults!.history).toEqual([
+      { operation: 'KillAmqpD2CLink', identity: 'd1', killed: 1, again: false },
+    ]);
+    const refusal = (p: Promise<unknown>): Promise<unknown> =>
+      p.then(
+        () => 'attached',
+        (e: unknown) => e,
+      );
+    // No credential at all, or one for another device: the answer of any device it may not use.
+    const bare = await connectBare(t);
+    const d2 = await connectDevice(t, 'd2');
+    for (const conn of [bare, d2]) {
+      const e = await refusal(conn.openSender('/devices/d1/messages/events'));
+      expect(e).toMatchObject({ condition: 'amqp:unauthorized-access' });
+      expect(String((e as Error).message)).not.toContain('d1 is faulted');
+    }
+    expect(t.hub.faults!.history).toHaveLength(1);
+    // The device itself is still refused with the fault's close reason until the window ends.
+    expect(await refusal(d1.openSender('/devices/d1/messages/events'))).toMatchObject({
+      condition: 'amqp:link:detach-forced',
+      message: expect.stringContaining('d1 is faulted'),
+    });
+    expect(t.hub.faults!.history[1]).toEqual({
+      operation: 'KillAmqpD2CLink',
+      identity: 'd1',
+      killed: 1,
+      again: true,
+    });
+    t.advance(60_000);
+    expect(await refusal(d1.openSender('/devices/d1/messages/events'))).not.toBeInstanceOf(Error);
   });
 });
