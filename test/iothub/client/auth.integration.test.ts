@@ -93,7 +93,7 @@ describe('device authentication', () => {
     await expect(failing.open()).rejects.toThrow('vault unreachable');
   });
 
-  test('X.509: a client certificate from the hub CA (certificateAuthority), no SASL, no CBS', async () => {
+  test('X.509: a client certificate from a CA in x509Ca (certificateAuthority), no SASL, no CBS', async () => {
     const ca = createCertificateAuthority({ commonName: 'test CA', validDays: 2 });
     const server = issueCertificate(ca, {
       commonName: 'localhost',
@@ -102,10 +102,13 @@ describe('device authentication', () => {
       validDays: 2,
       usage: 'server',
     });
+    // The CA that signed the hub's certificate is trusted for client certificates only when named
+    // in x509Ca as well: `ca` alone may be a public or corporate CA.
     const hub = await hubForTest({
       cert: server.certPem,
       key: server.keyPem,
       ca: ca.certPem,
+      x509Ca: [ca.certPem],
     });
     hub.state.registry.addDevice('d509', { authType: 'certificateAuthority' });
     const client = issueCertificate(ca, { commonName: 'd509', validDays: 2, usage: 'client' });
