@@ -31,6 +31,7 @@ import {
 } from './queue.js';
 import { loggedEntry, LoggedQueueStore, queueSnapshot } from './queue-log.js';
 import type { LogRecord } from './store.js';
+import { KeyedListeners } from '../../util/keyed-listeners.js';
 
 export const C2D_DEFAULTS = {
   maxQueuedPerDevice: 50,
@@ -91,7 +92,7 @@ export class C2dStore extends LoggedQueueStore<C2dMeta, C2dLimits> {
   private readonly queues = new Map<string, LockQueue<C2dMeta>>();
   /** Accepted but not yet durable, per device: they count against the limit. */
   private readonly pending = new Map<string, number>();
-  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly listeners = new KeyedListeners<[]>();
 
   private constructor(opts: C2dOptions) {
     super(C2D_DEFAULTS, opts);
@@ -250,13 +251,7 @@ export class C2dStore extends LoggedQueueStore<C2dMeta, C2dLimits> {
 
   /** Calls `cb` whenever a message becomes available for the device (new or redelivered). */
   onAvailable(deviceId: string, cb: () => void): () => void {
-    let set = this.listeners.get(deviceId);
-    if (!set) this.listeners.set(deviceId, (set = new Set()));
-    set.add(cb);
-    return () => {
-      set.delete(cb);
-      if (set.size === 0 && this.listeners.get(deviceId) === set) this.listeners.delete(deviceId);
-    };
+    return this.listeners.add(deviceId, cb);
   }
 
   nextDeadline(): number | undefined {
@@ -283,8 +278,7 @@ export class C2dStore extends LoggedQueueStore<C2dMeta, C2dLimits> {
   }
 
   private notify(deviceId: string): void {
-    const set = this.listeners.get(deviceId);
-    if (set) for (const cb of [...set]) cb();
+    this.listeners.emit(deviceId);
   }
 }
 

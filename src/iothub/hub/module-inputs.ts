@@ -24,6 +24,7 @@ import { identityKey } from './methods.js';
 import { LockQueue, type Delivery, type QueueEntry, type SettleOutcome } from './queue.js';
 import { loggedEntry, LoggedQueueStore, queueSnapshot } from './queue-log.js';
 import type { LogRecord } from './store.js';
+import { KeyedListeners } from '../../util/keyed-listeners.js';
 
 export const MODULE_INPUT_DEFAULTS = {
   maxQueuedPerModule: 100,
@@ -64,7 +65,7 @@ export class ModuleInputStore extends LoggedQueueStore<InputTarget, ModuleInputL
   private readonly queues = new Map<string, LockQueue<InputTarget>>();
   /** Reserved or being written, per module: they count against the limit. */
   private readonly pending = new Map<string, number>();
-  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly listeners = new KeyedListeners<[]>();
 
   private constructor(opts: ModuleInputOptions) {
     super(MODULE_INPUT_DEFAULTS, opts);
@@ -217,14 +218,7 @@ export class ModuleInputStore extends LoggedQueueStore<InputTarget, ModuleInputL
 
   /** Calls `cb` whenever an input message becomes available for the module. */
   onAvailable(deviceId: string, moduleId: string, cb: () => void): () => void {
-    const key = identityKey(deviceId, moduleId);
-    let set = this.listeners.get(key);
-    if (!set) this.listeners.set(key, (set = new Set()));
-    set.add(cb);
-    return () => {
-      set.delete(cb);
-      if (set.size === 0 && this.listeners.get(key) === set) this.listeners.delete(key);
-    };
+    return this.listeners.add(identityKey(deviceId, moduleId), cb);
   }
 
   nextDeadline(): number | undefined {
@@ -242,8 +236,7 @@ export class ModuleInputStore extends LoggedQueueStore<InputTarget, ModuleInputL
   }
 
   private notify(key: string): void {
-    const set = this.listeners.get(key);
-    if (set) for (const cb of [...set]) cb();
+    this.listeners.emit(key);
   }
 }
 

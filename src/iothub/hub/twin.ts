@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { HubError } from './errors.js';
 import { PRIVATE_FILE_MODE, tightenFile } from './private-files.js';
 import { readJsonFile, writeFileAtomic } from './store.js';
+import { KeyedListeners } from '../../util/keyed-listeners.js';
 
 /** A JSON object, as twins hold them. */
 export type TwinObject = { [key: string]: unknown };
@@ -75,7 +76,7 @@ export interface TwinStoreOptions {
 
 export class TwinStore {
   private readonly twins = new Map<string, Twin>();
-  private readonly listeners = new Map<string, Set<DesiredListener>>();
+  private readonly listeners = new KeyedListeners<Parameters<DesiredListener>>();
   private save: Promise<void> = Promise.resolve();
   private dirty = false;
   private error: HubError | undefined;
@@ -175,26 +176,19 @@ export class TwinStore {
     if (nextDesired) {
       // A replace pushes the whole new document, a patch the delta as applied (nulls included).
       const delta = o.replace ? nextDesired : desired!;
-      for (const cb of [...(this.listeners.get(key) ?? [])])
-        cb(withVersion(delta, t.desiredVersion), t.desiredVersion);
+      this.listeners.emit(key, withVersion(delta, t.desiredVersion), t.desiredVersion);
     }
     return this.document(key);
   }
 
   /** Pushes each desired change of the identity to `cb` until the returned function is called. */
   subscribeDesired(key: string, cb: DesiredListener): () => void {
-    let set = this.listeners.get(key);
-    if (!set) this.listeners.set(key, (set = new Set()));
-    set.add(cb);
-    return () => {
-      set.delete(cb);
-      if (set.size === 0 && this.listeners.get(key) === set) this.listeners.delete(key);
-    };
+    return this.listeners.add(key, cb);
   }
 
   /** Desired subscribers of the identity. */
   subscriberCount(key: string): number {
-    return this.listeners.get(key)?.size ?? 0;
+    return this.listeners.count(key);
   }
 
   /** Forgets the twins of a device and of its modules (the identity was deleted). */
