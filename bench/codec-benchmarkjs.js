@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CASES, ENCODED_BYTES } from './codec-cases.js';
+import { CASES, ENCODED_BYTES, machineLine, printTable } from './codec-cases.js';
 
 const require = createRequire(import.meta.url);
 const Benchmark = require('benchmark'); // CommonJS; needs lodash and platform beside it
@@ -115,23 +115,13 @@ for (const { c, rs } of rows) {
     status,
   ]);
 }
-const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-const leftAligned = new Set([0, 1, 5, 10]);
-const line = (r) =>
-  r.map((cell, i) => (leftAligned.has(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
-console.log('');
-console.log(line(table[0]));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const r of table.slice(1)) console.log(line(r));
-console.log('');
+printTable(table, new Set([0, 1, 5, 10]));
 for (const { c } of rows) console.log(`  ${c.name}: ${c.note}`);
 const loadAfter = load();
 console.log(
   `\n  ops/s = benchmark.js hz x ${OPS_PER_CALL} ops per call; ±rme = benchmark.js relative margin of error (95%); n = samples; ratio = subject / baseline; measured in ${elapsed.toFixed(1)} s; node ${process.version}; checksum ${sink}`,
 );
-console.log(
-  `  machine: ${cpus().length} CPUs, load average ${loadBefore[0]} before / ${loadAfter[0]} after (a load above the CPU count means the figures are noisy)`,
-);
+console.log(machineLine(loadBefore, loadAfter));
 
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(

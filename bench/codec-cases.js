@@ -2,6 +2,7 @@
 // bench/codec.js (interleaved samples, medians) and bench/codec-benchmarkjs.js (benchmark.js
 // suites). Importing this module builds the fixtures and runs the sanity checks, so neither harness
 // can time two implementations that disagree on what they produce.
+import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 
 import {
@@ -473,3 +474,20 @@ export const CASES = [
 
 /** Encoded sizes of the telemetry message, for the harnesses' banners and results. */
 export const ENCODED_BYTES = { amqpOne: oneBytes.length, rhea: rheaBytes.length };
+
+/** Prints a table (its first row the header); the columns in `leftAligned` are padded on the right. */
+export function printTable(table, leftAligned) {
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  const line = (r) =>
+    r.map((cell, i) => (leftAligned.has(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  console.log('');
+  console.log(line(table[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of table.slice(1)) console.log(line(r));
+  console.log('');
+}
+
+/** The machine line every codec report ends with: how busy it was while measuring. */
+export function machineLine(loadBefore, loadAfter) {
+  return `  machine: ${cpus().length} CPUs, load average ${loadBefore[0]} before / ${loadAfter[0]} after (a load above the CPU count means the figures are noisy)`;
+}

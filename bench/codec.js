@@ -16,7 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CASES, ENCODED_BYTES } from './codec-cases.js';
+import { CASES, ENCODED_BYTES, machineLine, printTable } from './codec-cases.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // BENCH_RESULTS_DIR: where the -latest.json goes (npm run bench:all keeps quick runs apart).
@@ -150,26 +150,13 @@ for (const { c, rs } of rows) {
     status,
   ]);
 }
-const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-const line = (r) =>
-  r
-    .map((cell, i) =>
-      i === 0 || i === 1 || i === 3 || i === 6 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]),
-    )
-    .join('  ');
-console.log('');
-console.log(line(table[0]));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const r of table.slice(1)) console.log(line(r));
-console.log('');
+printTable(table, new Set([0, 1, 3, 6]));
 for (const { c } of rows) console.log(`  ${c.name}: ${c.note}`);
 const loadAfter = load();
 console.log(
   `\n  ratio = subject / baseline (median ops/s); ${SAMPLES} interleaved samples of ${SAMPLE_MS} ms per impl; measured in ${elapsed.toFixed(1)} s; node ${process.version}; checksum ${sink}`,
 );
-console.log(
-  `  machine: ${cpus().length} CPUs, load average ${loadBefore[0]} before / ${loadAfter[0]} after (a load above the CPU count means the figures are noisy)`,
-);
+console.log(machineLine(loadBefore, loadAfter));
 
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
