@@ -49,7 +49,7 @@ export type CodecLookup<K> = (key: K) => CompositeCodec | undefined;
 
 // ---------------------------------------------------------------- decoding
 
-function wrongType(d: Decoder, field: string, kind: string, c: number): never {
+export function wrongType(d: Decoder, field: string, kind: string, c: number): never {
   return d.fail(
     'AMQP_DECODE_WRONG_TYPE',
     `field ${field} (${kind}) cannot be constructor 0x${c.toString(16)}`,

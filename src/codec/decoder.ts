@@ -375,7 +375,7 @@ export class Decoder {
   }
 
   /** Narrows `end` to a compound's declared size; returns the outer end for `leave`. */
-  private enterCompound(end: number): number {
+  enterCompound(end: number): number {
     const outer = this.end;
     this.end = end;
     this.enter();
@@ -383,7 +383,7 @@ export class Decoder {
   }
 
   /** Checks the compound's declared size was used exactly, and restores the outer end. */
-  private leaveCompound(end: number, outer: number): void {
+  leaveCompound(end: number, outer: number): void {
     if (this.pos !== end)
       this.fail('AMQP_DECODE_BAD_SIZE', `compound has ${end - this.pos} bytes past its items`);
     this.depth--;
@@ -633,7 +633,7 @@ export class Decoder {
 }
 
 /** Element type and fixed width (0 for zero-width, 1 as the minimum for variable ones) per code. */
-const ELEMENT_OF_CODE: Partial<Record<number, readonly [ElementType, number]>> = {
+export const ELEMENT_OF_CODE: Partial<Record<number, readonly [ElementType, number]>> = {
   [Code.BooleanTrue]: ['boolean', 0],
   [Code.BooleanFalse]: ['boolean', 0],
   [Code.Boolean]: ['boolean', 1],

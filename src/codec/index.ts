@@ -19,6 +19,7 @@ export { encodeComposite, decodeComposite, readComposite, compositeForCode } fro
 export type * from './spec/records.js';
 export { encodeMessage, decodeMessage, writeMessage } from './message.js';
 export type { Message, MessageHeader, MessageProperties, Annotations } from './message.js';
+export { readMessage, MessageView } from './message-view.js';
 export {
   MessageStreamParser,
   DEFAULT_MAX_SECTION_BYTES,

@@ -38,7 +38,7 @@ export interface Message {
 }
 
 /** Section descriptor codes, spec 3.2. */
-const enum Section {
+export const enum Section {
   Header = 0x70,
   DeliveryAnnotations = 0x71,
   MessageAnnotations = 0x72,
@@ -180,7 +180,7 @@ export function sectionCodeOf(descriptor: Uint8Array): number {
 }
 
 /** Reads a section's descriptor and returns its code, or fails. */
-function readSectionCode(d: Decoder): number {
+export function readSectionCode(d: Decoder): number {
   const at = d.pos;
   if (d.u8() !== Code.Described)
     d.fail('AMQP_DECODE_WRONG_TYPE', 'a message section must be a described type', at);
@@ -202,7 +202,7 @@ function readSectionCode(d: Decoder): number {
  * A map section: application properties keyed by strings, annotations and the footer by symbols
  * (spec 3.2); all keys of that type make a plain object, anything else a Map (Decoder.keyedMap).
  */
-function readMapSection(d: Decoder, symbolKeys: boolean): Annotations {
+export function readMapSection(d: Decoder, symbolKeys: boolean): Annotations {
   const code = d.u8();
   if (code === Code.Map8 || code === Code.Map32) {
     return d.objectMaps ? d.keyedMap(code === Code.Map32, symbolKeys) : d.mapOf(code === Code.Map32);

@@ -1,0 +1,304 @@
+/**
+ * Lazy decoding (readMessage) against the eager decoder (decodeMessage): for any message, and for
+ * any corruption of one, readMessage fails exactly when decodeMessage fails, with the same error,
+ * and otherwise every section and every properties field reads back as decodeMessage gives it, in
+ * whatever order they are read. Run twice: with the fast path (quick-scan.ts) and with the careful
+ * scan alone (value-scan.ts), so each is held to the Decoder.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DecodeError } from '../../src/codec/errors.js';
+import { decodeMessage, encodeMessage, type Message } from '../../src/codec/message.js';
+import { MessageView, readMessage, setQuickScan } from '../../src/codec/message-view.js';
+import { encode } from '../../src/codec/index.js';
+import { AmqpSymbol, Typed, type AmqpValue } from '../../src/codec/values.js';
+import { amqpValue, binaryBuf, messageArb } from './arbitraries.js';
+
+const SECTIONS = [
+  'header',
+  'deliveryAnnotations',
+  'messageAnnotations',
+  'properties',
+  'applicationProperties',
+  'body',
+  'bodyType',
+  'footer',
+] as const;
+const PROPERTY_FIELDS = [
+  'messageId',
+  'userId',
+  'to',
+  'subject',
+  'replyTo',
+  'correlationId',
+  'contentType',
+  'contentEncoding',
+  'absoluteExpiryTime',
+  'creationTime',
+  'groupId',
+  'groupSequence',
+  'replyToGroupId',
+] as const;
+
+type Outcome = { ok: true; m: Message } | { ok: false; code: string; offset: number; message: string };
+
+function outcome(f: () => Message): Outcome {
+  try {
+    return { ok: true, m: f() };
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    return { ok: false, code: e.code, offset: e.offset ?? -1, message: e.message };
+  }
+}
+
+/** Reads the lazy message's sections and fields in the order given by `order`, then compares. */
+function expectSame(bytes: Buffer, order: number[]): void {
+  const eager = outcome(() => decodeMessage(bytes));
+  const lazy = outcome(() => readMessage(bytes));
+  if (!eager.ok || !lazy.ok) {
+    expect(lazy).toEqual(eager);
+    return;
+  }
+  const v = lazy.m;
+  expect(v).toBeInstanceOf(MessageView);
+  const e = eager.m as Record<string, unknown>;
+  const names = [...SECTIONS];
+  for (const i of order) {
+    const name = names[i % names.length]!;
+    if (name === 'properties' && e.properties !== undefined) {
+      const p = v.properties as Record<string, unknown>;
+      for (const f of PROPERTY_FIELDS) {
+        expect(p[f]).toEqual((e.properties as Record<string, unknown>)[f]);
+      }
+    } else expect((v as Record<string, unknown>)[name]).toEqual(e[name]);
+  }
+  expect((v as MessageView).toMessage()).toEqual(eager.m);
+}
+
+/** A few bytes changed, cut or added: the ways a message arrives broken. */
+const corruption = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  fc.record({
+    kind: fc.constant('overwrite' as const),
+    at: fc.nat(),
+    bytes: fc.array(fc.nat(255), { minLength: 1, maxLength: 4 }),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.array(fc.nat(255), { minLength: 1, maxLength: 4 }),
+  }),
+);
+
+function corrupt(input: Buffer, c: CorruptionT): Buffer {
+  const b = Buffer.from(input);
+  const len = b.length;
+  if (len === 0) return b;
+  switch (c.kind) {
+    case 'flip':
+      b[c.at % len]! ^= 1 << c.bit;
+      return b;
+    case 'truncate':
+      return b.subarray(0, c.at % len);
+    case 'overwrite':
+      c.bytes.forEach((x, i) => {
+        if ((c.at % len) + i < len) b[(c.at % len) + i] = x;
+      });
+      return b;
+    case 'insert': {
+      const at = c.at % (len + 1);
+      return Buffer.concat([b.subarray(0, at), Buffer.from(c.bytes), b.subarray(at)]);
+    }
+  }
+}
+type CorruptionT =
+  | { kind: 'flip'; at: number; bit: number }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'overwrite'; at: number; bytes: number[] }
+  | { kind: 'insert'; at: number; bytes: number[] };
+
+const orderArb = fc.array(fc.nat(63), { minLength: 1, maxLength: 12 });
+
+describe.each([
+  ['the fast path', true],
+  ['the careful scan alone', false],
+])('readMessage with %s', (_name, quick) => {
+  afterEach(() => setQuickScan(true));
+
+  it('reads every section and field as decodeMessage decodes it, in any order', () => {
+    setQuickScan(quick);
+    fc.assert(
+      fc.property(messageArb, orderArb, (m, order) => expectSame(encodeMessage(m), order)),
+      { numRuns: 300 },
+    );
+  });
+
+  it('fails exactly when decodeMessage fails, with the same error, for any corruption', () => {
+    setQuickScan(quick);
+    fc.assert(
+      fc.property(
+        messageArb,
+        fc.array(corruption, { minLength: 1, maxLength: 3 }),
+        orderArb,
+        (m, cs, order) => {
+          let b = encodeMessage(m);
+          for (const c of cs) b = corrupt(b, c as CorruptionT);
+          expectSame(b, order);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('fails as decodeMessage does on random bytes behind a section descriptor', () => {
+    setQuickScan(quick);
+    const section = fc.constantFrom(0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78);
+    fc.assert(
+      fc.property(section, fc.uint8Array({ maxLength: 40 }), orderArb, (s, tail, order) => {
+        expectSame(Buffer.concat([Buffer.from([0x00, 0x53, s]), tail]), order);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
+/** A key in one of the four forms a map may carry it, from a small set so that keys repeat. */
+const keyArb = fc.record({
+  text: fc.constantFrom('a', 'b', 'ab', '1', '01', '10', 'x-opt-k', '', 'é'),
+  code: fc.constantFrom(0xa1, 0xb1, 0xa3, 0xb3),
+});
+
+function keyBytes(k: { text: string; code: number }): Buffer {
+  const t = Buffer.from(k.text, 'utf8');
+  if (k.code === 0xa1 || k.code === 0xa3) return Buffer.concat([Buffer.from([k.code, t.length]), t]);
+  const n = Buffer.alloc(4);
+  n.writeUInt32BE(t.length);
+  return Buffer.concat([Buffer.from([k.code]), n, t]);
+}
+
+/** A map section (application properties or annotations) built by hand: any keys, small values. */
+const mapSectionArb = fc
+  .tuple(
+    fc.constantFrom(0x71, 0x72, 0x74, 0x78),
+    fc.array(fc.tuple(keyArb, fc.constantFrom(0x40, 0x41, 0x42, 0x45)), { maxLength: 20 }),
+  )
+  .map(([section, pairs]) => {
+    const items = Buffer.concat(pairs.map(([k, v]) => Buffer.concat([keyBytes(k), Buffer.from([v])])));
+    const head = Buffer.alloc(9);
+    head[0] = 0xd1; // map32: room for any number of pairs
+    head.writeUInt32BE(items.length + 4, 1);
+    head.writeUInt32BE(pairs.length * 2, 5);
+    return Buffer.concat([Buffer.from([0x00, 0x53, section]), head, items]);
+  });
+
+/** Each field of the right type mostly, else null or any value: right up to a wrong one. */
+const fieldOf = (right: fc.Arbitrary<AmqpValue>): fc.Arbitrary<AmqpValue> =>
+  fc.oneof(
+    { weight: 8, arbitrary: right },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: amqpValue },
+  );
+const str = fc.string({ maxLength: 12 });
+const sym = fc.string({ maxLength: 12 }).map((s) => new AmqpSymbol(s));
+const date = fc.integer({ min: 0, max: 2 ** 40 }).map((n) => new Date(n));
+const propertiesListArb = fc
+  .tuple(
+    fieldOf(fc.oneof(str, amqpValue)),
+    fieldOf(binaryBuf),
+    fieldOf(str),
+    fieldOf(str),
+    fieldOf(str),
+    fieldOf(amqpValue),
+    fieldOf(sym),
+    fieldOf(sym),
+    fieldOf(date),
+    fieldOf(date),
+    fieldOf(str),
+    fieldOf(fc.nat().map((n) => new Typed('uint', n))),
+    fieldOf(str),
+    fc.array(amqpValue, { maxLength: 2 }),
+  )
+  .chain(([...all]) => {
+    const extra = all.pop() as AmqpValue[];
+    const fields = all as AmqpValue[];
+    return fc
+      .nat(fields.length)
+      .map((n) => (n === fields.length ? [...fields, ...extra] : fields.slice(0, n)));
+  });
+
+describe.each([
+  ['the fast path', true],
+  ['the careful scan alone', false],
+])('readMessage with %s, on hand-built sections', (_name, quick) => {
+  afterEach(() => setQuickScan(true));
+
+  it('judges repeated, digit, empty and mixed-form map keys as decodeMessage does', () => {
+    setQuickScan(quick);
+    fc.assert(
+      fc.property(mapSectionArb, orderArb, (b, order) => expectSame(b, order)),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('judges a properties list of any values (right and wrong types) as decodeMessage does', () => {
+    setQuickScan(quick);
+    fc.assert(
+      fc.property(propertiesListArb, orderArb, (items, order) => {
+        expectSame(Buffer.concat([Buffer.from([0x00, 0x53, 0x73]), encode(items)]), order);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
+
+describe('readMessage, by hand', () => {
+  const dup = (section: number, a: number[], b: number[]): Buffer =>
+    Buffer.from([0x00, 0x53, section, 0xc1, 3 + a.length + b.length, 4, ...a, 0x40, ...b, 0x40]);
+
+  it('refuses a key repeated in another width, as decodeMessage does', () => {
+    // "k" as str8, then "k" as str32: one key to JavaScript.
+    const b = dup(0x74, [0xa1, 1, 0x6b], [0xb1, 0, 0, 0, 1, 0x6b]);
+    expect(() => decodeMessage(b)).toThrow(expect.objectContaining({ code: 'AMQP_DECODE_INVALID_VALUE' }));
+    expect(() => readMessage(b)).toThrow(expect.objectContaining({ code: 'AMQP_DECODE_INVALID_VALUE' }));
+  });
+
+  it('hands out nothing for a message whose unread section is malformed', () => {
+    // Application properties with invalid UTF-8 in a value, which the reader would never read.
+    const b = Buffer.from([0x00, 0x53, 0x74, 0xc1, 7, 2, 0xa1, 1, 0x6b, 0xa1, 1, 0xff]);
+    expect(() => readMessage(b)).toThrow(expect.objectContaining({ code: 'AMQP_DECODE_INVALID_UTF8' }));
+  });
+
+  it('gives assigned sections back, and encodes as the eager message does', () => {
+    const m: Message = {
+      messageAnnotations: { 'x-opt-a': 'v' },
+      properties: { messageId: 'id-1', to: '/q', creationTime: new Date(5) },
+      applicationProperties: { k: 1 },
+      body: Buffer.from('hello'),
+    };
+    const bytes = encodeMessage(m);
+    const v = readMessage(bytes);
+    expect(encodeMessage(v)).toEqual(bytes);
+    v.applicationProperties = { k: 2 };
+    v.properties!.messageId = 'id-2';
+    v.body = Buffer.from('bye');
+    expect(v.applicationProperties).toEqual({ k: 2 });
+    expect(v.properties!.messageId).toBe('id-2');
+    expect(JSON.parse(JSON.stringify(v))).toEqual(
+      JSON.parse(
+        JSON.stringify({
+          ...m,
+          ...{ applicationProperties: { k: 2 }, body: Buffer.from('bye'), bodyType: 'data' },
+          properties: { ...m.properties, messageId: 'id-2' },
+        }),
+      ),
+    );
+  });
+
+  it("is decodeMessage with maps: 'map'", () => {
+    const bytes = encodeMessage({ applicationProperties: { k: 1 }, body: 'x' });
+    const v = readMessage(bytes, { maps: 'map' });
+    expect(v).not.toBeInstanceOf(MessageView);
+    expect(v).toEqual(decodeMessage(bytes, { maps: 'map' }));
+  });
+});
