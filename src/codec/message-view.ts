@@ -83,6 +83,7 @@ export class MessageView implements Message {
     private readonly maxDepth: number,
   ) {}
 
+  /** The delivery annotations, decoded on first read from bytes readMessage has already checked. */
   get deliveryAnnotations(): Annotations | undefined {
     if (this.daAt !== NOT_KEPT) {
       this.da = this.mapAt(this.daAt, this.daEnd, true);
@@ -90,11 +91,13 @@ export class MessageView implements Message {
     }
     return this.da;
   }
+  /** Replaces the delivery annotations; the kept bytes are dropped. */
   set deliveryAnnotations(v: Annotations | undefined) {
     this.da = v;
     this.daAt = NOT_KEPT;
   }
 
+  /** The message annotations, decoded on first read from bytes readMessage has already checked. */
   get messageAnnotations(): Annotations | undefined {
     if (this.maAt !== NOT_KEPT) {
       this.ma = this.mapAt(this.maAt, this.maEnd, true);
@@ -102,11 +105,13 @@ export class MessageView implements Message {
     }
     return this.ma;
   }
+  /** Replaces the message annotations; the kept bytes are dropped. */
   set messageAnnotations(v: Annotations | undefined) {
     this.ma = v;
     this.maAt = NOT_KEPT;
   }
 
+  /** The application properties, decoded on first read from bytes readMessage has already checked. */
   get applicationProperties(): AppProperties {
     if (this.apAt !== NOT_KEPT) {
       this.ap = this.mapAt(this.apAt, this.apEnd, false);
@@ -114,11 +119,13 @@ export class MessageView implements Message {
     }
     return this.ap;
   }
+  /** Replaces the application properties; the kept bytes are dropped. */
   set applicationProperties(v: AppProperties) {
     this.ap = v;
     this.apAt = NOT_KEPT;
   }
 
+  /** The footer, decoded on first read from bytes readMessage has already checked. */
   get footer(): Annotations | undefined {
     if (this.ftAt !== NOT_KEPT) {
       this.ft = this.mapAt(this.ftAt, this.ftEnd, true);
@@ -126,11 +133,13 @@ export class MessageView implements Message {
     }
     return this.ft;
   }
+  /** Replaces the footer; the kept bytes are dropped. */
   set footer(v: Annotations | undefined) {
     this.ft = v;
     this.ftAt = NOT_KEPT;
   }
 
+  /** The body, decoded on first read from bytes readMessage has already checked. */
   get body(): AmqpValue | undefined {
     const at = this.bodyAt;
     if (at !== undefined) {
@@ -139,6 +148,7 @@ export class MessageView implements Message {
     }
     return this.bd;
   }
+  /** Replaces the body; the kept bytes are dropped. */
   set body(v: AmqpValue | undefined) {
     this.bd = v;
     this.bodyAt = undefined;
