@@ -1,6 +1,7 @@
 /** A message that arrived on a receiver, with the ways to settle it. */
 import type { DecodeOptions } from '../codec/decoder.js';
 import { decodeMessage, type Message } from '../codec/message.js';
+import { readMessage } from '../codec/message-view.js';
 import type { DeliveryState } from '../codec/spec/records.js';
 import type { Delivery } from '../link/delivery.js';
 import type { Receiver } from '../link/receiver.js';
@@ -22,6 +23,7 @@ export class ReceivedMessage extends Settleable {
     readonly delivery: Delivery,
     private readonly owner: SettleListener,
     private readonly decodeOptions?: DecodeOptions,
+    private readonly lazy = false,
   ) {
     super();
   }
@@ -32,11 +34,13 @@ export class ReceivedMessage extends Settleable {
   }
 
   /**
-   * The decoded message (decoded once, on first use; maps as the receiver's `maps` option says).
-   * Throws DecodeError for a malformed one.
+   * The decoded message (decoded once, on first use; maps as the receiver's `maps` option says,
+   * lazily or not as its `decode` option says). Throws DecodeError for a malformed one.
    */
   get message(): Message {
-    return (this.decoded ??= decodeMessage(this.delivery.payload, this.decodeOptions));
+    return (this.decoded ??= this.lazy
+      ? readMessage(this.delivery.payload, this.decodeOptions)
+      : decodeMessage(this.delivery.payload, this.decodeOptions));
   }
 
   /** The delivery-tag the sender gave it. */

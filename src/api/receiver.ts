@@ -6,6 +6,7 @@
 import type { Delivery } from '../link/delivery.js';
 import type { Receiver } from '../link/receiver.js';
 import type { DecodeOptions, MapForm } from '../codec/decoder.js';
+import type { MessageView } from '../codec/message-view.js';
 import { AbortError, ClosedError, InvalidArgumentError, TimeoutError } from './errors.js';
 import { abortedError, armDeadline } from './deadline.js';
 import { type LinkHost } from './link-host.js';
@@ -25,12 +26,27 @@ export interface ReceiverCreditOptions {
    * (all symbols, in annotations) is a plain object, any other a Map. 'map': every map is a Map.
    */
   maps?: MapForm;
+  /**
+   * When received messages decode. 'eager' (the default): all of a message on the first read of
+   * `.message`, as a plain object. 'lazy': the whole message is checked on that first read (a
+   * malformed one throws the same DecodeError), but each section, and each properties field, is
+   * decoded only when read: a consumer that reads a few fields pays for those. `.message` is then
+   * a {@link MessageView}, whose sections are accessors (spreading it shows nothing; use
+   * `toMessage()` for a plain object). With `maps: 'map'` decoding is always eager.
+   */
+  decode?: 'eager' | 'lazy';
 }
 
 /** Checks a `maps` option from JavaScript callers: a misspelt one is refused, not ignored. */
 export function checkMapsOption(maps: unknown): MapForm | undefined {
   if (maps === undefined || maps === 'object' || maps === 'map') return maps;
   throw new InvalidArgumentError(`the maps option must be 'object' or 'map', got ${String(maps)}`);
+}
+
+/** Checks a `decode` option from JavaScript callers, as checkMapsOption does. */
+export function checkDecodeOption(decode: unknown): 'eager' | 'lazy' | undefined {
+  if (decode === undefined || decode === 'eager' || decode === 'lazy') return decode;
+  throw new InvalidArgumentError(`the decode option must be 'eager' or 'lazy', got ${String(decode)}`);
 }
 
 const OBJECT_MAPS: DecodeOptions = Object.freeze({ maps: 'object' });
@@ -57,6 +73,7 @@ export const RECEIVER_CREDIT_OPTIONS = {
   credit: opt.either(opt.number, opt.oneOf('manual')),
   autoAccept: opt.boolean,
   maps: opt.oneOf('object', 'map'),
+  decode: opt.oneOf('eager', 'lazy'),
 } satisfies OptionSchema<ReceiverCreditOptions>;
 
 export const DRAIN_OPTIONS = {
@@ -81,6 +98,8 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
   readonly autoAccept: boolean;
   /** How received messages decode (the `maps` option). */
   readonly decodeOptions: DecodeOptions;
+  /** Whether received messages decode lazily (the `decode` option). */
+  readonly lazy: boolean;
   private readonly buffer = new Fifo<ReceivedMessage>();
   private readers: Deferred<ReceivedMessage | undefined>[] = [];
   private drainWaiters: Deferred<void>[] = [];
@@ -95,6 +114,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
     this.window = options.credit === 'manual' ? 0 : Math.max(1, options.credit ?? 100);
     this.autoAccept = options.autoAccept ?? false;
     this.decodeOptions = checkMapsOption(options.maps) === 'map' ? MAP_MAPS : OBJECT_MAPS;
+    this.lazy = checkDecodeOption(options.decode) === 'lazy';
     link.context = this;
   }
 
@@ -170,7 +190,7 @@ export class MessageReceiver implements AsyncIterable<ReceivedMessage>, SettleLi
 
   /** @internal The engine delivered a complete message. */
   onDelivery(d: Delivery): void {
-    const m = new ReceivedMessage(d, this, this.decodeOptions);
+    const m = new ReceivedMessage(d, this, this.decodeOptions, this.lazy);
     const reader = this.readers.shift();
     if (reader) {
       this.last = m;

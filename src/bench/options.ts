@@ -12,6 +12,8 @@ export interface BenchOptions {
   address?: string;
   impl: BenchImpl;
   mode: BenchMode;
+  /** How amqp-one's receiver decodes: 'lazy' (checked whole, decoded as read) or 'eager'. */
+  decode: 'lazy' | 'eager';
   /** Messages to send in all (split over the links), after the warm-up. */
   count?: number;
   /** Or: send for this long (seconds). */
@@ -37,6 +39,7 @@ export interface BenchOptions {
 export const DEFAULTS = {
   impl: 'amqp-one',
   mode: 'presettled',
+  decode: 'lazy',
   count: 100_000,
   warmup: 0,
   credit: 1000,

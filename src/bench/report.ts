@@ -28,6 +28,8 @@ export interface Sample {
 export interface BenchResult {
   impl: BenchOptions['impl'];
   mode: BenchOptions['mode'];
+  /** How the amqp-one receiver decoded ('lazy' or 'eager'); rhea always decodes whole. */
+  decode?: BenchOptions['decode'];
   /** The broker's URL without credentials, or null peer to peer. */
   url: string | null;
   sent: number;
@@ -109,6 +111,7 @@ export function summarize(
   return {
     impl: o.impl,
     mode: o.mode,
+    decode: o.impl === 'amqp-one' ? o.decode : undefined,
     url: redact(o.url),
     sent,
     received: receiver.total,
@@ -177,7 +180,7 @@ export function formatResult(r: BenchResult): string {
     `${int(s.rate).padStart(9)} msg/s   CPU ${String(Math.round(s.cpuPercent)).padStart(3)}%  ` +
     `${s.cpuUsPerMsg.toFixed(2)} µs/msg   peak RSS ${mb(s.peakRssBytes)}`;
   const lines = [
-    `${r.impl}, ${r.mode}, ${where}, ${r.connections} connection(s) x ${r.links} link(s), credit ${r.credit}`,
+    `${r.impl}, ${r.mode}${r.decode ? `, ${r.decode} decoding` : ''}, ${where}, ${r.connections} connection(s) x ${r.links} link(s), credit ${r.credit}`,
     `  Messages          ${int(r.sent)} sent, ${int(r.received)} received` +
       (r.warmup ? ` (first ${int(r.warmup)} are warm-up, not measured)` : '') +
       (r.lost ? `, ${int(r.lost)} LOST` : ''),

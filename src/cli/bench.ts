@@ -12,7 +12,8 @@ const REPORT_SAMPLE_MS = 250;
 
 export const BENCH_HELP = `amqp-one bench [URL [--address A] | --websocket] [--count N | --duration S] [--warmup N] [--body-size B]
               [--mode presettled|unsettled] [--credit C] [--connections K] [--links K]
-              [--impl amqp-one|rhea|both] [--json] [--report FILE] [--quiet] [--ca FILE] [--insecure]
+              [--impl amqp-one|rhea|both] [--decode lazy|eager] [--json] [--report FILE] [--quiet]
+              [--ca FILE] [--insecure]
   Sends messages from one process to another and reports throughput, end-to-end latency, CPU and
   memory. Without URL the two processes talk peer to peer over loopback (the receiver listens);
   with URL (amqp[s]://[user:pass@]host:port/address) both go through that broker; with
@@ -27,6 +28,9 @@ export const BENCH_HELP = `amqp-one bench [URL [--address A] | --websocket] [--c
     --credit C       receiver prefetch per link (default ${DEFAULTS.credit})
     --connections K  connections per side (default 1); --links K: links per connection (default 1)
     --impl I         amqp-one (default), rhea (needs the rhea package), or both, one after the other
+    --decode D       how amqp-one's receiver decodes (it reads each message's send-time annotation):
+                     lazy (default: the whole message checked, only what is read decoded) or eager
+                     (all of it decoded); rhea always decodes all of it
     --json           one JSON object per run on stdout instead of the report; progress stays on stderr
     --report FILE    also write an HTML page (self-contained: inline SVG, no script): parameters,
                      machine, summary, and per process the rate and RSS over time (sampled every
@@ -47,6 +51,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     connections: { type: 'string' },
     links: { type: 'string' },
     impl: { type: 'string' },
+    decode: { type: 'string' },
     json: { type: 'boolean' },
     report: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
@@ -69,6 +74,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const impl = v.impl ?? DEFAULTS.impl;
   if (impl !== 'amqp-one' && impl !== 'rhea' && impl !== 'both')
     throw new UsageError(`--impl must be amqp-one, rhea or both, got ${impl}`);
+  const decode = v.decode ?? DEFAULTS.decode;
+  if (decode !== 'lazy' && decode !== 'eager')
+    throw new UsageError(`--decode must be lazy or eager, got ${decode}`);
   const positive = (value: string | undefined, name: string, fallback: number): number => {
     const n = int(value, name, fallback);
     if (n < 1) throw new UsageError(`--${name} must be at least 1`);
@@ -81,6 +89,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     address: v.address,
     websocket: v.websocket,
     mode,
+    decode,
     count: durationS === undefined ? positive(v.count, 'count', DEFAULTS.count) : undefined,
     durationS,
     warmup: int(v.warmup, 'warmup', DEFAULTS.warmup),

@@ -716,7 +716,7 @@ export class AmqpConnection extends ConnectionCore<AmqpConnectionEvents> {
       options,
       this.openWait({ openTimeoutMs, signal }),
     );
-    const r = this.wrapReceiver(link, { credit: o.credit, autoAccept: o.autoAccept, maps });
+    const r = this.wrapReceiver(link, { credit: o.credit, autoAccept: o.autoAccept, maps, decode: o.decode });
     if (this.inHook) this.hookLinks.push(r);
     else this.links.push({ kind: 'receiver', options, session, wrapper: r });
     return r;

@@ -148,7 +148,12 @@ export class ServerConnection extends ConnectionCore<ServerConnectionEvents> {
     link.attach();
     this.schedule();
     if (link.role === 'sender') return this.wrapSender(link as Sender, { maxQueued: o.maxQueued });
-    return this.wrapReceiver(link as Receiver, { credit: o.credit, autoAccept: o.autoAccept, maps });
+    return this.wrapReceiver(link as Receiver, {
+      credit: o.credit,
+      autoAccept: o.autoAccept,
+      maps,
+      decode: o.decode,
+    });
   }
 
   /** @internal Refuses a link; {@link IncomingLink.refuse} calls it. */

@@ -146,12 +146,14 @@ describe('amqp-one bench', () => {
     expect(res!.bodyBytes).toBe(256);
   });
 
-  test('peer to peer, unsettled, 2 connections x 2 links: every message is accepted', async () => {
+  test('peer to peer, unsettled, eager decoding, 2 connections x 2 links: every message is accepted', async () => {
     const r = await run([
       '--count',
       '2001',
       '--mode',
       'unsettled',
+      '--decode',
+      'eager',
       '--connections',
       '2',
       '--links',
@@ -163,6 +165,7 @@ describe('amqp-one bench', () => {
     const [res] = results(r.stdout);
     checkComplete(res!, 2001);
     expect(res!.sender.accepted).toBe(2001);
+    expect(res!.decode).toBe('eager');
     expect(res!.links).toBe(2);
     expect(res!.connections).toBe(2);
   });
@@ -188,7 +191,9 @@ describe('amqp-one bench', () => {
     const url = `amqp://127.0.0.1:${broker.port}/bench-both`;
     const r = await run([url, '--count', '2000', '--impl', 'both', '--quiet']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^amqp-one, presettled, through amqp:\/\/127\.0\.0\.1:\d+\/bench-both/m);
+    expect(r.stdout).toMatch(
+      /^amqp-one, presettled, lazy decoding, through amqp:\/\/127\.0\.0\.1:\d+\/bench-both/m,
+    );
     expect(r.stdout).toMatch(/^rhea, presettled, through/m);
     expect(r.stdout).toMatch(/Messages +2,000 sent, 2,000 received/);
     expect(r.stdout).toMatch(/end-to-end msg\/s +[\d,]+ +[\d,]+ +[\d.]+x/);
@@ -256,6 +261,7 @@ describe('amqp-one bench', () => {
       ['--mode', 'bogus'],
       ['--count', '10', '--duration', '1'],
       ['--impl', 'qpid'],
+      ['--decode', 'none'],
       ['--credit', '0'],
       ['amqp://127.0.0.1:1'],
     ]) {
