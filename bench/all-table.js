@@ -10,7 +10,7 @@
 export const TARGETS = { codec: 10, rhea: 5, protonC: 0.67 };
 
 /** The cases of bench/codec.js that carry a target: what an application encodes and reads. */
-const CODEC_TARGET_CASES = new Set(['telemetry-encode', 'telemetry-decode']);
+const CODEC_TARGET_CASES = new Set(['telemetry-encode', 'telemetry-decode', 'telemetry-read-lazy']);
 
 const MODES = ['presettled', 'unsettled'];
 
