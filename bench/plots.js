@@ -7,7 +7,9 @@
 // - cpu-per-message.svg: CPU µs per message of each process, the same files;
 // - rss.svg: RSS over the 1M-message run of throughput-latest.json;
 // - rss-series.svg, if bench/results/bench-rss-latest.json exists: RSS over messages from the
-//   samples of `amqp-one bench --json` (one JSON object per line; see docs/performance.md).
+//   samples of `amqp-one bench --json` (one JSON object per line; see docs/performance.md);
+// - rss-broker-presettled.svg, rss-broker-unsettled.svg, if bench/results/rss-broker-latest.json
+//   exists: sender, receiver and broker RSS over messages (bench/rss-broker.js).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +119,28 @@ if (existsSync(seriesFile)) {
       })),
     ),
   });
+}
+
+// `npm run bench:rss-broker`: RSS against messages through the broker, one plot per mode, with the
+// broker's own RSS beside the sender's and receiver's.
+const brokerFile = join(results, 'rss-broker-latest.json');
+if (existsSync(brokerFile)) {
+  const rec = JSON.parse(readFileSync(brokerFile, 'utf8'));
+  for (const { mode, result, broker } of rec.runs) {
+    plots[`rss-broker-${mode}.svg`] = lineChart({
+      width,
+      title: `RSS over ${result.sent.toLocaleString('en-US')} messages through amqp-one broker, ${mode}`,
+      xLabel: 'messages',
+      yLabel: 'RSS (MiB)',
+      series: [
+        ...['sender', 'receiver'].map((side) => ({
+          name: side,
+          points: result.series[side].map((p) => [p.n, p.rssBytes / MiB]),
+        })),
+        { name: 'broker', points: broker.samples.map((p) => [p.n, p.rssBytes / MiB]) },
+      ],
+    });
+  }
 }
 
 mkdirSync(out, { recursive: true });

@@ -56,6 +56,8 @@ export interface BenchResult {
   latencyUs: HistogramSnapshot;
   /** Each process's progress samples, warm-up included (for `--report` and plots). */
   series: { sender: Sample[]; receiver: Sample[] };
+  /** The instant the series' `ms` count from, in ms since the epoch (to line up other samples). */
+  seriesOrigin?: number;
   machine: { node: string; cpus: number; loadAvg1m: number };
 }
 

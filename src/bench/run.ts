@@ -158,7 +158,8 @@ export async function runBench(o: BenchOptions, hooks: RunHooks = {}): Promise<B
       const [s, r] = await Promise.all([senderDone, receiverDone]);
       // 'sent' comes before 'done' on the same channel; without it (a stalled sender), what it did.
       const series = { sender: seriesOf(tx, s.report, origin), receiver: seriesOf(rx, r.report, origin) };
-      return summarize(o, s.report, r.report, sentTotal ?? s.report.total, stalled, series);
+      const result = summarize(o, s.report, r.report, sentTotal ?? s.report.total, stalled, series);
+      return { ...result, seriesOrigin: Math.round(origin) };
     } finally {
       clearInterval(watch);
     }
