@@ -45,9 +45,11 @@ const nodeAvailable =
   typeof NodeBuffer.prototype.utf8Slice === 'function';
 
 // Both are stateless with `fatal` and without `stream`: one of each serves every call.
+// ignoreBOM keeps a leading U+FEFF as the string's first character: AMQP strings carry no BOM, so
+// one there is data (dropping it would lose it, and make "\uFEFFa" and "a" the same map key).
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
-const lenient = new TextDecoder('utf-8');
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenient = new TextDecoder('utf-8', { ignoreBOM: true });
 
 // ---------------------------------------------------------------- the portable implementation
 
