@@ -9,10 +9,11 @@
  * fail. The header (small, and rare) is decoded at once; the properties' fields, the annotations,
  * the application properties, the footer and the body are kept as offsets into the input until
  * their first read, and then kept decoded (properties-view.ts reads the fields one by one). Each section reads back exactly as decodeMessage gives
- * it (test/codec/message-view.test.ts shows this for any message and any corruption of one).
+ * it (test/codec/message-view.property.test.ts shows this for any message and any corruption of one).
  *
  * The result is a MessageView: its sections are accessors on its prototype, not own properties, so
- * spreading it or listing its keys shows nothing; `toMessage()` gives a plain Message.
+ * spreading it (`{ ...view }`) or listing its keys gives its internal fields, not its sections.
+ * `toMessage()` gives a plain Message to spread, copy or change.
  */
 import { view } from './bytes.js';
 import { readCompositeListAs } from './composite.js';
@@ -280,7 +281,8 @@ export function readMessage(bytes: Uint8Array, options?: DecodeOptions): Message
         break;
       case Section.Properties: {
         let offsets: number[] | undefined = noOffsets();
-        const e = quickEnabled ? quickProperties(buf, start, end, offsets) : UNSURE;
+        // The fast path does not count the list's own level of nesting: below 1, the careful scan.
+        const e = quickEnabled && d.maxDepth >= 1 ? quickProperties(buf, start, end, offsets) : UNSURE;
         if (e !== UNSURE) d.pos = e;
         else offsets = scanProperties(d);
         m.properties =

@@ -5,7 +5,7 @@
  * (arrays, chars, non-ASCII text, mixed or repeated map keys, deep nesting); the caller then runs the
  * careful scan (value-scan.ts), which gives the Decoder's own verdict and error. So the fast path
  * can only be wrong by saying UNSURE too often, never by passing bad bytes: a property test
- * (test/codec/message-view.test.ts) holds it to the careful scan on random and corrupted input.
+ * (test/codec/message-view.property.test.ts) holds it to the careful scan on random and corrupted input.
  */
 import { Code } from './format-codes.js';
 

@@ -8,8 +8,10 @@
  * Maps are the one place where a scan must judge values rather than bytes (a repeated key is an
  * error). A map whose keys are all strings (symbols in annotations) that start with no digit is
  * scanned, comparing the keys' bytes: for valid UTF-8, equal bytes and equal strings are the same
- * thing. Any other map (digit keys, mixed keys, many pairs, `maps: 'map'`) is handed to the Decoder
- * and decoded for real, so its verdict is the Decoder's by construction.
+ * thing (the decoder keeps a leading byte-order mark, see bytes.ts). Any other map (digit keys,
+ * mixed keys, many pairs, `maps: 'map'`) is handed to the Decoder and decoded for real, so its
+ * verdict is the Decoder's by construction. The keys are judged before any value is scanned, so a
+ * map is never scanned and then decoded too.
  */
 import { Code } from './format-codes.js';
 import { ELEMENT_OF_CODE, type Decoder } from './decoder.js';
@@ -187,10 +189,15 @@ export function scanMap(d: Decoder, wide: boolean, symbolKeys: boolean): void {
   if (pairs > MAX_SCANNED_PAIRS || base + pairs > KEY_SLOTS) {
     return decodeMap(d, at, depth, outerEnd, base, wide, symbolKeys);
   }
-  const outer = d.enterCompound(end);
   const code8 = symbolKeys ? Code.Sym8 : Code.Str8;
   const code32 = symbolKeys ? Code.Sym32 : Code.Str32;
   const buf = d.buf;
+  // Judge the keys before scanning any value: finding a key the scan cannot judge after the values
+  // before it were scanned would mean decoding them again, at every level of a nested map.
+  if (!keysScannable(buf, d.pos, end, pairs, code8, code32)) {
+    return decodeMap(d, at, depth, outerEnd, base, wide, symbolKeys);
+  }
+  const outer = d.enterCompound(end);
   keyTop = base + pairs;
   for (let i = 0; i < pairs; i++) {
     const code = d.u8();
@@ -212,6 +219,89 @@ export function scanMap(d: Decoder, wide: boolean, symbolKeys: boolean): void {
   }
   keyTop = base;
   d.leaveCompound(end, outer);
+}
+
+/**
+ * Whether every key of the map body at `pos` is a string (or symbol) that starts with no digit,
+ * found by stepping over the values by their widths alone (spec 1.2). Anything it cannot step over
+ * (a malformed or deeply described value) is a no: the Decoder then decides.
+ */
+function keysScannable(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  pairs: number,
+  code8: number,
+  code32: number,
+): boolean {
+  for (let i = 0; i < pairs; i++) {
+    if (pos + 2 > end) return false;
+    const code = buf[pos]!;
+    let start: number;
+    let n: number;
+    if (code === code8) {
+      n = buf[pos + 1]!;
+      start = pos + 2;
+    } else if (code === code32) {
+      if (pos + 5 > end) return false;
+      n = ((buf[pos + 1]! << 24) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 8) | buf[pos + 4]!) >>> 0;
+      start = pos + 5;
+    } else return false;
+    if (n > end - start) return false;
+    if (n > 0 && buf[start]! >= 48 && buf[start]! <= 57) return false;
+    pos = widthEnd(buf, start + n, end, 0);
+    if (pos < 0) return false;
+  }
+  return true;
+}
+
+/** Where the value at `pos` ends, by its constructor's width, or -1 where that cannot be told. */
+function widthEnd(buf: Uint8Array, pos: number, end: number, depth: number): number {
+  if (pos >= end) return -1;
+  const c = buf[pos]!;
+  let next: number;
+  switch (c >> 4) {
+    case 0x0:
+      if (c !== Code.Described || depth >= 8) return -1;
+      next = widthEnd(buf, pos + 1, end, depth + 1);
+      return next < 0 ? -1 : widthEnd(buf, next, end, depth + 1);
+    case 0x4:
+      next = pos + 1;
+      break;
+    case 0x5:
+      next = pos + 2;
+      break;
+    case 0x6:
+      next = pos + 3;
+      break;
+    case 0x7:
+      next = pos + 5;
+      break;
+    case 0x8:
+      next = pos + 9;
+      break;
+    case 0x9:
+      next = pos + 17;
+      break;
+    case 0xa:
+    case 0xc:
+    case 0xe:
+      if (pos + 2 > end) return -1;
+      next = pos + 2 + buf[pos + 1]!;
+      break;
+    case 0xb:
+    case 0xd:
+    case 0xf:
+      if (pos + 5 > end) return -1;
+      next =
+        pos +
+        5 +
+        (((buf[pos + 1]! << 24) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 8) | buf[pos + 4]!) >>> 0);
+      break;
+    default:
+      return -1;
+  }
+  return next > end ? -1 : next;
 }
 
 /** Hands the whole map to the Decoder, from its first byte, as if nothing had been scanned. */

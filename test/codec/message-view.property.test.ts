@@ -6,7 +6,8 @@
  * scan alone (value-scan.ts), so each is held to the Decoder.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Decoder, type DecodeOptions } from '../../src/codec/decoder.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import { decodeMessage, encodeMessage, type Message } from '../../src/codec/message.js';
 import { MessageView, readMessage, setQuickScan } from '../../src/codec/message-view.js';
@@ -52,11 +53,11 @@ function outcome(f: () => Message): Outcome {
 }
 
 /** Reads the lazy message's sections and fields in the order given by `order`, then compares. */
-function expectSame(bytes: Buffer, order: number[]): void {
-  const eager = outcome(() => decodeMessage(bytes));
-  const lazy = outcome(() => readMessage(bytes));
+function expectSame(bytes: Buffer, order: number[], options?: DecodeOptions): void {
+  const eager = outcome(() => decodeMessage(bytes, options));
+  const lazy = outcome(() => readMessage(bytes, options));
   if (!eager.ok || !lazy.ok) {
-    expect(lazy).toEqual(eager);
+    expect(lazy).toStrictEqual(eager);
     return;
   }
   const v = lazy.m;
@@ -68,11 +69,11 @@ function expectSame(bytes: Buffer, order: number[]): void {
     if (name === 'properties' && e.properties !== undefined) {
       const p = v.properties as Record<string, unknown>;
       for (const f of PROPERTY_FIELDS) {
-        expect(p[f]).toEqual((e.properties as Record<string, unknown>)[f]);
+        expect(p[f]).toStrictEqual((e.properties as Record<string, unknown>)[f]);
       }
-    } else expect((v as Record<string, unknown>)[name]).toEqual(e[name]);
+    } else expect((v as Record<string, unknown>)[name]).toStrictEqual(e[name]);
   }
-  expect((v as MessageView).toMessage()).toEqual(eager.m);
+  expect((v as MessageView).toMessage()).toStrictEqual(eager.m);
 }
 
 /** A few bytes changed, cut or added: the ways a message arrives broken. */
@@ -151,6 +152,44 @@ describe.each([
     );
   });
 
+  it('fails exactly when decodeMessage fails under any maxDepth, down to none at all', () => {
+    setQuickScan(quick);
+    const depth = fc.constantFrom(-1, 0, 0.5, 1, 2, 3, 5, 64, Number.NaN);
+    fc.assert(
+      fc.property(messageArb, depth, orderArb, (m, maxDepth, order) =>
+        expectSame(encodeMessage(m), order, { maxDepth }),
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  it('keeps each view to its own bytes while other messages are read, well-formed or not', () => {
+    setQuickScan(quick);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(messageArb, fc.option(corruption, { nil: undefined })), {
+          minLength: 2,
+          maxLength: 5,
+        }),
+        orderArb,
+        (items, order) => {
+          // Read every message first, keeping the views, then read each one's sections.
+          const bytes = items.map(([m, c]) =>
+            c ? corrupt(encodeMessage(m), c as CorruptionT) : encodeMessage(m),
+          );
+          const views = bytes.map((b) => outcome(() => readMessage(b)));
+          bytes.forEach((b, i) => {
+            const v = views[i]!;
+            if (!v.ok) return;
+            expect((v.m as MessageView).toMessage()).toStrictEqual(decodeMessage(b));
+            expectSame(b, order);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('fails as decodeMessage does on random bytes behind a section descriptor', () => {
     setQuickScan(quick);
     const section = fc.constantFrom(0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78);
@@ -165,7 +204,8 @@ describe.each([
 
 /** A key in one of the four forms a map may carry it, from a small set so that keys repeat. */
 const keyArb = fc.record({
-  text: fc.constantFrom('a', 'b', 'ab', '1', '01', '10', 'x-opt-k', '', 'é'),
+  // A leading U+FEFF is a character of the key, not a byte-order mark to drop: '\uFEFFa' is not 'a'.
+  text: fc.constantFrom('a', 'b', 'ab', '1', '01', '10', 'x-opt-k', '', 'é', '\uFEFFa', '\uFEFF'),
   code: fc.constantFrom(0xa1, 0xb1, 0xa3, 0xb3),
 });
 
@@ -253,6 +293,70 @@ describe.each([
 });
 
 describe('readMessage, by hand', () => {
+  it('the careful scan decodes a nested map whose keys it cannot judge once, not once per level', () => {
+    // { a: { a: ... { a: null, '1': null } ..., '1': null }, '1': null }: the key '1' comes after
+    // each nested map, so a scan that only met it there would decode every inner map again.
+    const levels = 30;
+    // Maps, to keep that key order (an object would list '1' first).
+    let inner: AmqpValue = new Map<AmqpValue, AmqpValue>([
+      ['a', null],
+      ['1', null],
+    ]);
+    for (let i = 1; i < levels; i++) {
+      inner = new Map<AmqpValue, AmqpValue>([
+        ['a', inner],
+        ['1', null],
+      ]);
+    }
+    const bytes = encodeMessage({ body: inner });
+    {
+      // The fast path takes such maps without decoding; the careful scan is what might repeat work.
+      setQuickScan(false);
+      const keyed = vi.spyOn(Decoder.prototype, 'keyedMap');
+      let view: Message;
+      try {
+        view = readMessage(bytes);
+        // Checking it decodes each level once, as decodeMessage does.
+        expect(keyed.mock.calls.length).toBe(levels);
+      } finally {
+        keyed.mockRestore();
+        setQuickScan(true);
+      }
+      expect(view.body).toStrictEqual(decodeMessage(bytes).body);
+    }
+  });
+
+  it('counts the properties list as a level of nesting, as decodeMessage does', () => {
+    // An empty list, a list of one empty string, and an empty list before a malformed body.
+    for (const hex of ['00537345', '005373c00301a100', '00537345005377c1ff00']) {
+      const bytes = Buffer.from(hex, 'hex');
+      for (const quick of [true, false]) {
+        setQuickScan(quick);
+        try {
+          for (const maxDepth of [0, -1, 0.5]) {
+            expect(() => decodeMessage(bytes, { maxDepth })).toThrow(
+              expect.objectContaining({ code: 'AMQP_DECODE_TOO_DEEP' }),
+            );
+            expect(() => readMessage(bytes, { maxDepth })).toThrow(
+              expect.objectContaining({ code: 'AMQP_DECODE_TOO_DEEP' }),
+            );
+          }
+        } finally {
+          setQuickScan(true);
+        }
+      }
+    }
+  });
+
+  it("keeps a leading U+FEFF in keys and strings, so '\\uFEFFa' and 'a' are two keys", () => {
+    const m: Message = { applicationProperties: { '\uFEFFa': 1, a: 2 }, body: '\uFEFFhello' };
+    const bytes = encodeMessage(m);
+    expect(decodeMessage(bytes)).toStrictEqual({ ...m, bodyType: 'value' });
+    const v = readMessage(bytes);
+    expect(v.applicationProperties).toStrictEqual({ '\uFEFFa': 1, a: 2 });
+    expect(v.body).toBe('\uFEFFhello');
+  });
+
   const dup = (section: number, a: number[], b: number[]): Buffer =>
     Buffer.from([0x00, 0x53, section, 0xc1, 3 + a.length + b.length, 4, ...a, 0x40, ...b, 0x40]);
 
