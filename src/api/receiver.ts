@@ -31,7 +31,7 @@ export interface ReceiverCreditOptions {
    * `.message`, as a plain object. 'lazy': the whole message is checked on that first read (a
    * malformed one throws the same DecodeError), but each section, and each properties field, is
    * decoded only when read: a consumer that reads a few fields pays for those. `.message` is then
-   * a {@link MessageView}, whose sections are accessors (spreading it shows nothing; use
+   * a {@link MessageView}, whose sections are accessors (spreading it copies none of them; use
    * `toMessage()` for a plain object). With `maps: 'map'` decoding is always eager.
    */
   decode?: 'eager' | 'lazy';

@@ -4,6 +4,7 @@
  * with its AMQP type (a string id and a ulong id never match each other).
  */
 import type { Message } from '../codec/message.js';
+import { MessageView } from '../codec/message-view.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../codec/values.js';
 import { AmqpOneError } from '../codec/errors.js';
 import type { AmqpConnection, AmqpSession } from './amqp-connection.js';
@@ -188,6 +189,8 @@ export class RequestResponseLink {
     if (aborted) throw aborted;
     const id = message.properties?.messageId ?? this.options.messageId?.() ?? randomUUID();
     const key = idKey(id);
+    // A lazily decoded message (a received one passed on) spreads as its internal fields: copy it.
+    const plain = message instanceof MessageView ? message.toMessage() : message;
     const response = deferred<Message>();
     this.pending.set(key, response);
     // One deadline and signal for the send and the response: when either ends the wait, the
@@ -211,7 +214,7 @@ export class RequestResponseLink {
     try {
       const outcome = await Promise.race([
         this.sender.send(
-          { ...message, properties: { ...message.properties, messageId: id, replyTo: this.replyTo } },
+          { ...plain, properties: { ...plain.properties, messageId: id, replyTo: this.replyTo } },
           { signal: cancel.signal },
         ),
         gate.promise,
