@@ -35,6 +35,7 @@ function startBroker() {
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the broker exited (${code}) before it listened`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
       const e = JSON.parse(line);
       if (e.event === 'listening') resolve({ child, port: e.port });
     });
@@ -56,7 +57,11 @@ async function runMode(mode) {
   const { child, port } = await startBroker();
   const idleRssBytes = rssOf(child.pid);
   const samples = [];
-  const timer = setInterval(() => samples.push({ at: Date.now(), rssBytes: rssOf(child.pid) }), SAMPLE_MS);
+  let brokerGone;
+  child.once('exit', (code, signal) => (brokerGone = `the broker exited (${code ?? signal}) during the run`));
+  const timer = setInterval(() => {
+    if (brokerGone === undefined) samples.push({ at: Date.now(), rssBytes: rssOf(child.pid) });
+  }, SAMPLE_MS);
   try {
     const args = [CLI, 'bench', `amqp://127.0.0.1:${port}/rss-${mode}`, '--count', String(COUNT)];
     args.push('--mode', mode, '--json', '--quiet');
@@ -65,8 +70,10 @@ async function runMode(mode) {
       const b = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
       let text = '';
       b.stdout.on('data', (d) => (text += d));
-      b.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`bench exited ${code}`))));
+      // 'close', not 'exit': the result is only whole once stdout has been read to its end.
+      b.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`bench exited ${code}`))));
     });
+    if (brokerGone) throw new Error(brokerGone);
     const result = JSON.parse(out.trim());
     if (!result.complete || result.lost) throw new Error(`${mode}: ${result.lost} messages lost`);
     const rx = result.series.receiver;
