@@ -18,6 +18,7 @@ import { view } from './bytes.js';
 import { readCompositeListAs } from './composite.js';
 import { Decoder, objectMapsOf, type DecodeOptions } from './decoder.js';
 import { DecodeError } from './errors.js';
+import { readFlatMap } from './flat-map.js';
 import { Code } from './format-codes.js';
 import {
   decodeMessage,
@@ -215,7 +216,7 @@ export class MessageView implements Message {
   }
 
   private mapAt(at: number, end: number, symbolKeys: boolean): Annotations {
-    return readMapSection(this.decoderAt(at, end), symbolKeys);
+    return readFlatMap(this.buf, at, symbolKeys) ?? readMapSection(this.decoderAt(at, end), symbolKeys);
   }
 
   private bodyFrom(at: number[]): AmqpValue {
