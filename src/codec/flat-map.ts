@@ -27,12 +27,14 @@ export function setFlatMaps(on: boolean): void {
 /**
  * The map section whose value starts at `at` (its constructor), as the Decoder would read it, or
  * undefined when it is not a flat map of this kind. The bytes must have passed readMessage's check:
- * sizes, counts and repeated keys are not looked at again.
+ * sizes, counts and repeated keys are not looked at again. `ascii`: they passed its fast check,
+ * which lets no string through that is not ASCII, so string values need no second look.
  */
 export function readFlatMap(
   buf: Uint8Array,
   at: number,
   symbolKeys: boolean,
+  ascii: boolean,
 ): Record<string, AmqpValue> | undefined {
   if (!enabled || buf[at] !== Code.Map8) return undefined;
   const pairs = buf[at + 2]! >> 1;
@@ -54,7 +56,7 @@ export function readFlatMap(
       case Code.Str8: {
         const start = p + 2;
         const end = start + buf[p + 1]!;
-        if (!isAscii(buf, start, end)) return undefined;
+        if (!ascii && !isAscii(buf, start, end)) return undefined;
         v = asciiSlice(buf, start, end);
         p = end;
         break;

@@ -77,6 +77,11 @@ export class MessageView implements Message {
   private ftEnd = 0;
   /** The body's sections: [start, end] of each one's value, in order (data, sequence or value). */
   private bodyAt: number[] | undefined;
+  /**
+   * @internal Every map section passed the fast check (quick-scan.ts), which lets no string
+   * through that is not ASCII: their string values need no second look when read.
+   */
+  asciiMaps = true;
 
   /** @internal */
   constructor(
@@ -216,7 +221,10 @@ export class MessageView implements Message {
   }
 
   private mapAt(at: number, end: number, symbolKeys: boolean): Annotations {
-    return readFlatMap(this.buf, at, symbolKeys) ?? readMapSection(this.decoderAt(at, end), symbolKeys);
+    return (
+      readFlatMap(this.buf, at, symbolKeys, this.asciiMaps) ??
+      readMapSection(this.decoderAt(at, end), symbolKeys)
+    );
   }
 
   private bodyFrom(at: number[]): AmqpValue {
@@ -287,7 +295,7 @@ export function readMessage(bytes: Uint8Array, options?: DecodeOptions): Message
         m.properties =
           offsets === undefined
             ? (readCompositeListAs(d, 'properties', false) as MessageProperties)
-            : (new PropertiesView(buf, offsets, d.maxDepth) as LazyProperties);
+            : (new PropertiesView(buf, offsets, d.maxDepth, e !== UNSURE) as LazyProperties);
         break;
       }
       case Section.DeliveryAnnotations:
@@ -304,7 +312,10 @@ export function readMessage(bytes: Uint8Array, options?: DecodeOptions): Message
               ? start + 1
               : UNSURE;
         if (e !== UNSURE) d.pos = e;
-        else scanMapSection(d, symbolKeys);
+        else {
+          scanMapSection(d, symbolKeys);
+          m.asciiMaps = false;
+        }
         m.keep(s, start, d.pos);
         break;
       }

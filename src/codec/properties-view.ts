@@ -18,6 +18,7 @@ import {
   readUint,
   wrongType,
 } from './composite-fields.js';
+import { asciiSlice } from './bytes.js';
 import { Decoder } from './decoder.js';
 import { Code } from './format-codes.js';
 import type { MessageProperties } from './message.js';
@@ -198,17 +199,29 @@ export class PropertiesView {
   /** Each field's value once decoded or assigned (by list index), made on the first. */
   private values: unknown[] | undefined;
 
-  /** @internal */
+  /**
+   * @internal `ascii`: the section passed the fast check (quickProperties), which lets no string
+   * through that is not ASCII, so a str8 field needs no second look at its bytes.
+   */
   constructor(
     private readonly buf: Uint8Array,
     private readonly offsets: number[],
     private readonly maxDepth: number,
+    private readonly ascii: boolean,
   ) {}
 
   /** @internal The field at list index `i`, decoded on first read. */
   field(i: number): unknown {
     const at = this.offsets[i]!;
     if (at === NOT_KEPT) return this.values?.[i];
+    const buf = this.buf;
+    if (this.ascii && buf[at] === Code.Str8) {
+      // Every field that may be a string reads a str8 as its text (readString, readMessageId, readAny).
+      const v = asciiSlice(buf, at + 2, at + 2 + buf[at + 1]!);
+      (this.values ??= new Array<unknown>(FIELD_COUNT))[i] = v;
+      this.offsets[i] = NOT_KEPT;
+      return v;
+    }
     const d = reader;
     d.buf = this.buf;
     d.pos = at + 1;

@@ -347,8 +347,8 @@ describe('readFlatMap', () => {
     // The application properties' map8 follows its descriptor 0x00 0x53 0x74.
     const ap = bytes.indexOf(Buffer.from([0x00, 0x53, 0x74])) + 3;
     const ma = bytes.indexOf(Buffer.from([0x00, 0x53, 0x72])) + 3;
-    const flatAp = readFlatMap(bytes, ap, false);
-    const flatMa = readFlatMap(bytes, ma, true);
+    const flatAp = readFlatMap(bytes, ap, false, false);
+    const flatMa = readFlatMap(bytes, ma, true, false);
     expect(flatAp).toEqual(e.applicationProperties);
     expect(Object.keys(flatAp!)).toEqual(Object.keys(e.applicationProperties as object));
     expect(flatMa).toEqual(e.messageAnnotations);
@@ -358,11 +358,11 @@ describe('readFlatMap', () => {
     const ap = (key: string): Buffer => encodeMessage({ applicationProperties: { [key]: 1 } });
     const at = (b: Buffer): number => b.indexOf(Buffer.from([0x00, 0x53, 0x74])) + 3;
     const proto = ap('__proto__');
-    const flat = readFlatMap(proto, at(proto), false)!;
+    const flat = readFlatMap(proto, at(proto), false, false)!;
     expect(Object.getPrototypeOf(flat)).toBe(Object.prototype);
     expect(Object.keys(flat)).toEqual(['__proto__']);
     const digit = ap('7');
-    expect(readFlatMap(digit, at(digit), false)).toBeUndefined();
+    expect(readFlatMap(digit, at(digit), false, false)).toBeUndefined();
   });
 });
 
