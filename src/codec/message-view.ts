@@ -213,7 +213,9 @@ export class MessageView implements Message {
 
   /** @internal Keeps one more body section's value. */
   keepBody(at: number, end: number): void {
-    (this.bodyAt ??= []).push(at, end);
+    // A literal for the first: an empty array's first push grows it to room for 17 or more.
+    if (this.bodyAt === undefined) this.bodyAt = [at, end];
+    else this.bodyAt.push(at, end);
   }
 
   private decoderAt(at: number, end: number): Decoder {
