@@ -9,7 +9,8 @@
  * property test (test/codec/message-view.property.test.ts) holds the two to the same result.
  */
 import { cachedAscii, isAscii, setOwn } from './decoder.js';
-import { asciiSlice, readI32 } from './bytes.js';
+import { readI32 } from './bytes.js';
+import { shortAscii } from './short-ascii.js';
 import { Code } from './format-codes.js';
 import type { AmqpValue } from './values.js';
 
@@ -57,7 +58,7 @@ export function readFlatMap(
         const start = p + 2;
         const end = start + buf[p + 1]!;
         if (!ascii && !isAscii(buf, start, end)) return undefined;
-        v = asciiSlice(buf, start, end);
+        v = shortAscii(buf, start, end - start);
         p = end;
         break;
       }

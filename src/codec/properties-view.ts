@@ -18,12 +18,12 @@ import {
   readUint,
   wrongType,
 } from './composite-fields.js';
-import { asciiSlice } from './bytes.js';
 import { Decoder } from './decoder.js';
 import { Code } from './format-codes.js';
 import type { MessageProperties } from './message.js';
 import { readComposite } from './spec/composites.js';
 import { quickValue, UNSURE } from './quick-scan.js';
+import { shortAscii } from './short-ascii.js';
 import { scanBody, scanUtf8, scanValue } from './value-scan.js';
 
 /** How a field's constructor is checked. */
@@ -217,7 +217,7 @@ export class PropertiesView {
     const buf = this.buf;
     if (this.ascii && buf[at] === Code.Str8) {
       // Every field that may be a string reads a str8 as its text (readString, readMessageId, readAny).
-      const v = asciiSlice(buf, at + 2, at + 2 + buf[at + 1]!);
+      const v = shortAscii(buf, at + 2, buf[at + 1]!);
       (this.values ??= new Array<unknown>(FIELD_COUNT))[i] = v;
       this.offsets[i] = NOT_KEPT;
       return v;

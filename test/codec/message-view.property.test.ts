@@ -11,6 +11,8 @@ import { DecodeError } from '../../src/codec/errors.js';
 import { decodeMessage, encodeMessage, type Message } from '../../src/codec/message.js';
 import { MessageView, readMessage, setQuickScan } from '../../src/codec/message-view.js';
 import { readFlatMap, setFlatMaps } from '../../src/codec/flat-map.js';
+import { shortAscii } from '../../src/codec/short-ascii.js';
+import { asciiSlice } from '../../src/codec/bytes.js';
 import { telemetryMessage } from '../../src/bench/telemetry.js';
 import { encode } from '../../src/codec/index.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../../src/codec/values.js';
@@ -414,5 +416,22 @@ describe('readMessage, by hand', () => {
     const v = readMessage(bytes, { maps: 'map' });
     expect(v).not.toBeInstanceOf(MessageView);
     expect(v).toEqual(decodeMessage(bytes, { maps: 'map' }));
+  });
+});
+
+describe('shortAscii', () => {
+  it('gives the string asciiSlice gives, for ASCII text of any length at any offset', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 0x7f }), { maxLength: 40 }),
+        (before, text) => {
+          const b = Buffer.concat([Buffer.from(before), Buffer.from(text), Buffer.from([0x41])]);
+          const s = before.length;
+          expect(shortAscii(b, s, text.length)).toBe(asciiSlice(b, s, s + text.length));
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
