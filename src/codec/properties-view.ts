@@ -22,7 +22,7 @@ import { Decoder } from './decoder.js';
 import { Code } from './format-codes.js';
 import type { MessageProperties } from './message.js';
 import { readComposite } from './spec/composites.js';
-import { quickValue, UNSURE } from './quick-scan.js';
+import { quickItem, UNSURE } from './quick-scan.js';
 import { shortAscii } from './short-ascii.js';
 import { scanBody, scanUtf8, scanValue } from './value-scan.js';
 
@@ -158,7 +158,7 @@ export function quickProperties(buf: Uint8Array, p: number, end: number, offsets
       continue;
     }
     if (!fieldTakes(FIELDS[i]![2], c)) return UNSURE;
-    const e = quickValue(buf, p, listEnd, 1);
+    const e = quickItem(buf, p, listEnd, 1);
     if (e === UNSURE) return UNSURE;
     offsets[i] = p;
     p = e;
