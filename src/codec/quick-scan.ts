@@ -118,11 +118,13 @@ export function quickValue(buf: Uint8Array, p: number, end: number, depth: numbe
 }
 
 /**
- * quickValue, with the commonest item, short text, checked here: a call per map value or field
- * costs more than the check of a dozen bytes.
+ * quickValue, with the commonest items, short text and ints, checked here: a call per map value
+ * or field costs more than the check of a dozen bytes.
  */
 export function quickItem(buf: Uint8Array, p: number, end: number, depth: number): number {
-  if (buf[p] === Code.Str8 && p + 1 < end) return ascii(buf, p + 2, buf[p + 1]!, end);
+  const c = buf[p];
+  if (c === Code.Str8 && p + 1 < end) return ascii(buf, p + 2, buf[p + 1]!, end);
+  if (c === Code.Int) return p + 5 <= end ? p + 5 : UNSURE;
   return quickValue(buf, p, end, depth);
 }
 

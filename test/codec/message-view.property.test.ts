@@ -308,6 +308,9 @@ const flatValueArb = fc.constantFrom(
   [0x52, 0x07], // smalluint: a Typed, left to the Decoder
   [0xa3, 1, 0x73], // sym8
   [0x81, 0, 0, 0, 0, 0, 0, 0, 1], // long
+  [0x72, 0x3f, 0x80, 0, 0], // float: as wide as an int
+  [0x73, 0, 0, 0, 0x41], // char "A": as wide as an int
+  [0x73, 0, 0x11, 0, 0], // char past U+10FFFF: invalid
 );
 const flatMapSectionArb = fc
   .tuple(
