@@ -8,7 +8,8 @@
  * values), so a malformed message never reaches the application, and a section read later cannot
  * fail. The header (small, and rare) is decoded at once; the properties' fields, the annotations,
  * the application properties, the footer and the body are kept as offsets into the input until
- * their first read, and then kept decoded (properties-view.ts reads the fields one by one). Each section reads back exactly as decodeMessage gives
+ * their first read, and then kept decoded (properties-view.ts reads the fields one by one; flat-map.ts reads
+ * the usual small map sections without a Decoder). Each section reads back exactly as decodeMessage gives
  * it (test/codec/message-view.test.ts shows this for any message and any corruption of one).
  *
  * The result is a MessageView: its sections are accessors on its prototype, not own properties, so
