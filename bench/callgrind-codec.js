@@ -6,7 +6,9 @@
 // For each build it runs the operation N1 and N2 times (CG_N1, CG_N2: 20,000 and 220,000) in
 // `node --single-threaded` (no concurrent compiler or GC threads, so a count repeats within 0.05 %)
 // under callgrind, and reports (count(N2) - count(N1)) / (N2 - N1): start-up and warm-up cancel out.
-// Operations: encode, decode, transfer (as in bench/ab-codec.js). Needs valgrind on the PATH.
+// Operations: encode, decode, transfer (as in bench/ab-codec.js), and read (readMessage, then the
+// message id, one application property and the body, as codec-cases.js telemetry-read-lazy).
+// Needs valgrind on the PATH.
 //
 // To see where the instructions go, run one child by hand with V8's symbols:
 //   valgrind --tool=callgrind node --single-threaded --no-short-builtin-calls --perf-basic-prof \
@@ -32,6 +34,11 @@ async function child(op, dir, n) {
   const ops = {
     encode: () => codec.encodeMessage(msg).length,
     decode: () => codec.decodeMessage(bytes).body.length,
+    // As the telemetry-read-lazy case of codec-cases.js: the id, one application property, the body.
+    read: () => {
+      const m = codec.readMessage(bytes);
+      return m.properties.messageId.length + m.applicationProperties.deviceId.length + m.body.length;
+    },
     transfer: () => {
       w.reset();
       const start = frames.beginFrame(w, frames.FRAME_TYPE_AMQP, 0);
@@ -48,7 +55,7 @@ async function child(op, dir, n) {
     },
   };
   const f = ops[op];
-  if (!f) throw new Error(`unknown op ${op}: encode, decode or transfer`);
+  if (!f) throw new Error(`unknown op ${op}: encode, decode, read or transfer`);
   let acc = 0;
   for (let i = 0; i < n; i++) acc += f();
   console.log(JSON.stringify({ op, dir, n, acc }));

@@ -42,6 +42,35 @@ const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE).fill
 const keyCacheStrings: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
 const MAX_DATE_MS = 8.64e15;
 
+/** Keys longer than this are not cached. */
+const MAX_CACHED_KEY = 32;
+
+/**
+ * The `n` bytes at `s` (1 to MAX_CACHED_KEY, all present) as a string if they are ASCII, else
+ * undefined. Recent ones are kept in a small table and compared byte by byte. Only ASCII is
+ * kept, so that a hit is valid for symbol and string keys alike.
+ */
+export function cachedAscii(buf: Uint8Array, s: number, n: number): string | undefined {
+  const slot = (n * 31 + buf[s]! * 7 + buf[s + n - 1]! * 13 + buf[s + (n >> 1)]!) & (KEY_CACHE_SIZE - 1);
+  const cached = keyCacheBytes[slot];
+  if (cached !== undefined && cached.length === n) {
+    let i = 0;
+    while (i < n && cached[i] === buf[s + i]) i++;
+    if (i === n) return keyCacheStrings[slot]!;
+  }
+  if (!isAscii(buf, s, s + n)) return undefined;
+  const str = asciiSlice(buf, s, s + n);
+  keyCacheBytes[slot] = Uint8Array.prototype.slice.call(buf, s, s + n);
+  keyCacheStrings[slot] = str;
+  return str;
+}
+
+/** Whether the bytes from `start` to `end` are all ASCII. */
+export function isAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return false;
+  return true;
+}
+
 /**
  * Sets an own data property, as JSON.parse does. A key Object.prototype has ('__proto__',
  * 'toString', 'constructor'...) is defined rather than assigned: assigning '__proto__' would set
@@ -49,7 +78,7 @@ const MAX_DATE_MS = 8.64e15;
  * once, and looked up only for keys that start like one of them (an `in` test on every key costs
  * about a tenth of a message's decoding).
  */
-function setOwn(o: Record<string, AmqpValue>, key: string, v: AmqpValue): void {
+export function setOwn(o: Record<string, AmqpValue>, key: string, v: AmqpValue): void {
   const c = key.charCodeAt(0);
   if (c < 128 && PROTO_FIRST[c] === 1 && PROTO_NAMES.has(key)) {
     Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
@@ -520,30 +549,15 @@ export class Decoder {
 
   /**
    * A map key (or symbol field) of `n` bytes. Maps in messages repeat the same few keys, and
-   * symbol fields the same few values, so recent ones are kept in a small table and compared byte
-   * by byte: a hit costs no string building or UTF-8 check.
+   * symbol fields the same few values, so recent ones are kept (see cachedAscii): a hit costs no
+   * string building or UTF-8 check.
    */
   cachedString(n: number, ascii: boolean): string {
-    if (n === 0 || n > 32) return this.utf8(n, ascii);
+    if (n === 0 || n > MAX_CACHED_KEY) return this.utf8(n, ascii);
     this.need(n);
-    const buf = this.buf;
-    const s = this.pos;
-    const slot = (n * 31 + buf[s]! * 7 + buf[s + n - 1]! * 13 + buf[s + (n >> 1)]!) & (KEY_CACHE_SIZE - 1);
-    const cached = keyCacheBytes[slot];
-    if (cached !== undefined && cached.length === n) {
-      let i = 0;
-      while (i < n && cached[i] === buf[s + i]) i++;
-      if (i === n) {
-        this.pos += n;
-        return keyCacheStrings[slot]!;
-      }
-    }
-    const str = this.utf8(n, ascii);
-    // Only ASCII keys are cached, so that a hit is valid for symbol and string keys alike.
-    if (str.length === n) {
-      keyCacheBytes[slot] = Uint8Array.prototype.slice.call(buf, s, s + n);
-      keyCacheStrings[slot] = str;
-    }
+    const str = cachedAscii(this.buf, this.pos, n);
+    if (str === undefined) return this.utf8(n, ascii);
+    this.pos += n;
     return str;
   }
 

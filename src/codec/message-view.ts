@@ -8,8 +8,10 @@
  * values), so a malformed message never reaches the application, and a section read later cannot
  * fail. The header (small, and rare) is decoded at once; the properties' fields, the annotations,
  * the application properties, the footer and the body are kept as offsets into the input until
- * their first read, and then kept decoded (properties-view.ts reads the fields one by one). Each section reads back exactly as decodeMessage gives
- * it (test/codec/message-view.property.test.ts shows this for any message and any corruption of one).
+ * their first read, and then kept decoded (properties-view.ts reads the fields one by one;
+ * flat-map.ts reads the usual small map sections without a Decoder). Each section reads back
+ * exactly as decodeMessage gives it (test/codec/message-view.property.test.ts shows this for any
+ * message and any corruption of one).
  *
  * The result is a MessageView: its sections are accessors on its prototype, not own properties, so
  * spreading it (`{ ...view }`) or listing its keys gives its internal fields, not its sections.
@@ -19,6 +21,7 @@ import { view } from './bytes.js';
 import { readCompositeListAs } from './composite.js';
 import { Decoder, objectMapsOf, type DecodeOptions } from './decoder.js';
 import { DecodeError } from './errors.js';
+import { readFlatMap } from './flat-map.js';
 import { Code } from './format-codes.js';
 import {
   decodeMessage,
@@ -77,6 +80,11 @@ export class MessageView implements Message {
   private ftEnd = 0;
   /** The body's sections: [start, end] of each one's value, in order (data, sequence or value). */
   private bodyAt: number[] | undefined;
+  /**
+   * @internal Every map section passed the fast check (quick-scan.ts), which lets no string
+   * through that is not ASCII: their string values need no second look when read.
+   */
+  asciiMaps = true;
 
   /** @internal */
   constructor(
@@ -208,7 +216,9 @@ export class MessageView implements Message {
 
   /** @internal Keeps one more body section's value. */
   keepBody(at: number, end: number): void {
-    (this.bodyAt ??= []).push(at, end);
+    // A literal for the first: an empty array's first push grows it to room for 17 or more.
+    if (this.bodyAt === undefined) this.bodyAt = [at, end];
+    else this.bodyAt.push(at, end);
   }
 
   private decoderAt(at: number, end: number): Decoder {
@@ -216,7 +226,10 @@ export class MessageView implements Message {
   }
 
   private mapAt(at: number, end: number, symbolKeys: boolean): Annotations {
-    return readMapSection(this.decoderAt(at, end), symbolKeys);
+    return (
+      readFlatMap(this.buf, at, symbolKeys, this.asciiMaps) ??
+      readMapSection(this.decoderAt(at, end), symbolKeys)
+    );
   }
 
   private bodyFrom(at: number[]): AmqpValue {
@@ -288,7 +301,7 @@ export function readMessage(bytes: Uint8Array, options?: DecodeOptions): Message
         m.properties =
           offsets === undefined
             ? (readCompositeListAs(d, 'properties', false) as MessageProperties)
-            : (new PropertiesView(buf, offsets, d.maxDepth) as LazyProperties);
+            : (new PropertiesView(buf, offsets, d.maxDepth, e !== UNSURE) as LazyProperties);
         break;
       }
       case Section.DeliveryAnnotations:
@@ -305,7 +318,10 @@ export function readMessage(bytes: Uint8Array, options?: DecodeOptions): Message
               ? start + 1
               : UNSURE;
         if (e !== UNSURE) d.pos = e;
-        else scanMapSection(d, symbolKeys);
+        else {
+          scanMapSection(d, symbolKeys);
+          m.asciiMaps = false;
+        }
         m.keep(s, start, d.pos);
         break;
       }

@@ -22,7 +22,8 @@ import { Decoder } from './decoder.js';
 import { Code } from './format-codes.js';
 import type { MessageProperties } from './message.js';
 import { readComposite } from './spec/composites.js';
-import { quickValue, UNSURE } from './quick-scan.js';
+import { quickItem, UNSURE } from './quick-scan.js';
+import { shortAscii } from './short-ascii.js';
 import { scanBody, scanUtf8, scanValue } from './value-scan.js';
 
 /** How a field's constructor is checked. */
@@ -157,7 +158,7 @@ export function quickProperties(buf: Uint8Array, p: number, end: number, offsets
       continue;
     }
     if (!fieldTakes(FIELDS[i]![2], c)) return UNSURE;
-    const e = quickValue(buf, p, listEnd, 1);
+    const e = quickItem(buf, p, listEnd, 1);
     if (e === UNSURE) return UNSURE;
     offsets[i] = p;
     p = e;
@@ -198,17 +199,29 @@ export class PropertiesView {
   /** Each field's value once decoded or assigned (by list index), made on the first. */
   private values: unknown[] | undefined;
 
-  /** @internal */
+  /**
+   * @internal `ascii`: the section passed the fast check (quickProperties), which lets no string
+   * through that is not ASCII, so a str8 field needs no second look at its bytes.
+   */
   constructor(
     private readonly buf: Uint8Array,
     private readonly offsets: number[],
     private readonly maxDepth: number,
+    private readonly ascii: boolean,
   ) {}
 
   /** @internal The field at list index `i`, decoded on first read. */
   field(i: number): unknown {
     const at = this.offsets[i]!;
     if (at === NOT_KEPT) return this.values?.[i];
+    const buf = this.buf;
+    if (this.ascii && buf[at] === Code.Str8) {
+      // Every field that may be a string reads a str8 as its text (readString, readMessageId, readAny).
+      const v = shortAscii(buf, at + 2, buf[at + 1]!);
+      (this.values ??= new Array<unknown>(FIELD_COUNT))[i] = v;
+      this.offsets[i] = NOT_KEPT;
+      return v;
+    }
     const d = reader;
     d.buf = this.buf;
     d.pos = at + 1;

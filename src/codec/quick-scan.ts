@@ -118,6 +118,17 @@ export function quickValue(buf: Uint8Array, p: number, end: number, depth: numbe
 }
 
 /**
+ * quickValue, with the commonest items, short text and ints, checked here: a call per map value
+ * or field costs more than the check of a dozen bytes.
+ */
+export function quickItem(buf: Uint8Array, p: number, end: number, depth: number): number {
+  const c = buf[p];
+  if (c === Code.Str8 && p + 1 < end) return ascii(buf, p + 2, buf[p + 1]!, end);
+  if (c === Code.Int) return p + 5 <= end ? p + 5 : UNSURE;
+  return quickValue(buf, p, end, depth);
+}
+
+/**
  * A compound's header at `p` (after its constructor): sets `cEnd` and `cCount` and returns where
  * its items start, or UNSURE.
  */
@@ -199,7 +210,7 @@ export function quickMap(
     }
     keyAt[base + i] = start;
     keyLen[base + i] = n;
-    p = quickValue(buf, p, mapEnd, depth + 1);
+    p = quickItem(buf, p, mapEnd, depth + 1);
     if (p === UNSURE) return UNSURE;
   }
   keyTop = base;

@@ -11,6 +11,10 @@ import { Decoder, type DecodeOptions } from '../../src/codec/decoder.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import { decodeMessage, encodeMessage, type Message } from '../../src/codec/message.js';
 import { MessageView, readMessage, setQuickScan } from '../../src/codec/message-view.js';
+import { readFlatMap, setFlatMaps } from '../../src/codec/flat-map.js';
+import { shortAscii } from '../../src/codec/short-ascii.js';
+import { asciiSlice } from '../../src/codec/bytes.js';
+import { telemetryMessage } from '../../src/bench/telemetry.js';
 import { encode } from '../../src/codec/index.js';
 import { AmqpSymbol, Typed, type AmqpValue } from '../../src/codec/values.js';
 import { amqpValue, binaryBuf, messageArb } from './arbitraries.js';
@@ -40,6 +44,15 @@ const PROPERTY_FIELDS = [
   'groupSequence',
   'replyToGroupId',
 ] as const;
+
+const MAP_SECTIONS = new Set([
+  'deliveryAnnotations',
+  'messageAnnotations',
+  'applicationProperties',
+  'footer',
+]);
+const isPlainObject = (x: unknown): boolean =>
+  typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
 
 type Outcome = { ok: true; m: Message } | { ok: false; code: string; offset: number; message: string };
 
@@ -71,7 +84,14 @@ function expectSame(bytes: Buffer, order: number[], options?: DecodeOptions): vo
       for (const f of PROPERTY_FIELDS) {
         expect(p[f]).toStrictEqual((e.properties as Record<string, unknown>)[f]);
       }
-    } else expect((v as Record<string, unknown>)[name]).toStrictEqual(e[name]);
+    } else {
+      const got = (v as Record<string, unknown>)[name];
+      expect(got).toStrictEqual(e[name]);
+      // toEqual ignores the order of an object's keys; a map section must keep the wire order.
+      if (MAP_SECTIONS.has(name) && isPlainObject(e[name])) {
+        expect(Object.keys(got as object)).toEqual(Object.keys(e[name] as object));
+      }
+    }
   }
   expect((v as MessageView).toMessage()).toStrictEqual(eager.m);
 }
@@ -292,6 +312,106 @@ describe.each([
   });
 });
 
+/**
+ * A map8 section built by hand as readFlatMap (flat-map.ts) reads it, and around it: keys that are
+ * ASCII or not, empty, too long, digits, Object.prototype names, in str8, sym8 or str32 form; values
+ * of the kinds it reads and of kinds it leaves to the Decoder. Small, so that it fits a map8.
+ */
+const flatKeyArb = fc.record({
+  text: fc.constantFrom(
+    'a',
+    'b',
+    'deviceId',
+    'x-opt-k',
+    '1',
+    '01',
+    '__proto__',
+    'toString',
+    '',
+    '\uFEFFa',
+    'é',
+    'k'.repeat(33),
+  ),
+  code: fc.constantFrom(0xa1, 0xa1, 0xa1, 0xa3, 0xa3, 0xb1),
+});
+const flatValueArb = fc.constantFrom(
+  [0xa1, 1, 0x76], // str8 "v"
+  [0xa1, 0], // str8 ""
+  [0xa1, 2, 0xc3, 0xa9], // str8 "é"
+  [0xa1, 1, 0xff], // str8, invalid UTF-8
+  [0x71, 0x00, 0x01, 0xe2, 0x40], // int 123456
+  [0x71, 0xff, 0xff, 0xff, 0xfe], // int -2
+  [0x54, 0x80], // smallint -128
+  [0x54, 0x05],
+  [0x40],
+  [0x41],
+  [0x42],
+  [0x52, 0x07], // smalluint: a Typed, left to the Decoder
+  [0xa3, 1, 0x73], // sym8
+  [0x81, 0, 0, 0, 0, 0, 0, 0, 1], // long
+  [0x72, 0x3f, 0x80, 0, 0], // float: as wide as an int
+  [0x73, 0, 0, 0, 0x41], // char "A": as wide as an int
+  [0x73, 0, 0x11, 0, 0], // char past U+10FFFF: invalid
+);
+const flatMapSectionArb = fc
+  .tuple(
+    fc.constantFrom(0x71, 0x72, 0x74, 0x78),
+    fc.array(fc.tuple(flatKeyArb, flatValueArb), { maxLength: 18 }),
+  )
+  .map(([section, pairs]) => {
+    const items = Buffer.concat(pairs.map(([k, v]) => Buffer.concat([keyBytes(k), Buffer.from(v)])));
+    const body = items.subarray(0, Math.min(items.length, 253)); // a map8's size is one byte
+    return Buffer.concat([Buffer.from([0x00, 0x53, section, 0xc1, body.length + 1, pairs.length * 2]), body]);
+  });
+
+describe.each([
+  ['the fast path', true],
+  ['the careful scan alone', false],
+])('readMessage with %s, on flat map sections', (_name, quick) => {
+  afterEach(() => {
+    setQuickScan(true);
+    setFlatMaps(true);
+  });
+
+  it.each([
+    ['read flat', true],
+    ['read by the Decoder', false],
+  ])('reads them as decodeMessage does, %s', (_how, flat) => {
+    setQuickScan(quick);
+    setFlatMaps(flat);
+    fc.assert(
+      fc.property(flatMapSectionArb, orderArb, (b, order) => expectSame(b, order)),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('readFlatMap', () => {
+  it('reads the telemetry sections, as the Decoder does', () => {
+    const bytes = encodeMessage(telemetryMessage());
+    const e = decodeMessage(bytes);
+    // The application properties' map8 follows its descriptor 0x00 0x53 0x74.
+    const ap = bytes.indexOf(Buffer.from([0x00, 0x53, 0x74])) + 3;
+    const ma = bytes.indexOf(Buffer.from([0x00, 0x53, 0x72])) + 3;
+    const flatAp = readFlatMap(bytes, ap, false, false);
+    const flatMa = readFlatMap(bytes, ma, true, false);
+    expect(flatAp).toEqual(e.applicationProperties);
+    expect(Object.keys(flatAp!)).toEqual(Object.keys(e.applicationProperties as object));
+    expect(flatMa).toEqual(e.messageAnnotations);
+  });
+
+  it('reads an Object.prototype name as an own key, and leaves a digit key to the Decoder', () => {
+    const ap = (key: string): Buffer => encodeMessage({ applicationProperties: { [key]: 1 } });
+    const at = (b: Buffer): number => b.indexOf(Buffer.from([0x00, 0x53, 0x74])) + 3;
+    const proto = ap('__proto__');
+    const flat = readFlatMap(proto, at(proto), false, false)!;
+    expect(Object.getPrototypeOf(flat)).toBe(Object.prototype);
+    expect(Object.keys(flat)).toEqual(['__proto__']);
+    const digit = ap('7');
+    expect(readFlatMap(digit, at(digit), false, false)).toBeUndefined();
+  });
+});
+
 describe('readMessage, by hand', () => {
   it('the careful scan decodes a nested map whose keys it cannot judge once, not once per level', () => {
     // { a: { a: ... { a: null, '1': null } ..., '1': null }, '1': null }: the key '1' comes after
@@ -404,5 +524,22 @@ describe('readMessage, by hand', () => {
     const v = readMessage(bytes, { maps: 'map' });
     expect(v).not.toBeInstanceOf(MessageView);
     expect(v).toEqual(decodeMessage(bytes, { maps: 'map' }));
+  });
+});
+
+describe('shortAscii', () => {
+  it('gives the string asciiSlice gives, for ASCII text of any length at any offset', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 0x7f }), { maxLength: 40 }),
+        (before, text) => {
+          const b = Buffer.concat([Buffer.from(before), Buffer.from(text), Buffer.from([0x41])]);
+          const s = before.length;
+          expect(shortAscii(b, s, text.length)).toBe(asciiSlice(b, s, s + text.length));
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
