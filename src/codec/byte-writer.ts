@@ -44,7 +44,11 @@ export class ByteWriter {
 
   /** A DataView of the current buffer (valid until the next `ensure` that grows it). */
   dataView(): DataView {
-    return (this.dv ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
+    return this.dv ?? this.newDataView();
+  }
+
+  private newDataView(): DataView {
+    return (this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   /** Empties the buffer for reuse (keeps its capacity). */

@@ -1,17 +1,24 @@
 /**
  * The fast paths of writeMessage (message.ts), which every sent message goes through: the sections
  * a typical message has (annotations and application properties as plain objects, the properties
- * section) written with
+ * section, a data body) written with
  *
- * - short ASCII strings copied in place by a loop (longer ones go to encodeString's native writer);
- * - the keys of annotations and application properties, the content type and the content
- *   encoding copied word by word from a cache of their encodings: keys and content types come from
- *   a small vocabulary, and copying their bytes costs a fraction of converting the string again;
+ * - short ASCII strings written four characters to a word (longer ones go to encodeString's native
+ *   writer);
+ * - the keys of annotations and application properties, the content type and the content encoding
+ *   copied word by word from a cache of their encodings: keys and content types come from a small
+ *   vocabulary, and copying their bytes costs a fraction of converting the string again. A key is
+ *   first compared with the one at its place in the last map of its section, which costs less
+ *   than looking it up;
+ * - `to` and `reply-to` copied from their last encoding when they are the last address again;
  * - ints, booleans, nulls and Dates written in place.
  *
  * Any value without a fast case goes to the generic writer of its field or map entry (encoder.ts,
  * composite-fields.ts), so the bytes and the errors are the generic writer's:
  * test/codec/message-fast.property.test.ts compares the two over arbitrary messages.
+ *
+ * Word writes may reach 3 bytes past what they write: always into room ensured, past the writer's
+ * position, where the next write goes (so never into bytes handed out).
  */
 import type { ByteWriter } from './byte-writer.js';
 import {
@@ -65,6 +72,19 @@ const lastKeys: Encoded[][] = [];
 /** How many of a map's first keys lastKeys keeps. */
 const MEMO_KEYS = 32;
 
+/** The encoding of `s` just written at b[from, to), as words; undefined past `max` bytes. */
+function encodedOf(s: string, b: Uint8Array, from: number, to: number, max: number): Encoded | undefined {
+  const len = to - from;
+  if (len > max) return undefined;
+  const words: number[] = [];
+  for (let i = 0; i < len; i += 4) {
+    let word = 0;
+    for (let j = 0; j < 4; j++) word = (word << 8) | (i + j < len ? b[from + i + j]! : 0);
+    words.push(word);
+  }
+  return { key: s, len, words };
+}
+
 /** Keeps the encoding of `s` just written at b[from, to), when it is short enough. */
 function remember(
   cache: Map<string, Encoded>,
@@ -73,16 +93,9 @@ function remember(
   from: number,
   to: number,
 ): Encoded | undefined {
-  const len = to - from;
-  if (len > CACHE_MAX_BYTES) return undefined;
+  const e = encodedOf(s, b, from, to, CACHE_MAX_BYTES);
+  if (e === undefined) return undefined;
   if (cache.size >= CACHE_MAX_ENTRIES) cache.clear();
-  const words: number[] = [];
-  for (let i = 0; i < len; i += 4) {
-    let word = 0;
-    for (let j = 0; j < 4; j++) word = (word << 8) | (i + j < len ? b[from + i + j]! : 0);
-    words.push(word);
-  }
-  const e = { key: s, len, words };
   cache.set(s, e);
   return e;
 }
@@ -109,6 +122,38 @@ function putEncoded(w: ByteWriter, e: Encoded): void {
   const words = e.words;
   for (let i = 0; i < words.length; i++) dv.setInt32(p + 4 * i, words[i]!);
   w.pos = p + e.len;
+}
+
+// ---------------------------------------------------------------- addresses
+
+/**
+ * An address field's last value, and its encoding once it came twice in a row: a sender's
+ * messages mostly go to one address (an IoT Hub device's telemetry all to
+ * /devices/<id>/messages/events), and a new one costs a comparison.
+ */
+interface AddressMemo {
+  last: string | undefined;
+  encoded: Encoded | undefined;
+}
+
+/** Addresses up to this long (str8 with 128 bytes of text) are kept. */
+const ADDRESS_MAX_BYTES = 130;
+
+const lastTo: AddressMemo = { last: undefined, encoded: undefined };
+const lastReplyTo: AddressMemo = { last: undefined, encoded: undefined };
+
+/** Writes an address (a string), from the memo when it is the last one again. */
+function putAddress(w: ByteWriter, s: string, memo: AddressMemo): void {
+  if (s !== memo.last) {
+    memo.last = s;
+    memo.encoded = undefined;
+    return putString(w, s);
+  }
+  const e = memo.encoded;
+  if (e !== undefined) return putEncoded(w, e);
+  const from = w.pos;
+  putString(w, s);
+  memo.encoded = encodedOf(s, w.buf, from, w.pos, ADDRESS_MAX_BYTES);
 }
 
 // ---------------------------------------------------------------- values
@@ -307,7 +352,7 @@ export function writePropertiesSection(w: ByteWriter, r: Omit<Properties, 'type'
   }
   if (n > 2) {
     if (v2 == null) putNull(w);
-    else if (typeof v2 === 'string') putString(w, v2);
+    else if (typeof v2 === 'string') putAddress(w, v2, lastTo);
     else writeAddress(w, v2, 'to');
   }
   if (n > 3) {
@@ -317,7 +362,7 @@ export function writePropertiesSection(w: ByteWriter, r: Omit<Properties, 'type'
   }
   if (n > 4) {
     if (v4 == null) putNull(w);
-    else if (typeof v4 === 'string') putString(w, v4);
+    else if (typeof v4 === 'string') putAddress(w, v4, lastReplyTo);
     else writeAddress(w, v4, 'reply-to');
   }
   if (n > 5) {
