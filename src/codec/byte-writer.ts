@@ -22,9 +22,12 @@ function bigRange(v: bigint, min: bigint, max: bigint): void {
 export class ByteWriter {
   buf: Uint8Array;
   pos = 0;
+  /** A DataView of `buf` for word-sized writes, made on first use and dropped when `buf` grows. */
+  private dv: DataView | undefined = undefined;
 
-  constructor(initialSize = 4096) {
-    this.buf = allocUnsafe(initialSize);
+  /** A writer of `initialSize` bytes, or into `buf` when it is given (a pool's: see bytes.ts allocPool). */
+  constructor(initialSize = 4096, buf?: Uint8Array) {
+    this.buf = buf ?? allocUnsafe(initialSize);
   }
 
   /** Makes room for `n` more bytes. */
@@ -36,6 +39,16 @@ export class ByteWriter {
     const next = allocUnsafe(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
+    this.dv = undefined;
+  }
+
+  /** A DataView of the current buffer (valid until the next `ensure` that grows it). */
+  dataView(): DataView {
+    return this.dv ?? this.newDataView();
+  }
+
+  private newDataView(): DataView {
+    return (this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   /** Empties the buffer for reuse (keeps its capacity). */

@@ -129,6 +129,26 @@ export const alloc = (n: number): Uint8Array => impl.alloc(n);
 /** `n` bytes whose content is not cleared: the caller writes every one (Node pools small ones). */
 export const allocUnsafe = (n: number): Uint8Array => impl.allocUnsafe(n);
 
+/**
+ * Node's `markAsUntransferable` (worker_threads), found through `process.getBuiltinModule` so that
+ * nothing here imports Node; undefined elsewhere.
+ */
+const markAsUntransferable = (
+  (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process?.getBuiltinModule?.(
+    'node:worker_threads',
+  ) as { markAsUntransferable?: (o: object) => void } | undefined
+)?.markAsUntransferable;
+
+/**
+ * `n` uncleared bytes to hand out views of to several owners, as Node's Buffer pool does; like the
+ * pool's, its ArrayBuffer is marked untransferable in Node, so that no owner can detach the others'.
+ */
+export function allocPool(n: number): Uint8Array {
+  const b = impl.allocUnsafe(n);
+  if (markAsUntransferable !== undefined && selected === 'node') markAsUntransferable(b.buffer);
+  return b;
+}
+
 /** A copy of `src` the caller owns. */
 export const copyOf = (src: Uint8Array): Uint8Array => impl.copyOf(src);
 

@@ -4,13 +4,14 @@
  * view of the input.
  */
 import { ByteWriter } from './byte-writer.js';
-import { readU32, view } from './bytes.js';
+import { allocPool, bytesImpl, copyOf, readU32, view } from './bytes.js';
 import { readCompositeListAs, encodeCompositeAs } from './composite.js';
 import { Decoder, objectMapsOf, type DecodeOptions } from './decoder.js';
 import { encodeBinary, encodeList, encodeMap, encodeObjectMap, encodeValue } from './encoder.js';
 import { DecodeError, EncodeError } from './errors.js';
 import { Code } from './format-codes.js';
 import type { Header, Properties } from './spec/records.js';
+import { writeDataSection, writeObjectMapSection, writePropertiesSection } from './message-fast.js';
 import { isPlainObject, type AmqpValue } from './values.js';
 
 /** Message or delivery annotations: symbol keys, as a plain object or a Map. */
@@ -77,14 +78,52 @@ function encodeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
   else throw new EncodeError('annotations must be an object or a Map');
 }
 
-/** Appends the encoded message to `w` (the hot path: no intermediate buffers). */
-export function writeMessage(w: ByteWriter, m: Message): void {
+function checkMessage(m: Message): void {
   // Callers from plain JavaScript: null, a number or a string is a bug to report, not an empty message.
   if (typeof m !== 'object' || m === null || Array.isArray(m)) {
     throw new EncodeError(
       `a message must be an object, got ${m === null ? 'null' : Array.isArray(m) ? 'an array' : typeof m}`,
     );
   }
+}
+
+/** A map section: a plain object through the fast path, anything else as encodeAnnotations does. */
+function writeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
+  if (isPlainObject(a)) writeObjectMapSection(w, code, a, true);
+  else encodeAnnotations(w, code, a);
+}
+
+/**
+ * Appends the encoded message to `w` (the hot path: no intermediate buffers). The usual sections
+ * go through message-fast.ts, which writes the same bytes as writeMessageGeneric.
+ */
+export function writeMessage(w: ByteWriter, m: Message): void {
+  checkMessage(m);
+  if (m.header) encodeCompositeAs(w, 'header', m.header);
+  if (m.deliveryAnnotations) writeAnnotations(w, Section.DeliveryAnnotations, m.deliveryAnnotations);
+  if (m.messageAnnotations) writeAnnotations(w, Section.MessageAnnotations, m.messageAnnotations);
+  if (m.properties) writePropertiesSection(w, m.properties);
+  const ap = m.applicationProperties;
+  if (ap) {
+    if (isPlainObject(ap)) writeObjectMapSection(w, Section.ApplicationProperties, ap, false);
+    else {
+      sectionHeader(w, Section.ApplicationProperties);
+      if (ap instanceof Map) encodeMap(w, ap);
+      else throw new EncodeError('applicationProperties must be an object or a Map');
+    }
+  }
+  const body = m.body;
+  if (body instanceof Uint8Array && (m.bodyType == null || m.bodyType === 'data')) writeDataSection(w, body);
+  else writeBody(w, m);
+  if (m.footer) writeAnnotations(w, Section.Footer, m.footer);
+}
+
+/**
+ * @internal writeMessage through the generic encoder only, value by value: what the fast paths
+ * are checked against (test/codec/message-fast.property.test.ts).
+ */
+export function writeMessageGeneric(w: ByteWriter, m: Message): void {
+  checkMessage(m);
   if (m.header) encodeCompositeAs(w, 'header', m.header);
   if (m.deliveryAnnotations) encodeAnnotations(w, Section.DeliveryAnnotations, m.deliveryAnnotations);
   if (m.messageAnnotations) encodeAnnotations(w, Section.MessageAnnotations, m.messageAnnotations);
@@ -131,14 +170,58 @@ function writeBody(w: ByteWriter, m: Message): void {
   throw new EncodeError(`unknown bodyType ${String(type)}`);
 }
 
+/**
+ * encodeMessage writes small messages straight into a pool, one after the other, and hands out
+ * views of it, as Node's Buffer.allocUnsafe hands out views of its own pool: no copy out of a
+ * scratch buffer. The bytes handed out are never written again, so each is the caller's; like
+ * Node's pool, the pool is the size of Buffer.poolSize and its ArrayBuffer cannot be transferred
+ * (bytes.ts allocPool), so a message pins no more memory than Buffer.from's copy did.
+ */
+let pool: ByteWriter | undefined;
+const POOL_SIZE = 8 * 1024;
+/** A message is begun in the pool while this much of it is left, else in a new pool. */
+const POOL_MIN_REST = 1024;
+/**
+ * Set when a message took more than POOL_MIN_REST: then messages are written into `scratch` and
+ * copied out (a large message gets a buffer of its own, exactly its size), until a small one comes.
+ * Always so with the portable byte layer, whose byte arrays are not pooled.
+ */
+let large = false;
 let scratch: ByteWriter | undefined;
 
-/** Encodes a message into a new Buffer. */
+/** Encodes a message into a new Buffer the caller owns (a view of a pool when it is small). */
 export function encodeMessage(m: Message): Buffer {
-  scratch ??= new ByteWriter(1024);
-  scratch.reset();
-  writeMessage(scratch, m);
-  return scratch.copy();
+  if (large || bytesImpl() !== 'node') return encodeCopied(m);
+  let w = pool;
+  if (w === undefined || w.buf.length - w.pos < POOL_MIN_REST) {
+    w = pool = new ByteWriter(POOL_SIZE, allocPool(POOL_SIZE));
+  }
+  const buf = w.buf;
+  const start = w.pos;
+  try {
+    writeMessage(w, m);
+  } catch (e) {
+    // Nothing was handed out from `start` on: the next message may use it.
+    if (w.buf === buf) w.pos = start;
+    else pool = undefined;
+    throw e;
+  }
+  const end = w.pos;
+  if (end - start > POOL_MIN_REST) large = true;
+  if (w.buf === buf) return buf.subarray(start, end) as Buffer;
+  // Larger than the pool's rest: the writer grew into a buffer of its own (the pool's earlier
+  // bytes copied along), which is dropped; the message gets a copy of exactly its size.
+  pool = undefined;
+  return copyOf(w.buf.subarray(start, end)) as Buffer;
+}
+
+/** A large message (or any, with the portable byte layer): written into scratch, copied out. */
+function encodeCopied(m: Message): Buffer {
+  const w = (scratch ??= new ByteWriter(1024));
+  w.reset();
+  writeMessage(w, m);
+  large = w.pos > POOL_MIN_REST;
+  return w.copy();
 }
 
 /** Slabs that sent messages are encoded into, one after the other (see encodeMessageShared). */
