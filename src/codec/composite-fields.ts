@@ -201,23 +201,22 @@ export function readSymbols(d: Decoder, field: string): string[] | null {
   return arr.items as string[];
 }
 
+/** The list constructor at d.pos (list0, list8 or list32) and its header: its count and end. */
+export function readListHeader(d: Decoder, name: string): { count: number; end: number } {
+  const at = d.pos;
+  const code = d.u8();
+  if (code === Code.List0) return { count: 0, end: d.pos };
+  if (code === Code.List8 || code === Code.List32) return d.compoundHeader(code === Code.List32, 1);
+  return d.fail('AMQP_DECODE_WRONG_TYPE', `${name} must be a list, got 0x${code.toString(16)}`, at);
+}
+
 /**
  * Reads a described list's header and items as composite `codec`, from its list constructor on;
  * `tagged` adds `type: name` (message sections have none).
  */
 export function readListBody(d: Decoder, codec: CompositeCodec, tagged: boolean): CompositeRecord {
   const at = d.pos;
-  const code = d.u8();
-  let count: number;
-  let end: number;
-  if (code === Code.List0) {
-    count = 0;
-    end = d.pos;
-  } else if (code === Code.List8 || code === Code.List32) {
-    ({ count, end } = d.compoundHeader(code === Code.List32, 1));
-  } else {
-    return d.fail('AMQP_DECODE_WRONG_TYPE', `${codec.name} must be a list, got 0x${code.toString(16)}`, at);
-  }
+  const { count, end } = readListHeader(d, codec.name);
   const outerEnd = d.end;
   d.end = end;
   d.enter();

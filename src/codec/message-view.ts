@@ -24,6 +24,7 @@ import { DecodeError } from './errors.js';
 import { readFlatMap } from './flat-map.js';
 import { Code } from './format-codes.js';
 import {
+  checkSectionOrder,
   decodeMessage,
   readMapSection,
   readSectionCode,
@@ -275,16 +276,7 @@ export function readMessage(bytes: Uint8Array, options?: DecodeOptions): Message
       if (s < Section.Header || s > Section.Footer) s = readSectionCode(d);
       else d.pos = at + 3;
     } else s = readSectionCode(d);
-    const repeatable = (s === Section.Data || s === Section.AmqpSequence) && s === last;
-    const bodyAgain =
-      s >= Section.Data && s <= Section.AmqpValue && last >= Section.Data && last <= Section.AmqpValue;
-    if ((s <= last && !repeatable) || (bodyAgain && !repeatable)) {
-      throw new DecodeError(
-        'AMQP_DECODE_INVALID_VALUE',
-        `message section 0x${s.toString(16)} out of order`,
-        at,
-      );
-    }
+    checkSectionOrder(s, last, at);
     last = s;
     const start = d.pos;
     quickStart(d.maxDepth);

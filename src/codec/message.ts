@@ -262,6 +262,23 @@ export function sectionCodeOf(descriptor: Uint8Array): number {
   return readSectionCode(new Decoder(buf, 0, buf.length));
 }
 
+/**
+ * Sections come in spec order, each once, except that data and amqp-sequence sections may repeat
+ * (one body kind only): section `s` at byte `at`, after section `last` (0 before the first).
+ */
+export function checkSectionOrder(s: number, last: number, at: number): void {
+  const repeatable = (s === Section.Data || s === Section.AmqpSequence) && s === last;
+  const bodyAgain =
+    s >= Section.Data && s <= Section.AmqpValue && last >= Section.Data && last <= Section.AmqpValue;
+  if ((s <= last && !repeatable) || (bodyAgain && !repeatable)) {
+    throw new DecodeError(
+      'AMQP_DECODE_INVALID_VALUE',
+      `message section 0x${s.toString(16)} out of order`,
+      at,
+    );
+  }
+}
+
 /** Reads a section's descriptor and returns its code, or fails. */
 export function readSectionCode(d: Decoder): number {
   const at = d.pos;
@@ -310,16 +327,7 @@ export function decodeMessage(bytes: Uint8Array, options?: DecodeOptions): Messa
   while (d.pos < d.end) {
     const at = d.pos;
     const s = readSectionCode(d);
-    const repeatable = (s === Section.Data || s === Section.AmqpSequence) && s === last;
-    const bodyAgain =
-      s >= Section.Data && s <= Section.AmqpValue && last >= Section.Data && last <= Section.AmqpValue;
-    if ((s <= last && !repeatable) || (bodyAgain && !repeatable)) {
-      throw new DecodeError(
-        'AMQP_DECODE_INVALID_VALUE',
-        `message section 0x${s.toString(16)} out of order`,
-        at,
-      );
-    }
+    checkSectionOrder(s, last, at);
     last = s;
     switch (s) {
       case Section.Header:

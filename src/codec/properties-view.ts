@@ -11,6 +11,7 @@
 import {
   readAny,
   readBinary,
+  readListHeader,
   readMessageId,
   readString,
   readSymbol,
@@ -74,17 +75,7 @@ const NOT_KEPT = 0;
  */
 export function scanProperties(d: Decoder): number[] | undefined {
   const at = d.pos;
-  const code = d.u8();
-  let count: number;
-  let end: number;
-  if (code === Code.List0) {
-    count = 0;
-    end = d.pos;
-  } else if (code === Code.List8 || code === Code.List32) {
-    ({ count, end } = d.compoundHeader(code === Code.List32, 1));
-  } else {
-    return d.fail('AMQP_DECODE_WRONG_TYPE', `properties must be a list, got 0x${code.toString(16)}`, at);
-  }
+  const { count, end } = readListHeader(d, 'properties');
   const outerEnd = d.end;
   const depth = d.depth;
   d.end = end;
