@@ -39,6 +39,7 @@ import {
   endCompound,
   writeShortAscii,
 } from './encoder.js';
+import { utf8Slice } from './bytes.js';
 import { Code } from './format-codes.js';
 import type { Properties } from './spec/records.js';
 import type { AmqpValue } from './values.js';
@@ -72,17 +73,24 @@ const lastKeys: Encoded[][] = [];
 /** How many of a map's first keys lastKeys keeps. */
 const MEMO_KEYS = 32;
 
-/** The encoding of `s` just written at b[from, to), as words; undefined past `max` bytes. */
+/**
+ * The encoding of `s` just written at b[from, to), as words; undefined past `max` bytes. Its key is
+ * a string made afresh from the bytes, not `s`: `s` may be a slice of a far larger string, which a
+ * cache holding `s` would keep alive.
+ */
 function encodedOf(s: string, b: Uint8Array, from: number, to: number, max: number): Encoded | undefined {
   const len = to - from;
   if (len > max) return undefined;
+  // Up to 255 bytes of text is a str8/sym8: a code, a length, the text.
+  const key = utf8Slice(b, from + 2, to);
+  if (key !== s) return undefined;
   const words: number[] = [];
   for (let i = 0; i < len; i += 4) {
     let word = 0;
     for (let j = 0; j < 4; j++) word = (word << 8) | (i + j < len ? b[from + i + j]! : 0);
     words.push(word);
   }
-  return { key: s, len, words };
+  return { key, len, words };
 }
 
 /** Keeps the encoding of `s` just written at b[from, to), when it is short enough. */
@@ -96,7 +104,7 @@ function remember(
   const e = encodedOf(s, b, from, to, CACHE_MAX_BYTES);
   if (e === undefined) return undefined;
   if (cache.size >= CACHE_MAX_ENTRIES) cache.clear();
-  cache.set(s, e);
+  cache.set(e.key, e);
   return e;
 }
 
@@ -145,7 +153,8 @@ const lastReplyTo: AddressMemo = { last: undefined, encoded: undefined };
 /** Writes an address (a string), from the memo when it is the last one again. */
 function putAddress(w: ByteWriter, s: string, memo: AddressMemo): void {
   if (s !== memo.last) {
-    memo.last = s;
+    // A long address is not kept: the memo holds no more than ADDRESS_MAX_BYTES of text.
+    memo.last = s.length <= ADDRESS_MAX_BYTES ? s : undefined;
     memo.encoded = undefined;
     return putString(w, s);
   }
@@ -154,6 +163,8 @@ function putAddress(w: ByteWriter, s: string, memo: AddressMemo): void {
   const from = w.pos;
   putString(w, s);
   memo.encoded = encodedOf(s, w.buf, from, w.pos, ADDRESS_MAX_BYTES);
+  // From here on the memo holds its own copy of the text, not the caller's string.
+  memo.last = memo.encoded?.key;
 }
 
 // ---------------------------------------------------------------- values
@@ -209,7 +220,8 @@ function putValue(w: ByteWriter, v: AmqpValue): void {
 function putTimestamp(w: ByteWriter, v: unknown, field: string): void {
   if (v instanceof Date) {
     const ms = v.getTime();
-    if (ms === ms) {
+    // A Date's time is NaN or a safe integer; a subclass's getTime may give anything else.
+    if (Number.isSafeInteger(ms)) {
       // A Date's time is a safe integer: two 32-bit halves, as encodeTimestamp writes it.
       const hi = Math.floor(ms / 4294967296);
       const lo = ms - hi * 4294967296;

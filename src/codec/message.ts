@@ -112,9 +112,12 @@ export function writeMessage(w: ByteWriter, m: Message): void {
       else throw new EncodeError('applicationProperties must be an object or a Map');
     }
   }
+  // The body and its type are read once each, as writeMessageGeneric reads them (a getter may
+  // give a new value on every read).
   const body = m.body;
-  if (body instanceof Uint8Array && (m.bodyType == null || m.bodyType === 'data')) writeDataSection(w, body);
-  else writeBody(w, m);
+  const bodyType = m.bodyType;
+  if (body instanceof Uint8Array && (bodyType == null || bodyType === 'data')) writeDataSection(w, body);
+  else writeBodyOf(w, body, bodyType);
   if (m.footer) writeAnnotations(w, Section.Footer, m.footer);
 }
 
@@ -140,10 +143,13 @@ export function writeMessageGeneric(w: ByteWriter, m: Message): void {
 }
 
 function writeBody(w: ByteWriter, m: Message): void {
-  const body = m.body;
-  const type = m.bodyType ?? (body instanceof Uint8Array ? 'data' : 'value');
+  writeBodyOf(w, m.body, m.bodyType);
+}
+
+function writeBodyOf(w: ByteWriter, body: Message['body'], bodyType: Message['bodyType']): void {
+  const type = bodyType ?? (body instanceof Uint8Array ? 'data' : 'value');
   if (type === 'value') {
-    if (body === undefined && m.bodyType === undefined) return;
+    if (body === undefined && bodyType === undefined) return;
     sectionHeader(w, Section.AmqpValue);
     return encodeValue(w, body);
   }
@@ -189,8 +195,31 @@ const POOL_MIN_REST = 1024;
 let large = false;
 let scratch: ByteWriter | undefined;
 
+/**
+ * How many encodeMessage or encodeMessageShared calls are under way. A getter in a message may
+ * encode another message; that one must not write into the pool or slab the outer one is using.
+ */
+let nested = 0;
+
+/** A message encoded while another is: into a writer of its own, copied out. */
+function encodeAlone(m: Message): Buffer {
+  const w = new ByteWriter(256);
+  writeMessage(w, m);
+  return w.copy();
+}
+
 /** Encodes a message into a new Buffer the caller owns (a view of a pool when it is small). */
 export function encodeMessage(m: Message): Buffer {
+  if (nested > 0) return encodeAlone(m);
+  nested++;
+  try {
+    return encodePooled(m);
+  } finally {
+    nested--;
+  }
+}
+
+function encodePooled(m: Message): Buffer {
   if (large || bytesImpl() !== 'node') return encodeCopied(m);
   let w = pool;
   if (w === undefined || w.buf.length - w.pos < POOL_MIN_REST) {
@@ -236,6 +265,16 @@ let slab: ByteWriter | undefined;
  * of its messages is. For the send path, where the bytes are short-lived.
  */
 export function encodeMessageShared(m: Message): Buffer {
+  if (nested > 0) return encodeAlone(m);
+  nested++;
+  try {
+    return encodeIntoSlab(m);
+  } finally {
+    nested--;
+  }
+}
+
+function encodeIntoSlab(m: Message): Buffer {
   let w = slab;
   if (w === undefined || w.buf.length - w.pos < SLAB_MIN_REST) w = slab = new ByteWriter(SLAB_SIZE);
   const start = w.pos;

@@ -243,3 +243,59 @@ describe("encodeMessage's pool", () => {
     }
   });
 });
+
+describe('messages that run code while they are encoded', () => {
+  it('a getter that encodes another message: neither is written over, the outer is as generic', () => {
+    for (const outerFails of [false, true]) {
+      let inner: Buffer | undefined;
+      const outer: Message = {
+        applicationProperties: {
+          get a() {
+            inner = encodeMessage({ body: 'INNER' });
+            return 1;
+          },
+          // A symbol is no AMQP value: the outer encode then fails after the getter ran.
+          b: (outerFails ? Symbol('x') : 2) as unknown as AmqpValue,
+        },
+        body: 'OUTER',
+      };
+      const want = generic(outer);
+      expect(outcome(() => encodeMessage(outer))).toEqual(want);
+      const innerHex = inner!.toString('hex');
+      expect(innerHex).toBe(Buffer.from(encodeMessage({ body: 'INNER' })).toString('hex'));
+      // Whatever is encoded next goes after the inner message, never over it.
+      for (let i = 0; i < 50; i++) encodeMessage({ body: `NEXT-MESSAGE-${i}` });
+      expect(inner!.toString('hex')).toBe(innerHex);
+    }
+  });
+
+  it('a body getter is read once, as the generic writer reads it', () => {
+    let reads = 0;
+    const m = {
+      get body() {
+        reads++;
+        return `read #${reads}`;
+      },
+    } as Message;
+    const got = outcome(() => {
+      const w = new ByteWriter(64);
+      writeMessage(w, m);
+      return w.view();
+    });
+    expect(reads).toBe(1);
+    reads = 0;
+    expect(got).toEqual(generic(m));
+  });
+
+  it("a Date subclass whose time is no safe integer fails as the generic writer's does", () => {
+    class OddDate extends Date {
+      override getTime(): number {
+        return 1.5;
+      }
+    }
+    const m: Message = { properties: { creationTime: new OddDate(0) } };
+    const want = generic(m);
+    expect(want).toMatchObject({ threw: 'EncodeError' });
+    expectSame(m);
+  });
+});
