@@ -82,8 +82,11 @@ function encodedOf(s: string, b: Uint8Array, from: number, to: number, max: numb
   const len = to - from;
   if (len > max) return undefined;
   // Up to 255 bytes of text is a str8/sym8: a code, a length, the text.
-  const key = utf8Slice(b, from + 2, to);
-  if (key !== s) return undefined;
+  const text = utf8Slice(b, from + 2, to);
+  if (text !== s) return undefined;
+  // As a property name the copy is interned: a key written literally in the caller's code is then
+  // the same string, compared by identity rather than by content on each message.
+  const key = Object.keys({ [text]: 0 })[0]!;
   const words: number[] = [];
   for (let i = 0; i < len; i += 4) {
     let word = 0;
@@ -163,8 +166,6 @@ function putAddress(w: ByteWriter, s: string, memo: AddressMemo): void {
   const from = w.pos;
   putString(w, s);
   memo.encoded = encodedOf(s, w.buf, from, w.pos, ADDRESS_MAX_BYTES);
-  // From here on the memo holds its own copy of the text, not the caller's string.
-  memo.last = memo.encoded?.key;
 }
 
 // ---------------------------------------------------------------- values
