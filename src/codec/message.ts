@@ -87,10 +87,13 @@ function checkMessage(m: Message): void {
   }
 }
 
-/** A map section: a plain object through the fast path, anything else as encodeAnnotations does. */
+/** encodeAnnotations with a plain object through the fast path (the same checks, in the same order). */
 function writeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
-  if (isPlainObject(a)) writeObjectMapSection(w, code, a, true);
-  else encodeAnnotations(w, code, a);
+  if (a instanceof Map) {
+    sectionHeader(w, code);
+    encodeMap(w, a);
+  } else if (isPlainObject(a)) writeObjectMapSection(w, code, a, true);
+  else throw new EncodeError('annotations must be an object or a Map');
 }
 
 /**
@@ -105,16 +108,16 @@ export function writeMessage(w: ByteWriter, m: Message): void {
   if (m.properties) writePropertiesSection(w, m.properties);
   const ap = m.applicationProperties;
   if (ap) {
-    if (isPlainObject(ap)) writeObjectMapSection(w, Section.ApplicationProperties, ap, false);
-    else {
+    if (ap instanceof Map) {
       sectionHeader(w, Section.ApplicationProperties);
-      if (ap instanceof Map) encodeMap(w, ap);
-      else throw new EncodeError('applicationProperties must be an object or a Map');
-    }
+      encodeMap(w, ap);
+    } else if (isPlainObject(ap)) writeObjectMapSection(w, Section.ApplicationProperties, ap, false);
+    else throw new EncodeError('applicationProperties must be an object or a Map');
   }
   const body = m.body;
-  if (body instanceof Uint8Array && (m.bodyType == null || m.bodyType === 'data')) writeDataSection(w, body);
-  else writeBody(w, m);
+  const bodyType = m.bodyType;
+  if (body instanceof Uint8Array && (bodyType == null || bodyType === 'data')) writeDataSection(w, body);
+  else writeBodyOf(w, m, body, bodyType);
   if (m.footer) writeAnnotations(w, Section.Footer, m.footer);
 }
 
@@ -141,7 +144,12 @@ export function writeMessageGeneric(w: ByteWriter, m: Message): void {
 
 function writeBody(w: ByteWriter, m: Message): void {
   const body = m.body;
-  const type = m.bodyType ?? (body instanceof Uint8Array ? 'data' : 'value');
+  writeBodyOf(w, m, body, m.bodyType);
+}
+
+/** The body sections, from `m.body` and `m.bodyType` as read (in that order) by the caller. */
+function writeBodyOf(w: ByteWriter, m: Message, body: AmqpValue, bodyType: Message['bodyType']): void {
+  const type = bodyType ?? (body instanceof Uint8Array ? 'data' : 'value');
   if (type === 'value') {
     if (body === undefined && m.bodyType === undefined) return;
     sectionHeader(w, Section.AmqpValue);
