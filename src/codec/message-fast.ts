@@ -11,7 +11,7 @@
  *   first compared with the one at its place in the last map of its section, which costs less
  *   than looking it up;
  * - `to` and `reply-to` copied from their last encoding when they are the last address again;
- * - ints, booleans, nulls and Dates written in place.
+ * - ints, booleans and nulls written in place.
  *
  * Any value without a fast case goes to the generic writer of its field or map entry (encoder.ts,
  * composite-fields.ts), so the bytes and the errors are the generic writer's:
@@ -217,34 +217,6 @@ function putValue(w: ByteWriter, v: AmqpValue): void {
   encodeValue(w, v, 1);
 }
 
-/** Writes a timestamp field: a valid Date in place, anything else by writeTimestamp. */
-function putTimestamp(w: ByteWriter, v: unknown, field: string): void {
-  if (v instanceof Date) {
-    const ms = v.getTime();
-    // A Date's time is NaN or a safe integer; a subclass's getTime may give anything else.
-    if (Number.isSafeInteger(ms)) {
-      // A Date's time is a safe integer: two 32-bit halves, as encodeTimestamp writes it.
-      const hi = Math.floor(ms / 4294967296);
-      const lo = ms - hi * 4294967296;
-      const p = w.pos;
-      if (p + 9 > w.buf.length) w.ensure(9);
-      const b = w.buf;
-      b[p] = Code.Timestamp;
-      b[p + 1] = hi >>> 24;
-      b[p + 2] = hi >>> 16;
-      b[p + 3] = hi >>> 8;
-      b[p + 4] = hi;
-      b[p + 5] = lo >>> 24;
-      b[p + 6] = lo >>> 16;
-      b[p + 7] = lo >>> 8;
-      b[p + 8] = lo;
-      w.pos = p + 9;
-      return;
-    }
-  }
-  writeTimestamp(w, v, field);
-}
-
 function putNull(w: ByteWriter): void {
   const p = w.pos;
   if (p + 1 > w.buf.length) w.ensure(1);
@@ -395,11 +367,11 @@ export function writePropertiesSection(w: ByteWriter, r: Omit<Properties, 'type'
   }
   if (n > 8) {
     if (v8 == null) putNull(w);
-    else putTimestamp(w, v8, 'absolute-expiry-time');
+    else writeTimestamp(w, v8, 'absolute-expiry-time');
   }
   if (n > 9) {
     if (v9 == null) putNull(w);
-    else putTimestamp(w, v9, 'creation-time');
+    else writeTimestamp(w, v9, 'creation-time');
   }
   if (n > 10) {
     if (v10 == null) putNull(w);

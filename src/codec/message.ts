@@ -87,10 +87,13 @@ function checkMessage(m: Message): void {
   }
 }
 
-/** A map section: a plain object through the fast path, anything else as encodeAnnotations does. */
+/** encodeAnnotations with a plain object through the fast path (the same checks, in the same order). */
 function writeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
-  if (isPlainObject(a)) writeObjectMapSection(w, code, a, true);
-  else encodeAnnotations(w, code, a);
+  if (a instanceof Map) {
+    sectionHeader(w, code);
+    encodeMap(w, a);
+  } else if (isPlainObject(a)) writeObjectMapSection(w, code, a, true);
+  else throw new EncodeError('annotations must be an object or a Map');
 }
 
 /**
@@ -105,12 +108,11 @@ export function writeMessage(w: ByteWriter, m: Message): void {
   if (m.properties) writePropertiesSection(w, m.properties);
   const ap = m.applicationProperties;
   if (ap) {
-    if (isPlainObject(ap)) writeObjectMapSection(w, Section.ApplicationProperties, ap, false);
-    else {
+    if (ap instanceof Map) {
       sectionHeader(w, Section.ApplicationProperties);
-      if (ap instanceof Map) encodeMap(w, ap);
-      else throw new EncodeError('applicationProperties must be an object or a Map');
-    }
+      encodeMap(w, ap);
+    } else if (isPlainObject(ap)) writeObjectMapSection(w, Section.ApplicationProperties, ap, false);
+    else throw new EncodeError('applicationProperties must be an object or a Map');
   }
   // The body and its type are read once each, as writeMessageGeneric reads them (a getter may
   // give a new value on every read).
