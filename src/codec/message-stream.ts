@@ -12,6 +12,7 @@
 import { allocUnsafe, copyOf, readU32 } from './bytes.js';
 import type { DecodeOptions } from './decoder.js';
 import { DecodeError } from './errors.js';
+import { valueEnd } from './value-end.js';
 import { decodeMessage, sectionCodeOf, type Message } from './message.js';
 
 /** Bytes of non-data sections a streamed message may hold, unless told otherwise (1 MiB). */
@@ -20,8 +21,6 @@ export const DEFAULT_MAX_SECTION_BYTES = 1024 * 1024;
 const HEADER = 0x70;
 const DATA = 0x75;
 const AMQP_VALUE = 0x77;
-/** Descriptors nest (a described descriptor is legal); their depth is bounded as the decoder's. */
-const MAX_DEPTH = 64;
 
 /** What a parser tells as it reads. */
 export interface MessageStreamHandler {
@@ -104,7 +103,7 @@ export class MessageStreamParser {
     if (buf[pos] !== 0x00) {
       throw new DecodeError('AMQP_DECODE_WRONG_TYPE', 'a message section must be a described type');
     }
-    const descEnd = extent(buf, pos + 1, 0);
+    const descEnd = valueEnd(buf, pos + 1);
     if (descEnd < 0) return -1;
     const code = sectionCodeOf(buf.subarray(pos, descEnd));
     this.checkOrder(code);
@@ -121,7 +120,7 @@ export class MessageStreamParser {
       this.dataLeft = wide ? readU32(buf, descEnd + 1) : buf[descEnd + 1]!;
       return start;
     }
-    const end = extent(buf, descEnd, 0);
+    const end = valueEnd(buf, descEnd);
     if (end < 0) return -1;
     this.last = code;
     this.held += end - pos;
@@ -163,55 +162,6 @@ export class MessageStreamParser {
       `sections other than data exceed ${this.maxSectionBytes} bytes in a streamed message`,
     );
   }
-}
-
-/**
- * Where the encoded value at `pos` ends, or -1 if `buf` ends first. The width follows from the
- * constructor's high nibble (spec 1.2); the decoder checks the value itself later.
- */
-function extent(buf: Uint8Array, pos: number, depth: number): number {
-  if (pos >= buf.length) return -1;
-  const c = buf[pos]!;
-  let end: number;
-  switch (c >> 4) {
-    case 0x0:
-      if (c !== 0x00 || depth >= MAX_DEPTH)
-        throw new DecodeError('AMQP_DECODE_UNKNOWN_CONSTRUCTOR', `bad constructor 0x${c.toString(16)}`);
-      end = extent(buf, pos + 1, depth + 1);
-      return end < 0 ? -1 : extent(buf, end, depth + 1);
-    case 0x4:
-      return pos + 1;
-    case 0x5:
-      end = pos + 2;
-      break;
-    case 0x6:
-      end = pos + 3;
-      break;
-    case 0x7:
-      end = pos + 5;
-      break;
-    case 0x8:
-      end = pos + 9;
-      break;
-    case 0x9:
-      end = pos + 17;
-      break;
-    case 0xa:
-    case 0xc:
-    case 0xe:
-      if (pos + 2 > buf.length) return -1;
-      end = pos + 2 + buf[pos + 1]!;
-      break;
-    case 0xb:
-    case 0xd:
-    case 0xf:
-      if (pos + 5 > buf.length) return -1;
-      end = pos + 5 + readU32(buf, pos + 1);
-      break;
-    default:
-      throw new DecodeError('AMQP_DECODE_UNKNOWN_CONSTRUCTOR', `bad constructor 0x${c.toString(16)}`);
-  }
-  return end > buf.length ? -1 : end;
 }
 
 function joined(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -13,7 +13,9 @@
  * verdict is the Decoder's by construction. The keys are judged before any value is scanned, so a
  * map is never scanned and then decoded too.
  */
+import { readU32 } from './bytes.js';
 import { Code } from './format-codes.js';
+import { valueEnd } from './value-end.js';
 import { ELEMENT_OF_CODE, type Decoder } from './decoder.js';
 
 /** Maps with more pairs than this are decoded rather than scanned (the key comparison is quadratic). */
@@ -244,64 +246,24 @@ function keysScannable(
       start = pos + 2;
     } else if (code === code32) {
       if (pos + 5 > end) return false;
-      n = ((buf[pos + 1]! << 24) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 8) | buf[pos + 4]!) >>> 0;
+      n = readU32(buf, pos + 1);
       start = pos + 5;
     } else return false;
     if (n > end - start) return false;
     if (n > 0 && buf[start]! >= 48 && buf[start]! <= 57) return false;
-    pos = widthEnd(buf, start + n, end, 0);
-    if (pos < 0) return false;
+    pos = stepOver(buf, start + n);
+    if (pos < 0 || pos > end) return false;
   }
   return true;
 }
 
-/** Where the value at `pos` ends, by its constructor's width, or -1 where that cannot be told. */
-function widthEnd(buf: Uint8Array, pos: number, end: number, depth: number): number {
-  if (pos >= end) return -1;
-  const c = buf[pos]!;
-  let next: number;
-  switch (c >> 4) {
-    case 0x0:
-      if (c !== Code.Described || depth >= 8) return -1;
-      next = widthEnd(buf, pos + 1, end, depth + 1);
-      return next < 0 ? -1 : widthEnd(buf, next, end, depth + 1);
-    case 0x4:
-      next = pos + 1;
-      break;
-    case 0x5:
-      next = pos + 2;
-      break;
-    case 0x6:
-      next = pos + 3;
-      break;
-    case 0x7:
-      next = pos + 5;
-      break;
-    case 0x8:
-      next = pos + 9;
-      break;
-    case 0x9:
-      next = pos + 17;
-      break;
-    case 0xa:
-    case 0xc:
-    case 0xe:
-      if (pos + 2 > end) return -1;
-      next = pos + 2 + buf[pos + 1]!;
-      break;
-    case 0xb:
-    case 0xd:
-    case 0xf:
-      if (pos + 5 > end) return -1;
-      next =
-        pos +
-        5 +
-        (((buf[pos + 1]! << 24) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 8) | buf[pos + 4]!) >>> 0);
-      break;
-    default:
-      return -1;
+/** valueEnd, with a constructor it does not know as -1: the Decoder will give the error. */
+function stepOver(buf: Uint8Array, pos: number): number {
+  try {
+    return valueEnd(buf, pos);
+  } catch {
+    return -1;
   }
-  return next > end ? -1 : next;
 }
 
 /** Hands the whole map to the Decoder, from its first byte, as if nothing had been scanned. */
