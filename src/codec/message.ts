@@ -203,22 +203,24 @@ let scratch: ByteWriter | undefined;
  */
 let nested = 0;
 
-/** A message encoded while another is: into a writer of its own, copied out. */
-function encodeAlone(m: Message): Buffer {
-  const w = new ByteWriter(256);
-  writeMessage(w, m);
-  return w.copy();
+/** `encode(m)`, or, for a message encoded while another is, a writer of its own, copied out. */
+function outermost(m: Message, encode: (m: Message) => Buffer): Buffer {
+  if (nested > 0) {
+    const w = new ByteWriter(256);
+    writeMessage(w, m);
+    return w.copy();
+  }
+  nested++;
+  try {
+    return encode(m);
+  } finally {
+    nested--;
+  }
 }
 
 /** Encodes a message into a new Buffer the caller owns (a view of a pool when it is small). */
 export function encodeMessage(m: Message): Buffer {
-  if (nested > 0) return encodeAlone(m);
-  nested++;
-  try {
-    return encodePooled(m);
-  } finally {
-    nested--;
-  }
+  return outermost(m, encodePooled);
 }
 
 function encodePooled(m: Message): Buffer {
@@ -267,13 +269,7 @@ let slab: ByteWriter | undefined;
  * of its messages is. For the send path, where the bytes are short-lived.
  */
 export function encodeMessageShared(m: Message): Buffer {
-  if (nested > 0) return encodeAlone(m);
-  nested++;
-  try {
-    return encodeIntoSlab(m);
-  } finally {
-    nested--;
-  }
+  return outermost(m, encodeIntoSlab);
 }
 
 function encodeIntoSlab(m: Message): Buffer {
