@@ -116,10 +116,7 @@ export function writeMessage(w: ByteWriter, m: Message): void {
   }
   // The body and its type are read once each, as writeMessageGeneric reads them (a getter may
   // give a new value on every read).
-  const body = m.body;
-  const bodyType = m.bodyType;
-  if (body instanceof Uint8Array && (bodyType == null || bodyType === 'data')) writeDataSection(w, body);
-  else writeBodyOf(w, body, bodyType);
+  writeBodyOf(w, m.body, m.bodyType, writeDataSection);
   if (m.footer) writeAnnotations(w, Section.Footer, m.footer);
 }
 
@@ -145,10 +142,25 @@ export function writeMessageGeneric(w: ByteWriter, m: Message): void {
 }
 
 function writeBody(w: ByteWriter, m: Message): void {
-  writeBodyOf(w, m.body, m.bodyType);
+  writeBodyOf(w, m.body, m.bodyType, encodeDataSection);
 }
 
-function writeBodyOf(w: ByteWriter, body: Message['body'], bodyType: Message['bodyType']): void {
+function encodeDataSection(w: ByteWriter, part: Uint8Array): void {
+  sectionHeader(w, Section.Data);
+  encodeBinary(w, part);
+}
+
+/**
+ * The body section(s). The body and its type are read once each, and the body is asked what it is
+ * as often on either path (a getter or a Proxy may answer differently each time); `dataSection`
+ * writes one data section, through the fast writer or the generic one.
+ */
+function writeBodyOf(
+  w: ByteWriter,
+  body: Message['body'],
+  bodyType: Message['bodyType'],
+  dataSection: (w: ByteWriter, part: Uint8Array) => void,
+): void {
   const type = bodyType ?? (body instanceof Uint8Array ? 'data' : 'value');
   if (type === 'value') {
     if (body === undefined && bodyType === undefined) return;
@@ -156,13 +168,8 @@ function writeBodyOf(w: ByteWriter, body: Message['body'], bodyType: Message['bo
     return encodeValue(w, body);
   }
   if (type === 'data') {
-    const parts = Array.isArray(body) ? body : [body];
-    for (const p of parts) {
-      if (!(p instanceof Uint8Array))
-        throw new EncodeError('a data body must be a Buffer/Uint8Array or an array of them');
-      sectionHeader(w, Section.Data);
-      encodeBinary(w, p);
-    }
+    if (!Array.isArray(body)) return dataPart(w, body, dataSection);
+    for (const p of body) dataPart(w, p, dataSection);
     return;
   }
   if (type === 'sequence') {
@@ -176,6 +183,12 @@ function writeBodyOf(w: ByteWriter, body: Message['body'], bodyType: Message['bo
     return;
   }
   throw new EncodeError(`unknown bodyType ${String(type)}`);
+}
+
+function dataPart(w: ByteWriter, p: unknown, dataSection: (w: ByteWriter, part: Uint8Array) => void): void {
+  if (!(p instanceof Uint8Array))
+    throw new EncodeError('a data body must be a Buffer/Uint8Array or an array of them');
+  dataSection(w, p);
 }
 
 /**
