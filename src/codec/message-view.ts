@@ -41,7 +41,7 @@ import {
   scanProperties,
   type LazyProperties,
 } from './properties-view.js';
-import { quickMap, quickStart, quickValue, UNSURE } from './quick-scan.js';
+import { quickBegin, quickEnd, quickMap, quickStart, quickValue, UNSURE } from './quick-scan.js';
 import { resetScan, scanMap, scanValue } from './value-scan.js';
 import type { AmqpValue } from './values.js';
 
@@ -263,8 +263,19 @@ export function readMessage(bytes: Uint8Array, options?: DecodeOptions): Message
   if (!objectMapsOf(options)) return decodeMessage(buf, options);
   const d = new Decoder(buf, 0, buf.length, options?.maxDepth);
   const m = new MessageView(buf, d.maxDepth);
-  const end = buf.length;
   resetScan();
+  quickBegin(buf);
+  try {
+    readSections(d, m, buf);
+  } finally {
+    quickEnd();
+  }
+  return m;
+}
+
+/** readMessage's walk over the sections, each checked and kept in `m`. */
+function readSections(d: Decoder, m: MessageView, buf: Buffer): void {
+  const end = buf.length;
   // The same walk as decodeMessage, with the same order rules and errors. Each section is tried
   // on the fast path first (quick-scan.ts); where it is unsure, the careful scan decides.
   let last = 0;
@@ -349,7 +360,6 @@ export function readMessage(bytes: Uint8Array, options?: DecodeOptions): Message
       }
     }
   }
-  return m;
 }
 
 /** Checks a map section's value as readMapSection reads it: a map, or null for an empty one. */
