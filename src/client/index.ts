@@ -17,6 +17,7 @@ export {
   MessageSender,
   type MessageSenderEvents,
   type SendOptions,
+  type SendCallback,
   type ResendPolicy,
 } from '../api/sender.js';
 export type { ConnectionEvents } from '../api/connection-core.js';
