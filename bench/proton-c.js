@@ -12,7 +12,8 @@
 // Knobs shared with bench/throughput.js: BENCH_REPS (3), BENCH_WARMUP (20000), BENCH_CREDIT
 // (receiver prefetch window, 1000, all receivers), BENCH_DECODE=1 (receivers decode every message:
 // the C receiver with pn_message_decode), BENCH_FILTER (only cases whose name contains it),
-// BENCH_TIMEOUT_MS (per run, 120000); BENCH_WINDOW, BENCH_MAX_QUEUED, BENCH_DIST apply to amqp-one.
+// BENCH_TIMEOUT_MS (per run, 120000); BENCH_WINDOW, BENCH_MAX_QUEUED, BENCH_DIST, BENCH_SEND_API
+// (post, the default, or promise) apply to amqp-one.
 //
 // Measured interval as in bench/throughput.js: presettled runs are timed by the receiver's arrivals,
 // unsettled runs by the sender's accepted outcomes; CPU us/msg is each process's user + system CPU
@@ -268,7 +269,15 @@ async function main() {
   const record = {
     date: new Date().toISOString(),
     machine: { ...machine, loadAvg1mStart: round2(loadAvgStart), loadAvg1mEnd: round2(loadavg()[0]) },
-    settings: { count: COUNT, reps: REPS, warmup: WARMUP, credit: CREDIT, decode: DECODE, impls: IMPLS },
+    settings: {
+      count: COUNT,
+      reps: REPS,
+      warmup: WARMUP,
+      credit: CREDIT,
+      decode: DECODE,
+      sendApi: settings.sendApi,
+      impls: IMPLS,
+    },
     summary,
     ratios,
     runs: Object.fromEntries(runs),

@@ -18,6 +18,8 @@ export const settings = {
   maxQueued: Number(env.BENCH_MAX_QUEUED ?? 1024),
   decode: env.BENCH_DECODE === '1' || env.BENCH_DECODE === 'true',
   preencoded: env.BENCH_PREENCODED === '1' || env.BENCH_PREENCODED === 'true',
+  /** How the amqp-one sender sends: 'post' (a callback per message) or 'promise' (send()). */
+  sendApi: env.BENCH_SEND_API ?? 'post',
   ioStats: env.BENCH_IO_STATS === '1',
   gcStats: env.BENCH_GC_STATS === '1',
   dist: env.BENCH_DIST,
@@ -96,7 +98,14 @@ export async function runOnce({ impl, mode }, o) {
   try {
     tx = await start(
       'throughput-sender.js',
-      { ...common, port: rx.first.port, window: s.window, maxQueued: s.maxQueued, preencoded: s.preencoded },
+      {
+        ...common,
+        port: rx.first.port,
+        window: s.window,
+        maxQueued: s.maxQueued,
+        preencoded: s.preencoded,
+        sendApi: s.sendApi,
+      },
       childEnv,
       execArgv('sender'),
       'attached',

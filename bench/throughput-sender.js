@@ -54,6 +54,11 @@ async function amqpOne() {
     console.error('send failed:', e);
     process.exit(2);
   };
+  // post() calls back without a promise per message; send() is the promise API (BENCH_SEND_API).
+  const post = cfg.sendApi !== 'promise';
+  if (post && typeof sender.post !== 'function')
+    throw new Error('this build has no post(): BENCH_SEND_API=promise');
+  const onDone = (err, state) => (err === undefined ? onOutcome(state) : onError(err));
 
   async function run() {
     while (sent < total) {
@@ -61,7 +66,8 @@ async function amqpOne() {
       await sender.ready();
       let room = Math.min(window - sender.pending, total - sent);
       for (; room > 0; room--) {
-        sender.send(message).then(onOutcome, onError);
+        if (post) sender.post(message, onDone);
+        else sender.send(message).then(onOutcome, onError);
         sent++;
       }
       if (sent < total && sender.pending >= window) await new Promise((r) => (wake = r));

@@ -22,6 +22,7 @@
 // per child; summarise with bench/throughput-allocs.js),
 // BENCH_GC_STATS=1 (GC pauses by kind in both children, over the measured interval),
 // BENCH_PREENCODED=1 (senders send the encoded bytes: the engine and transport without the codec),
+// BENCH_SEND_API=promise (the amqp-one sender awaits send()'s promises instead of post()'s callbacks),
 // BENCH_DIST=<dir> (amqp-one from another build, e.g. a copy of dist/ with a change, to compare).
 //
 // Measured interval: from the moment the warm-up messages are done to the moment all are. For
@@ -173,6 +174,7 @@ const machine = {
 console.error(
   `throughput: ${COUNT} msgs x ${REPS} reps per case, warm-up ${WARMUP}, credit ${CREDIT}, window ${WINDOW}, ` +
     `maxQueued ${MAX_QUEUED}${DECODE ? ', receivers decode' : ''}${PREENCODED ? ', pre-encoded messages' : ''}` +
+    `, amqp-one sends with ${settings.sendApi === 'promise' ? 'send()' : 'post()'}` +
     `${env.BENCH_DIST ? `, amqp-one from ${env.BENCH_DIST}` : ''} (${machine.cpus} CPUs, Node ${machine.node})`,
 );
 
@@ -249,6 +251,7 @@ const record = {
     maxQueued: MAX_QUEUED,
     decode: DECODE,
     preencoded: PREENCODED,
+    sendApi: settings.sendApi,
     dist: env.BENCH_DIST,
   },
   summary: result.summary,

@@ -123,6 +123,9 @@ export const amqpOnePeer: BenchPeer = {
           w();
         }
       };
+      // post(): a callback per message rather than a promise and its reactions.
+      const posted = (err: Error | undefined, state?: DeliveryState): void =>
+        err === undefined ? done(state) : onError(err);
       while (budget.more()) {
         await sender.ready();
         for (let room = WINDOW - sender.pending; room > 0 && budget.more(); room--) {
@@ -132,7 +135,7 @@ export const amqpOnePeer: BenchPeer = {
             applicationProperties: template.applicationProperties,
             body: template.body,
           };
-          sender.send(m).then(done, onError);
+          sender.post(m, posted);
         }
         if (sender.pending >= WINDOW) await new Promise<void>((r) => (wake = r));
       }
