@@ -6,8 +6,9 @@
 // For each build it runs the operation N1 and N2 times (CG_N1, CG_N2: 20,000 and 220,000) in
 // `node --single-threaded` (no concurrent compiler or GC threads, so a count repeats within 0.05 %)
 // under callgrind, and reports (count(N2) - count(N1)) / (N2 - N1): start-up and warm-up cancel out.
-// Operations: encode, decode, transfer (as in bench/ab-codec.js), and read (readMessage, then the
-// message id, one application property and the body, as codec-cases.js telemetry-read-lazy).
+// Operations: encode, decode, transfer (as in bench/ab-codec.js), read (readMessage, then the
+// message id, one application property and the body, as codec-cases.js telemetry-read-lazy), and
+// check (readMessage alone: the up-front check).
 // Needs valgrind on the PATH.
 //
 // To see where the instructions go, run one child by hand with V8's symbols:
@@ -39,6 +40,8 @@ async function child(op, dir, n) {
       const m = codec.readMessage(bytes);
       return m.properties.messageId.length + m.applicationProperties.deviceId.length + m.body.length;
     },
+    // readMessage alone: its up-front check and the view, nothing read.
+    check: () => (codec.readMessage(bytes) === undefined ? 0 : 1),
     transfer: () => {
       w.reset();
       const start = frames.beginFrame(w, frames.FRAME_TYPE_AMQP, 0);
@@ -55,7 +58,7 @@ async function child(op, dir, n) {
     },
   };
   const f = ops[op];
-  if (!f) throw new Error(`unknown op ${op}: encode, decode, read or transfer`);
+  if (!f) throw new Error(`unknown op ${op}: encode, decode, read, check or transfer`);
   let acc = 0;
   for (let i = 0; i < n; i++) acc += f();
   console.log(JSON.stringify({ op, dir, n, acc }));
