@@ -9,10 +9,10 @@
  * property test (test/codec/message-view.property.test.ts) holds the two to the same result.
  */
 import { cachedAscii, isAscii, setOwn } from './decoder.js';
-import { readI32 } from './bytes.js';
+import { readF64, readI32, readI64 } from './bytes.js';
 import { shortAscii } from './short-ascii.js';
 import { Code } from './format-codes.js';
-import type { AmqpValue } from './values.js';
+import { Typed, type AmqpValue } from './values.js';
 
 /** Larger maps go to the Decoder. */
 const MAX_PAIRS = 16;
@@ -68,6 +68,21 @@ export function readFlatMap(
         break;
       case Code.SmallInt:
         v = (buf[p + 1]! << 24) >> 24;
+        p += 2;
+        break;
+      case Code.Double: {
+        // As the Decoder: an integral double keeps its type, or it would read back as an int.
+        const d = readF64(buf, p + 1);
+        v = (d | 0) === d ? new Typed('double', d) : d;
+        p += 9;
+        break;
+      }
+      case Code.Long:
+        v = readI64(buf, p + 1);
+        p += 9;
+        break;
+      case Code.SmallLong:
+        v = BigInt((buf[p + 1]! << 24) >> 24);
         p += 2;
         break;
       case Code.Null:
