@@ -4,7 +4,8 @@
 // checks that the committed plots are what the results make).
 //
 // - rate-rhea.svg, rate-proton-c.svg: msg/s from throughput-latest.json and proton-c-latest.json;
-// - cpu-per-message.svg: CPU µs per message of each process, the same files;
+// - cpu-per-message.svg: CPU µs per message of each process, the same files, each pair (amqp-one
+//   and rhea, amqp-one and Proton C) from its own run;
 // - rss.svg: RSS over the 1M-message run of throughput-latest.json;
 // - rss-series.svg, if bench/results/bench-rss-latest.json exists: RSS over messages from the
 //   samples of `amqp-one bench --json` (one JSON object per line; see docs/performance.md);
@@ -60,13 +61,15 @@ const plots = {
   }),
   'cpu-per-message.svg': barChart({
     width,
-    title: 'CPU time per message, peer to peer (lower is better)',
+    title: `CPU µs per message, lower is better (bench:throughput ${day(throughput)}, bench:proton-c ${day(protonC)})`,
     xLabel: 'process, mode',
     yLabel: 'CPU µs per message',
     categories: MODES.flatMap((m) => [`sender, ${m}`, `receiver, ${m}`]),
+    // Each comparison from its own run: two runs on a shared machine may differ in speed.
     series: [
-      ['amqp-one', throughput, 'amqp-one'],
+      ['amqp-one (vs rhea)', throughput, 'amqp-one'],
       ['rhea', throughput, 'rhea'],
+      ['amqp-one (vs Proton C)', protonC, 'amqp-one'],
       ['Proton C', protonC, 'proton-c'],
     ].map(([name, file, impl]) => ({
       name,
