@@ -15,15 +15,11 @@
 //   valgrind --tool=callgrind node --single-threaded --no-short-builtin-calls --perf-basic-prof \
 //     bench/callgrind-codec.js --child encode dist 220000
 // then match callgrind_annotate's `???:0x...` addresses against /tmp/perf-<pid>.map.
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { callgrindCount } from './callgrind-count.js';
 
 import { DELIVERY_TAG, amqpOneMessage } from './fixtures.js';
-
-const NODE_FLAGS = ['--single-threaded', '--hash-seed=1', '--random-seed=1'];
 
 async function child(op, dir, n) {
   const base = pathToFileURL(resolve(dir)).href;
@@ -66,28 +62,7 @@ async function child(op, dir, n) {
 
 /** Instructions of one child run under callgrind. */
 function count(op, dir, n) {
-  const out = join(tmpdir(), `callgrind-codec-${process.pid}.out`);
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${out}`,
-      process.execPath,
-      ...NODE_FLAGS,
-      self,
-      '--child',
-      op,
-      dir,
-      String(n),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`valgrind failed (${r.status}): ${r.stderr.slice(-500)}`);
-  const summary = readFileSync(out, 'utf8').match(/^summary: (\d+)/m);
-  rmSync(out, { force: true });
-  if (!summary) throw new Error('no summary line in the callgrind output');
-  return Number(summary[1]);
+  return callgrindCount(fileURLToPath(import.meta.url), ['--child', op, dir, String(n)]);
 }
 
 const args = process.argv.slice(2);

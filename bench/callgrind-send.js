@@ -12,13 +12,10 @@
 // warm-up cancel out. The batching of socket reads and writes varies from run to run, so a count
 // repeats within about 5 %, not exactly: compare medians of a few runs (CG_REPS, default 1).
 // Needs valgrind on the PATH.
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { callgrindCount } from './callgrind-count.js';
 
-const NODE_FLAGS = ['--single-threaded', '--hash-seed=1', '--random-seed=1'];
 const WINDOW = 4096;
 
 /** Sends `n` telemetry messages with post() or send() and waits for every outcome (or arrival). */
@@ -79,29 +76,7 @@ async function child(api, mode, dir, n) {
 
 /** Instructions of one child run under callgrind. */
 function count(api, mode, dir, n) {
-  const out = join(tmpdir(), `callgrind-send-${process.pid}.out`);
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${out}`,
-      process.execPath,
-      ...NODE_FLAGS,
-      self,
-      '--child',
-      api,
-      mode,
-      dir,
-      String(n),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`valgrind failed (${r.status}): ${r.stderr.slice(-500)}`);
-  const summary = readFileSync(out, 'utf8').match(/^summary: (\d+)/m);
-  rmSync(out, { force: true });
-  if (!summary) throw new Error('no summary line in the callgrind output');
-  return Number(summary[1]);
+  return callgrindCount(fileURLToPath(import.meta.url), ['--child', api, mode, dir, String(n)]);
 }
 
 const args = process.argv.slice(2);
