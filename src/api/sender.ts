@@ -297,7 +297,9 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
   /** Moves waiting sends into the engine as room appears. */
   private admit(): void {
     while (this.waiting.length > 0 && this.link.queued < this.maxQueued && this.canHand()) {
-      this.hand(this.waiting.shift()!);
+      const ps = this.waiting.shift()!;
+      // One already ended (a callback may end others while a list of them is walked) is not sent.
+      if (!ps.done) this.hand(ps);
     }
     if (this.waiting.length === 0 && this.link.queued < this.maxQueued && this.roomWaiters.length > 0) {
       const w = this.roomWaiters;
@@ -421,6 +423,8 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
     this.failStreams(new DisconnectedError('the connection was lost'));
     const unsent: PendingSend[] = [];
     for (const ps of this.inflightList()) {
+      // A post() callback called earlier in this walk may have ended this one (an abort, a close).
+      if (ps.done) continue;
       const d = ps.delivery!;
       const onWire = d.id >= 0;
       if (ps.presettled && onWire && d.offset >= d.payload.length) {
@@ -434,7 +438,7 @@ export class MessageSender extends TypedEmitter<MessageSenderEvents> {
       }
     }
     this.presettledUnwritten.clear();
-    for (const ps of this.waiting.takeAll()) unsent.push(ps);
+    for (const ps of this.waiting.takeAll()) if (!ps.done) unsent.push(ps);
     for (const ps of unsent) this.waiting.push(ps);
   }
 

@@ -112,6 +112,57 @@ describe('reconnect', () => {
     server = await sink(port, []);
   });
 
+  test('a post callback that aborts a later send during the disconnect: that send is never delivered, and none stays pending', async () => {
+    const timers = new ManualTimers();
+    const first: string[] = [];
+    // Credit for one message: A goes out and is held, B waits in the engine.
+    const oneCredit = (port: number, bodies: string[]): Promise<AmqpServer> =>
+      listen({
+        port,
+        sasl: { anonymous: true },
+        onLink(l) {
+          const r = l.acceptReceiver({ credit: 'manual' });
+          r.addCredit(1);
+          void (async () => {
+            for await (const m of r) bodies.push(String(m.message.body));
+          })().catch(() => undefined);
+        },
+      });
+    server = await oneCredit(0, first);
+    const port = server.port;
+    conn = await connect({
+      host: '127.0.0.1',
+      port,
+      timers,
+      reconnect: { initialDelayMs: 100, resend: 'fail' },
+    });
+    const s = await conn.openSender('q');
+    const ac = new AbortController();
+    const calls: string[] = [];
+    s.post(
+      { body: 'A' },
+      (e) => {
+        calls.push(`A:${e?.constructor.name}`);
+        ac.abort();
+      },
+      { signal: ac.signal },
+    );
+    s.post({ body: 'B' }, (e) => void calls.push(`B:${e?.constructor.name}`), { signal: ac.signal });
+    await until(() => first.length === 1);
+    await crash(server);
+    await until(() => calls.length === 2);
+    expect(calls).toEqual(['A:DisconnectedError', 'B:AbortError']);
+    const second: string[] = [];
+    server = await sink(port, second);
+    let reconnected = false;
+    conn.once('reconnected', () => (reconnected = true));
+    await advanceUntil(timers, () => reconnected);
+    expect(await s.send({ body: 'C' })).toEqual({ type: 'accepted' });
+    expect(second).toEqual(['C']);
+    expect(s.pending).toBe(0);
+    expect(calls).toHaveLength(2);
+  });
+
   test('giving up after maxAttempts fails pending sends and closes', async () => {
     const timers = new ManualTimers();
     server = await sink(0, [], true);
