@@ -309,6 +309,10 @@ function encodeTyped(w: ByteWriter, t: Typed): void {
     case 'timestamp':
       if (typeof v !== 'bigint' || v < INT64_MIN || v > INT64_MAX) throw new EncodeError('invalid timestamp');
       return encodeTimestamp(w, v);
+    default:
+      // A type name from plain JavaScript that is none of the above: writing nothing would leave a
+      // compound one item short.
+      throw new EncodeError(`unknown Typed type ${JSON.stringify(String(t.type))}`);
   }
 }
 

@@ -155,3 +155,18 @@ describe('nesting depth', () => {
     expect(encodeError(() => encodeMessage({ body: [v] })).code).toBe('AMQP_ENCODE_TOO_DEEP');
   });
 });
+
+describe('Typed values of a type the encoder does not know', () => {
+  // From plain JavaScript, any string can be a Typed's type; one the encoder had no case for was
+  // written as nothing, which left its map or list one item short.
+  for (const type of ['long', 'int', 'string', '']) {
+    it(`Typed(${JSON.stringify(type)}) is refused, alone, in a list, and as an application property`, () => {
+      const t = new Typed(type as never, 5n);
+      expect(encodeError(() => encode(t)).message).toContain('unknown Typed type');
+      encodeError(() => encode([1, t]));
+      encodeError(() => encodeMessage({ applicationProperties: { k: t } }));
+      encodeError(() => encodeMessage({ messageAnnotations: { 'x-opt-k': t } }));
+      encodeError(() => encodeMessage({ body: [t] }));
+    });
+  }
+});
