@@ -71,11 +71,19 @@ function sectionHeader(w: ByteWriter, code: number): void {
   w.pos += 3;
 }
 
-function encodeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
+/** A map section's value: annotations, a footer or application properties. */
+type MapSection = Annotations | NonNullable<Message['applicationProperties']>;
+
+/** What a map section must be, for its error: annotations and the footer, or application properties. */
+const mapSectionName = (symbolKeys: boolean): string =>
+  symbolKeys ? 'annotations' : 'applicationProperties';
+
+/** A map section (symbol keys for annotations and the footer) through the generic encoder. */
+function encodeMapSection(w: ByteWriter, code: number, a: MapSection, symbolKeys: boolean): void {
   sectionHeader(w, code);
   if (a instanceof Map) encodeMap(w, a);
-  else if (isPlainObject(a)) encodeObjectMap(w, a, 0, true);
-  else throw new EncodeError('annotations must be an object or a Map');
+  else if (isPlainObject(a)) encodeObjectMap(w, a, 0, symbolKeys);
+  else throw new EncodeError(`${mapSectionName(symbolKeys)} must be an object or a Map`);
 }
 
 function checkMessage(m: Message): void {
@@ -87,13 +95,13 @@ function checkMessage(m: Message): void {
   }
 }
 
-/** encodeAnnotations with a plain object through the fast path (the same checks, in the same order). */
-function writeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
+/** encodeMapSection with a plain object through the fast path (the same checks, in the same order). */
+function writeMapSection(w: ByteWriter, code: number, a: MapSection, symbolKeys: boolean): void {
   if (a instanceof Map) {
     sectionHeader(w, code);
     encodeMap(w, a);
-  } else if (isPlainObject(a)) writeObjectMapSection(w, code, a, true);
-  else throw new EncodeError('annotations must be an object or a Map');
+  } else if (isPlainObject(a)) writeObjectMapSection(w, code, a, symbolKeys);
+  else throw new EncodeError(`${mapSectionName(symbolKeys)} must be an object or a Map`);
 }
 
 /**
@@ -103,21 +111,15 @@ function writeAnnotations(w: ByteWriter, code: number, a: Annotations): void {
 export function writeMessage(w: ByteWriter, m: Message): void {
   checkMessage(m);
   if (m.header) encodeCompositeAs(w, 'header', m.header);
-  if (m.deliveryAnnotations) writeAnnotations(w, Section.DeliveryAnnotations, m.deliveryAnnotations);
-  if (m.messageAnnotations) writeAnnotations(w, Section.MessageAnnotations, m.messageAnnotations);
+  if (m.deliveryAnnotations) writeMapSection(w, Section.DeliveryAnnotations, m.deliveryAnnotations, true);
+  if (m.messageAnnotations) writeMapSection(w, Section.MessageAnnotations, m.messageAnnotations, true);
   if (m.properties) writePropertiesSection(w, m.properties);
   const ap = m.applicationProperties;
-  if (ap) {
-    if (ap instanceof Map) {
-      sectionHeader(w, Section.ApplicationProperties);
-      encodeMap(w, ap);
-    } else if (isPlainObject(ap)) writeObjectMapSection(w, Section.ApplicationProperties, ap, false);
-    else throw new EncodeError('applicationProperties must be an object or a Map');
-  }
+  if (ap) writeMapSection(w, Section.ApplicationProperties, ap, false);
   // The body and its type are read once each, as writeMessageGeneric reads them (a getter may
   // give a new value on every read).
   writeBodyOf(w, m.body, m.bodyType, writeDataSection);
-  if (m.footer) writeAnnotations(w, Section.Footer, m.footer);
+  if (m.footer) writeMapSection(w, Section.Footer, m.footer, true);
 }
 
 /**
@@ -127,18 +129,13 @@ export function writeMessage(w: ByteWriter, m: Message): void {
 export function writeMessageGeneric(w: ByteWriter, m: Message): void {
   checkMessage(m);
   if (m.header) encodeCompositeAs(w, 'header', m.header);
-  if (m.deliveryAnnotations) encodeAnnotations(w, Section.DeliveryAnnotations, m.deliveryAnnotations);
-  if (m.messageAnnotations) encodeAnnotations(w, Section.MessageAnnotations, m.messageAnnotations);
+  if (m.deliveryAnnotations) encodeMapSection(w, Section.DeliveryAnnotations, m.deliveryAnnotations, true);
+  if (m.messageAnnotations) encodeMapSection(w, Section.MessageAnnotations, m.messageAnnotations, true);
   if (m.properties) encodeCompositeAs(w, 'properties', m.properties);
   const ap = m.applicationProperties;
-  if (ap) {
-    sectionHeader(w, Section.ApplicationProperties);
-    if (ap instanceof Map) encodeMap(w, ap);
-    else if (isPlainObject(ap)) encodeObjectMap(w, ap, 0, false);
-    else throw new EncodeError('applicationProperties must be an object or a Map');
-  }
+  if (ap) encodeMapSection(w, Section.ApplicationProperties, ap, false);
   writeBody(w, m);
-  if (m.footer) encodeAnnotations(w, Section.Footer, m.footer);
+  if (m.footer) encodeMapSection(w, Section.Footer, m.footer, true);
 }
 
 function writeBody(w: ByteWriter, m: Message): void {
