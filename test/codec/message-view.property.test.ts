@@ -527,6 +527,38 @@ describe('readMessage, by hand', () => {
   });
 });
 
+describe('the fast check reads text through a view of the whole ArrayBuffer', () => {
+  // The view is kept between messages for buffers up to 64 KiB and let go after each larger one:
+  // messages in large and small buffers, at any offset, in turn, with a byte of text made
+  // non-ASCII or not, read as decodeMessage reads them.
+  it('in buffers over and under 64 KiB, at any offset, in turn, reads and fails as decodeMessage', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(messageArb, fc.boolean(), fc.nat(4096), fc.option(fc.nat())), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        orderArb,
+        (items, order) => {
+          for (const [m, large, offset, spoil] of items) {
+            const bytes = encodeMessage(m);
+            const whole = Buffer.alloc((large ? 70 * 1024 : bytes.length) + offset + 7, 0x41);
+            const at = large ? offset : Math.min(offset, 7);
+            const b = whole.subarray(at, at + bytes.length);
+            b.set(bytes);
+            // Sets the high bit of one byte: inside a string, text that is not ASCII.
+            if (spoil !== null && b.length > 0) b[spoil % b.length]! |= 0x80;
+            expectSame(b, order);
+            // Again: after a large buffer's view is let go, the same buffer gets a new one.
+            expectSame(b, order);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('shortAscii', () => {
   it('gives the string asciiSlice gives, for ASCII text of any length at any offset', () => {
     fc.assert(
