@@ -6,15 +6,17 @@ export interface Row {
   ours: string;
   theirs: string;
   ratio: number | null;
-  target: number | null;
+  /** A ratio to reach, or a target said in words (RSS: flat). */
+  target: number | string | null;
   met: boolean | null;
 }
 
-export const TARGETS: { codec: number; rhea: number; protonC: number };
+export const TARGETS: { codec: number; rhea: number; protonC: number; protonCSenderCpu: number };
+export const FLAT_GROWTH: number;
 
 /** What each step recorded (its -latest.json or its JSON lines), or why it has none. */
 export type Recorded = Partial<
-  Record<'codec' | 'cli' | 'protonC' | 'websocket' | 'iothub' | 'registry' | 'capacity' | 'large', unknown>
+  Record<'codec' | 'cli' | 'protonC' | 'websocket' | 'iothub' | 'registry' | 'capacity' | 'large' | 'rss', unknown>
 >;
 
 export function buildRows(recorded: Recorded): Row[];

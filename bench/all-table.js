@@ -4,10 +4,20 @@
 // A row is { measure, ours, theirs, ratio, target, met }. ratio is how many times faster ours is:
 // ours/theirs for rates, theirs/ours for times (registry round trips), so above 1 is better in
 // every row. target is issue 15's target where one exists (codec 10x rhea, 5x rhea end to end,
-// 0.67x Proton C); met is true/false against it, null without one.
+// 0.67x Proton C, the sender's CPU per message at most 1.5x Proton C's, RSS flat through the
+// broker); met is true/false against it, null without one.
 
-/** Issue 15's targets, as ratios (ours over theirs). */
-export const TARGETS = { codec: 10, rhea: 5, protonC: 0.67 };
+/**
+ * Issue 15's targets, as ratios (above 1 is better): protonCSenderCpu is Proton's CPU per message
+ * over ours, so "at most 1.5x Proton's" is 1/1.5.
+ */
+export const TARGETS = { codec: 10, rhea: 5, protonC: 0.67, protonCSenderCpu: 1 / 1.5 };
+
+/**
+ * RSS counts as flat when the median over the last quarter of the messages is at most this much
+ * above the median over the second quarter (the first quarter is the heap's warm-up).
+ */
+export const FLAT_GROWTH = 0.1;
 
 /** The cases of bench/codec.js that carry a target: what an application encodes and reads. */
 const CODEC_TARGET_CASES = new Set(['telemetry-encode', 'telemetry-decode', 'telemetry-read-lazy']);
@@ -71,20 +81,33 @@ export function cliRows(runs) {
   });
 }
 
-/** bench/proton-c.js's record (summary of medians per impl and mode). */
+/**
+ * bench/proton-c.js's record (summary of medians per impl and mode): the rate, and the sender's
+ * CPU per message, per mode.
+ */
 export function protonCRows(rec) {
-  return MODES.map((mode) => {
+  return MODES.flatMap((mode) => {
     const of = (impl) => rec.summary.find((s) => s.impl === impl && s.mode === mode);
     const a = of('amqp-one');
     const b = of('proton-c');
-    if (!a || !b) return note(`${mode} vs Proton C`, 'no result');
-    return row(
-      `${mode} vs Proton C`,
-      `${si(a.msgsPerSec)} msg/s`,
-      `${si(b.msgsPerSec)} msg/s`,
-      a.msgsPerSec / b.msgsPerSec,
-      TARGETS.protonC,
-    );
+    const cpu = `${mode} sender CPU/msg vs Proton C`;
+    if (!a || !b) return [note(`${mode} vs Proton C`, 'no result'), note(cpu, 'no result')];
+    return [
+      row(
+        `${mode} vs Proton C`,
+        `${si(a.msgsPerSec)} msg/s`,
+        `${si(b.msgsPerSec)} msg/s`,
+        a.msgsPerSec / b.msgsPerSec,
+        TARGETS.protonC,
+      ),
+      row(
+        cpu,
+        `${si(a.senderUsPerMsg)} us`,
+        `${si(b.senderUsPerMsg)} us`,
+        b.senderUsPerMsg / a.senderUsPerMsg,
+        TARGETS.protonCSenderCpu,
+      ),
+    ];
   });
 }
 
@@ -153,6 +176,53 @@ export function largeRows(rec) {
   });
 }
 
+/** The median RSS (bytes) of a series' samples with `from` <= n <= `to`, or NaN with none. */
+function medianRss(series, from, to) {
+  const xs = series
+    .filter((x) => x.n >= from && x.n <= to)
+    .map((x) => x.rssBytes)
+    .sort((a, b) => a - b);
+  if (xs.length === 0) return NaN;
+  const m = xs.length >> 1;
+  return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+}
+
+/**
+ * bench/rss-broker.js's record: per mode, each process's median RSS over the second quarter of the
+ * messages and over the last, and whether the largest growth is within FLAT_GROWTH.
+ */
+export function rssBrokerRows(rec) {
+  return MODES.map((mode) => {
+    const measure = `RSS through the broker ${mode}, ${si(rec.count)} msgs`;
+    const r = rec.runs.find((x) => x.mode === mode);
+    if (!r) return note(measure, 'no result');
+    const processes = {
+      broker: r.broker.samples,
+      sender: r.result.series.sender,
+      receiver: r.result.series.receiver,
+    };
+    const parts = [];
+    let worst = -Infinity;
+    for (const [name, s] of Object.entries(processes)) {
+      const end = s.length > 0 ? s[s.length - 1].n : 0;
+      const early = medianRss(s, 0.25 * end, 0.5 * end);
+      const late = medianRss(s, 0.75 * end, end);
+      if (!(early > 0) || !(late > 0)) return note(measure, `too few ${name} samples`);
+      worst = Math.max(worst, late / early - 1);
+      parts.push(`${name} ${Math.round(early / 1048576)}->${Math.round(late / 1048576)}`);
+    }
+    const growth = `${worst >= 0 ? '+' : ''}${(worst * 100).toFixed(1)} %`;
+    return {
+      measure,
+      ours: `${parts.join(', ')} MiB (largest ${growth})`,
+      theirs: '',
+      ratio: null,
+      target: `flat: +${FLAT_GROWTH * 100} % at most`,
+      met: worst <= FLAT_GROWTH,
+    };
+  });
+}
+
 const BUILDERS = {
   codec: codecRows,
   cli: cliRows,
@@ -162,6 +232,7 @@ const BUILDERS = {
   registry: registryRows,
   capacity: capacityRows,
   large: largeRows,
+  rss: rssBrokerRows,
 };
 
 /**
@@ -189,7 +260,7 @@ export function formatTable(rows) {
       r.ours,
       r.theirs,
       r.ratio === null ? '' : `${r.ratio.toFixed(2)}x`,
-      r.target === null ? '' : `>= ${r.target}x`,
+      r.target === null ? '' : typeof r.target === 'string' ? r.target : `>= ${Number(r.target.toFixed(2))}x`,
       r.met === null ? '' : r.met ? 'yes' : 'NO',
     ]),
   ];

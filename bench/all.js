@@ -3,12 +3,14 @@
 //
 //   npm run bench:all                       quick runs (a few minutes on a 2-core machine)
 //   npm run bench:all -- --full             each script's full run (capacity and large messages
-//                                           at a small N and size; about half an hour)
+//                                           at a small N and size; about 45 minutes)
 //   node bench/all.js --only codec,cli      only these steps (keys: see STEPS)
 //
 // The steps, each in its own process: codec (bench/codec.js), cli (`amqp-one bench --impl both`,
 // presettled then unsettled), protonC (bench/proton-c.js; skipped with a line saying so when
-// pkg-config finds no Qpid Proton C), websocket, iothub (round trips), registry, capacity, large.
+// pkg-config finds no Qpid Proton C), websocket, iothub (round trips), registry, capacity, large,
+// rss (bench/rss-broker.js: RSS through `amqp-one broker`, 10,000,000 messages per mode; full runs
+// only, as in a short run the heap is still growing to its working size).
 // Each step's figures are read from the JSON it records: its -latest.json, written into
 // bench/results/all-quick/ or all-full/ (BENCH_RESULTS_DIR) so quick runs never overwrite the
 // records docs/performance.md quotes, or its JSON lines on stdout. The table goes to stdout and,
@@ -117,6 +119,13 @@ const STEPS = [
     key: 'large',
     runs: [node('large-messages.js', q({ BENCH_SIZES: '1', BENCH_REPS: '1' }, { BENCH_SIZES: '1,16' }))],
     result: 'large-messages-latest.json',
+  },
+  {
+    key: 'rss',
+    // 500,000 messages through the broker still see its heap grow by a third: no verdict on flat.
+    skip: () => (FULL ? null : 'full runs only (--full)'),
+    runs: [node('rss-broker.js', { BENCH_COUNT: '10000000' })],
+    result: 'rss-broker-latest.json',
   },
 ];
 
