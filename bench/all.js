@@ -3,7 +3,8 @@
 //
 //   npm run bench:all                       quick runs (a few minutes on a 2-core machine)
 //   npm run bench:all -- --full             each script's full run (capacity and large messages
-//                                           at a small N and size; about 45 minutes)
+//                                           at a small N and size; about ten minutes on a
+//                                           2-core machine)
 //   node bench/all.js --only codec,cli      only these steps (keys: see STEPS)
 //
 // The steps, each in its own process: codec (bench/codec.js), cli (`amqp-one bench --impl both`,
