@@ -2,7 +2,8 @@
  * Moves an engine's bytes over a Node socket (net or tls), or any byte stream (byte-stream.ts).
  * The only place where sockets, timers and the event loop meet the engine:
  * - input: each chunk goes to `receive`, then the engine's events are dispatched;
- * - output: gathered once per event-loop turn (nextTurn: setImmediate under Node) into one write;
+ * - output: gathered once per event-loop turn (nextTurn: setImmediate under Node) into one write,
+ *   or written before the next input chunk is read, whichever comes first;
  * - time: one timer, set to the deadline the engine's `tick` returns;
  * - backpressure: while the socket's buffer is full, output is not taken, so queued messages wait
  *   in their senders (bounded by the API) instead of piling up in memory;
@@ -33,6 +34,12 @@ export type Clock = () => number;
  */
 export const END_GRACE_MS = 5000;
 
+/**
+ * Output waiting for the end of the turn is written before the next input chunk once this much
+ * input was handled meanwhile: a busy socket's read (64 KiB).
+ */
+export const EARLY_FLUSH_INPUT = 64 * 1024;
+
 export interface DriverOptions {
   /** Stop reading the peer's input while more than this many bytes wait to be sent to it. 0 = never. */
   pauseReadingAbove?: number;
@@ -40,6 +47,10 @@ export interface DriverOptions {
 
 export class SocketDriver {
   private flushScheduled = false;
+  /** A nextTurn callback is queued (it flushes only if flushScheduled is still set). */
+  private turnQueued = false;
+  /** Input bytes handled since output began to wait for the turn's end. */
+  private inputWhileWaiting = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = 0;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -74,10 +85,16 @@ export class SocketDriver {
   }
 
   private onData(chunk: Uint8Array): void {
+    // Output that has waited while a socket read's worth of input was handled goes before the next
+    // chunk. Under load one turn hands over many chunks; without this a receiver's credit and
+    // dispositions would wait until it had handled them all, and its peer would stall meanwhile.
+    // Small chunks (a peer's dispositions) do not trigger it, so a sender's writes stay large.
+    if (this.flushScheduled && this.inputWhileWaiting >= EARLY_FLUSH_INPUT) this.flush();
     this.engine.tick(this.clock());
     this.engine.receive(chunk);
     this.dispatch();
     this.schedule();
+    if (this.flushScheduled) this.inputWhileWaiting += chunk.length;
   }
 
   /** Delivers engine events to the layer above (which may call the engine again). */
@@ -91,12 +108,18 @@ export class SocketDriver {
   schedule(): void {
     if (this.flushScheduled || this.closed) return;
     this.flushScheduled = true;
-    nextTurn(() => this.flush());
+    if (this.turnQueued) return;
+    this.turnQueued = true;
+    nextTurn(() => {
+      this.turnQueued = false;
+      if (this.flushScheduled) this.flush();
+    });
   }
 
   /** Writes all pending output in one socket write. */
   flush(): void {
     this.flushScheduled = false;
+    this.inputWhileWaiting = 0;
     if (this.closed) return;
     // While the socket is full, output waits for 'drain'; a finished engine ends it regardless.
     if (this.socket.writableNeedDrain && !this.engine.finished) return;
