@@ -16,7 +16,10 @@ export const FLAT_GROWTH: number;
 
 /** What each step recorded (its -latest.json or its JSON lines), or why it has none. */
 export type Recorded = Partial<
-  Record<'codec' | 'cli' | 'protonC' | 'websocket' | 'iothub' | 'registry' | 'capacity' | 'large' | 'rss', unknown>
+  Record<
+    'codec' | 'cli' | 'protonC' | 'websocket' | 'iothub' | 'registry' | 'capacity' | 'large' | 'rss',
+    unknown
+  >
 >;
 
 export function buildRows(recorded: Recorded): Row[];

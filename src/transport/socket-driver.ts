@@ -3,7 +3,7 @@
  * The only place where sockets, timers and the event loop meet the engine:
  * - input: each chunk goes to `receive`, then the engine's events are dispatched;
  * - output: gathered once per event-loop turn (nextTurn: setImmediate under Node) into one write,
- *   or written before the next input chunk is read, whichever comes first;
+ *   or written before the next input chunk once EARLY_FLUSH_INPUT bytes came in while it waited;
  * - time: one timer, set to the deadline the engine's `tick` returns;
  * - backpressure: while the socket's buffer is full, output is not taken, so queued messages wait
  *   in their senders (bounded by the API) instead of piling up in memory;
@@ -36,7 +36,7 @@ export const END_GRACE_MS = 5000;
 
 /**
  * Output waiting for the end of the turn is written before the next input chunk once this much
- * input was handled meanwhile: a busy socket's read (64 KiB).
+ * input was handled meanwhile (the chunk that made it due included): a busy socket's read (64 KiB).
  */
 export const EARLY_FLUSH_INPUT = 64 * 1024;
 
@@ -51,6 +51,8 @@ export class SocketDriver {
   private turnQueued = false;
   /** Input bytes handled since output began to wait for the turn's end. */
   private inputWhileWaiting = 0;
+  /** While an early write is under way: input that arrived meanwhile, read after the current chunk. */
+  private held: Uint8Array[] | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = 0;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -85,11 +87,30 @@ export class SocketDriver {
   }
 
   private onData(chunk: Uint8Array): void {
+    // Input that a write of ours brought back at once (a stream may answer inside write()) is read
+    // after the chunk whose early write it answered, so that the engine reads bytes in order.
+    if (this.held !== undefined) {
+      this.held.push(chunk);
+      return;
+    }
     // Output that has waited while a socket read's worth of input was handled goes before the next
-    // chunk. Under load one turn hands over many chunks; without this a receiver's credit and
-    // dispositions would wait until it had handled them all, and its peer would stall meanwhile.
-    // Small chunks (a peer's dispositions) do not trigger it, so a sender's writes stay large.
-    if (this.flushScheduled && this.inputWhileWaiting >= EARLY_FLUSH_INPUT) this.flush();
+    // chunk, not at the end of the turn. Under load one turn hands over many chunks; without this
+    // a receiver's credit and dispositions (given as its application takes each chunk's messages)
+    // would wait until it had handled them all, and its peer would stall meanwhile. Small chunks
+    // (a peer's dispositions) do not trigger it, so a sender's writes stay large.
+    if (this.flushScheduled && this.inputWhileWaiting >= EARLY_FLUSH_INPUT) {
+      const held: Uint8Array[] = (this.held = []);
+      try {
+        this.flush();
+      } finally {
+        this.held = undefined;
+        this.read(chunk);
+        for (const c of held) this.onData(c);
+      }
+    } else this.read(chunk);
+  }
+
+  private read(chunk: Uint8Array): void {
     this.engine.tick(this.clock());
     this.engine.receive(chunk);
     this.dispatch();

@@ -2,8 +2,8 @@
  * SocketDriver's output timing, over a scripted byte stream (the `transport` option takes any
  * such stream): output is gathered into one write per event-loop turn, and output that waited
  * while a socket read's worth of input (EARLY_FLUSH_INPUT) was handled is written before the next
- * input chunk is read. Under load one turn hands over many chunks; a receiver's credit must not
- * wait until it has handled them all.
+ * chunk is read, not at the turn's end. Under load one turn hands over many chunks; a receiver's
+ * credit must not wait until it has handled them all.
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +43,13 @@ function clientOpening(): { header: Buffer; open: Buffer } {
   return { header: out.subarray(0, 8), open: out.subarray(8) };
 }
 
+/** `n` bytes of empty AMQP frames (heartbeats): the engine reads them and says nothing. */
+function heartbeats(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i += 8) b.set([0, 0, 0, 8, 2, 0, 0, 0], i);
+  return b;
+}
+
 function serverDriver(log: string[]): { stream: ScriptedStream; driver: SocketDriver; engine: Connection } {
   const stream = new ScriptedStream(log);
   const engine = new Connection({ role: 'server', containerId: 's' });
@@ -58,17 +65,15 @@ describe('SocketDriver output timing', () => {
     const log: string[] = [];
     const { stream } = serverDriver(log);
     const { header, open } = clientOpening();
-    // Empty frames (heartbeats), a socket read's worth: the engine reads them and says nothing.
-    const heartbeats = Buffer.alloc(EARLY_FLUSH_INPUT);
-    for (let i = 0; i < heartbeats.length; i += 8) heartbeats.set([0, 0, 0, 8, 2, 0, 0, 0], i);
+    const read = heartbeats(EARLY_FLUSH_INPUT); // a socket read's worth
     // All in one turn, as from one busy socket read: the server's header answer waits through the
     // header's 8 bytes and the heartbeats' 64 KiB, then goes before the open frame is read.
     stream.input(header);
-    stream.input(heartbeats);
+    stream.input(read);
     stream.input(open);
     expect(log).toEqual([
       'input 8 bytes',
-      `input ${heartbeats.length} bytes`, // only 8 bytes had come in since the answer was due
+      `input ${read.length} bytes`,
       `input ${open.length} bytes`,
       'write 8 bytes', // handed over before the engine reads the open frame
       'event connection-remote-open',
@@ -77,26 +82,40 @@ describe('SocketDriver output timing', () => {
     expect(log).toHaveLength(5); // nothing was left for the end of the turn
   });
 
-  it('keeps output for the end of the turn while less than a socket read came in meanwhile', async () => {
-    const log: string[] = [];
-    const { stream } = serverDriver(log);
-    const { header, open } = clientOpening();
-    const small = Buffer.alloc(EARLY_FLUSH_INPUT - 16);
-    for (let i = 0; i < small.length; i += 8) small.set([0, 0, 0, 8, 2, 0, 0, 0], i);
-    stream.input(header);
-    stream.input(small); // 8 + 65,520 bytes: 8 short of a read's worth when the open comes
-    stream.input(open);
-    expect(log).toEqual([
-      'input 8 bytes',
-      `input ${small.length} bytes`,
-      `input ${open.length} bytes`,
-      'event connection-remote-open',
-    ]);
-    await nextTurn();
-    expect(log.slice(4)).toEqual(['write 8 bytes']);
+  it('writes early after exactly a socket read of input, and not a byte before', async () => {
+    for (const short of [0, 8]) {
+      const log: string[] = [];
+      const { stream } = serverDriver(log);
+      const { header, open } = clientOpening();
+      stream.input(header);
+      stream.input(heartbeats(EARLY_FLUSH_INPUT - 8 - short)); // 65,536 bytes in all, or 65,528
+      stream.input(open);
+      const early = log.indexOf('write 8 bytes') >= 0;
+      expect(early).toBe(short === 0);
+      await nextTurn();
+      expect(log.filter((l) => l.startsWith('write'))).toEqual(['write 8 bytes']);
+    }
   });
 
-  it('gathers the output of one turn into one write when no input comes in between', async () => {
+  it('counts only the input since the last write', async () => {
+    const log: string[] = [];
+    const { stream, driver, engine } = serverDriver(log);
+    const { header, open } = clientOpening();
+    stream.input(Buffer.concat([header, open]));
+    await nextTurn(); // the header answer goes at the end of the turn
+    expect(log.slice(2)).toEqual(['write 8 bytes']);
+    // Next turn: our open waits while 65,504 bytes come in, then 8 more; with the first turn's
+    // 34 bytes still counted (65,538) it would go before the last 8.
+    engine.open();
+    driver.schedule();
+    stream.input(heartbeats(EARLY_FLUSH_INPUT - 32));
+    stream.input(heartbeats(8));
+    expect(log.filter((l) => l.startsWith('write'))).toHaveLength(1);
+    await nextTurn();
+    expect(log.filter((l) => l.startsWith('write'))).toHaveLength(2);
+  });
+
+  it('gathers the output of one turn into one write when little input comes in between', async () => {
     const log: string[] = [];
     const { stream, driver, engine } = serverDriver(log);
     const { header, open } = clientOpening();
@@ -111,20 +130,20 @@ describe('SocketDriver output timing', () => {
     await nextTurn();
     expect(log).toHaveLength(3);
   });
-  it("writes nothing before the next chunk while the stream asks to wait for 'drain'", async () => {
+
+  it("writes nothing early while the stream asks to wait for 'drain'", async () => {
     const log: string[] = [];
     const { stream } = serverDriver(log);
     const { header, open } = clientOpening();
-    const heartbeats = Buffer.alloc(EARLY_FLUSH_INPUT);
-    for (let i = 0; i < heartbeats.length; i += 8) heartbeats.set([0, 0, 0, 8, 2, 0, 0, 0], i);
+    const read = heartbeats(EARLY_FLUSH_INPUT);
     stream.input(header);
-    stream.input(heartbeats);
+    stream.input(read);
     stream.writableNeedDrain = true;
     stream.input(open);
     await nextTurn();
     expect(log).toEqual([
       'input 8 bytes',
-      `input ${heartbeats.length} bytes`,
+      `input ${read.length} bytes`,
       `input ${open.length} bytes`,
       'event connection-remote-open',
     ]);
@@ -132,5 +151,31 @@ describe('SocketDriver output timing', () => {
     stream.emit('drain');
     await nextTurn();
     expect(log.slice(4)).toEqual(['write 8 bytes']);
+  });
+
+  it('reads input that an early write brings back at once after the chunk that was waiting', () => {
+    // A stream that answers a write with input inside write(): the open frame's second part comes
+    // back while its first part waits to be read. The engine must read them in order.
+    const log: string[] = [];
+    const { stream } = serverDriver(log);
+    const { header, open } = clientOpening();
+    const [first, second] = [open.subarray(0, 10), open.subarray(10)];
+    let answer: Buffer | undefined = second;
+    stream.write = (chunk: Uint8Array): boolean => {
+      log.push(`write ${chunk.length} bytes`);
+      const a = answer;
+      answer = undefined;
+      if (a) stream.input(a);
+      return true;
+    };
+    stream.input(header);
+    stream.input(heartbeats(EARLY_FLUSH_INPUT));
+    stream.input(first);
+    expect(log.slice(2)).toEqual([
+      'input 10 bytes',
+      'write 8 bytes',
+      `input ${second.length} bytes`,
+      'event connection-remote-open', // not a framing error: the 10 bytes were read first
+    ]);
   });
 });
