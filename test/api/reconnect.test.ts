@@ -15,13 +15,17 @@ afterEach(async () => {
   conn = undefined;
 });
 
-/** A sink that records bodies; `hold` keeps messages unsettled (so their sends stay in flight). */
-async function sink(port: number, bodies: string[], hold = false): Promise<AmqpServer> {
+/**
+ * A sink that records bodies; `hold` keeps messages unsettled (so their sends stay in flight), and
+ * `credit` gives that much credit and no more.
+ */
+async function sink(port: number, bodies: string[], hold = false, credit?: number): Promise<AmqpServer> {
   return listen({
     port,
     sasl: { anonymous: true },
     onLink(l) {
-      const r = l.acceptReceiver();
+      const r = credit === undefined ? l.acceptReceiver() : l.acceptReceiver({ credit: 'manual' });
+      if (credit !== undefined) r.addCredit(credit);
       void (async () => {
         for await (const m of r) {
           bodies.push(String(m.message.body));
@@ -116,19 +120,7 @@ describe('reconnect', () => {
     const timers = new ManualTimers();
     const first: string[] = [];
     // Credit for one message: A goes out and is held, B waits in the engine.
-    const oneCredit = (port: number, bodies: string[]): Promise<AmqpServer> =>
-      listen({
-        port,
-        sasl: { anonymous: true },
-        onLink(l) {
-          const r = l.acceptReceiver({ credit: 'manual' });
-          r.addCredit(1);
-          void (async () => {
-            for await (const m of r) bodies.push(String(m.message.body));
-          })().catch(() => undefined);
-        },
-      });
-    server = await oneCredit(0, first);
+    server = await sink(0, first, true, 1);
     const port = server.port;
     conn = await connect({
       host: '127.0.0.1',
