@@ -178,4 +178,31 @@ describe('SocketDriver output timing', () => {
       'event connection-remote-open', // not a framing error: the 10 bytes were read first
     ]);
   });
+  it('reads the waiting chunk, and holds nothing after, when the early write throws', () => {
+    // The hook the API layer gets after a write (it settles sends and calls back) throws once.
+    const log: string[] = [];
+    const stream = new ScriptedStream(log);
+    let fail = true;
+    new SocketDriver(new Connection({ role: 'server', containerId: 's' }), stream, {
+      onEvent: (e) => log.push(`event ${e.type}`),
+      onClosed: () => log.push('closed'),
+      onFlushed: () => {
+        if (!fail) return;
+        fail = false;
+        throw new Error('hook failed');
+      },
+    });
+    const { header, open } = clientOpening();
+    const [first, second] = [open.subarray(0, 10), open.subarray(10)];
+    stream.input(header);
+    stream.input(heartbeats(EARLY_FLUSH_INPUT));
+    expect(() => stream.input(first)).toThrow('hook failed');
+    stream.input(second);
+    expect(log.slice(2)).toEqual([
+      'input 10 bytes',
+      'write 8 bytes',
+      `input ${second.length} bytes`,
+      'event connection-remote-open',
+    ]);
+  });
 });
