@@ -36,6 +36,15 @@ async function sink(port: number, bodies: string[], hold = false, credit?: numbe
   });
 }
 
+/** A client on `port` that reconnects after 100 ms of fake time unless `reconnect` says otherwise. */
+function connectWith(
+  port: number,
+  timers: ManualTimers,
+  reconnect: ReconnectOptions = {},
+): Promise<AmqpConnection> {
+  return connect({ host: '127.0.0.1', port, timers, reconnect: { initialDelayMs: 100, ...reconnect } });
+}
+
 /** Drops every connection as a crash would: no AMQP close, sockets destroyed. */
 async function crash(s: AmqpServer): Promise<void> {
   for (const c of s.connections) c.driver.destroy();
@@ -58,7 +67,7 @@ describe('reconnect', () => {
     const first: string[] = [];
     server = await sink(0, first);
     const port = server.port;
-    conn = await connect({ host: '127.0.0.1', port, timers, reconnect: { initialDelayMs: 100 } });
+    conn = await connectWith(port, timers);
     const events: string[] = [];
     conn.on('disconnected', () => events.push('disconnected'));
     conn.on('reconnected', () => events.push('reconnected'));
@@ -80,12 +89,7 @@ describe('reconnect', () => {
     const first: string[] = [];
     server = await sink(0, first, true);
     const port = server.port;
-    conn = await connect({
-      host: '127.0.0.1',
-      port,
-      timers,
-      reconnect: { initialDelayMs: 100, resend: 'at-least-once' },
-    });
+    conn = await connectWith(port, timers, { resend: 'at-least-once' });
     const s = await conn.openSender('q');
     const p = s.send({ body: 'in-flight' });
     await until(() => first.length === 1);
@@ -102,12 +106,7 @@ describe('reconnect', () => {
     const first: string[] = [];
     server = await sink(0, first, true);
     const port = server.port;
-    conn = await connect({
-      host: '127.0.0.1',
-      port,
-      timers,
-      reconnect: { initialDelayMs: 100, resend: 'fail' },
-    });
+    conn = await connectWith(port, timers, { resend: 'fail' });
     const s = await conn.openSender('q');
     const p = s.send({ body: 'in-flight' });
     await until(() => first.length === 1);
@@ -122,12 +121,7 @@ describe('reconnect', () => {
     // Credit for one message: A goes out and is held, B waits in the engine.
     server = await sink(0, first, true, 1);
     const port = server.port;
-    conn = await connect({
-      host: '127.0.0.1',
-      port,
-      timers,
-      reconnect: { initialDelayMs: 100, resend: 'fail' },
-    });
+    conn = await connectWith(port, timers, { resend: 'fail' });
     const s = await conn.openSender('q');
     const ac = new AbortController();
     const calls: string[] = [];
@@ -159,12 +153,7 @@ describe('reconnect', () => {
     const timers = new ManualTimers();
     server = await sink(0, [], true);
     const port = server.port;
-    conn = await connect({
-      host: '127.0.0.1',
-      port,
-      timers,
-      reconnect: { initialDelayMs: 10, maxAttempts: 2 },
-    });
+    conn = await connectWith(port, timers, { initialDelayMs: 10, maxAttempts: 2 });
     const s = await conn.openSender('q');
     await crash(server);
     server = undefined;
@@ -187,14 +176,6 @@ describe('reconnect', () => {
           l.accept();
         },
       });
-    }
-
-    function connectWith(
-      port: number,
-      timers: ManualTimers,
-      reconnect: ReconnectOptions,
-    ): Promise<AmqpConnection> {
-      return connect({ host: '127.0.0.1', port, timers, reconnect: { initialDelayMs: 100, ...reconnect } });
     }
 
     test('runs on the new connection before the links are attached again', async () => {
